@@ -1,0 +1,3 @@
+from mira_ls.cli.main import main
+
+raise SystemExit(main())

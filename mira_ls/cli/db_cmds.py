@@ -1,0 +1,39 @@
+"""``mira-ls db status``: where the data lives and what is in it."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+
+from mira_ls.cli import common
+from mira_ls.store.status import status
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    db = sub.add_parser("db", help="database upkeep")
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    p = dbsub.add_parser("status", help="path, SQLite backend, migrations and row counts")
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_status)
+    db.set_defaults(func=lambda args: (db.print_help(), 2)[1])
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with common.open_db(args) as store:
+        st = status(store)
+    lines = [
+        f"database:    {st.path} ({st.size_bytes / 1e6:.1f} MB)",
+        f"backend:     {st.backend} (SQLite {st.sqlite_version}), journal {st.journal_mode}",
+        f"sqlite-vec:  {st.sqlite_vec_version or 'unavailable'}",
+        "migrations:",
+    ]
+    for m in st.migrations:
+        at = dt.datetime.fromtimestamp(m["applied_at"], dt.UTC).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"  {m['version']:03d} {m['name']:<24} {m['checksum']}  {at} UTC")
+    lines.append("rows:")
+    width = max((len(t) for t in st.tables), default=10)
+    for t, n in st.tables.items():
+        lines.append(f"  {t:<{width}} {n}")
+    common.emit(args, dataclasses.asdict(st), "\n".join(lines))
+    return 0

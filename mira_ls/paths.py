@@ -1,0 +1,33 @@
+"""Where mira-ls keeps its files: the database in the data dir, generated answers in state."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "mira-ls"
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
+def state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP, appauthor=False))
+
+
+def answers_dir() -> Path:
+    """Chat answers, resolution summaries and reports opened by commands live here."""
+    return state_dir() / "answers"
+
+
+def database_path(init_option: str | None = None, env: dict[str, str] | None = None) -> Path:
+    """MIRA_DB, else the databasePath option, else the platform data dir."""
+    env = dict(os.environ) if env is None else env
+    if env.get("MIRA_DB"):
+        return Path(env["MIRA_DB"]).expanduser()
+    if init_option:
+        return Path(init_option).expanduser()
+    return data_dir() / "mira.db"
