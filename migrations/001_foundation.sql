@@ -31,3 +31,22 @@ CREATE TABLE repository_files (
     UNIQUE (project_id, file_path)
 );
 CREATE INDEX idx_repository_files_language ON repository_files(project_id, language);
+
+CREATE TABLE git_repo_attachments (
+    id                INTEGER PRIMARY KEY,
+    project_id        INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    repo_root         TEXT NOT NULL,               -- absolute path of the work tree
+    git_dir           TEXT,
+    remote_url        TEXT,
+    head_commit       TEXT,
+    head_ref          TEXT,                        -- NULL when HEAD is detached
+    last_mined_commit TEXT,
+    last_mined_at     INTEGER,
+    mined_commits     INTEGER NOT NULL DEFAULT 0,
+    is_shallow        INTEGER NOT NULL DEFAULT 0 CHECK (is_shallow IN (0, 1)),
+    status            TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'ok', 'empty', 'not_a_repo', 'error')),
+    error             TEXT,
+    created_at        INTEGER NOT NULL DEFAULT (unixepoch()),
+    UNIQUE (project_id, repo_root)
+);
