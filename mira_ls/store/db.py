@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,6 @@ from mira_ls.store.connection import (
 )
 from mira_ls.store.errors import StoreError
 from mira_ls.store.migrate import migrate
-
-_savepoints = itertools.count(1)
 
 
 class Store:
@@ -47,14 +44,24 @@ class Store:
             conn = self.conn()
             if migrate_schema:
                 self.applied_now = migrate(conn, directory=migrations, db_label=str(self.path))
-                with contextlib.suppress(*error_types()):
-                    conn.execute("PRAGMA optimize=0x10002")
+                self._optimize(conn)
         except StoreError:
             self.close()
             raise
         except error_types() as exc:
             self.close()
             raise explain(exc, self.path, busy_timeout_ms) from exc
+
+    def _optimize(self, conn: Any) -> None:
+        """Refresh planner statistics if SQLite thinks they are stale, but never wait for
+        another process's write lock to do it (busy_timeout 0 for this one statement)."""
+        try:
+            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute("PRAGMA optimize=0x10002")
+        except error_types():
+            pass  # optional; another process is writing
+        finally:
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
 
     def conn(self) -> Any:
         """This thread's connection (created on first use)."""
@@ -75,7 +82,9 @@ class Store:
         """
         c = self.conn()
         if c.in_transaction:
-            name = f"mira_sp{next(_savepoints)}"
+            depth = getattr(self._local, "depth", 0) + 1
+            self._local.depth = depth
+            name = f"mira_sp{depth}"
             c.execute(f"SAVEPOINT {name}")
             try:
                 yield c
@@ -87,6 +96,8 @@ class Store:
                 raise
             else:
                 c.execute(f"RELEASE {name}")
+            finally:
+                self._local.depth = depth - 1
             return
         try:
             c.execute("BEGIN IMMEDIATE")
