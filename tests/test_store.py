@@ -432,3 +432,10 @@ def test_db_status_on_a_corrupt_file_fails_with_a_sentence(tmp_path: Path) -> No
     assert r.returncode == 1
     assert r.stderr.startswith(f"mira-ls: The database {db} is damaged")
     assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_missing_parent_directories_are_created(tmp_path: Path) -> None:
+    db = tmp_path / "a" / "b" / "mira.db"
+    with Store(db) as store:
+        assert store.applied_now == ALL_VERSIONS
+    assert db.is_file()
