@@ -46,7 +46,9 @@ CREATE TABLE call_graph (
     line            INTEGER NOT NULL,              -- 1-based line of the call
     col             INTEGER NOT NULL DEFAULT 0,    -- 0-based column (code points) of the name
     resolved_by     TEXT CHECK (resolved_by IN ('scope', 'import', 'unique', 'jedi')),
-    needs_resolution INTEGER NOT NULL DEFAULT 0 CHECK (needs_resolution IN (0, 1))
+    needs_resolution INTEGER NOT NULL DEFAULT 0 CHECK (needs_resolution IN (0, 1, 2))
+                                                   -- 1: scope/import resolution pending,
+                                                   -- 2: scope failed, jedi pending (Python)
 );
 CREATE INDEX idx_call_graph_caller ON call_graph(caller_id);
 CREATE INDEX idx_call_graph_callee ON call_graph(callee_id);
@@ -246,3 +248,17 @@ CREATE TABLE language_configs (
     created_at      INTEGER NOT NULL DEFAULT (unixepoch()),
     updated_at      INTEGER NOT NULL DEFAULT (unixepoch())
 );
+CREATE INDEX idx_call_graph_pending ON call_graph(project_id, needs_resolution)
+    WHERE needs_resolution <> 0;
+
+-- What each file imports, as written; call resolution and external_dependencies read it.
+CREATE TABLE code_imports (
+    id              INTEGER PRIMARY KEY,
+    project_id      INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    file_id         INTEGER NOT NULL REFERENCES repository_files(id) ON DELETE CASCADE,
+    module          TEXT NOT NULL,                 -- 'os.path', '.core', './util', 'fmt', '<stdio.h>'
+    name            TEXT,                          -- member imported; NULL whole module; '*' star
+    alias           TEXT,                          -- local name when renamed
+    line            INTEGER NOT NULL
+);
+CREATE INDEX idx_code_imports_file ON code_imports(file_id);
