@@ -52,7 +52,8 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     },
     "008_budget_cache.sql": {
         "budget_tracking", "budget_summary", "llm_cache", "llm_cache_symbols",
-        "llm_cache_stats", "reasoning_patterns", "reasoning_steps", "pattern_usage",
+        "llm_cache_stats", "llm_cache_totals", "reasoning_patterns", "reasoning_steps",
+        "pattern_usage",
     },
     "009_project_context.sql": {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
