@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -22,11 +23,12 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from mira_ls import __version__, config, paths
-from mira_ls.features import call_hierarchy, code_lens, hover, symbols
+from mira_ls.features import call_hierarchy, chat, code_lens, hover, symbols
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, Session
 from mira_ls.index import indexer
 from mira_ls.index.languages import language_for_path
+from mira_ls.llm.errors import LlmError
 from mira_ls.progress import ThreadSafeProgress
 from mira_ls.store import StoreError, open_store
 
@@ -52,6 +54,8 @@ class MiraServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.index_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-index")
         self.git_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-git")
+        self.llm_jobs = ThreadPoolExecutor(2, thread_name_prefix="mira-llm")
+        self.chat = chat.ChatState()
         self.shutting_down = False
         self.init_options: dict[str, Any] = {}
         self._shown: dict[str, float] = {}
@@ -201,6 +205,7 @@ def on_shutdown(ls: MiraServer, params: None) -> None:
     ls.shutting_down = True
     ls.index_jobs.shutdown(wait=False, cancel_futures=True)
     ls.git_jobs.shutdown(wait=False, cancel_futures=True)
+    ls.llm_jobs.shutdown(wait=False, cancel_futures=True)
 
 
 async def _pull_configuration(ls: MiraServer) -> None:
@@ -347,6 +352,7 @@ def _position(ls: MiraServer, text: str, pos: types.Position) -> tuple[int, int]
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 @guarded(None, "the hover")
 def on_hover(ls: MiraServer, params: types.HoverParams) -> types.Hover | None:
+    ls.chat.saw(params.text_document.uri, params.position.line, params.position.character)
     found = ls.document(params.text_document.uri)
     if found is None:
         return None
@@ -463,6 +469,170 @@ def cmd_callers(ls: MiraServer, *args: Any) -> list[dict[str, Any]]:
                     }
                 )
     return out
+
+
+# -- LLM commands (features/chat.py does the work; this is wiring) ----------------------
+
+
+async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """Run one chat command in llm_jobs: chunks as mira/chatChunk and $/progress, the answer
+    as a markdown file shown with window/showDocument (showMessage when unsupported)."""
+    arg = _arg(args)
+    aid = uuid.uuid4().hex[:12]
+    cancel = threading.Event()
+    seq_box = [0]
+
+    def notify(text: str, seq: int, done: bool) -> None:
+        ls.send_soon(ls.protocol.notify, "mira/chatChunk",
+                     {"id": aid, "seq": seq, "text": text, "done": done})
+
+    def job() -> dict[str, Any]:
+        try:
+            svc = ls.chat.service(ls.session)
+            prep = chat.prepare(ls.chat, ls.session, op, arg, ls.document, ls.encoding,
+                                svc.secrets)
+        except chat.NeedInput as exc:
+            return chat.error_result(exc, aid)
+        progress = ThreadSafeProgress(ls, f"Mira: {prep.title}")
+        progress.begin("asking the model")
+        tail: list[str] = []
+
+        def chunk(text: str, seq: int) -> None:
+            seq_box[0] = seq
+            notify(text, seq, False)
+            tail.append(text)
+            shown = "".join(tail)[-80:].replace("\n", " ").strip()
+            progress.report(0, 0, shown)
+
+        sink = chat.Sink(chunk, lambda: cancel.is_set() or progress.cancelled())
+        try:
+            result = chat.run(ls.chat, ls.session, prep, sink, aid)
+        except (LlmError, chat.NeedInput) as exc:
+            log.warning("mira.%s failed: %s", op, svc.scrub(str(exc)))
+            progress.end(svc.scrub(str(exc))[:200])
+            return chat.error_result(exc, aid)
+        finally:
+            notify("", seq_box[0] + 1, True)
+        if tail:  # the last throttled report would otherwise hide the end of the answer
+            progress.report(0, 0, "".join(tail)[-80:].replace("\n", " ").strip(), force=True)
+        progress.end(result["cost"])
+        return result
+
+    fut = asyncio.get_running_loop().run_in_executor(ls.llm_jobs, job)
+    try:
+        result = await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+    if "error" in result:
+        kind = types.MessageType.Warning if result["kind"] in ("input", "budget") \
+            else types.MessageType.Error
+        ls.window_show_message(types.ShowMessageParams(type=kind, message=result["error"]))
+        return result
+    caps = ls.client_capabilities.window
+    shown = False
+    if caps is not None and caps.show_document is not None and caps.show_document.support:
+        try:
+            r = await asyncio.wait_for(ls.window_show_document_async(
+                types.ShowDocumentParams(uri=result["uri"], take_focus=True)), 10)
+            shown = bool(r and r.success)
+        except Exception as exc:
+            log.debug("showDocument failed: %s", exc)
+    if not shown:
+        ls.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Info,
+            message=f"{result['text'][:1500]}\n\n({result['cost']}; full answer: "
+                    f"{result['file']})"))
+    if result.get("edit_files") and caps is not None and caps.show_message is not None:
+        asyncio.ensure_future(_offer_fix(ls, result["id"], arg.get("uri")))
+    return result
+
+
+async def _offer_fix(ls: MiraServer, aid: str, uri: str | None) -> None:
+    apply = types.MessageActionItem(title="Apply")
+    try:
+        choice = await asyncio.wait_for(ls.window_show_message_request_async(
+            types.ShowMessageRequestParams(
+                type=types.MessageType.Info, message="Mira's fix applies to the current "
+                "file. Apply it?", actions=[apply, types.MessageActionItem(title="Dismiss")])),
+            600)
+    except Exception as exc:
+        log.debug("showMessageRequest failed: %s", exc)
+        return
+    if choice is not None and choice.title == apply.title:
+        await cmd_apply_fix(ls, {"id": aid, "uri": uri})
+
+
+def _root_of(ls: MiraServer, uri: str) -> Path | None:
+    path = uri_to_path(uri)
+    loc = ls.session.locate(path) if path else None
+    return loc.project.root if loc else None
+
+
+@server.command("mira.chat")
+async def cmd_chat(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "chat", args)
+
+
+@server.command("mira.explain")
+async def cmd_explain(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "explain", args)
+
+
+@server.command("mira.fixError")
+async def cmd_fix_error(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "fix_error", args)
+
+
+@server.command("mira.reviewChanges")
+async def cmd_review(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "review", args)
+
+
+@server.command("mira.applyFix")
+async def cmd_apply_fix(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    a = _arg(args)
+    aid = a.get("id") if isinstance(a.get("id"), str) else ""
+    uri = a.get("uri") if isinstance(a.get("uri"), str) else None
+    if uri is None and ls.chat.cursor is not None:
+        uri = ls.chat.cursor.uri
+    edit = chat.workspace_edit(ls.chat, aid, lambda u: _root_of(ls, u), uri, ls.encoding)
+    if edit is None:
+        msg = "No applicable fix with that id; run mira.fixError again."
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning,
+                                                       message=msg))
+        return {"applied": False, "error": msg}
+    r = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
+        edit=edit, label="Mira: apply fix"))
+    return {"applied": bool(r and r.applied)}
+
+
+def _llm_info(ls: MiraServer, fn: Callable[[Any], dict[str, Any]],
+              text: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    try:
+        data = fn(ls.chat.service(ls.session))
+    except (chat.NeedInput, StoreError) as exc:
+        ls.show(str(exc), types.MessageType.Warning)
+        return {"error": str(exc)}
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                   message=text(data)))
+    return data
+
+
+@server.command("mira.budget")
+def cmd_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(ls, chat.budget_report, chat.budget_text)
+
+
+@server.command("mira.cacheStats")
+def cmd_cache_stats(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(ls, lambda svc: svc.cache.stats().as_dict(), chat.cache_text)
+
+
+@server.command("mira.clearCache")
+def cmd_clear_cache(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(ls, lambda svc: {"removed": svc.cache.clear()},
+                     lambda d: f"LLM cache cleared: {d['removed']} answers removed.")
 
 
 def run_stdio() -> None:

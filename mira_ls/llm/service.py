@@ -49,6 +49,7 @@ class Question:
     reasoning_effort: str | None = None
     use_tools: bool = True
     client_name: str | None = None
+    with_history: bool = False  # a follow-up: earlier turns of the session go along
 
 
 @dataclass
@@ -123,10 +124,14 @@ class LlmService:
             q.project_id, session_id=q.session_id, new=q.new_session, client_name=q.client_name
         )
         history_budget = int(llm.context_tokens * HISTORY_SHARE)
-        history = [
-            {"role": m["role"], "content": self.scrub(m["content"])}
-            for m in self.conversations.history(session, history_budget)
-        ]
+        history = (
+            [
+                {"role": m["role"], "content": self.scrub(m["content"])}
+                for m in self.conversations.history(session, history_budget)
+            ]
+            if q.with_history
+            else []
+        )
         user = self.scrub(prompts.with_context(q.context.text if q.context else "", q.request))
         system = prompts.SYSTEM
         convo = [*history, {"role": "user", "content": user}]
