@@ -483,14 +483,16 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
     seq_box = [0]
 
     def notify(text: str, seq: int, done: bool) -> None:
-        ls.send_soon(ls.protocol.notify, "mira/chatChunk",
-                     {"id": aid, "seq": seq, "text": text, "done": done})
+        ls.send_soon(
+            ls.protocol.notify,
+            "mira/chatChunk",
+            {"id": aid, "seq": seq, "text": text, "done": done},
+        )
 
     def job() -> dict[str, Any]:
         try:
             svc = ls.chat.service(ls.session)
-            prep = chat.prepare(ls.chat, ls.session, op, arg, ls.document, ls.encoding,
-                                svc.secrets)
+            prep = chat.prepare(ls.chat, ls.session, op, arg, ls.document, ls.encoding, svc.secrets)
         except chat.NeedInput as exc:
             return chat.error_result(exc, aid)
         progress = ThreadSafeProgress(ls, f"Mira: {prep.title}")
@@ -525,37 +527,54 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
         cancel.set()
         raise
     if "error" in result:
-        kind = types.MessageType.Warning if result["kind"] in ("input", "budget") \
+        kind = (
+            types.MessageType.Warning
+            if result["kind"] in ("input", "budget")
             else types.MessageType.Error
+        )
         ls.window_show_message(types.ShowMessageParams(type=kind, message=result["error"]))
         return result
     caps = ls.client_capabilities.window
     shown = False
     if caps is not None and caps.show_document is not None and caps.show_document.support:
         try:
-            r = await asyncio.wait_for(ls.window_show_document_async(
-                types.ShowDocumentParams(uri=result["uri"], take_focus=True)), 10)
+            r = await asyncio.wait_for(
+                ls.window_show_document_async(
+                    types.ShowDocumentParams(uri=result["uri"], take_focus=True)
+                ),
+                10,
+            )
             shown = bool(r and r.success)
         except Exception as exc:
             log.debug("showDocument failed: %s", exc)
     if not shown:
-        ls.window_show_message(types.ShowMessageParams(
-            type=types.MessageType.Info,
-            message=f"{result['text'][:1500]}\n\n({result['cost']}; full answer: "
-                    f"{result['file']})"))
+        ls.window_show_message(
+            types.ShowMessageParams(
+                type=types.MessageType.Info,
+                message=f"{result['text'][:1500]}\n\n({result['cost']}; full answer: "
+                f"{result['file']})",
+            )
+        )
     if result.get("edit_files") and caps is not None and caps.show_message is not None:
-        asyncio.ensure_future(_offer_fix(ls, result["id"], arg.get("uri")))
+        task = asyncio.ensure_future(_offer_fix(ls, result["id"], arg.get("uri")))
+        ls.chat.tasks.add(task)
+        task.add_done_callback(ls.chat.tasks.discard)
     return result
 
 
 async def _offer_fix(ls: MiraServer, aid: str, uri: str | None) -> None:
     apply = types.MessageActionItem(title="Apply")
     try:
-        choice = await asyncio.wait_for(ls.window_show_message_request_async(
-            types.ShowMessageRequestParams(
-                type=types.MessageType.Info, message="Mira's fix applies to the current "
-                "file. Apply it?", actions=[apply, types.MessageActionItem(title="Dismiss")])),
-            600)
+        choice = await asyncio.wait_for(
+            ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message="Mira's fix applies to the current file. Apply it?",
+                    actions=[apply, types.MessageActionItem(title="Dismiss")],
+                )
+            ),
+            600,
+        )
     except Exception as exc:
         log.debug("showMessageRequest failed: %s", exc)
         return
@@ -599,23 +618,23 @@ async def cmd_apply_fix(ls: MiraServer, *args: Any) -> dict[str, Any]:
     edit = chat.workspace_edit(ls.chat, aid, lambda u: _root_of(ls, u), uri, ls.encoding)
     if edit is None:
         msg = "No applicable fix with that id; run mira.fixError again."
-        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning,
-                                                       message=msg))
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=msg))
         return {"applied": False, "error": msg}
-    r = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(
-        edit=edit, label="Mira: apply fix"))
+    r = await ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(edit=edit, label="Mira: apply fix")
+    )
     return {"applied": bool(r and r.applied)}
 
 
-def _llm_info(ls: MiraServer, fn: Callable[[Any], dict[str, Any]],
-              text: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+def _llm_info(
+    ls: MiraServer, fn: Callable[[Any], dict[str, Any]], text: Callable[[dict[str, Any]], str]
+) -> dict[str, Any]:
     try:
         data = fn(ls.chat.service(ls.session))
     except (chat.NeedInput, StoreError) as exc:
         ls.show(str(exc), types.MessageType.Warning)
         return {"error": str(exc)}
-    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
-                                                   message=text(data)))
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=text(data)))
     return data
 
 
@@ -631,8 +650,11 @@ def cmd_cache_stats(ls: MiraServer, *args: Any) -> dict[str, Any]:
 
 @server.command("mira.clearCache")
 def cmd_clear_cache(ls: MiraServer, *args: Any) -> dict[str, Any]:
-    return _llm_info(ls, lambda svc: {"removed": svc.cache.clear()},
-                     lambda d: f"LLM cache cleared: {d['removed']} answers removed.")
+    return _llm_info(
+        ls,
+        lambda svc: {"removed": svc.cache.clear()},
+        lambda d: f"LLM cache cleared: {d['removed']} answers removed.",
+    )
 
 
 def run_stdio() -> None:

@@ -63,6 +63,7 @@ class ChatState:
     _service_key: tuple[Any, ...] | None = None
     cursor: Cursor | None = None
     offers: dict[str, list[patch.FilePatch]] = field(default_factory=dict)
+    tasks: set[Any] = field(default_factory=set)  # running offers (kept referenced)
 
     def service(self, session: Session) -> LlmService:
         if session.store is None:
@@ -310,7 +311,7 @@ def prepare(
     # chat and explain need a place unless a question stands on its own
     where = None
     if uri is not None:
-        where, loc = _where(session, documents, uri, pos, rng, encoding)
+        where, _ = _where(session, documents, uri, pos, rng, encoding)
     if op == "explain" or (op == "chat" and not question):
         if where is None:
             raise NeedInput(
@@ -524,7 +525,7 @@ def budget_text(report: dict[str, Any]) -> str:
         return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     def money(x: float) -> str:
-        return usd(int(round(x * 1_000_000)))
+        return usd(round(x * 1_000_000))
 
     return (
         f"Today {money(d['spent_usd'])} of {money(d['limit_usd'])} (resets "
@@ -539,7 +540,7 @@ def cache_text(stats: dict[str, Any]) -> str:
     return (
         f"LLM cache: {stats['entries']} entries, {stats['bytes'] / 1e6:.1f} MB, "
         f"{stats['hits']} hits / {stats['misses']} misses ({stats['hit_rate']:.0%}), "
-        f"saved {usd(int(round(stats['saved_usd'] * 1_000_000)))}."
+        f"saved {usd(round(stats['saved_usd'] * 1_000_000))}."
     )
 
 

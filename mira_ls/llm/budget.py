@@ -55,7 +55,7 @@ class BudgetRefused(LlmError):
 
 
 def worst_case_input(prompt_tokens: int) -> int:
-    return int(math.ceil(prompt_tokens * PROMPT_MARGIN)) + PROMPT_MARGIN_TOKENS
+    return math.ceil(prompt_tokens * PROMPT_MARGIN) + PROMPT_MARGIN_TOKENS
 
 
 @dataclass(frozen=True)
@@ -187,11 +187,11 @@ class Budget:
 
     @property
     def daily_micro(self) -> int:
-        return int(round(self.settings.budget.daily_usd * 1_000_000))
+        return round(self.settings.budget.daily_usd * 1_000_000)
 
     @property
     def monthly_micro(self) -> int:
-        return int(round(self.settings.budget.monthly_usd * 1_000_000))
+        return round(self.settings.budget.monthly_usd * 1_000_000)
 
     def _close_stale(self, conn: Any, now: float) -> None:
         for row in q.stale_reservations(conn, int(now) - STALE_AFTER_S):

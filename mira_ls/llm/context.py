@@ -360,7 +360,8 @@ def assemble(
                 "experts",
                 f"Who knows {rel} best",
                 "\n".join(
-                    f"- {e.author}: score {e.score:.0f}, {e.commits} commits, last {_date(e.last_at)}"
+                    f"- {e.author}: score {e.score:.0f}, {e.commits} commits, "
+                    f"last {_date(e.last_at)}"
                     for e in people
                 ),
                 9,

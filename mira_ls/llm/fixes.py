@@ -17,7 +17,52 @@ MIN_SCORE = 0.3
 TOP = 5
 _WORD = re.compile(r"[a-z0-9]{3,}")
 STOP_WORDS = frozenset(
-    ["the", "and", "for", "with", "that", "this", "from", "not", "are", "was", "were", "has", "have", "had", "but", "can", "could", "should", "would", "will", "into", "out", "use", "used", "using", "when", "then", "than", "there", "their", "them", "they", "its", "fix", "fixed", "fixes", "fixing", "bug", "bugs", "issue", "error", "errors", "line", "file"]
+    (
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "not",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "but",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "into",
+        "out",
+        "use",
+        "used",
+        "using",
+        "when",
+        "then",
+        "than",
+        "there",
+        "their",
+        "them",
+        "they",
+        "its",
+        "fix",
+        "fixed",
+        "fixes",
+        "fixing",
+        "bug",
+        "bugs",
+        "issue",
+        "error",
+        "errors",
+        "line",
+        "file",
+    )
 )
 
 

@@ -111,7 +111,7 @@ def cost_micro(
         + Decimal(cached) * price.cached_input
         + Decimal(max(0, output_tokens)) * price.output
     )
-    return int(math.ceil(total))
+    return math.ceil(total)
 
 
 def max_output_tokens_for(price: Price, budget_micro: int, input_tokens: int) -> int:

@@ -51,8 +51,11 @@ def invalidate_symbols(conn: Any, symbol_ids: list[int], content_hashes: list[st
                 f"DELETE FROM {table} WHERE {hash_col} IN ({','.join('?' * len(chunk))})", chunk
             ).rowcount
     # LLM answers whose context held one of these symbol versions (migration 008).
-    if hashes and conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_cache_symbols'"
-    ).fetchone():
+    if (
+        hashes
+        and conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_cache_symbols'"
+        ).fetchone()
+    ):
         deleted += llm_cache.delete_for_content_hashes(conn, hashes)
     return deleted
