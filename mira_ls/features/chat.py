@@ -267,7 +267,7 @@ def prepare(
         if uri is None:
             raise NeedInput("mira.fixError needs the uri of the file with the error.")
         drange = diag.get("range") if isinstance(diag.get("range"), dict) else None
-        where, loc = _where(
+        where, _ = _where(
             session, documents, uri, (drange or {}).get("start") or pos, None, encoding
         )
         message = diag["message"]
