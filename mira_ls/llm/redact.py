@@ -71,7 +71,7 @@ _URL_CREDS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]+:)([^@\s/]+)(@)")
 
 @functools.cache
 def _secret_spec() -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", SECRET_FILE_PATTERNS)
+    return pathspec.GitIgnoreSpec.from_lines(SECRET_FILE_PATTERNS)
 
 
 def is_secret_path(rel_path: str) -> bool:

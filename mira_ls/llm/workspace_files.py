@@ -41,7 +41,7 @@ def _gitignore_spec(root: str, mtime: float) -> pathspec.PathSpec | None:
         lines = (Path(root) / ".gitignore").read_text("utf-8", "replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def is_ignored(root: Path, rel: str) -> bool:
