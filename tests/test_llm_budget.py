@@ -275,7 +275,7 @@ def test_two_processes_with_fifty_requests_never_spend_more_than_the_limit(
             for _ in range(2)
         ]
         outs = [p.communicate(timeout=240) for p in procs]
-        for p, (out, err) in zip(procs, outs, strict=True):
+        for p, (_out, err) in zip(procs, outs, strict=True):
             assert p.returncode == 0, err
     answered = sum(int(o.split()[0]) for o, _ in outs)
     refused = sum(int(o.split()[1]) for o, _ in outs)
@@ -294,7 +294,7 @@ def test_two_processes_with_fifty_requests_never_spend_more_than_the_limit(
         for r in conn.execute("SELECT cost_micro FROM budget_tracking WHERE status = 'settled'")
     ]
     assert 8 <= answered <= 11 and all(0 < c <= one for c in costs)
-    day, month = periods(time.time())
+    day, _ = periods(time.time())
     summary = budget_store.totals(conn, "day", day)
     assert summary.cost_micro == by["settled"][1] and summary.reserved_micro == 0
 

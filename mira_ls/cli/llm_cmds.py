@@ -233,7 +233,7 @@ def cmd_cache_stats(args: argparse.Namespace) -> int:
         lines.append(
             f"  {m['model']}: {m['entries']} entries, {m['bytes']} bytes, "
             f"{m['hits']} hits / {m['misses']} misses ({m['hit_rate']:.0%}), saved "
-            f"{usd(int(round(m['saved_usd'] * 1e6)))}"
+            f"{usd(round(m['saved_usd'] * 1e6))}"
         )
     common.emit(args, data, "\n".join(lines))
     return 0
