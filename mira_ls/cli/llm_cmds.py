@@ -10,17 +10,18 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
-from mira_ls.features import chat
-from mira_ls.features.session import Located, ProjectRoot, Session
-from mira_ls.llm.errors import LlmError
-from mira_ls.llm.pricing import usd
-from mira_ls.store import Store
-from mira_ls.store import budget as budget_store
-from mira_ls.store import projects as project_store
+
+if TYPE_CHECKING:
+    from mira_ls.features import chat
+    from mira_ls.features.session import Located, Session
+    from mira_ls.store import Store
+
+# The LLM stack (openai SDK, tokenizer) is imported by the commands that use it, so other
+# commands start without it.
 
 UTF32 = "utf-32"  # CLI columns are code points
 
@@ -92,6 +93,9 @@ def _project_root(path: Path) -> Path:
 
 
 def _session(store: Store, anchor: Path | None) -> Session:
+    from mira_ls.features.session import ProjectRoot, Session
+    from mira_ls.store import projects as project_store
+
     session = Session(store, common.settings())
     if anchor is None:
         return session
@@ -104,6 +108,8 @@ def _session(store: Store, anchor: Path | None) -> Session:
 
 
 def _documents(session: Session) -> chat.Documents:
+    from mira_ls.features import chat
+
     def load(uri: str) -> tuple[Located, str] | None:
         path = chat.uri_to_path(uri)
         loc = session.locate(path) if path else None
@@ -183,6 +189,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
+    from mira_ls.features import chat
+    from mira_ls.features.session import Session
+    from mira_ls.llm.pricing import usd
+    from mira_ls.store import budget as budget_store
+
     store = common.open_db(args)
     with store:
         svc = chat.ChatState().service(Session(store, common.settings()))
@@ -224,6 +235,10 @@ def cmd_budget(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_stats(args: argparse.Namespace) -> int:
+    from mira_ls.features import chat
+    from mira_ls.features.session import Session
+    from mira_ls.llm.pricing import usd
+
     store = common.open_db(args)
     with store:
         stats = chat.ChatState().service(Session(store, common.settings())).cache.stats()
@@ -240,6 +255,9 @@ def cmd_cache_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_cache_clear(args: argparse.Namespace) -> int:
+    from mira_ls.features import chat
+    from mira_ls.features.session import Session
+
     store = common.open_db(args)
     with store:
         cache = chat.ChatState().service(Session(store, common.settings())).cache

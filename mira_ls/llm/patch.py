@@ -61,7 +61,7 @@ def _find(lines: list[str], old: list[str], want: int) -> int | None:
     if not old:
         return min(want, len(lines))
     n = len(old)
-    for delta in range(0, len(lines) + 1):
+    for delta in range(0, max(want, len(lines)) + 1):
         for pos in (want - delta, want + delta) if delta else (want,):
             if 0 <= pos <= len(lines) - n and lines[pos : pos + n] == old:
                 return pos
