@@ -23,7 +23,6 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 
 from mira_ls import paths
-from mira_ls.config import Settings
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, Session
 from mira_ls.index.symbols import symbol_at
@@ -542,12 +541,6 @@ def cache_text(stats: dict[str, Any]) -> str:
         f"{stats['hits']} hits / {stats['misses']} misses ({stats['hit_rate']:.0%}), "
         f"saved {usd(round(stats['saved_usd'] * 1_000_000))}."
     )
-
-
-def settings_problems(settings: Settings) -> list[str]:
-    from mira_ls.llm.pricing import parse_overrides
-
-    return parse_overrides(settings.budget.prices)[1]
 
 
 def error_result(exc: LlmError | NeedInput, aid: str) -> dict[str, Any]:

@@ -21,7 +21,16 @@ from mira_ls.llm.budget import Budget, BudgetRefused, Reservation
 from mira_ls.llm.cache import LlmCache, cache_key
 from mira_ls.llm.context import ContextBundle, record_injections
 from mira_ls.llm.errors import LlmError
-from mira_ls.llm.provider import ChatCall, Completion, Endpoint, Provider, Usage, endpoint_from
+from mira_ls.llm.pricing import usd
+from mira_ls.llm.provider import (
+    ChatCall,
+    Completion,
+    Endpoint,
+    Provider,
+    Usage,
+    endpoint_from,
+    normalize_effort,
+)
 from mira_ls.llm.redact import install_log_redaction, redact
 from mira_ls.llm.tools import SCHEMAS, ToolBox
 from mira_ls.memory.conversation import Conversations
@@ -71,8 +80,6 @@ class Answer:
     calls: int = 0
 
     def cost_line(self) -> str:
-        from mira_ls.llm.pricing import usd
-
         if self.cached:
             return f"cached answer (cost $0, saved {usd(self.saved_micro)})"
         parts = [f"cost {usd(self.cost_micro)}", f"{self.model}"]
@@ -101,6 +108,8 @@ class LlmService:
         self.cache = LlmCache(store, settings.cache)
         self.budget = Budget(store, settings, provider_name=self._provider_name())
         self.conversations = Conversations(store)
+        for problem in self.budget.problems:
+            log.warning("%s", problem)
 
     def _provider_name(self) -> str:
         return "openai" if self.endpoint.is_openai else "openai-compatible"
@@ -145,8 +154,6 @@ class LlmService:
             )
             else None
         )
-        from mira_ls.llm.provider import normalize_effort
-
         key = cache_key(convo, tools, system, model, normalize_effort(model, effort) or effort)
         hit = self.cache.get(key, model)
         if hit is not None:
@@ -305,8 +312,6 @@ class LlmService:
 
     @staticmethod
     def cost_so_far(answer: Answer) -> str:
-        from mira_ls.llm.pricing import usd
-
         return usd(answer.cost_micro)
 
     def _call(

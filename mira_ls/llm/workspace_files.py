@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import time
 from pathlib import Path
 
 import pathspec
@@ -44,24 +45,40 @@ def _gitignore_spec(root: str, mtime: float) -> pathspec.PathSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def is_ignored(root: Path, rel: str) -> bool:
-    """git check-ignore inside a repository; the top .gitignore outside one."""
+IGNORE_CACHE_S = 30  # how long an answer of git check-ignore is reused
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_ignore(root: str, rel: str, stamp: tuple[float, float, int]) -> bool:
+    """One git check-ignore; ``stamp`` (ignore files' mtimes, time bucket) keys the cache."""
+    del stamp
     try:
         proc = subprocess.run(
-            ["git", "-C", str(root), "check-ignore", "-q", "--no-index", "--", rel],
-            capture_output=True,
-            timeout=10,
+            ["git", "-C", root, "check-ignore", "-q", "--no-index", "--", rel],
+            capture_output=True, timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
         proc = None
     if proc is not None and proc.returncode in (0, 1):
         return proc.returncode == 0
-    gi = root / ".gitignore"
-    try:
-        spec = _gitignore_spec(str(root), gi.stat().st_mtime)
-    except OSError:
-        return False
+    gi = Path(root) / ".gitignore"
+    spec = _gitignore_spec(root, _mtime(gi))
     return bool(spec and spec.match_file(rel))
+
+
+def is_ignored(root: Path, rel: str) -> bool:
+    """git check-ignore inside a repository; the top .gitignore outside one. Answers are
+    reused until an ignore file changes or IGNORE_CACHE_S pass."""
+    stamp = (_mtime(root / ".gitignore"), _mtime(root / ".git" / "info" / "exclude"),
+             int(time.monotonic() // IGNORE_CACHE_S))
+    return _check_ignore(str(root), rel, stamp)
 
 
 def allowed(root: Path, rel: str) -> str | None:
@@ -81,11 +98,11 @@ def read_text(
     """(redacted text, truncated) of a workspace file, or FileRefused with the reason."""
     path = _inside(root, rel)
     rel = path.relative_to(root.resolve()).as_posix()
+    if not path.is_file():
+        raise FileRefused(f"{rel}: no such file in the workspace")
     reason = allowed(root.resolve(), rel)
     if reason:
         raise FileRefused(reason)
-    if not path.is_file():
-        raise FileRefused(f"{rel}: no such file in the workspace")
     try:
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
