@@ -23,27 +23,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import openai  # noqa: E402
+import openai
 
-from mira_ls.config import CacheSettings, LlmSettings, Settings  # noqa: E402
-from mira_ls.features.session import ProjectRoot, Session  # noqa: E402
-from mira_ls.index import indexer  # noqa: E402
-from mira_ls.llm.budget import Budget  # noqa: E402
-from mira_ls.llm.cache import LlmCache  # noqa: E402
-from mira_ls.llm.context import Where, assemble  # noqa: E402
-from mira_ls.llm.provider import ChatCall, Provider, Usage, endpoint_from  # noqa: E402
-from mira_ls.store import Store  # noqa: E402
-from mira_ls.store import llm_cache as cache_store  # noqa: E402
-from mira_ls.store import projects as project_store  # noqa: E402
-from mira_ls.store.llm_cache import CacheEntry  # noqa: E402
-from tests.support.openai_server import Answer, OpenAIServer  # noqa: E402
+from mira_ls.config import CacheSettings, LlmSettings, Settings
+from mira_ls.features.session import ProjectRoot, Session
+from mira_ls.index import indexer
+from mira_ls.llm.budget import Budget
+from mira_ls.llm.cache import LlmCache
+from mira_ls.llm.context import Where, assemble
+from mira_ls.llm.provider import ChatCall, Provider, Usage, endpoint_from
+from mira_ls.store import Store
+from mira_ls.store import llm_cache as cache_store
+from mira_ls.store import projects as project_store
+from mira_ls.store.llm_cache import CacheEntry
+from tests.support.openai_server import Answer, OpenAIServer
 
 CLICK_BUNDLE = Path("/work/shared/corpus/click.bundle")
 
 
 def pct(samples: list[float], p: float) -> float:
     s = sorted(samples)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def ms(samples: list[float]) -> dict[str, float]:
