@@ -24,14 +24,27 @@ def srv() -> Iterator[OpenAIServer]:
         yield s
 
 
-def run(tmp_path: Path, srv: OpenAIServer, *args: str, **env: str
-        ) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "MIRA_DB": str(tmp_path / "mira.db"),
-            "XDG_STATE_HOME": str(tmp_path / "state"), "MIRA_OPENAI_API_KEY": KEY,
-            "MIRA_LLM_BASE_URL": srv.base_url, "MIRA_LLM_MAX_RETRIES": "0", **env}
+def run(
+    tmp_path: Path, srv: OpenAIServer, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    full = {
+        **os.environ,
+        "MIRA_DB": str(tmp_path / "mira.db"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "MIRA_OPENAI_API_KEY": KEY,
+        "MIRA_LLM_BASE_URL": srv.base_url,
+        "MIRA_LLM_MAX_RETRIES": "0",
+        **env,
+    }
     full.pop("OPENAI_API_KEY", None)
-    return subprocess.run([sys.executable, "-m", "mira_ls", *args], env=full, text=True,
-                          capture_output=True, timeout=120, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-m", "mira_ls", *args],
+        env=full,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
 
 
 def test_chat_prints_only_the_answer_identically_on_a_cache_hit(
@@ -39,12 +52,15 @@ def test_chat_prints_only_the_answer_identically_on_a_cache_hit(
 ) -> None:
     Repo(tmp_path / "p").commit("init", {"app.py": APP})
     assert run(tmp_path, srv, "index", "p").returncode == 0
-    srv.script(Answer(text="main returns 6.\nIt calls helper.", prompt_tokens=300,
-                      completion_tokens=12))
-    first = run(tmp_path, srv, "chat", "what does main return?", "--file", "p/app.py",
-                "--line", "5")
-    second = run(tmp_path, srv, "chat", "what does main return?", "--file", "p/app.py",
-                 "--line", "5")
+    srv.script(
+        Answer(text="main returns 6.\nIt calls helper.", prompt_tokens=300, completion_tokens=12)
+    )
+    first = run(
+        tmp_path, srv, "chat", "what does main return?", "--file", "p/app.py", "--line", "5"
+    )
+    second = run(
+        tmp_path, srv, "chat", "what does main return?", "--file", "p/app.py", "--line", "5"
+    )
     assert first.returncode == second.returncode == 0, first.stderr
     assert first.stdout == second.stdout == "main returns 6.\nIt calls helper.\n"
     assert "cost $0.0005" in first.stderr and not first.stderr.startswith("cached")

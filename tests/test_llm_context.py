@@ -21,33 +21,55 @@ def add_history(w: World) -> None:
     """Git and build rows as the miners would store them (real SQL on the real schema)."""
     with w.store.write() as c:
         pid = w.project_id
-        c.execute("INSERT INTO git_commits(id, project_id, commit_hash, author_name, "
-                  "author_email, authored_at, committed_at, subject, message) VALUES "
-                  "(1, ?, 'a1b2c3d4e5f6', 'Ada', 'ada@x.org', 1700000000, 1700000000, "
-                  "'Fix helper doubling', 'Fix helper doubling')", (pid,))
-        c.execute("INSERT INTO git_commit_files(commit_id, file_path, added, deleted) "
-                  "VALUES (1, 'app.py', 3, 1)")
-        c.execute("INSERT INTO file_cochange_patterns(project_id, file_a, file_b, "
-                  "shared_commits, commits_a, commits_b, confidence, dice, "
-                  "last_changed_together) VALUES (?, 'app.py', 'tests/test_app.py', 4, 5, 6, "
-                  "0.57, 0.73, 1700000000)", (pid,))
-        c.execute("INSERT INTO author_expertise(project_id, scope, path, author_name, "
-                  "author_email, commits, lines_added, last_commit_at, score, "
-                  "ownership_share) VALUES (?, 'file', 'app.py', 'Ada', 'ada@x.org', 5, 40, "
-                  "1700000000, 88, 0.9)", (pid,))
-        c.execute("INSERT INTO historical_fixes(project_id, commit_hash, subject, message, "
-                  "category, error_text, files, similarity_hash, fixed_at) VALUES (?, "
-                  "'a1b2c3d4e5f6', 'Fix helper doubling overflow', 'm', 'type', "
-                  "'TypeError: unsupported operand helper', '[\"app.py\"]', 'h', 1700000000)",
-                  (pid,))
-        c.execute("INSERT INTO build_runs(id, project_id, name, tool, command, cwd) VALUES "
-                  "(1, ?, 'mypy', 'mypy', '[\"mypy\"]', '.')", (pid,))
-        c.execute("INSERT INTO build_errors(id, project_id, error_hash, tool, code, category, "
-                  "message, normalized_message, file_path, line, col) VALUES (1, ?, 'e1', "
-                  "'mypy', 'arg-type', 'type', 'Argument 1 to \"helper\" has incompatible type',"
-                  " 'argument to helper', 'app.py', 10, 12)", (pid,))
-        c.execute("INSERT INTO error_resolutions(id, project_id, error_id, files, summary) "
-                  "VALUES (1, ?, 1, '[\"app.py\"]', 'cast the argument to int')", (pid,))
+        c.execute(
+            "INSERT INTO git_commits(id, project_id, commit_hash, author_name, "
+            "author_email, authored_at, committed_at, subject, message) VALUES "
+            "(1, ?, 'a1b2c3d4e5f6', 'Ada', 'ada@x.org', 1700000000, 1700000000, "
+            "'Fix helper doubling', 'Fix helper doubling')",
+            (pid,),
+        )
+        c.execute(
+            "INSERT INTO git_commit_files(commit_id, file_path, added, deleted) "
+            "VALUES (1, 'app.py', 3, 1)"
+        )
+        c.execute(
+            "INSERT INTO file_cochange_patterns(project_id, file_a, file_b, "
+            "shared_commits, commits_a, commits_b, confidence, dice, "
+            "last_changed_together) VALUES (?, 'app.py', 'tests/test_app.py', 4, 5, 6, "
+            "0.57, 0.73, 1700000000)",
+            (pid,),
+        )
+        c.execute(
+            "INSERT INTO author_expertise(project_id, scope, path, author_name, "
+            "author_email, commits, lines_added, last_commit_at, score, "
+            "ownership_share) VALUES (?, 'file', 'app.py', 'Ada', 'ada@x.org', 5, 40, "
+            "1700000000, 88, 0.9)",
+            (pid,),
+        )
+        c.execute(
+            "INSERT INTO historical_fixes(project_id, commit_hash, subject, message, "
+            "category, error_text, files, similarity_hash, fixed_at) VALUES (?, "
+            "'a1b2c3d4e5f6', 'Fix helper doubling overflow', 'm', 'type', "
+            "'TypeError: unsupported operand helper', '[\"app.py\"]', 'h', 1700000000)",
+            (pid,),
+        )
+        c.execute(
+            "INSERT INTO build_runs(id, project_id, name, tool, command, cwd) VALUES "
+            "(1, ?, 'mypy', 'mypy', '[\"mypy\"]', '.')",
+            (pid,),
+        )
+        c.execute(
+            "INSERT INTO build_errors(id, project_id, error_hash, tool, code, category, "
+            "message, normalized_message, file_path, line, col) VALUES (1, ?, 'e1', "
+            "'mypy', 'arg-type', 'type', 'Argument 1 to \"helper\" has incompatible type',"
+            " 'argument to helper', 'app.py', 10, 12)",
+            (pid,),
+        )
+        c.execute(
+            "INSERT INTO error_resolutions(id, project_id, error_id, files, summary) "
+            "VALUES (1, ?, 1, '[\"app.py\"]', 'cast the argument to int')",
+            (pid,),
+        )
 
 
 def test_context_has_every_kind_of_section_in_priority_order(world: World) -> None:
@@ -56,8 +78,16 @@ def test_context_has_every_kind_of_section_in_priority_order(world: World) -> No
     fx = world.session().parse("app.py", where.text)
     b = assemble(world.store, where, fx, budget=8000)
     kinds = [s.kind for s in b.sections]
-    assert kinds == ["symbol", "build_errors", "callees", "guidelines", "past_fixes",
-                     "history", "cochange", "experts"]
+    assert kinds == [
+        "symbol",
+        "build_errors",
+        "callees",
+        "guidelines",
+        "past_fixes",
+        "history",
+        "cochange",
+        "experts",
+    ]
     assert b.target == "app.main" and not b.dropped
     text = b.text
     assert "def main():\n    return helper(21)" in text
@@ -66,9 +96,14 @@ def test_context_has_every_kind_of_section_in_priority_order(world: World) -> No
     assert "tests/test_app.py: 4 of 5 commits" in text and "Ada: score 88" in text
     assert "incompatible type" in text and "cast the argument to int" in text
     assert b.injections == [(1, 1, b.sections[1].tokens)]
-    row = world.store.conn().execute(
-        "SELECT content_hash FROM code_elements WHERE qualified_name IN ('app.main', "
-        "'app.helper') ORDER BY qualified_name").fetchall()
+    row = (
+        world.store.conn()
+        .execute(
+            "SELECT content_hash FROM code_elements WHERE qualified_name IN ('app.main', "
+            "'app.helper') ORDER BY qualified_name"
+        )
+        .fetchall()
+    )
     assert {r[0] for r in row} <= set(b.content_hashes)
     assert b.tokens == tokens.count(text) and b.tokens <= 8000
 
@@ -122,8 +157,11 @@ def test_guidelines_are_hash_cached(world: World) -> None:
     (world.root / "AGENTS.md").unlink()
     fourth = guidelines.load(world.store, world.project_id, world.root)
     assert [g.file_path for g in fourth.guidelines] == ["CLAUDE.md"]
-    rows = world.store.conn().execute(
-        "SELECT file_path, token_count FROM project_guidelines ORDER BY file_path").fetchall()
+    rows = (
+        world.store.conn()
+        .execute("SELECT file_path, token_count FROM project_guidelines ORDER BY file_path")
+        .fetchall()
+    )
     assert [tuple(r) for r in rows] == [("CLAUDE.md", tokens.count("Prefer pure functions.\n"))]
 
 
@@ -132,8 +170,17 @@ def test_tools_answer_from_the_store_and_refuse_what_they_must(world: World) -> 
     world.repo.write(".env", "SECRET=abcdefghijklmnop\n")
     box = ToolBox(world.store, world.project_id, world.root, (KEY,))
     assert {s["function"]["name"] for s in SCHEMAS} == {
-        "search_symbols", "get_symbol", "callers", "callees", "cochange", "experts",
-        "file_history", "build_errors", "past_fixes", "read_file"}
+        "search_symbols",
+        "get_symbol",
+        "callers",
+        "callees",
+        "cochange",
+        "experts",
+        "file_history",
+        "build_errors",
+        "past_fixes",
+        "read_file",
+    }
     assert "app.helper (function) app.py:4" in box.run("search_symbols", '{"query": "help"}')
     src = box.run("get_symbol", '{"name": "helper"}')
     assert "def helper(x):" in src and "return x * 2" in src and box.used_hashes
@@ -141,11 +188,11 @@ def test_tools_answer_from_the_store_and_refuse_what_they_must(world: World) -> 
     assert "app.helper" in box.run("callees", '{"name": "main"}')
     assert "tests/test_app.py: 4 of 5" in box.run("cochange", '{"path": "app.py"}')
     assert "Ada <ada@x.org>: score 88" in box.run("experts", '{"path": "app.py"}')
-    assert "a1b2c3d4e5 2023-11-14 Ada: Fix helper" in box.run("file_history",
-                                                               '{"path": "app.py"}')
+    assert "a1b2c3d4e5 2023-11-14 Ada: Fix helper" in box.run("file_history", '{"path": "app.py"}')
     assert "arg-type" in box.run("build_errors", "{}")
     assert "Fix helper doubling overflow" in box.run(
-        "past_fixes", '{"error_text": "TypeError unsupported operand in helper"}')
+        "past_fixes", '{"error_text": "TypeError unsupported operand in helper"}'
+    )
     assert "def main():" in box.run("read_file", '{"path": "app.py", "start_line": 9}')
     assert box.run("read_file", '{"path": ".env"}').startswith("Refused: .env")
     assert "outside the workspace" in box.run("read_file", '{"path": "../../etc/passwd"}')
@@ -169,34 +216,49 @@ def test_tool_loop_is_bounded_and_tool_results_reach_the_model(world: World) -> 
     tool_msgs = [m for m in reqs[2].body["messages"] if m["role"] == "tool"]
     assert len(tool_msgs) == 2 and "return x * 2" in tool_msgs[0]["content"]
     assert [c["name"] for c in a.tool_calls] == ["get_symbol", "get_symbol"]
-    rows = world.store.conn().execute(
-        "SELECT COUNT(*), SUM(cost_micro) FROM budget_tracking WHERE status = 'settled'"
-    ).fetchone()
+    rows = (
+        world.store.conn()
+        .execute("SELECT COUNT(*), SUM(cost_micro) FROM budget_tracking WHERE status = 'settled'")
+        .fetchone()
+    )
     assert rows[0] == 3 and rows[1] == a.cost_micro
     # the answer's cache entry remembers helper, read through a tool
     hashes = set(svc.cache.symbols_of(a.cache_key))
-    helper_hash = world.store.conn().execute(
-        "SELECT content_hash FROM code_elements WHERE qualified_name = 'app.helper'"
-    ).fetchone()[0]
+    helper_hash = (
+        world.store.conn()
+        .execute("SELECT content_hash FROM code_elements WHERE qualified_name = 'app.helper'")
+        .fetchone()[0]
+    )
     assert helper_hash in hashes
 
 
 def test_follow_up_questions_carry_the_conversation(world: World) -> None:
     svc = world.service()
     world.srv.script(Answer(text="It returns 42."), Answer(text="Because helper doubles 21."))
-    a = svc.ask(Question("What does main return?", "What does main return?",
-                         new_session=True))
+    a = svc.ask(Question("What does main return?", "What does main return?", new_session=True))
     b = svc.ask(Question("Why?", "Why?", session_id=a.session_id, with_history=True))
     assert a.session_id == b.session_id
     msgs = world.srv.chat_requests()[-1].body["messages"]
     assert [(m["role"], m["content"]) for m in msgs[1:]] == [
-        ("user", "What does main return?"), ("assistant", "It returns 42."), ("user", "Why?")]
-    rows = world.store.conn().execute(
-        "SELECT role, content FROM memory_entries WHERE session_id = ? ORDER BY id",
-        (a.session_id,)).fetchall()
+        ("user", "What does main return?"),
+        ("assistant", "It returns 42."),
+        ("user", "Why?"),
+    ]
+    rows = (
+        world.store.conn()
+        .execute(
+            "SELECT role, content FROM memory_entries WHERE session_id = ? ORDER BY id",
+            (a.session_id,),
+        )
+        .fetchall()
+    )
     assert [r[0] for r in rows] == ["user", "assistant", "user", "assistant"]
-    assert world.store.conn().execute(
-        "SELECT message_count FROM sessions WHERE id = ?", (a.session_id,)).fetchone()[0] == 4
+    assert (
+        world.store.conn()
+        .execute("SELECT message_count FROM sessions WHERE id = ?", (a.session_id,))
+        .fetchone()[0]
+        == 4
+    )
 
 
 def test_cancelled_answer_is_settled_and_not_cached(world: World) -> None:
@@ -205,8 +267,11 @@ def test_cancelled_answer_is_settled_and_not_cached(world: World) -> None:
     stop = threading.Event()
     a = svc.ask(world.question("def main"), lambda t: stop.set(), stop.is_set)
     assert a.cancelled and not a.complete and svc.cache.stats().entries == 0
-    row = world.store.conn().execute(
-        "SELECT status, cost_micro, reserved_micro, message FROM budget_tracking").fetchone()
+    row = (
+        world.store.conn()
+        .execute("SELECT status, cost_micro, reserved_micro, message FROM budget_tracking")
+        .fetchone()
+    )
     assert row[0] == "cancelled" and row[1] == row[2] > 0 and "worst case" in row[3]
     assert a.cost_micro == row[1]
 
@@ -215,8 +280,11 @@ def test_injections_are_recorded_with_the_request_key(world: World) -> None:
     add_history(world)
     svc = world.service()
     a = svc.ask(world.question("def main"))
-    rows = world.store.conn().execute(
-        "SELECT error_id, resolution_id, request_key FROM build_context_injections").fetchall()
+    rows = (
+        world.store.conn()
+        .execute("SELECT error_id, resolution_id, request_key FROM build_context_injections")
+        .fetchall()
+    )
     assert [tuple(r) for r in rows] == [(1, 1, a.cache_key)]
     sent = json.dumps(world.srv.chat_requests()[-1].body)
     assert "incompatible type" in sent

@@ -10,9 +10,10 @@ from mira_ls.config import Settings
 from mira_ls.llm.service import LlmService, Question
 from mira_ls.store import Store
 
-pytestmark = [pytest.mark.live,
-              pytest.mark.skipif(not os.environ.get("OPENAI_API_KEY"),
-                                 reason="OPENAI_API_KEY is not set")]
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not os.environ.get("OPENAI_API_KEY"), reason="OPENAI_API_KEY is not set"),
+]
 
 
 def test_a_real_answer_streams_costs_money_and_is_cached(tmp_db: Store) -> None:

@@ -14,7 +14,7 @@ FIX = """The factor is wrong.
  def f(x):
 -    return x * 2
 +    return x * 3
- 
+\x20
 ```
 """
 
@@ -52,5 +52,6 @@ def test_two_hunks_in_one_file() -> None:
 ```"""
     out = apply(two, read)
     assert out is not None
-    assert out[0].new_text == ("def f(x: int) -> int:\n    return x * 2\n\n\ndef g():\n"
-                               "    return f(2)\n")
+    assert out[0].new_text == (
+        "def f(x: int) -> int:\n    return x * 2\n\n\ndef g():\n    return f(2)\n"
+    )

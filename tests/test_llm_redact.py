@@ -21,13 +21,20 @@ def test_token_shapes_are_masked(secret: str) -> None:
 
 def test_assignments_urls_bearer_and_private_keys() -> None:
     text = (
-        'password = "hunter2hunter2"\nAPI_KEY: \'abcdef123456\'\nexport DB_PASSWORD=s3cr3tpass\n'
-        "url = https://user:pa55word@example.com/x\nAuthorization: Bearer abcdefghijklmnopqrstuvwxyz\n"
+        "password = \"hunter2hunter2\"\nAPI_KEY: 'abcdef123456'\nexport DB_PASSWORD=s3cr3tpass\n"
+        "url = https://user:pa55word@example.com/x\n"
+        "Authorization: Bearer abcdefghijklmnopqrstuvwxyz\n"
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n"
     )
     out = redact(text)
-    for leaked in ("hunter2hunter2", "abcdef123456", "s3cr3tpass", "pa55word",
-                   "abcdefghijklmnopqrstuvwxyz", "MIIEow"):
+    for leaked in (
+        "hunter2hunter2",
+        "abcdef123456",
+        "s3cr3tpass",
+        "pa55word",
+        "abcdefghijklmnopqrstuvwxyz",
+        "MIIEow",
+    ):
         assert leaked not in out
     assert 'password = "[REDACTED]"' in out and "https://user:[REDACTED]@example.com" in out
     assert redact("def password_ok(x): return x") == "def password_ok(x): return x"
@@ -39,8 +46,17 @@ def test_given_secrets_are_masked_verbatim() -> None:
 
 
 def test_secret_file_names() -> None:
-    for rel in (".env", ".env.production", "deploy/prod.key", "certs/a.pem", "id_rsa",
-                ".ssh/id_ed25519", "credentials.json", "store.p12", ".netrc"):
+    for rel in (
+        ".env",
+        ".env.production",
+        "deploy/prod.key",
+        "certs/a.pem",
+        "id_rsa",
+        ".ssh/id_ed25519",
+        "credentials.json",
+        "store.p12",
+        ".netrc",
+    ):
         assert is_secret_path(rel), rel
     for rel in ("src/env.py", "keys.py", "docs/credits.md", "README.md"):
         assert not is_secret_path(rel), rel
@@ -48,8 +64,7 @@ def test_secret_file_names() -> None:
 
 def test_log_filter_scrubs_messages_and_exception_text() -> None:
     f = RedactingFilter(["my-secret-key-123"])
-    rec = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s", ("my-secret-key-123",),
-                            None)
+    rec = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s", ("my-secret-key-123",), None)
     assert f.filter(rec) and rec.getMessage() == f"got {MASK}"
     try:
         raise ValueError("boom my-secret-key-123")

@@ -135,6 +135,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         )
     if (args.line is not None and args.line < 1) or args.col < 1:
         raise CliError("--line and --col are 1-based")
+    from mira_ls.features import chat
+    from mira_ls.llm.errors import LlmError
+
     store = common.open_db(args)
     with store:
         session = _session(store, file or Path.cwd())

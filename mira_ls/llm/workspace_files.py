@@ -62,7 +62,8 @@ def _check_ignore(root: str, rel: str, stamp: tuple[float, float, int]) -> bool:
     try:
         proc = subprocess.run(
             ["git", "-C", root, "check-ignore", "-q", "--no-index", "--", rel],
-            capture_output=True, timeout=10,
+            capture_output=True,
+            timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
         proc = None
@@ -76,8 +77,11 @@ def _check_ignore(root: str, rel: str, stamp: tuple[float, float, int]) -> bool:
 def is_ignored(root: Path, rel: str) -> bool:
     """git check-ignore inside a repository; the top .gitignore outside one. Answers are
     reused until an ignore file changes or IGNORE_CACHE_S pass."""
-    stamp = (_mtime(root / ".gitignore"), _mtime(root / ".git" / "info" / "exclude"),
-             int(time.monotonic() // IGNORE_CACHE_S))
+    stamp = (
+        _mtime(root / ".gitignore"),
+        _mtime(root / ".git" / "info" / "exclude"),
+        int(time.monotonic() // IGNORE_CACHE_S),
+    )
     return _check_ignore(str(root), rel, stamp)
 
 

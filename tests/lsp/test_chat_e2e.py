@@ -263,35 +263,50 @@ async def test_fix_error_offers_an_edit_and_commands_cope_without_arguments(
     await ready(client)
     # Helix's picker sends no arguments: a sentence, not a crash
     bare = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="mira.chat"))
+        types.ExecuteCommandParams(command="mira.chat")
+    )
     assert bare["kind"] == "input" and "question" in bare["error"]
     assert any("mira.chat needs a question" in m.message for m in client.messages)
     bare_fix = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="mira.fixError"))
+        types.ExecuteCommandParams(command="mira.fixError")
+    )
     assert "diagnostic" in bare_fix["error"]
     # after a hover, the bare command explains the hovered symbol
     uri = (root / "app.py").as_uri()
-    await client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(**pos_of(APP, "helper"))))
+    await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(**pos_of(APP, "helper")),
+        )
+    )
     llm.script(Answer(text="helper doubles x."))
     explained = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="mira.chat"))
+        types.ExecuteCommandParams(command="mira.chat")
+    )
     assert explained["operation"] == "explain" and explained["text"] == "helper doubles x."
     assert "Explain `app.helper`" in llm.chat_requests()[-1].body["messages"][-1]["content"]
     # fixError with a diagnostic: the answer's diff applies, so an edit is offered
     llm.script(Answer(text=FIX_ANSWER))
     line = APP.splitlines().index("    return x * 2")
-    diag = {"range": {"start": {"line": line, "character": 4},
-                      "end": {"line": line, "character": 16}},
-            "message": "expected 63, got 42", "source": "pytest", "code": "assert"}
-    fixed = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="mira.fixError", arguments=[{"uri": uri, "diagnostic": diag}]))
+    diag = {
+        "range": {"start": {"line": line, "character": 4}, "end": {"line": line, "character": 16}},
+        "message": "expected 63, got 42",
+        "source": "pytest",
+        "code": "assert",
+    }
+    fixed = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="mira.fixError", arguments=[{"uri": uri, "diagnostic": diag}]
+        )
+    )
     assert fixed["edit_files"] == ["app.py"], fixed
     sent = llm.chat_requests()[-1].body["messages"][-1]["content"]
     assert "expected 63, got 42" in sent and "def helper(x):" in sent
-    applied = await client.workspace_execute_command_async(types.ExecuteCommandParams(
-        command="mira.applyFix", arguments=[{"id": fixed["id"], "uri": uri}]))
+    applied = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="mira.applyFix", arguments=[{"id": fixed["id"], "uri": uri}]
+        )
+    )
     assert applied == {"applied": True}
     change = edits[-1].edit.changes[uri][0]
     assert change.new_text == APP.replace("x * 2", "x * 3")
