@@ -311,3 +311,44 @@ async def test_fix_error_offers_an_edit_and_commands_cope_without_arguments(
     change = edits[-1].edit.changes[uri][0]
     assert change.new_text == APP.replace("x * 2", "x * 3")
     assert change.range.start == types.Position(0, 0)
+
+
+@pytest.mark.timeout(120)
+async def test_cancelling_the_progress_stops_the_stream_and_settles_the_cost(
+    start_server: StartServer, tmp_path: Path, llm: OpenAIServer
+) -> None:
+    root = tmp_path / "proj"
+    make_repo(root)
+    llm.script(Answer(text=" ".join(f"w{i}" for i in range(40)), chunk_delay_s=0.25))
+    client = await start_server(root, env=env_for(tmp_path, llm))
+    chunks = collect_chunks(client)
+    await ready(client)
+    task = asyncio.ensure_future(
+        client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="mira.chat", arguments=[{"question": "Count slowly.", "newSession": True}]
+            )
+        )
+    )
+    await eventually(lambda: asyncio.sleep(0, result=len(chunks) >= 2))
+    tokens = [
+        t
+        for t, rs in client.progress_reports.items()
+        if any(isinstance(r, types.WorkDoneProgressBegin) and "Mira:" in r.title for r in rs)
+    ]
+    assert tokens
+    client.protocol.notify(
+        types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=tokens[0])
+    )
+    result = await asyncio.wait_for(task, 10)
+    assert result["cancelled"] and not result["complete"]
+    assert result["chunks"] < 40 and "cancelled" in result["cost"]
+    conn = connect(tmp_path / "db" / "mira.db")
+    try:
+        row = conn.execute(
+            "SELECT status, cost_micro, reserved_micro FROM budget_tracking"
+        ).fetchone()
+        cached = conn.execute("SELECT COUNT(*) FROM llm_cache").fetchone()[0]
+    finally:
+        conn.close()
+    assert row[0] == "cancelled" and row[1] == row[2] > 0 and cached == 0
