@@ -190,8 +190,6 @@ class LlmService:
                 output_tokens=hit.output_tokens,
             )
 
-        if q.context is not None and q.project_id is not None:
-            record_injections(self.store, q.project_id, q.context, key, int(time.time()))
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *convo]
         box = (
             ToolBox(self.store, q.project_id, q.root, self.secrets)
@@ -222,6 +220,13 @@ class LlmService:
                 answer.model, answer.reasoning_effort = plan.model, plan.reasoning_effort
                 answer.notes.extend(plan.notes)
                 downgraded = bool(plan.notes)
+                if not self.budget.price(plan.model).known:
+                    answer.notes.append(
+                        f"no price is known for {plan.model}: it is charged at gpt-5.1 rates; "
+                        "set mira.budget.prices for it (0 for a local model)"
+                    )
+                if q.context is not None and q.project_id is not None:
+                    record_injections(self.store, q.project_id, q.context, key, int(time.time()))
             call = ChatCall(
                 plan.model,
                 messages,
