@@ -216,7 +216,28 @@ def prepare(
     uri, pos, rng = _position(arg, state)
     session_id = arg.get("session") if isinstance(arg.get("session"), str) else None
     new_session = bool(arg.get("newSession"))
-    base = {"session_id": session_id, "new_session": new_session, "client_name": client_name}
+
+    def ask(
+        request: str,
+        shown: str,
+        op_name: str,
+        bundle: ctx.ContextBundle | None,
+        project_id: int | None,
+        root: Path | None,
+        **kw: Any,
+    ) -> Question:
+        return Question(
+            request,
+            shown,
+            op_name,
+            bundle,
+            project_id,
+            root,
+            session_id=session_id,
+            new_session=new_session,
+            client_name=client_name,
+            **kw,
+        )
 
     if op == "review":
         roots = session.roots
@@ -245,14 +266,13 @@ def prepare(
         return Prepared(
             "review",
             f"Review of {len(tree.files)} changed files",
-            Question(
+            ask(
                 request,
                 "Review my uncommitted changes",
                 "review",
                 bundle,
                 root.project_id,
                 root.root,
-                **base,
             ),
         )
 
@@ -266,7 +286,7 @@ def prepare(
         if uri is None:
             raise NeedInput("mira.fixError needs the uri of the file with the error.")
         drange = diag.get("range") if isinstance(diag.get("range"), dict) else None
-        where, _ = _where(
+        fix_at, _ = _where(
             session, documents, uri, (drange or {}).get("start") or pos, None, encoding
         )
         message = diag["message"]
@@ -275,40 +295,39 @@ def prepare(
         label = " ".join(str(x) for x in (source, code) if x)
         assert session.store is not None
         err = lq.build_error_at(
-            session.store.conn(), where.project_id, where.rel_path, where.line, message
+            session.store.conn(), fix_at.project_id, fix_at.rel_path, fix_at.line, message
         )
         extra = [
             ctx.Section(
                 "diagnostic",
-                f"The error ({where.rel_path}:{where.line})",
+                f"The error ({fix_at.rel_path}:{fix_at.line})",
                 f"{label + ': ' if label else ''}{message}",
                 0,
                 error_ids=[(err.id, None)] if err else [],
             )
         ]
-        bundle = _context(session, where, secrets, extra, error_text=message)
+        bundle = _context(session, fix_at, secrets, extra, error_text=message)
         req = prompts.fix_error(
-            f"{label + ': ' if label else ''}{message}", f"{where.rel_path}:{where.line}"
+            f"{label + ': ' if label else ''}{message}", f"{fix_at.rel_path}:{fix_at.line}"
         )
         return Prepared(
             "fix_error",
             f"Fix: {message[:60]}",
-            Question(
+            ask(
                 req,
-                f"Fix {where.rel_path}:{where.line}: {message}",
+                f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
                 "fix_error",
                 bundle,
-                where.project_id,
-                where.root,
-                **base,
+                fix_at.project_id,
+                fix_at.root,
             ),
-            where,
+            fix_at,
             uri,
             diag,
         )
 
     # chat and explain need a place unless a question stands on its own
-    where = None
+    where: ctx.Where | None = None
     if uri is not None:
         where, _ = _where(session, documents, uri, pos, rng, encoding)
     if op == "explain" or (op == "chat" and not question):
@@ -326,7 +345,7 @@ def prepare(
         return Prepared(
             "explain",
             shown,
-            Question(req, shown, "explain", bundle, where.project_id, where.root, **base),
+            ask(req, shown, "explain", bundle, where.project_id, where.root),
             where,
             uri,
         )
@@ -336,7 +355,7 @@ def prepare(
         return Prepared(
             "chat",
             question[:60],
-            Question(
+            ask(
                 prompts.chat(question),
                 question,
                 "chat",
@@ -344,7 +363,6 @@ def prepare(
                 where.project_id,
                 where.root,
                 with_history=not new_session,
-                **base,
             ),
             where,
             uri,
@@ -353,7 +371,7 @@ def prepare(
     return Prepared(
         "chat",
         question[:60],
-        Question(
+        ask(
             prompts.chat(question),
             question,
             "chat",
@@ -361,7 +379,6 @@ def prepare(
             project.project_id if project else None,
             project.root if project else None,
             with_history=not new_session,
-            **base,
         ),
     )
 

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +34,8 @@ def canonical_json(value: Any) -> str:
 
 
 def cache_key(
-    messages: list[Mapping[str, Any]],
-    tools: list[Any] | None,
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Any] | None,
     system: str | None,
     model: str,
     reasoning_effort: str | None,
