@@ -12,8 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import openai
-
 from mira_ls.llm.redact import redact
 
 KEY_HELP = (
@@ -59,7 +57,7 @@ class CallInfo:
     api_key: str | None = None  # only used to scrub messages
 
 
-def _server_text(exc: openai.APIError) -> str:
+def _server_text(exc: Any) -> str:
     body = getattr(exc, "body", None)
     msg = None
     if isinstance(body, dict):
@@ -112,6 +110,8 @@ def _refused(exc: BaseException) -> bool:
 
 def from_openai(exc: BaseException, info: CallInfo) -> LlmError:
     """Translate an SDK exception into an LlmError with an actionable sentence."""
+    import openai
+
     url = info.base_url
     secrets = [info.api_key] if info.api_key else []
 

@@ -16,13 +16,14 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
-
-import openai
 
 from mira_ls.config import LlmSettings
 from mira_ls.llm.errors import KEY_HELP, CallInfo, LlmError, from_openai
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,8 @@ class Provider:
     """A thread-safe wrapper around one ``openai.OpenAI`` client for one endpoint."""
 
     def __init__(self, endpoint: Endpoint) -> None:
+        import openai  # the SDK takes a second to import: not before an LLM is used
+
         self.endpoint = endpoint
         key = endpoint.api_key
         if key is None and not endpoint.is_openai:
@@ -217,6 +220,8 @@ class Provider:
             raise LlmError(
                 "auth", f"No API key is set for {self.endpoint.base_url}. {KEY_HELP}", status=401
             )
+        import openai
+
         params = self._params(call)
         try:
             stream = self._client.chat.completions.create(**params)
@@ -237,6 +242,8 @@ class Provider:
         on_text: Callable[[str], None] | None,
         cancelled: Callable[[], bool] | None,
     ) -> Completion:
+        import openai
+
         parts: list[str] = []
         calls: dict[int, dict[str, Any]] = {}
         usage: Usage | None = None

@@ -11,8 +11,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import bpe_openai
-
 ENCODING = "o200k_base"
 TOKENS_PER_MESSAGE = 3  # <|start|>role ... <|end|>
 TOKENS_PER_NAME = 1
@@ -21,6 +19,8 @@ REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|>
 
 @functools.cache
 def _encoding() -> Any:
+    import bpe_openai  # imported on first use: it takes a second to load
+
     return bpe_openai.get_encoding(ENCODING)
 
 
