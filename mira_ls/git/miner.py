@@ -1,0 +1,555 @@
+"""Mining: one streaming ``git log`` into the store, then co-change, expertise and fixes.
+
+From scratch the log streams newest first; each commit is parsed, classified by the ignore
+policy and counted in memory (file commits, pairs, expertise, fixes) while git keeps
+producing, and rows go to SQLite in batches of short transactions. Renames are followed by
+a map from older names to the newest one that fills as the stream goes back in time, so
+every commit's files get their current (canonical) name when they are first seen.
+
+Incrementally (the last mined commit is still an ancestor of HEAD) only ``last..HEAD`` is
+read, in one transaction: stored history of renamed files moves to the new name, and only
+the files the new commits touch (and the lists that name them) are recomputed. Anything
+that would make the stored facts differ from a fresh run (history rewritten, a different
+ignore policy or .mailmap, a shallow clone deepened, an interrupted run) mines from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mira_ls.config import Settings
+from mira_ls.git import cochange, expertise, fixes
+from mira_ls.git.log import Commit, stream_log
+from mira_ls.git.policy import IgnorePolicy
+from mira_ls.git.repo import (
+    GitError,
+    NotARepository,
+    RepoInfo,
+    count_commits,
+    discover,
+    is_ancestor,
+)
+from mira_ls.store import git_blame, git_cochange, git_fixes, git_history
+from mira_ls.store.connection import error_types
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+Progress = Callable[[str, int | None], None]
+
+
+@dataclass
+class MineStats:
+    """What a mining run did. status: ok, up_to_date, empty, not_a_repo, error, cancelled."""
+
+    status: str
+    mode: str = "none"  # scratch, incremental or none
+    head: str | None = None
+    new_commits: int = 0
+    total_commits: int = 0
+    ignored: dict[str, int] = field(default_factory=dict)
+    fixes: int = 0
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _is_cancelled(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+def _mailmap_hash(toplevel: str) -> str:
+    try:
+        data = (Path(toplevel) / ".mailmap").read_bytes()
+    except OSError:
+        data = b""
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Run:
+    """Per-run accumulation: rows waiting for the database and in-memory counters."""
+
+    def __init__(
+        self, project_id: int, policy: IgnorePolicy, fix_diffs: fixes.FixDiffs | None = None
+    ) -> None:
+        self.project_id = project_id
+        self.policy = policy
+        self.fix_diffs = fix_diffs
+        self.fix_paths: dict[str, dict[str, str]] = {}
+        self.forward: dict[str, str] = {}
+        self.commit_rows: list[list[Any]] = []
+        self.file_rows: list[list[Any]] = []
+        self.fix_rows: list[list[Any]] = []
+        self.stats: dict[str, list[int]] = {}
+        self.pairs = cochange.PairCounter()
+        self.experts = expertise.Accumulator()
+        self.touched: set[str] = set()
+        self.all_paths: set[str] = set()
+        self.count = 0
+        self.ignored: dict[str, int] = {}
+        self.fixes = 0
+
+    def add(self, c: Commit) -> None:
+        fw = self.forward
+        pid = self.project_id
+        idx = len(self.commit_rows)
+        merged: dict[str, list[int]] = {}
+        ins = dels = 0
+        for f in c.files:
+            cp = fw.get(f.path, f.path)
+            if f.old_path is not None and f.old_path != cp:
+                fw[f.old_path] = cp
+            self.file_rows.append([idx, pid, f.path, f.old_path, cp, f.added, f.deleted])
+            self.all_paths.add(f.path)
+            a = f.added or 0
+            d = f.deleted or 0
+            ins += a
+            dels += d
+            m = merged.get(cp)
+            if m is None:
+                merged[cp] = [a, d]
+            else:
+                m[0] += a
+                m[1] += d
+        email = c.author_email.strip().lower()
+        reason = self.policy.reason(c.hash, c.author_name, email, c.parent_count, len(c.files))
+        self.commit_rows.append(
+            [
+                idx,
+                pid,
+                c.hash,
+                c.parent_count,
+                c.author_name,
+                email,
+                c.authored_at,
+                c.committed_at,
+                c.subject,
+                c.message,
+                len(c.files),
+                ins,
+                dels,
+                reason,
+            ]
+        )
+        self.count += 1
+        if reason is not None:
+            self.ignored[reason] = self.ignored.get(reason, 0) + 1
+            return
+        at = c.authored_at
+        stats = self.stats
+        for cp in merged:
+            s = stats.get(cp)
+            if s is None:
+                stats[cp] = [1, at]
+            else:
+                s[0] += 1
+                if at > s[1]:
+                    s[1] = at
+        self.touched.update(merged)
+        self.pairs.add(merged, at)
+        self.experts.add(email, c.author_name, at, ((p, v[0], v[1]) for p, v in merged.items()))
+        info = fixes.detect(c.message)
+        if info is not None:
+            self.fixes += 1
+            if self.fix_diffs is not None:
+                self.fix_diffs.add(c.hash)
+                rows = self.file_rows[len(self.file_rows) - len(c.files) :]
+                self.fix_paths[c.hash] = {r[2]: r[4] for r in rows}
+            self.fix_rows.append(
+                [
+                    idx,
+                    c.hash,
+                    c.subject,
+                    c.message,
+                    info.category,
+                    info.error_text,
+                    sorted(merged),
+                    json.dumps(info.issue_refs),
+                    " ".join(sorted(info.words)),
+                    info.similarity_hash,
+                    at,
+                ]
+            )
+
+    def symbol_updates(self) -> list[tuple[str, str]]:
+        """(symbols JSON, hash) for every fix of this run, once the diffs are in."""
+        if self.fix_diffs is None:
+            return []
+        found = self.fix_diffs.finish()
+        if found is None:
+            return []
+        return [
+            (fixes.symbols_json(found.get(h, {}), paths), h) for h, paths in self.fix_paths.items()
+        ]
+
+    def close(self) -> None:
+        if self.fix_diffs is not None:
+            self.fix_diffs.close()
+
+    def flush(self, conn: Any) -> None:
+        """Write the buffered commits, files and fixes with ids assigned now."""
+        if not self.commit_rows:
+            return
+        base = git_history.next_commit_id(conn)
+        for r in self.commit_rows:
+            r[0] += base
+        for r in self.file_rows:
+            r[0] += base
+        git_history.insert_commits(conn, self.commit_rows, self.file_rows)
+        git_fixes.insert_fixes(
+            conn,
+            self.project_id,
+            [
+                (
+                    r[0] + base,
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    json.dumps(r[6], ensure_ascii=False),
+                    *r[7:],
+                )
+                for r in self.fix_rows
+            ],
+        )
+        self.commit_rows = []
+        self.file_rows = []
+        self.fix_rows = []
+
+
+def _report(progress: Progress | None, message: str, pct: int | None) -> None:
+    if progress is not None:
+        try:
+            progress(message, pct)
+        except Exception:
+            log.debug("progress callback failed", exc_info=True)
+
+
+def mine(
+    store: Any,
+    project_id: int,
+    root: Path | str,
+    settings: Settings,
+    progress: Progress | None = None,
+    cancel: Any = None,
+    *,
+    now: int | None = None,
+    symbols: bool = True,
+) -> MineStats:
+    """Bring the project's mined history up to HEAD (incrementally when possible).
+
+    Never raises for repository problems: not a repository, an empty one, git missing or
+    failing all come back as a status with a sentence in ``message``.
+    """
+    t0 = time.perf_counter()
+    now = int(time.time()) if now is None else now
+    root_s = str(Path(root).resolve())
+    try:
+        info = discover(root_s)
+    except NotARepository as exc:
+        with store.write() as c:
+            git_history.save_attachment(c, project_id, root_s, status="not_a_repo", error=str(exc))
+        return MineStats("not_a_repo", message=str(exc), seconds=time.perf_counter() - t0)
+    except GitError as exc:
+        with store.write() as c:
+            git_history.save_attachment(c, project_id, root_s, status="error", error=str(exc))
+        return MineStats("error", message=str(exc), seconds=time.perf_counter() - t0)
+
+    if info.head is None:
+        with store.write() as c:
+            git_history.clear_project(c, project_id)
+            git_history.save_attachment(
+                c, project_id, root_s, git_dir=info.git_dir, head_ref=info.head_ref, status="empty"
+            )
+        return MineStats(
+            "empty", message=f"{root_s} has no commits yet.", seconds=time.perf_counter() - t0
+        )
+
+    policy = IgnorePolicy.from_settings(settings.git, info.toplevel)
+    fingerprint = policy.fingerprint()
+    mailmap = _mailmap_hash(info.toplevel)
+    conn = store.conn()
+    att = git_history.get_attachment(conn, project_id)
+    state = git_history.get_state(conn, project_id)
+    last = att.last_mined_commit if att else None
+    scratch = (
+        last is None
+        or state is None
+        or not state.complete
+        or state.policy_hash != fingerprint
+        or state.mailmap_hash != mailmap
+        or state.shallow != info.is_shallow
+    )
+    if not scratch and last == info.head:
+        return MineStats(
+            "up_to_date",
+            "none",
+            info.head,
+            total_commits=git_history.commit_count(conn, project_id),
+            seconds=time.perf_counter() - t0,
+        )
+    if not scratch and last is not None and not is_ancestor(root_s, last, info.head):
+        log.info(
+            "history rewritten in %s (%s is not an ancestor of HEAD): mining again",
+            root_s,
+            last[:12],
+        )
+        scratch = True
+    try:
+        if scratch:
+            stats = _scratch(
+                store,
+                project_id,
+                info,
+                policy,
+                settings,
+                now,
+                progress,
+                cancel,
+                fingerprint,
+                mailmap,
+                symbols,
+            )
+        else:
+            stats = _incremental(
+                store,
+                project_id,
+                info,
+                policy,
+                settings,
+                now,
+                progress,
+                cancel,
+                last or "",
+                fingerprint,
+                mailmap,
+                symbols,
+            )
+    except _Cancelled:
+        return MineStats(
+            "cancelled",
+            "scratch" if scratch else "incremental",
+            info.head,
+            message="Mining was cancelled; it starts over next time.",
+            seconds=time.perf_counter() - t0,
+        )
+    except GitError as exc:
+        with store.write() as c:
+            git_history.save_attachment(
+                c,
+                project_id,
+                root_s,
+                git_dir=info.git_dir,
+                head_commit=info.head,
+                head_ref=info.head_ref,
+                is_shallow=info.is_shallow,
+                status="error",
+                error=str(exc),
+            )
+        return MineStats("error", message=str(exc), seconds=time.perf_counter() - t0)
+    except error_types() as exc:
+        msg = (
+            f"Could not store the history of {root_s}: {exc}. Another mira-ls may be "
+            "mining the same project; it will finish the job."
+        )
+        return MineStats("error", message=msg, seconds=time.perf_counter() - t0)
+    if symbols:
+        # Normally done during the run; this catches fixes whose diffs could not be read.
+        fixes.extract_symbols(store, project_id, root_s, relative=bool(info.prefix))
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+def _log_args(info: RepoInfo) -> tuple[list[str], bool]:
+    return (["."] if info.prefix else []), bool(info.prefix)
+
+
+def _finish(
+    c: Any, project_id: int, info: RepoInfo, fingerprint: str, mailmap: str, now: int
+) -> int:
+    total = git_history.commit_count(c, project_id)
+    git_history.save_attachment(
+        c,
+        project_id,
+        info.root,
+        git_dir=info.git_dir,
+        head_commit=info.head,
+        head_ref=info.head_ref,
+        last_mined_commit=info.head,
+        last_mined_at=now,
+        mined_commits=total,
+        is_shallow=info.is_shallow,
+        status="ok",
+    )
+    git_history.set_state(c, project_id, fingerprint, mailmap, info.is_shallow, True, now)
+    return total
+
+
+def _scratch(
+    store: Any,
+    project_id: int,
+    info: RepoInfo,
+    policy: IgnorePolicy,
+    settings: Settings,
+    now: int,
+    progress: Progress | None,
+    cancel: Any,
+    fingerprint: str,
+    mailmap: str,
+    symbols: bool,
+) -> MineStats:
+    t0 = time.perf_counter()
+    pathspec, relative = _log_args(info)
+    with store.write() as c:
+        git_history.clear_project(c, project_id)
+        git_history.set_state(c, project_id, fingerprint, mailmap, info.is_shallow, False, now)
+        git_history.save_attachment(
+            c,
+            project_id,
+            info.root,
+            git_dir=info.git_dir,
+            head_commit=info.head,
+            head_ref=info.head_ref,
+            is_shallow=info.is_shallow,
+            status="pending",
+        )
+    total = count_commits(info.root, info.head or "HEAD", pathspec)
+    _report(progress, f"reading git history ({total or '?'} commits)", 0)
+    run = _Run(project_id, policy, fixes.FixDiffs(info.root, relative) if symbols else None)
+    try:
+        step = max(200, (total or 0) // 50)
+        for commit in stream_log(info.root, [info.head or "HEAD"], pathspec, relative):
+            run.add(commit)
+            if run.count % step == 0:
+                if _is_cancelled(cancel):
+                    raise _Cancelled
+                pct = min(99, run.count * 100 // total) if total else None
+                _report(progress, f"{run.count}/{total or '?'} commits", pct)
+            if len(run.commit_rows) >= BATCH:
+                with store.write() as c:
+                    run.flush(c)
+        if run.fix_diffs is not None:
+            run.fix_diffs.start()
+        t_stream = time.perf_counter() - t0
+        if _is_cancelled(cancel):
+            raise _Cancelled
+        _report(progress, "co-change, expertise and fixes", 99)
+        stats = {p: (v[0], v[1]) for p, v in run.stats.items()}
+        patterns = run.pairs.patterns(stats, settings.cochange)
+        with store.write() as c:
+            run.flush(c)
+            git_history.replace_file_stats(
+                c, project_id, ((p, v[0], v[1]) for p, v in sorted(stats.items()))
+            )
+            git_cochange.delete_all(c, project_id)
+            git_cochange.insert_patterns(c, project_id, patterns, now)
+            expertise.write_all(c, project_id, run.experts, now)
+            git_fixes.set_symbols_by_hash(c, project_id, run.symbol_updates())
+            total_stored = _finish(c, project_id, info, fingerprint, mailmap, now)
+    finally:
+        run.close()
+    return MineStats(
+        "ok",
+        "scratch",
+        info.head,
+        run.count,
+        total_stored,
+        run.ignored,
+        run.fixes,
+        phases={"stream_s": t_stream, "analyses_s": time.perf_counter() - t0 - t_stream},
+    )
+
+
+def _incremental(
+    store: Any,
+    project_id: int,
+    info: RepoInfo,
+    policy: IgnorePolicy,
+    settings: Settings,
+    now: int,
+    progress: Progress | None,
+    cancel: Any,
+    last: str,
+    fingerprint: str,
+    mailmap: str,
+    symbols: bool,
+) -> MineStats:
+    pathspec, relative = _log_args(info)
+    run = _Run(project_id, policy, fixes.FixDiffs(info.root, relative) if symbols else None)
+    try:
+        return _incremental_run(
+            store,
+            project_id,
+            info,
+            settings,
+            now,
+            progress,
+            cancel,
+            last,
+            fingerprint,
+            mailmap,
+            run,
+            pathspec,
+            relative,
+        )
+    finally:
+        run.close()
+
+
+def _incremental_run(
+    store: Any,
+    project_id: int,
+    info: RepoInfo,
+    settings: Settings,
+    now: int,
+    progress: Progress | None,
+    cancel: Any,
+    last: str,
+    fingerprint: str,
+    mailmap: str,
+    run: _Run,
+    pathspec: list[str],
+    relative: bool,
+) -> MineStats:
+    for commit in stream_log(info.root, [info.head or "HEAD", f"^{last}"], pathspec, relative):
+        run.add(commit)
+        if run.count % 500 == 0 and _is_cancelled(cancel):
+            raise _Cancelled
+    if run.fix_diffs is not None:
+        run.fix_diffs.start()
+    _report(progress, f"{run.count} new commits", None)
+    with store.write() as c:
+        for old, new in run.forward.items():
+            git_history.rename_canonical(c, project_id, old, new)
+        run.flush(c)
+        merged = set(run.forward.values())
+        touched = run.touched | merged
+        gone = set(run.forward) - touched
+        git_history.recompute_file_stats(c, project_id, touched | gone)
+        cochange.recompute(c, project_id, touched, gone, merged, settings.cochange, now)
+        expertise.update_incremental(
+            c, project_id, run.experts, touched, gone, bool(run.forward), now
+        )
+        if run.forward:
+            git_fixes.refresh_files(c, project_id, merged)
+        # Lines that were "not committed yet" may be committed now: blame those files again.
+        git_blame.forget_paths(c, project_id, run.all_paths | touched | gone)
+        git_fixes.set_symbols_by_hash(c, project_id, run.symbol_updates())
+        total = _finish(c, project_id, info, fingerprint, mailmap, now)
+    return MineStats("ok", "incremental", info.head, run.count, total, run.ignored, run.fixes)
