@@ -50,7 +50,7 @@ CREATE TABLE git_mining_state (
     project_id      INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
     policy_hash     TEXT NOT NULL,                 -- ignore policy (settings + ignore-revs)
     mailmap_hash    TEXT NOT NULL,                 -- .mailmap content
-    shallow         INTEGER NOT NULL DEFAULT 0,
+    shallow_hash    TEXT NOT NULL DEFAULT '',      -- .git/shallow content ('' = full clone)
     complete        INTEGER NOT NULL DEFAULT 0,    -- 0 while a from-scratch run is under way
     updated_at      INTEGER NOT NULL DEFAULT (unixepoch())
 );

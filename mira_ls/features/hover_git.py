@@ -78,25 +78,25 @@ def _last_changed(
                 r = sb.last
                 subject = f": {md(r.summary)}" if r.summary else ""
                 lines.append(
-                    f"{code(r.commit_hash[:7])} {md(r.author_name)}, "
+                    f"- {code(r.commit_hash[:7])} {md(r.author_name)}, "
                     f"{ago(r.authored_at, now)}{subject}"
                 )
             if sb.uncommitted_lines:
                 n = sb.uncommitted_lines
                 lines.append(
-                    f"{n} of {sb.total_lines} line{'s' if sb.total_lines > 1 else ''} "
+                    f"- {n} of {sb.total_lines} line{'s' if sb.total_lines > 1 else ''} "
                     "not committed yet"
                 )
             if len(sb.owners) > 1:
                 owners = ", ".join(f"{md(o.name)} {o.lines}" for o in sb.owners[:3])
                 more = f" +{len(sb.owners) - 3}" if len(sb.owners) > 3 else ""
-                lines.append(f"Lines by {owners}{more}")
+                lines.append(f"- lines by {owners}{more}")
             return "\n".join(lines) if len(lines) > 1 else None
     c = git_history.last_commit_for_file(conn, project_id, path)
     if c is None:
         return None
     return (
-        f"**Last changed** (file)\n{code(c.hash[:7])} {md(c.author_name)}, "
+        f"**Last changed** (file)\n- {code(c.hash[:7])} {md(c.author_name)}, "
         f"{ago(c.authored_at, now)}: {md(c.subject)}"
     )
 

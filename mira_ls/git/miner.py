@@ -73,11 +73,12 @@ def _is_cancelled(cancel: Any) -> bool:
     return bool(cancel())
 
 
-def _mailmap_hash(toplevel: str) -> str:
+def _file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes ('' when it does not exist)."""
     try:
-        data = (Path(toplevel) / ".mailmap").read_bytes()
+        data = path.read_bytes()
     except OSError:
-        data = b""
+        return ""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -282,8 +283,21 @@ def mine(
         )
 
     policy = IgnorePolicy.from_settings(settings.git, info.toplevel)
-    fingerprint = policy.fingerprint()
-    mailmap = _mailmap_hash(info.toplevel)
+    ctx = _Ctx(
+        store=store,
+        project_id=project_id,
+        info=info,
+        policy=policy,
+        settings=settings,
+        now=now,
+        progress=progress,
+        cancel=cancel,
+        symbols=symbols,
+        fingerprint=policy.fingerprint(),
+        # The mined facts depend on these: any change means mining again from scratch.
+        mailmap=_file_hash(Path(info.toplevel) / ".mailmap"),
+        shallow=_file_hash(Path(info.git_dir) / "shallow") if info.is_shallow else "",
+    )
     conn = store.conn()
     att = git_history.get_attachment(conn, project_id)
     state = git_history.get_state(conn, project_id)
@@ -292,17 +306,13 @@ def mine(
         last is None
         or state is None
         or not state.complete
-        or state.policy_hash != fingerprint
-        or state.mailmap_hash != mailmap
-        or state.shallow != info.is_shallow
+        or (state.policy_hash, state.mailmap_hash, state.shallow_hash)
+        != (ctx.fingerprint, ctx.mailmap, ctx.shallow)
     )
     if not scratch and last == info.head:
+        total = git_history.commit_count(conn, project_id)
         return MineStats(
-            "up_to_date",
-            "none",
-            info.head,
-            total_commits=git_history.commit_count(conn, project_id),
-            seconds=time.perf_counter() - t0,
+            "up_to_date", "none", info.head, total_commits=total, seconds=time.perf_counter() - t0
         )
     if not scratch and last is not None and not is_ancestor(root_s, last, info.head):
         log.info(
@@ -312,35 +322,7 @@ def mine(
         )
         scratch = True
     try:
-        if scratch:
-            stats = _scratch(
-                store,
-                project_id,
-                info,
-                policy,
-                settings,
-                now,
-                progress,
-                cancel,
-                fingerprint,
-                mailmap,
-                symbols,
-            )
-        else:
-            stats = _incremental(
-                store,
-                project_id,
-                info,
-                policy,
-                settings,
-                now,
-                progress,
-                cancel,
-                last or "",
-                fingerprint,
-                mailmap,
-                symbols,
-            )
+        stats = _scratch(ctx) if scratch else _incremental(ctx, last or "")
     except _Cancelled:
         return MineStats(
             "cancelled",
@@ -376,52 +358,72 @@ def mine(
     return stats
 
 
-def _log_args(info: RepoInfo) -> tuple[list[str], bool]:
-    return (["."] if info.prefix else []), bool(info.prefix)
+@dataclass(frozen=True)
+class _Ctx:
+    """One mining run's inputs."""
+
+    store: Any
+    project_id: int
+    info: RepoInfo
+    policy: IgnorePolicy
+    settings: Settings
+    now: int
+    progress: Progress | None
+    cancel: Any
+    symbols: bool
+    fingerprint: str
+    mailmap: str
+    shallow: str
+
+    @property
+    def pathspec(self) -> list[str]:
+        return ["."] if self.info.prefix else []
+
+    @property
+    def relative(self) -> bool:
+        return bool(self.info.prefix)
+
+    def new_run(self) -> _Run:
+        diffs = fixes.FixDiffs(self.info.root, self.relative) if self.symbols else None
+        return _Run(self.project_id, self.policy, diffs)
+
+    def check_cancel(self) -> None:
+        if _is_cancelled(self.cancel):
+            raise _Cancelled
 
 
-def _finish(
-    c: Any, project_id: int, info: RepoInfo, fingerprint: str, mailmap: str, now: int
-) -> int:
-    total = git_history.commit_count(c, project_id)
+def _finish(c: Any, ctx: _Ctx) -> int:
+    """Record that the project is mined up to HEAD; returns the stored commit count."""
+    info = ctx.info
+    total = git_history.commit_count(c, ctx.project_id)
     git_history.save_attachment(
         c,
-        project_id,
+        ctx.project_id,
         info.root,
         git_dir=info.git_dir,
         head_commit=info.head,
         head_ref=info.head_ref,
         last_mined_commit=info.head,
-        last_mined_at=now,
+        last_mined_at=ctx.now,
         mined_commits=total,
         is_shallow=info.is_shallow,
         status="ok",
     )
-    git_history.set_state(c, project_id, fingerprint, mailmap, info.is_shallow, True, now)
+    git_history.set_state(
+        c, ctx.project_id, ctx.fingerprint, ctx.mailmap, ctx.shallow, True, ctx.now
+    )
     return total
 
 
-def _scratch(
-    store: Any,
-    project_id: int,
-    info: RepoInfo,
-    policy: IgnorePolicy,
-    settings: Settings,
-    now: int,
-    progress: Progress | None,
-    cancel: Any,
-    fingerprint: str,
-    mailmap: str,
-    symbols: bool,
-) -> MineStats:
+def _scratch(ctx: _Ctx) -> MineStats:
     t0 = time.perf_counter()
-    pathspec, relative = _log_args(info)
+    store, pid, info, now = ctx.store, ctx.project_id, ctx.info, ctx.now
     with store.write() as c:
-        git_history.clear_project(c, project_id)
-        git_history.set_state(c, project_id, fingerprint, mailmap, info.is_shallow, False, now)
+        git_history.clear_project(c, pid)
+        git_history.set_state(c, pid, ctx.fingerprint, ctx.mailmap, ctx.shallow, False, now)
         git_history.save_attachment(
             c,
-            project_id,
+            pid,
             info.root,
             git_dir=info.git_dir,
             head_commit=info.head,
@@ -429,39 +431,38 @@ def _scratch(
             is_shallow=info.is_shallow,
             status="pending",
         )
-    total = count_commits(info.root, info.head or "HEAD", pathspec)
-    _report(progress, f"reading git history ({total or '?'} commits)", 0)
-    run = _Run(project_id, policy, fixes.FixDiffs(info.root, relative) if symbols else None)
+    head = info.head or "HEAD"
+    total = count_commits(info.root, head, ctx.pathspec)
+    _report(ctx.progress, f"reading git history ({total or '?'} commits)", 0)
+    run = ctx.new_run()
     try:
         step = max(200, (total or 0) // 50)
-        for commit in stream_log(info.root, [info.head or "HEAD"], pathspec, relative):
+        for commit in stream_log(info.root, [head], ctx.pathspec, ctx.relative):
             run.add(commit)
             if run.count % step == 0:
-                if _is_cancelled(cancel):
-                    raise _Cancelled
+                ctx.check_cancel()
                 pct = min(99, run.count * 100 // total) if total else None
-                _report(progress, f"{run.count}/{total or '?'} commits", pct)
+                _report(ctx.progress, f"{run.count}/{total or '?'} commits", pct)
             if len(run.commit_rows) >= BATCH:
                 with store.write() as c:
                     run.flush(c)
         if run.fix_diffs is not None:
             run.fix_diffs.start()
         t_stream = time.perf_counter() - t0
-        if _is_cancelled(cancel):
-            raise _Cancelled
-        _report(progress, "co-change, expertise and fixes", 99)
+        ctx.check_cancel()
+        _report(ctx.progress, "co-change, expertise and fixes", 99)
         stats = {p: (v[0], v[1]) for p, v in run.stats.items()}
-        patterns = run.pairs.patterns(stats, settings.cochange)
+        patterns = run.pairs.patterns(stats, ctx.settings.cochange)
         with store.write() as c:
             run.flush(c)
             git_history.replace_file_stats(
-                c, project_id, ((p, v[0], v[1]) for p, v in sorted(stats.items()))
+                c, pid, ((p, v[0], v[1]) for p, v in sorted(stats.items()))
             )
-            git_cochange.delete_all(c, project_id)
-            git_cochange.insert_patterns(c, project_id, patterns, now)
-            expertise.write_all(c, project_id, run.experts, now)
-            git_fixes.set_symbols_by_hash(c, project_id, run.symbol_updates())
-            total_stored = _finish(c, project_id, info, fingerprint, mailmap, now)
+            git_cochange.delete_all(c, pid)
+            git_cochange.insert_patterns(c, pid, patterns, now)
+            expertise.write_all(c, pid, run.experts, now)
+            git_fixes.set_symbols_by_hash(c, pid, run.symbol_updates())
+            total_stored = _finish(c, ctx)
     finally:
         run.close()
     return MineStats(
@@ -476,80 +477,35 @@ def _scratch(
     )
 
 
-def _incremental(
-    store: Any,
-    project_id: int,
-    info: RepoInfo,
-    policy: IgnorePolicy,
-    settings: Settings,
-    now: int,
-    progress: Progress | None,
-    cancel: Any,
-    last: str,
-    fingerprint: str,
-    mailmap: str,
-    symbols: bool,
-) -> MineStats:
-    pathspec, relative = _log_args(info)
-    run = _Run(project_id, policy, fixes.FixDiffs(info.root, relative) if symbols else None)
+def _incremental(ctx: _Ctx, last: str) -> MineStats:
+    store, pid, info, now = ctx.store, ctx.project_id, ctx.info, ctx.now
+    run = ctx.new_run()
     try:
-        return _incremental_run(
-            store,
-            project_id,
-            info,
-            settings,
-            now,
-            progress,
-            cancel,
-            last,
-            fingerprint,
-            mailmap,
-            run,
-            pathspec,
-            relative,
-        )
+        for commit in stream_log(
+            info.root, [info.head or "HEAD", f"^{last}"], ctx.pathspec, ctx.relative
+        ):
+            run.add(commit)
+            if run.count % 500 == 0:
+                ctx.check_cancel()
+        if run.fix_diffs is not None:
+            run.fix_diffs.start()  # git reads the new fixes' diffs while we write
+        _report(ctx.progress, f"{run.count} new commits", None)
+        with store.write() as c:
+            for old, new in run.forward.items():
+                git_history.rename_canonical(c, pid, old, new)
+            run.flush(c)
+            merged = set(run.forward.values())
+            touched = run.touched | merged
+            gone = set(run.forward) - touched
+            git_history.recompute_file_stats(c, pid, touched | gone)
+            cochange.recompute(c, pid, touched, gone, merged, ctx.settings.cochange, now)
+            expertise.update_incremental(c, pid, run.experts, touched, gone, bool(run.forward), now)
+            if run.forward:
+                git_fixes.refresh_files(c, pid, merged)
+            # Lines "not committed yet" may be committed now: blame those files again.
+            git_blame.forget_paths(c, pid, run.all_paths | touched | gone)
+            git_fixes.set_symbols_by_hash(c, pid, run.symbol_updates())
+            total = _finish(c, ctx)
     finally:
         run.close()
-
-
-def _incremental_run(
-    store: Any,
-    project_id: int,
-    info: RepoInfo,
-    settings: Settings,
-    now: int,
-    progress: Progress | None,
-    cancel: Any,
-    last: str,
-    fingerprint: str,
-    mailmap: str,
-    run: _Run,
-    pathspec: list[str],
-    relative: bool,
-) -> MineStats:
-    for commit in stream_log(info.root, [info.head or "HEAD", f"^{last}"], pathspec, relative):
-        run.add(commit)
-        if run.count % 500 == 0 and _is_cancelled(cancel):
-            raise _Cancelled
-    if run.fix_diffs is not None:
-        run.fix_diffs.start()
-    _report(progress, f"{run.count} new commits", None)
-    with store.write() as c:
-        for old, new in run.forward.items():
-            git_history.rename_canonical(c, project_id, old, new)
-        run.flush(c)
-        merged = set(run.forward.values())
-        touched = run.touched | merged
-        gone = set(run.forward) - touched
-        git_history.recompute_file_stats(c, project_id, touched | gone)
-        cochange.recompute(c, project_id, touched, gone, merged, settings.cochange, now)
-        expertise.update_incremental(
-            c, project_id, run.experts, touched, gone, bool(run.forward), now
-        )
-        if run.forward:
-            git_fixes.refresh_files(c, project_id, merged)
-        # Lines that were "not committed yet" may be committed now: blame those files again.
-        git_blame.forget_paths(c, project_id, run.all_paths | touched | gone)
-        git_fixes.set_symbols_by_hash(c, project_id, run.symbol_updates())
-        total = _finish(c, project_id, info, fingerprint, mailmap, now)
     return MineStats("ok", "incremental", info.head, run.count, total, run.ignored, run.fixes)

@@ -91,17 +91,17 @@ def save_attachment(
 class MiningState:
     policy_hash: str
     mailmap_hash: str
-    shallow: bool
+    shallow_hash: str
     complete: bool
 
 
 def get_state(conn: Any, project_id: int) -> MiningState | None:
     r = conn.execute(
-        "SELECT policy_hash, mailmap_hash, shallow, complete FROM git_mining_state "
+        "SELECT policy_hash, mailmap_hash, shallow_hash, complete FROM git_mining_state "
         "WHERE project_id = ?",
         (project_id,),
     ).fetchone()
-    return MiningState(r[0], r[1], bool(r[2]), bool(r[3])) if r else None
+    return MiningState(r[0], r[1], r[2], bool(r[3])) if r else None
 
 
 def set_state(
@@ -109,16 +109,17 @@ def set_state(
     project_id: int,
     policy_hash: str,
     mailmap_hash: str,
-    shallow: bool,
+    shallow_hash: str,
     complete: bool,
     now: int,
 ) -> None:
     conn.execute(
-        "INSERT INTO git_mining_state(project_id, policy_hash, mailmap_hash, shallow, complete, "
-        "updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT(project_id) DO UPDATE SET "
+        "INSERT INTO git_mining_state(project_id, policy_hash, mailmap_hash, shallow_hash, "
+        "complete, updated_at) VALUES (?,?,?,?,?,?) ON CONFLICT(project_id) DO UPDATE SET "
         "policy_hash=excluded.policy_hash, mailmap_hash=excluded.mailmap_hash, "
-        "shallow=excluded.shallow, complete=excluded.complete, updated_at=excluded.updated_at",
-        (project_id, policy_hash, mailmap_hash, int(shallow), int(complete), now),
+        "shallow_hash=excluded.shallow_hash, complete=excluded.complete, "
+        "updated_at=excluded.updated_at",
+        (project_id, policy_hash, mailmap_hash, shallow_hash, int(complete), now),
     )
 
 
