@@ -148,3 +148,12 @@ def git_sections(
         if section:
             out.append(section)
     return out
+
+
+def hover_provider(session: Any, loc: Any, row: SymbolRow | None, line: int) -> list[str]:
+    """The hover's section provider (features/hover.py): git sections for the symbol under
+    the cursor, in the file that defines it (a call's callee may live elsewhere)."""
+    store = getattr(session, "store", None)
+    if store is None or row is None or row.project_id < 0:
+        return []
+    return git_sections(store, row.project_id, row.file_path, row)
