@@ -11,16 +11,17 @@ benchmark commits into its copy, never into PATH itself: a work tree is cloned t
   the symbols past fixes touched); mine_core_s the same without that last phase.
   ratio = mine_s / raw_git_log_s. Raw and mine runs alternate; medians are reported.
 - incremental_one_commit_ms: mine() after one new commit (median over --new-commits).
-- hover_p50_ms / hover_p95_ms: ``hover_git.git_sections`` (the function the server calls
-  for the git part of the hover) at random symbol positions, after blame was cached the
-  way the server does on didOpen. Symbols come from Python's ``ast`` over the repository's
-  .py files (the span a definition covers), so this runs without the index.
+- hover_p50_ms / hover_p95_ms: ``hover_git.git_sections`` (what the server calls for the
+  git part of the hover) for random indexed definitions, after blame was cached the way the
+  server does on didOpen; full_hover_*: ``hover.hover_markdown`` (the whole hover the server
+  serves: live-buffer parse, code section, git sections); lsp_hover_*: the LSP round trip
+  to the real server over stdio (same symbols; --no-lsp skips it).
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
+import asyncio
 import json
 import os
 import random
@@ -34,12 +35,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mira_ls.config import Settings
+from mira_ls.features import hover
 from mira_ls.features.hover_git import git_sections
+from mira_ls.features.session import ProjectRoot, Session
 from mira_ls.git.blame import ensure_blame
 from mira_ls.git.log import LOG_OPTIONS
 from mira_ls.git.miner import mine
 from mira_ls.git.repo import popen_git
+from mira_ls.index import indexer
 from mira_ls.store import Store, projects
+from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
 
 
@@ -79,44 +84,95 @@ def git(root: Path, *args: str, env: dict | None = None) -> None:
     )
 
 
-def symbols_of(root: Path, limit_files: int = 400) -> list[SymbolRow]:
-    out: list[SymbolRow] = []
-    files = subprocess.run(
-        ["git", "ls-files", "*.py"], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for rel in files[:limit_files]:
-        try:
-            tree = ast.parse((root / rel).read_text("utf-8"))
-        except (SyntaxError, UnicodeDecodeError, OSError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                out.append(
-                    SymbolRow(
-                        len(out) + 1,
-                        0,
-                        rel,
-                        "python",
-                        "function",
-                        node.name,
-                        node.name,
-                        0,
-                        None,
-                        start,
-                        node.col_offset,
-                        node.end_lineno or start,
-                        0,
-                        node.lineno,
-                        node.col_offset,
-                        None,
-                        None,
-                        "",
-                        "",
-                        1,
+def sample_symbols(store: Store, pid: int, n: int, seed: int = 11) -> list[SymbolRow]:
+    """n random indexed definitions (functions, methods, classes) of the project."""
+    conn = store.conn()
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM code_elements WHERE project_id = ? AND kind IN "
+            "('function', 'method', 'class') ORDER BY id",
+            (pid,),
+        )
+    ]
+    rng = random.Random(seed)
+    return [code_store.get_symbol(conn, rng.choice(ids)) for _ in range(n)]
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return times[len(times) // 2], times[max(0, int(len(times) * 0.95) - 1)]
+
+
+async def lsp_hovers(root: Path, db: Path, syms: list[SymbolRow], tmp: Path) -> dict:
+    """The LSP round trip: the real server over stdio, files opened (blamed), then hovers."""
+    from lsprotocol import types
+    from pytest_lsp import ClientServerConfig, client_capabilities
+
+    env = {
+        **os.environ,
+        "MIRA_DB": str(db),
+        "XDG_STATE_HOME": str(tmp / "state"),
+        "XDG_DATA_HOME": str(tmp / "data"),
+    }
+    cfg = ClientServerConfig(
+        server_command=[sys.executable, "-m", "mira_ls", "serve"], server_env=env
+    )
+    client = await cfg.start()
+    try:
+        await client.initialize_session(
+            types.InitializeParams(
+                capabilities=client_capabilities("neovim"),
+                root_uri=root.as_uri(),
+                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            )
+        )
+        files = sorted({s.file_path for s in syms})
+        for rel in files:
+            text = (root / rel).read_text("utf-8", "replace")
+            client.text_document_did_open(
+                types.DidOpenTextDocumentParams(
+                    text_document=types.TextDocumentItem(
+                        uri=(root / rel).as_uri(), language_id="python", version=1, text=text
                     )
                 )
-    return out
+            )
+        # Wait until the background blame of every opened file is cached.
+        check = Store(db)
+        pid = projects.by_root(check.conn(), root).id
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            done = (
+                check.conn()
+                .execute(
+                    "SELECT count(DISTINCT file_path) FROM blame_files WHERE project_id = ?", (pid,)
+                )
+                .fetchone()[0]
+            )
+            if done >= len(files):
+                break
+            await asyncio.sleep(0.2)
+        check.close()
+        times = []
+        with_git = 0
+        for s in syms:
+            params = types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=(root / s.file_path).as_uri()),
+                position=types.Position(line=s.name_line - 1, character=s.name_col),
+            )
+            t0 = time.perf_counter()
+            h = await client.text_document_hover_async(params)
+            times.append((time.perf_counter() - t0) * 1000)
+            with_git += bool(h and "**Experts**" in h.contents.value)
+        p50, p95 = percentiles(times)
+        return {
+            "lsp_hover_p50_ms": round(p50, 3),
+            "lsp_hover_p95_ms": round(p95, 3),
+            "lsp_hovers_with_experts": with_git,
+        }
+    finally:
+        await asyncio.wait_for(client.shutdown_session(), 30)
+        await client.stop()
 
 
 def main() -> None:
@@ -125,6 +181,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--hovers", type=int, default=1000)
     ap.add_argument("--new-commits", type=int, default=5)
+    ap.add_argument(
+        "--no-lsp", dest="lsp", action="store_false", help="skip the LSP round-trip measurement"
+    )
     args = ap.parse_args()
     src = Path(args.path).resolve()
     with tempfile.TemporaryDirectory(prefix="mira-git-bench-") as tmp_s:
@@ -170,24 +229,40 @@ def main() -> None:
         git(root, "reset", "-q", "--hard", f"HEAD~{args.new_commits}")
         mine(store, pid, root, settings)  # history rewritten: back to the original
 
-        # Hover: blame cached per file as on didOpen, then the section function.
-        syms = symbols_of(root)
+        # Hover: index the work tree, blame the sampled files as didOpen does, then time
+        # the functions the server calls and, separately, the LSP round trip.
+        t0 = time.perf_counter()
+        indexer.index_workspace(store, root, settings.index)
+        index_s = time.perf_counter() - t0
+        syms = sample_symbols(store, pid, args.hovers)
         t0 = time.perf_counter()
         for rel in sorted({s.file_path for s in syms}):
             ensure_blame(store, pid, root, rel, settings)
         blame_s = time.perf_counter() - t0
-        rng = random.Random(11)
-        times = []
-        nonempty = 0
+        session = Session(store, settings, [ProjectRoot(pid, root)])
+        texts = {
+            rel: (root / rel).read_text("utf-8", "replace") for rel in {s.file_path for s in syms}
+        }
         now = int(time.time())
-        for _ in range(args.hovers):
-            s = rng.choice(syms)
+        git_times, hover_times = [], []
+        nonempty = 0
+        for s in syms:
             t0 = time.perf_counter()
             sections = git_sections(store, pid, s.file_path, s, now)
-            times.append((time.perf_counter() - t0) * 1000)
+            git_times.append((time.perf_counter() - t0) * 1000)
             nonempty += bool(sections)
-        times.sort()
+            loc = session.locate(root / s.file_path)
+            t0 = time.perf_counter()
+            hover.hover_markdown(session, loc, texts[s.file_path], s.name_line, s.name_col)
+            hover_times.append((time.perf_counter() - t0) * 1000)
         store.close()
+        p50, p95 = percentiles(git_times)
+        full50, full95 = percentiles(hover_times)
+        lsp = (
+            asyncio.run(lsp_hovers(root, tmp / f"mine{args.runs - 1}.db", syms, tmp))
+            if args.lsp
+            else {}
+        )
         result = {
             "repo": str(src),
             "commits": info.get("commits"),
@@ -202,12 +277,16 @@ def main() -> None:
             "phases": info.get("phases"),
             "incremental_one_commit_ms": round(statistics.median(incs), 2),
             "incremental_runs_ms": [round(x, 1) for x in incs],
+            "index_s": round(index_s, 2),
             "blame_files": len({s.file_path for s in syms}),
             "blame_all_s": round(blame_s, 2),
-            "hovers": len(times),
-            "hovers_with_sections": nonempty,
-            "hover_p50_ms": round(times[len(times) // 2], 3),
-            "hover_p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
+            "hovers": len(syms),
+            "hovers_with_git_sections": nonempty,
+            "hover_p50_ms": round(p50, 3),
+            "hover_p95_ms": round(p95, 3),
+            "full_hover_p50_ms": round(full50, 3),
+            "full_hover_p95_ms": round(full95, 3),
+            **lsp,
             "cpu_count": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }

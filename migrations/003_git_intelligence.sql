@@ -152,3 +152,13 @@ CREATE TABLE historical_fixes (
 );
 CREATE INDEX idx_fixes_hash ON historical_fixes(project_id, similarity_hash);
 CREATE INDEX idx_fixes_commit ON historical_fixes(commit_id);
+
+-- Definitions a fix touched, for "past fixes of this symbol" lookups on the hover path.
+CREATE TABLE historical_fix_symbols (
+    fix_id          INTEGER NOT NULL REFERENCES historical_fixes(id) ON DELETE CASCADE,
+    project_id      INTEGER NOT NULL,
+    file_path       TEXT NOT NULL,                 -- canonical path
+    name            TEXT NOT NULL,
+    PRIMARY KEY (fix_id, file_path, name)
+) WITHOUT ROWID;
+CREATE INDEX idx_fix_symbols_lookup ON historical_fix_symbols(project_id, file_path, name);

@@ -241,6 +241,15 @@ def snapshot(store, pid: int) -> dict[str, list]:
                 (pid,),
             )
         ],
+        "fix_symbols": [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT h.commit_hash, s.file_path, s.name FROM historical_fix_symbols s "
+                "JOIN historical_fixes h ON h.id = s.fix_id WHERE s.project_id = ? "
+                "ORDER BY 1, 2, 3",
+                (pid,),
+            )
+        ],
         "fixes": [
             tuple(r)
             for r in conn.execute(
@@ -257,6 +266,8 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
     from mira_ls.store import Store
 
     scripted(repo)
+    repo.append("c.py", "\n\ndef cfun():\n    return 0\n")
+    repo.commit("Fix cfun returning None", author=BOB, at=T0 + 8 * DAY)
     inc = Store(tmp_path / "inc.db")
     pid, first = mine_repo(inc, repo.path)
     assert first.mode == "scratch"
@@ -281,8 +292,9 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
     pid2, full = mine_repo(fresh, repo.path)
     assert full.mode == "scratch"
     assert snapshot(inc, pid) == snapshot(fresh, pid2)
-    # And the numbers are the renamed ones.
+    # And the numbers are the renamed ones; the fix's symbol moved with its file.
     assert "pkg/c_renamed.py" in partners(inc, pid, "a.py")
+    assert [r[1:] for r in snapshot(inc, pid)["fix_symbols"]] == [("pkg/c_renamed.py", "cfun")]
     inc.close()
     fresh.close()
 

@@ -115,3 +115,20 @@ def test_symbol_expertise_from_blame(store, repo: Repo) -> None:
     assert f.last.authored_at == NOW - 5 * DAY
     g = blame.span_blame(store.conn(), pid, "s.py", 8, 9)
     assert [(o.email, o.lines) for o in g.owners] == [("alice@example.com", 2)]
+
+
+def test_sql_top_experts_match_the_python_scores(store, repo: Repo) -> None:
+    """The hover's one-query ranking and the full ranking agree (score, order, share)."""
+    history(repo)
+    for i, who in enumerate((CAROL, BOB, CAROL)):
+        repo.lines("x.py", 3 + i)
+        repo.commit(f"more {i}", author=who, at=NOW - (200 - i) * DAY)
+    pid, _ = mine_repo(store, repo.path, now=NOW)
+    for later in (NOW, NOW + 50 * DAY, NOW + 500 * DAY):
+        _, full, _ = expertise.experts(store.conn(), pid, "x.py", later)
+        top = expertise.top_experts(store.conn(), pid, "x.py", later, 2)
+        assert [(e.email, e.commits, e.lines_added, e.last_at) for e in top] == [
+            (e.email, e.commits, e.lines_added, e.last_at) for e in full[:2]
+        ]
+        assert [e.score for e in top] == pytest.approx([e.score for e in full[:2]])
+        assert [e.share for e in top] == pytest.approx([e.share for e in full[:2]])

@@ -105,6 +105,32 @@ def test_hover_sections_with_the_right_numbers(store, repo: Repo) -> None:
     )
 
 
+def test_fixes_of_the_symbol_come_before_newer_fixes_of_the_file(store, repo: Repo) -> None:
+    h = history(repo)
+    repo.append("a.py", "\nA_MORE = 2\n")
+    newer = repo.commit("Fix constant at the end", author=ALICE, at=T0 + 40 * DAY)
+    pid, _ = mine_repo(store, repo.path, now=NOW)
+    past = next(
+        s
+        for s in git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW)
+        if s.startswith("**Past fixes here**")
+    )
+    assert (
+        past.split("\n")[1:]
+        == [
+            f"- Fix crash when file is empty (`{h['fix'][:7]}`, 2023-11-24)",  # touched load()
+            f"- Fix constant at the end (`{newer[:7]}`, 2023-12-24)",
+        ]
+    )
+    # For save(), which the first fix did not touch, the file's fixes are newest first.
+    past = next(
+        s
+        for s in git_sections(store, pid, "a.py", sym("save", 9, 10), now=NOW)
+        if s.startswith("**Past fixes here**")
+    )
+    assert past.split("\n")[1].startswith("- Fix constant at the end")
+
+
 def test_partner_view_counts_its_own_commits(store, repo: Repo) -> None:
     history(repo)
     pid, _ = mine_repo(store, repo.path, now=NOW)

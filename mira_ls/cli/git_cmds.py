@@ -15,6 +15,8 @@ from mira_ls.git.fixes import rank_fixes
 from mira_ls.git.miner import mine
 from mira_ls.store import Store, git_cochange, git_history, projects
 
+TEXT_ROWS = 15  # authors listed in text output
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mine", help="mine a repository's git history into the database")
@@ -158,12 +160,14 @@ def cmd_experts(args: argparse.Namespace) -> int:
         text = f"{label}: no counted commits in the mined history."
     else:
         width = max(len(e.author) for e in ranked)
-        lines = [f"{label} ({scope}, fragmentation {frag:.2f}):"]
-        for e in ranked:
+        lines = [f"{label} ({scope}, {len(ranked)} authors, fragmentation {frag:.2f}):"]
+        for e in ranked[:TEXT_ROWS]:
             lines.append(
                 f"  {e.author:<{width}}  score {e.score:5.1f}  {e.commits:>4} commits  "
                 f"+{e.lines_added:<6} share {e.share:4.0%}  last {date(e.last_at)}"
             )
+        if len(ranked) > TEXT_ROWS:
+            lines.append(f"  ... {len(ranked) - TEXT_ROWS} more (--json lists all)")
         text = "\n".join(lines)
     common.emit(args, data, text)
     return 0

@@ -58,11 +58,11 @@ def ago(ts: int, now: int) -> str:
 
 
 def _experts(conn: Any, project_id: int, path: str, now: int) -> str | None:
-    scope, ranked, _ = expertise.experts(conn, project_id, path, now)
-    if scope != "file" or not ranked:
+    ranked = expertise.top_experts(conn, project_id, path, now, EXPERTS)
+    if not ranked:
         return None
     lines = ["**Experts**"]
-    for e in ranked[:EXPERTS]:
+    for e in ranked:
         lines.append(f"- {md(e.author)} · {round(e.score)} · last commit {date(e.last_at)}")
     return "\n".join(lines)
 
@@ -112,18 +112,20 @@ def _changes_with(conn: Any, project_id: int, path: str) -> str | None:
 
 
 def _past_fixes(conn: Any, project_id: int, path: str, symbol: SymbolRow | None) -> str | None:
-    found = git_fixes.fixes_for_file(conn, project_id, path)
+    """Fixes that touched this symbol first, then other fixes of the file, newest first."""
+    found = (
+        git_fixes.fixes_for_symbol(conn, project_id, path, symbol.name, FIXES)
+        if symbol is not None
+        else []
+    )
+    if len(found) < FIXES:
+        seen = {f.commit_hash for f in found}
+        more = git_fixes.recent_fixes_for_file(conn, project_id, path, FIXES + len(found))
+        found += [f for f in more if f.commit_hash not in seen][: FIXES - len(found)]
     if not found:
         return None
-    if symbol is not None:
-        files = {path}
-
-        def touches(f: git_fixes.FixRow) -> bool:
-            return any(n == symbol.name and (p in files or p not in f.files) for p, n in f.symbols)
-
-        found = sorted(found, key=lambda f: (not touches(f), -f.fixed_at, f.id))
     lines = ["**Past fixes here**"]
-    for f in found[:FIXES]:
+    for f in found:
         lines.append(f"- {md(f.subject)} ({code(f.commit_hash[:7])}, {date(f.fixed_at)})")
     return "\n".join(lines)
 

@@ -249,3 +249,8 @@ def experts(conn: Any, project_id: int, path: str, now: int) -> tuple[str, list[
             ranked, frag = rank(aggs, names, now)
             return scope, ranked, frag
     return "", [], 0.0
+
+
+def top_experts(conn: Any, project_id: int, path: str, now: int, limit: int) -> list[Expert]:
+    """The best ``limit`` experts of a file, scored in one query (same formula as score())."""
+    return [Expert(*r) for r in git_expertise.top(conn, project_id, "file", path, now, limit)]

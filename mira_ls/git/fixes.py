@@ -408,9 +408,9 @@ def extract_symbols(store: Any, project_id: int, root: Path | str, relative: boo
     found = diffs.finish()
     if found is None:
         return 0
-    canon = git_fixes.fix_file_paths(store.conn(), project_id)
+    canon = git_fixes.fix_file_paths(store.conn(), [fid for fid, _ in pending])
     with store.write() as w:
         git_fixes.set_symbols(
-            w, [(symbols_json(found.get(h, {}), canon.get(h, {})), fid) for fid, h in pending]
+            w, [(symbols_json(found.get(h, {}), canon.get(fid, {})), fid) for fid, h in pending]
         )
     return len(pending)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,14 +31,14 @@ from mira_ls.git import cochange, expertise, fixes
 from mira_ls.git.log import Commit, stream_log
 from mira_ls.git.policy import IgnorePolicy
 from mira_ls.git.repo import (
+    CommitCounter,
     GitError,
     NotARepository,
     RepoInfo,
-    count_commits,
     discover,
     is_ancestor,
 )
-from mira_ls.store import git_blame, git_cochange, git_fixes, git_history
+from mira_ls.store import Store, git_blame, git_cochange, git_fixes, git_history
 from mira_ls.store.connection import error_types
 
 log = logging.getLogger(__name__)
@@ -85,13 +87,9 @@ def _file_hash(path: Path) -> str:
 class _Run:
     """Per-run accumulation: rows waiting for the database and in-memory counters."""
 
-    def __init__(
-        self, project_id: int, policy: IgnorePolicy, fix_diffs: fixes.FixDiffs | None = None
-    ) -> None:
+    def __init__(self, project_id: int, policy: IgnorePolicy) -> None:
         self.project_id = project_id
         self.policy = policy
-        self.fix_diffs = fix_diffs
-        self.fix_paths: dict[str, dict[str, str]] = {}
         self.forward: dict[str, str] = {}
         self.commit_rows: list[list[Any]] = []
         self.file_rows: list[list[Any]] = []
@@ -167,10 +165,6 @@ class _Run:
         info = fixes.detect(c.message)
         if info is not None:
             self.fixes += 1
-            if self.fix_diffs is not None:
-                self.fix_diffs.add(c.hash)
-                rows = self.file_rows[len(self.file_rows) - len(c.files) :]
-                self.fix_paths[c.hash] = {r[2]: r[4] for r in rows}
             self.fix_rows.append(
                 [
                     idx,
@@ -187,51 +181,87 @@ class _Run:
                 ]
             )
 
-    def symbol_updates(self) -> list[tuple[str, str]]:
-        """(symbols JSON, hash) for every fix of this run, once the diffs are in."""
-        if self.fix_diffs is None:
-            return []
-        found = self.fix_diffs.finish()
-        if found is None:
-            return []
-        return [
-            (fixes.symbols_json(found.get(h, {}), paths), h) for h, paths in self.fix_paths.items()
-        ]
-
-    def close(self) -> None:
-        if self.fix_diffs is not None:
-            self.fix_diffs.close()
+    def take(self) -> _Batch:
+        """Hand the buffered rows over (to the writer) and start new buffers."""
+        batch = _Batch(self.commit_rows, self.file_rows, self.fix_rows)
+        self.commit_rows, self.file_rows, self.fix_rows = [], [], []
+        return batch
 
     def flush(self, conn: Any) -> None:
-        """Write the buffered commits, files and fixes with ids assigned now."""
-        if not self.commit_rows:
+        self.take().write(conn, self.project_id)
+
+
+@dataclass
+class _Batch:
+    commits: list[list[Any]]
+    files: list[list[Any]]
+    fixes: list[list[Any]]
+
+    def write(self, conn: Any, project_id: int) -> None:
+        """Insert the rows with commit ids assigned now (inside the write transaction)."""
+        if not self.commits:
             return
         base = git_history.next_commit_id(conn)
-        for r in self.commit_rows:
+        for r in self.commits:
             r[0] += base
-        for r in self.file_rows:
+        for r in self.files:
             r[0] += base
-        git_history.insert_commits(conn, self.commit_rows, self.file_rows)
+        git_history.insert_commits(conn, self.commits, self.files)
         git_fixes.insert_fixes(
             conn,
-            self.project_id,
+            project_id,
             [
-                (
-                    r[0] + base,
-                    r[1],
-                    r[2],
-                    r[3],
-                    r[4],
-                    r[5],
-                    json.dumps(r[6], ensure_ascii=False),
-                    *r[7:],
-                )
-                for r in self.fix_rows
+                (r[0] + base, *r[1:6], json.dumps(r[6], ensure_ascii=False), *r[7:])
+                for r in self.fixes
             ],
         )
-        self.commit_rows = []
-        self.file_rows = []
-        self.fix_rows = []
+
+
+class _Writer:
+    """Writes batches from a thread of its own, so SQLite works while the log is parsed
+    (the sqlite3 module releases the GIL while a statement runs). It has its own
+    connection, closed when the run ends."""
+
+    def __init__(self, store: Any, project_id: int) -> None:
+        self._path = store.path
+        self._busy = getattr(store, "busy_timeout_ms", None)
+        self._project_id = project_id
+        self._q: queue.Queue[_Batch | None] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="git-mine-writer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        kwargs = {"busy_timeout_ms": self._busy} if self._busy else {}
+        store = None
+        try:
+            store = Store(self._path, migrate_schema=False, **kwargs)
+            while (batch := self._q.get()) is not None:
+                if self._error is None:
+                    with store.write() as c:
+                        batch.write(c, self._project_id)
+        except BaseException as exc:  # re-raised in the miner's thread
+            self._error = exc
+            while self._q.get() is not None:  # keep draining so put() never blocks
+                pass
+        finally:
+            if store is not None:
+                store.close()
+
+    def put(self, batch: _Batch) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(batch)
+
+    def close(self) -> None:
+        """Wait for every batch to be written; re-raise the writer's error."""
+        if not self._closed:
+            self._closed = True
+            self._q.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _report(progress: Progress | None, message: str, pct: int | None) -> None:
@@ -351,9 +381,14 @@ def mine(
             "mining the same project; it will finish the job."
         )
         return MineStats("error", message=msg, seconds=time.perf_counter() - t0)
+    stats.phases["core_s"] = time.perf_counter() - t0
     if symbols:
-        # Normally done during the run; this catches fixes whose diffs could not be read.
+        # Second phase: the definitions each new fix touched, from one more (smaller) git
+        # run over those commits only. The analyses above are already committed and served.
+        t1 = time.perf_counter()
+        _report(progress, "symbols touched by past fixes", None)
         fixes.extract_symbols(store, project_id, root_s, relative=bool(info.prefix))
+        stats.phases["fix_symbols_s"] = time.perf_counter() - t1
     stats.seconds = time.perf_counter() - t0
     return stats
 
@@ -384,8 +419,7 @@ class _Ctx:
         return bool(self.info.prefix)
 
     def new_run(self) -> _Run:
-        diffs = fixes.FixDiffs(self.info.root, self.relative) if self.symbols else None
-        return _Run(self.project_id, self.policy, diffs)
+        return _Run(self.project_id, self.policy)
 
     def check_cancel(self) -> None:
         if _is_cancelled(self.cancel):
@@ -432,39 +466,38 @@ def _scratch(ctx: _Ctx) -> MineStats:
             status="pending",
         )
     head = info.head or "HEAD"
-    total = count_commits(info.root, head, ctx.pathspec)
-    _report(ctx.progress, f"reading git history ({total or '?'} commits)", 0)
+    counter = CommitCounter(info.root, head, ctx.pathspec)
+    _report(ctx.progress, "reading git history", 0)
     run = ctx.new_run()
+    writer = _Writer(store, pid)
     try:
-        step = max(200, (total or 0) // 50)
         for commit in stream_log(info.root, [head], ctx.pathspec, ctx.relative):
             run.add(commit)
-            if run.count % step == 0:
+            if run.count % 200 == 0:
                 ctx.check_cancel()
+                total = counter.result()
                 pct = min(99, run.count * 100 // total) if total else None
                 _report(ctx.progress, f"{run.count}/{total or '?'} commits", pct)
             if len(run.commit_rows) >= BATCH:
-                with store.write() as c:
-                    run.flush(c)
-        if run.fix_diffs is not None:
-            run.fix_diffs.start()
+                writer.put(run.take())
+        writer.put(run.take())
         t_stream = time.perf_counter() - t0
         ctx.check_cancel()
         _report(ctx.progress, "co-change, expertise and fixes", 99)
         stats = {p: (v[0], v[1]) for p, v in run.stats.items()}
         patterns = run.pairs.patterns(stats, ctx.settings.cochange)
+        writer.close()  # every commit row is in before the analyses that refer to them
         with store.write() as c:
-            run.flush(c)
             git_history.replace_file_stats(
                 c, pid, ((p, v[0], v[1]) for p, v in sorted(stats.items()))
             )
             git_cochange.delete_all(c, pid)
             git_cochange.insert_patterns(c, pid, patterns, now)
             expertise.write_all(c, pid, run.experts, now)
-            git_fixes.set_symbols_by_hash(c, pid, run.symbol_updates())
             total_stored = _finish(c, ctx)
     finally:
-        run.close()
+        counter.close()
+        writer.close()
     return MineStats(
         "ok",
         "scratch",
@@ -480,32 +513,27 @@ def _scratch(ctx: _Ctx) -> MineStats:
 def _incremental(ctx: _Ctx, last: str) -> MineStats:
     store, pid, info, now = ctx.store, ctx.project_id, ctx.info, ctx.now
     run = ctx.new_run()
-    try:
-        for commit in stream_log(
-            info.root, [info.head or "HEAD", f"^{last}"], ctx.pathspec, ctx.relative
-        ):
-            run.add(commit)
-            if run.count % 500 == 0:
-                ctx.check_cancel()
-        if run.fix_diffs is not None:
-            run.fix_diffs.start()  # git reads the new fixes' diffs while we write
-        _report(ctx.progress, f"{run.count} new commits", None)
-        with store.write() as c:
-            for old, new in run.forward.items():
-                git_history.rename_canonical(c, pid, old, new)
-            run.flush(c)
-            merged = set(run.forward.values())
-            touched = run.touched | merged
-            gone = set(run.forward) - touched
-            git_history.recompute_file_stats(c, pid, touched | gone)
-            cochange.recompute(c, pid, touched, gone, merged, ctx.settings.cochange, now)
-            expertise.update_incremental(c, pid, run.experts, touched, gone, bool(run.forward), now)
-            if run.forward:
-                git_fixes.refresh_files(c, pid, merged)
-            # Lines "not committed yet" may be committed now: blame those files again.
-            git_blame.forget_paths(c, pid, run.all_paths | touched | gone)
-            git_fixes.set_symbols_by_hash(c, pid, run.symbol_updates())
-            total = _finish(c, ctx)
-    finally:
-        run.close()
+    for commit in stream_log(
+        info.root, [info.head or "HEAD", f"^{last}"], ctx.pathspec, ctx.relative
+    ):
+        run.add(commit)
+        if run.count % 500 == 0:
+            ctx.check_cancel()
+    _report(ctx.progress, f"{run.count} new commits", None)
+    with store.write() as c:
+        for old, new in run.forward.items():
+            git_history.rename_canonical(c, pid, old, new)
+        run.flush(c)
+        merged = set(run.forward.values())
+        touched = run.touched | merged
+        gone = set(run.forward) - touched
+        git_history.recompute_file_stats(c, pid, touched | gone)
+        cochange.recompute(c, pid, touched, gone, merged, ctx.settings.cochange, now)
+        expertise.update_incremental(c, pid, run.experts, touched, gone, bool(run.forward), now)
+        if run.forward:
+            git_fixes.refresh_files(c, pid, merged)
+            git_fixes.rename_paths(c, pid, run.forward)
+        # Lines "not committed yet" may be committed now: blame those files again.
+        git_blame.forget_paths(c, pid, run.all_paths | touched | gone)
+        total = _finish(c, ctx)
     return MineStats("ok", "incremental", info.head, run.count, total, run.ignored, run.fixes)

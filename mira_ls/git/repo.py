@@ -197,14 +197,6 @@ def head_commit(root: Path | str) -> str | None:
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
-def count_commits(root: Path | str, rev_range: str, pathspec: list[str]) -> int | None:
-    proc = run_git(root, "rev-list", "--count", rev_range, "--", *pathspec, check=False)
-    try:
-        return int(proc.stdout.strip()) if proc.returncode == 0 else None
-    except ValueError:
-        return None
-
-
 def blob_id(data: bytes, object_format: str = "sha1") -> str:
     """The id git gives these bytes as a blob (without clean filters): the blame cache key."""
     import hashlib
@@ -238,3 +230,38 @@ def modified_against_head(root: Path | str) -> set[str] | None:
     if proc.returncode != 0:
         return None
     return {p.decode("utf-8", "replace") for p in proc.stdout.split(b"\0") if p}
+
+
+class CommitCounter:
+    """``git rev-list --count`` running beside the log (for progress percentages), read
+    when it is done instead of delaying the start of mining."""
+
+    def __init__(self, root: Path | str, rev: str, pathspec: list[str]) -> None:
+        self._value: int | None = None
+        try:
+            self._proc: subprocess.Popen[bytes] | None = popen_git(
+                root, "rev-list", "--count", rev, "--", *pathspec
+            )
+        except GitError:
+            self._proc = None
+
+    def result(self) -> int | None:
+        """The count once git has answered, else None (never waits)."""
+        proc = self._proc
+        if self._value is None and proc is not None and proc.poll() is not None:
+            assert proc.stdout is not None
+            try:
+                self._value = int(proc.stdout.read().strip() or 0) if proc.returncode == 0 else 0
+            except ValueError:
+                self._value = 0
+            proc.stdout.close()
+            self._proc = None
+        return self._value or None
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None

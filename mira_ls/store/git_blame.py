@@ -131,14 +131,21 @@ def current(conn: Any, project_id: int, path: str) -> BlameFile | None:
 def ranges(
     conn: Any, project_id: int, path: str, blob_id: str, start: int = 1, end: int = 1 << 31
 ) -> list[BlameRange]:
-    """Blame ranges of a blob overlapping lines start..end (1-based inclusive)."""
+    """Blame ranges of a blob overlapping lines start..end (1-based inclusive).
+
+    Ranges tile the file without overlap, so the first one is the last starting at or
+    before ``start``: two index seeks instead of a scan from the top of a long file.
+    """
     return [
         BlameRange(*r)
         for r in conn.execute(
             "SELECT line_start, line_end, commit_hash, author_name, author_email, authored_at, "
-            "summary FROM blame_annotations WHERE project_id = ? AND file_path = ? AND blob_id = ? "
-            "AND line_start <= ? AND line_end >= ? ORDER BY line_start",
-            (project_id, path, blob_id, end, start),
+            "summary FROM blame_annotations WHERE project_id = :p AND file_path = :f "
+            "AND blob_id = :b AND line_start <= :end AND line_start >= coalesce(("
+            "  SELECT max(line_start) FROM blame_annotations WHERE project_id = :p "
+            "  AND file_path = :f AND blob_id = :b AND line_start <= :start), :start) "
+            "AND line_end >= :start ORDER BY line_start",
+            {"p": project_id, "f": path, "b": blob_id, "start": start, "end": end},
         )
     ]
 

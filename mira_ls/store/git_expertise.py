@@ -191,3 +191,34 @@ def refresh_scores(conn: Any, project_id: int, scope: str, path: str, now: int) 
         "fragmentation) VALUES (?,?,?,?,?)",
         (project_id, scope, path, n, max(0.0, min(1.0, frag))),
     )
+
+
+_SCORE_SQL = (
+    "(CASE WHEN m.mc > 0 THEN 40.0 * e.commits / m.mc ELSE 0.0 END) "
+    "+ (CASE WHEN m.ml > 0 THEN 30.0 * e.lines_added / m.ml ELSE 0.0 END) "
+    "+ 30.0 * (365 - min(max(0, (:now - e.last_commit_at) / 86400), 365)) / 365"
+)
+
+
+def top(
+    conn: Any, project_id: int, scope: str, path: str, now: int, limit: int
+) -> list[tuple[str, str, int, int, int, int, float, float]]:
+    """The best ``limit`` authors of a path scored against ``now`` in SQL (the hover path:
+    a file with a hundred authors costs one query, not a hundred objects).
+
+    Rows: (name, email, commits, lines added, lines deleted, last commit, score, share).
+    """
+    return [
+        (r[0], r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]), float(r[6]), float(r[7]))
+        for r in conn.execute(
+            "WITH m AS (SELECT max(commits) AS mc, max(lines_added) AS ml, "
+            "sum(lines_added) AS tot FROM author_expertise WHERE project_id = :p AND "
+            "scope = :s AND path = :path) "
+            "SELECT e.author_name, e.author_email, e.commits, e.lines_added, e.lines_deleted, "
+            f"e.last_commit_at, min(100.0, max(0.0, {_SCORE_SQL})) AS sc, "
+            "CASE WHEN m.tot > 0 THEN 1.0 * e.lines_added / m.tot ELSE 0.0 END "
+            "FROM author_expertise e, m WHERE e.project_id = :p AND e.scope = :s AND "
+            "e.path = :path ORDER BY sc DESC, e.commits DESC, e.author_email LIMIT :n",
+            {"p": project_id, "s": scope, "path": path, "now": now, "n": limit},
+        )
+    ]

@@ -126,6 +126,7 @@ def set_state(
 def clear_project(conn: Any, project_id: int) -> None:
     """Forget every mined fact of a project (history rewritten, policy or mailmap changed)."""
     conn.execute("DELETE FROM git_commit_files WHERE project_id = ?", (project_id,))
+    conn.execute("DELETE FROM historical_fix_symbols WHERE project_id = ?", (project_id,))
     for table in (
         "historical_fixes",
         "git_commits",
