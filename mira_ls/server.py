@@ -57,6 +57,10 @@ class MiraServer(LanguageServer):
         self.blame_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-blame")
         self.mining_queued: set[Path] = set()
         self._mining_lock = threading.Lock()
+        # Diagnostics per document and source: publishDiagnostics replaces a document's whole
+        # list, so each source (co-change, later the build) updates its part and all are sent.
+        self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        self._diagnostics_lock = threading.Lock()
         self.shutting_down = False
         self.init_options: dict[str, Any] = {}
         self._shown: dict[str, float] = {}
@@ -78,6 +82,17 @@ class MiraServer(LanguageServer):
             self.loop.call_soon_threadsafe(self.window_show_message, params)
         else:
             self.window_show_message(params)
+
+    def publish_diagnostics(self, uri: str, source: str, diags: list[types.Diagnostic]) -> None:
+        """Replace one source's diagnostics of a document and publish the merged list."""
+        with self._diagnostics_lock:
+            per = self._diagnostics.setdefault(uri, {})
+            if not diags and source not in per:
+                return  # nothing was shown, nothing to clear
+            per[source] = list(diags)
+            merged = [d for ds in per.values() for d in ds]
+        params = types.PublishDiagnosticsParams(uri=uri, diagnostics=merged)
+        self.send_soon(self.text_document_publish_diagnostics, params)
 
     def send_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         if self.loop is not None and not self.loop.is_closed():
@@ -375,18 +390,19 @@ def _mine(ls: MiraServer, root: Path) -> None:
     if stats.status == "error":
         ls.show(stats.message, types.MessageType.Warning)
     if stats.status == "ok":
-        for doc_loc in _open_documents(ls, loc.project.project_id):
+        for _, doc_loc in _open_documents(ls, loc.project.project_id):
             _schedule_blame(ls, doc_loc)
         _publish_cochange(ls, loc.project.project_id, root)
 
 
-def _open_documents(ls: MiraServer, project_id: int) -> list[Located]:
+def _open_documents(ls: MiraServer, project_id: int) -> list[tuple[str, Located]]:
+    """(uri as the client sent it, location) of the project's open documents."""
     out = []
     for uri in list(ls.workspace.text_documents):
         path = uri_to_path(uri)
         loc = ls.session.locate(path) if path else None
         if loc is not None and loc.project.project_id == project_id:
-            out.append(loc)
+            out.append((uri, loc))
     return out
 
 
@@ -415,13 +431,10 @@ def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:
     if store is None or not docs:
         return
     found = cochange_diagnostics.cochange_diagnostics_many(
-        store, project_id, root, [d.rel_path for d in docs], ls.session.settings
+        store, project_id, root, [d.rel_path for _, d in docs], ls.session.settings
     )
-    for d in docs:
-        params = types.PublishDiagnosticsParams(
-            uri=d.abs_path.as_uri(), diagnostics=found.get(d.rel_path, [])
-        )
-        ls.send_soon(ls.text_document_publish_diagnostics, params)
+    for uri, d in docs:
+        ls.publish_diagnostics(uri, "cochange", found.get(d.rel_path, []))
 
 
 def _after_save(ls: MiraServer, loc: Located) -> None:
