@@ -137,19 +137,6 @@ def fragmentation(conn: Any, project_id: int, scope: str, path: str) -> float | 
     return float(r[0]) if r else None
 
 
-def all_rows(conn: Any, project_id: int) -> list[tuple[Any, ...]]:
-    """Every stored aggregate (for comparing two runs)."""
-    return [
-        tuple(r)
-        for r in conn.execute(
-            "SELECT scope, path, author_email, author_name, commits, lines_added, lines_deleted, "
-            "last_commit_at, round(ownership_share, 9) FROM author_expertise WHERE project_id = ? "
-            "ORDER BY scope, path, author_email",
-            (project_id,),
-        )
-    ]
-
-
 def refresh_scores(conn: Any, project_id: int, scope: str, path: str, now: int) -> None:
     """Recompute score, share and fragmentation of one path from its stored aggregates
     (same formula as expertise.score, in two statements instead of a row-by-row rewrite)."""

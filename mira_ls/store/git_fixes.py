@@ -101,22 +101,6 @@ def set_symbols(conn: Any, updates: Iterable[tuple[str, int]]) -> None:
     )
 
 
-def set_symbols_by_hash(conn: Any, project_id: int, updates: Iterable[tuple[str, str]]) -> None:
-    """updates: (symbols JSON [[path, name], ...], commit hash)."""
-    updates = list(updates)
-    conn.executemany(
-        "UPDATE historical_fixes SET symbols = ?, symbols_done = 1 WHERE project_id = ? "
-        "AND commit_hash = ?",
-        ((js, project_id, h) for js, h in updates),
-    )
-    conn.executemany(
-        "INSERT OR IGNORE INTO historical_fix_symbols(fix_id, project_id, file_path, name) "
-        "SELECT id, project_id, ?, ? FROM historical_fixes WHERE project_id = ? "
-        "AND commit_hash = ?",
-        ((p, n, project_id, h) for js, h in updates for p, n in json.loads(js)),
-    )
-
-
 def rename_paths(conn: Any, project_id: int, renames: dict[str, str]) -> None:
     """Symbols recorded under an older file name move to the file's current name."""
     touched: set[int] = set()
@@ -226,11 +210,3 @@ def refresh_files(conn: Any, project_id: int, paths: Iterable[str]) -> None:
             "UPDATE historical_fixes SET files = ? WHERE id = ?",
             (json.dumps(files, ensure_ascii=False), fid),
         )
-
-
-def fix_count(conn: Any, project_id: int) -> int:
-    return int(
-        conn.execute(
-            "SELECT count(*) FROM historical_fixes WHERE project_id = ?", (project_id,)
-        ).fetchone()[0]
-    )

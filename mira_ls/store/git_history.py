@@ -187,15 +187,6 @@ def commit_count(conn: Any, project_id: int) -> int:
     )
 
 
-def ignored_counts(conn: Any, project_id: int) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT ignored_reason, count(*) FROM git_commits WHERE project_id = ? AND "
-        "ignored_reason IS NOT NULL GROUP BY ignored_reason",
-        (project_id,),
-    ).fetchall()
-    return {r[0]: int(r[1]) for r in rows}
-
-
 def ignored_hashes(conn: Any, project_id: int) -> list[str]:
     return [
         r[0]
@@ -227,33 +218,6 @@ def last_commit_for_file(conn: Any, project_id: int, path: str) -> CommitInfo | 
         (project_id, path),
     ).fetchone()
     return CommitInfo(*r) if r else None
-
-
-def commits_touching(conn: Any, project_id: int, hashes: Iterable[str]) -> dict[str, int]:
-    """commit hash -> id for the given hashes that are mined."""
-    out: dict[str, int] = {}
-    hs = list(hashes)
-    for i in range(0, len(hs), 500):
-        part = hs[i : i + 500]
-        q = ",".join("?" * len(part))
-        for h, cid in conn.execute(
-            f"SELECT commit_hash, id FROM git_commits WHERE project_id = ? "
-            f"AND commit_hash IN ({q})",
-            (project_id, *part),
-        ):
-            out[h] = int(cid)
-    return out
-
-
-def file_path_map(conn: Any, commit_id: int) -> dict[str, str]:
-    """file_path -> canonical_path for one commit."""
-    return {
-        r[0]: r[1]
-        for r in conn.execute(
-            "SELECT file_path, canonical_path FROM git_commit_files WHERE commit_id = ?",
-            (commit_id,),
-        )
-    }
 
 
 # ---------------------------------------------------------------- per-file commit counts
@@ -370,10 +334,3 @@ def newest_names(conn: Any, project_id: int, emails: Iterable[str]) -> dict[str,
         if r:
             out[e] = r[0]
     return out
-
-
-def paths_with_history(conn: Any, project_id: int) -> set[str]:
-    return {
-        r[0]
-        for r in conn.execute("SELECT path FROM git_file_stats WHERE project_id = ?", (project_id,))
-    }
