@@ -19,6 +19,7 @@ _GROUPS = (
     "mira_ls.cli.hover_cmd",
     "mira_ls.cli.db_cmds",
     "mira_ls.cli.llm_cmds",
+    "mira_ls.cli.git_cmds",
 )
 
 
