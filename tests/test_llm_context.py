@@ -7,52 +7,47 @@ import threading
 
 import pytest
 
+from mira_ls.git import miner
+from mira_ls.index import indexer
 from mira_ls.llm import guidelines, tokens
 from mira_ls.llm.context import Where, assemble
 from mira_ls.llm.service import Question
 from mira_ls.llm.tools import SCHEMAS, ToolBox
 from tests.support.llm_world import APP, KEY, World
 from tests.support.openai_server import Answer, ToolCall
+from tests.support.repo import BASE_TIME
 
 pytest_plugins = ["tests.llm_fixtures"]
 
 
 def add_history(w: World) -> None:
-    """Git and build rows as the miners would store them (real SQL on the real schema)."""
+    """Three more commits with a test file and a fix, mined by the real git miner; a build
+    error with a resolution stored as the build pipeline stores them."""
+    test_file = "def test_main():\n    assert main() == 42\n"
+    ada = {"author": "Ada", "email": "ada@x.org"}
+    w.repo.commit(
+        "Add tests",
+        {"tests/test_app.py": test_file, "app.py": APP + "\n# tested\n"},
+        at=BASE_TIME + 100,
+        **ada,
+    )
+    w.repo.commit(
+        "Fix helper doubling overflow (TypeError: unsupported operand)",
+        {"tests/test_app.py": test_file + "\n", "app.py": APP + "\n# fixed\n"},
+        at=BASE_TIME + 200,
+        **ada,
+    )
+    w.repo.commit(
+        "Tweak helper",
+        {"tests/test_app.py": test_file + "\n\n", "app.py": APP},
+        at=BASE_TIME + 300,
+        **ada,
+    )
+    indexer.index_workspace(w.store, w.root, w.settings.index)
+    stats = miner.mine(w.store, w.project_id, w.root, w.settings)
+    assert stats.status == "ok" and stats.total_commits == 4 and stats.fixes == 1, stats
     with w.store.write() as c:
         pid = w.project_id
-        c.execute(
-            "INSERT INTO git_commits(id, project_id, commit_hash, author_name, "
-            "author_email, authored_at, committed_at, subject, message) VALUES "
-            "(1, ?, 'a1b2c3d4e5f6', 'Ada', 'ada@x.org', 1700000000, 1700000000, "
-            "'Fix helper doubling', 'Fix helper doubling')",
-            (pid,),
-        )
-        c.execute(
-            "INSERT INTO git_commit_files(commit_id, file_path, added, deleted) "
-            "VALUES (1, 'app.py', 3, 1)"
-        )
-        c.execute(
-            "INSERT INTO file_cochange_patterns(project_id, file_a, file_b, "
-            "shared_commits, commits_a, commits_b, confidence, dice, "
-            "last_changed_together) VALUES (?, 'app.py', 'tests/test_app.py', 4, 5, 6, "
-            "0.57, 0.73, 1700000000)",
-            (pid,),
-        )
-        c.execute(
-            "INSERT INTO author_expertise(project_id, scope, path, author_name, "
-            "author_email, commits, lines_added, last_commit_at, score, "
-            "ownership_share) VALUES (?, 'file', 'app.py', 'Ada', 'ada@x.org', 5, 40, "
-            "1700000000, 88, 0.9)",
-            (pid,),
-        )
-        c.execute(
-            "INSERT INTO historical_fixes(project_id, commit_hash, subject, message, "
-            "category, error_text, files, similarity_hash, fixed_at) VALUES (?, "
-            "'a1b2c3d4e5f6', 'Fix helper doubling overflow', 'm', 'type', "
-            "'TypeError: unsupported operand helper', '[\"app.py\"]', 'h', 1700000000)",
-            (pid,),
-        )
         c.execute(
             "INSERT INTO build_runs(id, project_id, name, tool, command, cwd) VALUES "
             "(1, ?, 'mypy', 'mypy', '[\"mypy\"]', '.')",
@@ -92,8 +87,10 @@ def test_context_has_every_kind_of_section_in_priority_order(world: World) -> No
     text = b.text
     assert "def main():\n    return helper(21)" in text
     assert "`def helper(x)` (app.helper, app.py:4)" in text
-    assert "Prefer small functions." in text and "Fix helper doubling" in text
-    assert "tests/test_app.py: 4 of 5 commits" in text and "Ada: score 88" in text
+    assert "Prefer small functions." in text and "Fix helper doubling overflow" in text
+    assert "tests/test_app.py: 3 of 4 commits (confidence 0.75)" in text
+    assert "Ada: score" in text and "Alice: score" in text
+    assert "Ada: Tweak helper" in text and "Alice: initial" in text
     assert "incompatible type" in text and "cast the argument to int" in text
     assert b.injections == [(1, 1, b.sections[1].tokens)]
     row = (
@@ -186,9 +183,10 @@ def test_tools_answer_from_the_store_and_refuse_what_they_must(world: World) -> 
     assert "def helper(x):" in src and "return x * 2" in src and box.used_hashes
     assert "app.main calls it at app.py:10" in box.run("callers", '{"name": "helper"}')
     assert "app.helper" in box.run("callees", '{"name": "main"}')
-    assert "tests/test_app.py: 4 of 5" in box.run("cochange", '{"path": "app.py"}')
-    assert "Ada <ada@x.org>: score 88" in box.run("experts", '{"path": "app.py"}')
-    assert "a1b2c3d4e5 2023-11-14 Ada: Fix helper" in box.run("file_history", '{"path": "app.py"}')
+    assert box.run("cochange", '{"path": "app.py"}').startswith("tests/test_app.py: 3 of 4")
+    assert "Ada <ada@x.org>: score" in box.run("experts", '{"path": "app.py"}')
+    history = box.run("file_history", '{"path": "app.py"}').splitlines()
+    assert len(history) == 4 and "2023-11-14 Ada: Tweak helper" in history[0]
     assert "arg-type" in box.run("build_errors", "{}")
     assert "Fix helper doubling overflow" in box.run(
         "past_fixes", '{"error_text": "TypeError unsupported operand in helper"}'

@@ -13,16 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.git.fixes import rank_fixes
 from mira_ls.index.symbols import FileExtract, symbol_at
 from mira_ls.llm import guidelines, tokens
-from mira_ls.llm.fixes import rank_fixes
 from mira_ls.llm.redact import redact
 from mira_ls.llm.workspace_files import allowed
-from mira_ls.store import Store
+from mira_ls.store import Store, git_cochange, git_fixes
 from mira_ls.store import code as code_store
 from mira_ls.store import llm_queries as lq
 
@@ -309,21 +310,20 @@ def assemble(
     fix_query = " ".join(
         filter(None, [error_text, target_name or "", " ".join(e.message for e in errs[:3])])
     )
-    fixes = rank_fixes(conn, pid, fix_query, [rel]) if fix_query.strip() else []
-    if not fixes:
-        fixes = [(0.0, f) for f in lq.fixes_touching(conn, pid, rel, 3)]
-    if fixes:
+    ranked = rank_fixes(conn, pid, fix_query, [rel]) if fix_query.strip() else []
+    lines = [
+        f"- {f.commit[:10]} {_date(f.at)} [{f.category}] {f.subject} "
+        f"(files: {', '.join(f.files[:4])})"
+        for f in ranked
+    ]
+    if not lines:  # nothing similar: the fixes that touched this file
+        lines = [
+            f"- {f.commit_hash[:10]} {_date(f.fixed_at)} {f.subject}"
+            for f in git_fixes.recent_fixes_for_file(conn, pid, rel, 3)
+        ]
+    if lines:
         sections.append(
-            Section(
-                "past_fixes",
-                "Past fixes that may be relevant",
-                "\n".join(
-                    f"- {f.commit_hash[:10]} {_date(f.fixed_at)} [{f.category}] {f.subject} "
-                    f"(files: {', '.join(f.files[:4])})"
-                    for _, f in fixes[:5]
-                ),
-                6,
-            )
+            Section("past_fixes", "Past fixes that may be relevant", "\n".join(lines[:5]), 6)
         )
 
     history = lq.file_history(conn, pid, rel, 5)
@@ -339,7 +339,7 @@ def assemble(
             )
         )
 
-    partners = lq.cochange_partners(conn, pid, rel, 8)
+    partners = git_cochange.partners(conn, pid, rel, 8)
     if partners:
         sections.append(
             Section(
@@ -353,7 +353,7 @@ def assemble(
             )
         )
 
-    people = lq.experts(conn, pid, rel, 3)
+    people = lq.experts(conn, pid, rel, int(time.time()), 3)
     if people:
         sections.append(
             Section(

@@ -8,13 +8,14 @@ secret patterns are excluded by pathspec.
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from mira_ls.llm import tokens
 from mira_ls.llm.context import Section
 from mira_ls.llm.redact import SECRET_FILE_PATTERNS, redact
-from mira_ls.store import Store
+from mira_ls.store import Store, git_cochange
 from mira_ls.store import llm_queries as lq
 
 DIFF_SHARE = 0.6  # of the context budget
@@ -73,7 +74,7 @@ def sections(
     changed = set(tree.files)
     missing: list[str] = []
     for f in tree.files[:30]:
-        for p in lq.cochange_partners(conn, project_id, f, 5):
+        for p in git_cochange.partners(conn, project_id, f, 5):
             if p.path not in changed and p.confidence >= 0.3:
                 missing.append(
                     f"- {p.path} usually changes with {f} ({p.shared} of "
@@ -91,7 +92,7 @@ def sections(
         )
     people: list[str] = []
     for f in tree.files[:30]:
-        ex = lq.experts(conn, project_id, f, 2)
+        ex = lq.experts(conn, project_id, f, int(time.time()), 2)
         if ex:
             people.append(f"- {f}: " + ", ".join(f"{e.author} (score {e.score:.0f})" for e in ex))
     if people:

@@ -11,17 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.git.fixes import rank_fixes
 from mira_ls.llm import tokens
-from mira_ls.llm.fixes import rank_fixes
 from mira_ls.llm.provider import parse_arguments
 from mira_ls.llm.redact import redact
 from mira_ls.llm.workspace_files import FileRefused, allowed, read_lines, read_text
-from mira_ls.store import Store
+from mira_ls.store import Store, git_cochange
 from mira_ls.store import code as code_store
 from mira_ls.store import llm_queries as lq
 from mira_ls.store.code import SymbolRow
@@ -246,7 +247,7 @@ class ToolBox:
 
     def _t_cochange(self, a: dict[str, Any]) -> ToolResult:
         path = str(a["path"])
-        rows = lq.cochange_partners(self._conn(), self.project_id, path, LIST_LIMIT)
+        rows = git_cochange.partners(self._conn(), self.project_id, path, LIST_LIMIT)
         if not rows:
             return ToolResult(f"No co-change partners recorded for {path}.")
         return ToolResult(
@@ -259,7 +260,7 @@ class ToolBox:
 
     def _t_experts(self, a: dict[str, Any]) -> ToolResult:
         path = str(a["path"])
-        rows = lq.experts(self._conn(), self.project_id, path, 5)
+        rows = lq.experts(self._conn(), self.project_id, path, int(time.time()), 5)
         if not rows:
             return ToolResult(f"No expertise recorded for {path}.")
         return ToolResult(
@@ -314,9 +315,9 @@ class ToolBox:
             return ToolResult("No similar past fixes found.")
         return ToolResult(
             "\n".join(
-                f"{f.commit_hash[:10]} {_date(f.fixed_at)} score {score:.2f} [{f.category}] "
+                f"{f.commit[:10]} {_date(f.at)} score {f.score:.2f} [{f.category}] "
                 f"{f.subject} (files: {', '.join(f.files[:5])})"
-                for score, f in ranked
+                for f in ranked
             )
         )
 

@@ -1,7 +1,7 @@
 """Read queries the LLM context and tools need over git, build and guideline tables.
 
-They live here (not in the git or build store modules) because only the LLM layer asks
-them in this shape; each returns plain records.
+What the git store modules already answer (co-change partners, top experts, fixes of a
+file) is used from there; these are the shapes only the LLM layer asks for.
 """
 
 from __future__ import annotations
@@ -10,28 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Partner:
-    path: str
-    shared: int
-    commits: int  # of the file asked about
-    partner_commits: int
-    confidence: float
-    last_at: int | None
-
-
-def cochange_partners(conn: Any, project_id: int, path: str, limit: int = 10) -> list[Partner]:
-    rows = conn.execute(
-        "SELECT CASE WHEN file_a = ?1 THEN file_b ELSE file_a END, shared_commits, "
-        "CASE WHEN file_a = ?1 THEN commits_a ELSE commits_b END, "
-        "CASE WHEN file_a = ?1 THEN commits_b ELSE commits_a END, confidence, "
-        "last_changed_together FROM file_cochange_patterns "
-        "WHERE project_id = ?2 AND (file_a = ?1 OR file_b = ?1) "
-        "ORDER BY confidence DESC, shared_commits DESC LIMIT ?3",
-        (path, project_id, limit),
-    ).fetchall()
-    return [Partner(r[0], int(r[1]), int(r[2]), int(r[3]), float(r[4]), r[5]) for r in rows]
+from mira_ls.store import git_expertise
 
 
 @dataclass(frozen=True)
@@ -46,7 +25,7 @@ class Expert:
     scope: str
 
 
-def experts(conn: Any, project_id: int, path: str, limit: int = 5) -> list[Expert]:
+def experts(conn: Any, project_id: int, path: str, now: int, limit: int = 5) -> list[Expert]:
     """File-level experts; the nearest directory's when the file has none."""
     candidates = [("file", path)]
     parts = path.split("/")[:-1]
@@ -56,17 +35,9 @@ def experts(conn: Any, project_id: int, path: str, limit: int = 5) -> list[Exper
             break
         parts = parts[:-1]
     for scope, p in candidates:
-        rows = conn.execute(
-            "SELECT author_name, author_email, score, commits, lines_added, last_commit_at, "
-            "ownership_share FROM author_expertise WHERE project_id = ? AND scope = ? "
-            "AND path = ? ORDER BY score DESC LIMIT ?",
-            (project_id, scope, p, limit),
-        ).fetchall()
+        rows = git_expertise.top(conn, project_id, scope, p, now, limit)
         if rows:
-            return [
-                Expert(r[0], r[1], float(r[2]), int(r[3]), int(r[4]), int(r[5]), float(r[6]), scope)
-                for r in rows
-            ]
+            return [Expert(r[0], r[1], r[6], r[2], r[3], r[5], r[7], scope) for r in rows]
     return []
 
 
@@ -82,54 +53,13 @@ class Change:
 
 def file_history(conn: Any, project_id: int, path: str, limit: int = 10) -> list[Change]:
     rows = conn.execute(
-        "SELECT c.commit_hash, c.author_name, c.committed_at, c.subject, f.added, f.deleted "
+        "SELECT c.commit_hash, c.author_name, c.authored_at, c.subject, f.added, f.deleted "
         "FROM git_commit_files f JOIN git_commits c ON c.id = f.commit_id "
-        "WHERE c.project_id = ? AND (f.file_path = ? OR f.old_path = ?) "
-        "ORDER BY c.committed_at DESC, c.id DESC LIMIT ?",
-        (project_id, path, path, limit),
-    ).fetchall()
-    return [Change(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows]
-
-
-@dataclass(frozen=True)
-class Fix:
-    id: int
-    commit_hash: str
-    subject: str
-    category: str
-    error_text: str | None
-    files: list[str]
-    fixed_at: int
-
-
-def _fix(r: Any) -> Fix:
-    try:
-        files = json.loads(r[5] or "[]")
-    except json.JSONDecodeError:
-        files = []
-    return Fix(int(r[0]), r[1], r[2], r[3], r[4], [str(f) for f in files], int(r[6]))
-
-
-_FIX_COLS = "id, commit_hash, subject, category, error_text, files, fixed_at"
-
-
-def fixes_touching(conn: Any, project_id: int, path: str, limit: int = 10) -> list[Fix]:
-    rows = conn.execute(
-        f"SELECT {_FIX_COLS} FROM historical_fixes h WHERE project_id = ? AND EXISTS "
-        "(SELECT 1 FROM json_each(h.files) WHERE json_each.value = ?) "
-        "ORDER BY fixed_at DESC LIMIT ?",
+        "WHERE f.project_id = ? AND f.canonical_path = ? "
+        "ORDER BY c.authored_at DESC, c.id DESC LIMIT ?",
         (project_id, path, limit),
     ).fetchall()
-    return [_fix(r) for r in rows]
-
-
-def recent_fixes(conn: Any, project_id: int, limit: int = 500) -> list[Fix]:
-    rows = conn.execute(
-        f"SELECT {_FIX_COLS} FROM historical_fixes WHERE project_id = ? "
-        "ORDER BY fixed_at DESC LIMIT ?",
-        (project_id, limit),
-    ).fetchall()
-    return [_fix(r) for r in rows]
+    return [Change(r[0], r[1], int(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
 @dataclass(frozen=True)
