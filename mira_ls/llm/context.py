@@ -307,20 +307,24 @@ def assemble(
     for g in loaded.guidelines:
         sections.append(Section("guidelines", f"Project guidelines ({g.file_path})", g.content, 5))
 
-    fix_query = " ".join(
-        filter(None, [error_text, target_name or "", " ".join(e.message for e in errs[:3])])
-    )
+    # With an error, rank all past fixes by similarity (the error is the question); without
+    # one, the fixes that touched this symbol, then this file, are the relevant ones.
+    fix_query = " ".join(filter(None, [error_text, " ".join(e.message for e in errs[:3])]))
     ranked = rank_fixes(conn, pid, fix_query, [rel]) if fix_query.strip() else []
     lines = [
         f"- {f.commit[:10]} {_date(f.at)} [{f.category}] {f.subject} "
         f"(files: {', '.join(f.files[:4])})"
         for f in ranked
     ]
-    if not lines:  # nothing similar: the fixes that touched this file
-        lines = [
-            f"- {f.commit_hash[:10]} {_date(f.fixed_at)} {f.subject}"
-            for f in git_fixes.recent_fixes_for_file(conn, pid, rel, 3)
-        ]
+    if not lines:
+        seen: set[str] = set()
+        briefs = (git_fixes.fixes_for_symbol(conn, pid, rel, row.name, 3) if row else []) + (
+            git_fixes.recent_fixes_for_file(conn, pid, rel, 3)
+        )
+        for f in briefs:
+            if f.commit_hash not in seen:
+                seen.add(f.commit_hash)
+                lines.append(f"- {f.commit_hash[:10]} {_date(f.fixed_at)} {f.subject}")
     if lines:
         sections.append(
             Section("past_fixes", "Past fixes that may be relevant", "\n".join(lines[:5]), 6)
