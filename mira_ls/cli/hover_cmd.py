@@ -1,0 +1,60 @@
+"""``mira-ls hover FILE:LINE:COL``: the hover markdown exactly as the server serves it."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from mira_ls.cli import common
+from mira_ls.cli.common import CliError
+from mira_ls.features import hover
+from mira_ls.features.session import ProjectRoot, Session
+from mira_ls.store import projects as project_store
+
+_SPEC = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("hover", help="print the hover for FILE:LINE:COL (1-based)")
+    p.add_argument("spec", metavar="FILE:LINE:COL")
+    p.add_argument("--line", type=int, help="1-based line (instead of :LINE)")
+    p.add_argument("--col", type=int, help="1-based column in characters (instead of :COL)")
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_hover)
+
+
+def parse_spec(args: argparse.Namespace) -> tuple[Path, int, int]:
+    m = _SPEC.match(args.spec)
+    if m and not Path(args.spec).exists():
+        path, line, col = Path(m["file"]), int(m["line"]), int(m["col"] or 1)
+    else:
+        path, line, col = Path(args.spec), 1, 1
+    line = args.line or line
+    col = args.col or col
+    if line < 1 or col < 1:
+        raise CliError("LINE and COL are 1-based")
+    return path, line, col
+
+
+def cmd_hover(args: argparse.Namespace) -> int:
+    path, line, col = parse_spec(args)
+    if not path.is_file():
+        raise CliError(f"{path} is not a file")
+    store = common.open_db(args)
+    with store:
+        project = project_store.for_path(store.conn(), path)
+        if project is None:
+            raise CliError(
+                f"{path} is in no indexed project; run `mira-ls index DIR` on its workspace first"
+            )
+        session = Session(store, common.settings(), [ProjectRoot(project.id, Path(project.root_path))])
+        loc = session.locate(path)
+        assert loc is not None
+        text = path.read_bytes().decode("utf-8", "replace")
+        md = hover.hover_markdown(session, loc, text, line, col - 1)
+    if md is None:
+        common.emit(args, None, "")
+        return 0
+    common.emit(args, {"markdown": md}, md)
+    return 0

@@ -1,0 +1,65 @@
+"""Find what the cursor is on: a definition's name, or a call whose callee we know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mira_ls.features.session import Located, Session
+from mira_ls.index.symbols import FileExtract, Symbol, symbol_at
+from mira_ls.store import code as code_store
+from mira_ls.store.code import SymbolRow
+
+
+@dataclass(frozen=True)
+class Target:
+    """The symbol under the cursor: from the live buffer and, when indexed, its stored row."""
+
+    symbol: Symbol | None  # in the live buffer (None when the target is in another file)
+    row: SymbolRow | None  # stored row, None when not indexed yet
+    via_call: bool = False
+
+
+def stored_row(session: Session, loc: Located, fx: FileExtract, index: int) -> SymbolRow | None:
+    if session.store is None:
+        return None
+    s = fx.symbols[index]
+    return code_store.find_symbol(
+        session.store.conn(), loc.project.project_id, loc.rel_path, s.qualified_name, s.kind,
+        s.ordinal,
+    )
+
+
+def _on_name(s: Symbol, line: int, col: int) -> bool:
+    return s.name_line == line and s.name_col <= col <= s.name_col + len(s.name)
+
+
+def target_at(session: Session, loc: Located, text: str, line: int, col: int) -> Target | None:
+    """line is 1-based, col 0-based in code points."""
+    fx = session.parse(loc.rel_path, text)
+    if fx is None:
+        return None
+    idx = symbol_at(fx, line, col)
+    if idx is not None and fx.symbols[idx].kind != "module" and _on_name(fx.symbols[idx], line, col):
+        return Target(fx.symbols[idx], stored_row(session, loc, fx, idx))
+    for call in fx.calls:
+        if call.line == line and call.col <= col <= call.col + len(call.name):
+            return _call_target(session, loc, fx, call.caller, call.name, line, call.col)
+    return None
+
+
+def _call_target(
+    session: Session, loc: Located, fx: FileExtract, caller: int, name: str, line: int, col: int
+) -> Target | None:
+    if session.store is None:
+        return None
+    conn = session.store.conn()
+    caller_row = stored_row(session, loc, fx, caller)
+    if caller_row is not None:
+        for site in code_store.callees(conn, caller_row.id):
+            if site.line == line and site.col == col and site.symbol is not None:
+                return Target(None, site.symbol, via_call=True)
+    # Unsaved buffer: fall back to a name that is unique in the project.
+    found = code_store.find_by_name(conn, loc.project.project_id, name)
+    if len(found) == 1:
+        return Target(None, found[0], via_call=True)
+    return None

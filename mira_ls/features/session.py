@@ -1,0 +1,107 @@
+"""What every feature needs: the store, the settings, the workspace roots, live-buffer parses.
+
+The server and the CLI both build a Session, so a CLI hover is the server's hover.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mira_ls.config import Settings
+from mira_ls.index.languages import language_for_path
+from mira_ls.index.symbols import FileExtract, extract
+from mira_ls.store import Store
+from mira_ls.store import projects as project_store
+
+
+@dataclass(frozen=True)
+class ProjectRoot:
+    project_id: int
+    root: Path
+
+
+@dataclass(frozen=True)
+class Located:
+    """A file inside a project: its root, project id and project-relative POSIX path."""
+
+    project: ProjectRoot
+    rel_path: str
+
+    @property
+    def abs_path(self) -> Path:
+        return self.project.root / self.rel_path
+
+
+class _ExtractCache:
+    """Parses of live buffers, keyed by content: repeated hovers on one version parse once."""
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], FileExtract] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, rel_path: str, language: str, text: str) -> FileExtract:
+        data = text.encode("utf-8", "surrogatepass")
+        key = (rel_path, hashlib.blake2b(data, digest_size=16).hexdigest())
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        fx = extract(data, rel_path, language)
+        with self._lock:
+            self._items[key] = fx
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return fx
+
+
+@dataclass
+class Session:
+    store: Store | None
+    settings: Settings
+    roots: list[ProjectRoot] = field(default_factory=list)
+    _extracts: _ExtractCache = field(default_factory=_ExtractCache)
+
+    def add_root(self, root: Path) -> ProjectRoot:
+        root = root.resolve()
+        for r in self.roots:
+            if r.root == root:
+                return r
+        if self.store is None:
+            raise RuntimeError("no database")
+        with self.store.write() as conn:
+            project = project_store.get_or_create(conn, root)
+        pr = ProjectRoot(project.id, root)
+        self.roots.append(pr)
+        return pr
+
+    def remove_root(self, root: Path) -> None:
+        root = root.resolve()
+        self.roots = [r for r in self.roots if r.root != root]
+
+    def locate(self, path: Path) -> Located | None:
+        """The innermost workspace root containing an absolute path."""
+        try:
+            path = path.resolve()
+        except OSError:
+            return None
+        best: ProjectRoot | None = None
+        for r in self.roots:
+            if path == r.root or r.root in path.parents:
+                if best is None or len(r.root.parts) > len(best.root.parts):
+                    best = r
+        if best is None:
+            return None
+        return Located(best, path.relative_to(best.root).as_posix())
+
+    def parse(self, rel_path: str, text: str) -> FileExtract | None:
+        """The live buffer's symbols (cached per content), or None for unindexed languages."""
+        language = language_for_path(rel_path)
+        if language is None:
+            return None
+        return self._extracts.get(rel_path, language, text)

@@ -1,0 +1,97 @@
+"""documentSymbol from the live buffer; workspace/symbol from the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+from mira_ls.features.positions import LineMap
+from mira_ls.features.session import Located, Session
+from mira_ls.features.symbol_kinds import lsp_kind
+from mira_ls.index.symbols import FileExtract, Symbol
+from mira_ls.store import code as code_store
+from mira_ls.store import projects as project_store
+from mira_ls.store.code import SymbolRow
+
+
+def _doc_symbol(s: Symbol, lm: LineMap, children: list[types.DocumentSymbol]) -> types.DocumentSymbol:
+    full = lm.range(s.start_line, s.start_col, s.end_line, s.end_col)
+    sel = lm.range(s.name_line, s.name_col, s.name_line, s.name_col + len(s.name))
+    if not (full.start.line <= sel.start.line <= full.end.line):
+        sel = types.Range(full.start, full.start)
+    detail = (s.signature or "").strip().splitlines()[0] if s.signature else None
+    return types.DocumentSymbol(
+        name=s.name or "<anonymous>",
+        kind=lsp_kind(s.kind),
+        range=full,
+        selection_range=sel,
+        detail=detail,
+        children=children or None,
+    )
+
+
+def document_symbols(fx: FileExtract, lm: LineMap) -> list[types.DocumentSymbol]:
+    """A hierarchy of the buffer's symbols; the module symbol's children are the top level."""
+    children: dict[int | None, list[int]] = {}
+    module_ids = {i for i, s in enumerate(fx.symbols) if s.kind == "module"}
+    for i, s in enumerate(fx.symbols):
+        if i in module_ids:
+            continue
+        parent = None if s.parent in module_ids else s.parent
+        children.setdefault(parent, []).append(i)
+
+    def build(i: int) -> types.DocumentSymbol:
+        return _doc_symbol(fx.symbols[i], lm, [build(c) for c in children.get(i, [])])
+
+    return [build(i) for i in children.get(None, [])]
+
+
+def uri_for(session: Session, row: SymbolRow) -> str:
+    for r in session.roots:
+        if r.project_id == row.project_id:
+            return (r.root / row.file_path).as_uri()
+    if session.store is not None:
+        project = project_store.by_id(session.store.conn(), row.project_id)
+        if project is not None:
+            return (Path(project.root_path) / row.file_path).as_uri()
+    return Path(row.file_path).resolve().as_uri()
+
+
+def location_of(session: Session, row: SymbolRow, lm: LineMap | None = None) -> types.Location:
+    lm = lm or LineMap(None)
+    return types.Location(
+        uri=uri_for(session, row),
+        range=lm.range(row.name_line or row.start_line, row.name_col, row.name_line
+                       or row.start_line, row.name_col + len(row.name)),
+    )
+
+
+def workspace_symbols(session: Session, query: str, limit: int = 200) -> list[types.WorkspaceSymbol]:
+    if session.store is None:
+        return []
+    conn = session.store.conn()
+    rows: list[SymbolRow] = []
+    ids = [r.project_id for r in session.roots] or [None]
+    for pid in ids:
+        rows.extend(code_store.search_symbols(conn, pid, query, limit=limit))
+    out: list[types.WorkspaceSymbol] = []
+    for row in rows[:limit]:
+        if row.kind == "module" and query:
+            continue
+        container = row.qualified_name.rpartition(".")[0] or None
+        out.append(
+            types.WorkspaceSymbol(
+                name=row.name, kind=lsp_kind(row.kind), location=location_of(session, row),
+                container_name=container,
+            )
+        )
+    return out
+
+
+def document_symbols_for(session: Session, loc: Located, text: str, encoding: str
+                         ) -> list[types.DocumentSymbol]:
+    fx = session.parse(loc.rel_path, text)
+    if fx is None:
+        return []
+    return document_symbols(fx, LineMap(text, encoding))
