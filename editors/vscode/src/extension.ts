@@ -220,8 +220,12 @@ class Mira implements vscode.Disposable {
       return;
     }
     const chunk: ChatChunk = params;
+    const first = !this.chat.transcript.chunks.has(chunk.id);
     this.chat.transcript.onChunk(chunk);
-    this.chat.show();
+    if (first) {
+      // Reveal once per answer; a user who closes the panel mid-answer is not pestered.
+      this.chat.show();
+    }
     this.chat.refresh();
     if (chunk.done) {
       this.status.refreshSoon();
