@@ -143,6 +143,7 @@ def nvim_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         f"server log: {server_log}"
     )
     data: dict[str, Any] = json.loads(out_file.read_text())
+    data["_target_line"] = line
     lsp_log = Path(data.get("lsp_log") or tmp / "none")
     client_log = lsp_log.read_text(errors="replace")[-3000:] if lsp_log.is_file() else ""
     data["_diagnostics"] = (
@@ -195,6 +196,16 @@ def test_hover_has_expertise_and_last_change_sections(nvim_run: dict[str, Any]) 
     assert "expert" in low, hover
     assert "last change" in low, hover
     assert "Bob Chen" in hover and "Alice Martin" in hover, hover
+
+
+def test_callers_lens_fills_the_quickfix_list(nvim_run: dict[str, Any]) -> None:
+    on_function = [lens for lens in nvim_run["lenses"] if lens["line"] == nvim_run["_target_line"]]
+    assert {"line": nvim_run["_target_line"], "title": "1 caller", "command": "mira.callers"} in (
+        on_function
+    ), nvim_run["lenses"]
+    assert nvim_run["quickfix"] == [{"file": "shop/app.py", "lnum": 5, "text": "checkout"}], (
+        nvim_run["_diagnostics"]
+    )
 
 
 def test_workspace_command_is_answered(nvim_run: dict[str, Any]) -> None:

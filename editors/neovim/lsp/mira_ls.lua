@@ -27,11 +27,13 @@ local config = {
   settings = { mira = vim.empty_dict() },
 }
 
--- The chat chunk handler lives in the mira_ls module (lua/mira_ls/init.lua) when it is on
--- 'runtimepath'; without it the server's answers still open as markdown files.
+-- The chat chunk handler and the callers lens command live in the mira_ls module
+-- (lua/mira_ls/init.lua) when it is on 'runtimepath'; without it the server's answers still
+-- open as markdown files.
 local ok, mira = pcall(require, "mira_ls")
 if ok then
   config.handlers = mira.handlers()
+  config.commands = mira.commands()
 end
 
 return config

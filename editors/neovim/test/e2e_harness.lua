@@ -120,6 +120,32 @@ local function main()
     vim.wait(250)
   until vim.loop.now() > deadline
 
+  -- The "N callers" lens on the function: Neovim routes its command to the config's
+  -- client-side mira.callers, which asks the server and fills the quickfix list.
+  local lens_resp = call(client, "request_sync", "textDocument/codeLens",
+    { textDocument = { uri = vim.uri_from_bufnr(bufnr) } }, 10000, bufnr)
+  out.lenses = {}
+  local callers_lens = nil
+  for _, lens in ipairs(lens_resp and lens_resp.result or {}) do
+    if lens.command then
+      table.insert(out.lenses, { line = lens.range.start.line, title = lens.command.title, command = lens.command.command })
+      if lens.range.start.line == line - 1 and lens.command.command == "mira.callers" then
+        callers_lens = lens
+      end
+    end
+  end
+  out.quickfix = {}
+  if callers_lens and cfg.commands and cfg.commands["mira.callers"] then
+    vim.fn.setqflist({}, "r")
+    cfg.commands["mira.callers"](callers_lens.command, { bufnr = bufnr, client_id = client_id })
+    vim.wait(10000, function()
+      return #vim.fn.getqflist() > 0
+    end, 50)
+    for _, item in ipairs(vim.fn.getqflist()) do
+      table.insert(out.quickfix, { file = vim.fn.bufname(item.bufnr), lnum = item.lnum, text = item.text })
+    end
+  end
+
   -- A workspace command through the plugin's module, as :MiraBudget runs it.
   local mira = require("mira_ls")
   local command = vim.tbl_contains(out.commands, "mira.budget") and "mira.budget" or "mira.reindex"

@@ -221,3 +221,36 @@ export function resultText(result: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** One caller location from `mira.callers` (what the "N callers" code lens runs). */
+export interface CallerLocation {
+  uri: string;
+  range: Rng;
+  name?: string;
+}
+
+function isPos(v: unknown): v is Pos {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as Pos).line === "number" &&
+    typeof (v as Pos).character === "number"
+  );
+}
+
+/** The well-formed locations of a `mira.callers` result; anything else is dropped. */
+export function callerLocations(result: unknown): CallerLocation[] {
+  if (!Array.isArray(result)) {
+    return [];
+  }
+  return result.filter(
+    (r): r is CallerLocation =>
+      typeof r === "object" &&
+      r !== null &&
+      typeof r.uri === "string" &&
+      typeof r.range === "object" &&
+      r.range !== null &&
+      isPos(r.range.start) &&
+      isPos(r.range.end),
+  );
+}

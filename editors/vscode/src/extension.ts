@@ -20,6 +20,7 @@ import { ChatView } from "./chatView";
 import { type ChatChunk, isChatChunk } from "./chunks";
 import {
   CHAT_COMMANDS,
+  callerLocations,
   chatArgs,
   describeResult,
   diagnosticsAt,
@@ -121,6 +122,14 @@ class Mira implements vscode.Disposable {
       initializationOptions: () => initializationOptions(this.properties, (k) => vscode.workspace.getConfiguration(SECTION).inspect(k)),
       outputChannel: this.output,
       middleware: {
+        // The "N callers" lens runs mira.callers; show its answer as a references peek.
+        executeCommand: async (command, args, next) => {
+          const result = await next(command, args);
+          if (command === "mira.callers") {
+            await this.showCallers(args[0], result);
+          }
+          return result;
+        },
         workspace: {
           configuration: async (params, token, next) => {
             const fallback = await next(params, token);
@@ -285,6 +294,34 @@ class Mira implements vscode.Disposable {
         this.status.refreshSoon();
       }
     }
+  }
+
+  private async showCallers(arg: unknown, result: unknown): Promise<void> {
+    const at = arg as { uri?: unknown; position?: { line?: unknown; character?: unknown } } | undefined;
+    const locations = callerLocations(result).map(
+      (c) =>
+        new vscode.Location(
+          vscode.Uri.parse(c.uri),
+          new vscode.Range(c.range.start.line, c.range.start.character, c.range.end.line, c.range.end.character),
+        ),
+    );
+    if (
+      typeof at?.uri !== "string" ||
+      typeof at.position?.line !== "number" ||
+      typeof at.position?.character !== "number"
+    ) {
+      return;
+    }
+    if (locations.length === 0) {
+      void vscode.window.showInformationMessage("Mira found no callers.");
+      return;
+    }
+    await vscode.commands.executeCommand(
+      "editor.action.showReferences",
+      vscode.Uri.parse(at.uri),
+      new vscode.Position(at.position.line, at.position.character),
+      locations,
+    );
   }
 
   private editorState(): EditorState | undefined {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import {
+  callerLocations,
   chatArgs,
   COMMANDS,
   contains,
@@ -172,5 +173,18 @@ describe("results", () => {
     assert.equal(resultText("plain"), "plain");
     assert.equal(resultText({ answer: "A", path: "/x.md" }), "A");
     assert.equal(resultText({ path: "/x.md" }), undefined);
+  });
+});
+
+describe("callers lens", () => {
+  it("keeps only well-formed caller locations", () => {
+    const good = {
+      uri: "file:///repo/app.py",
+      range: { start: { line: 4, character: 11 }, end: { line: 4, character: 17 } },
+      name: "run",
+    };
+    assert.deepEqual(callerLocations([good, { uri: 3 }, { uri: "file:///x", range: { start: {} } }, null]), [good]);
+    assert.deepEqual(callerLocations({ not: "a list" }), []);
+    assert.deepEqual(callerLocations(undefined), []);
   });
 });

@@ -217,6 +217,40 @@ function M.on_chat_chunk(_, params)
   render_chat()
 end
 
+--- The "N callers" code lens runs mira.callers: ask the server, list the answer in quickfix.
+function M.show_callers(command, ctx)
+  local bufnr = ctx and ctx.bufnr or vim.api.nvim_get_current_buf()
+  local arg = command.arguments and command.arguments[1] or vim.empty_dict()
+  M.execute("mira.callers", arg, function(err, result)
+    if err then
+      vim.notify("Mira: " .. err, vim.log.levels.ERROR)
+      return
+    end
+    local items = {}
+    for _, c in ipairs(type(result) == "table" and result or {}) do
+      if type(c) == "table" and type(c.uri) == "string" and type(c.range) == "table" then
+        table.insert(items, {
+          filename = vim.uri_to_fname(c.uri),
+          lnum = c.range.start.line + 1,
+          col = c.range.start.character + 1,
+          text = c.name or "",
+        })
+      end
+    end
+    if #items == 0 then
+      vim.notify("Mira found no callers.", vim.log.levels.INFO)
+      return
+    end
+    vim.fn.setqflist({}, " ", { title = "Mira: callers", items = items })
+    vim.cmd("copen")
+  end, bufnr)
+end
+
+--- Client-side commands to merge into the client config.
+function M.commands()
+  return { ["mira.callers"] = M.show_callers }
+end
+
 --- Handlers to merge into the client config.
 function M.handlers()
   return { ["mira/chatChunk"] = M.on_chat_chunk }

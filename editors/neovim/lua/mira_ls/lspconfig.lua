@@ -23,6 +23,7 @@ function M.register()
       init_options = base.init_options,
       settings = base.settings,
       handlers = base.handlers,
+      commands = base.commands,
     },
     docs = {
       description = "mira-ls: a programming context oracle (symbols, git history, build errors, LLM chat with a budget).",
