@@ -23,7 +23,9 @@ from tests.support.repo import BASE_TIME, Repo
 ROOT = Path(__file__).resolve().parents[2]
 NEOVIM_DIR = ROOT / "editors" / "neovim"
 HARNESS = NEOVIM_DIR / "test" / "e2e_harness.lua"
-NVIM = shutil.which("nvim")
+# MIRA_TEST_NVIM points at another Neovim (e.g. 0.11+, which starts mira-ls the 0.11 way:
+# vim.lsp.enable with lsp/mira_ls.lua on 'runtimepath'); by default the one on PATH.
+NVIM = os.environ.get("MIRA_TEST_NVIM") or shutil.which("nvim")
 
 pytestmark = [
     pytest.mark.skipif(
@@ -144,6 +146,7 @@ def nvim_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     data: dict[str, Any] = json.loads(out_file.read_text())
     data["_target_line"] = line
+    data["_repo"] = str(repo.root)
     lsp_log = Path(data.get("lsp_log") or tmp / "none")
     client_log = lsp_log.read_text(errors="replace")[-3000:] if lsp_log.is_file() else ""
     data["_diagnostics"] = (
@@ -156,6 +159,8 @@ def nvim_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_neovim_starts_the_server_from_the_shipped_config(nvim_run: dict[str, Any]) -> None:
     assert nvim_run["errors"] == [], nvim_run["_diagnostics"]
     assert nvim_run["initialized"] is True
+    assert nvim_run["root_dir"] == nvim_run["_repo"]
+    assert nvim_run["client_has_callers_command"] is True
     assert nvim_run["server_name"] == "mira-ls"
     assert nvim_run["config_cmd"] == ["mira-ls", "serve"]
     assert "python" in nvim_run["config_filetypes"]

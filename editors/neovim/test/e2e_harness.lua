@@ -34,43 +34,70 @@ local function main()
   out.config_cmd = cfg.cmd
   out.config_filetypes = cfg.filetypes
   out.config_has_chunk_handler = cfg.handlers ~= nil and cfg.handlers["mira/chatChunk"] ~= nil
-  cfg.name = "mira_ls"
-  cfg.cmd = vim.fn.json_decode(os.getenv("MIRA_E2E_CMD"))
-  cfg.root_dir = repo
-  cfg.init_options = { mira = { git = { enabled = true } } }
-  local handlers = cfg.handlers or {}
-  local default_progress = vim.lsp.handlers["$/progress"]
-  handlers["$/progress"] = function(err, result, ctx, config)
-    if type(result) == "table" and type(result.value) == "table" then
-      table.insert(out.progress, {
-        token = tostring(result.token),
-        kind = result.value.kind,
-        title = result.value.title,
-        message = result.value.message,
-        at = vim.loop.now(),
-      })
-    end
-    return default_progress(err, result, ctx, config)
-  end
-  cfg.handlers = handlers
-  cfg.on_init = function(_, result)
-    out.server_name = result and result.serverInfo and result.serverInfo.name or vim.NIL
-  end
-  out.lsp_log = vim.lsp.get_log_path()
-  local exited = nil
-  cfg.on_exit = function(code, signal)
-    exited = ("the server exited with code %s (signal %s); see the lsp.log tail"):format(code, signal)
-  end
 
-  vim.cmd("edit " .. vim.fn.fnameescape(file))
-  local bufnr = vim.api.nvim_get_current_buf()
-  local client_id = vim.lsp.start_client(cfg)
-  if not client_id then
-    table.insert(out.errors, "vim.lsp.start_client returned nil")
-    return
+  -- What the test changes: the command (this checkout's Python), the progress recorder and
+  -- the lifecycle hooks. Everything else comes from editors/neovim/lsp/mira_ls.lua.
+  local default_progress = vim.lsp.handlers["$/progress"]
+  local exited = nil
+  local overrides = {
+    cmd = vim.fn.json_decode(os.getenv("MIRA_E2E_CMD")),
+    init_options = { mira = { git = { enabled = true } } },
+    handlers = {
+      ["$/progress"] = function(err, result, ctx, config)
+        if type(result) == "table" and type(result.value) == "table" then
+          table.insert(out.progress, {
+            token = tostring(result.token),
+            kind = result.value.kind,
+            title = result.value.title,
+            message = result.value.message,
+            at = vim.loop.now(),
+          })
+        end
+        return default_progress(err, result, ctx, config)
+      end,
+    },
+    on_init = function(_, result)
+      out.server_name = result and result.serverInfo and result.serverInfo.name or vim.NIL
+    end,
+    on_exit = function(code, signal)
+      exited = ("the server exited with code %s (signal %s); see the lsp.log tail"):format(code, signal)
+    end,
+  }
+  out.lsp_log = vim.lsp.get_log_path()
+
+  local bufnr, client
+  if has_011 then
+    -- How 0.11+ users run it: lsp/mira_ls.lua found on 'runtimepath', vim.lsp.enable.
+    out.start_method = "vim.lsp.enable"
+    vim.lsp.config("mira_ls", overrides)
+    vim.lsp.enable("mira_ls")
+    vim.cmd("edit " .. vim.fn.fnameescape(file))
+    bufnr = vim.api.nvim_get_current_buf()
+    vim.wait(10000, function()
+      return #vim.lsp.get_clients({ bufnr = bufnr, name = "mira_ls" }) > 0 or exited ~= nil
+    end, 50)
+    client = vim.lsp.get_clients({ bufnr = bufnr, name = "mira_ls" })[1]
+    if not client then
+      table.insert(out.errors, exited or "vim.lsp.enable did not attach mira_ls to the buffer")
+      return
+    end
+    out.root_dir = client.root_dir
+  else
+    out.start_method = "vim.lsp.start_client"
+    cfg = vim.tbl_extend("force", cfg, overrides, { name = "mira_ls", root_dir = repo })
+    cfg.handlers = vim.tbl_extend("force", cfg.handlers or {}, overrides.handlers)
+    vim.cmd("edit " .. vim.fn.fnameescape(file))
+    bufnr = vim.api.nvim_get_current_buf()
+    local client_id = vim.lsp.start_client(cfg)
+    if not client_id then
+      table.insert(out.errors, "vim.lsp.start_client returned nil")
+      return
+    end
+    vim.lsp.buf_attach_client(bufnr, client_id)
+    client = vim.lsp.get_client_by_id(client_id)
+    out.root_dir = repo
   end
-  vim.lsp.buf_attach_client(bufnr, client_id)
-  local client = vim.lsp.get_client_by_id(client_id)
+  local client_id = client.id
   vim.wait(30000, function()
     return client.initialized == true or exited ~= nil
   end, 50)
@@ -135,9 +162,12 @@ local function main()
     end
   end
   out.quickfix = {}
-  if callers_lens and cfg.commands and cfg.commands["mira.callers"] then
+  -- The client-side command the shipped config registers (what codelens.run() calls).
+  local callers_cmd = client.commands and client.commands["mira.callers"]
+  out.client_has_callers_command = callers_cmd ~= nil
+  if callers_lens and callers_cmd then
     vim.fn.setqflist({}, "r")
-    cfg.commands["mira.callers"](callers_lens.command, { bufnr = bufnr, client_id = client_id })
+    callers_cmd(callers_lens.command, { bufnr = bufnr, client_id = client_id })
     vim.wait(10000, function()
       return #vim.fn.getqflist() > 0
     end, 50)

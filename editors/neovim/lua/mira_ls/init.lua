@@ -67,8 +67,10 @@ function M.execute(command, arg, on_result, bufnr)
       on_result(nil, result)
     end
   end
+  -- A plain request, not client:exec_cmd: exec_cmd would route mira.callers back to the
+  -- client-side command below, which calls this function.
   if has_011 then
-    client:exec_cmd({ title = command, command = command, arguments = params.arguments }, { bufnr = bufnr }, handler)
+    client:request("workspace/executeCommand", params, handler, bufnr)
   else
     client.request("workspace/executeCommand", params, handler, bufnr)
   end
