@@ -53,6 +53,17 @@ def test_schema_lists_every_key_as_a_vscode_property() -> None:
     assert schema["mira.build.commands"]["items"] == {"type": "object"}
     assert schema["mira.budget.prices"]["type"] == "object"
     assert schema["mira.cochange.minConfidence"]["maximum"] == 1.0
+    # What runs, where the key goes and how much may be spent: user settings only.
+    user_only = {k for k, v in schema.items() if v.get("scope") == "machine"}
+    assert {
+        "mira.databasePath",
+        "mira.llm.baseUrl",
+        "mira.build.commands",
+        "mira.budget.dailyUsd",
+        "mira.budget.monthlyUsd",
+        "mira.budget.allowDowngrade",
+        "mira.budget.prices",
+    } <= user_only
     assert "scope" not in schema["mira.llm.model"]
     assert [p["order"] for p in schema.values()] == list(range(len(schema)))
 
