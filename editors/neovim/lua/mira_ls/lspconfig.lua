@@ -13,7 +13,11 @@ function M.register()
     return
   end
   local util = require("lspconfig.util")
-  local base = dofile(vim.api.nvim_get_runtime_file("lsp/mira_ls.lua", false)[1])
+  local file = vim.api.nvim_get_runtime_file("lsp/mira_ls.lua", false)[1]
+  if not file then
+    error("mira_ls: lsp/mira_ls.lua is not on 'runtimepath'; add mira-ls's editors/neovim folder to it")
+  end
+  local base = dofile(file)
   configs.mira_ls = {
     default_config = {
       cmd = base.cmd,
