@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EDITORS = ROOT / "editors"
 HELIX_TOML = EDITORS / "helix" / "languages.toml"
 
-# The commands the server offers editors (CONVENTIONS.md, "LSP surface for editors").
+# The commands the server offers editors (CONVENTIONS.md, "LSP surface for editors", and
+# ARCHITECTURE.md).
 DOCUMENTED_COMMANDS = {
     "mira.reindex",
     "mira.chat",
@@ -33,6 +34,8 @@ DOCUMENTED_COMMANDS = {
     "mira.cacheStats",
     "mira.clearCache",
     "mira.openReport",
+    # The "N callers" code lens's command (server.py); editors show its locations.
+    "mira.callers",
 }
 
 # Helix's LanguageServerFeature names (helix-core/src/syntax/config.rs).
