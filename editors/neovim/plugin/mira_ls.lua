@@ -17,10 +17,14 @@ local function report(err, text)
   end
 end
 
+--- Runs a command and says its result, unless the server already announced it.
 local function simple(command, label)
   return function()
+    local before = mira().info_count()
     mira().execute(command, vim.empty_dict(), function(err, result)
-      report(err, err or (label .. ": " .. mira().describe(result)))
+      if err or mira().info_count() == before then
+        report(err, err or (label .. ": " .. mira().describe(result)))
+      end
     end)
   end
 end
@@ -38,9 +42,11 @@ local function chat(opts)
       arg.range = m.line_range(opts.line1, opts.line2)
     end
     vim.notify("Mira is thinking…", vim.log.levels.INFO)
-    m.execute("mira.chat", arg, function(err)
+    m.execute("mira.chat", arg, function(err, result)
       if err then
         report(err)
+      else
+        m.on_chat_result(result)
       end
     end)
   end
@@ -53,9 +59,11 @@ end
 
 local function explain()
   local m = mira()
-  m.execute("mira.explain", m.cursor_args(m.client()), function(err)
+  m.execute("mira.explain", m.cursor_args(m.client()), function(err, result)
     if err then
       report(err)
+    else
+      m.on_chat_result(result)
     end
   end)
 end
@@ -100,16 +108,21 @@ local function fix_error()
     report("there is no diagnostic on this line; put the cursor on an error first.")
     return
   end
-  m.execute("mira.fixError", { uri = vim.uri_from_bufnr(bufnr), diagnostic = diagnostic }, function(err)
+  m.execute("mira.fixError", { uri = vim.uri_from_bufnr(bufnr), diagnostic = diagnostic }, function(err, result)
     if err then
       report(err)
+    else
+      m.on_chat_result(result)
     end
   end)
 end
 
 local function budget()
+  local before = mira().info_count()
   mira().execute("mira.budget", vim.empty_dict(), function(err, result)
-    report(err, err or mira().format_budget(result))
+    if err or mira().info_count() == before then
+      report(err, err or mira().format_budget(result))
+    end
   end)
 end
 

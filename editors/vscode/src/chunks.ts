@@ -108,7 +108,18 @@ export interface Exchange {
   /** Text of a result that arrived without streaming (e.g. a cached answer). */
   resultText?: string;
   error?: string;
+  /** The answer's cost line and notes, as the server reported them. */
+  cost?: string;
+  notes?: string[];
   finished: boolean;
+}
+
+/** What a chat-type command's result says, in the transcript's terms. */
+export interface Outcome {
+  text?: string;
+  error?: string;
+  cost?: string;
+  notes?: string[];
 }
 
 /**
@@ -144,8 +155,10 @@ export class ChatTranscript {
   }
 
   /** The request ended: keep a non-streamed result or the error for display. */
-  finish(ex: Exchange, outcome: { text?: string; error?: string }): void {
+  finish(ex: Exchange, outcome: Outcome): void {
     ex.finished = true;
+    ex.cost = outcome.cost;
+    ex.notes = outcome.notes;
     if (outcome.error) {
       ex.error = outcome.error;
     } else if (outcome.text && !(ex.chunkId && this.chunks.text(ex.chunkId))) {
@@ -186,6 +199,12 @@ export class ChatTranscript {
         lines.push(`> **Error:** ${ex.error}`, "");
       } else if (this.streaming(ex)) {
         lines.push(text ? "_… still answering_" : "_Waiting for the answer…_", "");
+      }
+      for (const note of ex.notes ?? []) {
+        lines.push(`> ${note.replace(/\r?\n/g, " ")}`, "");
+      }
+      if (ex.cost) {
+        lines.push(`_${ex.cost}_`, "");
       }
       return lines.join("\n");
     });

@@ -4,6 +4,8 @@
  * which is what VS Code positions already are.
  */
 
+import type { Outcome } from "./chunks";
+
 export interface Pos {
   line: number;
   character: number;
@@ -204,6 +206,26 @@ function scalar(value: unknown): string {
     );
   }
   return String(value);
+}
+
+/**
+ * A chat-type command's result as the transcript shows it: the server answers
+ * {text, cost, notes, ...} on success and {error, kind} when it could not answer.
+ */
+export function chatOutcome(result: unknown): Outcome {
+  if (typeof result === "object" && result !== null) {
+    const obj = result as Record<string, unknown>;
+    if (typeof obj.error === "string" && obj.error) {
+      return { error: obj.error };
+    }
+    const notes = Array.isArray(obj.notes) ? obj.notes.filter((n): n is string => typeof n === "string") : [];
+    return {
+      text: resultText(result) ?? describeResult(result),
+      cost: typeof obj.cost === "string" && obj.cost ? obj.cost : undefined,
+      notes: notes.length ? notes : undefined,
+    };
+  }
+  return { text: resultText(result) ?? describeResult(result) };
 }
 
 /** Text of a chat command's result when it arrived without streaming. */

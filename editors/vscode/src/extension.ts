@@ -9,6 +9,7 @@ import * as vscode from "vscode";
 import {
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
+  ShowMessageNotification,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
@@ -22,6 +23,7 @@ import {
   CHAT_COMMANDS,
   callerLocations,
   chatArgs,
+  chatOutcome,
   describeResult,
   diagnosticsAt,
   type EditorState,
@@ -29,7 +31,6 @@ import {
   explainArgs,
   fixErrorArgs,
   missingCommand,
-  resultText,
 } from "./commands";
 import { describe as describeBudget, isBudget } from "./budget";
 import {
@@ -42,6 +43,7 @@ import {
   serverLaunch,
   serverSettings,
 } from "./settings";
+import { MessageGate, MessageType } from "./messages";
 import { BudgetStatus } from "./statusBar";
 import { keepInChatView } from "./showDocument";
 const API_KEY_SECRET = "mira.openaiApiKey";
@@ -69,6 +71,7 @@ class Mira implements vscode.Disposable {
   private chatsPending = 0;
   private lastChatEnd: number | undefined;
   private openRequested = false;
+  private readonly messages = new MessageGate();
 
   constructor(private readonly context: vscode.ExtensionContext) {}
 
@@ -178,7 +181,24 @@ class Mira implements vscode.Disposable {
       }
       return;
     }
+    // Replaces the client's own window/showMessage handler (same notifications, same look)
+    // so budget polls do not pop up the server's announcement every few minutes.
+    client.onNotification(ShowMessageNotification.type, (m) => this.onShowMessage(m.type, m.message));
     this.configureStatus();
+  }
+
+  private onShowMessage(type: number, message: string): void {
+    if (this.messages.route(type) === "log") {
+      this.output.appendLine(`[server] ${message}`);
+      return;
+    }
+    if (type === MessageType.Error) {
+      void vscode.window.showErrorMessage(message);
+    } else if (type === MessageType.Warning) {
+      void vscode.window.showWarningMessage(message);
+    } else {
+      void vscode.window.showInformationMessage(message);
+    }
   }
 
   async stop(): Promise<void> {
@@ -270,9 +290,11 @@ class Mira implements vscode.Disposable {
       this.chat.refresh();
     }
     try {
-      const result = await client!.sendRequest(ExecuteCommandRequest.type, executeParams(command, arg));
+      const send = (): Promise<unknown> =>
+        client!.sendRequest(ExecuteCommandRequest.type, executeParams(command, arg));
+      const result = opts.quiet ? await this.messages.whileQuiet(send) : await send();
       if (exchange) {
-        this.chat.transcript.finish(exchange, { text: resultText(result) ?? describeResult(result) });
+        this.chat.transcript.finish(exchange, chatOutcome(result));
       }
       return result;
     } catch (err) {
@@ -433,24 +455,31 @@ class Mira implements vscode.Disposable {
     });
   }
 
+  /** Runs a command and says its result, unless the server already announced it. */
   async simpleCommand(command: string, arg?: object): Promise<void> {
+    const before = this.messages.infoCount;
     const result = await this.execute(command, arg && typeof arg === "object" ? arg : {});
-    if (result !== undefined) {
+    if (result !== undefined && this.messages.infoCount === before) {
       void vscode.window.showInformationMessage(`Mira: ${describeResult(result)}`);
     }
   }
 
   async budgetCommand(): Promise<void> {
+    const before = this.messages.infoCount;
     const result = await this.execute("mira.budget", {});
     if (result === undefined) {
       return;
     }
     if (isBudget(result)) {
       this.status.show(result);
-      void vscode.window.showInformationMessage(`Mira budget. ${describeBudget(result, Date.now() / 1000).join(". ")}.`);
-    } else {
-      void vscode.window.showInformationMessage(`Mira budget: ${describeResult(result)}`);
     }
+    if (this.messages.infoCount !== before) {
+      return;
+    }
+    const text = isBudget(result)
+      ? `${describeBudget(result, Date.now() / 1000).join(". ")}.`
+      : describeResult(result);
+    void vscode.window.showInformationMessage(`Mira budget: ${text}`);
   }
 
   async clearCacheCommand(): Promise<void> {

@@ -123,3 +123,21 @@ describe("chat transcript", () => {
     assert.match(new ChatTranscript().render(), /Mira: Chat/);
   });
 });
+
+describe("answer details", () => {
+  it("shows the cost line and notes under the answer", () => {
+    const t = new ChatTranscript();
+    const ex = t.begin("Fix it");
+    t.onChunk({ id: "f", seq: 1, text: "Use `int(x)`.", done: false });
+    t.onChunk({ id: "f", seq: 2, text: "", done: true });
+    t.finish(ex, {
+      text: "Use `int(x)`.",
+      cost: "$0.0031 (1,200 in / 180 out tokens)",
+      notes: ["the fix applies to the current file: apply it with mira.applyFix"],
+    });
+    const md = t.render();
+    assert.match(md, /Use `int\(x\)`\.\n\n> the fix applies/);
+    assert.match(md, /\n_\$0\.0031 \(1,200 in \/ 180 out tokens\)_\n/);
+    assert.equal(md.match(/Use `int/g)?.length, 1);
+  });
+});

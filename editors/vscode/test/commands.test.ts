@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import {
   callerLocations,
   chatArgs,
+  chatOutcome,
   COMMANDS,
   contains,
   describeResult,
@@ -186,5 +187,32 @@ describe("callers lens", () => {
     assert.deepEqual(callerLocations([good, { uri: 3 }, { uri: "file:///x", range: { start: {} } }, null]), [good]);
     assert.deepEqual(callerLocations({ not: "a list" }), []);
     assert.deepEqual(callerLocations(undefined), []);
+  });
+});
+
+describe("chat results", () => {
+  it("turns the server's error answer into an error, not an answer", () => {
+    assert.deepEqual(chatOutcome({ id: "a1", error: "The daily budget is spent.", kind: "budget" }), {
+      error: "The daily budget is spent.",
+    });
+  });
+
+  it("keeps text, cost line and notes of a successful answer", () => {
+    assert.deepEqual(
+      chatOutcome({
+        id: "a2",
+        text: "Because x is None.",
+        cost: "$0.0012, cached",
+        notes: ["saved to /tmp/a.md", 3],
+        uri: "file:///tmp/a.md",
+      }),
+      { text: "Because x is None.", cost: "$0.0012, cached", notes: ["saved to /tmp/a.md"] },
+    );
+    assert.deepEqual(chatOutcome("plain"), { text: "plain" });
+    assert.deepEqual(chatOutcome({ uri: "file:///x.md" }), {
+      text: "uri: file:///x.md",
+      cost: undefined,
+      notes: undefined,
+    });
   });
 });

@@ -187,6 +187,9 @@ local function render_chat()
     if not item.a.done then
       vim.list_extend(lines, { "", "_… still answering_" })
     end
+    for _, note in ipairs(item.a.footer or {}) do
+      vim.list_extend(lines, { "", note })
+    end
   end
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   -- Set vim.g.mira_ls_chat_window = false to keep the buffer without opening a window.
@@ -196,6 +199,31 @@ local function render_chat()
     vim.api.nvim_win_set_buf(0, buf)
     vim.api.nvim_set_current_win(current)
   end
+end
+
+--- A chat command's result {id, cost, notes, file, ...}: its cost and notes go under the
+--- streamed answer with the same id.
+function M.on_chat_result(result)
+  if type(result) ~= "table" or result.id == nil then
+    return
+  end
+  local a = answers[tostring(result.id)]
+  if not a then
+    return
+  end
+  a.footer = {}
+  for _, note in ipairs(type(result.notes) == "table" and result.notes or {}) do
+    if type(note) == "string" then
+      table.insert(a.footer, "> " .. note)
+    end
+  end
+  if type(result.cost) == "string" and result.cost ~= "" then
+    table.insert(a.footer, "_" .. result.cost .. "_")
+  end
+  if type(result.file) == "string" then
+    table.insert(a.footer, "Saved to " .. result.file)
+  end
+  render_chat()
 end
 
 --- Handler for the server's mira/chatChunk notification {id, seq, text, done}.
@@ -253,9 +281,25 @@ function M.commands()
   return { ["mira.callers"] = M.show_callers }
 end
 
+-- Informational window/showMessage notifications seen from mira-ls: the server announces
+-- some command results itself (mira.budget, mira.cacheStats), and a command that sees the
+-- count change says nothing more.
+local info_messages = 0
+
+function M.info_count()
+  return info_messages
+end
+
+local function on_show_message(err, result, ctx, config)
+  if type(result) == "table" and type(result.type) == "number" and result.type >= 3 then
+    info_messages = info_messages + 1
+  end
+  return vim.lsp.handlers["window/showMessage"](err, result, ctx, config)
+end
+
 --- Handlers to merge into the client config.
 function M.handlers()
-  return { ["mira/chatChunk"] = M.on_chat_chunk }
+  return { ["mira/chatChunk"] = M.on_chat_chunk, ["window/showMessage"] = on_show_message }
 end
 
 return M
