@@ -193,14 +193,12 @@ def test_hover_on_a_function_shows_its_code_facts(nvim_run: dict[str, Any]) -> N
 
 def test_hover_has_expertise_and_last_change_sections(nvim_run: dict[str, Any]) -> None:
     hover: str = nvim_run["hover"] or ""
-    low = hover.lower()
-    if "expert" not in low and not _git_hover_wired():
-        pytest.xfail(
-            "the server's hover has no git section providers yet (mira_ls/features/hover.py)"
-        )
-    assert "expert" in low, hover
-    assert "last change" in low, hover
-    assert "Bob Chen" in hover and "Alice Martin" in hover, hover
+    assert "**Experts**" in hover, hover
+    assert "**Last changed**" in hover, hover
+    experts = hover.split("**Experts**", 1)[1].split("\n\n", 1)[0]
+    assert "Alice Martin" in experts and "Bob Chen" in experts, hover
+    last = hover.split("**Last changed**", 1)[1].split("\n\n", 1)[0]
+    assert "Bob Chen" in last and "Fix rounding of total prices" in last, hover
 
 
 def test_callers_lens_fills_the_quickfix_list(nvim_run: dict[str, Any]) -> None:
@@ -231,11 +229,3 @@ def test_plugin_refuses_unadvertised_commands_with_a_sentence(nvim_run: dict[str
     assert nvim_run["unknown_command_error"] == (
         "The running mira-ls does not offer mira.noSuchCommand; update it (pip install -U mira-ls)."
     )
-
-
-def _git_hover_wired() -> bool:
-    """Whether the server registers any hover section beyond the code facts."""
-    from mira_ls.features import hover
-
-    providers = getattr(hover, "_section_providers", None)
-    return bool(providers()) if callable(providers) else True
