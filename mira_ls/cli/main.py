@@ -20,6 +20,7 @@ _GROUPS = (
     "mira_ls.cli.db_cmds",
     "mira_ls.cli.llm_cmds",
     "mira_ls.cli.git_cmds",
+    "mira_ls.cli.config_cmds",
 )
 
 
