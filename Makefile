@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEMO_DB ?= build/demo/mira.db
 
-.PHONY: demo test lint format install clean bench
+.PHONY: demo test lint format install clean bench readme
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,6 @@ test: lint
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+
+readme: $(STAMP)
+	$(PY) scripts/update_readme.py

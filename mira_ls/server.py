@@ -102,8 +102,9 @@ class MiraServer(LanguageServer):
         except OSError:
             return None
 
-    def submit(self, pool: ThreadPoolExecutor, what: str, fn: Callable[..., T], *args: Any
-               ) -> Future[T] | None:
+    def submit(
+        self, pool: ThreadPoolExecutor, what: str, fn: Callable[..., T], *args: Any
+    ) -> Future[T] | None:
         """Run background work; its failure becomes a message, never a dead server."""
         if self.shutting_down:
             return None
@@ -126,7 +127,9 @@ class MiraServer(LanguageServer):
 server = MiraServer()
 
 
-def guarded(default: Any = None, what: str = "request") -> Callable[[Callable[..., T]], Callable[..., T]]:
+def guarded(
+    default: Any = None, what: str = "request"
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """A handler that fails answers `default` and tells the user once, in a sentence."""
 
     def deco(fn: Callable[..., T]) -> Callable[..., T]:
@@ -281,7 +284,9 @@ def _full_index(ls: MiraServer, root: Path) -> None:
     progress.begin("listing files")
     try:
         stats = indexer.index_workspace(
-            store, root, ls.session.settings.index,
+            store,
+            root,
+            ls.session.settings.index,
             progress=lambda done, total, msg: progress.report(done, total, msg),
             cancel=progress.cancelled,
         )
@@ -355,8 +360,9 @@ def on_hover(ls: MiraServer, params: types.HoverParams) -> types.Hover | None:
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @guarded([], "document symbols")
-def on_document_symbol(ls: MiraServer, params: types.DocumentSymbolParams
-                       ) -> list[types.DocumentSymbol]:
+def on_document_symbol(
+    ls: MiraServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol]:
     found = ls.document(params.text_document.uri)
     if found is None:
         return []
@@ -366,15 +372,17 @@ def on_document_symbol(ls: MiraServer, params: types.DocumentSymbolParams
 
 @server.feature(types.WORKSPACE_SYMBOL)
 @guarded([], "workspace symbols")
-def on_workspace_symbol(ls: MiraServer, params: types.WorkspaceSymbolParams
-                        ) -> list[types.WorkspaceSymbol]:
+def on_workspace_symbol(
+    ls: MiraServer, params: types.WorkspaceSymbolParams
+) -> list[types.WorkspaceSymbol]:
     return symbols.workspace_symbols(ls.session, params.query)
 
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
 @guarded(None, "the call hierarchy")
-def on_prepare_calls(ls: MiraServer, params: types.CallHierarchyPrepareParams
-                     ) -> list[types.CallHierarchyItem] | None:
+def on_prepare_calls(
+    ls: MiraServer, params: types.CallHierarchyPrepareParams
+) -> list[types.CallHierarchyItem] | None:
     found = ls.document(params.text_document.uri)
     if found is None:
         return None
@@ -385,15 +393,17 @@ def on_prepare_calls(ls: MiraServer, params: types.CallHierarchyPrepareParams
 
 @server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
 @guarded([], "incoming calls")
-def on_incoming(ls: MiraServer, params: types.CallHierarchyIncomingCallsParams
-                ) -> list[types.CallHierarchyIncomingCall]:
+def on_incoming(
+    ls: MiraServer, params: types.CallHierarchyIncomingCallsParams
+) -> list[types.CallHierarchyIncomingCall]:
     return call_hierarchy.incoming(ls.session, params.item)
 
 
 @server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
 @guarded([], "outgoing calls")
-def on_outgoing(ls: MiraServer, params: types.CallHierarchyOutgoingCallsParams
-                ) -> list[types.CallHierarchyOutgoingCall]:
+def on_outgoing(
+    ls: MiraServer, params: types.CallHierarchyOutgoingCallsParams
+) -> list[types.CallHierarchyOutgoingCall]:
     return call_hierarchy.outgoing(ls.session, params.item)
 
 
@@ -445,8 +455,13 @@ def cmd_callers(ls: MiraServer, *args: Any) -> list[dict[str, Any]]:
     for item in items:
         for call in call_hierarchy.incoming(ls.session, item):
             for r in call.from_ranges:
-                out.append({"uri": call.from_.uri, "range": ls.protocol._converter.unstructure(r),
-                             "name": call.from_.name})
+                out.append(
+                    {
+                        "uri": call.from_.uri,
+                        "range": ls.protocol._converter.unstructure(r),
+                        "name": call.from_.name,
+                    }
+                )
     return out
 
 

@@ -15,6 +15,7 @@ log = logging.getLogger("mira_ls")
 # Each module exposes register(subparsers); the order is the order of --help.
 _GROUPS = (
     "mira_ls.cli.serve_cmd",
+    "mira_ls.cli.index_cmds",
     "mira_ls.cli.hover_cmd",
     "mira_ls.cli.db_cmds",
 )

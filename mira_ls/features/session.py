@@ -92,9 +92,9 @@ class Session:
             return None
         best: ProjectRoot | None = None
         for r in self.roots:
-            if path == r.root or r.root in path.parents:
-                if best is None or len(r.root.parts) > len(best.root.parts):
-                    best = r
+            inside = path == r.root or r.root in path.parents
+            if inside and (best is None or len(r.root.parts) > len(best.root.parts)):
+                best = r
         if best is None:
             return None
         return Located(best, path.relative_to(best.root).as_posix())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,3 +69,823 @@ def symbols_in_file(conn: Any, project_id: int, file_path: str) -> list[SymbolRo
         (project_id, file_path),
     ).fetchall()
     return [symbol_from_row(r) for r in rows]
+
+
+# --- files -----------------------------------------------------------------------------
+
+FILE_COLS = (
+    "id, project_id, file_path, content_hash, language, size_bytes, line_count, mtime_ns, "
+    "status, error, parse_errors"
+)
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    project_id: int
+    file_path: str
+    content_hash: str
+    language: str | None
+    size_bytes: int
+    line_count: int
+    mtime_ns: int | None
+    status: str
+    error: str | None
+    parse_errors: int
+
+
+def get_file(conn: Any, project_id: int, file_path: str) -> FileRow | None:
+    r = conn.execute(
+        f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ? AND file_path = ?",
+        (project_id, file_path),
+    ).fetchone()
+    return FileRow(*r) if r else None
+
+
+def files_of_project(conn: Any, project_id: int) -> dict[str, FileRow]:
+    rows = conn.execute(
+        f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ?", (project_id,)
+    ).fetchall()
+    return {r[2]: FileRow(*r) for r in rows}
+
+
+def upsert_file(
+    conn: Any,
+    project_id: int,
+    file_path: str,
+    *,
+    content_hash: str,
+    language: str | None,
+    size_bytes: int,
+    line_count: int,
+    mtime_ns: int | None,
+    status: str,
+    error: str | None,
+    parse_errors: int,
+    at: int,
+) -> int:
+    """Insert or update the file row; returns its id (stable across updates)."""
+    r = conn.execute(
+        "INSERT INTO repository_files(project_id, file_path, content_hash, language, size_bytes,"
+        " line_count, mtime_ns, status, error, parse_errors, indexed_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT(project_id, file_path) DO UPDATE SET content_hash = excluded.content_hash,"
+        " language = excluded.language, size_bytes = excluded.size_bytes,"
+        " line_count = excluded.line_count, mtime_ns = excluded.mtime_ns,"
+        " status = excluded.status, error = excluded.error,"
+        " parse_errors = excluded.parse_errors, indexed_at = excluded.indexed_at"
+        " RETURNING id",
+        (
+            project_id,
+            file_path,
+            content_hash,
+            language,
+            size_bytes,
+            line_count,
+            mtime_ns,
+            status,
+            error,
+            parse_errors,
+            at,
+        ),
+    ).fetchone()
+    return int(r[0])
+
+
+def touch_files(conn: Any, rows: list[tuple[int, int | None, int]]) -> None:
+    """(size_bytes, mtime_ns, file_id): the bytes are unchanged, only the stat moved."""
+    conn.executemany("UPDATE repository_files SET size_bytes = ?, mtime_ns = ? WHERE id = ?", rows)
+
+
+def delete_file(conn: Any, file_id: int) -> None:
+    """Remove a file row; its symbols, their edges and its imports go with it (cascade)."""
+    conn.execute(
+        "UPDATE call_graph SET needs_resolution = 1 WHERE callee_id IN "
+        "(SELECT id FROM code_elements WHERE file_id = ?)",
+        (file_id,),
+    )
+    conn.execute(
+        "DELETE FROM code_elements WHERE file_id = ? AND parent_id IS NOT NULL", (file_id,)
+    )
+    conn.execute("DELETE FROM code_elements WHERE file_id = ?", (file_id,))
+    conn.execute("DELETE FROM repository_files WHERE id = ?", (file_id,))
+
+
+def rename_file_rows(
+    conn: Any, project_id: int, file_id: int, new_path: str, old_module: str, new_module: str
+) -> None:
+    """Point a file's rows at its new path; qualified names move to the new module name so
+    the next reconcile matches the same rows (ids survive a rename)."""
+    conn.execute(
+        "DELETE FROM repository_files WHERE project_id = ? AND file_path = ? AND id <> ?",
+        (project_id, new_path, file_id),
+    )
+    conn.execute("UPDATE repository_files SET file_path = ? WHERE id = ?", (new_path, file_id))
+    conn.execute(
+        "UPDATE code_elements SET file_path = ?, qualified_name = CASE"
+        " WHEN qualified_name = ? THEN ?"
+        " WHEN substr(qualified_name, 1, ?) = ? THEN ? || substr(qualified_name, ?)"
+        " ELSE qualified_name END WHERE file_id = ?",
+        (
+            new_path,
+            old_module,
+            new_module,
+            len(old_module) + 1,
+            old_module + ".",
+            new_module,
+            len(old_module) + 1,
+            file_id,
+        ),
+    )
+
+
+def file_path_of(conn: Any, file_id: int) -> str | None:
+    r = conn.execute("SELECT file_path FROM repository_files WHERE id = ?", (file_id,)).fetchone()
+    return r[0] if r else None
+
+
+# --- symbols (writes) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """What reconciling a file needs of a stored symbol."""
+
+    id: int
+    qualified_name: str
+    kind: str
+    ordinal: int
+    parent_id: int | None
+    content_hash: str
+    signature_hash: str
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+    name_line: int
+    name_col: int
+    name: str
+
+
+def stored_keys(conn: Any, file_id: int) -> list[StoredKey]:
+    rows = conn.execute(
+        "SELECT id, qualified_name, kind, ordinal, parent_id, content_hash, signature_hash,"
+        " start_line, start_col, end_line, end_col, name_line, name_col, name"
+        " FROM code_elements WHERE file_id = ?",
+        (file_id,),
+    ).fetchall()
+    return [StoredKey(*r) for r in rows]
+
+
+def next_symbol_id(conn: Any) -> int:
+    """First free id; only valid inside the write transaction that uses it."""
+    return int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM code_elements").fetchone()[0])
+
+
+# Row order for inserts and full updates.
+SYMBOL_WRITE_COLS = (
+    "project_id, file_id, file_path, language, kind, name, qualified_name, ordinal, parent_id,"
+    " start_line, start_col, end_line, end_col, name_line, name_col, signature, docstring,"
+    " content_hash, signature_hash, complexity, updated_at"
+)
+
+
+def insert_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id()."""
+    conn.executemany(
+        f"INSERT INTO code_elements(id, {SYMBOL_WRITE_COLS}) VALUES "
+        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
+
+
+def update_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (parent_id, start_line, start_col, end_line, end_col, name_line, name_col,
+    signature, docstring, content_hash, signature_hash, complexity, updated_at, id)."""
+    conn.executemany(
+        "UPDATE code_elements SET parent_id = ?, start_line = ?, start_col = ?, end_line = ?,"
+        " end_col = ?, name_line = ?, name_col = ?, signature = ?, docstring = ?,"
+        " content_hash = ?, signature_hash = ?, complexity = ?, updated_at = ? WHERE id = ?",
+        rows,
+    )
+
+
+def move_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (parent_id, start_line, start_col, end_line, end_col, name_line, name_col,
+    id): same bytes, new place."""
+    conn.executemany(
+        "UPDATE code_elements SET parent_id = ?, start_line = ?, start_col = ?, end_line = ?,"
+        " end_col = ?, name_line = ?, name_col = ? WHERE id = ?",
+        rows,
+    )
+
+
+def delete_symbols(conn: Any, ids: list[int]) -> list[int]:
+    """Delete symbols; edges pointing at them are flagged for re-resolution first (their
+    callers' ids are returned)."""
+    callers_ = flag_callers_of(conn, ids)
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM code_elements WHERE id IN ({marks})", chunk)
+    return callers_
+
+
+# --- edges (writes) --------------------------------------------------------------------
+
+EDGE_WRITE_COLS = (
+    "project_id, caller_id, callee_id, callee_name, receiver, line, col, resolved_by,"
+    " needs_resolution"
+)
+
+
+def insert_edges(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    conn.executemany(f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+
+
+def delete_edges_from(conn: Any, caller_ids: list[int]) -> None:
+    for chunk in _chunks(caller_ids):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM call_graph WHERE caller_id IN ({marks})", chunk)
+
+
+def shift_edges(conn: Any, rows: list[tuple[int, int]]) -> None:
+    """(line delta, caller_id): a symbol moved without changing."""
+    conn.executemany("UPDATE call_graph SET line = line + ? WHERE caller_id = ?", rows)
+
+
+def flag_callers_of(conn: Any, callee_ids: list[int]) -> list[int]:
+    """Mark edges into these symbols for re-resolution; returns the callers' ids."""
+    out: list[int] = []
+    for chunk in _chunks(callee_ids):
+        marks = ",".join("?" * len(chunk))
+        out.extend(
+            int(r[0])
+            for r in conn.execute(
+                f"UPDATE call_graph SET needs_resolution = 1 WHERE callee_id IN ({marks})"
+                " RETURNING caller_id",
+                chunk,
+            ).fetchall()
+        )
+    return out
+
+
+def flag_unresolved_named(conn: Any, project_id: int, names: list[str]) -> list[int]:
+    """Unresolved edges calling one of these (new) names get another chance; returns the
+    callers' ids."""
+    out: list[int] = []
+    for chunk in _chunks(sorted(set(names))):
+        marks = ",".join("?" * len(chunk))
+        out.extend(
+            int(r[0])
+            for r in conn.execute(
+                "UPDATE call_graph SET needs_resolution = 1 WHERE project_id = ?"
+                f" AND callee_id IS NULL AND callee_name IN ({marks}) AND needs_resolution <> 1"
+                " RETURNING caller_id",
+                (project_id, *chunk),
+            ).fetchall()
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class PendingEdge:
+    id: int
+    caller_id: int
+    callee_name: str
+    receiver: str | None
+    line: int
+    col: int
+
+
+def pending_files(conn: Any, project_id: int, level: int) -> list[tuple[int, str, str]]:
+    """(file_id, file_path, language) of files with edges at this needs_resolution level."""
+    rows = conn.execute(
+        "SELECT DISTINCT e.file_id, e.file_path, e.language FROM call_graph g"
+        " JOIN code_elements e ON e.id = g.caller_id"
+        " WHERE g.project_id = ? AND g.needs_resolution = ? ORDER BY e.file_id",
+        (project_id, level),
+    ).fetchall()
+    return [(int(r[0]), r[1], r[2]) for r in rows]
+
+
+def file_info(conn: Any, file_ids: list[int]) -> list[tuple[int, str, str]]:
+    """(file_id, file_path, language) of these files."""
+    out: list[tuple[int, str, str]] = []
+    for chunk in _chunks(sorted(set(file_ids))):
+        marks = ",".join("?" * len(chunk))
+        out.extend(
+            (int(r[0]), r[1], r[2])
+            for r in conn.execute(
+                f"SELECT id, file_path, language FROM repository_files WHERE id IN ({marks})",
+                chunk,
+            )
+        )
+    return out
+
+
+def pending_edges_in_file(conn: Any, file_id: int, level: int) -> list[PendingEdge]:
+    rows = conn.execute(
+        "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col FROM call_graph g"
+        " WHERE g.caller_id IN (SELECT id FROM code_elements WHERE file_id = ?)"
+        " AND g.needs_resolution = ?",
+        (file_id, level),
+    ).fetchall()
+    return [PendingEdge(*r) for r in rows]
+
+
+def set_edge_resolutions(conn: Any, rows: list[tuple[int | None, str | None, int, int]]) -> None:
+    """(callee_id, resolved_by, needs_resolution, edge_id)."""
+    conn.executemany(
+        "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ? WHERE id = ?",
+        rows,
+    )
+
+
+# --- resolution lookups ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SymbolRef:
+    """A compact symbol for resolving names: enough to choose, not to display."""
+
+    id: int
+    file_id: int
+    file_path: str
+    language: str
+    kind: str
+    name: str
+    qualified_name: str
+    parent_id: int | None
+    parent_kind: str | None
+    parent_name: str | None
+
+
+_REF_SELECT = (
+    "SELECT c.id, c.file_id, c.file_path, c.language, c.kind, c.name, c.qualified_name,"
+    " c.parent_id,"
+    " p.kind, p.name FROM code_elements c LEFT JOIN code_elements p ON p.id = c.parent_id"
+)
+
+
+def refs_by_name(conn: Any, project_id: int, name: str, limit: int = 500) -> list[SymbolRef]:
+    rows = conn.execute(
+        f"{_REF_SELECT} WHERE c.project_id = ? AND c.name = ? COLLATE NOCASE LIMIT ?",
+        (project_id, name, limit),
+    ).fetchall()
+    return [SymbolRef(*r) for r in rows if r[5] == name]
+
+
+def refs_by_qualified(conn: Any, project_id: int, qualified_name: str) -> list[SymbolRef]:
+    rows = conn.execute(
+        f"{_REF_SELECT} WHERE c.project_id = ? AND c.qualified_name = ?",
+        (project_id, qualified_name),
+    ).fetchall()
+    return [SymbolRef(*r) for r in rows]
+
+
+def ref_by_id(conn: Any, symbol_id: int) -> SymbolRef | None:
+    r = conn.execute(f"{_REF_SELECT} WHERE c.id = ?", (symbol_id,)).fetchone()
+    return SymbolRef(*r) if r else None
+
+
+def refs_in_file(conn: Any, file_id: int) -> list[SymbolRef]:
+    rows = conn.execute(f"{_REF_SELECT} WHERE c.file_id = ?", (file_id,)).fetchall()
+    return [SymbolRef(*r) for r in rows]
+
+
+def symbol_containing_line(conn: Any, project_id: int, file_path: str, line: int) -> int | None:
+    """The innermost symbol of a file whose name is on ``line`` (else that contains it)."""
+    r = conn.execute(
+        "SELECT id FROM code_elements WHERE project_id = ? AND file_path = ? AND name_line = ?"
+        " AND kind <> 'module' ORDER BY start_line DESC LIMIT 1",
+        (project_id, file_path, line),
+    ).fetchone()
+    if r:
+        return int(r[0])
+    r = conn.execute(
+        "SELECT id FROM code_elements WHERE project_id = ? AND file_path = ? AND start_line <= ?"
+        " AND end_line >= ? ORDER BY (end_line - start_line) LIMIT 1",
+        (project_id, file_path, line, line),
+    ).fetchone()
+    return int(r[0]) if r else None
+
+
+def module_dirs(conn: Any, project_id: int, language: str) -> set[str]:
+    """Directories holding files of a language (Go packages are directories)."""
+    rows = conn.execute(
+        "SELECT file_path FROM repository_files WHERE project_id = ? AND language = ?",
+        (project_id, language),
+    ).fetchall()
+    return {r[0].rsplit("/", 1)[0] if "/" in r[0] else "" for r in rows}
+
+
+def file_exists(conn: Any, project_id: int, file_path: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM repository_files WHERE project_id = ? AND file_path = ?",
+            (project_id, file_path),
+        ).fetchone()
+        is not None
+    )
+
+
+# --- imports ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    module: str
+    name: str | None
+    alias: str | None
+    line: int
+
+
+def replace_imports(
+    conn: Any, project_id: int, file_id: int, rows: list[tuple[str, str | None, str | None, int]]
+) -> None:
+    conn.execute("DELETE FROM code_imports WHERE file_id = ?", (file_id,))
+    insert_imports(conn, project_id, file_id, rows)
+
+
+def insert_imports(
+    conn: Any, project_id: int, file_id: int, rows: list[tuple[str, str | None, str | None, int]]
+) -> None:
+    if rows:
+        conn.executemany(
+            "INSERT INTO code_imports(project_id, file_id, module, name, alias, line)"
+            " VALUES (?,?,?,?,?,?)",
+            [(project_id, file_id, *r) for r in rows],
+        )
+
+
+def imports_of_file(conn: Any, file_id: int) -> list[ImportRow]:
+    rows = conn.execute(
+        "SELECT module, name, alias, line FROM code_imports WHERE file_id = ? ORDER BY line",
+        (file_id,),
+    ).fetchall()
+    return [ImportRow(*r) for r in rows]
+
+
+def project_imports(conn: Any, project_id: int) -> list[tuple[str, str, str, str | None]]:
+    """(file_path, language, module, name) of every import in a project."""
+    rows = conn.execute(
+        "SELECT f.file_path, f.language, i.module, i.name FROM code_imports i"
+        " JOIN repository_files f ON f.id = i.file_id WHERE i.project_id = ?",
+        (project_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+# --- reads for features and the CLI -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call: ``symbol`` is the other end (caller for callers(), callee for callees(); None
+    when the callee is unresolved); the position is the called name in ``file_path``."""
+
+    symbol: SymbolRow | None
+    callee_name: str
+    receiver: str | None
+    file_path: str
+    line: int
+    col: int
+    resolved_by: str | None
+
+
+_PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
+
+
+def callers(conn: Any, symbol_id: int) -> list[CallSite]:
+    rows = conn.execute(
+        f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by"
+        " FROM call_graph g JOIN code_elements s ON s.id = g.caller_id"
+        " WHERE g.callee_id = ? ORDER BY s.file_path, g.line, g.col",
+        (symbol_id,),
+    ).fetchall()
+    n = len(SYMBOL_COLS.split(","))
+    out = []
+    for r in rows:
+        s = symbol_from_row(r[:n])
+        out.append(CallSite(s, r[n], r[n + 1], s.file_path, r[n + 2], r[n + 3], r[n + 4]))
+    return out
+
+
+def callees(conn: Any, symbol_id: int) -> list[CallSite]:
+    rows = conn.execute(
+        f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by,"
+        " c.file_path FROM call_graph g JOIN code_elements c ON c.id = g.caller_id"
+        " LEFT JOIN code_elements s ON s.id = g.callee_id"
+        " WHERE g.caller_id = ? ORDER BY g.line, g.col",
+        (symbol_id,),
+    ).fetchall()
+    n = len(SYMBOL_COLS.split(","))
+    out = []
+    for r in rows:
+        s = symbol_from_row(r[:n]) if r[0] is not None else None
+        out.append(CallSite(s, r[n], r[n + 1], r[n + 5], r[n + 2], r[n + 3], r[n + 4]))
+    return out
+
+
+def unresolved_calls_named(
+    conn: Any, project_id: int | None, name: str, limit: int = 200
+) -> list[CallSite]:
+    """Call sites of a name that no symbol was found for (the caller is ``symbol``)."""
+    where = "g.callee_id IS NULL AND g.callee_name = ?"
+    params: list[Any] = [name]
+    if project_id is not None:
+        where = "g.project_id = ? AND " + where
+        params.insert(0, project_id)
+    rows = conn.execute(
+        f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by"
+        f" FROM call_graph g JOIN code_elements s ON s.id = g.caller_id WHERE {where}"
+        " ORDER BY s.file_path, g.line LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    n = len(SYMBOL_COLS.split(","))
+    out = []
+    for r in rows:
+        s = symbol_from_row(r[:n])
+        out.append(CallSite(s, r[n], r[n + 1], s.file_path, r[n + 2], r[n + 3], r[n + 4]))
+    return out
+
+
+def caller_counts(conn: Any, ids: list[int]) -> dict[int, int]:
+    """symbol id -> number of resolved call sites calling it (ids with none are absent)."""
+    out: dict[int, int] = {}
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        for sid, n in conn.execute(
+            f"SELECT callee_id, count(*) FROM call_graph WHERE callee_id IN ({marks})"
+            " GROUP BY callee_id",
+            chunk,
+        ):
+            out[int(sid)] = int(n)
+    return out
+
+
+def callee_counts(conn: Any, ids: list[int]) -> dict[int, int]:
+    """symbol id -> number of call sites inside it (resolved or not)."""
+    out: dict[int, int] = {}
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        for sid, n in conn.execute(
+            f"SELECT caller_id, count(*) FROM call_graph WHERE caller_id IN ({marks})"
+            " GROUP BY caller_id",
+            chunk,
+        ):
+            out[int(sid)] = int(n)
+    return out
+
+
+def find_by_name(conn: Any, project_id: int | None, name: str, limit: int = 200) -> list[SymbolRow]:
+    """Symbols whose name or qualified name is exactly ``name`` (a dotted suffix also
+    matches: 'Command.invoke' finds 'click.core.Command.invoke')."""
+    proj = "project_id = ? AND " if project_id is not None else ""
+    pp: tuple[Any, ...] = (project_id,) if project_id is not None else ()
+    last = name.replace("::", ".").rsplit(".", 1)[-1]
+    rows = conn.execute(
+        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE {proj}name = ? COLLATE NOCASE"
+        " ORDER BY kind = 'module', file_path, start_line LIMIT ?",
+        (*pp, last, limit * 5),
+    ).fetchall()
+    syms = [symbol_from_row(r) for r in rows]
+    if "." in name or "::" in name:
+        dotted = name.replace("::", ".")
+        exact = [s for s in syms if s.qualified_name == dotted]
+        suffix = [s for s in syms if s.qualified_name.endswith("." + dotted)]
+        out = exact + [s for s in suffix if s not in exact]
+        if not out:
+            rows = conn.execute(
+                f"SELECT {SYMBOL_COLS} FROM code_elements WHERE {proj}qualified_name = ?",
+                (*pp, dotted),
+            ).fetchall()
+            out = [symbol_from_row(r) for r in rows]
+        return out[:limit]
+    exact_case = [s for s in syms if s.name == name]
+    return (exact_case or syms)[:limit]
+
+
+def index_summary(conn: Any, project_id: int) -> dict[str, Any]:
+    """The ``mira-ls index --json`` shape without ``seconds``."""
+    langs: dict[str, dict[str, int]] = {}
+    files = 0
+    for lang, n in conn.execute(
+        "SELECT language, count(*) FROM repository_files WHERE project_id = ?"
+        " AND status = 'indexed' GROUP BY language",
+        (project_id,),
+    ):
+        langs[lang or "other"] = {"files": int(n), "symbols": 0}
+        files += int(n)
+    symbols = 0
+    for lang, n in conn.execute(
+        "SELECT language, count(*) FROM code_elements WHERE project_id = ? GROUP BY language",
+        (project_id,),
+    ):
+        langs.setdefault(lang, {"files": 0, "symbols": 0})["symbols"] = int(n)
+        symbols += int(n)
+    edges, resolved = conn.execute(
+        "SELECT count(*), count(callee_id) FROM call_graph WHERE project_id = ?", (project_id,)
+    ).fetchone()
+    return {
+        "files": files,
+        "symbols": symbols,
+        "edges": int(edges),
+        "resolved": int(resolved or 0),
+        "unresolved": int(edges) - int(resolved or 0),
+        "languages": dict(sorted(langs.items())),
+    }
+
+
+def skipped_counts(conn: Any, project_id: int) -> dict[str, int]:
+    return {
+        r[0]: int(r[1])
+        for r in conn.execute(
+            "SELECT status, count(*) FROM repository_files WHERE project_id = ?"
+            " AND status <> 'indexed' GROUP BY status",
+            (project_id,),
+        )
+    }
+
+
+# --- workspace symbol search -----------------------------------------------------------
+
+_WORD_SPLIT = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def _words(name: str) -> list[str]:
+    return [w.lower() for w in _WORD_SPLIT.findall(name)]
+
+
+def _is_subsequence(q: str, s: str) -> bool:
+    it = iter(s)
+    return all(ch in it for ch in q)
+
+
+def _rank(name: str, q: str) -> int | None:
+    """0 exact, 1 prefix, 2 word-boundary / camelCase initials, 3 substring, 4 fuzzy."""
+    low = name.lower()
+    if low == q:
+        return 0
+    if low.startswith(q):
+        return 1
+    words = _words(name)
+    if words:
+        if any(w.startswith(q) for w in words[1:]):
+            return 2
+        initials = "".join(w[0] for w in words)
+        if initials.startswith(q) or ("".join(words).startswith(q) and len(words) > 1):
+            return 2
+        if _initials_match(words, q):
+            return 2
+    if q in low:
+        return 3
+    if _is_subsequence(q, low):
+        return 4
+    return None
+
+
+def _initials_match(words: list[str], q: str) -> bool:
+    """'gcs' / 'getcs' match get_call_sites: q consumes prefixes of consecutive words."""
+
+    def go(wi: int, qi: int) -> bool:
+        if qi == len(q):
+            return True
+        if wi == len(words):
+            return False
+        w = words[wi]
+        k = 0
+        while k < len(w) and qi + k < len(q) and w[k] == q[qi + k]:
+            k += 1
+            if go(wi + 1, qi + k):
+                return True
+        return False
+
+    return bool(words) and words[0][:1] == q[:1] and go(0, 0)
+
+
+def _like_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_symbols(
+    conn: Any, project_id: int | None, query: str, limit: int = 100, scan_cap: int = 20000
+) -> list[SymbolRow]:
+    """Workspace symbol search: exact > prefix > word-boundary/camelCase > substring >
+    fuzzy subsequence (case-insensitive); ties: shorter name, then module depth, then path.
+    A query with a dot also matches qualified names ('core.Command')."""
+    q = query.strip()
+    if not q:
+        return []
+    proj = "project_id = ? AND " if project_id is not None else ""
+    pp: tuple[Any, ...] = (project_id,) if project_id is not None else ()
+    if "." in q or "::" in q:
+        dotted = q.replace("::", ".")
+        last = dotted.rsplit(".", 1)[-1]
+        hits = [
+            s
+            for s in find_by_name(conn, project_id, last, limit=limit * 20)
+            if dotted.lower() in s.qualified_name.lower()
+        ]
+        return hits[:limit]
+    ql = q.lower()
+    scored: dict[int, tuple[int, int, str]] = {}
+    # Exact and prefix through the NOCASE index on name.
+    upper = ql[:-1] + chr(ord(ql[-1]) + 1)
+    for sid, name in conn.execute(
+        f"SELECT id, name FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
+        " AND name < ? COLLATE NOCASE AND kind <> 'module' LIMIT ?",
+        (*pp, ql, upper, scan_cap),
+    ):
+        r = _rank(name, ql)
+        if r is not None:
+            scored[sid] = (r, len(name), name)
+    if sum(1 for v in scored.values() if v[0] <= 1) < limit:
+        pattern = "%" + "%".join(_like_escape(ch) for ch in ql) + "%"
+        for sid, name in conn.execute(
+            f"SELECT id, name FROM code_elements WHERE {proj}name LIKE ? ESCAPE '\\'"
+            " AND kind <> 'module' LIMIT ?",
+            (*pp, pattern, scan_cap),
+        ):
+            if sid in scored:
+                continue
+            r = _rank(name, ql)
+            if r is not None:
+                scored[sid] = (r, len(name), name)
+    best = sorted(scored.items(), key=lambda kv: (kv[1], kv[0]))[:limit]
+    ids = [sid for sid, _ in best]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = {
+        r[0]: symbol_from_row(r)
+        for r in conn.execute(f"SELECT {SYMBOL_COLS} FROM code_elements WHERE id IN ({marks})", ids)
+    }
+    return [rows[i] for i in ids if i in rows]
+
+
+def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def callee_split(conn: Any, symbol_id: int) -> tuple[int, int]:
+    """(resolved, unresolved) call sites inside a symbol."""
+    r = conn.execute(
+        "SELECT count(callee_id), count(*) - count(callee_id) FROM call_graph WHERE caller_id = ?",
+        (symbol_id,),
+    ).fetchone()
+    return int(r[0] or 0), int(r[1] or 0)
+
+
+def file_ids_of_symbols(conn: Any, symbol_ids: list[int]) -> set[int]:
+    out: set[int] = set()
+    for chunk in _chunks(sorted(set(symbol_ids))):
+        marks = ",".join("?" * len(chunk))
+        out.update(
+            int(r[0])
+            for r in conn.execute(
+                f"SELECT DISTINCT file_id FROM code_elements WHERE id IN ({marks})", chunk
+            )
+        )
+    return out
+
+
+def flag_file_edges(conn: Any, file_id: int) -> None:
+    """Every edge out of a file's symbols gets resolved again (its imports may mean
+    something else now, e.g. after a rename)."""
+    conn.execute(
+        "UPDATE call_graph SET needs_resolution = 1 WHERE caller_id IN"
+        " (SELECT id FROM code_elements WHERE file_id = ?)",
+        (file_id,),
+    )
+
+
+def set_module_name(conn: Any, file_id: int, name: str) -> None:
+    conn.execute(
+        "UPDATE code_elements SET name = ? WHERE file_id = ? AND kind = 'module'"
+        " AND parent_id IS NULL",
+        (name, file_id),
+    )
+
+
+def indexed_paths(conn: Any, project_id: int) -> list[tuple[str, str | None]]:
+    """(file_path, language) of the indexed files of a project."""
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT file_path, language FROM repository_files WHERE project_id = ?"
+            " AND status = 'indexed'",
+            (project_id,),
+        )
+    ]
+
+
+def module_qualified_names(conn: Any, project_id: int) -> set[str]:
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT qualified_name FROM code_elements WHERE project_id = ? AND kind = 'module'"
+            " AND parent_id IS NULL",
+            (project_id,),
+        )
+    }

@@ -34,12 +34,12 @@ def main():
     return helper(1)
 '''
 
-APP = '''from pkg.core import helper
+APP = """from pkg.core import helper
 
 
 def run():
     return helper(3)
-'''
+"""
 
 
 def make_repo(root: Path) -> Repo:
@@ -101,7 +101,7 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
     mains = await client.text_document_prepare_call_hierarchy_async(
         types.CallHierarchyPrepareParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "def main") ,
+            position=pos_of(CORE, "def main"),
         )
     )
     # the cursor is on 'def', not the name: no item; on the name there is one
@@ -149,8 +149,10 @@ async def test_incremental_saves(start_server: StartServer, tmp_path: Path) -> N
     db = tmp_path / "db" / "mira.db"
     client = await start_server(repo.root)
     await wait_for_progress_end(client, "indexing")
-    q = ("SELECT qualified_name, id, content_hash, signature_hash FROM code_elements "
-         "WHERE file_path = 'pkg/core.py' ORDER BY qualified_name")
+    q = (
+        "SELECT qualified_name, id, content_hash, signature_hash FROM code_elements "
+        "WHERE file_path = 'pkg/core.py' ORDER BY qualified_name"
+    )
     before = {r[0]: r[1:] for r in db_rows(db, q)}
     assert "pkg.core.helper" in before
 
@@ -262,8 +264,9 @@ async def test_invalid_settings_fall_back(start_server: StartServer, tmp_path: P
     assert any("mira.index.jedi" in t for t in texts), texts
 
 
-async def test_commands_tolerate_missing_arguments(start_server: StartServer, tmp_path: Path
-                                                   ) -> None:
+async def test_commands_tolerate_missing_arguments(
+    start_server: StartServer, tmp_path: Path
+) -> None:
     repo = make_repo(tmp_path / "ws")
     client = await start_server(repo.root, editor="neovim")
     await wait_for_progress_end(client, "indexing")

@@ -1,0 +1,720 @@
+"""Full and incremental indexing of a workspace into code_elements / call_graph.
+
+Full index (or catch-up): list files, skip those whose size and mtime match the stored row,
+parse the rest in worker processes ("forkserver": the server has threads, plain fork is
+unsafe), and write from this process only, one transaction per chunk. Calls that the
+worker could not resolve inside their own file are stored pending and resolved once every
+symbol is in.
+
+Incremental (didSave, watched files): one parse, then a diff against the stored rows by
+identity (qualified_name, kind, ordinal):
+- same content_hash: the row is untouched (id stable; only its position moves if lines
+  above it changed);
+- body changed: the row and its outgoing edges are rewritten;
+- signature changed: also every edge into it is re-resolved;
+- removed: the row and its edges go; callers' edges are re-resolved (maybe elsewhere).
+Changed and removed symbols invalidate the caches keyed on them.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from mira_ls.config import IndexSettings
+from mira_ls.index import deps, walk
+from mira_ls.index.languages import language_for_path
+from mira_ls.index.resolve import TARGET_KINDS, resolve_pending, resolve_python_with_jedi
+from mira_ls.index.symbols import module_name
+from mira_ls.index.worker import FileResult, process_bytes, process_chunk, read_source
+from mira_ls.store import code as cs
+from mira_ls.store import projects
+from mira_ls.store.invalidation import invalidate_symbols
+
+__all__ = [
+    "FileUpdate",
+    "IndexStats",
+    "WorkspaceError",
+    "index_workspace",
+    "remove_file",
+    "rename_file",
+    "resolve_python_with_jedi",
+    "scan_changes",
+    "update_file",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+Cancel = Callable[[], bool]
+
+CHUNK_BYTES = 384 * 1024
+CHUNK_FILES = 64
+INLINE_MAX_FILES = 48  # below this a process pool costs more than it saves
+MAX_ERRORS_KEPT = 20
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be indexed at all (str(exc) says why and what to do)."""
+
+
+@dataclass
+class IndexStats:
+    """Result of a full or catch-up index; ``as_json()`` is the CLI's --json shape."""
+
+    files: int = 0
+    symbols: int = 0
+    edges: int = 0
+    resolved: int = 0
+    unresolved: int = 0
+    seconds: float = 0.0
+    languages: dict[str, dict[str, int]] = field(default_factory=dict)
+    parsed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    mode: str = "walk"
+    project_id: int = 0
+    parse_seconds: float = 0.0
+    resolve_seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "symbols": self.symbols,
+            "edges": self.edges,
+            "resolved": self.resolved,
+            "unresolved": self.unresolved,
+            "seconds": round(self.seconds, 3),
+            "languages": self.languages,
+        }
+
+
+@dataclass
+class FileUpdate:
+    """What an incremental update did to one file.
+
+    status: 'unchanged' (same bytes), 'indexed', 'removed', 'skipped_binary',
+    'skipped_large', 'error', 'unsupported' (not a language we index), 'missing'."""
+
+    rel_path: str
+    status: str
+    unchanged: int = 0
+    body_changed: int = 0
+    signature_changed: int = 0
+    added: int = 0
+    removed: int = 0
+    changed_content_hashes: list[str] = field(default_factory=list)
+    changed_symbol_ids: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+class _WriteCtx:
+    """State of the single writer inside one transaction."""
+
+    def __init__(self, conn: Any, project_id: int, *, fresh: bool) -> None:
+        self.conn = conn
+        self.project_id = project_id
+        self.fresh = fresh
+        self.now = int(time.time())
+        self._next_id: int | None = None
+
+    def take_id(self) -> int:
+        if self._next_id is None:
+            self._next_id = cs.next_symbol_id(self.conn)
+        sid = self._next_id
+        self._next_id += 1
+        return sid
+
+
+def _reconcile(
+    ctx: _WriteCtx,
+    file_id: int,
+    rel: str,
+    language: str,
+    symbols: list[tuple[Any, ...]],
+    calls: list[tuple[Any, ...]],
+    imports: list[tuple[Any, ...]],
+    *,
+    is_new: bool,
+) -> tuple[FileUpdate, set[int]]:
+    """Bring one file's stored rows in line with a fresh extract.
+
+    Returns the update summary and the ids of files holding edges that now need
+    resolution (this file's included)."""
+    conn, pid, now = ctx.conn, ctx.project_id, ctx.now
+    upd = FileUpdate(rel, "indexed")
+    stored = (
+        {}
+        if is_new
+        else {(k.qualified_name, k.kind, k.ordinal): k for k in cs.stored_keys(conn, file_id)}
+    )
+    ids: list[int] = [0] * len(symbols)
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    moves: list[tuple[Any, ...]] = []
+    shifts: list[tuple[int, int]] = []
+    rewrite: set[int] = set()
+    sig_ids: list[int] = []
+    added_names: list[str] = []
+    for i, s in enumerate(symbols):
+        (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx) = s
+        parent_id = ids[parent] if parent is not None else None
+        old = stored.pop((qn, kind, ordinal), None)
+        if old is None:
+            sid = ctx.take_id()
+            ids[i] = sid
+            inserts.append(
+                (
+                    sid,
+                    pid,
+                    file_id,
+                    rel,
+                    language,
+                    kind,
+                    name,
+                    qn,
+                    ordinal,
+                    parent_id,
+                    sl,
+                    sc,
+                    el,
+                    ec,
+                    nl,
+                    nc,
+                    sig,
+                    doc,
+                    ch,
+                    sh,
+                    cx,
+                    now,
+                )
+            )
+            upd.added += 1
+            rewrite.add(i)
+            if kind in TARGET_KINDS:
+                added_names.append(name)
+            continue
+        ids[i] = old.id
+        if old.content_hash == ch:
+            upd.unchanged += 1
+            place = (parent_id, sl, sc, el, ec, nl, nc)
+            if place != (
+                old.parent_id,
+                old.start_line,
+                old.start_col,
+                old.end_line,
+                old.end_col,
+                old.name_line,
+                old.name_col,
+            ):
+                moves.append((*place, old.id))
+                if sc == old.start_col and sl != old.start_line:
+                    shifts.append((sl - old.start_line, old.id))
+                elif sc != old.start_col:
+                    rewrite.add(i)
+            continue
+        updates.append((parent_id, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now, old.id))
+        upd.changed_symbol_ids.append(old.id)
+        upd.changed_content_hashes.append(old.content_hash)
+        rewrite.add(i)
+        if old.signature_hash != sh:
+            upd.signature_changed += 1
+            sig_ids.append(old.id)
+        else:
+            upd.body_changed += 1
+    removed = list(stored.values())
+    upd.removed = len(removed)
+    for r in removed:
+        upd.changed_symbol_ids.append(r.id)
+        upd.changed_content_hashes.append(r.content_hash)
+    structural = bool(upd.added or removed) and not is_new
+    if structural:
+        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
+
+    flagged: list[int] = []
+    if inserts:
+        cs.insert_symbols(conn, inserts)
+    if updates:
+        cs.update_symbols(conn, updates)
+    if moves:
+        cs.move_symbols(conn, moves)
+    if removed:
+        flagged.extend(cs.delete_symbols(conn, [r.id for r in removed]))
+    if not is_new:
+        old_callers = [ids[i] for i in rewrite if i < len(ids)]
+        cs.delete_edges_from(conn, old_callers)
+        if shifts:
+            cs.shift_edges(conn, [(d, sid) for d, sid in shifts if sid not in set(old_callers)])
+    edges = []
+    pending = False
+    for caller, name, receiver, line, col, target in calls:
+        if caller not in rewrite:
+            continue
+        if target is not None:
+            edges.append((pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0))
+        else:
+            pending = True
+            edges.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
+    if edges:
+        cs.insert_edges(conn, edges)
+    if sig_ids:
+        flagged.extend(cs.flag_callers_of(conn, sig_ids))
+    if added_names and not ctx.fresh:
+        flagged.extend(cs.flag_unresolved_named(conn, pid, added_names))
+    if is_new:
+        cs.insert_imports(conn, pid, file_id, imports)
+    else:
+        cs.replace_imports(conn, pid, file_id, imports)
+    if upd.changed_symbol_ids:
+        invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
+    pending_files = cs.file_ids_of_symbols(conn, flagged) if flagged else set()
+    if pending:
+        pending_files.add(file_id)
+    return upd, pending_files
+
+
+def _clear_file_symbols(ctx: _WriteCtx, file_id: int) -> tuple[FileUpdate, set[int]]:
+    """A file that can no longer be indexed (now binary, too large, unreadable)."""
+    conn = ctx.conn
+    keys = cs.stored_keys(conn, file_id)
+    upd = FileUpdate("", "removed", removed=len(keys))
+    if not keys:
+        return upd, set()
+    upd.changed_symbol_ids = [k.id for k in keys]
+    upd.changed_content_hashes = [k.content_hash for k in keys]
+    flagged = cs.delete_symbols(conn, upd.changed_symbol_ids)
+    cs.replace_imports(conn, ctx.project_id, file_id, [])
+    invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
+    pending = cs.file_ids_of_symbols(conn, flagged) - {file_id} if flagged else set()
+    return upd, pending
+
+
+def _remove_file_rows(ctx: _WriteCtx, row: cs.FileRow) -> tuple[FileUpdate, set[int]]:
+    conn = ctx.conn
+    keys = cs.stored_keys(conn, row.id)
+    upd = FileUpdate(row.file_path, "removed", removed=len(keys))
+    upd.changed_symbol_ids = [k.id for k in keys]
+    upd.changed_content_hashes = [k.content_hash for k in keys]
+    flagged = cs.flag_callers_of(conn, upd.changed_symbol_ids) if keys else []
+    own = set(upd.changed_symbol_ids)
+    flagged = [c for c in flagged if c not in own]
+    cs.delete_file(conn, row.id)
+    if keys:
+        invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
+    return upd, cs.file_ids_of_symbols(conn, flagged) if flagged else set()
+
+
+def _store_result(
+    ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None
+) -> tuple[FileUpdate, set[int]]:
+    """Write what a worker found about one file."""
+    conn = ctx.conn
+    if res.status == "missing":
+        if old is not None:
+            return _remove_file_rows(ctx, old)
+        return FileUpdate(res.rel, "missing"), set()
+    if res.status == "unchanged":
+        if old is not None:
+            cs.touch_files(conn, [(res.size, res.mtime_ns, old.id)])
+        return FileUpdate(res.rel, "unchanged"), set()
+    status = "indexed" if res.status == "parsed" else res.status
+    if status not in ("indexed", "skipped_binary", "skipped_large", "error"):
+        status = "error"
+    file_id = cs.upsert_file(
+        conn,
+        ctx.project_id,
+        res.rel,
+        content_hash=res.content_hash,
+        language=res.language,
+        size_bytes=res.size,
+        line_count=res.line_count,
+        mtime_ns=res.mtime_ns,
+        status=status,
+        error=res.error,
+        parse_errors=res.parse_errors,
+        at=ctx.now,
+    )
+    if status != "indexed":
+        if old is None:
+            return FileUpdate(res.rel, status, error=res.error), set()
+        upd, pending = _clear_file_symbols(ctx, file_id)
+        upd.rel_path, upd.status, upd.error = res.rel, status, res.error
+        return upd, pending
+    assert res.symbols is not None and res.calls is not None and res.imports is not None
+    return _reconcile(
+        ctx,
+        file_id,
+        res.rel,
+        res.language or "",
+        res.symbols,
+        res.calls,
+        res.imports,
+        is_new=old is None,
+    )
+
+
+# --- full / catch-up index ----------------------------------------------------------------
+
+
+def _chunks(
+    todo: list[tuple[str, str | None, str | None, int]],
+) -> Iterator[list[tuple[str, str | None, str | None]]]:
+    chunk: list[tuple[str, str | None, str | None]] = []
+    size = 0
+    for rel, old, lang, nbytes in todo:
+        chunk.append((rel, old, lang))
+        size += nbytes
+        if size >= CHUNK_BYTES or len(chunk) >= CHUNK_FILES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _worker_count(settings: IndexSettings) -> int:
+    if settings.workers > 0:
+        return settings.workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _results(
+    root: Path,
+    todo: list[tuple[str, str | None, str | None, int]],
+    settings: IndexSettings,
+    cancel: Cancel | None,
+) -> Iterator[list[FileResult]]:
+    workers = _worker_count(settings)
+    chunks = list(_chunks(todo))
+    max_bytes = settings.max_file_bytes
+    if workers <= 1 or len(todo) < INLINE_MAX_FILES:
+        for ch in chunks:
+            yield process_chunk(str(root), ch, max_bytes)
+        return
+    mp = multiprocessing.get_context("forkserver")
+    mp.set_forkserver_preload(["mira_ls.index.worker"])
+    ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp)
+    try:
+        it = iter(chunks)
+        inflight: set[cf.Future[list[FileResult]]] = set()
+        limit = 2 * workers
+        for ch in it:
+            inflight.add(ex.submit(process_chunk, str(root), ch, max_bytes))
+            if len(inflight) >= limit:
+                break
+        while inflight:
+            done, inflight = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                if cancel is not None and cancel():
+                    return
+                for ch in it:
+                    inflight.add(ex.submit(process_chunk, str(root), ch, max_bytes))
+                    break
+                yield fut.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def index_workspace(
+    store: Any,
+    root: Path,
+    settings: IndexSettings,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> IndexStats:
+    """Index (or catch up) one workspace root; unchanged files are skipped, vanished files
+    removed. ``progress(done, total, message)`` is called after every chunk; ``cancel()``
+    is polled between chunks (what is written stays written)."""
+    t0 = time.perf_counter()
+    root = Path(root).expanduser()
+    try:
+        root = root.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise WorkspaceError(
+            f"Cannot index {root}: it does not exist or is unreadable ({exc})."
+        ) from exc
+    if not root.is_dir():
+        raise WorkspaceError(
+            f"Cannot index {root}: it is not a directory. Pass a workspace folder."
+        )
+
+    def report(done: int, total: int, msg: str) -> None:
+        if progress is not None:
+            try:
+                progress(done, total, msg)
+            except Exception as exc:  # a broken progress sink must not stop indexing
+                log.debug("progress callback failed: %s", exc)
+
+    stats = IndexStats()
+    with store.write() as c:
+        project = projects.get_or_create(c, root)
+    pid = project.id
+    stats.project_id = pid
+    report(0, 0, "listing files")
+    listing = walk.list_files(root, settings.exclude)
+    stats.mode = listing.mode
+    for k, v in listing.skipped.items():
+        stats.skipped[k] = stats.skipped.get(k, 0) + v
+    conn = store.conn()
+    stored = cs.files_of_project(conn, pid)
+    fresh = not stored
+    listed = {c.rel for c in listing.files}
+    gone = [row for path, row in stored.items() if path not in listed]
+    todo: list[tuple[str, str | None, str | None, int]] = []
+    for cand in listing.files:
+        old = stored.get(cand.rel)
+        if (
+            old is not None
+            and old.size_bytes == cand.size
+            and old.mtime_ns == cand.mtime_ns
+            and old.status in ("indexed", "skipped_binary", "skipped_large")
+            and (old.status != "skipped_large" or cand.size > settings.max_file_bytes)
+        ):
+            stats.unchanged += 1
+            continue
+        old_hash = old.content_hash if old is not None and old.status == "indexed" else None
+        todo.append((cand.rel, old_hash, cand.language, cand.size))
+    touched_pending = False
+    if gone:
+        with store.write() as c:
+            ctx = _WriteCtx(c, pid, fresh=False)
+            for row in gone:
+                _, pend = _remove_file_rows(ctx, row)
+                touched_pending = touched_pending or bool(pend)
+        stats.removed = len(gone)
+
+    total = len(todo)
+    done = 0
+    t_parse = time.perf_counter()
+    report(0, total, f"parsing {total} files")
+    results = _results(root, todo, settings, cancel)
+    try:
+        for chunk in results:
+            with store.write() as c:
+                ctx = _WriteCtx(c, pid, fresh=fresh)
+                for res in chunk:
+                    _, pend = _store_result(ctx, res, stored.get(res.rel))
+                    touched_pending = touched_pending or bool(pend)
+                    if res.status == "parsed":
+                        stats.parsed += 1
+                    elif res.status == "unchanged":
+                        stats.unchanged += 1
+                    else:
+                        stats.skipped[res.status] = stats.skipped.get(res.status, 0) + 1
+                        if res.status == "error" and len(stats.errors) < MAX_ERRORS_KEPT:
+                            stats.errors.append(f"{res.rel}: {res.error}")
+                            log.warning("not indexed: %s: %s", res.rel, res.error)
+            done += len(chunk)
+            report(done, total, f"parsed {done} of {total} files")
+            if cancel is not None and cancel():
+                stats.cancelled = True
+                break
+    finally:
+        results.close()
+    stats.parse_seconds = time.perf_counter() - t_parse
+
+    t_res = time.perf_counter()
+    if not stats.cancelled:
+        report(total, total, "resolving calls")
+
+        def write(fn: Callable[[Any], None]) -> None:
+            with store.write() as c:
+                fn(c)
+
+        resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
+        with store.write() as c:
+            deps.refresh(c, pid, root)
+            projects.set_indexed(c, pid, int(time.time()))
+    stats.resolve_seconds = time.perf_counter() - t_res
+    summary = cs.index_summary(conn, pid)
+    stats.files = summary["files"]
+    stats.symbols = summary["symbols"]
+    stats.edges = summary["edges"]
+    stats.resolved = summary["resolved"]
+    stats.unresolved = summary["unresolved"]
+    stats.languages = summary["languages"]
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+# --- incremental -------------------------------------------------------------------------------
+
+
+def _norm_rel(rel_path: str) -> str:
+    return PurePosixPath(str(rel_path).replace(os.sep, "/")).as_posix()
+
+
+def update_file(
+    store: Any,
+    project_id: int,
+    root: Path,
+    rel_path: str,
+    data: bytes | None = None,
+    *,
+    settings: IndexSettings | None = None,
+) -> FileUpdate:
+    """Re-index one file after a save or an outside change (``data``: the saved bytes when
+    the caller has them; else the file is read). Cheap when nothing changed: one hash."""
+    settings = settings or IndexSettings()
+    rel = _norm_rel(rel_path)
+    root = Path(root)
+    path = root / rel
+    language = language_for_path(rel)
+    if language is None:
+        return FileUpdate(rel, "unsupported")
+    mtime: int | None = None
+    if data is None:
+        status, read, size, mtime, err = read_source(path, settings.max_file_bytes)
+        if status == "missing":
+            upd = remove_file(store, project_id, rel)
+            return upd
+        if status != "ok" or read is None:
+            return _record_unindexable(store, project_id, rel, language, status, size, mtime, err)
+        data = read
+    else:
+        try:
+            st = os.stat(path)
+            mtime = st.st_mtime_ns if st.st_size == len(data) else None
+        except OSError:
+            mtime = None
+        if len(data) > settings.max_file_bytes:
+            return _record_unindexable(
+                store, project_id, rel, language, "skipped_large", len(data), mtime, ""
+            )
+    conn = store.conn()
+    old = cs.get_file(conn, project_id, rel)
+    res = process_bytes(
+        rel, data, mtime, old.content_hash if old and old.status == "indexed" else None, language
+    )
+    if res.status == "unchanged":
+        if (
+            old is not None
+            and mtime is not None
+            and (old.mtime_ns != mtime or old.size_bytes != len(data))
+        ):
+            with store.write() as c:
+                cs.touch_files(c, [(len(data), mtime, old.id)])
+        return FileUpdate(rel, "unchanged")
+    with store.write() as c:
+        old = cs.get_file(c, project_id, rel)
+        ctx = _WriteCtx(c, project_id, fresh=False)
+        upd, pending = _store_result(ctx, res, old)
+        if pending:
+            resolve_pending(c, project_id, jedi_next=settings.jedi, file_ids=sorted(pending))
+    return upd
+
+
+def _record_unindexable(
+    store: Any,
+    project_id: int,
+    rel: str,
+    language: str,
+    status: str,
+    size: int,
+    mtime: int | None,
+    error: str,
+) -> FileUpdate:
+    res = FileResult(
+        rel, status if status != "ok" else "error", "", size, mtime, language, error=error or None
+    )
+    with store.write() as c:
+        old = cs.get_file(c, project_id, rel)
+        ctx = _WriteCtx(c, project_id, fresh=False)
+        upd, pending = _store_result(ctx, res, old)
+        if pending:
+            resolve_pending(c, project_id, file_ids=sorted(pending))
+    return upd
+
+
+def remove_file(store: Any, project_id: int, rel_path: str) -> FileUpdate:
+    """A file was deleted: its rows go; edges into its symbols are re-resolved."""
+    rel = _norm_rel(rel_path)
+    with store.write() as c:
+        row = cs.get_file(c, project_id, rel)
+        if row is None:
+            return FileUpdate(rel, "missing")
+        ctx = _WriteCtx(c, project_id, fresh=False)
+        upd, pending = _remove_file_rows(ctx, row)
+        if pending:
+            resolve_pending(c, project_id, file_ids=sorted(pending))
+    return upd
+
+
+def rename_file(store: Any, project_id: int, old: str, new: str) -> FileUpdate:
+    """A file moved: its rows follow it (ids kept), then its content is reconciled."""
+    old_rel, new_rel = _norm_rel(old), _norm_rel(new)
+    conn = store.conn()
+    project = projects.by_id(conn, project_id)
+    if project is None:
+        raise WorkspaceError(f"Project {project_id} is not in the database; index it first.")
+    root = Path(project.root_path)
+    old_lang, new_lang = language_for_path(old_rel), language_for_path(new_rel)
+    with store.write() as c:
+        row = cs.get_file(c, project_id, old_rel)
+        if row is not None and old_lang is not None and old_lang == new_lang:
+            cs.rename_file_rows(
+                c,
+                project_id,
+                row.id,
+                new_rel,
+                module_name(old_rel, old_lang),
+                module_name(new_rel, new_lang),
+            )
+            cs.flag_file_edges(c, row.id)
+            cs.set_module_name(c, row.id, module_name(new_rel, new_lang).rsplit(".", 1)[-1])
+            resolve_pending(c, project_id, file_ids=[row.id])
+            moved = True
+        else:
+            moved = False
+    if not moved and cs.get_file(conn, project_id, old_rel) is not None:
+        remove_file(store, project_id, old_rel)
+    if new_lang is None:
+        return FileUpdate(new_rel, "unsupported")
+    return update_file(store, project_id, root, new_rel)
+
+
+def scan_changes(
+    store: Any, project_id: int, root: Path, *, settings: IndexSettings | None = None
+) -> list[str]:
+    """Paths whose bytes differ from the stored ones, plus new and deleted files.
+
+    Cheap: size and mtime decide; the file is hashed only when the size is the same but
+    the mtime moved (a touch without a change is not reported)."""
+    settings = settings or IndexSettings()
+    root = Path(root).resolve()
+    listing = walk.list_files(root, settings.exclude)
+    stored = cs.files_of_project(store.conn(), project_id)
+    out: list[str] = []
+    listed: set[str] = set()
+    for cand in listing.files:
+        listed.add(cand.rel)
+        old = stored.get(cand.rel)
+        if old is None:
+            out.append(cand.rel)
+            continue
+        if old.size_bytes == cand.size and old.mtime_ns == cand.mtime_ns:
+            continue
+        if old.size_bytes != cand.size or not old.content_hash:
+            out.append(cand.rel)
+            continue
+        status, data, _, _, _ = read_source(root / cand.rel, settings.max_file_bytes)
+        if status != "ok" or data is None:
+            out.append(cand.rel)
+            continue
+        if hashlib.sha256(data).hexdigest() != old.content_hash:
+            out.append(cand.rel)
+    out.extend(p for p in stored if p not in listed)
+    return sorted(out)

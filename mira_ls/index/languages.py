@@ -1,0 +1,122 @@
+"""Which tree-sitter grammar a file uses, and the per-process cache of languages and queries.
+
+Grammars come from the official wheels (no run-time downloads). Languages and compiled
+queries are immutable and cached for the life of the process; parsers are cheap to make and
+not thread-safe, so each caller gets its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import PurePath
+
+from tree_sitter import Language, Parser, Query
+
+LANGUAGES = ("python", "javascript", "typescript", "tsx", "rust", "go", "java", "c", "cpp")
+
+_EXTENSIONS = {
+    ".py": "python",
+    ".pyi": "python",
+    ".pyw": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".rs": "rust",
+    ".go": "go",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".c++": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".h++": "cpp",
+    ".ipp": "cpp",
+    ".tpp": "cpp",
+}
+
+# A .h file is C unless it plainly uses C++ (checked on the first bytes when given).
+_CPP_HEADER = re.compile(
+    rb"^\s*(?:class\s+\w+\s*[:{]|namespace\s+\w*\s*\{|template\s*<|using\s+namespace\b)"
+    rb"|\bstd::|^\s*(?:public|private|protected)\s*:",
+    re.MULTILINE,
+)
+
+
+def language_for_path(path: str | PurePath, head: bytes | None = None) -> str | None:
+    """The language of a source file by extension (``head``: first bytes, for ``.h``)."""
+    suffix = PurePath(path).suffix.lower()
+    lang = _EXTENSIONS.get(suffix)
+    if lang == "c" and suffix == ".h" and head is not None and _CPP_HEADER.search(head):
+        return "cpp"
+    return lang
+
+
+def extensions() -> dict[str, str]:
+    return dict(_EXTENSIONS)
+
+
+@functools.cache
+def get_language(lang: str) -> Language:
+    if lang == "python":
+        import tree_sitter_python as m
+
+        return Language(m.language())
+    if lang == "javascript":
+        import tree_sitter_javascript as m
+
+        return Language(m.language())
+    if lang == "typescript":
+        import tree_sitter_typescript as m
+
+        return Language(m.language_typescript())
+    if lang == "tsx":
+        import tree_sitter_typescript as m
+
+        return Language(m.language_tsx())
+    if lang == "rust":
+        import tree_sitter_rust as m
+
+        return Language(m.language())
+    if lang == "go":
+        import tree_sitter_go as m
+
+        return Language(m.language())
+    if lang == "java":
+        import tree_sitter_java as m
+
+        return Language(m.language())
+    if lang == "c":
+        import tree_sitter_c as m
+
+        return Language(m.language())
+    if lang == "cpp":
+        import tree_sitter_cpp as m
+
+        return Language(m.language())
+    raise ValueError(f"No tree-sitter grammar for language {lang!r}")
+
+
+def query_source(lang: str) -> str:
+    """The text of ``queries/<lang>.scm`` (tsx shares typescript's)."""
+    name = "typescript" if lang == "tsx" else lang
+    return resources.files("mira_ls.index").joinpath("queries", f"{name}.scm").read_text("utf-8")
+
+
+@functools.cache
+def get_query(lang: str) -> Query:
+    return Query(get_language(lang), query_source(lang))
+
+
+def new_parser(lang: str) -> Parser:
+    return Parser(get_language(lang))

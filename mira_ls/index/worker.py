@@ -1,0 +1,161 @@
+"""The work one parser process does per file: read, hash, classify, extract, resolve locally.
+
+Results are plain tuples so they pickle fast between processes; the main process is the
+only one that writes the database.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mira_ls.index.languages import language_for_path
+from mira_ls.index.resolve import resolve_local
+from mira_ls.index.symbols import FileExtract, extract
+
+log = logging.getLogger(__name__)
+
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What a worker learned about one file.
+
+    status: 'parsed', 'unchanged' (same hash as stored), 'skipped_binary', 'skipped_large',
+    'missing' (vanished since listing), 'error' (could not be read)."""
+
+    rel: str
+    status: str
+    content_hash: str = ""
+    size: int = 0
+    mtime_ns: int | None = None
+    language: str | None = None
+    line_count: int = 0
+    parse_errors: int = 0
+    symbols: list[tuple[Any, ...]] | None = None
+    calls: list[tuple[Any, ...]] | None = None
+    imports: list[tuple[Any, ...]] | None = None
+    error: str | None = None
+
+
+def is_binary(data: bytes) -> bool:
+    return b"\0" in data[:BINARY_SNIFF_BYTES]
+
+
+def read_source(path: Path, max_bytes: int) -> tuple[str, bytes | None, int, int | None, str]:
+    """(status, data, size, mtime_ns, error) without ever blocking on a FIFO."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing", None, 0, None, "the file no longer exists"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "error", None, 0, None, "symbolic link loop"
+        return "error", None, 0, None, exc.strerror or str(exc)
+    if not stat.S_ISREG(st.st_mode):
+        return "error", None, 0, st.st_mtime_ns, "not a regular file"
+    if st.st_size > max_bytes:
+        return "skipped_large", None, st.st_size, st.st_mtime_ns, ""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        return "missing", None, 0, None, "the file no longer exists"
+    except OSError as exc:
+        return "error", None, 0, st.st_mtime_ns, exc.strerror or str(exc)
+    if len(data) > max_bytes:
+        return "skipped_large", None, len(data), st.st_mtime_ns, ""
+    return "ok", data, len(data), st.st_mtime_ns, ""
+
+
+def pack(
+    fx: FileExtract, rel: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    targets = resolve_local(fx, rel)
+    symbols = [
+        (
+            s.kind,
+            s.name,
+            s.qualified_name,
+            s.ordinal,
+            s.parent,
+            s.start_line,
+            s.start_col,
+            s.end_line,
+            s.end_col,
+            s.name_line,
+            s.name_col,
+            s.signature,
+            s.docstring,
+            s.content_hash,
+            s.signature_hash,
+            s.complexity,
+        )
+        for s in fx.symbols
+    ]
+    calls = [
+        (c.caller, c.name, c.receiver, c.line, c.col, t)
+        for c, t in zip(fx.calls, targets, strict=True)
+    ]
+    imports = [(i.module, i.name, i.alias, i.line) for i in fx.imports]
+    return symbols, calls, imports
+
+
+def process_bytes(
+    rel: str, data: bytes, mtime_ns: int | None, old_hash: str | None, language: str | None
+) -> FileResult:
+    h = hashlib.sha256(data).hexdigest()
+    if old_hash is not None and h == old_hash:
+        return FileResult(rel, "unchanged", h, len(data), mtime_ns, language)
+    if is_binary(data):
+        return FileResult(rel, "skipped_binary", h, len(data), mtime_ns, language)
+    lang = language or language_for_path(rel, data[:4096])
+    if rel.endswith(".h"):
+        lang = language_for_path(rel, data[:4096])
+    if lang is None:
+        return FileResult(rel, "error", h, len(data), mtime_ns, None, error="unknown language")
+    fx = extract(data, rel, lang)
+    symbols, calls, imports = pack(fx, rel)
+    return FileResult(
+        rel,
+        "parsed",
+        h,
+        len(data),
+        mtime_ns,
+        lang,
+        fx.line_count,
+        fx.parse_errors,
+        symbols,
+        calls,
+        imports,
+    )
+
+
+def process_file(
+    root: Path, rel: str, old_hash: str | None, language: str | None, max_bytes: int
+) -> FileResult:
+    status, data, size, mtime_ns, err = read_source(root / rel, max_bytes)
+    if status != "ok" or data is None:
+        return FileResult(rel, status, "", size, mtime_ns, language, error=err or None)
+    try:
+        return process_bytes(rel, data, mtime_ns, old_hash, language)
+    except (RecursionError, MemoryError, ValueError) as exc:
+        log.warning("could not parse %s: %s", rel, exc)
+        h = hashlib.sha256(data).hexdigest()
+        return FileResult(rel, "error", h, size, mtime_ns, language, error=f"parse failed: {exc}")
+
+
+def process_chunk(
+    root: str, items: list[tuple[str, str | None, str | None]], max_bytes: int
+) -> list[FileResult]:
+    """Worker entry point: items are (rel, old content hash, language)."""
+    base = Path(root)
+    return [process_file(base, rel, old, lang, max_bytes) for rel, old, lang in items]

@@ -1,0 +1,61 @@
+"""external_dependencies: what a project uses from outside (imports and manifests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+COLS = "name, version_spec, ecosystem, source, file_path, manifest_path"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    version_spec: str | None
+    ecosystem: str  # python, npm, cargo, go, maven, c, other
+    source: str  # 'import' or 'manifest'
+    file_path: str | None  # first importing file (source 'import')
+    manifest_path: str | None  # the manifest declaring it (source 'manifest')
+
+
+def table_exists(conn: Any) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'external_dependencies'"
+        ).fetchone()
+        is not None
+    )
+
+
+def replace_dependencies(conn: Any, project_id: int, deps: list[Dependency]) -> bool:
+    """Replace a project's rows; False when the schema has no such table yet."""
+    if not table_exists(conn):
+        return False
+    conn.execute("DELETE FROM external_dependencies WHERE project_id = ?", (project_id,))
+    conn.executemany(
+        f"INSERT INTO external_dependencies(project_id, {COLS}) VALUES (?,?,?,?,?,?,?)",
+        [
+            (
+                project_id,
+                d.name,
+                d.version_spec,
+                d.ecosystem,
+                d.source,
+                d.file_path,
+                d.manifest_path,
+            )
+            for d in deps
+        ],
+    )
+    return True
+
+
+def dependencies(conn: Any, project_id: int) -> list[Dependency]:
+    if not table_exists(conn):
+        return []
+    rows = conn.execute(
+        f"SELECT {COLS} FROM external_dependencies WHERE project_id = ?"
+        " ORDER BY ecosystem, name, source",
+        (project_id,),
+    ).fetchall()
+    return [Dependency(*r) for r in rows]

@@ -1,0 +1,51 @@
+"""Drop cached analyses that were computed from symbols which have since changed.
+
+One function for every cache keyed on a symbol: the index calls it whenever symbols change
+(body or signature) or disappear. Caches added later (LLM answers) extend this function.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# (table, column holding a symbol id, column holding a content hash)
+_CACHES = (
+    ("semantic_analysis_cache", "symbol_id", "content_hash"),
+    ("pattern_validation_cache", "symbol_id", "content_hash"),
+)
+_CHUNK = 500
+
+
+def _existing_tables(conn: Any) -> set[str]:
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
+            f"({','.join('?' * len(_CACHES))})",
+            [t for t, _, _ in _CACHES],
+        )
+    }
+
+
+def invalidate_symbols(conn: Any, symbol_ids: list[int], content_hashes: list[str]) -> int:
+    """Delete cache rows for these symbols or these (old) content hashes; returns rows
+    deleted. Tables not created yet (older schema) are skipped."""
+    ids = sorted({int(i) for i in symbol_ids})
+    hashes = sorted({h for h in content_hashes if h})
+    if not ids and not hashes:
+        return 0
+    deleted = 0
+    for table, id_col, hash_col in _CACHES:
+        if table not in _existing_tables(conn):
+            continue
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            deleted += conn.execute(
+                f"DELETE FROM {table} WHERE {id_col} IN ({','.join('?' * len(chunk))})", chunk
+            ).rowcount
+        for i in range(0, len(hashes), _CHUNK):
+            chunk = hashes[i : i + _CHUNK]
+            deleted += conn.execute(
+                f"DELETE FROM {table} WHERE {hash_col} IN ({','.join('?' * len(chunk))})", chunk
+            ).rowcount
+    return deleted
