@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,33 @@ def from_settings(entries: list[dict[str, Any]]) -> tuple[list[BuildCommand], li
             cwd = ""
         commands.append(BuildCommand(name, tuple(argv), parser, cwd=cwd, source="settings"))
     return commands, problems
+
+
+@dataclass
+class CommandPlan:
+    """The commands a build will run and whether they came from the repository."""
+
+    commands: list[BuildCommand]
+    detected: bool
+    problems: list[str]
+
+
+def plan_commands(
+    root: Path, configured: list[dict[str, Any]], names: list[str] | None = None
+) -> CommandPlan:
+    """The user's commands when set, else the detected ones; only ``names`` when given."""
+    if configured:
+        commands, problems = from_settings(configured)
+        detected = False
+    else:
+        commands, problems, detected = detect_commands(root), [], True
+    if names:
+        known = {c.name for c in commands}
+        for n in names:
+            if n not in known:
+                problems.append(
+                    f"There is no build command named {n!r} for {root.name} (known: "
+                    f"{', '.join(sorted(known)) or 'none'})."
+                )
+        commands = [c for c in commands if c.name in names]
+    return CommandPlan(commands, detected, problems)

@@ -1,4 +1,5 @@
-"""mypy: ``-O json`` (one object per line), else its text format ``file:line:col: error: msg  [code]``.
+"""mypy: ``-O json`` (one object per line), else its text format
+``file:line:col: error: msg  [code]``.
 
 Notes that follow an error on the same line become that error's hint.
 """
