@@ -106,7 +106,7 @@ def _python(root: Path) -> list[BuildCommand]:
         + _read_text(root / "requirements-dev.txt").lower()
         + _read_text(root / "requirements.txt").lower()
     )
-    is_python = bool(pyproject) or (root / "setup.py").is_file() or bool(setup_cfg)
+    is_python = pyproject_path.is_file() or (root / "setup.py").is_file() or bool(setup_cfg)
     out: list[BuildCommand] = []
     if (
         "ruff" in tool
