@@ -21,7 +21,11 @@ from mira_ls.store.build_errors import ErrorRow
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "build", help="run the build/check commands of a workspace and record their errors"
+        "build",
+        help="run the build/check commands of a workspace and record their errors",
+        description="Run the configured (mira.build.commands) or detected build/check "
+        "commands of a workspace, record their errors and how earlier ones were fixed. "
+        "Exit code 0 when every command succeeded without errors, 1 otherwise.",
     )
     p.add_argument("path", metavar="PATH", nargs="?", default=".", help="workspace folder")
     p.add_argument(
@@ -168,7 +172,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"mira-ls: {s.message}", file=sys.stderr)
     lines.append(result.summary())
     common.emit(args, data, "\n".join(lines))
-    return 0 if all(s.status == "succeeded" for s in result.steps) else 1
+    clean = all(s.status == "succeeded" and s.error_count == 0 for s in result.steps)
+    return 0 if clean else 1
 
 
 def cmd_errors(args: argparse.Namespace) -> int:

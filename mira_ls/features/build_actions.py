@@ -150,9 +150,9 @@ def code_actions(
                     kind=types.CodeActionKind.QuickFix,
                     diagnostics=[diag],
                     command=types.Command(
-                        "Show past resolutions",
-                        SHOW_COMMAND,
-                        [{"errorHash": err.error_hash, "uri": uri}],
+                        title="Show past resolutions",
+                        command=SHOW_COMMAND,
+                        arguments=[{"errorHash": err.error_hash, "uri": uri}],
                     ),
                 )
             )
