@@ -262,3 +262,4 @@ CREATE TABLE code_imports (
     line            INTEGER NOT NULL
 );
 CREATE INDEX idx_code_imports_file ON code_imports(file_id);
+CREATE INDEX idx_code_imports_project ON code_imports(project_id);

@@ -34,7 +34,7 @@ from mira_ls.features import (
 )
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, ProjectRoot, Session
-from mira_ls.index import indexer
+from mira_ls.index import indexer, resolve
 from mira_ls.index.languages import language_for_path
 from mira_ls.progress import ThreadSafeProgress
 from mira_ls.store import StoreError, open_store
@@ -217,12 +217,11 @@ def on_initialize(ls: MiraServer, params: types.InitializeParams) -> None:
             roots.append(p)
     if not roots and params.root_path:
         roots.append(Path(params.root_path))
-    if ls.session.store is not None:
-        for r in roots:
-            try:
-                ls.session.add_root(r)
-            except StoreError as exc:
-                ls.show(str(exc))
+    for r in roots:
+        try:
+            ls.session.add_root(r)
+        except StoreError as exc:
+            ls.show(str(exc))
 
 
 @server.feature(types.INITIALIZED)
@@ -230,7 +229,7 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
     ls.loop = asyncio.get_running_loop()
     await _pull_configuration(ls)
     await _register_watchers(ls)
-    if ls.session.settings.index.on_start:
+    if ls.session.settings.index.on_start and ls.session.store is not None:
         for root in list(ls.session.roots):
             ls.submit(ls.index_jobs, f"indexing {root.root}", _full_index, ls, root.root)
 
@@ -340,7 +339,7 @@ def _full_index(ls: MiraServer, root: Path) -> None:
     if ls.session.settings.index.jedi and not progress.cancelled():
         project = ls.session.locate(root)
         if project is not None:
-            indexer.resolve_python_with_jedi(
+            resolve.resolve_python_with_jedi(
                 store, project.project.project_id, root, cancel=progress.cancelled
             )
 

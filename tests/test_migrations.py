@@ -29,7 +29,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
         "rolling_summaries", "memory_facts", "learned_patterns", "message_embeddings",
     },
     "002_code_intelligence.sql": {
-        "code_elements", "call_graph", "external_dependencies", "semantic_nodes",
+        "code_elements", "call_graph", "code_imports", "external_dependencies", "semantic_nodes",
         "semantic_edges", "concept_index", "semantic_analysis_cache", "design_patterns",
         "design_pattern_members", "pattern_validation_cache", "domain_clusters",
         "domain_cluster_members", "code_quality_issues", "language_configs",

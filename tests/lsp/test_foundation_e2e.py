@@ -56,10 +56,9 @@ def db_rows(db: Path, sql: str, *args: object) -> list[tuple]:
         conn.close()
 
 
-def pos_of(text: str, needle: str, nth: int = 0) -> types.Position:
-    idx = -1
-    for _ in range(nth + 1):
-        idx = text.index(needle, idx + 1)
+def pos_of(text: str, needle: str, offset: int = 0) -> types.Position:
+    """Position of needle (plus offset characters) in text."""
+    idx = text.index(needle) + offset
     line = text.count("\n", 0, idx)
     col = idx - (text.rfind("\n", 0, idx) + 1)
     return types.Position(line=line, character=col)
@@ -89,7 +88,7 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
     items = await client.text_document_prepare_call_hierarchy_async(
         types.CallHierarchyPrepareParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "helper"),
+            position=pos_of(CORE, "def helper", 4),
         )
     )
     assert items and items[0].name == "helper"
@@ -109,7 +108,7 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
     mains = await client.text_document_prepare_call_hierarchy_async(
         types.CallHierarchyPrepareParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "main()"),
+            position=pos_of(CORE, "def main", 4),
         )
     )
     outgoing = await client.call_hierarchy_outgoing_calls_async(
@@ -121,12 +120,12 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=core_uri))
     )
     titles = {ln.range.start.line: ln.command.title for ln in lenses if ln.command}
-    assert titles[pos_of(CORE, "helper").line] == "3 callers"
+    assert titles[pos_of(CORE, "def helper", 4).line] == "3 callers"
 
     hover = await client.text_document_hover_async(
         types.HoverParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "helper"),
+            position=pos_of(CORE, "def helper", 4),
         )
     )
     assert hover is not None
