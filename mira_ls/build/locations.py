@@ -55,4 +55,4 @@ def is_inside(path: str | None) -> bool:
 
 
 def basename(path: str | None) -> str:
-    return PurePosixPath(path).name if path else ""
+    return path.rstrip("/").rsplit("/", 1)[-1] if path else ""

@@ -7,6 +7,7 @@ A past fix is offered only when every hunk it needs applies cleanly; nothing is 
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,8 +59,8 @@ class FileEdit:
 class _Hunk:
     path: str
     start: int  # 0-based line where the source lines begin
-    source: list[str]
-    target: list[str]
+    source: tuple[str, ...]
+    target: tuple[str, ...]
     target_ends_without_newline: bool
 
     def near(self, line: int) -> bool:
@@ -72,7 +73,9 @@ def _path(name: str) -> str:
     return name[2:] if name.startswith(("a/", "b/")) else name
 
 
-def _hunks(diff: str) -> list[_Hunk] | None:
+@functools.lru_cache(maxsize=512)
+def _hunks(diff: str) -> tuple[_Hunk, ...] | None:
+    """Parsed once per diff text: code actions ask for the same past fixes again and again."""
     try:
         patch = PatchSet(diff)
     except (UnidiffParseError, ValueError):
@@ -100,11 +103,11 @@ def _hunks(diff: str) -> list[_Hunk] | None:
                     no_nl_target = False
                 prev = t
             start = h.source_start - 1 if h.source_length else h.source_start
-            out.append(_Hunk(path, max(start, 0), source, target, no_nl_target))
-    return out
+            out.append(_Hunk(path, max(start, 0), tuple(source), tuple(target), no_nl_target))
+    return tuple(out)
 
 
-def _matches(text_lines: list[str], at: int, source: list[str]) -> bool:
+def _matches(text_lines: list[str], at: int, source: tuple[str, ...]) -> bool:
     if at < 0 or at + len(source) > len(text_lines):
         return False
     return all(text_lines[at + i].rstrip("\r\n") == s.rstrip("\r\n") for i, s in enumerate(source))
@@ -147,7 +150,7 @@ def plan(
     shift = 0
     if anchor is not None:
         a_path, then, now = anchor
-        near = [h for h in hunks if h.path == a_path and h.near(then)]
+        near = tuple(h for h in hunks if h.path == a_path and h.near(then))
         if near:
             hunks = near
             shift = now - then

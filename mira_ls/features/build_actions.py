@@ -98,11 +98,7 @@ def code_actions(
     def live_text(path: str) -> str | None:
         return text if path == loc.rel_path else text_of(path)
 
-    found = [
-        (o, e)
-        for o, e in latest_occurrences(session, pid, loc.rel_path)
-        if o.line is not None and first_line <= o.line <= last_line
-    ]
+    found = latest_occurrences(session, pid, loc.rel_path, (first_line, last_line))
     if not found:
         return []
     lm = LineMap(text, encoding)
@@ -119,29 +115,27 @@ def code_actions(
         if not fixes:
             continue
         diag = to_diagnostic(occ, err, lm, uri, lambda p: _uri(root, p))
-        for fix in fixes:
+        for fix in fixes:  # the best past fix that applies to today's text, if any
             edits = applicable_fix(session, loc, occ, fix, live_text)
-            if not edits:
-                continue
-            key = (occ.line or 0, repr(edits))
-            if key in offered:
-                continue
-            offered.add(key)
-            changes = _text_edits(edits, live_text, encoding)
+            changes = _text_edits(edits, live_text, encoding) if edits else None
             if changes is None:
                 continue
-            actions.append(
-                types.CodeAction(
-                    title=fix_title(fix),
-                    kind=types.CodeActionKind.QuickFix,
-                    diagnostics=[diag],
-                    is_preferred=fix.match == "same error"
-                    and not any(a.is_preferred for a in actions),
-                    edit=types.WorkspaceEdit(
-                        changes={_uri(root, p): t for p, t in changes.items()}
-                    ),
+            key = (occ.line or 0, repr(edits))
+            if key not in offered:
+                offered.add(key)
+                actions.append(
+                    types.CodeAction(
+                        title=fix_title(fix),
+                        kind=types.CodeActionKind.QuickFix,
+                        diagnostics=[diag],
+                        is_preferred=fix.match == "same error"
+                        and not any(a.is_preferred for a in actions),
+                        edit=types.WorkspaceEdit(
+                            changes={_uri(root, p): t for p, t in changes.items()}
+                        ),
+                    )
                 )
-            )
+            break
         if err.id not in shown:
             shown.add(err.id)
             actions.append(

@@ -46,15 +46,19 @@ def latest_run_ids(session: Session, project_id: int) -> list[int]:
 
 
 def latest_occurrences(
-    session: Session, project_id: int, file_path: str | None = None
+    session: Session,
+    project_id: int,
+    file_path: str | None = None,
+    lines: tuple[int, int] | None = None,
 ) -> list[tuple[OccurrenceRow, ErrorRow]]:
-    """The errors the latest complete run of each command reported (in one file, or all)."""
+    """The errors the latest complete run of each command reported (in one file, or all;
+    on lines first..last when given)."""
     if session.store is None:
         return []
     runs = latest_run_ids(session, project_id)
     if not runs:
         return []
-    return error_store.occurrences(session.store.conn(), runs, file_path)
+    return error_store.occurrences(session.store.conn(), runs, file_path, lines)
 
 
 def occurrence_range(lm: LineMap, occ: OccurrenceRow) -> types.Range:

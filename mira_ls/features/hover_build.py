@@ -27,11 +27,7 @@ def build_sections(session: Session, loc: Located, row: SymbolRow | None, line: 
     """Markdown blocks for build errors on ``line`` (1-based); none when the line has none."""
     if session.store is None:
         return []
-    found = [
-        (o, e)
-        for o, e in latest_occurrences(session, loc.project.project_id, loc.rel_path)
-        if o.line == line
-    ]
+    found = latest_occurrences(session, loc.project.project_id, loc.rel_path, (line, line))
     blocks: list[str] = []
     seen: set[int] = set()
     conn = session.store.conn()

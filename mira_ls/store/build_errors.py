@@ -223,9 +223,13 @@ def list_errors(conn: Any, project_id: int, status: str | None = "open") -> list
 
 
 def occurrences(
-    conn: Any, run_ids: list[int], file_path: str | None = None
+    conn: Any,
+    run_ids: list[int],
+    file_path: str | None = None,
+    lines: tuple[int, int] | None = None,
 ) -> list[tuple[OccurrenceRow, ErrorRow]]:
-    """Occurrences of the given runs (optionally in one file), each with its error row."""
+    """Occurrences of the given runs (optionally in one file, on lines first..last), each
+    with its error row."""
     out: list[tuple[OccurrenceRow, ErrorRow]] = []
     err_cols = ", ".join("e." + c.strip() for c in _ERR_COLS.split(","))
     for i in range(0, len(run_ids), _CHUNK):
@@ -239,6 +243,9 @@ def occurrences(
         if file_path is not None:
             sql += " AND o.file_path = ?"
             args.append(file_path)
+        if lines is not None:
+            sql += " AND o.line BETWEEN ? AND ?"
+            args.extend(lines)
         sql += " ORDER BY o.file_path, o.line, o.col, o.id"
         for r in conn.execute(sql, args).fetchall():
             out.append((_occ(r[:10]), _err(r[10:])))
