@@ -25,22 +25,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mira_ls.build import errors as build_errors
+from mira_ls.build.model import BuildCommand, ParseContext, ParsedError, ToolOutput
+from mira_ls.build.parsers import PARSERS
+from mira_ls.build.pipeline import run_build, run_step
+from mira_ls.config import BuildSettings, Settings
+from mira_ls.features import build_actions
+from mira_ls.features.build_diagnostics import latest_occurrences
+from mira_ls.features.session import Located, ProjectRoot, Session
+from mira_ls.store import Store, projects
+from mira_ls.store import build_errors as error_store
+from mira_ls.store import build_runs as run_store
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from mira_ls.build import errors as build_errors  # noqa: E402
-from mira_ls.build.model import BuildCommand, ParseContext, ParsedError, ToolOutput  # noqa: E402
-from mira_ls.build.parsers import PARSERS  # noqa: E402
-from mira_ls.build.pipeline import run_build, run_step  # noqa: E402
-from mira_ls.config import BuildSettings, Settings  # noqa: E402
-from mira_ls.features import build_actions  # noqa: E402
-from mira_ls.features.build_diagnostics import latest_occurrences  # noqa: E402
-from mira_ls.features.session import Located, ProjectRoot, Session  # noqa: E402
-from mira_ls.store import Store  # noqa: E402
-from mira_ls.store import build_errors as error_store  # noqa: E402
-from mira_ls.store import build_runs as run_store  # noqa: E402
-from mira_ls.store import projects  # noqa: E402
-
 DATA = ROOT / "tests" / "data" / "build"
 N = 10_000
 
