@@ -378,4 +378,6 @@ def run_build(
         progress(len(commands), len(commands), report.summary())
     with store.write() as conn:
         snapshot_store.prune(conn, project_id)
+        # fix commits git history mined since a resolution was recorded
+        resolution_store.link_historical_fixes(conn, project_id)
     return report

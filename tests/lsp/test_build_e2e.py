@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Union
 
+import psutil
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -252,3 +253,54 @@ async def test_missing_tool_and_build_on_save(start_server: StartServer, tmp_pat
     (msg,) = await eventually(named)
     assert msg.type == types.MessageType.Error
     assert "not installed or not on PATH" in msg.message
+
+
+async def test_cancelling_the_progress_stops_the_build(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    pid_file = tmp_path / "pid"
+    hang = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)"
+    settings = {
+        "mira": {
+            "index": {"onStart": False},
+            "build": {
+                "commands": [
+                    {"name": "slow", "command": [sys.executable, "-c", hang, str(pid_file)]}
+                ]
+            },
+        }
+    }
+    client = await start_server(ws, init_options=settings)
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mira.runBuild", arguments=[{}])
+    )
+
+    async def started() -> Any:
+        return pid_file.exists() and pid_file.read_text()
+
+    pid = int(await eventually(started))
+    token = next(
+        t
+        for t, reports in client.progress_reports.items()
+        if any(isinstance(r, types.WorkDoneProgressBegin) and "build" in r.title for r in reports)
+    )
+    client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    end = await wait_for_progress_end(client, "mira-ls: build", timeout=15)
+    assert end.message == "slow: cancelled"
+
+    def alive() -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    assert not alive()
+    conn = connect(tmp_path / "db" / "mira.db")
+    try:
+        assert conn.execute("SELECT name, status FROM build_runs").fetchall() == [
+            ("slow", "cancelled")
+        ]
+    finally:
+        conn.close()
