@@ -178,9 +178,14 @@ def plan(
             if new and h.target_ends_without_newline:
                 new[-1] = new[-1].rstrip("\r\n")
             end = at + len(h.source)
-            if new != lines[at:end]:
-                edits.append(FileEdit(path, at, end, "".join(new)))
             after = end
+            old = lines[at:end]
+            while new and old and new[0] == old[0]:  # keep context lines out of the edit
+                new, old, at = new[1:], old[1:], at + 1
+            while new and old and new[-1] == old[-1]:
+                new, old, end = new[:-1], old[:-1], end - 1
+            if new or old:
+                edits.append(FileEdit(path, at, end, "".join(new)))
     return edits or None
 
 
