@@ -325,3 +325,36 @@ def test_context_injections_api(tmp_db: Store, repo: Repo) -> None:
         (res.id, 120, "req-1"),
         (None, 30, "req-1"),
     ]
+
+
+OLD_MYPY = f"""#!{sys.executable}
+import sys
+if "-O" in sys.argv:  # what mypy < 1.11 says
+    sys.stderr.write("usage: mypy [-h] ...\\nmypy: error: unrecognized arguments: -O\\n")
+    sys.exit(2)
+assert "--show-column-numbers" in sys.argv and "--show-error-codes" in sys.argv
+print('a.py:3:5: error: Name "nope" is not defined  [name-defined]')
+print("Found 1 error in 1 file (checked 1 source file)")
+sys.exit(1)
+"""
+
+
+def test_a_mypy_without_json_output_is_read_as_text(
+    tmp_db: Store, repo: Repo, tmp_path: Path
+) -> None:
+    exe = tmp_path / "bin" / "mypy"
+    exe.parent.mkdir()
+    exe.write_text(OLD_MYPY)
+    exe.chmod(0o755)
+    cmd = BuildCommand("mypy", (str(exe), "-O", "json", "."), "mypy")
+    step = build(tmp_db, repo.root, cmd).steps[0]
+    assert (step.status, step.error_count) == ("failed", 1)
+    (e,) = errors(tmp_db, repo.root)
+    assert (e.tool, e.code, e.category, e.file_path, e.line, e.col) == (
+        "mypy",
+        "name-defined",
+        "name",
+        "a.py",
+        3,
+        5,
+    )

@@ -14,7 +14,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mira_ls.build import errors as build_errors
@@ -200,6 +200,23 @@ def _summary(r: _Resolution) -> str:
     return f"{r.error.tool} {r.error.code or ''} fixed{where} by {how}".replace("  ", " ")
 
 
+def text_fallback(cmd: BuildCommand, outcome: RunOutcome) -> BuildCommand | None:
+    """mypy's text format for a mypy that refused ``-O json`` (added in mypy 1.11)."""
+    argv = list(cmd.argv)
+    if (
+        cmd.parser != "mypy"
+        or outcome.state != "finished"
+        or outcome.exit_code != 2
+        or "unrecognized arguments" not in outcome.output.stderr
+        or "-O" not in argv[:-1]
+        or argv[argv.index("-O") + 1] != "json"
+    ):
+        return None
+    i = argv.index("-O")
+    text_argv = [*argv[:i], "--show-column-numbers", "--show-error-codes", *argv[i + 2 :]]
+    return replace(cmd, argv=tuple(text_argv))
+
+
 def run_step(
     store: Store,
     project_id: int,
@@ -236,6 +253,16 @@ def run_step(
         cancel=cancel,
         env=env,
     )
+    fallback = text_fallback(cmd, outcome)
+    if fallback is not None:  # a mypy older than 1.11 has no -O json: ask for text
+        outcome = run_command(
+            fallback,
+            root,
+            timeout_s=settings.timeout_seconds,
+            cap_bytes=settings.output_cap_bytes,
+            cancel=cancel,
+            env=env,
+        )
     parsed: list[ParsedError] = []
     parse_problem: str | None = None
     if outcome.state == "finished":
