@@ -358,3 +358,16 @@ def test_a_mypy_without_json_output_is_read_as_text(
         3,
         5,
     )
+
+
+def test_deleting_the_file_resolves_its_error_with_a_deletion_diff(
+    tmp_db: Store, repo: Repo
+) -> None:
+    repo.write("b.py", "import sys\n")
+    build(tmp_db, repo.root, RUFF)
+    (repo.root / "b.py").unlink()
+    build(tmp_db, repo.root, RUFF)
+    e = next(x for x in errors(tmp_db, repo.root, None) if x.file_path == "b.py")
+    (res,) = resolution_store.for_error(tmp_db.conn(), e.id)
+    assert e.status == "resolved"
+    assert res.diff == "--- a/b.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-import sys\n"

@@ -171,8 +171,12 @@ def _resolutions(
                 before = _decode(snapshot_store.content_at(conn, project_id, before_run_id, f))
                 if before is None:
                     continue
-                after = _decode(now_files.get(f))
-                parts.append(patches.file_diff(f, before, after))
+                data = now_files.get(f)
+                if data is None and (root / f).exists():
+                    data = _read(root, f)  # beyond the snapshot cap, or too large
+                    if data is None:
+                        continue  # unreadable is not deleted: no diff for this file
+                parts.append(patches.file_diff(f, before, _decode(data)))
             diff = "".join(parts) or None
             before_run = run_store.get_run(conn, before_run_id)
             commit = None
