@@ -66,8 +66,10 @@ class MiraServer(LanguageServer):
         self.builds_running: set[Path] = set()  # project roots with a build queued or running
         self.builds_again: set[Path] = set()  # saved again while building: build once more
         self._build_lock = threading.Lock()
-        self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}  # uri -> key -> ds
-        self._diag_lock = threading.Lock()
+        # Diagnostics per document and source: publishDiagnostics replaces a document's whole
+        # list, so each source (co-change, the build) updates its part and all are sent.
+        self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        self._diagnostics_lock = threading.Lock()
         self.tasks: set[asyncio.Future[Any]] = set()  # fire-and-forget coroutines, kept alive
         self.shutting_down = False
         self.init_options: dict[str, Any] = {}
@@ -95,27 +97,22 @@ class MiraServer(LanguageServer):
         if self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(fn, *args)
 
-    def set_diagnostics(self, key: str, by_uri: dict[str, list[types.Diagnostic]]) -> None:
-        """Replace one producer's diagnostics (e.g. "build:<root>") and publish, per file,
-        the union with every other producer's: publishDiagnostics replaces a file's list."""
-        changed: list[tuple[str, list[types.Diagnostic]]] = []
-        with self._diag_lock:
-            uris = set(by_uri) | {u for u, keys in self._diagnostics.items() if key in keys}
-            for uri in uris:
-                keys = self._diagnostics.setdefault(uri, {})
-                new = by_uri.get(uri, [])
-                if not new and key not in keys:
-                    continue
-                if new:
-                    keys[key] = new
-                else:
-                    keys.pop(key, None)
-                changed.append((uri, [d for ds in keys.values() for d in ds]))
-        for uri, diags in changed:
-            self.send_soon(
-                self.text_document_publish_diagnostics,
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=diags),
-            )
+    def publish_diagnostics(self, uri: str, source: str, diags: list[types.Diagnostic]) -> None:
+        """Replace one source's diagnostics of a document and publish the merged list
+        (publishDiagnostics replaces a document's whole list)."""
+        with self._diagnostics_lock:
+            per = self._diagnostics.setdefault(uri, {})
+            if not diags and source not in per:
+                return  # nothing was shown, nothing to clear
+            per[source] = list(diags)
+            merged = [d for ds in per.values() for d in ds]
+        params = types.PublishDiagnosticsParams(uri=uri, diagnostics=merged)
+        self.send_soon(self.text_document_publish_diagnostics, params)
+
+    def uris_with(self, source: str) -> list[str]:
+        """Documents that currently show diagnostics of a source."""
+        with self._diagnostics_lock:
+            return [u for u, per in self._diagnostics.items() if per.get(source)]
 
     # -- documents --------------------------------------------------------------------
 
@@ -610,6 +607,22 @@ async def _start_build(
     return result
 
 
+def _publish_build(
+    ls: MiraServer, project: ProjectRoot, by_uri: dict[str, list[types.Diagnostic]]
+) -> None:
+    """Publish a project's build diagnostics under the URIs the client uses for open
+    documents, and clear them where the latest runs no longer report anything."""
+    source = f"build:{project.root}"
+    client_uri: dict[str, str] = {}
+    for uri in list(ls.workspace.text_documents):
+        path = uri_to_path(uri)
+        if path is not None:
+            client_uri[path.resolve().as_uri()] = uri
+    wanted = {client_uri.get(u, u): d for u, d in by_uri.items()}
+    for uri in set(ls.uris_with(source)) | set(wanted):
+        ls.publish_diagnostics(uri, source, wanted.get(uri, []))
+
+
 def _report_progress(progress: ThreadSafeProgress, done: int, total: int, msg: str) -> None:
     progress.report(done, total, msg, force=True)
 
@@ -636,7 +649,7 @@ def _build_job(ls: MiraServer, project: ProjectRoot, commands: list[Any]) -> Non
             by_uri = build_diagnostics.diagnostics_by_file(
                 ls.session, project, ls.encoding, _text_of(ls, project.root)
             )
-            ls.set_diagnostics(f"build:{project.root}", by_uri)
+            _publish_build(ls, project, by_uri)
             progress.end(report.summary())
             for step in report.steps:
                 if step.message and step.status not in ("cancelled",):
