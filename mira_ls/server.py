@@ -28,12 +28,15 @@ from mira_ls.features import (
     build_actions,
     build_diagnostics,
     call_hierarchy,
+    cochange_diagnostics,
     code_lens,
     hover,
     symbols,
 )
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, ProjectRoot, Session
+from mira_ls.git import blame as git_blame
+from mira_ls.git import miner
 from mira_ls.index import indexer, resolve
 from mira_ls.index.languages import language_for_path
 from mira_ls.progress import ThreadSafeProgress
@@ -62,6 +65,9 @@ class MiraServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.index_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-index")
         self.git_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-git")
+        self.blame_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-blame")
+        self.mining_queued: set[Path] = set()
+        self._mining_lock = threading.Lock()
         self.build_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-build")
         self.builds_running: set[Path] = set()  # project roots with a build queued or running
         self.builds_again: set[Path] = set()  # saved again while building: build once more
@@ -93,13 +99,8 @@ class MiraServer(LanguageServer):
         else:
             self.window_show_message(params)
 
-    def send_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(fn, *args)
-
     def publish_diagnostics(self, uri: str, source: str, diags: list[types.Diagnostic]) -> None:
-        """Replace one source's diagnostics of a document and publish the merged list
-        (publishDiagnostics replaces a document's whole list)."""
+        """Replace one source's diagnostics of a document and publish the merged list."""
         with self._diagnostics_lock:
             per = self._diagnostics.setdefault(uri, {})
             if not diags and source not in per:
@@ -108,6 +109,10 @@ class MiraServer(LanguageServer):
             merged = [d for ds in per.values() for d in ds]
         params = types.PublishDiagnosticsParams(uri=uri, diagnostics=merged)
         self.send_soon(self.text_document_publish_diagnostics, params)
+
+    def send_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(fn, *args)
 
     def uris_with(self, source: str) -> list[str]:
         """Documents that currently show diagnostics of a source."""
@@ -236,6 +241,7 @@ def on_shutdown(ls: MiraServer, params: None) -> None:
     ls.shutting_down = True
     ls.index_jobs.shutdown(wait=False, cancel_futures=True)
     ls.git_jobs.shutdown(wait=False, cancel_futures=True)
+    ls.blame_jobs.shutdown(wait=False, cancel_futures=True)
     ls.build_jobs.shutdown(wait=False, cancel_futures=True)
 
 
@@ -333,6 +339,8 @@ def _full_index(ls: MiraServer, root: Path) -> None:
         f"{stats.files} files, {stats.symbols} symbols, {stats.resolved} of "
         f"{stats.edges} calls resolved in {stats.seconds:.1f} s"
     )
+    if not progress.cancelled():
+        _schedule_mining(ls, root)
     if ls.session.settings.index.jedi and not progress.cancelled():
         project = ls.session.locate(root)
         if project is not None:
@@ -351,13 +359,135 @@ def _update_file(ls: MiraServer, loc: Located) -> None:
         indexer.remove_file(store, loc.project.project_id, loc.rel_path)
 
 
+# -- git history ----------------------------------------------------------------------
+
+
+def _schedule_mining(ls: MiraServer, root: Path) -> None:
+    """Mine in the background (cheap when HEAD has not moved); one queued run per root."""
+    if ls.session.store is None or not ls.session.settings.git.enabled:
+        return
+    with ls._mining_lock:
+        if root in ls.mining_queued:
+            return
+        ls.mining_queued.add(root)
+    ls.submit(ls.git_jobs, f"mining the git history of {root}", _mine, ls, root)
+
+
+def _mine(ls: MiraServer, root: Path) -> None:
+    with ls._mining_lock:
+        ls.mining_queued.discard(root)
+    store = ls.session.store
+    loc = ls.session.locate(root)
+    if store is None or loc is None:
+        return
+    progress = ThreadSafeProgress(ls, f"mira-ls: git history of {root.name}")
+    started = False
+
+    def report(message: str, pct: int | None) -> None:
+        nonlocal started
+        if not started:  # no progress bar for a run that finds HEAD unchanged
+            started = True
+            progress.begin(message)
+        progress.report(pct or 0, 100 if pct is not None else 0, message)
+
+    try:
+        stats = miner.mine(
+            store,
+            loc.project.project_id,
+            root,
+            ls.session.settings,
+            progress=report,
+            cancel=progress.cancelled,
+        )
+    except BaseException:
+        if started:
+            progress.end("mining failed")
+        raise
+    if started:
+        progress.end(
+            f"{stats.new_commits} commits mined ({stats.mode}) in {stats.seconds:.1f} s"
+            if stats.status == "ok"
+            else stats.message or stats.status
+        )
+    if stats.status == "error":
+        ls.show(stats.message, types.MessageType.Warning)
+    if stats.status == "ok":
+        for _, doc_loc in _open_documents(ls, loc.project.project_id):
+            _schedule_blame(ls, doc_loc)
+        _publish_cochange(ls, loc.project.project_id, root)
+
+
+def _open_documents(ls: MiraServer, project_id: int) -> list[tuple[str, Located]]:
+    """(uri as the client sent it, location) of the project's open documents."""
+    out = []
+    for uri in list(ls.workspace.text_documents):
+        path = uri_to_path(uri)
+        loc = ls.session.locate(path) if path else None
+        if loc is not None and loc.project.project_id == project_id:
+            out.append((uri, loc))
+    return out
+
+
+def _schedule_blame(ls: MiraServer, loc: Located) -> None:
+    if ls.session.store is None or not ls.session.settings.git.enabled:
+        return
+    ls.submit(ls.blame_jobs, f"blaming {loc.rel_path}", _blame, ls, loc)
+
+
+def _blame(ls: MiraServer, loc: Located) -> None:
+    store = ls.session.store
+    if store is None:
+        return
+    git_blame.ensure_blame(
+        store, loc.project.project_id, loc.project.root, loc.rel_path, ls.session.settings
+    )
+    lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
+    if ls.session.settings.code_lens.authors and lens and lens.refresh_support:
+        ls.send_soon(ls.workspace_code_lens_refresh, None)
+
+
+def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:
+    """Co-change diagnostics for every open file of the project (one git call)."""
+    store = ls.session.store
+    docs = _open_documents(ls, project_id)
+    if store is None or not docs:
+        return
+    found = cochange_diagnostics.cochange_diagnostics_many(
+        store, project_id, root, [d.rel_path for _, d in docs], ls.session.settings
+    )
+    for uri, d in docs:
+        ls.publish_diagnostics(uri, "cochange", found.get(d.rel_path, []))
+
+
+def _after_save(ls: MiraServer, loc: Located) -> None:
+    """HEAD may have moved (a commit from the terminal): mine, blame the saved file, then
+    check co-change partners of every open file."""
+    _mine(ls, loc.project.root)
+    _schedule_blame(ls, loc)
+    _publish_cochange(ls, loc.project.project_id, loc.project.root)
+
+
+def _is_git_head_change(rel_path: str) -> bool:
+    return rel_path in (".git/HEAD", ".git/packed-refs") or rel_path.startswith(".git/refs/")
+
+
 # -- documents ------------------------------------------------------------------------
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
+    path = uri_to_path(params.text_document.uri)
+    loc = ls.session.locate(path) if path else None
+    if loc is not None:
+        _schedule_blame(ls, loc)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def on_save(ls: MiraServer, params: types.DidSaveTextDocumentParams) -> None:
     path = uri_to_path(params.text_document.uri)
     loc = ls.session.locate(path) if path else None
+    if loc is not None and ls.session.store is not None and ls.session.settings.git.enabled:
+        ls.submit(ls.git_jobs, f"checking git for {loc.rel_path}", _after_save, ls, loc)
     if loc is not None and ls.session.settings.build.on_save and ls.session.store is not None:
         task = asyncio.ensure_future(_start_build(ls, loc.project, None, on_save=True))
         ls.tasks.add(task)
@@ -372,6 +502,9 @@ def on_watched(ls: MiraServer, params: types.DidChangeWatchedFilesParams) -> Non
     for change in params.changes:
         path = uri_to_path(change.uri)
         loc = ls.session.locate(path) if path else None
+        if loc is not None and _is_git_head_change(loc.rel_path):
+            _schedule_mining(ls, loc.project.root)  # a commit, checkout or reset
+            continue
         if loc is None or ".git/" in f"/{loc.rel_path}" or language_for_path(loc.rel_path) is None:
             continue
         ls.submit(ls.index_jobs, f"updating {loc.rel_path}", _update_file, ls, loc)
