@@ -14,7 +14,8 @@ from mira_ls.build.injections import Injection, injected_for_error, record_injec
 from mira_ls.build.model import BuildCommand
 from mira_ls.build.pipeline import run_build
 from mira_ls.build.resolutions import HistoricalMatch, rank
-from mira_ls.config import BuildSettings
+from mira_ls.config import BuildSettings, Settings
+from mira_ls.git import miner
 from mira_ls.store import Store, projects
 from mira_ls.store import build_errors as error_store
 from mira_ls.store import build_resolutions as resolution_store
@@ -100,25 +101,44 @@ def test_a_fixed_error_gets_a_resolution_with_the_diff(tmp_db: Store, repo: Repo
     assert "uncommitted change" in (res.summary or "")
 
 
-def test_a_committed_fix_records_its_commit_and_links_the_historical_fix(
+def test_a_committed_fix_records_its_commit_and_links_the_mined_fix(
     tmp_db: Store, repo: Repo
 ) -> None:
     pid = project_id(tmp_db, repo.root)
     build(tmp_db, repo.root, RUFF)
     sha = repo.commit("Fix unused import in a.py", {"a.py": A_GOOD}, at=1_700_000_500)
-    with tmp_db.write() as c:  # what git intelligence's miner stores for a fix commit
-        c.execute(
-            "INSERT INTO historical_fixes(project_id, commit_hash, subject, message, category, "
-            "files, similarity_hash, fixed_at) VALUES (?, ?, ?, ?, 'lint', '[\"a.py\"]', 'x', ?)",
-            (pid, sha, "Fix unused import in a.py", "Fix unused import in a.py", 1_700_000_500),
-        )
     build(tmp_db, repo.root, RUFF)
     (e,) = errors(tmp_db, repo.root, None)
     (res,) = resolution_store.for_error(tmp_db.conn(), e.id)
     assert res.commit_hash == sha
+    assert res.historical_fix_id is None  # git history is not mined yet
+    assert res.diff is not None and "-import os" in res.diff
+    stats = miner.mine(tmp_db, pid, repo.root, Settings())
+    assert stats.status == "ok", stats.message
+    build(tmp_db, repo.root, RUFF)  # a later build links fixes mined since
+    (res,) = resolution_store.for_error(tmp_db.conn(), e.id)
     assert res.historical_fix_id is not None
     assert res.fix_subject == "Fix unused import in a.py"
-    assert res.diff is not None and "-import os" in res.diff
+
+
+def test_ranking_with_mined_git_history(tmp_db: Store, repo: Repo) -> None:
+    """The merged list on a real repository: the resolution and its mined fix commit are
+    one entry; a fix commit from before mira-ls watched the builds comes from history."""
+    pid = project_id(tmp_db, repo.root)
+    old = repo.commit("Fix unused import os in b.py", {"b.py": "x = 1\n"}, at=1_690_000_000)
+    repo.commit("Add docs", {"README.md": "hello\n"}, at=1_690_000_100)
+    build(tmp_db, repo.root, RUFF)
+    sha = repo.commit("Fix unused import os in a.py", {"a.py": A_GOOD}, at=1_700_000_500)
+    build(tmp_db, repo.root, RUFF)
+    assert miner.mine(tmp_db, pid, repo.root, Settings()).status == "ok"
+    repo.write("a.py", A_BAD)
+    build(tmp_db, repo.root, RUFF)
+    (err,) = errors(tmp_db, repo.root)
+    fixes = rank(tmp_db, pid, err)  # the real git_history source
+    assert [(f.match, f.commit) for f in fixes] == [("same error", sha), ("fix commit", old)]
+    assert fixes[0].score == 1.0 and fixes[0].subject == "Fix unused import os in a.py"
+    assert 0.3 <= fixes[1].score < 1.0 and fixes[1].subject == "Fix unused import os in b.py"
+    assert fixes[1].resolution is None and fixes[1].files == ["b.py"]
 
 
 def test_an_error_that_comes_back_is_reopened(tmp_db: Store, repo: Repo) -> None:

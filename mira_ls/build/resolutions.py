@@ -4,12 +4,12 @@ own score) into one list, best first, ties by recency (CONVENTIONS)."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mira_ls.git import fixes as git_fixes
 from mira_ls.store import build_resolutions as resolution_store
 from mira_ls.store.build_errors import ErrorRow
 from mira_ls.store.build_resolutions import ResolutionRow
@@ -53,19 +53,11 @@ HistoricalSource = Callable[[Any, int, str, list[str]], list[HistoricalMatch]]
 def git_history(
     conn: Any, project_id: int, error_text: str, files: list[str]
 ) -> list[HistoricalMatch]:
-    """Fix commits like this error, from git intelligence (none while it is not installed)."""
-    try:
-        fixes = importlib.import_module("mira_ls.git.fixes")
-    except ImportError:
-        return []
-    out = []
-    for m in fixes.rank_fixes(conn, project_id, error_text, files):
-        out.append(
-            HistoricalMatch(
-                m.commit, m.subject, float(m.score), m.category, list(m.files), int(m.at)
-            )
-        )
-    return out
+    """Fix commits like this error, ranked by git intelligence (mira_ls.git.fixes)."""
+    return [
+        HistoricalMatch(m.commit, m.subject, float(m.score), m.category, list(m.files), int(m.at))
+        for m in git_fixes.rank_fixes(conn, project_id, error_text, files)
+    ]
 
 
 def _conn(conn_or_store: Any) -> Any:
