@@ -1063,6 +1063,8 @@ async def cmd_show_resolutions(ls: MiraServer, *args: Any) -> dict[str, Any]:
 )
 @guarded([], "code actions")
 def on_code_action(ls: MiraServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    start = params.range.start
+    ls.chat.saw(params.text_document.uri, start.line, start.character)
     found = ls.document(params.text_document.uri)
     if found is None:
         return []

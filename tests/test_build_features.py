@@ -86,5 +86,9 @@ def test_hover_section_and_end_of_file_fix(tmp_db: Store, tmp_path: Path) -> Non
     # the replaced range ends at the end of the last line, which has no newline
     assert edit.range == types.Range(types.Position(1, 0), types.Position(1, 8))
     assert edit.new_text == "last ok"
-    assert [a.title for a in actions[1:]] == ["Show past resolutions"]
+    assert [a.title for a in actions[1:]] == ["Show past resolutions", "Ask Mira to fix"]
+    ask = actions[-1].command
+    assert ask is not None and ask.command == "mira.fixError"
+    assert ask.arguments[0]["uri"] == loc.abs_path.as_uri()
+    assert ask.arguments[0]["diagnostic"]["range"]["start"]["line"] == 1
     assert build_actions.code_actions(session, loc, bad, 1, 1, "utf-16", text_of(loc)) == []

@@ -108,13 +108,15 @@ def code_actions(
     actions: list[types.CodeAction] = []
     offered: set[tuple[int, str]] = set()
     shown: set[int] = set()
+    asked: dict[int, types.CodeAction] = {}  # one "Ask Mira to fix" per error, offered last
     for occ, err in found:
         fixes = ranked.get(err.id)
         if fixes is None:
             fixes = ranked[err.id] = ranking.rank(conn, pid, err)
+        diag = to_diagnostic(occ, err, lm, uri, lambda p: _uri(root, p))
+        asked.setdefault(err.id, ask_mira(uri, diag))
         if not fixes:
             continue
-        diag = to_diagnostic(occ, err, lm, uri, lambda p: _uri(root, p))
         for fix in fixes:  # the best past fix that applies to today's text, if any
             edits = applicable_fix(session, loc, occ, fix, live_text)
             changes = _text_edits(edits, live_text, encoding) if edits else None
@@ -150,7 +152,34 @@ def code_actions(
                     ),
                 )
             )
-    return actions
+    return actions + list(asked.values())
+
+
+ASK_COMMAND = "mira.fixError"
+
+
+def ask_mira(uri: str, diag: types.Diagnostic) -> types.CodeAction:
+    """ "Ask Mira to fix": sends the error with its context to the LLM (mira.fixError)."""
+
+    def pos(p: types.Position) -> dict[str, int]:
+        return {"line": p.line, "character": p.character}
+
+    plain = {
+        "range": {"start": pos(diag.range.start), "end": pos(diag.range.end)},
+        "message": diag.message,
+        "code": diag.code,
+        "source": diag.source,
+    }
+    return types.CodeAction(
+        title="Ask Mira to fix",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[diag],
+        command=types.Command(
+            title="Ask Mira to fix",
+            command=ASK_COMMAND,
+            arguments=[{"uri": uri, "diagnostic": plain}],
+        ),
+    )
 
 
 def write_resolutions(

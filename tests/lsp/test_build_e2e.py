@@ -114,8 +114,11 @@ async def test_build_diagnostics_resolution_and_apply_past_fix(
     assert (d.range.start.line, d.range.start.character) == (0, 7)
     assert (d.range.end.line, d.range.end.character) == (0, 9)
     assert d.related_information[0].message.startswith("seen 1 time since ")
-    # nothing to offer yet beyond... nothing: no past resolution exists
-    assert await code_actions(client, uri, 0) == []
+    # no past resolution exists yet: only the LLM can be asked
+    (ask,) = await code_actions(client, uri, 0)
+    assert ask.title == "Ask Mira to fix" and ask.command is not None
+    assert ask.command.command == "mira.fixError"
+    assert ask.command.arguments[0]["diagnostic"]["message"] == "`os` imported but unused"
 
     # 2. fixed: the next build clears it and records the resolution
     a.write_text(GOOD)
@@ -183,7 +186,7 @@ async def test_a_fix_that_no_longer_applies_offers_no_edit(
     await run_build(client, 3)
     await diagnostics_for(client, a.as_uri(), True)
     actions = await code_actions(client, a.as_uri(), 0)
-    assert [x.title for x in actions] == ["Show past resolutions"]
+    assert [x.title for x in actions] == ["Show past resolutions", "Ask Mira to fix"]
     assert not [m for m in client.messages if m.type == types.MessageType.Error]
 
 
