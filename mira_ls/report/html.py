@@ -93,14 +93,21 @@ def when(ts: int | None) -> str:
 
 
 def dollars(micro: int) -> str:
-    """Micro-dollars as dollars: cents for big sums, four decimals for the small ones a
-    single request costs."""
+    """Micro-dollars as dollars: cents for whole-cent amounts and sums of $10 or more, four
+    decimals for the fractions of a cent a single request costs."""
     d = micro / 1_000_000
-    return f"${d:,.2f}" if abs(d) >= 10 else f"${d:,.4f}"
+    if abs(d) >= 10 or micro % 10_000 == 0:
+        return f"${d:,.2f}"
+    return f"${d:,.4f}"
 
 
 def pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x * 100:.0f}%"
+    """Whole percents; one decimal under 10% so a small non-zero share does not read 0%."""
+    if x is None:
+        return "n/a"
+    if 0 < abs(x) < 0.1:
+        return f"{x * 100:.1f}%"
+    return f"{x * 100:.0f}%"
 
 
 def nbytes(n: int) -> str:

@@ -162,7 +162,6 @@ def arc_diagram(
     label_w = int(label_chars * CHAR_W) + 12
     axis_x = label_w
     height = len(nodes) * row_h + 16
-    max_span = max(abs(lk.a - lk.b) for lk in links) or 1
     arc_room = width - axis_x - 16
     top_w = max(lk.weight for lk in links) or 1
     out = [
@@ -176,7 +175,7 @@ def arc_diagram(
     for lk in sorted(links, key=lambda k: k.strength):
         y1, y2 = y(lk.a), y(lk.b)
         r = abs(y2 - y1) / 2
-        bulge = arc_room * abs(lk.a - lk.b) / max_span
+        bulge = min(arc_room, 12 + 0.8 * abs(y2 - y1))  # round arcs, far pairs reach further
         sw = 1.5 + 6.0 * lk.weight / top_w
         op = 0.25 + 0.7 * max(0.0, min(1.0, lk.strength))
         mid = (y1 + y2) / 2
@@ -205,7 +204,7 @@ def share_bar(parts: Sequence[tuple[str, float]], *, width: int = 220, height: i
     ]
     x = 0.0
     for i, (label, share) in enumerate(parts):
-        w = width * max(0.0, min(1.0, share))
+        w = min(width * max(0.0, min(1.0, share)), width - x)
         if w <= 0:
             continue
         out.append(
