@@ -365,3 +365,32 @@ def test_json_of_a_report_round_trips() -> None:
     doc: dict[str, Any] = json.loads(json.dumps(_evil_report().as_json()))
     assert doc["hotspots"]["items"][0]["score"] == 12
     assert doc["budget"]["day"]["cost_micro"] == 1
+
+
+def test_real_file_names_with_markup_are_escaped(tmp_path: Path, tmp_db: Store) -> None:
+    """File and folder names may contain <, > and &; they reach the page as text."""
+    pytest.importorskip("mira_ls.git.miner", reason="mira_ls.git.miner (branch git) is not here")
+    from mira_ls.git import miner
+    from tests.support.repo import Repo
+
+    repo = Repo(tmp_path / "w<s>&")
+    evil = "<img src=x onerror=alert(1)>&.py"
+    body = "def a(x):\n    if x:\n        return 1\n    return 2\n"
+    repo.commit(
+        "one",
+        {evil: body, "b.py": "def b():\n    return 1\n"},
+        author="Eve & Co",
+        email="eve@example.com",
+    )
+    repo.commit("two", {evil: body + "# x\n", "b.py": "def b():\n    return 2\n"})
+    settings = Settings()
+    stats = indexer.index_workspace(tmp_db, repo.root, settings.index)
+    assert miner.mine(tmp_db, stats.project_id, repo.root, settings).status == "ok"
+    markup = html.render(data.collect(tmp_db, repo.root, settings))
+    dom = parse_report(markup)
+    assert dom.tags.get("img", 0) == 0 and "<img" not in markup
+    assert dom.rows["hotspot"][evil]["score"] == "6"  # 2 commits × (module 1 + a 2)
+    assert dom.rows["pair"][f"{evil}|b.py"]["shared"] == "2"
+    assert "Eve &amp; Co" in markup
+    assert dom.title == "mira-ls report: w<s>&"
+    assert_self_contained(markup)
