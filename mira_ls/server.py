@@ -475,7 +475,8 @@ async def cmd_open_report(ls: MiraServer, *args: Any) -> dict[str, Any]:
         ls.show(msg)
         return {"opened": False, "message": msg}
     uri = a.get("uri")
-    loc = ls.session.locate(uri_to_path(uri) or Path()) if isinstance(uri, str) else None
+    target = uri_to_path(uri) if isinstance(uri, str) else None
+    loc = ls.session.locate(target) if target is not None else None
     root = loc.project.root if loc else (ls.session.roots[0].root if ls.session.roots else None)
     if root is None:
         msg = "mira-ls has no workspace folder to report on; open a folder first."
