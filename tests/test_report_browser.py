@@ -136,7 +136,7 @@ def test_full_report_renders_with_its_numbers(tmp_path: Path, tmp_db: Store) -> 
     assert "Alice 67%" in risk["pkg/util.py"]["owners"]
     assert "(700 days ago)" in risk["pkg/util.py"]["owners"]
     assert (dom.figs["files_at_risk"], dom.figs["files_considered"]) == ("2", "3")
-    assert dom.figs["inactive_authors"] == "2 of 4"
+    assert dom.figs["inactive_authors"] == "2 of 3"
     # builds: two ruff runs, 2 then 1 errors
     assert (dom.figs["runs"], dom.figs["failed_runs"]) == ("2", "2")
     assert (dom.figs["open_errors"], dom.figs["resolved_errors"]) == ("1", "1")

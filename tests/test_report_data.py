@@ -341,9 +341,9 @@ def test_knowledge_loss_uses_wall_clock_recency(project: Project) -> None:
     r = data.collect(project.store, project.root, project.settings)  # now = wall clock
     k = r.knowledge
     assert k.empty is None
-    # Alice (last commit 700 days ago) and Bob (600) are inactive; Carol (3) and the bot (5)
-    # are not
-    assert (k.inactive_authors, k.authors) == (2, 4)
+    # Alice (last commit 700 days ago) and Bob (600) are inactive, Carol (3) is not; the bot
+    # has no counted commit, so it is no author here
+    assert (k.inactive_authors, k.authors) == (2, 3)
     # considered: core, util, app (__init__ got no lines in counted commits; README.md is
     # not in the index)
     assert k.files_considered == 3

@@ -444,21 +444,25 @@ def _ownership(conn: Any, pid: int, ov: Overview) -> OwnershipSection:
     return sec
 
 
-def _knowledge(conn: Any, pid: int, ov: Overview, now: int) -> KnowledgeSection:
+def _knowledge(
+    conn: Any, pid: int, ov: Overview, churn: list[q.FileChurn], now: int
+) -> KnowledgeSection:
     sec = KnowledgeSection(rule=KNOWLEDGE_RULE)
     by_file = _group(q.expertise(conn, pid, "file"))
     if not by_file:
         sec.empty = _git_empty(ov)
         return sec
-    active = q.author_last_activity(conn, pid)
+    activity = q.author_activity(conn, pid)
     cutoff = now - INACTIVE_DAYS * DAY
-    sec.authors = len(active)
-    sec.inactive_authors = sum(1 for t in active.values() if t <= cutoff)
+    people = [a for a in activity.values() if a.counted > 0]  # not bots or merge-only
+    sec.authors = len(people)
+    sec.inactive_authors = sum(1 for a in people if a.last_at <= cutoff)
     present = q.indexed_paths(conn, pid) or None
-    last_change = {c.path: c.last_at for c in q.file_churn(conn, pid)}
+    last_change = {c.path: c.last_at for c in churn}
 
     def last_of(a: q.ExpertiseRow) -> int:
-        return active.get(a.email, a.last_at)
+        known = activity.get(a.email)
+        return known.last_at if known is not None else a.last_at
 
     at_risk: list[AtRiskFile] = []
     for path, authors in by_file.items():
@@ -598,7 +602,7 @@ def collect(store: Any, root: Path | str, settings: Settings, *, now: int | None
         hotspots=_hotspots(conn, pid, ov, churn, settings),
         coupling=_coupling(conn, pid, ov, settings),
         ownership=_ownership(conn, pid, ov),
-        knowledge=_knowledge(conn, pid, ov, now),
+        knowledge=_knowledge(conn, pid, ov, churn, now),
         builds=_builds(conn, pid, ov),
         budget=_budget(conn, settings, now),
     )

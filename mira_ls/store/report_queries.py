@@ -143,13 +143,19 @@ def file_churn(conn: Any, project_id: int) -> list[FileChurn]:
     return [FileChurn(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
 
-def author_last_activity(conn: Any, project_id: int) -> dict[str, int]:
-    """Each author's (by email) newest commit of any kind: the last sign they are around."""
+@dataclass(frozen=True)
+class AuthorActivity:
+    email: str
+    last_at: int  # newest commit of any kind: the last sign the author is around
+    counted: int  # commits the ignore policy counts (0 for bots and merge-only authors)
+
+
+def author_activity(conn: Any, project_id: int) -> dict[str, AuthorActivity]:
     return {
-        str(r[0]): int(r[1])
+        str(r[0]): AuthorActivity(str(r[0]), int(r[1]), int(r[2]))
         for r in conn.execute(
-            "SELECT author_email, MAX(authored_at) FROM git_commits WHERE project_id = ? "
-            "GROUP BY author_email",
+            "SELECT author_email, MAX(authored_at), SUM(ignored_reason IS NULL) "
+            "FROM git_commits WHERE project_id = ? GROUP BY author_email",
             (project_id,),
         )
     }
