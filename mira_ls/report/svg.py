@@ -175,7 +175,7 @@ def arc_diagram(
     for lk in sorted(links, key=lambda k: k.strength):
         y1, y2 = y(lk.a), y(lk.b)
         r = abs(y2 - y1) / 2
-        bulge = min(arc_room, 12 + 0.8 * abs(y2 - y1))  # round arcs, far pairs reach further
+        bulge = min(arc_room, 24 + 1.6 * abs(y2 - y1))  # far pairs reach further out
         sw = 1.5 + 6.0 * lk.weight / top_w
         op = 0.25 + 0.7 * max(0.0, min(1.0, lk.strength))
         mid = (y1 + y2) / 2
