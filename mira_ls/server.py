@@ -35,6 +35,7 @@ from mira_ls.features import (
     hover,
     symbols,
 )
+from mira_ls.features import report as report_feature
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, ProjectRoot, Session
 from mira_ls.git import blame as git_blame
@@ -1078,6 +1079,56 @@ def on_code_action(ls: MiraServer, params: types.CodeActionParams) -> list[types
         ls.encoding,
         _text_of(ls, loc.project.root),
     )
+
+
+@server.command("mira.openReport")
+async def cmd_open_report(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """Write the insight report of the workspace ({uri?} picks the folder) under the state
+    dir and ask the client to open it in a browser; without showDocument, say where it is."""
+    a = _arg(args)
+    if ls.session.store is None:
+        msg = "mira-ls has no database, so there is nothing to report; see the earlier error."
+        ls.show(msg)
+        return {"opened": False, "message": msg}
+    uri = a.get("uri")
+    target = uri_to_path(uri) if isinstance(uri, str) else None
+    loc = ls.session.locate(target) if target is not None else None
+    root = loc.project.root if loc else (ls.session.roots[0].root if ls.session.roots else None)
+    if root is None:
+        msg = "mira-ls has no workspace folder to report on; open a folder first."
+        ls.show(msg, types.MessageType.Warning)
+        return {"opened": False, "message": msg}
+    try:
+        path, _ = await asyncio.to_thread(
+            report_feature.write_workspace_report, ls.session.store, root, ls.session.settings
+        )
+    except StoreError as exc:
+        ls.show(str(exc))
+        return {"opened": False, "message": str(exc)}
+    except Exception as exc:
+        log.exception("the report failed")
+        msg = f"mira-ls could not write the report: {exc}. Details are in the server log."
+        ls.show(msg)
+        return {"opened": False, "message": msg}
+    file_uri = path.as_uri()
+    opened = False
+    window = ls.client_capabilities.window
+    if window and window.show_document and window.show_document.support:
+        try:
+            result = await asyncio.wait_for(
+                ls.window_show_document_async(
+                    types.ShowDocumentParams(uri=file_uri, external=True)
+                ),
+                30,
+            )
+            opened = bool(result and result.success)
+        except Exception as exc:
+            log.debug("window/showDocument failed: %s", exc)
+    if not opened:
+        ls.show(
+            f"mira-ls wrote the report to {path}; open it in a browser.", types.MessageType.Info
+        )
+    return {"opened": opened, "path": str(path), "uri": file_uri}
 
 
 def run_stdio() -> None:

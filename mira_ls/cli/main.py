@@ -22,6 +22,7 @@ _GROUPS = (
     "mira_ls.cli.llm_cmds",
     "mira_ls.cli.git_cmds",
     "mira_ls.cli.config_cmds",
+    "mira_ls.cli.report_cmd",
 )
 
 
