@@ -16,6 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = dbsub.add_parser("status", help="path, SQLite backend, migrations and row counts")
     common.add_common(p, json_flag=True)
     p.set_defaults(func=cmd_status)
+    p = dbsub.add_parser(
+        "prune",
+        help="drop expired LLM cache entries, blame of old file versions, unneeded build snapshots",
+    )
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_prune)
     db.set_defaults(func=lambda args: (db.print_help(), 2)[1])
 
 
@@ -36,4 +42,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     for t, n in st.tables.items():
         lines.append(f"  {t:<{width}} {n}")
     common.emit(args, dataclasses.asdict(st), "\n".join(lines))
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from mira_ls.features.upkeep import prune
+
+    with common.open_db(args) as store:
+        r = prune(store)
+        store.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    text = (
+        f"removed {r.cache_entries} expired cache entries, blame of {r.blame_versions} old file "
+        f"versions ({r.blame_rows} rows), {r.build_snapshots} build snapshots "
+        f"({r.build_run_files} run-file rows)"
+    )
+    common.emit(args, dataclasses.asdict(r), text)
     return 0

@@ -207,6 +207,24 @@ def blob_id(data: bytes, object_format: str = "sha1") -> str:
     return h.hexdigest()
 
 
+def head_blobs(root: Path | str) -> set[tuple[str, str]] | None:
+    """(path relative to ``root``, blob id) of every file in HEAD's tree below ``root``;
+    None when there is no repository or no commit."""
+    try:
+        proc = run_git(root, "ls-tree", "-r", "-z", "HEAD", "--", ".", check=False, timeout=60)
+    except GitError:
+        return None
+    if proc.returncode != 0:
+        return None
+    out: set[tuple[str, str]] = set()
+    for entry in proc.stdout.split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == b"blob":
+            out.add((path.decode("utf-8", "replace"), parts[2].decode()))
+    return out
+
+
 def modified_against_head(root: Path | str) -> set[str] | None:
     """Files under ``root`` whose work-tree or staged content differs from HEAD (paths
     relative to ``root``); None when that cannot be known (no repository, no commit)."""

@@ -158,3 +158,29 @@ def forget_paths(conn: Any, project_id: int, paths: Iterable[str]) -> None:
         conn.execute(
             "DELETE FROM blame_files WHERE project_id = ? AND file_path = ?", (project_id, p)
         )
+
+
+def blamed_versions(conn: Any, project_id: int) -> list[tuple[str, str, bool]]:
+    """(file_path, blob_id, is_current) of every cached blame of a project."""
+    rows = conn.execute(
+        "SELECT file_path, blob_id, seq = max(seq) OVER (PARTITION BY file_path) "
+        "FROM blame_files WHERE project_id = ?",
+        (project_id,),
+    ).fetchall()
+    return [(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def forget_versions(conn: Any, project_id: int, versions: Iterable[tuple[str, str]]) -> int:
+    """Drop cached blame of (file_path, blob_id) pairs; returns annotation rows deleted."""
+    deleted = 0
+    for path, blob in versions:
+        cur = conn.execute(
+            "DELETE FROM blame_annotations WHERE project_id = ? AND file_path = ? AND blob_id = ?",
+            (project_id, path, blob),
+        )
+        deleted += int(cur.rowcount)
+        conn.execute(
+            "DELETE FROM blame_files WHERE project_id = ? AND file_path = ? AND blob_id = ?",
+            (project_id, path, blob),
+        )
+    return deleted
