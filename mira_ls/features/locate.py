@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from mira_ls.features.session import Located, Session
 from mira_ls.index.symbols import FileExtract, Symbol, symbol_at
 from mira_ls.store import code as code_store
+from mira_ls.store import code_positions as positions
 from mira_ls.store.code import SymbolRow
 
 
@@ -37,8 +39,34 @@ def _on_name(s: Symbol, line: int, col: int) -> bool:
     return s.name_line == line and s.name_col <= col <= s.name_col + len(s.name)
 
 
+def _indexed_as_is(session: Session, loc: Located, text: str) -> bool:
+    """Whether the buffer is byte for byte the indexed content (then no parse is needed)."""
+    if session.store is None:
+        return False
+    row = code_store.get_file(session.store.conn(), loc.project.project_id, loc.rel_path)
+    if row is None or row.status != "indexed":
+        return False
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) == row.size_bytes and hashlib.sha256(data).hexdigest() == row.content_hash
+
+
 def target_at(session: Session, loc: Located, text: str, line: int, col: int) -> Target | None:
     """line is 1-based, col 0-based in code points."""
+    if _indexed_as_is(session, loc, text):
+        assert session.store is not None
+        conn = session.store.conn()
+        pid = loc.project.project_id
+        row = positions.symbol_named_at(conn, pid, loc.rel_path, line, col)
+        if row is not None:
+            return Target(None, row)
+        call = positions.call_at(conn, pid, loc.rel_path, line, col)
+        if call is None:
+            return None
+        name, callee = call
+        if callee is not None:
+            return Target(None, callee, via_call=True)
+        found = code_store.find_by_name(conn, pid, name)
+        return Target(None, found[0], via_call=True) if len(found) == 1 else None
     fx = session.parse(loc.rel_path, text)
     if fx is None:
         return None
