@@ -476,12 +476,15 @@ def index_workspace(
     todo: list[tuple[str, str | None, str | None, int]] = []
     for cand in listing.files:
         old = stored.get(cand.rel)
+        too_large = cand.size > settings.max_file_bytes
         if (
             old is not None
             and old.size_bytes == cand.size
             and old.mtime_ns == cand.mtime_ns
-            and old.status in ("indexed", "skipped_binary", "skipped_large")
-            and (old.status != "skipped_large" or cand.size > settings.max_file_bytes)
+            and (
+                (old.status == "skipped_large" and too_large)
+                or (old.status in ("indexed", "skipped_binary") and not too_large)
+            )
         ):
             stats.unchanged += 1
             continue

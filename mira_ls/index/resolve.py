@@ -478,7 +478,9 @@ class Resolver:
             path = f"{target}.{rest}" if rest else target
             t = self._import_target(ctx, path, name)
             return (t, "import") if t is not None else None
-        if lang == "rust" or (lang == "cpp" and "::" in receiver):
+        if lang == "cpp" and not self._names_a_scope(segs[-1], lang):
+            return None  # obj.f() / p->f(): a value of unknown type
+        if lang in ("rust", "cpp"):
             segs = _rust_strip(segs) if lang == "rust" else segs
             if not segs:
                 hit2 = self._top_level_in_file(ctx, name)
@@ -489,6 +491,14 @@ class Resolver:
                 return None
             return self._suffix(ctx, segs, name)
         return None
+
+    def _names_a_scope(self, name: str, lang: str) -> bool:
+        """A class, struct or namespace of this name exists (so ``name::f`` is static)."""
+        return any(
+            r.kind in CLASS_KINDS or r.kind == "namespace"
+            for r in self.by_name(name)
+            if family(r.language) == family(lang)
+        )
 
     def _top_level_in_file(self, ctx: _FileCtx, name: str) -> int | None:
         scope = ctx.scope

@@ -338,8 +338,9 @@ def _clean_comment(text: str) -> str:
 def _python_docstring(body: Node | None) -> str | None:
     if body is None:
         return None
-    for child in body.named_children:
-        if child.type == "comment":
+    for i in range(body.named_child_count):  # not .named_children: a module may be huge
+        child = body.named_child(i)
+        if child is None or child.type == "comment":
             continue
         if child.type == "expression_statement" and child.named_child_count:
             s = child.named_child(0)
@@ -553,6 +554,7 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
         nn = d.name_node if d.name_node is not None else d.node
         np_ = nn.start_point
         display, norm = _signature(d, language, spec, src)
+        end_line, end_col = _end(src, ascii_only, d.end, ep, sp[0])
         idx = len(symbols)
         symbols.append(
             Symbol(
@@ -563,8 +565,8 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
                 parent=parent,
                 start_line=sp[0] + 1,
                 start_col=_col(src, ascii_only, d.start, sp[1]),
-                end_line=ep[0] + 1,
-                end_col=_col(src, ascii_only, d.end, ep[1]),
+                end_line=end_line,
+                end_col=end_col,
                 name_line=np_[0] + 1,
                 name_col=_col(src, ascii_only, nn.start_byte, np_[1]),
                 signature=display,
@@ -591,6 +593,16 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
         decoded_with_replacement=replaced,
         children=children,
     )
+
+
+def _end(src: bytes, ascii_only: bool, end: int, ep: Any, start_row: int) -> tuple[int, int]:
+    """1-based end line and code-point column; a span ending with its newline ends on the
+    line before (a C macro's definition includes the line break)."""
+    row, bcol = ep
+    if bcol == 0 and row > start_row and end > 0:
+        line_start = src.rfind(b"\n", 0, end - 1) + 1
+        return row, _col(src, ascii_only, end - 1, end - 1 - line_start)
+    return row + 1, _col(src, ascii_only, end, bcol)
 
 
 def _innermost(positions: list[int], spans: list[tuple[int, int]]) -> list[int]:
