@@ -32,7 +32,12 @@ from typing import Any
 from mira_ls.config import IndexSettings
 from mira_ls.index import deps, walk
 from mira_ls.index.languages import language_for_path
-from mira_ls.index.resolve import TARGET_KINDS, resolve_pending, resolve_python_with_jedi
+from mira_ls.index.resolve import (
+    TARGET_KINDS,
+    resolve_pending,
+    resolve_python_with_jedi,
+    resolve_staged,
+)
 from mira_ls.index.symbols import module_name
 from mira_ls.index.worker import FileResult, process_bytes, process_chunk, read_source
 from mira_ls.store import code as cs
@@ -120,14 +125,35 @@ class FileUpdate:
 
 
 class _WriteCtx:
-    """State of the single writer inside one transaction."""
+    """The single writer's state inside one transaction.
 
-    def __init__(self, conn: Any, project_id: int, *, fresh: bool) -> None:
+    Rows are collected per file and written by ``flush()`` in an order that keeps foreign
+    keys valid: new symbols (parents first), updates and moves, then deletions, then edges,
+    flags, imports and cache invalidation. With ``stage=True`` (full index) calls that need
+    project-wide resolution are staged instead of stored, and stored once resolved."""
+
+    def __init__(self, conn: Any, project_id: int, *, fresh: bool, stage: bool = False) -> None:
         self.conn = conn
         self.project_id = project_id
         self.fresh = fresh
+        self.stage = stage
         self.now = int(time.time())
         self._next_id: int | None = None
+        self.sym_inserts: list[tuple[Any, ...]] = []
+        self.sym_updates: list[tuple[Any, ...]] = []
+        self.sym_moves: list[tuple[Any, ...]] = []
+        self.sym_deletes: list[int] = []
+        self.edge_delete_callers: list[int] = []
+        self.edge_shifts: list[tuple[int, int]] = []
+        self.edge_inserts: list[tuple[Any, ...]] = []
+        self.staged: list[tuple[Any, ...]] = []
+        self.sig_ids: list[int] = []
+        self.added_names: list[str] = []
+        self.imports_new: list[tuple[Any, ...]] = []
+        self.imports_replace: list[int] = []
+        self.invalid_ids: list[int] = []
+        self.invalid_hashes: list[str] = []
+        self.pending_files: set[int] = set()
 
     def take_id(self) -> int:
         if self._next_id is None:
@@ -135,6 +161,59 @@ class _WriteCtx:
         sid = self._next_id
         self._next_id += 1
         return sid
+
+    def flush(self) -> set[int]:
+        """Write everything collected; returns ids of files with edges needing resolution."""
+        conn = self.conn
+        flagged: list[int] = []
+        if self.sym_inserts:
+            cs.insert_symbols(conn, self.sym_inserts)
+        if self.sym_updates:
+            cs.update_symbols(conn, self.sym_updates)
+        if self.sym_moves:
+            cs.move_symbols(conn, self.sym_moves)
+        if self.sym_deletes:
+            flagged.extend(cs.delete_symbols(conn, self.sym_deletes))
+        if self.edge_delete_callers:
+            cs.delete_edges_from(conn, self.edge_delete_callers)
+        if self.edge_shifts:
+            cs.shift_edges(conn, self.edge_shifts)
+        if self.edge_inserts:
+            cs.insert_edges(conn, self.edge_inserts)
+        if self.staged:
+            cs.stage_calls(conn, self.staged)
+        if self.sig_ids:
+            flagged.extend(cs.flag_callers_of(conn, self.sig_ids))
+        if self.added_names and not self.fresh:
+            flagged.extend(cs.flag_unresolved_named(conn, self.project_id, self.added_names))
+        for file_id in self.imports_replace:
+            cs.replace_imports(conn, self.project_id, file_id, [])
+        if self.imports_new:
+            cs.insert_import_rows(conn, self.imports_new)
+        if self.invalid_ids or self.invalid_hashes:
+            invalidate_symbols(conn, self.invalid_ids, self.invalid_hashes)
+        pending = set(self.pending_files)
+        if flagged:
+            pending |= cs.file_ids_of_symbols(conn, flagged)
+        for lst in (
+            self.sym_inserts,
+            self.sym_updates,
+            self.sym_moves,
+            self.sym_deletes,
+            self.edge_delete_callers,
+            self.edge_shifts,
+            self.edge_inserts,
+            self.staged,
+            self.sig_ids,
+            self.added_names,
+            self.imports_new,
+            self.imports_replace,
+            self.invalid_ids,
+            self.invalid_hashes,
+        ):
+            lst.clear()
+        self.pending_files.clear()
+        return pending
 
 
 def _reconcile(
@@ -147,11 +226,8 @@ def _reconcile(
     imports: list[tuple[Any, ...]],
     *,
     is_new: bool,
-) -> tuple[FileUpdate, set[int]]:
-    """Bring one file's stored rows in line with a fresh extract.
-
-    Returns the update summary and the ids of files holding edges that now need
-    resolution (this file's included)."""
+) -> FileUpdate:
+    """Bring one file's stored rows in line with a fresh extract (written at flush)."""
     conn, pid, now = ctx.conn, ctx.project_id, ctx.now
     upd = FileUpdate(rel, "indexed")
     stored = (
@@ -160,174 +236,129 @@ def _reconcile(
         else {(k.qualified_name, k.kind, k.ordinal): k for k in cs.stored_keys(conn, file_id)}
     )
     ids: list[int] = [0] * len(symbols)
-    inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
-    moves: list[tuple[Any, ...]] = []
+    existing: list[int] = []
     shifts: list[tuple[int, int]] = []
     rewrite: set[int] = set()
-    sig_ids: list[int] = []
-    added_names: list[str] = []
     for i, s in enumerate(symbols):
         (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx) = s
         parent_id = ids[parent] if parent is not None else None
-        old = stored.pop((qn, kind, ordinal), None)
+        old = stored.pop((qn, kind, ordinal), None) if stored else None
         if old is None:
             sid = ctx.take_id()
             ids[i] = sid
-            inserts.append(
-                (
-                    sid,
-                    pid,
-                    file_id,
-                    rel,
-                    language,
-                    kind,
-                    name,
-                    qn,
-                    ordinal,
-                    parent_id,
-                    sl,
-                    sc,
-                    el,
-                    ec,
-                    nl,
-                    nc,
-                    sig,
-                    doc,
-                    ch,
-                    sh,
-                    cx,
-                    now,
-                )
-            )
+            ctx.sym_inserts.append(
+                (sid, pid, file_id, rel, language, kind, name, qn, ordinal, parent_id,
+                 sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now)
+            )  # fmt: skip
             upd.added += 1
             rewrite.add(i)
-            if kind in TARGET_KINDS:
-                added_names.append(name)
+            if not is_new and kind in TARGET_KINDS:
+                ctx.added_names.append(name)
             continue
         ids[i] = old.id
+        existing.append(i)
         if old.content_hash == ch:
             upd.unchanged += 1
             place = (parent_id, sl, sc, el, ec, nl, nc)
-            if place != (
-                old.parent_id,
-                old.start_line,
-                old.start_col,
-                old.end_line,
-                old.end_col,
-                old.name_line,
-                old.name_col,
-            ):
-                moves.append((*place, old.id))
+            old_place = (old.parent_id, old.start_line, old.start_col, old.end_line,
+                         old.end_col, old.name_line, old.name_col)  # fmt: skip
+            if place != old_place:
+                ctx.sym_moves.append((*place, old.id))
                 if sc == old.start_col and sl != old.start_line:
-                    shifts.append((sl - old.start_line, old.id))
+                    shifts.append((i, sl - old.start_line))
                 elif sc != old.start_col:
                     rewrite.add(i)
             continue
-        updates.append((parent_id, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now, old.id))
+        ctx.sym_updates.append(
+            (parent_id, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now, old.id)
+        )
         upd.changed_symbol_ids.append(old.id)
         upd.changed_content_hashes.append(old.content_hash)
         rewrite.add(i)
         if old.signature_hash != sh:
             upd.signature_changed += 1
-            sig_ids.append(old.id)
+            ctx.sig_ids.append(old.id)
         else:
             upd.body_changed += 1
     removed = list(stored.values())
     upd.removed = len(removed)
-    for r in removed:
-        upd.changed_symbol_ids.append(r.id)
-        upd.changed_content_hashes.append(r.content_hash)
-    structural = bool(upd.added or removed) and not is_new
-    if structural:
-        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
-
-    flagged: list[int] = []
-    if inserts:
-        cs.insert_symbols(conn, inserts)
-    if updates:
-        cs.update_symbols(conn, updates)
-    if moves:
-        cs.move_symbols(conn, moves)
     if removed:
-        flagged.extend(cs.delete_symbols(conn, [r.id for r in removed]))
+        ctx.sym_deletes.extend(r.id for r in removed)
+        upd.changed_symbol_ids.extend(r.id for r in removed)
+        upd.changed_content_hashes.extend(r.content_hash for r in removed)
+    if (upd.added and not is_new) or removed:
+        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
     if not is_new:
-        old_callers = [ids[i] for i in rewrite if i < len(ids)]
-        cs.delete_edges_from(conn, old_callers)
-        if shifts:
-            cs.shift_edges(conn, [(d, sid) for d, sid in shifts if sid not in set(old_callers)])
-    edges = []
+        ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
+        ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
     pending = False
     for caller, name, receiver, line, col, target in calls:
         if caller not in rewrite:
             continue
         if target is not None:
-            edges.append((pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0))
+            ctx.edge_inserts.append(
+                (pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0)
+            )
+        elif ctx.stage:
+            ctx.staged.append((file_id, ids[caller], name, receiver, line, col))
         else:
             pending = True
-            edges.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
-    if edges:
-        cs.insert_edges(conn, edges)
-    if sig_ids:
-        flagged.extend(cs.flag_callers_of(conn, sig_ids))
-    if added_names and not ctx.fresh:
-        flagged.extend(cs.flag_unresolved_named(conn, pid, added_names))
-    if is_new:
-        cs.insert_imports(conn, pid, file_id, imports)
-    else:
-        cs.replace_imports(conn, pid, file_id, imports)
+            ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
+    if not is_new:
+        ctx.imports_replace.append(file_id)
+    ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
     if upd.changed_symbol_ids:
-        invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
-    pending_files = cs.file_ids_of_symbols(conn, flagged) if flagged else set()
+        ctx.invalid_ids.extend(upd.changed_symbol_ids)
+        ctx.invalid_hashes.extend(upd.changed_content_hashes)
     if pending:
-        pending_files.add(file_id)
-    return upd, pending_files
+        ctx.pending_files.add(file_id)
+    return upd
 
 
-def _clear_file_symbols(ctx: _WriteCtx, file_id: int) -> tuple[FileUpdate, set[int]]:
+def _clear_file_symbols(ctx: _WriteCtx, file_id: int) -> FileUpdate:
     """A file that can no longer be indexed (now binary, too large, unreadable)."""
     conn = ctx.conn
     keys = cs.stored_keys(conn, file_id)
     upd = FileUpdate("", "removed", removed=len(keys))
     if not keys:
-        return upd, set()
+        return upd
     upd.changed_symbol_ids = [k.id for k in keys]
     upd.changed_content_hashes = [k.content_hash for k in keys]
     flagged = cs.delete_symbols(conn, upd.changed_symbol_ids)
     cs.replace_imports(conn, ctx.project_id, file_id, [])
     invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
-    pending = cs.file_ids_of_symbols(conn, flagged) - {file_id} if flagged else set()
-    return upd, pending
+    if flagged:
+        ctx.pending_files |= cs.file_ids_of_symbols(conn, flagged) - {file_id}
+    return upd
 
 
-def _remove_file_rows(ctx: _WriteCtx, row: cs.FileRow) -> tuple[FileUpdate, set[int]]:
+def _remove_file_rows(ctx: _WriteCtx, row: cs.FileRow) -> FileUpdate:
     conn = ctx.conn
     keys = cs.stored_keys(conn, row.id)
     upd = FileUpdate(row.file_path, "removed", removed=len(keys))
     upd.changed_symbol_ids = [k.id for k in keys]
     upd.changed_content_hashes = [k.content_hash for k in keys]
-    flagged = cs.flag_callers_of(conn, upd.changed_symbol_ids) if keys else []
     own = set(upd.changed_symbol_ids)
-    flagged = [c for c in flagged if c not in own]
+    flagged = [c for c in cs.flag_callers_of(conn, upd.changed_symbol_ids) if c not in own]
     cs.delete_file(conn, row.id)
     if keys:
         invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
-    return upd, cs.file_ids_of_symbols(conn, flagged) if flagged else set()
+    if flagged:
+        ctx.pending_files |= cs.file_ids_of_symbols(conn, flagged)
+    return upd
 
 
-def _store_result(
-    ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None
-) -> tuple[FileUpdate, set[int]]:
-    """Write what a worker found about one file."""
+def _store_result(ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None) -> FileUpdate:
+    """Record what a worker found about one file (rows written at ctx.flush())."""
     conn = ctx.conn
     if res.status == "missing":
         if old is not None:
             return _remove_file_rows(ctx, old)
-        return FileUpdate(res.rel, "missing"), set()
+        return FileUpdate(res.rel, "missing")
     if res.status == "unchanged":
         if old is not None:
             cs.touch_files(conn, [(res.size, res.mtime_ns, old.id)])
-        return FileUpdate(res.rel, "unchanged"), set()
+        return FileUpdate(res.rel, "unchanged")
     status = "indexed" if res.status == "parsed" else res.status
     if status not in ("indexed", "skipped_binary", "skipped_large", "error"):
         status = "error"
@@ -347,10 +378,10 @@ def _store_result(
     )
     if status != "indexed":
         if old is None:
-            return FileUpdate(res.rel, status, error=res.error), set()
-        upd, pending = _clear_file_symbols(ctx, file_id)
+            return FileUpdate(res.rel, status, error=res.error)
+        upd = _clear_file_symbols(ctx, file_id)
         upd.rel_path, upd.status, upd.error = res.rel, status, res.error
-        return upd, pending
+        return upd
     assert res.symbols is not None and res.calls is not None and res.imports is not None
     return _reconcile(
         ctx,
@@ -490,57 +521,53 @@ def index_workspace(
             continue
         old_hash = old.content_hash if old is not None and old.status == "indexed" else None
         todo.append((cand.rel, old_hash, cand.language, cand.size))
-    touched_pending = False
     if gone:
         with store.write() as c:
             ctx = _WriteCtx(c, pid, fresh=False)
             for row in gone:
-                _, pend = _remove_file_rows(ctx, row)
-                touched_pending = touched_pending or bool(pend)
+                _remove_file_rows(ctx, row)
+            ctx.flush()
         stats.removed = len(gone)
 
     total = len(todo)
     done = 0
     t_parse = time.perf_counter()
     report(0, total, f"parsing {total} files")
-    results = _results(root, todo, settings, cancel)
+    cs.create_stage(conn)
     try:
-        for chunk in results:
+        results = _results(root, todo, settings, cancel)
+        try:
+            for chunk in results:
+                with store.write() as c:
+                    ctx = _WriteCtx(c, pid, fresh=fresh, stage=True)
+                    for res in chunk:
+                        _store_result(ctx, res, stored.get(res.rel))
+                        _count(stats, res)
+                    ctx.flush()
+                done += len(chunk)
+                report(done, total, f"parsed {done} of {total} files")
+                if cancel is not None and cancel():
+                    stats.cancelled = True
+                    break
+        finally:
+            results.close()
+        stats.parse_seconds = time.perf_counter() - t_parse
+
+        t_res = time.perf_counter()
+        if not stats.cancelled:
+            report(total, total, "resolving calls")
+
+            def write(fn: Callable[[Any], None]) -> None:
+                with store.write() as c:
+                    fn(c)
+
+            resolve_staged(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
+            resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
             with store.write() as c:
-                ctx = _WriteCtx(c, pid, fresh=fresh)
-                for res in chunk:
-                    _, pend = _store_result(ctx, res, stored.get(res.rel))
-                    touched_pending = touched_pending or bool(pend)
-                    if res.status == "parsed":
-                        stats.parsed += 1
-                    elif res.status == "unchanged":
-                        stats.unchanged += 1
-                    else:
-                        stats.skipped[res.status] = stats.skipped.get(res.status, 0) + 1
-                        if res.status == "error" and len(stats.errors) < MAX_ERRORS_KEPT:
-                            stats.errors.append(f"{res.rel}: {res.error}")
-                            log.warning("not indexed: %s: %s", res.rel, res.error)
-            done += len(chunk)
-            report(done, total, f"parsed {done} of {total} files")
-            if cancel is not None and cancel():
-                stats.cancelled = True
-                break
+                deps.refresh(c, pid, root)
+                projects.set_indexed(c, pid, int(time.time()))
     finally:
-        results.close()
-    stats.parse_seconds = time.perf_counter() - t_parse
-
-    t_res = time.perf_counter()
-    if not stats.cancelled:
-        report(total, total, "resolving calls")
-
-        def write(fn: Callable[[Any], None]) -> None:
-            with store.write() as c:
-                fn(c)
-
-        resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
-        with store.write() as c:
-            deps.refresh(c, pid, root)
-            projects.set_indexed(c, pid, int(time.time()))
+        cs.drop_stage(conn)
     stats.resolve_seconds = time.perf_counter() - t_res
     summary = cs.index_summary(conn, pid)
     stats.files = summary["files"]
@@ -551,6 +578,18 @@ def index_workspace(
     stats.languages = summary["languages"]
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+def _count(stats: IndexStats, res: FileResult) -> None:
+    if res.status == "parsed":
+        stats.parsed += 1
+    elif res.status == "unchanged":
+        stats.unchanged += 1
+    else:
+        stats.skipped[res.status] = stats.skipped.get(res.status, 0) + 1
+        if res.status == "error" and len(stats.errors) < MAX_ERRORS_KEPT:
+            stats.errors.append(f"{res.rel}: {res.error}")
+            log.warning("not indexed: %s: %s", res.rel, res.error)
 
 
 # --- incremental -------------------------------------------------------------------------------
@@ -614,7 +653,8 @@ def update_file(
     with store.write() as c:
         old = cs.get_file(c, project_id, rel)
         ctx = _WriteCtx(c, project_id, fresh=False)
-        upd, pending = _store_result(ctx, res, old)
+        upd = _store_result(ctx, res, old)
+        pending = ctx.flush()
         if pending:
             resolve_pending(c, project_id, jedi_next=settings.jedi, file_ids=sorted(pending))
     return upd
@@ -636,7 +676,8 @@ def _record_unindexable(
     with store.write() as c:
         old = cs.get_file(c, project_id, rel)
         ctx = _WriteCtx(c, project_id, fresh=False)
-        upd, pending = _store_result(ctx, res, old)
+        upd = _store_result(ctx, res, old)
+        pending = ctx.flush()
         if pending:
             resolve_pending(c, project_id, file_ids=sorted(pending))
     return upd
@@ -650,7 +691,8 @@ def remove_file(store: Any, project_id: int, rel_path: str) -> FileUpdate:
         if row is None:
             return FileUpdate(rel, "missing")
         ctx = _WriteCtx(c, project_id, fresh=False)
-        upd, pending = _remove_file_rows(ctx, row)
+        upd = _remove_file_rows(ctx, row)
+        pending = ctx.flush()
         if pending:
             resolve_pending(c, project_id, file_ids=sorted(pending))
     return upd

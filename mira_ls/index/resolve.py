@@ -315,7 +315,8 @@ class Resolver:
         self._by_name: dict[str, list[cs.SymbolRef]] = {}
         self._by_qn: dict[str, list[cs.SymbolRef]] = {}
         self._go_dirs: set[str] | None = None
-        self._reexport_depth = 0
+        self._py_memo: dict[str, int | None] = {}
+        self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
 
     # memoized look-ups
     def by_name(self, name: str) -> list[cs.SymbolRef]:
@@ -597,10 +598,18 @@ class Resolver:
         return res[0] if res else None
 
     def _python_target(self, qn: str, depth: int = 0) -> int | None:
+        if qn in self._py_memo:
+            return self._py_memo[qn]
+        self._py_memo[qn] = None  # guards import cycles
+        res = self._python_target_uncached(qn, depth)
+        self._py_memo[qn] = res
+        return res
+
+    def _python_target_uncached(self, qn: str, depth: int) -> int | None:
         hits = [r for r in self.by_qn(qn) if r.kind in TARGET_KINDS]
         if hits:
             return hits[-1].id
-        if depth >= 3 or "." not in qn:
+        if depth >= 4 or "." not in qn:
             return None
         # Re-export: 'pkg.Name' where pkg/__init__.py does 'from .core import Name'.
         mod, member = qn.rsplit(".", 1)
@@ -610,30 +619,40 @@ class Resolver:
             if parent is None:
                 return None
             pref = cs.ref_by_id(self.conn, parent)
-            if pref is None:
+            if pref is None or pref.qualified_name == mod:
                 return None
             return self._python_target(f"{pref.qualified_name}.{member}", depth + 1)
-        m = mods[0]
+        names, stars = self._exports(mods[0])
+        if member in names:
+            target = names[member]
+            return self._python_target(target, depth + 1) if target else None
+        for base in stars:
+            t = self._python_target(f"{base}.{member}", depth + 1)
+            if t is not None:
+                return t
+        return None
+
+    def _exports(self, m: cs.SymbolRef) -> tuple[dict[str, str | None], list[str]]:
+        """What a Python module's imports bind: name -> absolute dotted target (None for a
+        module imported under an alias), plus its star-imported modules."""
+        hit = self._exports_memo.get(m.id)
+        if hit is not None:
+            return hit
+        names: dict[str, str | None] = {}
+        stars: list[str] = []
+        is_pkg = m.file_path.endswith("__init__.py")
         for imp in cs.imports_of_file(self.conn, m.file_id):
-            base = python_absolute(
-                imp.module, m.qualified_name, m.file_path.endswith("__init__.py")
-            )
+            base = python_absolute(imp.module, m.qualified_name, is_pkg)
             if base is None:
                 continue
-            if imp.name is not None and (imp.alias or imp.name) == member and imp.name != "*":
-                return self._python_target(f"{base}.{imp.name}", depth + 1)
-            if imp.name is None and imp.alias == member:
-                return None
-        for imp in cs.imports_of_file(self.conn, m.file_id):
             if imp.name == "*":
-                base = python_absolute(
-                    imp.module, m.qualified_name, m.file_path.endswith("__init__.py")
-                )
-                if base:
-                    t = self._python_target(f"{base}.{member}", depth + 1)
-                    if t is not None:
-                        return t
-        return None
+                stars.append(base)
+            elif imp.name is not None:
+                names[imp.alias or imp.name] = f"{base}.{imp.name}" if base else imp.name
+            elif imp.alias:
+                names[imp.alias] = base
+        self._exports_memo[m.id] = (names, stars)
+        return names, stars
 
 
 def _rust_strip(segs: list[str]) -> list[str]:
@@ -727,6 +746,60 @@ def resolve_pending(
         if len(updates) >= batch:
             flush()
     flush()
+    return stats
+
+
+def resolve_staged(
+    conn: Any,
+    project_id: int,
+    *,
+    jedi_next: bool = True,
+    batch: int = 20000,
+    write: Callable[[Callable[[Any], None]], None],
+    cancel: Callable[[], bool] | None = None,
+) -> ResolveStats:
+    """Resolve a full index's staged calls and store them as final edges (one insert each).
+
+    If cancelled, the remaining staged calls are stored unresolved and pending, so a later
+    pass (``resolve_pending``) finishes the job."""
+    stats = ResolveStats()
+    resolver = Resolver(conn, project_id)
+    files = cs.file_languages(conn, project_id)
+    after = 0
+    cur_file = -1
+    ctx: _FileCtx | None = None
+    cancelled = False
+    while True:
+        rows = cs.staged_batch(conn, after, batch)
+        if not rows:
+            break
+        after = rows[-1][0]
+        out: list[tuple[Any, ...]] = []
+        if not cancelled and cancel is not None and cancel():
+            cancelled = True
+        for _rowid, file_id, caller_id, name, receiver, line, col in rows:
+            path, lang = files.get(file_id, ("", ""))
+            res = None
+            if not cancelled:
+                if file_id != cur_file:
+                    ctx = resolver.file_ctx(file_id, path, lang)
+                    cur_file = file_id
+                assert ctx is not None
+                try:
+                    res = resolver.resolve(ctx, caller_id, name, receiver)
+                except RecursionError:
+                    res = None
+            if cancelled:
+                out.append((project_id, caller_id, None, name, receiver, line, col, None, 1))
+            elif res is None:
+                stats.unresolved += 1
+                wait = 2 if (jedi_next and lang == "python") else 0
+                out.append((project_id, caller_id, None, name, receiver, line, col, None, wait))
+            else:
+                stats.resolved += 1
+                stats.by[res[1]] = stats.by.get(res[1], 0) + 1
+                out.append((project_id, caller_id, res[0], name, receiver, line, col, res[1], 0))
+        write(lambda c, out=out: cs.insert_edges(c, out))
     return stats
 
 

@@ -172,7 +172,7 @@ SPECS: dict[str, _Spec] = {
 }
 
 _WS = re.compile(r"\s+")
-_SPACE_NEAR_PUNCT = re.compile(r" ?([^\w ]) ?")
+_SPACE_NEAR_PUNCT = re.compile(r" (?=[^\w ])|(?<=[^\w ]) ")
 _GENERICS = re.compile(r"<[^<>]*>")
 _STRING_PREFIX = re.compile(r"^[rRbBuUfF]*")
 
@@ -184,7 +184,7 @@ def sha256(data: bytes) -> str:
 def normalize_signature(text: str) -> str:
     """Whitespace-insensitive form: spaces kept only between two word characters."""
     s = _WS.sub(" ", text).strip()
-    return _SPACE_NEAR_PUNCT.sub(r"\1", s)
+    return _SPACE_NEAR_PUNCT.sub("", s)
 
 
 def decode(source: bytes) -> tuple[bytes, bool]:
@@ -645,7 +645,7 @@ def _assign_calls(
         if recv_node is not None:
             rs = recv_node.start_byte
             rb = src[rs : min(recv_node.end_byte, rs + 4 * RECEIVER_MAX)]
-            receiver = _WS.sub("", rb.decode("utf-8", "replace"))[:RECEIVER_MAX]
+            receiver = rb.translate(None, b" \t\r\n").decode("utf-8", "replace")[:RECEIVER_MAX]
         row, bcol = name_node.start_point
         calls.append(
             Call(

@@ -507,6 +507,16 @@ def replace_imports(
     insert_imports(conn, project_id, file_id, rows)
 
 
+def insert_import_rows(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (project_id, file_id, module, name, alias, line)."""
+    if rows:
+        conn.executemany(
+            "INSERT INTO code_imports(project_id, file_id, module, name, alias, line)"
+            " VALUES (?,?,?,?,?,?)",
+            rows,
+        )
+
+
 def insert_imports(
     conn: Any, project_id: int, file_id: int, rows: list[tuple[str, str | None, str | None, int]]
 ) -> None:
@@ -886,6 +896,50 @@ def module_qualified_names(conn: Any, project_id: int) -> set[str]:
         for r in conn.execute(
             "SELECT qualified_name FROM code_elements WHERE project_id = ? AND kind = 'module'"
             " AND parent_id IS NULL",
+            (project_id,),
+        )
+    }
+
+
+# --- staging of a full index's calls (a TEMP table of this connection) -------------------
+
+
+def create_stage(conn: Any) -> None:
+    """Calls awaiting project-wide resolution during a full index: written once resolved,
+    so each edge row is inserted exactly once."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS mira_staged_calls (file_id INTEGER, caller_id INTEGER,"
+        " name TEXT, receiver TEXT, line INTEGER, col INTEGER)"
+    )
+    conn.execute("DELETE FROM temp.mira_staged_calls")
+
+
+def stage_calls(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (file_id, caller_id, name, receiver, line, col)."""
+    conn.executemany("INSERT INTO temp.mira_staged_calls VALUES (?,?,?,?,?,?)", rows)
+
+
+def staged_batch(conn: Any, after_rowid: int, limit: int) -> list[tuple[Any, ...]]:
+    """(rowid, file_id, caller_id, name, receiver, line, col) in insertion order."""
+    return conn.execute(
+        "SELECT rowid, file_id, caller_id, name, receiver, line, col FROM temp.mira_staged_calls"
+        " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        (after_rowid, limit),
+    ).fetchall()
+
+
+def drop_stage(conn: Any) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    conn.execute("DROP TABLE IF EXISTS temp.mira_staged_calls")
+
+
+def file_languages(conn: Any, project_id: int) -> dict[int, tuple[str, str]]:
+    """file id -> (path, language) of a project's indexed files."""
+    return {
+        int(r[0]): (r[1], r[2] or "")
+        for r in conn.execute(
+            "SELECT id, file_path, language FROM repository_files WHERE project_id = ?",
             (project_id,),
         )
     }
