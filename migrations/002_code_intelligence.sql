@@ -53,8 +53,6 @@ CREATE TABLE call_graph (
 CREATE INDEX idx_call_graph_caller ON call_graph(caller_id);
 CREATE INDEX idx_call_graph_callee ON call_graph(callee_id);
 CREATE INDEX idx_call_graph_unresolved ON call_graph(project_id, callee_name) WHERE callee_id IS NULL;
-CREATE INDEX idx_call_graph_pending ON call_graph(project_id, needs_resolution)
-    WHERE needs_resolution <> 0;
 
 -- What each file imports, as written; call resolution and external_dependencies read it.
 CREATE TABLE code_imports (

@@ -534,6 +534,7 @@ def index_workspace(
     t_parse = time.perf_counter()
     report(0, total, f"parsing {total} files")
     cs.create_stage(conn)
+    saved = cs.begin_bulk(conn)
     try:
         results = _results(root, todo, settings, cancel)
         try:
@@ -568,6 +569,7 @@ def index_workspace(
                 projects.set_indexed(c, pid, int(time.time()))
     finally:
         cs.drop_stage(conn)
+        cs.end_bulk(conn, saved)
     stats.resolve_seconds = time.perf_counter() - t_res
     summary = cs.index_summary(conn, pid)
     stats.files = summary["files"]

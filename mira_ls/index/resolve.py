@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract
+from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract, module_name
 from mira_ls.store import code as cs
 
 log = logging.getLogger(__name__)
@@ -292,11 +292,20 @@ class _FileCtx:
     file_id: int
     path: str
     language: str
-    scope: Scope
     bindings: dict[str, str]  # local name -> target path (dotted; Go: import path)
     stars: list[str]
     include_stems: set[str]
     has_imports: bool
+    conn: Any
+    _scope: Scope | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The file's stored symbols, loaded on first need (most calls never need them)."""
+        if self._scope is None:
+            refs = cs.refs_in_file(self.conn, self.file_id)
+            self._scope = scope_from_refs(refs, self.language, self.path)
+        return self._scope
 
 
 @dataclass
@@ -344,15 +353,14 @@ class Resolver:
 
     # file context
     def file_ctx(self, file_id: int, path: str, language: str) -> _FileCtx:
-        refs = cs.refs_in_file(self.conn, file_id)
-        scope = scope_from_refs(refs, language, path)
         imports = cs.imports_of_file(self.conn, file_id)
         bindings: dict[str, str] = {}
         stars: list[str] = []
         stems: set[str] = {posixpath.splitext(posixpath.basename(path))[0]}
+        module_qn = module_name(path, language)
         for imp in imports:
-            self._bind(language, path, scope.module_qn, imp, bindings, stars, stems)
-        return _FileCtx(file_id, path, language, scope, bindings, stars, stems, bool(imports))
+            self._bind(language, path, module_qn, imp, bindings, stars, stems)
+        return _FileCtx(file_id, path, language, bindings, stars, stems, bool(imports), self.conn)
 
     def _bind(
         self,
@@ -419,15 +427,24 @@ class Resolver:
 
     # the rules
     def resolve(
-        self, ctx: _FileCtx, caller: int, name: str, receiver: str | None
+        self,
+        ctx: _FileCtx,
+        caller: int,
+        name: str,
+        receiver: str | None,
+        *,
+        local_done: bool = False,
     ) -> tuple[int, str] | None:
+        """The target of one call; ``local_done``: the file-local rules already failed
+        (the worker tried them on this very content)."""
         lang = ctx.language
-        scope = ctx.scope
-        if caller not in scope.kind:
-            return None
-        hit = local_target(scope, caller, name, receiver)
-        if hit is not None:
-            return hit, "scope"
+        if not local_done:
+            scope = ctx.scope
+            if caller not in scope.kind:
+                return None
+            hit = local_target(scope, caller, name, receiver)
+            if hit is not None:
+                return hit, "scope"
         spec = SPECS[lang]
         if receiver is None:
             if name in ctx.bindings:
@@ -446,6 +463,9 @@ class Resolver:
             return self._unique(ctx, name)
         if receiver in spec.self_names:
             # The enclosing type's members defined in other files (Rust impls, C++ out-of-line).
+            scope = ctx.scope
+            if caller not in scope.kind:
+                return None
             cls = enclosing_class(scope, caller)
             base = scope.qn[cls] if cls is not None else scope.qn[caller].rsplit(".", 1)[0]
             if cls is None and scope.kind[caller] not in ("method", "constructor"):
@@ -786,7 +806,7 @@ def resolve_staged(
                     cur_file = file_id
                 assert ctx is not None
                 try:
-                    res = resolver.resolve(ctx, caller_id, name, receiver)
+                    res = resolver.resolve(ctx, caller_id, name, receiver, local_done=True)
                 except RecursionError:
                     res = None
             if cancelled:

@@ -23,7 +23,7 @@ from typing import Any
 
 from tree_sitter import Node, QueryCursor
 
-from mira_ls.index.languages import get_query, new_parser
+from mira_ls.index.languages import get_query, new_parser, pattern_roles
 
 CLASS_KINDS = frozenset({"class", "struct", "union", "enum", "trait", "interface", "impl"})
 CALLABLE_KINDS = frozenset({"function", "method", "constructor", "macro"})
@@ -172,7 +172,6 @@ SPECS: dict[str, _Spec] = {
 }
 
 _WS = re.compile(r"\s+")
-_SPACE_NEAR_PUNCT = re.compile(r" (?=[^\w ])|(?<=[^\w ]) ")
 _GENERICS = re.compile(r"<[^<>]*>")
 _STRING_PREFIX = re.compile(r"^[rRbBuUfF]*")
 
@@ -182,9 +181,9 @@ def sha256(data: bytes) -> str:
 
 
 def normalize_signature(text: str) -> str:
-    """Whitespace-insensitive form: spaces kept only between two word characters."""
-    s = _WS.sub(" ", text).strip()
-    return _SPACE_NEAR_PUNCT.sub("", s)
+    """Whitespace-insensitive form: all whitespace removed (two signatures that differ only
+    in spacing hash alike; valid code never needs a space to tell two signatures apart)."""
+    return "".join(text.split())
 
 
 def decode(source: bytes) -> tuple[bytes, bool]:
@@ -356,6 +355,8 @@ def _clean_python_string(lit: str) -> str:
         if lit.startswith(q) and lit.endswith(q) and len(lit) >= 2 * len(q):
             lit = lit[len(q) : -len(q)]
             break
+    if "\n" not in lit:
+        return lit.strip()[:DOCSTRING_MAX]
     return inspect.cleandoc(lit)[:DOCSTRING_MAX]
 
 
@@ -379,8 +380,10 @@ def _count_errors(root: Node) -> int:
     return count
 
 
-def _def_from_match(lang: str, kind: str, caps: dict[str, list[Node]], spec: _Spec) -> _Def | None:
-    node = caps[f"definition.{kind}"][0]
+def _def_from_match(
+    lang: str, kind: str, role: str, caps: dict[str, list[Node]], spec: _Spec
+) -> _Def | None:
+    node = caps[role][0]
     scope: str | None = None
     name_nodes = caps.get("name")
     if name_nodes:
@@ -448,7 +451,7 @@ def _signature(d: _Def, lang: str, spec: _Spec, src: bytes) -> tuple[str, str]:
                 break
             o = o.parent
     norm = "\n".join([*(normalize_signature(x) for x in decorators), normalize_signature(text)])
-    display = _WS.sub(" ", text)
+    display = " ".join(text.split())
     if len(display) > SIGNATURE_DISPLAY_MAX:
         display = display[: SIGNATURE_DISPLAY_MAX - 1] + "…"
     return display, norm
@@ -478,27 +481,25 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
     raw_calls: list[tuple[int, Node, Node | None]] = []
     import_nodes: list[tuple[Node, dict[str, list[Node]]]] = []
     branches: list[int] = []
-    for _, caps in matches:
-        if "call" in caps:
-            call_node = caps["call"][0]
+    roles = pattern_roles(language)
+    for idx, caps in matches:
+        role = roles[idx]
+        if role == "call":
             recv = caps.get("call.receiver")
-            name_node = caps["call.name"][0]
-            raw_calls.append((call_node.start_byte, name_node, recv[0] if recv else None))
-        elif "branch" in caps:
+            raw_calls.append(
+                (caps["call"][0].start_byte, caps["call.name"][0], recv[0] if recv else None)
+            )
+        elif role == "branch":
             branches.append(caps["branch"][0].start_byte)
-        elif "import" in caps:
+        elif role == "import":
             import_nodes.append((caps["import"][0], caps))
-        else:
-            for key in caps:
-                if key.startswith("definition."):
-                    kind = key[11:]
-                    d = _def_from_match(language, kind, caps, spec)
-                    if d is not None:
-                        ident = (d.node.start_byte, d.node.end_byte, d.kind)
-                        if ident not in seen_defs:
-                            seen_defs.add(ident)
-                            defs.append(d)
-                    break
+        elif role:
+            d = _def_from_match(language, role[11:], role, caps, spec)
+            if d is not None:
+                ident = (d.node.start_byte, d.node.end_byte, d.kind)
+                if ident not in seen_defs:
+                    seen_defs.add(ident)
+                    defs.append(d)
 
     defs.sort(key=lambda d: (d.start, -d.end))
     mod_qn = module_name(rel_path, language)
