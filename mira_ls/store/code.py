@@ -779,11 +779,13 @@ def _like_escape(s: str) -> str:
 
 
 def search_symbols(
-    conn: Any, project_id: int | None, query: str, limit: int = 100, scan_cap: int = 20000
+    conn: Any, project_id: int | None, query: str, limit: int = 100
 ) -> list[SymbolRow]:
-    """Workspace symbol search: exact > prefix > word-boundary/camelCase > substring >
-    fuzzy subsequence (case-insensitive); ties: shorter name, then module depth, then path.
-    A query with a dot also matches qualified names ('core.Command')."""
+    """Workspace symbol search, case-insensitive: exact > prefix > word boundary (after
+    ``_ . - $`` or at a camelCase hump, or the words' initials: 'gcs' for get_call_sites) >
+    substring > fuzzy subsequence; ties: shorter name first. A query with a dot matches
+    qualified names ('core.Command'). SQLite ranks in C over the name index; Python only
+    refines the few hundred best rows."""
     q = query.strip()
     if not q:
         return []
@@ -799,39 +801,75 @@ def search_symbols(
         ]
         return hits[:limit]
     ql = q.lower()
-    scored: dict[int, tuple[int, int, str]] = {}
-    # Exact and prefix through the NOCASE index on name.
+    cap = max(4 * limit, 400)
+    found: dict[int, tuple[int, int, str]] = {}
+
+    def keep(rows: Any) -> None:
+        for sid, name, r in rows:
+            if sid not in found:
+                found[sid] = (r, len(name), name)
+
+    # 1. exact and prefix: a range over the NOCASE name index.
     upper = ql[:-1] + chr(ord(ql[-1]) + 1)
-    for sid, name in conn.execute(
-        f"SELECT id, name FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
-        " AND name < ? COLLATE NOCASE AND kind <> 'module' LIMIT ?",
-        (*pp, ql, upper, scan_cap),
-    ):
-        r = _rank(name, ql)
-        if r is not None:
-            scored[sid] = (r, len(name), name)
-    if sum(1 for v in scored.values() if v[0] <= 1) < limit:
-        pattern = "%" + "%".join(_like_escape(ch) for ch in ql) + "%"
+    keep(
+        conn.execute(
+            f"SELECT id, name, CASE WHEN lower(name) = ? THEN 0 ELSE 1 END"
+            f" FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
+            " AND name < ? COLLATE NOCASE LIMIT ?",
+            (ql, *pp, ql, upper, cap),
+        )
+    )
+    esc = [_like_escape(ch) for ch in ql]
+    if len(found) < limit and len(ql) > 1:
+        # 2. initials ('gcs' -> get_call_sites): names starting with the first letter, a range
+        # of the index, filtered by subsequence and checked word by word.
+        first_upper = ql[0] + chr(0x10FFFF)
         for sid, name in conn.execute(
-            f"SELECT id, name FROM code_elements WHERE {proj}name LIKE ? ESCAPE '\\'"
-            " AND kind <> 'module' LIMIT ?",
-            (*pp, pattern, scan_cap),
+            f"SELECT id, name FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
+            " AND name < ? COLLATE NOCASE AND name LIKE ? ESCAPE '\\' LIMIT ?",
+            (*pp, ql[0], first_upper, "%".join(esc) + "%", 20 * cap),
         ):
-            if sid in scored:
-                continue
-            r = _rank(name, ql)
-            if r is not None:
-                scored[sid] = (r, len(name), name)
-    best = sorted(scored.items(), key=lambda kv: (kv[1], kv[0]))[:limit]
-    ids = [sid for sid, _ in best]
+            if sid not in found and _initials_match(_words(name), ql):
+                found[sid] = (2, len(name), name)
+    if sum(1 for v in found.values() if v[0] <= 2) < limit:
+        # 3. word boundary and substring: one scan; SQLite ranks and keeps the best.
+        camel = q[:1].upper() + q[1:]
+        keep(
+            conn.execute(
+                "SELECT id, name, CASE"
+                " WHEN instr(lower(name), '_' || ?1) OR instr(lower(name), '.' || ?1)"
+                "   OR instr(lower(name), '-' || ?1) OR instr(lower(name), '$' || ?1)"
+                "   OR instr(substr(name, 2), ?2) THEN 2 ELSE 3 END AS r"
+                f" FROM code_elements WHERE {proj.replace('?', '?4')}name LIKE ?3 ESCAPE '\\'"
+                " ORDER BY r, length(name) LIMIT ?5",
+                (ql, camel, "%" + "".join(esc) + "%", *(pp or (None,)), cap),
+            )
+        )
+    if len(found) < limit and len(ql) > 1:
+        # 4. subsequence anywhere.
+        keep(
+            conn.execute(
+                "SELECT id, name, CASE WHEN name LIKE ?1 ESCAPE '\\' THEN 4 ELSE 5 END AS r"
+                f" FROM code_elements WHERE {proj.replace('?', '?3')}name LIKE ?2 ESCAPE '\\'"
+                " ORDER BY r, length(name) LIMIT ?4",
+                ("%".join(esc) + "%", "%" + "%".join(esc) + "%", *(pp or (None,)), cap),
+            )
+        )
+    scored: list[tuple[int, int, str, int]] = []
+    for sid, (r, n, name) in found.items():
+        if r >= 4 and _initials_match(_words(name), ql):
+            r = 2
+        scored.append((min(r, 4), n, name, sid))
+    scored.sort()
+    ids = [t[3] for t in scored[: limit + 32]]
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = {
+    by_id = {
         r[0]: symbol_from_row(r)
         for r in conn.execute(f"SELECT {SYMBOL_COLS} FROM code_elements WHERE id IN ({marks})", ids)
     }
-    return [rows[i] for i in ids if i in rows]
+    return [by_id[i] for i in ids if i in by_id and by_id[i].kind != "module"][:limit]
 
 
 def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
