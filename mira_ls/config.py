@@ -23,8 +23,9 @@ REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
 def _f(default: Any, doc: str, **meta: Any) -> Any:
     """A settings field with its documentation and validation rules."""
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: json.loads(json.dumps(default)),
-                     metadata={"doc": doc, **meta})
+        return field(
+            default_factory=lambda: json.loads(json.dumps(default)), metadata={"doc": doc, **meta}
+        )
     return field(default=default, metadata={"doc": doc, **meta})
 
 
@@ -161,8 +162,14 @@ def keys(cls: type = Settings, prefix: tuple[str, ...] = ()) -> list[KeyInfo]:
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         out.append(
-            KeyInfo(".".join(camel(p) for p in path), path, tp, default,
-                    f.metadata.get("doc", ""), f.metadata)
+            KeyInfo(
+                ".".join(camel(p) for p in path),
+                path,
+                tp,
+                default,
+                f.metadata.get("doc", ""),
+                f.metadata,
+            )
         )
     return out
 
@@ -307,8 +314,10 @@ def load(
         name = env_name(info.key)
         if name in env:
             apply(info.key, env[name], f"environment variable {name}", True)
-    for source, layer in (("initializationOptions", init_options),
-                          ("workspace configuration", workspace)):
+    for source, layer in (
+        ("initializationOptions", init_options),
+        ("workspace configuration", workspace),
+    ):
         for key, value in _unwrap(layer).items():
             if value is None:
                 continue

@@ -52,7 +52,9 @@ class ThreadSafeProgress:
                 self._ls.work_done_progress.begin(
                     self.token,
                     types.WorkDoneProgressBegin(
-                        title=self.title, message=message, cancellable=self._cancellable,
+                        title=self.title,
+                        message=message,
+                        cancellable=self._cancellable,
                         percentage=0,
                     ),
                 )
@@ -71,8 +73,9 @@ class ThreadSafeProgress:
         asyncio.run_coroutine_threadsafe(create(), loop)
         done.wait(6)
 
-    def report(self, done: int, total: int, message: str | None = None, force: bool = False
-               ) -> None:
+    def report(
+        self, done: int, total: int, message: str | None = None, force: bool = False
+    ) -> None:
         if not self._begun.is_set():
             return
         now = time.monotonic()
@@ -83,15 +86,17 @@ class ThreadSafeProgress:
         self._run(
             self._ls.work_done_progress.report,
             self.token,
-            types.WorkDoneProgressReport(message=message, percentage=pct,
-                                         cancellable=self._cancellable),
+            types.WorkDoneProgressReport(
+                message=message, percentage=pct, cancellable=self._cancellable
+            ),
         )
 
     def end(self, message: str | None = None) -> None:
         if not self._begun.is_set():
             return
-        self._run(self._ls.work_done_progress.end, self.token,
-                  types.WorkDoneProgressEnd(message=message))
+        self._run(
+            self._ls.work_done_progress.end, self.token, types.WorkDoneProgressEnd(message=message)
+        )
 
     def cancelled(self) -> bool:
         return self._cancel.is_set() or getattr(self._ls, "shutting_down", False)

@@ -25,7 +25,7 @@ from mira_ls import __version__, config, paths
 from mira_ls.features import call_hierarchy, code_lens, hover, symbols
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, Session
-from mira_ls.index import indexer
+from mira_ls.index import indexer, resolve
 from mira_ls.index.languages import language_for_path
 from mira_ls.progress import ThreadSafeProgress
 from mira_ls.store import StoreError, open_store
@@ -102,8 +102,9 @@ class MiraServer(LanguageServer):
         except OSError:
             return None
 
-    def submit(self, pool: ThreadPoolExecutor, what: str, fn: Callable[..., T], *args: Any
-               ) -> Future[T] | None:
+    def submit(
+        self, pool: ThreadPoolExecutor, what: str, fn: Callable[..., T], *args: Any
+    ) -> Future[T] | None:
         """Run background work; its failure becomes a message, never a dead server."""
         if self.shutting_down:
             return None
@@ -126,7 +127,9 @@ class MiraServer(LanguageServer):
 server = MiraServer()
 
 
-def guarded(default: Any = None, what: str = "request") -> Callable[[Callable[..., T]], Callable[..., T]]:
+def guarded(
+    default: Any = None, what: str = "request"
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """A handler that fails answers `default` and tells the user once, in a sentence."""
 
     def deco(fn: Callable[..., T]) -> Callable[..., T]:
@@ -175,12 +178,11 @@ def on_initialize(ls: MiraServer, params: types.InitializeParams) -> None:
             roots.append(p)
     if not roots and params.root_path:
         roots.append(Path(params.root_path))
-    if ls.session.store is not None:
-        for r in roots:
-            try:
-                ls.session.add_root(r)
-            except StoreError as exc:
-                ls.show(str(exc))
+    for r in roots:
+        try:
+            ls.session.add_root(r)
+        except StoreError as exc:
+            ls.show(str(exc))
 
 
 @server.feature(types.INITIALIZED)
@@ -188,7 +190,7 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
     ls.loop = asyncio.get_running_loop()
     await _pull_configuration(ls)
     await _register_watchers(ls)
-    if ls.session.settings.index.on_start:
+    if ls.session.settings.index.on_start and ls.session.store is not None:
         for root in list(ls.session.roots):
             ls.submit(ls.index_jobs, f"indexing {root.root}", _full_index, ls, root.root)
 
@@ -281,7 +283,9 @@ def _full_index(ls: MiraServer, root: Path) -> None:
     progress.begin("listing files")
     try:
         stats = indexer.index_workspace(
-            store, root, ls.session.settings.index,
+            store,
+            root,
+            ls.session.settings.index,
             progress=lambda done, total, msg: progress.report(done, total, msg),
             cancel=progress.cancelled,
         )
@@ -295,7 +299,7 @@ def _full_index(ls: MiraServer, root: Path) -> None:
     if ls.session.settings.index.jedi and not progress.cancelled():
         project = ls.session.locate(root)
         if project is not None:
-            indexer.resolve_python_with_jedi(
+            resolve.resolve_python_with_jedi(
                 store, project.project.project_id, root, cancel=progress.cancelled
             )
 
@@ -355,8 +359,9 @@ def on_hover(ls: MiraServer, params: types.HoverParams) -> types.Hover | None:
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @guarded([], "document symbols")
-def on_document_symbol(ls: MiraServer, params: types.DocumentSymbolParams
-                       ) -> list[types.DocumentSymbol]:
+def on_document_symbol(
+    ls: MiraServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol]:
     found = ls.document(params.text_document.uri)
     if found is None:
         return []
@@ -366,15 +371,17 @@ def on_document_symbol(ls: MiraServer, params: types.DocumentSymbolParams
 
 @server.feature(types.WORKSPACE_SYMBOL)
 @guarded([], "workspace symbols")
-def on_workspace_symbol(ls: MiraServer, params: types.WorkspaceSymbolParams
-                        ) -> list[types.WorkspaceSymbol]:
+def on_workspace_symbol(
+    ls: MiraServer, params: types.WorkspaceSymbolParams
+) -> list[types.WorkspaceSymbol]:
     return symbols.workspace_symbols(ls.session, params.query)
 
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
 @guarded(None, "the call hierarchy")
-def on_prepare_calls(ls: MiraServer, params: types.CallHierarchyPrepareParams
-                     ) -> list[types.CallHierarchyItem] | None:
+def on_prepare_calls(
+    ls: MiraServer, params: types.CallHierarchyPrepareParams
+) -> list[types.CallHierarchyItem] | None:
     found = ls.document(params.text_document.uri)
     if found is None:
         return None
@@ -385,15 +392,17 @@ def on_prepare_calls(ls: MiraServer, params: types.CallHierarchyPrepareParams
 
 @server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
 @guarded([], "incoming calls")
-def on_incoming(ls: MiraServer, params: types.CallHierarchyIncomingCallsParams
-                ) -> list[types.CallHierarchyIncomingCall]:
+def on_incoming(
+    ls: MiraServer, params: types.CallHierarchyIncomingCallsParams
+) -> list[types.CallHierarchyIncomingCall]:
     return call_hierarchy.incoming(ls.session, params.item)
 
 
 @server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
 @guarded([], "outgoing calls")
-def on_outgoing(ls: MiraServer, params: types.CallHierarchyOutgoingCallsParams
-                ) -> list[types.CallHierarchyOutgoingCall]:
+def on_outgoing(
+    ls: MiraServer, params: types.CallHierarchyOutgoingCallsParams
+) -> list[types.CallHierarchyOutgoingCall]:
     return call_hierarchy.outgoing(ls.session, params.item)
 
 
@@ -445,8 +454,13 @@ def cmd_callers(ls: MiraServer, *args: Any) -> list[dict[str, Any]]:
     for item in items:
         for call in call_hierarchy.incoming(ls.session, item):
             for r in call.from_ranges:
-                out.append({"uri": call.from_.uri, "range": ls.protocol._converter.unstructure(r),
-                             "name": call.from_.name})
+                out.append(
+                    {
+                        "uri": call.from_.uri,
+                        "range": ls.protocol._converter.unstructure(r),
+                        "name": call.from_.name,
+                    }
+                )
     return out
 
 

@@ -37,9 +37,14 @@ def test_env_names() -> None:
 def test_invalid_values_keep_defaults_with_a_sentence() -> None:
     s, problems = config.load(
         env={"MIRA_CACHE_ENABLED": "perhaps"},
-        init_options={"mira": {"llm": {"reasoningEffort": "extreme", "maxOutputTokens": -5},
-                               "cochange": {"minConfidence": 2}, "git": {"botPattern": "(["},
-                               "nonsense": 1}},
+        init_options={
+            "mira": {
+                "llm": {"reasoningEffort": "extreme", "maxOutputTokens": -5},
+                "cochange": {"minConfidence": 2},
+                "git": {"botPattern": "(["},
+                "nonsense": 1,
+            }
+        },
     )
     assert s.cache.enabled is True
     assert s.llm.reasoning_effort == "medium"

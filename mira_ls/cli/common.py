@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:
         if debug:
             raise
-        print(f"mira-ls: {type(exc).__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"mira-ls: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr
+        )
         return 1

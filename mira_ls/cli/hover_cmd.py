@@ -8,8 +8,6 @@ from pathlib import Path
 
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
-from mira_ls.features import hover
-from mira_ls.features.session import ProjectRoot, Session
 from mira_ls.store import projects as project_store
 
 _SPEC = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
@@ -38,6 +36,9 @@ def parse_spec(args: argparse.Namespace) -> tuple[Path, int, int]:
 
 
 def cmd_hover(args: argparse.Namespace) -> int:
+    from mira_ls.features import hover
+    from mira_ls.features.session import ProjectRoot, Session
+
     path, line, col = parse_spec(args)
     if not path.is_file():
         raise CliError(f"{path} is not a file")
@@ -48,7 +49,9 @@ def cmd_hover(args: argparse.Namespace) -> int:
             raise CliError(
                 f"{path} is in no indexed project; run `mira-ls index DIR` on its workspace first"
             )
-        session = Session(store, common.settings(), [ProjectRoot(project.id, Path(project.root_path))])
+        session = Session(
+            store, common.settings(), [ProjectRoot(project.id, Path(project.root_path))]
+        )
         loc = session.locate(path)
         assert loc is not None
         text = path.read_bytes().decode("utf-8", "replace")

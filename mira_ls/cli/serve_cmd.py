@@ -14,8 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     p.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     p.add_argument("--log-file", help="write the server log here (default: stderr)")
-    p.add_argument("--log-level", default="info",
-                   choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_serve)
 

@@ -30,8 +30,9 @@ def item_for(session: Session, row: SymbolRow) -> types.CallHierarchyItem:
     )
 
 
-def prepare(session: Session, loc: Located, text: str, line: int, col: int
-            ) -> list[types.CallHierarchyItem] | None:
+def prepare(
+    session: Session, loc: Located, text: str, line: int, col: int
+) -> list[types.CallHierarchyItem] | None:
     target = target_at(session, loc, text, line, col)
     if target is None or target.row is None:
         return None
@@ -49,8 +50,9 @@ def _site_range(line: int, col: int, name: str) -> types.Range:
     return LineMap(None).range(line, col, line, col + len(name))
 
 
-def incoming(session: Session, item: types.CallHierarchyItem
-             ) -> list[types.CallHierarchyIncomingCall]:
+def incoming(
+    session: Session, item: types.CallHierarchyItem
+) -> list[types.CallHierarchyIncomingCall]:
     sid = _item_id(item)
     if sid is None or session.store is None:
         return []
@@ -66,8 +68,9 @@ def incoming(session: Session, item: types.CallHierarchyItem
     ]
 
 
-def outgoing(session: Session, item: types.CallHierarchyItem
-             ) -> list[types.CallHierarchyOutgoingCall]:
+def outgoing(
+    session: Session, item: types.CallHierarchyItem
+) -> list[types.CallHierarchyOutgoingCall]:
     sid = _item_id(item)
     if sid is None or session.store is None:
         return []

@@ -37,8 +37,12 @@ def code_lenses(session: Session, loc: Located, text: str, encoding: str) -> lis
                     command=types.Command(
                         title=f"{n} caller{'s' * (n != 1)}",
                         command="mira.callers",
-                        arguments=[{"uri": loc.abs_path.as_uri(),
-                                    "position": {"line": pos.line, "character": pos.character}}],
+                        arguments=[
+                            {
+                                "uri": loc.abs_path.as_uri(),
+                                "position": {"line": pos.line, "character": pos.character},
+                            }
+                        ],
                     ),
                 )
             )

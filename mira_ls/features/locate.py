@@ -24,7 +24,11 @@ def stored_row(session: Session, loc: Located, fx: FileExtract, index: int) -> S
         return None
     s = fx.symbols[index]
     return code_store.find_symbol(
-        session.store.conn(), loc.project.project_id, loc.rel_path, s.qualified_name, s.kind,
+        session.store.conn(),
+        loc.project.project_id,
+        loc.rel_path,
+        s.qualified_name,
+        s.kind,
         s.ordinal,
     )
 
@@ -39,7 +43,11 @@ def target_at(session: Session, loc: Located, text: str, line: int, col: int) ->
     if fx is None:
         return None
     idx = symbol_at(fx, line, col)
-    if idx is not None and fx.symbols[idx].kind != "module" and _on_name(fx.symbols[idx], line, col):
+    if (
+        idx is not None
+        and fx.symbols[idx].kind != "module"
+        and _on_name(fx.symbols[idx], line, col)
+    ):
         return Target(fx.symbols[idx], stored_row(session, loc, fx, idx))
     for call in fx.calls:
         if call.line == line and call.col <= col <= call.col + len(call.name):

@@ -44,9 +44,7 @@ class LineMap:
         return types.Position(line0, cp_to_client(self.line(line0), col_cp, self.encoding))
 
     def range(self, start_line: int, start_col: int, end_line: int, end_col: int) -> types.Range:
-        return types.Range(
-            self.position(start_line, start_col), self.position(end_line, end_col)
-        )
+        return types.Range(self.position(start_line, start_col), self.position(end_line, end_col))
 
     def from_client(self, pos: types.Position) -> tuple[int, int]:
         """(1-based line, code-point col) of an LSP position."""

@@ -17,6 +17,8 @@ from mira_ls.index.symbols import FileExtract, extract
 from mira_ls.store import Store
 from mira_ls.store import projects as project_store
 
+NO_PROJECT = -1  # the id of a root when the database could not be opened
+
 
 @dataclass(frozen=True)
 class ProjectRoot:
@@ -73,7 +75,9 @@ class Session:
             if r.root == root:
                 return r
         if self.store is None:
-            raise RuntimeError("no database")
+            pr = ProjectRoot(NO_PROJECT, root)  # buffer-only features still work
+            self.roots.append(pr)
+            return pr
         with self.store.write() as conn:
             project = project_store.get_or_create(conn, root)
         pr = ProjectRoot(project.id, root)
@@ -92,9 +96,9 @@ class Session:
             return None
         best: ProjectRoot | None = None
         for r in self.roots:
-            if path == r.root or r.root in path.parents:
-                if best is None or len(r.root.parts) > len(best.root.parts):
-                    best = r
+            inside = path == r.root or r.root in path.parents
+            if inside and (best is None or len(r.root.parts) > len(best.root.parts)):
+                best = r
         if best is None:
             return None
         return Located(best, path.relative_to(best.root).as_posix())

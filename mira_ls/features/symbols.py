@@ -15,7 +15,9 @@ from mira_ls.store import projects as project_store
 from mira_ls.store.code import SymbolRow
 
 
-def _doc_symbol(s: Symbol, lm: LineMap, children: list[types.DocumentSymbol]) -> types.DocumentSymbol:
+def _doc_symbol(
+    s: Symbol, lm: LineMap, children: list[types.DocumentSymbol]
+) -> types.DocumentSymbol:
     full = lm.range(s.start_line, s.start_col, s.end_line, s.end_col)
     sel = lm.range(s.name_line, s.name_col, s.name_line, s.name_col + len(s.name))
     if not (full.start.line <= sel.start.line <= full.end.line):
@@ -62,12 +64,18 @@ def location_of(session: Session, row: SymbolRow, lm: LineMap | None = None) -> 
     lm = lm or LineMap(None)
     return types.Location(
         uri=uri_for(session, row),
-        range=lm.range(row.name_line or row.start_line, row.name_col, row.name_line
-                       or row.start_line, row.name_col + len(row.name)),
+        range=lm.range(
+            row.name_line or row.start_line,
+            row.name_col,
+            row.name_line or row.start_line,
+            row.name_col + len(row.name),
+        ),
     )
 
 
-def workspace_symbols(session: Session, query: str, limit: int = 200) -> list[types.WorkspaceSymbol]:
+def workspace_symbols(
+    session: Session, query: str, limit: int = 200
+) -> list[types.WorkspaceSymbol]:
     if session.store is None:
         return []
     conn = session.store.conn()
@@ -82,15 +90,18 @@ def workspace_symbols(session: Session, query: str, limit: int = 200) -> list[ty
         container = row.qualified_name.rpartition(".")[0] or None
         out.append(
             types.WorkspaceSymbol(
-                name=row.name, kind=lsp_kind(row.kind), location=location_of(session, row),
+                name=row.name,
+                kind=lsp_kind(row.kind),
+                location=location_of(session, row),
                 container_name=container,
             )
         )
     return out
 
 
-def document_symbols_for(session: Session, loc: Located, text: str, encoding: str
-                         ) -> list[types.DocumentSymbol]:
+def document_symbols_for(
+    session: Session, loc: Located, text: str, encoding: str
+) -> list[types.DocumentSymbol]:
     fx = session.parse(loc.rel_path, text)
     if fx is None:
         return []

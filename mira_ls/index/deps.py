@@ -169,7 +169,7 @@ def _manifest_deps(root: Path, rel: str) -> list[Dependency]:
         version = spec if isinstance(spec, str) and spec else None
         if isinstance(spec, dict):
             version = spec.get("version") if isinstance(spec.get("version"), str) else None
-        out.append(Dependency(dep, version, eco, "manifest", None, rel))
+        out.append(Dependency(dep, version, eco, "manifest", rel, rel))
 
     try:
         if name == "pyproject.toml":

@@ -7,6 +7,7 @@ from mira_ls.store.errors import (
     DatabaseLocked,
     DatabaseNotWritable,
     MigrationChecksumMismatch,
+    NotAMiraDatabase,
     SchemaTooNew,
     StoreError,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "DatabaseLocked",
     "DatabaseNotWritable",
     "MigrationChecksumMismatch",
+    "NotAMiraDatabase",
     "SchemaTooNew",
     "Store",
     "StoreError",

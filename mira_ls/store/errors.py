@@ -8,20 +8,24 @@ class StoreError(Exception):
 
 
 class DatabaseNotWritable(StoreError):
-    pass
+    """The file or its directory cannot be created or written."""
 
 
 class DatabaseCorrupt(StoreError):
-    pass
+    """The file is not an SQLite database or is damaged."""
 
 
 class DatabaseLocked(StoreError):
-    pass
+    """Another connection held a lock for longer than the busy timeout."""
 
 
 class SchemaTooNew(StoreError):
-    pass
+    """The database was migrated by a newer mira-ls; nothing is written to it."""
 
 
 class MigrationChecksumMismatch(StoreError):
-    pass
+    """An applied migration file was edited afterwards."""
+
+
+class NotAMiraDatabase(StoreError):
+    """The file is an SQLite database of another program; it is left alone."""

@@ -88,7 +88,9 @@ async def wait_for_progress_end(
             return done[-1]
         await asyncio.sleep(0.05)
     titles = [
-        r.title for rs in client.progress_reports.values() for r in rs
+        r.title
+        for rs in client.progress_reports.values()
+        for r in rs
         if isinstance(r, types.WorkDoneProgressBegin)
     ]
     pytest.fail(f"no end of progress {title_part!r} within {timeout} s; saw {titles}")

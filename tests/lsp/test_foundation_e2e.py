@@ -34,12 +34,12 @@ def main():
     return helper(1)
 '''
 
-APP = '''from pkg.core import helper
+APP = """from pkg.core import helper
 
 
 def run():
     return helper(3)
-'''
+"""
 
 
 def make_repo(root: Path) -> Repo:
@@ -56,10 +56,9 @@ def db_rows(db: Path, sql: str, *args: object) -> list[tuple]:
         conn.close()
 
 
-def pos_of(text: str, needle: str, nth: int = 0) -> types.Position:
-    idx = -1
-    for _ in range(nth + 1):
-        idx = text.index(needle, idx + 1)
+def pos_of(text: str, needle: str, offset: int = 0) -> types.Position:
+    """Position of needle (plus offset characters) in text."""
+    idx = text.index(needle) + offset
     line = text.count("\n", 0, idx)
     col = idx - (text.rfind("\n", 0, idx) + 1)
     return types.Position(line=line, character=col)
@@ -89,7 +88,7 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
     items = await client.text_document_prepare_call_hierarchy_async(
         types.CallHierarchyPrepareParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "helper"),
+            position=pos_of(CORE, "def helper", 4),
         )
     )
     assert items and items[0].name == "helper"
@@ -101,7 +100,7 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
     mains = await client.text_document_prepare_call_hierarchy_async(
         types.CallHierarchyPrepareParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "def main") ,
+            position=pos_of(CORE, "def main"),
         )
     )
     # the cursor is on 'def', not the name: no item; on the name there is one
@@ -109,7 +108,7 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
     mains = await client.text_document_prepare_call_hierarchy_async(
         types.CallHierarchyPrepareParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "main()"),
+            position=pos_of(CORE, "def main", 4),
         )
     )
     outgoing = await client.call_hierarchy_outgoing_calls_async(
@@ -121,12 +120,12 @@ async def test_index_symbols_calls_lenses(start_server: StartServer, tmp_path: P
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=core_uri))
     )
     titles = {ln.range.start.line: ln.command.title for ln in lenses if ln.command}
-    assert titles[pos_of(CORE, "helper").line] == "3 callers"
+    assert titles[pos_of(CORE, "def helper", 4).line] == "3 callers"
 
     hover = await client.text_document_hover_async(
         types.HoverParams(
             text_document=types.TextDocumentIdentifier(uri=core_uri),
-            position=pos_of(CORE, "helper"),
+            position=pos_of(CORE, "def helper", 4),
         )
     )
     assert hover is not None
@@ -149,8 +148,10 @@ async def test_incremental_saves(start_server: StartServer, tmp_path: Path) -> N
     db = tmp_path / "db" / "mira.db"
     client = await start_server(repo.root)
     await wait_for_progress_end(client, "indexing")
-    q = ("SELECT qualified_name, id, content_hash, signature_hash FROM code_elements "
-         "WHERE file_path = 'pkg/core.py' ORDER BY qualified_name")
+    q = (
+        "SELECT qualified_name, id, content_hash, signature_hash FROM code_elements "
+        "WHERE file_path = 'pkg/core.py' ORDER BY qualified_name"
+    )
     before = {r[0]: r[1:] for r in db_rows(db, q)}
     assert "pkg.core.helper" in before
 
@@ -262,8 +263,9 @@ async def test_invalid_settings_fall_back(start_server: StartServer, tmp_path: P
     assert any("mira.index.jedi" in t for t in texts), texts
 
 
-async def test_commands_tolerate_missing_arguments(start_server: StartServer, tmp_path: Path
-                                                   ) -> None:
+async def test_commands_tolerate_missing_arguments(
+    start_server: StartServer, tmp_path: Path
+) -> None:
     repo = make_repo(tmp_path / "ws")
     client = await start_server(repo.root, editor="neovim")
     await wait_for_progress_end(client, "indexing")

@@ -11,9 +11,7 @@ BASE_TIME = 1_700_000_000  # 2023-11-14, a fixed point so numbers are reproducib
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full_env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(root), **(env or {})}
-    out = subprocess.run(
-        ["git", *args], cwd=root, env=full_env, check=True, capture_output=True
-    )
+    out = subprocess.run(["git", *args], cwd=root, env=full_env, check=True, capture_output=True)
     return out.stdout.decode("utf-8", "replace")
 
 
@@ -55,8 +53,11 @@ class Repo:
                 git(self.root, "add", "--", rel)
         date = f"{at} +0000"
         env = {
-            "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date,
-            "GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": email,
+            "GIT_AUTHOR_NAME": author,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": author,
+            "GIT_COMMITTER_EMAIL": email,
             "GIT_COMMITTER_DATE": date,
         }
         git(self.root, "commit", "-q", "--allow-empty", "-m", message, env=env)
