@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mira_ls.index import indexer
 from mira_ls.store import code as cs
 from mira_ls.store.invalidation import invalidate_symbols
 from tests.index_helpers import edges, index, new_store, sym, write_files
@@ -93,18 +94,51 @@ def test_callers_callees_counts_and_summary(tmp_path: Path) -> None:
     }
 
 
-def test_invalidation_deletes_cache_rows_for_changed_symbols(tmp_path: Path) -> None:
+def test_changed_symbols_invalidate_their_cache_rows(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    write_files(root, {"m.py": NAMES})
     store = new_store(tmp_path)
+    stats = index(store, root)
+    pid = stats.project_id
+    gcs, xg = sym(store, pid, "m.gcs"), sym(store, pid, "m.xgcsx")
     with store.write() as conn:
-        exists = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "semantic_analysis_cache" not in exists:
-            # Older schema: nothing to invalidate, and no error either.
-            assert invalidate_symbols(conn, [1], ["h"]) == 0
-            return
-        conn.execute(
-            "INSERT INTO semantic_analysis_cache(symbol_id, content_hash) VALUES (1, 'a'), (2, 'b')"
+        for s_ in (gcs, xg):
+            conn.execute(
+                "INSERT INTO semantic_analysis_cache(symbol_id, content_hash, result)"
+                " VALUES (?, ?, '{}')",
+                (s_.id, s_.content_hash),
+            )
+            conn.execute(
+                "INSERT INTO pattern_validation_cache(symbol_id, pattern_name, content_hash,"
+                " is_valid) VALUES (?, 'factory', ?, 1)",
+                (s_.id, s_.content_hash),
+            )
+
+    def cached() -> set[tuple[str, int]]:
+        conn = store.conn()
+        return {
+            (t, r[0])
+            for t in ("semantic_analysis_cache", "pattern_validation_cache")
+            for r in conn.execute(f"SELECT symbol_id FROM {t}")
+        }
+
+    assert cached() == {
+        (t, i)
+        for t in ("semantic_analysis_cache", "pattern_validation_cache")
+        for i in (gcs.id, xg.id)
+    }
+    (root / "m.py").write_text(
+        NAMES.replace(
+            "return get_call_sites()\n\n\ndef GetCallSites",
+            "return get_call_sites() + 1\n\n\ndef GetCallSites",
         )
-        assert invalidate_symbols(conn, [1], ["b"]) == 2
+    )
+    upd = indexer.update_file(store, pid, root, "m.py")
+    assert gcs.id in upd.changed_symbol_ids and xg.id not in upd.changed_symbol_ids
+    assert cached() == {("semantic_analysis_cache", xg.id), ("pattern_validation_cache", xg.id)}
+    with store.write() as conn:
+        assert invalidate_symbols(conn, [], [xg.content_hash]) == 2
+    assert cached() == set()
 
 
 def run_cli(*args: str, db: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -175,7 +209,6 @@ def test_process_pool_gives_the_same_index(tmp_path: Path) -> None:
     inline = new_store(tmp_path / "b")
     progress: list[tuple[int, int]] = []
     from mira_ls.config import IndexSettings
-    from mira_ls.index import indexer
 
     s1 = indexer.index_workspace(
         pooled, root, IndexSettings(workers=2), progress=lambda d, t, m: progress.append((d, t))
