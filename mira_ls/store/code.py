@@ -536,14 +536,14 @@ def imports_of_file(conn: Any, file_id: int) -> list[ImportRow]:
     return [ImportRow(*r) for r in rows]
 
 
-def project_imports(conn: Any, project_id: int) -> list[tuple[str, str, str, str | None]]:
-    """(file_path, language, module, name) of every import in a project."""
+def project_imports(conn: Any, project_id: int) -> list[tuple[str, str, str, str | None, int]]:
+    """(file_path, language, module, name, line) of every import in a project."""
     rows = conn.execute(
-        "SELECT f.file_path, f.language, i.module, i.name FROM code_imports i"
+        "SELECT f.file_path, f.language, i.module, i.name, i.line FROM code_imports i"
         " JOIN repository_files f ON f.id = i.file_id WHERE i.project_id = ?",
         (project_id,),
     ).fetchall()
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 # --- reads for features and the CLI -----------------------------------------------------
