@@ -10,6 +10,9 @@
   not modified), indexed, then one function body is edited N times, each edit followed by
   update_file; p50/p95 of update_file.
 - peak_rss_mb: this process plus its worker processes, sampled every 10 ms.
+- index_cpu_s / raw_parse_cpu_s / cpu_ratio: CPU seconds (all processes) of the same two
+  runs; on a shared machine wall times vary with other load, CPU seconds much less. With
+  two cores, index_s can reach ratio <= 1.0 only if cpu_ratio stays under about 2.
 - jedi_s (with --jedi): the background jedi pass, timed separately.
 """
 
@@ -29,14 +32,14 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tree_sitter import QueryCursor  # noqa: E402
+from tree_sitter import QueryCursor
 
-from mira_ls.config import IndexSettings  # noqa: E402
-from mira_ls.index import indexer  # noqa: E402
-from mira_ls.index.languages import get_query, language_for_path, new_parser  # noqa: E402
-from mira_ls.index.symbols import extract  # noqa: E402
-from mira_ls.store import code as cs  # noqa: E402
-from mira_ls.store import open_store  # noqa: E402
+from mira_ls.config import IndexSettings
+from mira_ls.index import indexer
+from mira_ls.index.languages import get_query, language_for_path, new_parser
+from mira_ls.index.symbols import extract
+from mira_ls.store import code as cs
+from mira_ls.store import open_store
 
 
 class RssSampler(threading.Thread):
@@ -48,6 +51,7 @@ class RssSampler(threading.Thread):
         self.peak = 0
         self._halt = threading.Event()
         self.proc = psutil.Process()
+        self.child_cpu: dict[int, float] = {}  # pid -> last seen user+system seconds
 
     def sample(self) -> None:
         total = 0
@@ -56,6 +60,8 @@ class RssSampler(threading.Thread):
             for child in self.proc.children(recursive=True):
                 try:
                     total += child.memory_info().rss
+                    t = child.cpu_times()
+                    self.child_cpu[child.pid] = t.user + t.system
                 except psutil.Error:
                     pass
         except psutil.Error:
@@ -89,12 +95,16 @@ def raw_parse(root: Path, files: list[tuple[str, str]]) -> float:
 
 def pick_edit_file(store, pid: int, root: Path) -> str | None:
     """An indexed Python file close to 1,000 lines with a function of a few lines."""
-    rows = store.conn().execute(
-        "SELECT file_path, line_count FROM repository_files WHERE project_id = ? AND"
-        " language = 'python' AND status = 'indexed' AND parse_errors = 0"
-        " ORDER BY abs(line_count - 1000) LIMIT 20",
-        (pid,),
-    ).fetchall()
+    rows = (
+        store.conn()
+        .execute(
+            "SELECT file_path, line_count FROM repository_files WHERE project_id = ? AND"
+            " language = 'python' AND status = 'indexed' AND parse_errors = 0"
+            " ORDER BY abs(line_count - 1000) LIMIT 20",
+            (pid,),
+        )
+        .fetchall()
+    )
     for rel, _ in rows:
         funcs = [
             s
@@ -197,8 +207,10 @@ def main() -> int:
                 pass
 
     t = time.perf_counter()
+    cpu0 = time.process_time()
     stats = indexer.index_workspace(store, root, settings)
     index_s = time.perf_counter() - t
+    index_cpu = time.process_time() - cpu0 + sum(sampler.child_cpu.values())
     pid = stats.project_id
 
     conn = store.conn()
@@ -207,9 +219,12 @@ def main() -> int:
         " AND status = 'indexed' ORDER BY file_path",
         (pid,),
     ).fetchall()
-    files = [(r[0], language_for_path(r[0], (root / r[0]).read_bytes()[:4096]) or r[1])
-             for r in indexed]
+    files = [
+        (r[0], language_for_path(r[0], (root / r[0]).read_bytes()[:4096]) or r[1]) for r in indexed
+    ]
+    cpu0 = time.process_time()
     raw_s = raw_parse(root, files)
+    raw_cpu = time.process_time() - cpu0
 
     result: dict[str, object] = {
         "corpus": str(root),
@@ -222,6 +237,9 @@ def main() -> int:
         "index_s": round(index_s, 3),
         "raw_parse_s": round(raw_s, 3),
         "ratio": round(index_s / raw_s, 3) if raw_s else None,
+        "index_cpu_s": round(index_cpu, 3),
+        "raw_parse_cpu_s": round(raw_cpu, 3),
+        "cpu_ratio": round(index_cpu / raw_cpu, 3) if raw_cpu else None,
         "index_parse_phase_s": round(stats.parse_seconds, 3),
         "index_resolve_phase_s": round(stats.resolve_seconds, 3),
         "workers": args.workers or len(os.sched_getaffinity(0)),
