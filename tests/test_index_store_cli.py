@@ -197,10 +197,9 @@ def test_cli_index_symbols_callers(tmp_path: Path) -> None:
 
 
 def test_process_pool_gives_the_same_index(tmp_path: Path) -> None:
-    pad = "# padding so the workspace is large enough for the pool\n" * 700
     files = {
         f"pkg/m{i}.py": f"from pkg.m{(i + 1) % 60} import f{(i + 1) % 60}\n\n\n"
-        f"def f{i}():\n    return f{(i + 1) % 60}()\n" + pad
+        f"def f{i}():\n    return f{(i + 1) % 60}()\n"
         for i in range(60)
     }
     files["pkg/__init__.py"] = ""

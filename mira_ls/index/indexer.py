@@ -433,8 +433,8 @@ def _results(
     workers = _worker_count(settings)
     chunks = list(_chunks(todo))
     max_bytes = settings.max_file_bytes
-    total_bytes = sum(t[3] for t in todo)
-    if workers <= 1 or len(todo) < INLINE_MAX_FILES or total_bytes < INLINE_MAX_BYTES:
+    small = len(todo) < INLINE_MAX_FILES or sum(t[3] for t in todo) < INLINE_MAX_BYTES
+    if workers <= 1 or (small and settings.workers == 0):
         for ch in chunks:
             yield process_chunk(str(root), ch, max_bytes)
         return
