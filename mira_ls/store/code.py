@@ -39,6 +39,10 @@ class SymbolRow:
     complexity: int
 
 
+# A file's symbols are found through its id (the identity index leads with file_id).
+_FILE_ID = "file_id = (SELECT id FROM repository_files WHERE project_id = ? AND file_path = ?)"
+
+
 def symbol_from_row(r: Any) -> SymbolRow:
     return SymbolRow(*r)
 
@@ -55,7 +59,7 @@ def find_symbol(
 ) -> SymbolRow | None:
     """Look a symbol up by its identity (file, qualified name, kind, ordinal)."""
     r = conn.execute(
-        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE project_id = ? AND file_path = ? "
+        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE {_FILE_ID} "
         "AND qualified_name = ? AND kind = ? AND ordinal = ?",
         (project_id, file_path, qualified_name, kind, ordinal),
     ).fetchone()
@@ -64,8 +68,7 @@ def find_symbol(
 
 def symbols_in_file(conn: Any, project_id: int, file_path: str) -> list[SymbolRow]:
     rows = conn.execute(
-        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE project_id = ? AND file_path = ? "
-        "ORDER BY start_line, start_col",
+        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE {_FILE_ID} ORDER BY start_line, start_col",
         (project_id, file_path),
     ).fetchall()
     return [symbol_from_row(r) for r in rows]
@@ -456,14 +459,14 @@ def refs_in_file(conn: Any, file_id: int) -> list[SymbolRef]:
 def symbol_containing_line(conn: Any, project_id: int, file_path: str, line: int) -> int | None:
     """The innermost symbol of a file whose name is on ``line`` (else that contains it)."""
     r = conn.execute(
-        "SELECT id FROM code_elements WHERE project_id = ? AND file_path = ? AND name_line = ?"
+        f"SELECT id FROM code_elements WHERE {_FILE_ID} AND name_line = ?"
         " AND kind <> 'module' ORDER BY start_line DESC LIMIT 1",
         (project_id, file_path, line),
     ).fetchone()
     if r:
         return int(r[0])
     r = conn.execute(
-        "SELECT id FROM code_elements WHERE project_id = ? AND file_path = ? AND start_line <= ?"
+        f"SELECT id FROM code_elements WHERE {_FILE_ID} AND start_line <= ?"
         " AND end_line >= ? ORDER BY (end_line - start_line) LIMIT 1",
         (project_id, file_path, line, line),
     ).fetchone()
