@@ -147,6 +147,7 @@ class _WriteCtx:
         self.sym_deletes: list[int] = []
         self.edge_delete_callers: list[int] = []
         self.edge_shifts: list[tuple[int, int]] = []
+        self.edge_lines: list[tuple[int, int]] = []
         self.edge_inserts: list[tuple[Any, ...]] = []
         self.staged: list[tuple[Any, ...]] = []
         self.sig_ids: list[int] = []
@@ -180,6 +181,8 @@ class _WriteCtx:
             cs.delete_edges_from(conn, self.edge_delete_callers)
         if self.edge_shifts:
             cs.shift_edges(conn, self.edge_shifts)
+        if self.edge_lines:
+            cs.set_edge_lines(conn, self.edge_lines)
         if self.edge_inserts:
             cs.insert_edges(conn, self.edge_inserts)
         if self.staged:
@@ -290,6 +293,8 @@ def _reconcile(
         upd.changed_content_hashes.extend(r.content_hash for r in removed)
     if (upd.added and not is_new) or removed:
         rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
+    elif not is_new and rewrite:
+        _keep_same_calls(ctx, rewrite, ids, calls)
     if not is_new:
         ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
         ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
@@ -315,6 +320,30 @@ def _reconcile(
     if pending:
         ctx.pending_files.add(file_id)
     return upd
+
+
+def _keep_same_calls(
+    ctx: _WriteCtx, rewrite: set[int], ids: list[int], calls: list[tuple[Any, ...]]
+) -> None:
+    """Drop from ``rewrite`` the changed symbols whose own calls are the same as stored
+    (same names, receivers and columns, in order): their edges stay, only lines move.
+
+    Editing one function changes the bytes of its class and module too, but rarely their
+    own calls; this keeps a save from re-resolving every module-level call."""
+    by_caller: dict[int, list[tuple[Any, ...]]] = {}
+    for c in calls:
+        if c[0] in rewrite:
+            by_caller.setdefault(c[0], []).append(c)
+    stored = cs.edges_of_callers(ctx.conn, [ids[i] for i in rewrite])
+    for i in list(rewrite):
+        new = sorted(by_caller.get(i, []), key=lambda c: (c[3], c[4]))
+        old = stored.get(ids[i], [])
+        if len(new) != len(old):
+            continue
+        if any((n[1], n[2], n[4]) != (o[1], o[2], o[4]) for n, o in zip(new, old, strict=True)):
+            continue
+        rewrite.discard(i)
+        ctx.edge_lines.extend((n[3], o[0]) for n, o in zip(new, old, strict=True) if n[3] != o[3])
 
 
 def _clear_file_symbols(ctx: _WriteCtx, file_id: int) -> FileUpdate:

@@ -316,6 +316,25 @@ def shift_edges(conn: Any, rows: list[tuple[int, int]]) -> None:
     conn.executemany("UPDATE call_graph SET line = line + ? WHERE caller_id = ?", rows)
 
 
+def edges_of_callers(conn: Any, caller_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """caller id -> [(edge id, callee_name, receiver, line, col)] ordered by position."""
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for chunk in _chunks(caller_ids):
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(
+            "SELECT caller_id, id, callee_name, receiver, line, col FROM call_graph"
+            f" WHERE caller_id IN ({marks}) ORDER BY caller_id, line, col",
+            chunk,
+        ):
+            out.setdefault(r[0], []).append(r[1:])
+    return out
+
+
+def set_edge_lines(conn: Any, rows: list[tuple[int, int]]) -> None:
+    """(line, edge id): the call moved with its unchanged surroundings."""
+    conn.executemany("UPDATE call_graph SET line = ? WHERE id = ?", rows)
+
+
 def flag_callers_of(conn: Any, callee_ids: list[int]) -> list[int]:
     """Mark edges into these symbols for re-resolution; returns the callers' ids."""
     out: list[int] = []
