@@ -13,7 +13,8 @@
 - index_cpu_s / raw_parse_cpu_s / cpu_ratio: CPU seconds (all processes) of the same two
   runs; on a shared machine wall times vary with other load, CPU seconds much less. With
   two cores, index_s can reach ratio <= 1.0 only if cpu_ratio stays under about 2.
-- jedi_s (with --jedi): the background jedi pass, timed separately.
+- jedi_s (with --jedi): the background jedi pass, timed separately (its memory is
+  jedi_peak_rss_mb; peak_rss_mb covers the index and the did_save edits).
 """
 
 from __future__ import annotations
@@ -249,12 +250,25 @@ def main() -> int:
     if rel is not None and args.edits > 0:
         result.update(did_save(store, pid, root, rel, args.edits))
     result["workspace_symbol_ms"] = search_ms(store, pid)
+    sampler.sample()
+    result["peak_rss_mb"] = round(sampler.peak / 1e6, 1)
     if args.jedi:
+        sampler.peak = 0
+        waiting = (
+            store.conn()
+            .execute(
+                "SELECT count(*) FROM call_graph WHERE project_id = ? AND needs_resolution = 2",
+                (pid,),
+            )
+            .fetchone()[0]
+        )
         t = time.perf_counter()
+        result["jedi_candidates"] = waiting
         result["jedi_resolved"] = indexer.resolve_python_with_jedi(store, pid, root)
         result["jedi_s"] = round(time.perf_counter() - t, 3)
+        sampler.sample()
+        result["jedi_peak_rss_mb"] = round(sampler.peak / 1e6, 1)
     sampler.stop()
-    result["peak_rss_mb"] = round(sampler.peak / 1e6, 1)
     store.close()
     print(json.dumps(result, indent=2))
     return 0

@@ -325,6 +325,7 @@ class Resolver:
         self._by_qn: dict[str, list[cs.SymbolRef]] = {}
         self._go_dirs: set[str] | None = None
         self._py_memo: dict[str, int | None] = {}
+        self._packages: dict[str, bool] = {}
         self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
 
     # memoized look-ups
@@ -512,6 +513,32 @@ class Resolver:
                 return None
             return self._suffix(ctx, segs, name)
         return None
+
+    def jedi_may_help(self, ctx: _FileCtx, name: str, receiver: str | None) -> bool:
+        """Whether jedi could find a project symbol scope resolution missed (Python only):
+        not for builtins, nor for names reached through a module outside the project
+        (``os.path.join``, ``np.array``), which jedi would place outside the project."""
+        if ctx.language != "python":
+            return False
+        head = name if receiver is None else re.split(r"[.(\[]", receiver, maxsplit=1)[0]
+        if receiver is None and name in PY_BUILTINS:
+            return False
+        if head in PY_BUILTINS and receiver is not None and head not in ("self", "cls"):
+            return False  # str.join, dict.get ... and literals' methods
+        target = ctx.bindings.get(head)
+        if target is not None:
+            top = target.split(".", 1)[0]
+            return self._project_has_package(top)
+        return True
+
+    def _project_has_package(self, top: str) -> bool:
+        hit = self._packages.get(top)
+        if hit is None:
+            hit = any(r.kind == "module" for r in self.by_qn(top)) or bool(
+                cs.module_prefix_exists(self.conn, self.project_id, top + ".")
+            )
+            self._packages[top] = hit
+        return hit
 
     def _names_a_scope(self, name: str, lang: str) -> bool:
         """A class, struct or namespace of this name exists (so ``name::f`` is static)."""
@@ -757,7 +784,9 @@ def resolve_pending(
                 res = None
             if res is None:
                 stats.unresolved += 1
-                wait = 2 if (jedi_next and lang == "python") else 0
+                wait = (
+                    2 if jedi_next and resolver.jedi_may_help(ctx, e.callee_name, e.receiver) else 0
+                )
                 updates.append((None, None, wait, e.id))
             else:
                 stats.resolved += 1
@@ -813,7 +842,11 @@ def resolve_staged(
                 out.append((project_id, caller_id, None, name, receiver, line, col, None, 1))
             elif res is None:
                 stats.unresolved += 1
-                wait = 2 if (jedi_next and lang == "python") else 0
+                wait = (
+                    2
+                    if jedi_next and ctx is not None and resolver.jedi_may_help(ctx, name, receiver)
+                    else 0
+                )
                 out.append((project_id, caller_id, None, name, receiver, line, col, None, wait))
             else:
                 stats.resolved += 1

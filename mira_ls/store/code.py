@@ -492,6 +492,16 @@ def symbol_containing_line(conn: Any, project_id: int, file_path: str, line: int
     return int(r[0]) if r else None
 
 
+def module_prefix_exists(conn: Any, project_id: int, prefix: str) -> bool:
+    """Some symbol's qualified name starts with ``prefix`` (a package of the project)."""
+    r = conn.execute(
+        "SELECT 1 FROM code_elements WHERE project_id = ? AND qualified_name >= ?"
+        " AND qualified_name < ? LIMIT 1",
+        (project_id, prefix, prefix + "\U0010ffff"),
+    ).fetchone()
+    return r is not None
+
+
 def module_dirs(conn: Any, project_id: int, language: str) -> set[str]:
     """Directories holding files of a language (Go packages are directories)."""
     rows = conn.execute(
