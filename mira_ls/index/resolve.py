@@ -523,7 +523,7 @@ class Resolver:
         head = name if receiver is None else re.split(r"[.(\[]", receiver, maxsplit=1)[0]
         if receiver is None and name in PY_BUILTINS:
             return False
-        if head in PY_BUILTINS and receiver is not None and head not in ("self", "cls"):
+        if head in PY_BUILTINS and receiver is not None and head not in ("super", "type"):
             return False  # str.join, dict.get ... and literals' methods
         target = ctx.bindings.get(head)
         if target is not None:
