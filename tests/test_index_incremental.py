@@ -219,3 +219,44 @@ def test_update_with_buffer_bytes_and_invalidation_hook(tmp_path: Path) -> None:
     assert greet.id in upd.changed_symbol_ids
     assert upd.body_changed == 3
     assert indexer.update_file(store, pid, root, "pkg/core.py", data).status == "unchanged"
+
+
+def test_cancelled_index_loses_no_calls_and_resumes(tmp_path: Path) -> None:
+    files = {
+        f"pkg/m{i:03d}.py": f"from pkg.m{(i + 1) % 100:03d} import f{(i + 1) % 100}\n\n\n"
+        f"def f{i}():\n    return f{(i + 1) % 100}() + g{i}()\n\n\ndef g{i}():\n    return 1\n"
+        for i in range(100)
+    }
+    files["pkg/__init__.py"] = ""
+    root = tmp_path / "ws"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    store = new_store(tmp_path)
+    seen: list[str] = []
+
+    def cancel() -> bool:
+        return any(m.startswith("parsed") for m in seen)
+
+    stats = indexer.index_workspace(
+        store,
+        root,
+        IndexSettings(workers=1),
+        progress=lambda d, t, m: seen.append(m),
+        cancel=cancel,
+    )
+    assert stats.cancelled and 0 < stats.parsed < 101
+    first = stats.parsed
+    conn = store.conn()
+    pending = conn.execute("SELECT count(*) FROM call_graph WHERE needs_resolution = 1").fetchone()[
+        0
+    ]
+    assert pending > 0  # cross-file calls kept, waiting
+    stats = index(store, root)
+    assert not stats.cancelled
+    assert (stats.parsed, stats.unchanged) == (101 - first, first)
+    assert (stats.edges, stats.resolved) == (200, 200)
+    assert (
+        conn.execute("SELECT count(*) FROM call_graph WHERE needs_resolution <> 0").fetchone()[0]
+        == 0
+    )

@@ -587,19 +587,26 @@ def index_workspace(
         stats.parse_seconds = time.perf_counter() - t_parse
 
         t_res = time.perf_counter()
+
+        def write(fn: Callable[[Any], None]) -> None:
+            with store.write() as c:
+                fn(c)
+
+        # Always: when cancelled, the staged calls are stored pending for the next run.
+        report(total, total, "resolving calls")
+        resolve_staged(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
         if not stats.cancelled:
-            report(total, total, "resolving calls")
-
-            def write(fn: Callable[[Any], None]) -> None:
-                with store.write() as c:
-                    fn(c)
-
-            resolve_staged(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
             resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
             with store.write() as c:
                 deps.refresh(c, pid, root)
                 projects.set_indexed(c, pid, int(time.time()))
     finally:
+        try:
+            # After an error, keep what was staged as pending edges rather than lose it.
+            with store.write() as c:
+                cs.unstage_pending(c, pid)
+        except Exception as exc:
+            log.warning("could not keep the staged calls of an interrupted index: %s", exc)
         cs.drop_stage(conn)
         cs.end_bulk(conn, saved)
     stats.resolve_seconds = time.perf_counter() - t_res

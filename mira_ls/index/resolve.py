@@ -852,7 +852,7 @@ def resolve_staged(
                 stats.resolved += 1
                 stats.by[res[1]] = stats.by.get(res[1], 0) + 1
                 out.append((project_id, caller_id, res[0], name, receiver, line, col, res[1], 0))
-        write(lambda c, out=out: cs.insert_edges(c, out))
+        write(lambda c, out=out, upto=after: cs.commit_staged(c, out, upto))
     return stats
 
 

@@ -998,6 +998,27 @@ def staged_batch(conn: Any, after_rowid: int, limit: int) -> list[tuple[Any, ...
     ).fetchall()
 
 
+def commit_staged(conn: Any, edges: list[tuple[Any, ...]], upto_rowid: int) -> None:
+    """Store resolved staged calls as edges and forget them from the stage, atomically."""
+    insert_edges(conn, edges)
+    conn.execute("DELETE FROM temp.mira_staged_calls WHERE rowid <= ?", (upto_rowid,))
+
+
+def unstage_pending(conn: Any, project_id: int) -> int:
+    """Whatever is still staged becomes pending edges (needs_resolution=1)."""
+    exists = conn.execute(
+        "SELECT 1 FROM temp.sqlite_master WHERE name = 'mira_staged_calls'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    return conn.execute(
+        f"INSERT INTO call_graph({EDGE_WRITE_COLS}) SELECT ?, caller_id, NULL, name, receiver,"
+        " line, col, NULL, 1 FROM temp.mira_staged_calls WHERE caller_id IN"
+        " (SELECT id FROM code_elements)",
+        (project_id,),
+    ).rowcount
+
+
 def drop_stage(conn: Any) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
