@@ -67,6 +67,7 @@ CHUNK_FILES = 64
 INLINE_MAX_FILES = 48
 INLINE_MAX_BYTES = 2_000_000
 MAX_ERRORS_KEPT = 20
+COMMIT_EVERY_S = 0.5
 
 
 class WorkspaceError(Exception):
@@ -570,18 +571,27 @@ def index_workspace(
     try:
         results = _results(root, todo, settings, cancel)
         try:
-            for chunk in results:
+            more = True
+            while more and not stats.cancelled:
+                # One transaction spans the chunks of about COMMIT_EVERY_S seconds: fewer
+                # commits rewrite fewer index pages, and the lock is still held only briefly.
                 with store.write() as c:
                     ctx = _WriteCtx(c, pid, fresh=fresh, stage=True)
-                    for res in chunk:
-                        _store_result(ctx, res, stored.get(res.rel))
-                        _count(stats, res)
-                    ctx.flush()
-                done += len(chunk)
-                report(done, total, f"parsed {done} of {total} files")
-                if cancel is not None and cancel():
-                    stats.cancelled = True
-                    break
+                    began = time.monotonic()
+                    while time.monotonic() - began < COMMIT_EVERY_S:
+                        chunk = next(results, None)
+                        if chunk is None:
+                            more = False
+                            break
+                        for res in chunk:
+                            _store_result(ctx, res, stored.get(res.rel))
+                            _count(stats, res)
+                        ctx.flush()
+                        done += len(chunk)
+                        report(done, total, f"parsed {done} of {total} files")
+                        if cancel is not None and cancel():
+                            stats.cancelled = True
+                            break
         finally:
             results.close()
         stats.parse_seconds = time.perf_counter() - t_parse
