@@ -33,6 +33,9 @@ from mira_ls.config import IndexSettings
 from mira_ls.index import deps, walk
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.resolve import (
+    NEEDS_JEDI,
+    NEEDS_PROJECT,
+    SETTLED,
     TARGET_KINDS,
     resolve_pending,
     resolve_python_with_jedi,
@@ -135,11 +138,14 @@ class _WriteCtx:
     flags, imports and cache invalidation. With ``stage=True`` (full index) calls that need
     project-wide resolution are staged instead of stored, and stored once resolved."""
 
-    def __init__(self, conn: Any, project_id: int, *, fresh: bool, stage: bool = False) -> None:
+    def __init__(
+        self, conn: Any, project_id: int, *, fresh: bool, stage: bool = False, jedi: bool = True
+    ) -> None:
         self.conn = conn
         self.project_id = project_id
         self.fresh = fresh
         self.stage = stage
+        self.jedi = jedi
         self.now = int(time.time())
         self._next_id: int | None = None
         self.sym_inserts: list[tuple[Any, ...]] = []
@@ -300,13 +306,17 @@ def _reconcile(
         ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
         ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
     pending = False
-    for caller, name, receiver, line, col, target in calls:
+    for caller, name, receiver, line, col, target, need in calls:
         if caller not in rewrite:
             continue
         if target is not None:
             ctx.edge_inserts.append(
                 (pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0)
             )
+        elif need != NEEDS_PROJECT:
+            # No project rule can place it: stored settled (or waiting for jedi) right away.
+            wait = NEEDS_JEDI if need == NEEDS_JEDI and ctx.jedi else SETTLED
+            ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, wait))
         elif ctx.stage:
             ctx.staged.append((file_id, ids[caller], name, receiver, line, col))
         else:
@@ -576,7 +586,7 @@ def index_workspace(
                 # One transaction spans the chunks of about COMMIT_EVERY_S seconds: fewer
                 # commits rewrite fewer index pages, and the lock is still held only briefly.
                 with store.write() as c:
-                    ctx = _WriteCtx(c, pid, fresh=fresh, stage=True)
+                    ctx = _WriteCtx(c, pid, fresh=fresh, stage=True, jedi=settings.jedi)
                     began = time.monotonic()
                     while time.monotonic() - began < COMMIT_EVERY_S:
                         chunk = next(results, None)
@@ -703,7 +713,7 @@ def update_file(
         return FileUpdate(rel, "unchanged")
     with store.write() as c:
         old = cs.get_file(c, project_id, rel)
-        ctx = _WriteCtx(c, project_id, fresh=False)
+        ctx = _WriteCtx(c, project_id, fresh=False, jedi=settings.jedi)
         upd = _store_result(ctx, res, old)
         pending = ctx.flush()
         if pending:

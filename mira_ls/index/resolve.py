@@ -284,6 +284,68 @@ def resolve_local(fx: FileExtract, file_path: str = "") -> list[int | None]:
     return [local_target(scope, c.caller, c.name, c.receiver) for c in fx.calls]
 
 
+# What a call that failed locally still needs: 1 = project-wide resolution may find it (it
+# is staged / left pending); 2 = no project rule can, but jedi may (Python); 0 = settled
+# as unresolved (a builtin, a method on a value of unknown type).
+NEEDS_PROJECT, NEEDS_JEDI, SETTLED = 1, 2, 0
+
+
+def local_bindings(fx: FileExtract) -> tuple[set[str], bool, bool]:
+    """(names bound by the file's imports, has a star import, has any import)."""
+    names: set[str] = set()
+    star = False
+    for imp in fx.imports:
+        if imp.name == "*":
+            star = True
+        elif imp.alias:
+            names.add(imp.alias)
+        elif imp.name and imp.name not in ("default", "self"):
+            names.add(imp.name)
+        else:
+            mod = imp.module.strip('"<>')
+            if fx.language == "python":
+                names.add(mod.lstrip(".").split(".", 1)[0])
+            else:
+                names.add(re.split(r"::|/|\.", mod)[-1] if mod else mod)
+                if fx.language == "go":
+                    segs = [x for x in mod.split("/") if x]
+                    if len(segs) > 1 and re.fullmatch(r"v\d+", segs[-1]):
+                        names.add(segs[-2])
+    return names, star, bool(fx.imports)
+
+
+def after_local(
+    lang: str, name: str, receiver: str | None, bound: set[str], star: bool, has_imports: bool
+) -> int:
+    """For a call the file-local rules could not resolve: NEEDS_PROJECT, NEEDS_JEDI or
+    SETTLED. Mirrors ``Resolver.resolve``: a call it could never resolve is not staged."""
+    if lang in ("rust", "cpp"):
+        return NEEDS_PROJECT  # paths (a::b::f, Type::new) and out-of-line impls elsewhere
+    builtins_ = BUILTINS.get(lang, frozenset())
+    if receiver is None:
+        if name in bound or star:
+            return NEEDS_PROJECT
+        if name in builtins_:
+            return SETTLED
+        if lang in ("go", "c"):
+            return NEEDS_PROJECT  # same package / unique global name
+        if lang in ("javascript", "typescript", "tsx") and not has_imports:
+            return NEEDS_PROJECT  # a script: unique global name
+        return SETTLED
+    head = re.split(r"::|\.|->|\(|\[", receiver, maxsplit=1)[0]
+    if head in bound:
+        return NEEDS_PROJECT
+    single = re.fullmatch(r"[A-Za-z_]\w*", receiver) is not None
+    static_langs = ("java", "javascript", "typescript", "tsx", "python")
+    if head[:1].isupper() and lang in static_langs and (lang != "python" or single):
+        return NEEDS_PROJECT  # Foo.bar(): a static call on a class defined elsewhere
+    if lang != "python":
+        return SETTLED
+    if head in PY_BUILTINS and head not in ("super", "type"):
+        return SETTLED
+    return NEEDS_JEDI
+
+
 # --- project-wide resolution over stored rows ----------------------------------------------
 
 

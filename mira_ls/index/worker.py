@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mira_ls.index.languages import language_for_path
-from mira_ls.index.resolve import resolve_local
+from mira_ls.index.resolve import after_local, local_bindings, resolve_local
 from mira_ls.index.symbols import FileExtract, extract
 
 log = logging.getLogger(__name__)
@@ -101,10 +101,16 @@ def pack(
         )
         for s in fx.symbols
     ]
+    bound, star, has_imports = local_bindings(fx)
+    lang = fx.language
     calls = [
-        (c.caller, c.name, c.receiver, c.line, c.col, t)
+        (
+            c.caller, c.name, c.receiver, c.line, c.col, t,
+            -1 if t is not None else after_local(lang, c.name, c.receiver, bound, star,
+                                                 has_imports),
+        )
         for c, t in zip(fx.calls, targets, strict=True)
-    ]
+    ]  # fmt: skip
     imports = [(i.module, i.name, i.alias, i.line) for i in fx.imports]
     return symbols, calls, imports
 
