@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make demo   install into .venv and index this repository, printing a summary
-#   make test   install into .venv and run ruff and the whole test suite
+#   make test   install into .venv, run ruff and the whole test suite, then build, test
+#               and package the VS Code extension (npm)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -31,6 +32,7 @@ format: $(STAMP)
 
 test: lint
 	$(VENV)/bin/pytest -q
+	bash editors/vscode/ci.sh
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -70,7 +70,9 @@ CREATE TABLE build_error_occurrences (
     col             INTEGER,
     end_line        INTEGER,
     end_col         INTEGER,
-    message         TEXT NOT NULL
+    message         TEXT NOT NULL,
+    related         TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(related)), -- [[path, line]]
+    hint            TEXT                           -- the tool's advice (notes, help)
 );
 CREATE INDEX idx_build_error_occurrences_run ON build_error_occurrences(run_id);
 CREATE INDEX idx_build_error_occurrences_error ON build_error_occurrences(error_id);
@@ -88,6 +90,15 @@ CREATE TABLE build_file_snapshots (
     UNIQUE (project_id, content_hash)
 );
 CREATE INDEX idx_build_file_snapshots_file ON build_file_snapshots(project_id, file_path, captured_at);
+
+-- Which content each file with an open error had at a run: the two sides of a diff.
+CREATE TABLE build_run_files (
+    run_id          INTEGER NOT NULL REFERENCES build_runs(id) ON DELETE CASCADE,
+    file_path       TEXT NOT NULL,
+    content_hash    TEXT NOT NULL,                 -- build_file_snapshots.content_hash
+    PRIMARY KEY (run_id, file_path)
+) WITHOUT ROWID;
+CREATE INDEX idx_build_run_files_hash ON build_run_files(content_hash);
 
 -- An error present in before_run and gone in after_run, with what changed in between.
 CREATE TABLE error_resolutions (

@@ -27,16 +27,19 @@ CREATE TABLE budget_tracking (
     saved_micro     INTEGER NOT NULL DEFAULT 0 CHECK (saved_micro >= 0),
     project_id      INTEGER REFERENCES projects(id) ON DELETE SET NULL,
     message         TEXT,                          -- refusal or error text
+    settled_at      INTEGER,
     CHECK (substr(day, 1, 7) = month)
 );
 CREATE INDEX idx_budget_tracking_day ON budget_tracking(day);
 CREATE INDEX idx_budget_tracking_month_status ON budget_tracking(month, status);
 CREATE INDEX idx_budget_tracking_project ON budget_tracking(project_id);
+CREATE INDEX idx_budget_tracking_open ON budget_tracking(created_at) WHERE status = 'reserved';
 
 CREATE TABLE budget_summary (
     period_type     TEXT NOT NULL CHECK (period_type IN ('day', 'month')),
     period          TEXT NOT NULL,                 -- 'YYYY-MM-DD' or 'YYYY-MM'
     cost_micro      INTEGER NOT NULL DEFAULT 0 CHECK (cost_micro >= 0),
+    reserved_micro  INTEGER NOT NULL DEFAULT 0 CHECK (reserved_micro >= 0), -- open reservations
     requests        INTEGER NOT NULL DEFAULT 0,
     cache_hits      INTEGER NOT NULL DEFAULT 0,
     input_tokens    INTEGER NOT NULL DEFAULT 0,
@@ -63,10 +66,31 @@ CREATE TABLE llm_cache (
     created_at      INTEGER NOT NULL DEFAULT (unixepoch()),
     expires_at      INTEGER NOT NULL,
     last_accessed_at INTEGER NOT NULL DEFAULT (unixepoch()),
-    access_count    INTEGER NOT NULL DEFAULT 0 CHECK (access_count >= 0)
+    access_count    INTEGER NOT NULL DEFAULT 0 CHECK (access_count >= 0),
+    lru_tick        INTEGER NOT NULL DEFAULT 0     -- time.time_ns() of the last access: LRU order
 );
 CREATE INDEX idx_llm_cache_expires ON llm_cache(expires_at);
-CREATE INDEX idx_llm_cache_lru ON llm_cache(last_accessed_at);
+CREATE INDEX idx_llm_cache_last_access ON llm_cache(last_accessed_at);
+CREATE INDEX idx_llm_cache_lru ON llm_cache(lru_tick);
+
+-- Running totals so the size cap is checked without summing the table on every insert.
+CREATE TABLE llm_cache_totals (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    entries         INTEGER NOT NULL DEFAULT 0,
+    bytes           INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO llm_cache_totals(id) VALUES (1);
+CREATE TRIGGER llm_cache_totals_insert AFTER INSERT ON llm_cache BEGIN
+    UPDATE llm_cache_totals SET entries = entries + 1, bytes = bytes + NEW.size_bytes
+    WHERE id = 1;
+END;
+CREATE TRIGGER llm_cache_totals_delete AFTER DELETE ON llm_cache BEGIN
+    UPDATE llm_cache_totals SET entries = entries - 1, bytes = bytes - OLD.size_bytes
+    WHERE id = 1;
+END;
+CREATE TRIGGER llm_cache_totals_resize AFTER UPDATE OF size_bytes ON llm_cache BEGIN
+    UPDATE llm_cache_totals SET bytes = bytes - OLD.size_bytes + NEW.size_bytes WHERE id = 1;
+END;
 
 -- The content_hash of every symbol whose text went into a cached request: editing that
 -- symbol deletes the entries (lookup by content_hash).

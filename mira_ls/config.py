@@ -73,11 +73,19 @@ class CodeLensSettings:
 @dataclass
 class BuildSettings:
     commands: list[dict[str, Any]] = _f(
-        [], "Build/check commands: [{name, command: [argv...], parser}]. Empty: detected."
+        [],
+        "Build/check commands: [{name, command: [argv...], parser, cwd}], parser one of ruff, "
+        "mypy, pytest, tsc, cargo, go, generic. Empty: detected from the project (asks once).",
     )
     on_save: bool = _f(False, "Run the build when a file is saved.")
-    timeout_seconds: float = _f(600.0, "A build command running longer is killed.", min=0.1)
-    output_cap_bytes: int = _f(10_000_000, "Output kept per command.", min=1024)
+    timeout_seconds: float = _f(
+        600.0, "A build command running longer is stopped with its child processes.", min=0.1
+    )
+    output_cap_bytes: int = _f(
+        10_000_000,
+        "Output kept per command and stream (its first and last parts); the rest is counted.",
+        min=1024,
+    )
 
 
 @dataclass

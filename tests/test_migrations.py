@@ -48,11 +48,12 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     },
     "007_build_system.sql": {
         "build_runs", "build_errors", "build_error_occurrences", "build_file_snapshots",
-        "error_resolutions", "build_context_injections",
+        "build_run_files", "error_resolutions", "build_context_injections",
     },
     "008_budget_cache.sql": {
         "budget_tracking", "budget_summary", "llm_cache", "llm_cache_symbols",
-        "llm_cache_stats", "reasoning_patterns", "reasoning_steps", "pattern_usage",
+        "llm_cache_stats", "llm_cache_totals", "reasoning_patterns", "reasoning_steps",
+        "pattern_usage",
     },
     "009_project_context.sql": {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",

@@ -54,6 +54,11 @@ def cmd_hover(args: argparse.Namespace) -> int:
         )
         loc = session.locate(path)
         assert loc is not None
+        if session.settings.git.enabled:
+            # The server blames a file when it is opened; do the same so the output matches.
+            from mira_ls.git.blame import ensure_blame
+
+            ensure_blame(store, project.id, loc.project.root, loc.rel_path, session.settings)
         text = path.read_bytes().decode("utf-8", "replace")
         md = hover.hover_markdown(session, loc, text, line, col - 1)
     if md is None:

@@ -17,7 +17,12 @@ _GROUPS = (
     "mira_ls.cli.serve_cmd",
     "mira_ls.cli.index_cmds",
     "mira_ls.cli.hover_cmd",
+    "mira_ls.cli.build_cmds",
     "mira_ls.cli.db_cmds",
+    "mira_ls.cli.llm_cmds",
+    "mira_ls.cli.git_cmds",
+    "mira_ls.cli.config_cmds",
+    "mira_ls.cli.report_cmd",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from mira_ls.features.code_lens_git import author_lenses
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, Session
 from mira_ls.features.symbol_kinds import CALLABLE
@@ -46,4 +47,13 @@ def code_lenses(session: Session, loc: Located, text: str, encoding: str) -> lis
                     ),
                 )
             )
+    if session.settings.code_lens.authors:
+        live = []
+        for s in fx.symbols:
+            row = stored.get((s.qualified_name, s.kind, s.ordinal))
+            if row is not None:
+                live.append((s.name_line, s.name_col, row))
+        lenses.extend(
+            author_lenses(session.store, loc.project.project_id, loc.rel_path, live, lm.position)
+        )
     return lenses

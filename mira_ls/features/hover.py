@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mira_ls.features import hover_build, hover_git
 from mira_ls.features.locate import Target, target_at
 from mira_ls.features.session import Located, Session
 from mira_ls.store import code as code_store
@@ -19,7 +20,7 @@ SectionProvider = Callable[[Session, Located, SymbolRow | None, int], list[str]]
 
 
 def _section_providers() -> list[SectionProvider]:
-    return []
+    return [hover_git.hover_provider, hover_build.build_sections]
 
 
 def _doc(text: str | None) -> str | None:

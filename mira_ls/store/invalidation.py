@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mira_ls.store import llm_cache
+
 # (table, column holding a symbol id, column holding a content hash)
 _CACHES = (
     ("semantic_analysis_cache", "symbol_id", "content_hash"),
@@ -48,4 +50,12 @@ def invalidate_symbols(conn: Any, symbol_ids: list[int], content_hashes: list[st
             deleted += conn.execute(
                 f"DELETE FROM {table} WHERE {hash_col} IN ({','.join('?' * len(chunk))})", chunk
             ).rowcount
+    # LLM answers whose context held one of these symbol versions (migration 008).
+    if (
+        hashes
+        and conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'llm_cache_symbols'"
+        ).fetchone()
+    ):
+        deleted += llm_cache.delete_for_content_hashes(conn, hashes)
     return deleted

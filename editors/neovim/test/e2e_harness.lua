@@ -1,0 +1,211 @@
+-- Headless Neovim as a real mira-ls client (0.7.2 from Debian in CI; newer versions work too).
+-- Started by tests/lsp/test_neovim_e2e.py with the MIRA_E2E_* variables below; it starts the
+-- server from editors/neovim/lsp/mira_ls.lua with vim.lsp.start_client, hovers a function,
+-- runs a workspace command through the plugin's module and writes what it saw as JSON.
+local out = { errors = {}, progress = {} }
+local result_file = os.getenv("MIRA_E2E_OUT")
+local has_011 = vim.fn.has("nvim-0.11") == 1
+
+local function call(client, method, ...)
+  if has_011 then
+    return client[method](client, ...)
+  end
+  return client[method](...)
+end
+
+local function finish()
+  vim.fn.writefile({ vim.fn.json_encode(out) }, result_file)
+  vim.cmd("qa!")
+end
+
+local function main()
+  local repo = os.getenv("MIRA_E2E_REPO")
+  local file = os.getenv("MIRA_E2E_FILE")
+  local line = tonumber(os.getenv("MIRA_E2E_LINE")) -- 1-based line of the function name
+  local col = tonumber(os.getenv("MIRA_E2E_COL")) -- 0-based byte column
+
+  out.nvim_version = tostring(vim.version().major) .. "." .. vim.version().minor .. "." .. vim.version().patch
+  out.user_commands = {}
+  for _, name in ipairs({ "MiraChat", "MiraExplain", "MiraBuild", "MiraBudget" }) do
+    out.user_commands[name] = vim.fn.exists(":" .. name) == 2
+  end
+
+  local cfg = dofile(os.getenv("MIRA_E2E_CONFIG"))
+  out.config_cmd = cfg.cmd
+  out.config_filetypes = cfg.filetypes
+  out.config_has_chunk_handler = cfg.handlers ~= nil and cfg.handlers["mira/chatChunk"] ~= nil
+
+  -- What the test changes: the command (this checkout's Python), the progress recorder and
+  -- the lifecycle hooks. Everything else comes from editors/neovim/lsp/mira_ls.lua.
+  local default_progress = vim.lsp.handlers["$/progress"]
+  local exited = nil
+  local overrides = {
+    cmd = vim.fn.json_decode(os.getenv("MIRA_E2E_CMD")),
+    init_options = { mira = { git = { enabled = true } } },
+    handlers = {
+      ["$/progress"] = function(err, result, ctx, config)
+        if type(result) == "table" and type(result.value) == "table" then
+          table.insert(out.progress, {
+            token = tostring(result.token),
+            kind = result.value.kind,
+            title = result.value.title,
+            message = result.value.message,
+            at = vim.loop.now(),
+          })
+        end
+        return default_progress(err, result, ctx, config)
+      end,
+    },
+    on_init = function(_, result)
+      out.server_name = result and result.serverInfo and result.serverInfo.name or vim.NIL
+    end,
+    on_exit = function(code, signal)
+      exited = ("the server exited with code %s (signal %s); see the lsp.log tail"):format(code, signal)
+    end,
+  }
+  out.lsp_log = vim.lsp.get_log_path()
+
+  local bufnr, client
+  if has_011 then
+    -- How 0.11+ users run it: lsp/mira_ls.lua found on 'runtimepath', vim.lsp.enable.
+    out.start_method = "vim.lsp.enable"
+    vim.lsp.config("mira_ls", overrides)
+    vim.lsp.enable("mira_ls")
+    vim.cmd("edit " .. vim.fn.fnameescape(file))
+    bufnr = vim.api.nvim_get_current_buf()
+    vim.wait(10000, function()
+      return #vim.lsp.get_clients({ bufnr = bufnr, name = "mira_ls" }) > 0 or exited ~= nil
+    end, 50)
+    client = vim.lsp.get_clients({ bufnr = bufnr, name = "mira_ls" })[1]
+    if not client then
+      table.insert(out.errors, exited or "vim.lsp.enable did not attach mira_ls to the buffer")
+      return
+    end
+    out.root_dir = client.root_dir
+  else
+    out.start_method = "vim.lsp.start_client"
+    cfg = vim.tbl_extend("force", cfg, overrides, { name = "mira_ls", root_dir = repo })
+    cfg.handlers = vim.tbl_extend("force", cfg.handlers or {}, overrides.handlers)
+    vim.cmd("edit " .. vim.fn.fnameescape(file))
+    bufnr = vim.api.nvim_get_current_buf()
+    local client_id = vim.lsp.start_client(cfg)
+    if not client_id then
+      table.insert(out.errors, "vim.lsp.start_client returned nil")
+      return
+    end
+    vim.lsp.buf_attach_client(bufnr, client_id)
+    client = vim.lsp.get_client_by_id(client_id)
+    out.root_dir = repo
+  end
+  local client_id = client.id
+  vim.wait(30000, function()
+    return client.initialized == true or exited ~= nil
+  end, 50)
+  out.initialized = client.initialized == true
+  if not out.initialized then
+    table.insert(out.errors, exited or "the server did not finish initialize within 30 s")
+    return
+  end
+  local caps = client.server_capabilities or {}
+  out.commands = caps.executeCommandProvider and caps.executeCommandProvider.commands or {}
+  out.hover_provider = caps.hoverProvider and true or false
+
+  -- Background work (index, git mining) reports $/progress; wait until every token that began
+  -- has ended and nothing new began for 1.5 s.
+  local function quiet()
+    local open, last = {}, 0
+    for _, p in ipairs(out.progress) do
+      if p.kind == "begin" then
+        open[p.token] = true
+      elseif p.kind == "end" then
+        open[p.token] = nil
+      end
+      last = math.max(last, p.at)
+    end
+    return #out.progress > 0 and next(open) == nil and vim.loop.now() - last > 1500
+  end
+  out.settled = vim.wait(90000, quiet, 100)
+
+  vim.api.nvim_win_set_cursor(0, { line, col })
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  local want_git = os.getenv("MIRA_E2E_WANT") or ""
+  local deadline = vim.loop.now() + tonumber(os.getenv("MIRA_E2E_HOVER_WAIT_MS") or "0")
+  repeat
+    local resp = call(client, "request_sync", "textDocument/hover", params, 10000, bufnr)
+    if resp and resp.err then
+      table.insert(out.errors, "hover error: " .. vim.inspect(resp.err))
+    end
+    local hover = resp and resp.result
+    out.hover = nil
+    if type(hover) == "table" and hover.contents then
+      local c = hover.contents
+      out.hover = type(c) == "string" and c or c.value
+    end
+    if out.hover and (want_git == "" or out.hover:lower():find(want_git, 1, true)) then
+      break
+    end
+    vim.wait(250)
+  until vim.loop.now() > deadline
+
+  -- The "N callers" lens on the function: Neovim routes its command to the config's
+  -- client-side mira.callers, which asks the server and fills the quickfix list.
+  local lens_resp = call(client, "request_sync", "textDocument/codeLens",
+    { textDocument = { uri = vim.uri_from_bufnr(bufnr) } }, 10000, bufnr)
+  out.lenses = {}
+  local callers_lens = nil
+  for _, lens in ipairs(lens_resp and lens_resp.result or {}) do
+    if lens.command then
+      table.insert(out.lenses, { line = lens.range.start.line, title = lens.command.title, command = lens.command.command })
+      if lens.range.start.line == line - 1 and lens.command.command == "mira.callers" then
+        callers_lens = lens
+      end
+    end
+  end
+  out.quickfix = {}
+  -- The client-side command the shipped config registers (what codelens.run() calls).
+  local callers_cmd = client.commands and client.commands["mira.callers"]
+  out.client_has_callers_command = callers_cmd ~= nil
+  if callers_lens and callers_cmd then
+    vim.fn.setqflist({}, "r")
+    callers_cmd(callers_lens.command, { bufnr = bufnr, client_id = client_id })
+    vim.wait(10000, function()
+      return #vim.fn.getqflist() > 0
+    end, 50)
+    for _, item in ipairs(vim.fn.getqflist()) do
+      table.insert(out.quickfix, { file = vim.fn.bufname(item.bufnr), lnum = item.lnum, text = item.text })
+    end
+  end
+
+  -- A workspace command through the plugin's module, as :MiraBudget runs it.
+  local mira = require("mira_ls")
+  local command = vim.tbl_contains(out.commands, "mira.budget") and "mira.budget" or "mira.reindex"
+  out.command = command
+  local answered = false
+  mira.execute(command, vim.empty_dict(), function(err, result)
+    out.command_error = err or vim.NIL
+    out.command_result = result == nil and vim.NIL or result
+    answered = true
+  end, bufnr)
+  out.command_answered = vim.wait(20000, function()
+    return answered
+  end, 50)
+  if command == "mira.budget" and out.command_result then
+    out.budget_line = mira.format_budget(out.command_result)
+  end
+
+  -- The plugin refuses a command the server does not advertise, with a sentence.
+  mira.execute("mira.noSuchCommand", vim.empty_dict(), function(err)
+    out.unknown_command_error = err or vim.NIL
+  end, bufnr)
+
+  call(client, "stop")
+  vim.wait(3000, function()
+    return call(client, "is_stopped")
+  end, 50)
+end
+
+local ok, err = xpcall(main, debug.traceback)
+if not ok then
+  table.insert(out.errors, tostring(err))
+end
+finish()

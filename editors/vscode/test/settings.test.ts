@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+
+import {
+  expandPath,
+  findExecutable,
+  initializationOptions,
+  type Inspected,
+  isClientKey,
+  nest,
+  type Properties,
+  sectionValue,
+  serverEnv,
+  serverKeys,
+  serverLaunch,
+  serverSettings,
+  userValue,
+} from "../src/settings";
+
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
+const PROPS: Properties = pkg.contributes.configuration.properties;
+
+function inspector(values: Record<string, Inspected>): (k: string) => Inspected | undefined {
+  return (k) => values[k];
+}
+
+describe("settings mapping", () => {
+  it("separates the extension's own settings from the server's", () => {
+    assert.equal(isClientKey("mira.server.path"), true);
+    assert.equal(isClientKey("mira.ui.statusBar"), true);
+    assert.equal(isClientKey("mira.trace.server"), true);
+    assert.equal(isClientKey("mira.llm.model"), false);
+    assert.equal(isClientKey("mira.serverless"), false);
+    const keys = serverKeys(PROPS);
+    assert.ok(keys.includes("budget.dailyUsd"));
+    assert.ok(keys.includes("llm.model"));
+    assert.ok(!keys.some((k) => k.startsWith("server.") || k.startsWith("ui.") || k.startsWith("trace.")));
+  });
+
+  it("sends nothing when the user set nothing, so MIRA_* env vars keep working", () => {
+    assert.deepEqual(initializationOptions(PROPS, () => ({})), { mira: {} });
+  });
+
+  it("sends only user-set values, nested under their sections", () => {
+    const opts = initializationOptions(
+      PROPS,
+      inspector({
+        "budget.dailyUsd": { globalValue: 2 },
+        "llm.model": { globalValue: "gpt-5.1", workspaceValue: "gpt-5.1-mini" },
+        "cache.enabled": { workspaceFolderValue: false, globalValue: true },
+        "server.path": { globalValue: "/opt/mira-ls" },
+      }),
+    );
+    assert.deepEqual(opts, {
+      mira: { budget: { dailyUsd: 2 }, llm: { model: "gpt-5.1-mini" }, cache: { enabled: false } },
+    });
+  });
+
+  it("ignores workspace values of user-only (machine) settings", () => {
+    assert.equal(PROPS["mira.budget.dailyUsd"].scope, "machine");
+    assert.equal(PROPS["mira.llm.baseUrl"].scope, "machine");
+    assert.equal(PROPS["mira.build.commands"].scope, "machine");
+    const settings = serverSettings(
+      PROPS,
+      inspector({
+        "budget.dailyUsd": { workspaceValue: 1000 },
+        "llm.baseUrl": { workspaceValue: "https://evil.example/v1", globalValue: "http://127.0.0.1:8080/v1" },
+        "build.commands": { workspaceFolderValue: [{ name: "x", command: ["rm", "-rf", "/"] }] },
+      }),
+    );
+    assert.deepEqual(settings, { llm: { baseUrl: "http://127.0.0.1:8080/v1" } });
+  });
+
+  it("keeps object-valued settings whole", () => {
+    const prices = { "gpt-5.1": { input: 1.25, cachedInput: 0.125, output: 10 } };
+    const settings = serverSettings(PROPS, inspector({ "budget.prices": { globalValue: prices } }));
+    assert.deepEqual(settings, { budget: { prices } });
+  });
+
+  it("userValue prefers folder over workspace over user", () => {
+    assert.equal(userValue({ globalValue: 1, workspaceValue: 2, workspaceFolderValue: 3 }), 3);
+    assert.equal(userValue({ globalValue: 1, workspaceValue: 2 }), 2);
+    assert.equal(userValue({ globalValue: 1, workspaceValue: 2 }, "machine"), 1);
+    assert.equal(userValue({ workspaceValue: 2 }, "application"), undefined);
+    assert.equal(userValue({ globalValue: false }), false);
+    assert.equal(userValue(undefined), undefined);
+  });
+
+  it("nest builds sections and later keys do not clobber earlier ones", () => {
+    assert.deepEqual(nest({ "a.b": 1, "a.c": 2, d: 3 }), { a: { b: 1, c: 2 }, d: 3 });
+  });
+
+  it("answers workspace/configuration for mira and its subsections only", () => {
+    const settings = { budget: { dailyUsd: 2 }, llm: { model: "m" } };
+    assert.deepEqual(sectionValue(settings, "mira"), settings);
+    assert.deepEqual(sectionValue(settings, "mira.budget"), { dailyUsd: 2 });
+    assert.equal(sectionValue(settings, "mira.budget.dailyUsd"), 2);
+    assert.equal(sectionValue(settings, "mira.cache"), null);
+    assert.equal(sectionValue(settings, "python"), null);
+  });
+});
+
+describe("server launch", () => {
+  it("runs mira-ls serve by default", () => {
+    assert.deepEqual(serverLaunch({}), { command: "mira-ls", args: ["serve"] });
+    assert.deepEqual(serverLaunch({ path: "  " }), { command: "mira-ls", args: ["serve"] });
+  });
+
+  it("runs python -m mira_ls serve when an interpreter is set, even with a path", () => {
+    assert.deepEqual(serverLaunch({ path: "/x/mira-ls", pythonPath: "${workspaceFolder}/.venv/bin/python" }, "/w"), {
+      command: "/w/.venv/bin/python",
+      args: ["-m", "mira_ls", "serve"],
+    });
+  });
+
+  it("passes the log file", () => {
+    assert.deepEqual(serverLaunch({ path: "~/bin/mira-ls", logFile: "/tmp/mira.log" }), {
+      command: path.join(require("node:os").homedir(), "bin/mira-ls"),
+      args: ["serve", "--log-file", "/tmp/mira.log"],
+    });
+  });
+
+  it("expands ~ and ${userHome}", () => {
+    assert.equal(expandPath("~/x", undefined, "/home/u"), "/home/u/x");
+    assert.equal(expandPath("${userHome}/y", undefined, "/home/u"), "/home/u/y");
+    assert.equal(expandPath("a~b", undefined, "/home/u"), "a~b");
+  });
+
+  it("puts the secret-storage API key only in the server's environment", () => {
+    assert.deepEqual(serverEnv("sk-test"), { MIRA_OPENAI_API_KEY: "sk-test" });
+    assert.deepEqual(serverEnv(undefined), {});
+    assert.deepEqual(serverEnv(""), {});
+  });
+
+  it("finds executables on PATH and reports missing ones", () => {
+    const files = new Set(["/usr/local/bin/mira-ls", "/opt/py/bin/python"]);
+    const exists = (p: string): boolean => files.has(p);
+    const env = { PATH: "/usr/bin:/usr/local/bin" };
+    assert.equal(findExecutable("mira-ls", env, exists, "linux"), "/usr/local/bin/mira-ls");
+    assert.equal(findExecutable("/opt/py/bin/python", env, exists, "linux"), "/opt/py/bin/python");
+    assert.equal(findExecutable("nope", env, exists, "linux"), undefined);
+    assert.equal(findExecutable("/missing/python", env, exists, "linux"), undefined);
+    const win = new Set(["C:\\Tools\\mira-ls.EXE"]);
+    assert.equal(
+      findExecutable("mira-ls", { Path: "C:\\Windows;C:\\Tools", PATHEXT: ".EXE;.CMD" }, (p) => win.has(p), "win32"),
+      "C:\\Tools\\mira-ls.EXE",
+    );
+  });
+});

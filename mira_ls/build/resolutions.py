@@ -1,0 +1,120 @@
+"""How an error was fixed before: recorded resolutions of the same error (1.0), of the same
+code (0.8) and of the same category (0.5), merged with git history's fix commits (their
+own score) into one list, best first, ties by recency (CONVENTIONS)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mira_ls.git import fixes as git_fixes
+from mira_ls.store import build_resolutions as resolution_store
+from mira_ls.store.build_errors import ErrorRow
+from mira_ls.store.build_resolutions import ResolutionRow
+
+log = logging.getLogger(__name__)
+
+SAME_ERROR, SAME_CODE, SAME_CATEGORY = 1.0, 0.8, 0.5
+TOP = 3
+
+
+@dataclass(frozen=True)
+class HistoricalMatch:
+    """A fix commit from git history (mira_ls.git.fixes.FixMatch, as the build side sees it)."""
+
+    commit: str
+    subject: str
+    score: float
+    category: str
+    files: list[str]
+    at: int
+
+
+@dataclass(frozen=True)
+class RankedFix:
+    score: float
+    match: str  # "same error", "same code", "same category" or "fix commit"
+    at: int
+    resolution: ResolutionRow | None = None
+    commit: str | None = None
+    subject: str | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def diff(self) -> str | None:
+        return self.resolution.diff if self.resolution else None
+
+
+HistoricalSource = Callable[[Any, int, str, list[str]], list[HistoricalMatch]]
+
+
+def git_history(
+    conn: Any, project_id: int, error_text: str, files: list[str]
+) -> list[HistoricalMatch]:
+    """Fix commits like this error, ranked by git intelligence (mira_ls.git.fixes)."""
+    return [
+        HistoricalMatch(m.commit, m.subject, float(m.score), m.category, list(m.files), int(m.at))
+        for m in git_fixes.rank_fixes(conn, project_id, error_text, files)
+    ]
+
+
+def _conn(conn_or_store: Any) -> Any:
+    return conn_or_store.conn() if hasattr(conn_or_store, "conn") else conn_or_store
+
+
+def rank(
+    conn_or_store: Any,
+    project_id: int,
+    error: ErrorRow,
+    *,
+    limit: int = TOP,
+    historical: HistoricalSource | None = git_history,
+) -> list[RankedFix]:
+    conn = _conn(conn_or_store)
+    found: list[RankedFix] = []
+    seen: set[int] = set()
+
+    def add(rows: list[ResolutionRow], score: float, match: str) -> None:
+        for r in rows:
+            if r.id in seen:
+                continue
+            seen.add(r.id)
+            found.append(
+                RankedFix(score, match, r.resolved_at, r, r.commit_hash, r.fix_subject, r.files)
+            )
+
+    add(resolution_store.for_error(conn, error.id), SAME_ERROR, "same error")
+    if error.code:
+        add(
+            resolution_store.same_code(conn, project_id, error.tool, error.code, error.id),
+            SAME_CODE,
+            "same code",
+        )
+    if error.category != "other":
+        add(
+            resolution_store.same_category(
+                conn, project_id, error.category, error.tool, error.code, error.id
+            ),
+            SAME_CATEGORY,
+            "same category",
+        )
+    if historical is not None:
+        text = f"{error.code} {error.message}".strip()
+        files = [error.file_path] if error.file_path else []
+        try:
+            matches = historical(conn, project_id, text, files)
+        except Exception:  # history is a bonus; its failure must not hide resolutions
+            log.exception("ranking fix commits failed")
+            matches = []
+        for m in matches:
+            same = [i for i, f in enumerate(found) if f.commit and f.commit == m.commit]
+            if same:  # one fix seen twice: from the build and from git history
+                i = same[0]
+                f = found[i]
+                found[i] = replace(f, score=max(f.score, m.score), subject=f.subject or m.subject)
+                continue
+            found.append(RankedFix(m.score, "fix commit", m.at, None, m.commit, m.subject, m.files))
+    found.sort(key=lambda f: (-f.score, -f.at, f.resolution.id if f.resolution else 0))
+    return found[:limit]

@@ -1,0 +1,212 @@
+"""``mira-ls mine``, ``cochange``, ``experts`` and ``fixes``: git intelligence from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from mira_ls.cli import common
+from mira_ls.features.hover_git import date
+from mira_ls.git import expertise
+from mira_ls.git.fixes import rank_fixes
+from mira_ls.git.miner import mine
+from mira_ls.store import Store, git_cochange, git_history, projects
+
+TEXT_ROWS = 15  # authors listed in text output
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("mine", help="mine a repository's git history into the database")
+    p.add_argument("path", metavar="PATH", help="the workspace folder (a git work tree)")
+    p.add_argument(
+        "--no-symbols",
+        action="store_true",
+        help="skip finding the symbols past fixes touched (faster)",
+    )
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_mine)
+
+    p = sub.add_parser("cochange", help="files that usually change together with FILE")
+    p.add_argument("file", metavar="FILE")
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_cochange)
+
+    p = sub.add_parser("experts", help="who knows a file or directory")
+    p.add_argument("path", metavar="PATH", help="a file or directory inside a mined project")
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_experts)
+
+    p = sub.add_parser("fixes", help="past fixes most like an error message")
+    p.add_argument("text", metavar="TEXT", help="the error text")
+    p.add_argument(
+        "--file",
+        action="append",
+        default=[],
+        metavar="F",
+        help="a file the error is in (repeatable); also picks the project",
+    )
+    p.add_argument("--project", metavar="PATH", help="the project (default: from --file or .)")
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_fixes)
+
+
+def _progress(message: str, pct: int | None) -> None:
+    suffix = f" ({pct}%)" if pct is not None else ""
+    print(f"mining: {message}{suffix}", file=sys.stderr, flush=True)
+
+
+def cmd_mine(args: argparse.Namespace) -> int:
+    root = Path(args.path).expanduser()
+    if not root.is_dir():
+        raise common.CliError(f"{root} is not a directory; give the folder of a git work tree.")
+    settings = common.settings()
+    with common.open_db(args) as store:
+        with store.write() as c:
+            project = projects.get_or_create(c, root)
+        stats = mine(
+            store, project.id, root, settings, progress=_progress, symbols=not args.no_symbols
+        )
+    if stats.status in ("error", "not_a_repo"):
+        raise common.CliError(stats.message)
+    ignored = ", ".join(f"{k} {v}" for k, v in sorted(stats.ignored.items())) or "none"
+    if stats.status == "empty":
+        text = stats.message
+    elif stats.status == "up_to_date":
+        head = stats.head[:12] if stats.head else "?"
+        text = f"up to date at {head} ({stats.total_commits} commits)"
+    else:
+        text = (
+            f"mined {stats.new_commits} commits ({stats.mode}) in {stats.seconds:.2f} s; "
+            f"{stats.total_commits} stored; ignored: {ignored}; fixes found: {stats.fixes}"
+        )
+    common.emit(args, dataclasses.asdict(stats), text)
+    return 0
+
+
+def _locate(store: Store, path_arg: str) -> tuple[int, str, Path]:
+    """(project id, repo-relative POSIX path, project root) for a path on disk."""
+    p = Path(path_arg).expanduser().resolve()
+    project = projects.for_path(store.conn(), p)
+    if project is None:
+        raise common.CliError(
+            f"No mined project contains {p}; run `mira-ls mine <workspace folder>` first."
+        )
+    root = Path(project.root_path)
+    rel = "" if p == root else p.relative_to(root).as_posix()
+    if git_history.get_attachment(store.conn(), project.id) is None:
+        raise common.CliError(f"{root} has not been mined yet; run `mira-ls mine {root}` first.")
+    return project.id, rel, root
+
+
+def cmd_cochange(args: argparse.Namespace) -> int:
+    with common.open_db(args) as store:
+        pid, rel, _ = _locate(store, args.file)
+        rows = git_cochange.partners(store.conn(), pid, rel)
+        commits = git_history.file_commit_count(store.conn(), pid, rel)
+    data = [
+        {
+            "path": r.path,
+            "shared": r.shared,
+            "commits": r.commits,
+            "partner_commits": r.partner_commits,
+            "confidence": round(r.confidence, 4),
+            "dice": round(r.dice, 4),
+            "last_at": r.last_at,
+        }
+        for r in rows
+    ]
+    if not rows:
+        text = (
+            f"{rel}: no co-change partners ({commits} counted commits)."
+            if commits
+            else f"{rel}: no counted commits in the mined history."
+        )
+    else:
+        width = max(len(r.path) for r in rows)
+        lines = [f"{rel} ({commits} commits) usually changes with:"]
+        for r in rows:
+            last = date(r.last_at) if r.last_at else "-"
+            lines.append(
+                f"  {r.path:<{width}}  {r.shared:>4} of {r.commits:<4} "
+                f"jaccard {r.confidence:.2f}  dice {r.dice:.2f}  last {last}"
+            )
+        text = "\n".join(lines)
+    common.emit(args, data, text)
+    return 0
+
+
+def cmd_experts(args: argparse.Namespace) -> int:
+    now = int(time.time())
+    with common.open_db(args) as store:
+        pid, rel, _ = _locate(store, args.path)
+        scope, ranked, frag = expertise.experts(store.conn(), pid, rel, now)
+    data = [
+        {
+            "author": e.author,
+            "email": e.email,
+            "score": round(e.score, 2),
+            "commits": e.commits,
+            "lines_added": e.lines_added,
+            "last_at": e.last_at,
+            "share": round(e.share, 4),
+        }
+        for e in ranked
+    ]
+    label = rel or "."
+    if not ranked:
+        text = f"{label}: no counted commits in the mined history."
+    else:
+        width = max(len(e.author) for e in ranked)
+        lines = [f"{label} ({scope}, {len(ranked)} authors, fragmentation {frag:.2f}):"]
+        for e in ranked[:TEXT_ROWS]:
+            lines.append(
+                f"  {e.author:<{width}}  score {e.score:5.1f}  {e.commits:>4} commits  "
+                f"+{e.lines_added:<6} share {e.share:4.0%}  last {date(e.last_at)}"
+            )
+        if len(ranked) > TEXT_ROWS:
+            lines.append(f"  ... {len(ranked) - TEXT_ROWS} more (--json lists all)")
+        text = "\n".join(lines)
+    common.emit(args, data, text)
+    return 0
+
+
+def cmd_fixes(args: argparse.Namespace) -> int:
+    anchor = args.project or (args.file[0] if args.file else ".")
+    with common.open_db(args) as store:
+        pid, _, root = _locate(store, anchor)
+        files = []
+        for f in args.file:
+            fp = Path(f).expanduser()
+            fp = fp.resolve() if fp.exists() or fp.is_absolute() else (Path.cwd() / fp).resolve()
+            try:
+                files.append(fp.relative_to(root).as_posix())
+            except ValueError:
+                files.append(Path(f).as_posix())
+        matches = rank_fixes(store, pid, args.text, files)
+    data = [
+        {
+            "commit": m.commit,
+            "subject": m.subject,
+            "score": round(m.score, 4),
+            "category": m.category,
+            "files": m.files,
+            "at": m.at,
+        }
+        for m in matches
+    ]
+    if not matches:
+        text = "No past fix looks like this error."
+    else:
+        lines = []
+        for m in matches:
+            lines.append(
+                f"{m.score:.2f}  {m.commit[:10]}  {date(m.at)}  [{m.category}]  {m.subject}"
+            )
+            if m.files:
+                lines.append(f"      {', '.join(m.files[:5])}{' ...' if len(m.files) > 5 else ''}")
+        text = "\n".join(lines)
+    common.emit(args, data, text)
+    return 0

@@ -1,0 +1,565 @@
+"""Chat commands (mira.chat, mira.explain, mira.fixError, mira.reviewChanges) as plain functions.
+
+The server and the CLI share them: ``prepare`` turns a command's one optional argument
+object into a question with its context (falling back to the last cursor position the
+client showed us, or a sentence saying what is missing), ``run`` asks the model, streams
+chunks to a sink, writes the answer to a markdown file under the state directory and
+returns the command's result. Budget, cache and status commands are here too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+
+from mira_ls import paths
+from mira_ls.features.positions import LineMap
+from mira_ls.features.session import Located, Session
+from mira_ls.index.symbols import symbol_at
+from mira_ls.llm import context as ctx
+from mira_ls.llm import patch, prompts, review
+from mira_ls.llm.errors import LlmError
+from mira_ls.llm.pricing import usd
+from mira_ls.llm.service import Answer, LlmService, Question
+from mira_ls.store import llm_queries as lq
+
+USAGE = (
+    "mira.chat needs a question, or a cursor position to explain: run it with "
+    '{"question": "...", "uri": "file:///...", "position": {"line": 0, "character": 0}}, '
+    "or hover a symbol first and run it again (the last hovered position is used)."
+)
+CURSOR_TTL_S = 30 * 60
+
+
+class NeedInput(Exception):
+    """The command lacks what it needs; ``str(exc)`` says what to send."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    uri: str
+    line: int  # LSP position (0-based line, client units)
+    character: int
+    at: float
+
+
+@dataclass
+class ChatState:
+    """Per-server state: the LLM service for the current settings and the last cursor."""
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _service: LlmService | None = None
+    _service_key: tuple[Any, ...] | None = None
+    cursor: Cursor | None = None
+    offers: dict[str, list[patch.FilePatch]] = field(default_factory=dict)
+    tasks: set[Any] = field(default_factory=set)  # running offers (kept referenced)
+
+    def service(self, session: Session) -> LlmService:
+        if session.store is None:
+            raise NeedInput(
+                "mira-ls has no database, so it cannot track the LLM budget; "
+                "see the earlier error about the database."
+            )
+        s = session.settings
+        key = (id(session.store), repr(s.llm), repr(s.budget), repr(s.cache))
+        with self._lock:
+            if self._service is None or self._service_key != key:
+                self._service = LlmService(session.store, s)
+                self._service_key = key
+            return self._service
+
+    def saw(self, uri: str, line: int, character: int) -> None:
+        """Remember where the client last asked about (hover, code action)."""
+        self.cursor = Cursor(uri, line, character, time.monotonic())
+
+    def last_cursor(self) -> Cursor | None:
+        c = self.cursor
+        if c is None or time.monotonic() - c.at > CURSOR_TTL_S:
+            return None
+        return c
+
+
+def uri_to_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("file", ""):
+        return None
+    return Path(unquote(parsed.path))
+
+
+Documents = Callable[[str], tuple[Located, str] | None]
+
+
+@dataclass
+class Prepared:
+    op: str  # chat, explain, fix_error, review
+    title: str
+    question: Question
+    where: ctx.Where | None = None
+    uri: str | None = None
+    diagnostic: dict[str, Any] | None = None
+
+
+def _position(
+    arg: dict[str, Any], state: ChatState
+) -> tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]:
+    uri = arg.get("uri") if isinstance(arg.get("uri"), str) else None
+    pos = arg.get("position") if isinstance(arg.get("position"), dict) else None
+    rng = arg.get("range") if isinstance(arg.get("range"), dict) else None
+    if rng and not pos and isinstance(rng.get("start"), dict):
+        pos = rng["start"]
+    cur = state.last_cursor()
+    if cur is not None and (uri is None or uri == cur.uri) and pos is None:
+        uri = uri or cur.uri
+        pos = {"line": cur.line, "character": cur.character}
+    return uri, pos, rng
+
+
+def _lsp_pos(d: dict[str, Any] | None) -> types.Position | None:
+    if not isinstance(d, dict):
+        return None
+    try:
+        return types.Position(max(0, int(d.get("line", 0))), max(0, int(d.get("character", 0))))
+    except (TypeError, ValueError):
+        return None
+
+
+def _where(
+    session: Session,
+    documents: Documents,
+    uri: str,
+    pos: dict[str, Any] | None,
+    rng: dict[str, Any] | None,
+    encoding: str,
+) -> tuple[ctx.Where, Located]:
+    found = documents(uri)
+    if found is None:
+        raise NeedInput(
+            f"{uri} is not a file in an open workspace folder; open the file "
+            "inside the workspace and try again."
+        )
+    loc, text = found
+    lm = LineMap(text, encoding)
+    p = _lsp_pos(pos) or types.Position(0, 0)
+    line, col = lm.from_client(p)
+    end_line = end_col = None
+    if rng is not None:
+        end = _lsp_pos(rng.get("end"))
+        start = _lsp_pos(rng.get("start"))
+        if (
+            start is not None
+            and end is not None
+            and (end.line, end.character) != (start.line, start.character)
+        ):
+            line, col = lm.from_client(start)
+            end_line, end_col = lm.from_client(end)
+    return ctx.Where(
+        loc.project.project_id, loc.project.root, loc.rel_path, text, line, col, end_line, end_col
+    ), loc
+
+
+def _context(
+    session: Session,
+    where: ctx.Where,
+    secrets: tuple[str, ...],
+    extra: list[ctx.Section] | None = None,
+    error_text: str = "",
+) -> ctx.ContextBundle:
+    assert session.store is not None
+    fx = session.parse(where.rel_path, where.text)
+    bundle = ctx.assemble(
+        session.store,
+        where,
+        fx,
+        budget=session.settings.llm.context_tokens,
+        extra=extra,
+        secrets=secrets,
+        error_text=error_text,
+    )
+    if bundle.refused:
+        raise NeedInput(f"Not sent to the LLM: {bundle.refused}.")
+    return bundle
+
+
+def _symbol_name(session: Session, where: ctx.Where) -> str | None:
+    fx = session.parse(where.rel_path, where.text)
+    if fx is None:
+        return None
+    idx = symbol_at(fx, where.line, where.col)
+    if idx is None or fx.symbols[idx].kind == "module":
+        return None
+    return fx.symbols[idx].qualified_name
+
+
+def prepare(
+    state: ChatState,
+    session: Session,
+    op: str,
+    arg: dict[str, Any],
+    documents: Documents,
+    encoding: str,
+    secrets: tuple[str, ...] = (),
+    client_name: str | None = None,
+) -> Prepared:
+    """The question for a command, or NeedInput with a sentence saying what is missing."""
+    question = arg.get("question") if isinstance(arg.get("question"), str) else None
+    question = question.strip() if question else None
+    uri, pos, rng = _position(arg, state)
+    session_id = arg.get("session") if isinstance(arg.get("session"), str) else None
+    new_session = bool(arg.get("newSession"))
+
+    def ask(
+        request: str,
+        shown: str,
+        op_name: str,
+        bundle: ctx.ContextBundle | None,
+        project_id: int | None,
+        root: Path | None,
+        **kw: Any,
+    ) -> Question:
+        return Question(
+            request,
+            shown,
+            op_name,
+            bundle,
+            project_id,
+            root,
+            session_id=session_id,
+            new_session=new_session,
+            client_name=client_name,
+            **kw,
+        )
+
+    if op == "review":
+        roots = session.roots
+        if uri is not None:
+            p = uri_to_path(uri)
+            found = session.locate(p) if p else None
+            roots = [found.project] if found else roots
+        if not roots:
+            raise NeedInput("mira.reviewChanges needs an open workspace folder.")
+        root = roots[0]
+        assert session.store is not None
+        try:
+            sections, tree = review.sections(
+                session.store,
+                root.project_id,
+                root.root,
+                session.settings.llm.context_tokens,
+                secrets,
+            )
+        except review.ReviewError as exc:
+            raise NeedInput(str(exc)) from None
+        chosen, _ = ctx.fit(sections, session.settings.llm.context_tokens)
+        text = "\n\n".join(s.render() for s in chosen)
+        bundle = ctx.ContextBundle(text, chosen, [], 0, [], [], None)
+        request = prompts.review(tree.stat)
+        return Prepared(
+            "review",
+            f"Review of {len(tree.files)} changed files",
+            ask(
+                request,
+                "Review my uncommitted changes",
+                "review",
+                bundle,
+                root.project_id,
+                root.root,
+            ),
+        )
+
+    if op == "fix_error":
+        diag = arg.get("diagnostic") if isinstance(arg.get("diagnostic"), dict) else None
+        if diag is None or not isinstance(diag.get("message"), str):
+            raise NeedInput(
+                'mira.fixError needs {"uri": ..., "diagnostic": {...}}: run it '
+                'from the "Ask Mira to fix" code action on an error.'
+            )
+        if uri is None:
+            raise NeedInput("mira.fixError needs the uri of the file with the error.")
+        drange = diag.get("range") if isinstance(diag.get("range"), dict) else None
+        fix_at, _ = _where(
+            session, documents, uri, (drange or {}).get("start") or pos, None, encoding
+        )
+        message = diag["message"]
+        code = diag.get("code")
+        source = diag.get("source")
+        label = " ".join(str(x) for x in (source, code) if x)
+        assert session.store is not None
+        err = lq.build_error_at(
+            session.store.conn(), fix_at.project_id, fix_at.rel_path, fix_at.line, message
+        )
+        extra = [
+            ctx.Section(
+                "diagnostic",
+                f"The error ({fix_at.rel_path}:{fix_at.line})",
+                f"{label + ': ' if label else ''}{message}",
+                0,
+                error_ids=[(err.id, None)] if err else [],
+            )
+        ]
+        bundle = _context(session, fix_at, secrets, extra, error_text=message)
+        req = prompts.fix_error(
+            f"{label + ': ' if label else ''}{message}", f"{fix_at.rel_path}:{fix_at.line}"
+        )
+        return Prepared(
+            "fix_error",
+            f"Fix: {message[:60]}",
+            ask(
+                req,
+                f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
+                "fix_error",
+                bundle,
+                fix_at.project_id,
+                fix_at.root,
+            ),
+            fix_at,
+            uri,
+            diag,
+        )
+
+    # chat and explain need a place unless a question stands on its own
+    where: ctx.Where | None = None
+    if uri is not None:
+        where, _ = _where(session, documents, uri, pos, rng, encoding)
+    if op == "explain" or (op == "chat" and not question):
+        if where is None:
+            raise NeedInput(
+                USAGE
+                if op == "chat"
+                else 'mira.explain needs {"uri": ..., "position": ...}, or hover the '
+                "symbol first and run it again."
+            )
+        name = _symbol_name(session, where)
+        bundle = _context(session, where, secrets)
+        req = prompts.explain(name) if name else prompts.explain_here()
+        shown = f"Explain {name or f'{where.rel_path}:{where.line}'}"
+        return Prepared(
+            "explain",
+            shown,
+            ask(req, shown, "explain", bundle, where.project_id, where.root),
+            where,
+            uri,
+        )
+    assert question is not None
+    if where is not None:
+        bundle = _context(session, where, secrets)
+        return Prepared(
+            "chat",
+            question[:60],
+            ask(
+                prompts.chat(question),
+                question,
+                "chat",
+                bundle,
+                where.project_id,
+                where.root,
+                with_history=not new_session,
+            ),
+            where,
+            uri,
+        )
+    project = session.roots[0] if session.roots else None
+    return Prepared(
+        "chat",
+        question[:60],
+        ask(
+            prompts.chat(question),
+            question,
+            "chat",
+            None,
+            project.project_id if project else None,
+            project.root if project else None,
+            with_history=not new_session,
+        ),
+    )
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def answer_path(op: str, title: str, answer_id: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    slug = _SLUG.sub("-", title.lower()).strip("-")[:40] or op
+    return paths.answers_dir() / f"{stamp}-{op}-{slug}-{answer_id[:6]}.md"
+
+
+def write_answer(prep: Prepared, answer: Answer, answer_id: str, notes: list[str]) -> Path:
+    path = answer_path(prep.op, prep.title, answer_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"# {prep.question.shown}",
+        "",
+        answer.text.rstrip(),
+        "",
+        "---",
+        "",
+        f"*{answer.cost_line()}*",
+    ]
+    for n in notes:
+        lines.append(f"*Note: {n}*")
+    if prep.question.context is not None and prep.question.context.sections:
+        lines.append(f"*Context: {prep.question.context.summary()}*")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Sink:
+    """Where a streamed answer goes: chunks as they arrive, then the end."""
+
+    chunk: Callable[[str, int], None] = lambda text, seq: None
+    cancelled: Callable[[], bool] = lambda: False
+
+
+def run(
+    state: ChatState, session: Session, prep: Prepared, sink: Sink, answer_id: str | None = None
+) -> dict[str, Any]:
+    """Ask, stream, write the answer file; the command's result (raises LlmError)."""
+    svc = state.service(session)
+    aid = answer_id or uuid.uuid4().hex[:12]
+    seq = 0
+
+    def on_text(text: str) -> None:
+        nonlocal seq
+        seq += 1
+        sink.chunk(text, seq)
+
+    answer = svc.ask(prep.question, on_text, sink.cancelled)
+    notes = list(answer.notes)
+    result: dict[str, Any] = {
+        "id": aid,
+        "operation": prep.op,
+        "cached": answer.cached,
+        "cost_usd": answer.cost_micro / 1_000_000,
+        "saved_usd": answer.saved_micro / 1_000_000,
+        "model": answer.model,
+        "reasoning_effort": answer.reasoning_effort,
+        "cancelled": answer.cancelled,
+        "complete": answer.complete,
+        "session": answer.session_id,
+        "notes": notes,
+        "cost": answer.cost_line(),
+        "chunks": seq,
+    }
+    if prep.op == "fix_error" and answer.text and prep.where is not None:
+        offered = _offer_patch(state, prep, answer.text, aid)
+        if offered:
+            result["edit_files"] = [p.path for p in offered]
+            notes.append(
+                "the fix applies to the current file: apply it with "
+                f'mira.applyFix {{"id": "{aid}"}}'
+            )
+    path = write_answer(prep, answer, aid, notes)
+    result["file"] = str(path)
+    result["uri"] = path.as_uri()
+    result["text"] = answer.text
+    return result
+
+
+def _offer_patch(
+    state: ChatState, prep: Prepared, text: str, aid: str
+) -> list[patch.FilePatch] | None:
+    where = prep.where
+    assert where is not None
+
+    def read(rel: str) -> str | None:
+        if rel == where.rel_path:
+            return where.text
+        p = (where.root / rel).resolve()
+        if where.root.resolve() not in p.parents or not p.is_file():
+            return None
+        try:
+            return p.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    patches = patch.apply(text, read)
+    if patches:
+        with state._lock:
+            state.offers[aid] = patches
+            while len(state.offers) > 20:
+                state.offers.pop(next(iter(state.offers)))
+    return patches
+
+
+def workspace_edit(
+    state: ChatState,
+    answer_id: str,
+    root_of: Callable[[str], Path | None],
+    uri: str | None,
+    encoding: str,
+) -> types.WorkspaceEdit | None:
+    """A whole-file replacement edit for each file of an offered fix."""
+    patches = state.offers.get(answer_id)
+    if not patches:
+        return None
+    base = root_of(uri) if uri else None
+    if base is None:
+        return None
+    changes: dict[str, list[types.TextEdit]] = {}
+    for p in patches:
+        lm = LineMap(p.old_text, encoding)
+        last = p.old_text.split("\n")
+        end = lm.position(len(last), len(last[-1]))
+        target = (base / p.path).as_uri()
+        changes[target] = [types.TextEdit(types.Range(types.Position(0, 0), end), p.new_text)]
+    return types.WorkspaceEdit(changes=changes)
+
+
+# -- budget and cache commands ---------------------------------------------------------------
+
+
+def budget_report(svc: LlmService) -> dict[str, Any]:
+    """The mira.budget shape: {day, month, cache: {hits, misses, hit_rate, saved_usd}}."""
+    status = svc.budget.status()
+    stats = svc.cache.stats()
+    status["cache"] = {
+        "hits": stats.hits,
+        "misses": stats.misses,
+        "hit_rate": stats.hit_rate,
+        "saved_usd": stats.saved_micro / 1_000_000,
+    }
+    return status
+
+
+def budget_text(report: dict[str, Any]) -> str:
+    d, m, c = report["day"], report["month"], report["cache"]
+
+    def when(ts: int) -> str:
+        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    def money(x: float) -> str:
+        return usd(round(x * 1_000_000))
+
+    return (
+        f"Today {money(d['spent_usd'])} of {money(d['limit_usd'])} (resets "
+        f"{when(d['reset_at'])}); this month {money(m['spent_usd'])} of "
+        f"{money(m['limit_usd'])} (resets {when(m['reset_at'])}); cache "
+        f"{c['hits']} hits / {c['misses']} misses ({c['hit_rate']:.0%}), saved "
+        f"{money(c['saved_usd'])}."
+    )
+
+
+def cache_text(stats: dict[str, Any]) -> str:
+    return (
+        f"LLM cache: {stats['entries']} entries, {stats['bytes'] / 1e6:.1f} MB, "
+        f"{stats['hits']} hits / {stats['misses']} misses ({stats['hit_rate']:.0%}), "
+        f"saved {usd(round(stats['saved_usd'] * 1_000_000))}."
+    )
+
+
+def error_result(exc: LlmError | NeedInput, aid: str) -> dict[str, Any]:
+    kind = exc.kind if isinstance(exc, LlmError) else "input"
+    return {"id": aid, "error": str(exc), "kind": kind}

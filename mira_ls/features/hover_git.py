@@ -1,0 +1,161 @@
+"""The git part of the symbol hover: experts, last change, co-change partners, past fixes.
+
+Served from the database only (blame was cached in the background when the file was
+opened); each section appears only when it has data, so a file without history adds
+nothing to the hover.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from typing import Any
+
+from mira_ls.git import blame, expertise
+from mira_ls.store import git_cochange, git_fixes, git_history
+from mira_ls.store.code import SymbolRow
+
+EXPERTS = 3
+PARTNERS = 3
+FIXES = 3
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md(text: str) -> str:
+    """Escape text for markdown so names and subjects render as written."""
+    return _MD_SPECIAL.sub(r"\\\1", text.replace("\n", " ").strip())
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks in the text."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def date(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+
+
+def ago(ts: int, now: int) -> str:
+    """A relative date: 'today', '3 days ago', '2 months ago', '4 years ago'."""
+    days = (now - ts) // 86400
+    if days < 0:
+        return date(ts)
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    if days < 31:
+        return f"{days} days ago"
+    months = days // 30
+    if months < 12:
+        return f"{months} month{'s' if months > 1 else ''} ago"
+    years = days // 365
+    return f"{years} year{'s' if years > 1 else ''} ago"
+
+
+def _experts(conn: Any, project_id: int, path: str, now: int) -> str | None:
+    ranked = expertise.top_experts(conn, project_id, path, now, EXPERTS)
+    if not ranked:
+        return None
+    lines = ["**Experts**"]
+    for e in ranked:
+        lines.append(f"- {md(e.author)} · {round(e.score)} · last commit {date(e.last_at)}")
+    return "\n".join(lines)
+
+
+def _last_changed(
+    conn: Any, project_id: int, path: str, symbol: SymbolRow | None, now: int
+) -> str | None:
+    if symbol is not None:
+        sb = blame.span_blame(conn, project_id, path, symbol.start_line, symbol.end_line)
+        if sb is not None:
+            lines = ["**Last changed**"]
+            if sb.last is not None:
+                r = sb.last
+                subject = f": {md(r.summary)}" if r.summary else ""
+                lines.append(
+                    f"- {code(r.commit_hash[:7])} {md(r.author_name)}, "
+                    f"{ago(r.authored_at, now)}{subject}"
+                )
+            if sb.uncommitted_lines:
+                n = sb.uncommitted_lines
+                lines.append(
+                    f"- {n} of {sb.total_lines} line{'s' if sb.total_lines > 1 else ''} "
+                    "not committed yet"
+                )
+            if len(sb.owners) > 1:
+                owners = ", ".join(f"{md(o.name)} {o.lines}" for o in sb.owners[:3])
+                more = f" +{len(sb.owners) - 3}" if len(sb.owners) > 3 else ""
+                lines.append(f"- lines by {owners}{more}")
+            return "\n".join(lines) if len(lines) > 1 else None
+    c = git_history.last_commit_for_file(conn, project_id, path)
+    if c is None:
+        return None
+    return (
+        f"**Last changed** (file)\n- {code(c.hash[:7])} {md(c.author_name)}, "
+        f"{ago(c.authored_at, now)}: {md(c.subject)}"
+    )
+
+
+def _changes_with(conn: Any, project_id: int, path: str) -> str | None:
+    partners = git_cochange.partners(conn, project_id, path, PARTNERS)
+    if not partners:
+        return None
+    lines = ["**Changes with**"]
+    for p in partners:
+        lines.append(f"- {code(p.path)} · {p.shared} of {p.commits} commits")
+    return "\n".join(lines)
+
+
+def _past_fixes(conn: Any, project_id: int, path: str, symbol: SymbolRow | None) -> str | None:
+    """Fixes that touched this symbol first, then other fixes of the file, newest first."""
+    found = (
+        git_fixes.fixes_for_symbol(conn, project_id, path, symbol.name, FIXES)
+        if symbol is not None
+        else []
+    )
+    if len(found) < FIXES:
+        seen = {f.commit_hash for f in found}
+        more = git_fixes.recent_fixes_for_file(conn, project_id, path, FIXES + len(found))
+        found += [f for f in more if f.commit_hash not in seen][: FIXES - len(found)]
+    if not found:
+        return None
+    lines = ["**Past fixes here**"]
+    for f in found:
+        lines.append(f"- {md(f.subject)} ({code(f.commit_hash[:7])}, {date(f.fixed_at)})")
+    return "\n".join(lines)
+
+
+def git_sections(
+    store: Any,
+    project_id: int,
+    file_path: str,
+    symbol: SymbolRow | None,
+    now: int | None = None,
+) -> list[str]:
+    """Markdown sections for the hover, each starting with a bold title, only with data."""
+    conn = store.conn() if hasattr(store, "conn") else store
+    now = int(time.time()) if now is None else now
+    out = []
+    for section in (
+        _experts(conn, project_id, file_path, now),
+        _last_changed(conn, project_id, file_path, symbol, now),
+        _changes_with(conn, project_id, file_path),
+        _past_fixes(conn, project_id, file_path, symbol),
+    ):
+        if section:
+            out.append(section)
+    return out
+
+
+def hover_provider(session: Any, loc: Any, row: SymbolRow | None, line: int) -> list[str]:
+    """The hover's section provider (features/hover.py): git sections for the symbol under
+    the cursor, in the file that defines it (a call's callee may live elsewhere)."""
+    store = getattr(session, "store", None)
+    if store is None or row is None or row.project_id < 0:
+        return []
+    return git_sections(store, row.project_id, row.file_path, row)

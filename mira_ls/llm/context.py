@@ -1,0 +1,409 @@
+"""Assemble what the model should know about a position, ranked and cut to a token budget.
+
+Sections, most important first: the selection, the symbol's source (from the live buffer),
+extra sections the command adds (a diagnostic, a diff), open build errors of the file with
+their past resolutions, callers' and callees' signatures, project guidelines, similar past
+fixes, the file's last changes, its co-change partners and its experts. A section that does
+not fit whole is cut at a line boundary; what was included is recorded (symbol content
+hashes for cache invalidation, build errors for build_context_injections).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mira_ls.git.fixes import rank_fixes
+from mira_ls.index.symbols import FileExtract, symbol_at
+from mira_ls.llm import guidelines, tokens
+from mira_ls.llm.redact import redact
+from mira_ls.llm.workspace_files import allowed
+from mira_ls.store import Store, git_cochange, git_fixes
+from mira_ls.store import code as code_store
+from mira_ls.store import llm_queries as lq
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOKENS = 8000
+MIN_SECTION_TOKENS = 48
+AROUND_LINES = 20
+LIST_LIMIT = 12
+
+
+@dataclass
+class Section:
+    kind: str
+    title: str
+    body: str
+    priority: int
+    content_hashes: list[str] = field(default_factory=list)
+    error_ids: list[tuple[int, int | None]] = field(default_factory=list)  # (error, resolution)
+    tokens: int = 0
+    truncated: bool = False
+
+    def render(self) -> str:
+        return f"## {self.title}\n\n{self.body}"
+
+
+@dataclass
+class ContextBundle:
+    text: str
+    sections: list[Section]
+    dropped: list[str]
+    tokens: int
+    content_hashes: list[str]
+    injections: list[tuple[int, int | None, int]]  # (error_id, resolution_id, tokens)
+    target: str | None  # qualified name of the symbol at the position
+    refused: str | None = None  # why the file itself may not be sent
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{s.kind}{'(cut)' if s.truncated else ''}" for s in self.sections)
+        return f"{self.tokens} tokens: {kinds or 'nothing'}"
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a project: 1-based line, 0-based code-point column of the live text."""
+
+    project_id: int
+    root: Path
+    rel_path: str
+    text: str
+    line: int
+    col: int = 0
+    end_line: int | None = None  # a selection when set (1-based, inclusive)
+    end_col: int | None = None
+
+
+def _date(ts: int | None) -> str:
+    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%d") if ts else "?"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _lines(text: str, start: int, end: int) -> str:
+    lines = text.splitlines()
+    return "\n".join(lines[max(0, start - 1) : max(start, end)])
+
+
+def _fence(lang: str, body: str) -> str:
+    fence = "```"
+    while fence in body:
+        fence += "`"
+    return f"{fence}{lang}\n{body}\n{fence}"
+
+
+def _cut(section: Section, budget: int) -> Section | None:
+    """The section cut at a line boundary to ``budget`` tokens (None if too small)."""
+    if budget < MIN_SECTION_TOKENS:
+        return None
+    head = tokens.count(f"## {section.title}\n\n") + 8
+    lines = section.body.splitlines()
+    kept: list[str] = []
+    used = head
+    for ln in lines:
+        cost = tokens.count(ln) + 1
+        if used + cost > budget:
+            break
+        kept.append(ln)
+        used += cost
+    if not kept:
+        return None
+    body = "\n".join(kept)
+    if body.count("```") % 2:  # do not leave a code fence open
+        body += "\n```"
+    body += "\n[... cut to fit the context budget]"
+    cut = Section(
+        section.kind,
+        section.title,
+        body,
+        section.priority,
+        section.content_hashes,
+        section.error_ids,
+        truncated=True,
+    )
+    cut.tokens = tokens.count(cut.render())
+    return cut
+
+
+def fit(sections: list[Section], budget: int) -> tuple[list[Section], list[str]]:
+    """Greedy by priority: whole sections while they fit, then one cut section, then none."""
+    chosen: list[Section] = []
+    dropped: list[str] = []
+    left = budget
+    for s in sorted(sections, key=lambda s: s.priority):
+        s.tokens = tokens.count(s.render()) + 2
+        if s.tokens <= left:
+            chosen.append(s)
+            left -= s.tokens
+            continue
+        cut = _cut(s, left)
+        if cut is not None:
+            chosen.append(cut)
+            left -= cut.tokens + 2
+        else:
+            dropped.append(s.kind)
+    return chosen, dropped
+
+
+def _language(rel_path: str) -> str:
+    ext = rel_path.rsplit(".", 1)[-1].lower() if "." in rel_path else ""
+    return {
+        "py": "python",
+        "js": "javascript",
+        "ts": "typescript",
+        "tsx": "tsx",
+        "rs": "rust",
+        "go": "go",
+        "java": "java",
+        "c": "c",
+        "h": "c",
+        "cpp": "cpp",
+        "hpp": "cpp",
+        "cc": "cpp",
+    }.get(ext, "")
+
+
+def assemble(
+    store: Store,
+    where: Where,
+    fx: FileExtract | None,
+    *,
+    budget: int = DEFAULT_TOKENS,
+    extra: list[Section] | None = None,
+    secrets: tuple[str, ...] = (),
+    error_text: str = "",
+) -> ContextBundle:
+    """The context for ``where``; ``fx`` is the live buffer's parse (None: not parsable)."""
+    reason = allowed(where.root, where.rel_path)
+    if reason:
+        return ContextBundle("", [], [], 0, [], [], None, refused=reason)
+    conn = store.conn()
+    pid, rel, text = where.project_id, where.rel_path, where.text
+    lang = _language(rel)
+    sections: list[Section] = list(extra or [])
+    hashes: list[str] = []
+    target_name: str | None = None
+
+    if where.end_line is not None and (where.end_line, where.end_col or 0) != (
+        where.line,
+        where.col,
+    ):
+        sel = _lines(text, where.line, where.end_line)
+        sections.append(
+            Section(
+                "selection",
+                f"Selected code ({rel}:{where.line}-{where.end_line})",
+                _fence(lang, sel),
+                0,
+            )
+        )
+
+    row = None
+    idx = symbol_at(fx, where.line, where.col) if fx is not None else None
+    if fx is not None and idx is not None and fx.symbols[idx].kind != "module":
+        sym = fx.symbols[idx]
+        target_name = sym.qualified_name
+        src = _lines(text, sym.start_line, sym.end_line)
+        hashes.append(sym.content_hash)
+        row = code_store.find_symbol(conn, pid, rel, sym.qualified_name, sym.kind, sym.ordinal)
+        if row is not None:
+            hashes.append(row.content_hash)
+        sections.append(
+            Section(
+                "symbol",
+                f"{sym.kind} `{sym.qualified_name}` ({rel}:{sym.start_line}-"
+                f"{sym.end_line}), the code at the cursor",
+                _fence(lang, src),
+                1,
+                [h for h in (sym.content_hash, row.content_hash if row else None) if h],
+            )
+        )
+    else:
+        a = max(1, where.line - AROUND_LINES)
+        b = where.line + AROUND_LINES
+        sections.append(
+            Section(
+                "around",
+                f"{rel}:{a}-{b} around the cursor (line {where.line})",
+                _fence(lang, _lines(text, a, b)),
+                1,
+                [_sha(_lines(text, a, b))],
+            )
+        )
+
+    errs = lq.open_build_errors(conn, pid, rel, LIST_LIMIT)
+    if errs:
+        body: list[str] = []
+        pairs: list[tuple[int, int | None]] = []
+        for e in errs:
+            body.append(
+                f"- {rel}:{e.line or '?'} {e.tool} {e.code or ''} [{e.category}] "
+                f"{e.message} (seen {e.occurrences}x)"
+            )
+            res = lq.resolutions_for(conn, e.id, 1)
+            for r in res:
+                what = r.summary or (f"changed {', '.join(r.files[:3])}" if r.files else "")
+                body.append(
+                    f"  - resolved before{' in ' + r.commit_hash[:10] if r.commit_hash else ''}"
+                    f": {what}"
+                )
+            pairs.append((e.id, res[0].id if res else None))
+        sections.append(
+            Section(
+                "build_errors", f"Open build errors in {rel}", "\n".join(body), 2, error_ids=pairs
+            )
+        )
+
+    if row is not None:
+        callers = code_store.callers(conn, row.id)[:LIST_LIMIT]
+        if callers:
+            lines = []
+            for c in callers:
+                if c.symbol is None:
+                    continue
+                lines.append(
+                    f"- `{(c.symbol.signature or c.symbol.name).strip()[:200]}` "
+                    f"({c.symbol.qualified_name}, calls at {c.file_path}:{c.line})"
+                )
+                hashes.append(c.symbol.content_hash)
+            sections.append(
+                Section(
+                    "callers",
+                    f"Callers of `{row.name}`",
+                    "\n".join(lines),
+                    3,
+                    [c.symbol.content_hash for c in callers if c.symbol],
+                )
+            )
+        callees = code_store.callees(conn, row.id)
+        resolved = [c for c in callees if c.symbol is not None][:LIST_LIMIT]
+        if resolved:
+            lines = [
+                f"- `{(c.symbol.signature or c.symbol.name).strip()[:200]}` "
+                f"({c.symbol.qualified_name}, {c.symbol.file_path}:{c.symbol.start_line})"
+                for c in resolved
+                if c.symbol is not None
+            ]
+            hashes.extend(c.symbol.content_hash for c in resolved if c.symbol is not None)
+            sections.append(
+                Section(
+                    "callees",
+                    f"What `{row.name}` calls",
+                    "\n".join(lines),
+                    4,
+                    [c.symbol.content_hash for c in resolved if c.symbol],
+                )
+            )
+
+    loaded = guidelines.load(store, pid, where.root, secrets)
+    for g in loaded.guidelines:
+        sections.append(Section("guidelines", f"Project guidelines ({g.file_path})", g.content, 5))
+
+    # With an error, rank all past fixes by similarity (the error is the question); without
+    # one, the fixes that touched this symbol, then this file, are the relevant ones.
+    fix_query = " ".join(filter(None, [error_text, " ".join(e.message for e in errs[:3])]))
+    ranked = rank_fixes(conn, pid, fix_query, [rel]) if fix_query.strip() else []
+    lines = [
+        f"- {f.commit[:10]} {_date(f.at)} [{f.category}] {f.subject} "
+        f"(files: {', '.join(f.files[:4])})"
+        for f in ranked
+    ]
+    if not lines:
+        seen: set[str] = set()
+        briefs = (git_fixes.fixes_for_symbol(conn, pid, rel, row.name, 3) if row else []) + (
+            git_fixes.recent_fixes_for_file(conn, pid, rel, 3)
+        )
+        for f in briefs:
+            if f.commit_hash not in seen:
+                seen.add(f.commit_hash)
+                lines.append(f"- {f.commit_hash[:10]} {_date(f.fixed_at)} {f.subject}")
+    if lines:
+        sections.append(
+            Section("past_fixes", "Past fixes that may be relevant", "\n".join(lines[:5]), 6)
+        )
+
+    history = lq.file_history(conn, pid, rel, 5)
+    if history:
+        sections.append(
+            Section(
+                "history",
+                f"Last changes to {rel}",
+                "\n".join(
+                    f"- {c.commit_hash[:10]} {_date(c.at)} {c.author}: {c.subject}" for c in history
+                ),
+                7,
+            )
+        )
+
+    partners = git_cochange.partners(conn, pid, rel, 8)
+    if partners:
+        sections.append(
+            Section(
+                "cochange",
+                f"Files that usually change with {rel}",
+                "\n".join(
+                    f"- {p.path}: {p.shared} of {p.commits} commits (confidence {p.confidence:.2f})"
+                    for p in partners
+                ),
+                8,
+            )
+        )
+
+    people = lq.experts(conn, pid, rel, int(time.time()), 3)
+    if people:
+        sections.append(
+            Section(
+                "experts",
+                f"Who knows {rel} best",
+                "\n".join(
+                    f"- {e.author}: score {e.score:.0f}, {e.commits} commits, "
+                    f"last {_date(e.last_at)}"
+                    for e in people
+                ),
+                9,
+            )
+        )
+
+    for s in sections:
+        s.body = redact(s.body, secrets)
+    chosen, dropped = fit(sections, budget)
+    chosen_text = "\n\n".join(s.render() for s in chosen)
+    used_hashes = sorted({h for s in chosen for h in s.content_hashes if h})
+    injections = [(eid, rid, s.tokens) for s in chosen for eid, rid in s.error_ids]
+    return ContextBundle(
+        chosen_text,
+        chosen,
+        dropped,
+        tokens.count(chosen_text),
+        used_hashes,
+        injections,
+        target_name,
+    )
+
+
+def record_injections(
+    store: Store, project_id: int, bundle: ContextBundle, request_key: str, now: int
+) -> None:
+    """build_context_injections rows for the build errors that went into a request."""
+    if not bundle.injections:
+        return
+    with store.write() as conn:
+        for error_id, resolution_id, tok in bundle.injections:
+            lq.record_injection(conn, project_id, error_id, resolution_id, request_key, tok, now)
+
+
+def describe(bundle: ContextBundle) -> dict[str, Any]:
+    return {
+        "tokens": bundle.tokens,
+        "sections": [s.kind for s in bundle.sections],
+        "dropped": bundle.dropped,
+        "target": bundle.target,
+    }

@@ -1,0 +1,346 @@
+"""Read-only tools the model may call: our index, git history, build errors, workspace files.
+
+Each tool answers in compact text capped at ``RESULT_TOKENS`` tokens and redacted; a bad
+argument gets a sentence back (the model can correct itself) rather than an exception.
+Symbol sources read for the model are remembered by content_hash, so a cached answer that
+used them is dropped when they change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mira_ls.git.fixes import rank_fixes
+from mira_ls.llm import tokens
+from mira_ls.llm.provider import parse_arguments
+from mira_ls.llm.redact import redact
+from mira_ls.llm.workspace_files import FileRefused, allowed, read_lines, read_text
+from mira_ls.store import Store, git_cochange
+from mira_ls.store import code as code_store
+from mira_ls.store import llm_queries as lq
+from mira_ls.store.code import SymbolRow
+
+log = logging.getLogger(__name__)
+
+RESULT_TOKENS = 3000
+READ_FILE_MAX_BYTES = 48_000
+LIST_LIMIT = 15
+
+
+def _fn(name: str, description: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": props,
+                "required": required,
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+_S = {"type": "string"}
+_I = {"type": "integer"}
+_PATH = {"type": "string", "description": "workspace-relative POSIX path"}
+_SYM = {"type": "string", "description": "symbol name or dotted qualified name"}
+
+SCHEMAS: list[dict[str, Any]] = [
+    _fn(
+        "search_symbols",
+        "Find symbols (functions, classes, methods) by name, fuzzy.",
+        {"query": _S, "limit": _I},
+        ["query"],
+    ),
+    _fn(
+        "get_symbol",
+        "Source code of a symbol, with its file and lines.",
+        {"name": _SYM, "path": _PATH},
+        ["name"],
+    ),
+    _fn(
+        "callers",
+        "Functions that call a symbol, with signatures and call sites.",
+        {"name": _SYM},
+        ["name"],
+    ),
+    _fn("callees", "Functions a symbol calls (resolved and unresolved).", {"name": _SYM}, ["name"]),
+    _fn(
+        "cochange",
+        "Files that usually change in the same commits as a file.",
+        {"path": _PATH},
+        ["path"],
+    ),
+    _fn(
+        "experts",
+        "People who know a file or directory best (commits, lines, recency).",
+        {"path": _PATH},
+        ["path"],
+    ),
+    _fn(
+        "file_history",
+        "Most recent commits that changed a file.",
+        {"path": _PATH, "limit": _I},
+        ["path"],
+    ),
+    _fn(
+        "build_errors",
+        "Open build/lint/test errors, for one file or the whole project.",
+        {"path": _PATH},
+        [],
+    ),
+    _fn(
+        "past_fixes",
+        "Past commits that fixed similar errors (by error text and/or file).",
+        {"error_text": _S, "path": _PATH},
+        [],
+    ),
+    _fn(
+        "read_file",
+        "Text of a workspace file (size-capped; secrets and ignored files are "
+        "refused). Lines are 1-based and inclusive.",
+        {"path": _PATH, "start_line": _I, "end_line": _I},
+        ["path"],
+    ),
+]
+NAMES = tuple(s["function"]["name"] for s in SCHEMAS)
+
+
+@dataclass
+class ToolResult:
+    text: str
+    content_hashes: list[str] = field(default_factory=list)
+
+
+def _date(ts: int | None) -> str:
+    if not ts:
+        return "?"
+    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%d")
+
+
+def _sig(s: SymbolRow) -> str:
+    sig = (s.signature or s.name).strip().replace("\n", " ")
+    return f"{s.qualified_name} ({s.kind}) {s.file_path}:{s.start_line}  {sig[:200]}"
+
+
+@dataclass
+class ToolBox:
+    """The tools over one project; ``secrets`` are scrubbed from every result."""
+
+    store: Store
+    project_id: int
+    root: Path
+    secrets: tuple[str, ...] = ()
+    used_hashes: list[str] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def run(self, name: str, raw_arguments: str) -> str:
+        """Run one tool call; always returns text for the model."""
+        args, problem = parse_arguments(raw_arguments)
+        self.calls.append({"name": name, "arguments": raw_arguments[:500]})
+        if problem is not None or args is None:
+            return f"Error: {problem}. Call {name} again with a JSON object of arguments."
+        fn: Callable[[dict[str, Any]], ToolResult] | None = getattr(self, f"_t_{name}", None)
+        if name not in NAMES or fn is None:
+            return f"Error: there is no tool named {name!r}; the tools are {', '.join(NAMES)}."
+        try:
+            result = fn(args)
+        except FileRefused as exc:
+            return f"Refused: {exc}"
+        except (KeyError, TypeError, ValueError) as exc:
+            return f"Error: bad arguments for {name}: {exc}"
+        except Exception as exc:
+            log.exception("tool %s failed", name)
+            return f"Error: {name} failed ({type(exc).__name__}); try another tool."
+        self.used_hashes.extend(result.content_hashes)
+        text = redact(result.text, self.secrets) or "(nothing found)"
+        if tokens.count(text) > RESULT_TOKENS:
+            text = tokens.truncate(text, RESULT_TOKENS) + "\n[... truncated]"
+        return text
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _conn(self) -> Any:
+        return self.store.conn()
+
+    def _resolve(self, name: str, path: str | None = None) -> list[SymbolRow]:
+        name = str(name).strip()
+        if not name:
+            raise ValueError("name is empty")
+        found = code_store.find_by_name(self._conn(), self.project_id, name, limit=20)
+        if path:
+            in_path = [s for s in found if s.file_path == path]
+            found = in_path or found
+        return [s for s in found if s.kind != "module"] or found
+
+    def _not_found(self, name: str) -> ToolResult:
+        near = code_store.search_symbols(self._conn(), self.project_id, str(name), limit=5)
+        if not near:
+            return ToolResult(f"No symbol named {name!r} in the index.")
+        return ToolResult(
+            f"No symbol named exactly {name!r}. Close matches:\n" + "\n".join(_sig(s) for s in near)
+        )
+
+    # -- tools --------------------------------------------------------------------------
+
+    def _t_search_symbols(self, a: dict[str, Any]) -> ToolResult:
+        limit = max(1, min(int(a.get("limit") or LIST_LIMIT), 50))
+        rows = code_store.search_symbols(
+            self._conn(), self.project_id, str(a["query"]), limit=limit
+        )
+        return ToolResult("\n".join(_sig(s) for s in rows) or "No matching symbols.")
+
+    def _t_get_symbol(self, a: dict[str, Any]) -> ToolResult:
+        rows = self._resolve(a["name"], a.get("path"))
+        if not rows:
+            return self._not_found(a["name"])
+        s = rows[0]
+        reason = allowed(self.root, s.file_path)
+        if reason:
+            return ToolResult(f"Refused: {reason}")
+        src = read_lines(self.root, s.file_path, s.start_line, s.end_line, secrets=self.secrets)
+        head = f"{s.qualified_name} ({s.kind}) {s.file_path}:{s.start_line}-{s.end_line}"
+        others = ""
+        if len(rows) > 1:
+            others = "\nOther symbols with this name: " + "; ".join(
+                f"{r.qualified_name} {r.file_path}:{r.start_line}" for r in rows[1:6]
+            )
+        return ToolResult(f"{head}\n```\n{src}\n```{others}", [s.content_hash])
+
+    def _t_callers(self, a: dict[str, Any]) -> ToolResult:
+        rows = self._resolve(a["name"])
+        if not rows:
+            return self._not_found(a["name"])
+        sites = code_store.callers(self._conn(), rows[0].id)
+        lines = [
+            f"{site.symbol.qualified_name if site.symbol else '?'} calls it at "
+            f"{site.file_path}:{site.line}  "
+            f"{(site.symbol.signature or '').strip()[:160] if site.symbol else ''}"
+            for site in sites[:40]
+        ]
+        head = f"Callers of {rows[0].qualified_name}: {len(sites)}"
+        return ToolResult("\n".join([head, *lines]))
+
+    def _t_callees(self, a: dict[str, Any]) -> ToolResult:
+        rows = self._resolve(a["name"])
+        if not rows:
+            return self._not_found(a["name"])
+        sites = code_store.callees(self._conn(), rows[0].id)
+        lines = []
+        for site in sites[:60]:
+            if site.symbol is not None:
+                lines.append(f"line {site.line}: {_sig(site.symbol)}")
+            else:
+                recv = f"{site.receiver}." if site.receiver else ""
+                lines.append(f"line {site.line}: {recv}{site.callee_name} (unresolved)")
+        return ToolResult("\n".join([f"{rows[0].qualified_name} calls:", *lines]))
+
+    def _t_cochange(self, a: dict[str, Any]) -> ToolResult:
+        path = str(a["path"])
+        rows = git_cochange.partners(self._conn(), self.project_id, path, LIST_LIMIT)
+        if not rows:
+            return ToolResult(f"No co-change partners recorded for {path}.")
+        return ToolResult(
+            "\n".join(
+                f"{p.path}: {p.shared} of {p.commits} commits (confidence {p.confidence:.2f}, "
+                f"last together {_date(p.last_at)})"
+                for p in rows
+            )
+        )
+
+    def _t_experts(self, a: dict[str, Any]) -> ToolResult:
+        path = str(a["path"])
+        rows = lq.experts(self._conn(), self.project_id, path, int(time.time()), 5)
+        if not rows:
+            return ToolResult(f"No expertise recorded for {path}.")
+        return ToolResult(
+            "\n".join(
+                f"{e.author} <{e.email}>: score {e.score:.0f}, {e.commits} commits, "
+                f"{e.lines_added} lines added, last {_date(e.last_at)}, share {e.share:.0%}"
+                f"{' (directory)' if e.scope == 'directory' else ''}"
+                for e in rows
+            )
+        )
+
+    def _t_file_history(self, a: dict[str, Any]) -> ToolResult:
+        path = str(a["path"])
+        limit = max(1, min(int(a.get("limit") or 10), 30))
+        rows = lq.file_history(self._conn(), self.project_id, path, limit)
+        if not rows:
+            return ToolResult(f"No commits recorded for {path}.")
+        return ToolResult(
+            "\n".join(
+                f"{c.commit_hash[:10]} {_date(c.at)} {c.author}: {c.subject} "
+                f"(+{c.added if c.added is not None else '?'} -"
+                f"{c.deleted if c.deleted is not None else '?'})"
+                for c in rows
+            )
+        )
+
+    def _t_build_errors(self, a: dict[str, Any]) -> ToolResult:
+        path = a.get("path") or None
+        rows = lq.open_build_errors(self._conn(), self.project_id, path, 30)
+        if not rows:
+            return ToolResult("No open build errors" + (f" in {path}." if path else "."))
+        out = []
+        for e in rows:
+            out.append(
+                f"{e.file_path or '?'}:{e.line or '?'} {e.tool} {e.code or ''} "
+                f"[{e.category}] {e.message}"
+            )
+            for r in lq.resolutions_for(self._conn(), e.id, 1):
+                out.append(
+                    f"  resolved before: {r.summary or ', '.join(r.files)}"
+                    f"{' in ' + r.commit_hash[:10] if r.commit_hash else ''}"
+                )
+        return ToolResult("\n".join(out))
+
+    def _t_past_fixes(self, a: dict[str, Any]) -> ToolResult:
+        text = str(a.get("error_text") or "")
+        path = a.get("path") or None
+        if not text and not path:
+            raise ValueError("give error_text, path, or both")
+        ranked = rank_fixes(self._conn(), self.project_id, text, [path] if path else [])
+        if not ranked:
+            return ToolResult("No similar past fixes found.")
+        return ToolResult(
+            "\n".join(
+                f"{f.commit[:10]} {_date(f.at)} score {f.score:.2f} [{f.category}] "
+                f"{f.subject} (files: {', '.join(f.files[:5])})"
+                for f in ranked
+            )
+        )
+
+    def _t_read_file(self, a: dict[str, Any]) -> ToolResult:
+        path = str(a["path"])
+        start, end = a.get("start_line"), a.get("end_line")
+        if start is not None or end is not None:
+            s = max(1, int(start or 1))
+            e = int(end) if end is not None else s + 200
+            if e < s:
+                raise ValueError("end_line is before start_line")
+            return ToolResult(
+                read_lines(
+                    self.root, path, s, e, max_bytes=READ_FILE_MAX_BYTES, secrets=self.secrets
+                )
+            )
+        text, truncated = read_text(
+            self.root, path, max_bytes=READ_FILE_MAX_BYTES, secrets=self.secrets
+        )
+        return ToolResult(
+            text + ("\n[... file truncated; ask for a line range]" if truncated else "")
+        )
+
+
+def describe_calls(calls: list[dict[str, Any]]) -> str:
+    return json.dumps(calls, ensure_ascii=False)

@@ -1,0 +1,187 @@
+"""Historical fixes: detection, categories, symbols touched and the ranking formula."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mira_ls.git import fixes
+from mira_ls.store import git_fixes
+from tests.git_repo import BOB, DAY, T0, Repo, fixtures, mine_repo
+
+git_isolation, store, repo = fixtures()
+
+CONFIG = (
+    "def load_config(path):\n    data = read(path)\n    return data\n\n\n"
+    "def other():\n    return 1\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "is_fix"),
+    [
+        ("Fix crash on empty input", True),
+        ("fixes the parser", True),
+        ("Bugfix: wrong default", True),
+        ("Resolve conflict handling", True),
+        ("Patch the tokenizer", True),
+        ("Repair broken links", True),
+        ("Correct the docs", True),
+        ("Handle empty input\n\nCloses #42", True),
+        ("Handle empty input, see GH-7", True),
+        ("Add pathlib support (#3781)", False),  # squash-merge PR number, not an issue ref
+        ("Add a prefix option", False),
+        ("monkeypatch the clock in tests", False),
+        ("Add fixture for prefixes", False),
+    ],
+)
+def test_detection(message: str, is_fix: bool) -> None:
+    assert (fixes.detect(message) is not None) is is_fix
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Fix crash when value is None", "null"),
+        ("AttributeError: 'NoneType' object has no attribute 'x'", "null"),
+        ("TypeError: unsupported operand", "type"),
+        ("Fix mypy errors in core", "type"),
+        ("ModuleNotFoundError: No module named 'yaml'", "import"),
+        ("Fix off-by-one in range end", "off-by-one"),
+        ("IndexError: list index out of range", "off-by-one"),
+        ("Fix race between writer threads", "race"),
+        ("Fix deadlock on shutdown", "race"),
+        ("Fix file handle leak", "leak"),
+        ("Fix XSS in template escaping", "security"),
+        ("Fix flaky test for pager", "test"),
+        ("UnicodeDecodeError reading config", "encoding"),
+        ("Fix typo in docs", "docs"),
+        ("Fix wrong result for negative numbers", "general"),
+        ("Fix security issue when value is None", "security"),  # precedence
+    ],
+)
+def test_categories(text: str, category: str) -> None:
+    assert fixes.category(text) == category
+
+
+def test_similarity_hash_ignores_numbers_refs_and_punctuation() -> None:
+    a = fixes.similarity_hash("null", "Fix crash when row 12 is None (#345)")
+    b = fixes.similarity_hash("null", "fix crash when row 7 is none!")
+    assert a == b
+    assert a != fixes.similarity_hash("type", "fix crash when row 7 is none!")
+    assert len(a) == 64
+
+
+def test_words_are_lowercase_alnum_3plus_without_stop_words() -> None:
+    assert fixes.words("Fix the crash in load_config when X is None, ok?") == {
+        "crash",
+        "load",
+        "config",
+        "none",
+    }
+
+
+def ranking_repo(repo: Repo) -> dict[str, str]:
+    h = {}
+    repo.write("app/config.py", CONFIG)
+    repo.write("app/pager.py", "def page():\n    return 0\n")
+    repo.write("app/other.py", "def parse():\n    return 0\n")
+    repo.commit("Initial", at=T0)
+    repo.write("app/config.py", CONFIG.replace("return data", "return data or {}"))
+    h["f1"] = repo.commit("Fix crash when config is None", author=BOB, at=T0 + DAY)
+    repo.write("app/pager.py", "def page():\n    return 1\n")
+    h["f2"] = repo.commit("Fix off-by-one in pager", at=T0 + 2 * DAY)
+    repo.write("app/other.py", "def parse():\n    return 1\n")
+    h["f3"] = repo.commit("Fix config parsing", at=T0 + 3 * DAY)
+    repo.append("app/config.py", "# note\n")
+    h["f4"] = repo.commit("Fix typo", at=T0 + 4 * DAY)
+    return h
+
+
+def test_ranking_formula(store, repo: Repo) -> None:
+    h = ranking_repo(repo)
+    pid, stats = mine_repo(store, repo.path)
+    assert stats.fixes == 4
+    got = {
+        m.commit: m.score
+        for m in fixes.rank_fixes(store, pid, "crash in config loader", ["app/config.py"])
+    }
+    # error words {crash, config, loader}
+    assert got[h["f1"]] == pytest.approx(0.2 + 0.15 * 1 + 0.65 * (2 / 4))  # {crash,config,none}
+    assert got[h["f3"]] == pytest.approx(0.2 + 0.15 * 0 + 0.65 * (1 / 4))  # {config,parsing}
+    assert got[h["f4"]] == pytest.approx(0.2 + 0.15 * 1 + 0.65 * 0)  # {typo}, same file
+    assert h["f2"] not in got  # 0.2 < 0.3: dropped
+    order = [
+        m.commit
+        for m in fixes.rank_fixes(store.conn(), pid, "crash in config loader", ["app/config.py"])
+    ]
+    assert order == [h["f1"], h["f3"], h["f4"]]
+
+
+def test_same_hash_scores_one(store, repo: Repo) -> None:
+    h = ranking_repo(repo)
+    pid, _ = mine_repo(store, repo.path)
+    (best, *_) = fixes.rank_fixes(store, pid, "fix crash when config is none", [])
+    assert best.commit == h["f1"] and best.score == 1.0 and best.category == "null"
+
+
+def test_file_overlap_is_a_share_of_the_error_files(store, repo: Repo) -> None:
+    h = ranking_repo(repo)
+    pid, _ = mine_repo(store, repo.path)
+    got = {
+        m.commit: m.score
+        for m in fixes.rank_fixes(store, pid, "typo", ["app/config.py", "app/nothing.py"])
+    }
+    # f4: words {typo} == {typo}: Jaccard 1; overlap 1 of 2 error files.
+    assert got[h["f4"]] == pytest.approx(0.2 + 0.15 * 0.5 + 0.65 * 1)
+
+
+def test_top_five_ties_by_recency(store, repo: Repo) -> None:
+    repo.write("m.py", "x = 0\n")
+    repo.commit("Initial", at=T0)
+    hs = []
+    for i in range(7):
+        repo.append("m.py", f"y{i} = 1\n")
+        hs.append(repo.commit(f"Fix widget {i}", at=T0 + (i + 1) * DAY))
+    pid, _ = mine_repo(store, repo.path)
+    got = fixes.rank_fixes(store, pid, "unrelated words here", ["m.py"])
+    assert [m.commit for m in got] == list(reversed(hs))[:5]
+    assert all(m.score == pytest.approx(0.35) for m in got)
+
+
+def test_files_symbols_and_issue_refs_are_stored(store, repo: Repo) -> None:
+    repo.write("app/config.py", CONFIG)
+    repo.commit("Initial", at=T0)
+    repo.write("app/config.py", CONFIG.replace("data = read(path)", "data = read(path) or {}"))
+    repo.commit(
+        "Handle missing file\n\nTypeError: 'NoneType' is not iterable\n\nFixes #12",
+        author=BOB,
+        at=T0 + DAY,
+    )
+    repo.git("mv", "app/config.py", "app/settings.py")
+    repo.commit("rename config to settings", at=T0 + 2 * DAY)
+    pid, _ = mine_repo(store, repo.path)
+    (fx,) = git_fixes.all_fixes(store.conn(), pid)
+    assert fx.subject == "Handle missing file"
+    assert fx.files == ("app/settings.py",)  # renames followed
+    assert ("app/settings.py", "load_config") in fx.symbols
+    assert ("app/settings.py", "other") not in fx.symbols
+    assert fx.error_text == "TypeError: 'NoneType' is not iterable"
+    assert fx.category == "null"
+    row = store.conn().execute("SELECT issue_refs FROM historical_fixes").fetchone()
+    assert json.loads(row[0]) == ["#12"]
+    assert [
+        f.commit_hash for f in git_fixes.fixes_for_file(store.conn(), pid, "app/settings.py")
+    ] == [fx.commit_hash]
+
+
+def test_parse_fix_diffs_names_enclosing_and_changed_definitions() -> None:
+    data = (
+        b"\x00" + b"a" * 40 + b"\n\ndiff --git a/m.py b/m.py\nindex 1..2 100644\n--- a/m.py\n"
+        b"+++ b/m.py\n@@ -3 +3 @@ def outer(x):\n-    return 1\n+    return 2\n"
+        b"@@ -9,0 +10,2 @@ class K:\n+    def added(self):\n+        pass\n"
+        b"diff --git a/gone.py b/gone.py\ndeleted file mode 100644\n--- a/gone.py\n"
+        b"+++ /dev/null\n@@ -1 +0,0 @@\n-def removed(): pass\n"
+    )
+    assert fixes.parse_fix_diffs(data) == {"a" * 40: {"m.py": {"outer", "K", "added"}}}
