@@ -260,3 +260,26 @@ def test_cancelled_index_loses_no_calls_and_resumes(tmp_path: Path) -> None:
         conn.execute("SELECT count(*) FROM call_graph WHERE needs_resolution <> 0").fetchone()[0]
         == 0
     )
+
+
+def test_parse_cache_gives_the_same_rows_as_a_full_parse(tmp_path: Path) -> None:
+    root, store, pid = setup(tmp_path)
+    cache = indexer.ParseCache(size=2)
+    text = CORE
+    for k in range(5):
+        text = text.replace("return x * 2", f"return x * 2 + {k}", 1) if k else text + "\n"
+        (root / "pkg/core.py").write_text(text)
+        indexer.update_file(store, pid, root, "pkg/core.py", text.encode(), cache=cache)
+    assert cache.get(pid, "pkg/core.py") is not None
+    cached_rows = [
+        (s.qualified_name, s.content_hash, s.start_line, s.end_line, s.signature_hash)
+        for s in cs.symbols_in_file(store.conn(), pid, "pkg/core.py")
+    ]
+    fresh = new_store(tmp_path / "fresh")
+    stats = index(fresh, root)
+    fresh_rows = [
+        (s.qualified_name, s.content_hash, s.start_line, s.end_line, s.signature_hash)
+        for s in cs.symbols_in_file(fresh.conn(), stats.project_id, "pkg/core.py")
+    ]
+    assert cached_rows == fresh_rows
+    assert edge_map(store, pid) == edge_map(fresh, stats.project_id)

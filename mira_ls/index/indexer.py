@@ -23,7 +23,9 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -41,7 +43,7 @@ from mira_ls.index.resolve import (
     resolve_python_with_jedi,
     resolve_staged,
 )
-from mira_ls.index.symbols import module_name
+from mira_ls.index.symbols import Parsed, module_name
 from mira_ls.index.worker import FileResult, process_bytes, process_chunk, read_source
 from mira_ls.store import code as cs
 from mira_ls.store import projects
@@ -50,6 +52,7 @@ from mira_ls.store.invalidation import invalidate_symbols
 __all__ = [
     "FileUpdate",
     "IndexStats",
+    "ParseCache",
     "WorkspaceError",
     "index_workspace",
     "remove_file",
@@ -128,6 +131,33 @@ class FileUpdate:
     changed_content_hashes: list[str] = field(default_factory=list)
     changed_symbol_ids: list[int] = field(default_factory=list)
     error: str | None = None
+
+
+class ParseCache:
+    """The last parse of recently updated files (per process, held by the caller, e.g. the
+    server's session): the next save of a file re-parses only what was edited."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[int, str], Parsed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, project_id: int, rel: str) -> Parsed | None:
+        with self._lock:
+            hit = self._items.get((project_id, rel))
+            if hit is not None:
+                self._items.move_to_end((project_id, rel))
+            return hit
+
+    def put(self, project_id: int, rel: str, parsed: Parsed | None) -> None:
+        with self._lock:
+            if parsed is None:
+                self._items.pop((project_id, rel), None)
+                return
+            self._items[(project_id, rel)] = parsed
+            self._items.move_to_end((project_id, rel))
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
 
 
 class _WriteCtx:
@@ -668,9 +698,11 @@ def update_file(
     data: bytes | None = None,
     *,
     settings: IndexSettings | None = None,
+    cache: ParseCache | None = None,
 ) -> FileUpdate:
     """Re-index one file after a save or an outside change (``data``: the saved bytes when
-    the caller has them; else the file is read). Cheap when nothing changed: one hash."""
+    the caller has them; else the file is read). Cheap when nothing changed: one hash.
+    ``cache``: keeps this file's parse so its next update re-parses only the edit."""
     settings = settings or IndexSettings()
     rel = _norm_rel(rel_path)
     root = Path(root)
@@ -699,9 +731,13 @@ def update_file(
             )
     conn = store.conn()
     old = cs.get_file(conn, project_id, rel)
+    previous = cache.get(project_id, rel) if cache is not None else None
+    old_hash = old.content_hash if old and old.status == "indexed" else None
     res = process_bytes(
-        rel, data, mtime, old.content_hash if old and old.status == "indexed" else None, language
+        rel, data, mtime, old_hash, language, previous, keep_parse=cache is not None
     )
+    if cache is not None and res.parsed is not None:
+        cache.put(project_id, rel, res.parsed)
     if res.status == "unchanged":
         if (
             old is not None

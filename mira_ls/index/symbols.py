@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from tree_sitter import Node, QueryCursor
+from tree_sitter import Node, QueryCursor, Tree
 
 from mira_ls.index.languages import get_query, new_parser, pattern_roles
 
@@ -87,6 +87,15 @@ class Import:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parse to start the next one from (tree-sitter reuses what did not change)."""
+
+    language: str
+    source: bytes  # the bytes that were parsed (after invalid UTF-8 was replaced)
+    tree: Tree
+
+
 @dataclass(slots=True)
 class FileExtract:
     language: str
@@ -97,6 +106,7 @@ class FileExtract:
     line_count: int = 0
     decoded_with_replacement: bool = False
     children: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    parsed: Parsed | None = None  # pass to the next extract() of the same file
 
     @property
     def module(self) -> Symbol:
@@ -467,11 +477,55 @@ def _docstring(d: _Def, lang: str, spec: _Spec) -> str | None:
     return doc[:DOCSTRING_MAX] or None
 
 
-def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
-    """Symbols, calls and imports of one file (``rel_path``: project-relative POSIX path)."""
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search over C-speed slice comparisons
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def parse(src: bytes, language: str, previous: Parsed | None = None) -> Tree:
+    """Parse ``src``; from ``previous`` (the same file's last parse) only the edited region
+    is re-parsed: one changed span is found by common prefix and suffix."""
+    parser = new_parser(language)
+    if previous is None or previous.language != language:
+        return parser.parse(src)
+    old = previous.source
+    if old == src:
+        return previous.tree
+    start = _common_prefix(old, src)
+    limit = min(len(old), len(src)) - start
+    suffix = _common_prefix(old[::-1][:limit], src[::-1][:limit]) if limit > 0 else 0
+    old_end, new_end = len(old) - suffix, len(src) - suffix
+    tree = previous.tree.copy()
+    tree.edit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=_point(old, start),
+        old_end_point=_point(old, old_end),
+        new_end_point=_point(src, new_end),
+    )
+    return parser.parse(src, tree)
+
+
+def extract(
+    source: bytes, rel_path: str, language: str, previous: Parsed | None = None
+) -> FileExtract:
+    """Symbols, calls and imports of one file (``rel_path``: project-relative POSIX path).
+
+    ``previous``: the ``parsed`` of this file's last extract, to re-parse incrementally."""
     src, replaced = decode(source)
     spec = SPECS[language]
-    tree = new_parser(language).parse(src)
+    tree = parse(src, language, previous)
     root = tree.root_node
     ascii_only = src.isascii()
     matches = QueryCursor(get_query(language)).matches(root)
@@ -593,6 +647,7 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
         line_count=line_count,
         decoded_with_replacement=replaced,
         children=children,
+        parsed=Parsed(language, src, tree),
     )
 
 
