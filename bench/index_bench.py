@@ -246,7 +246,7 @@ def main() -> int:
         "cpu_ratio": round(index_cpu / raw_cpu, 3) if raw_cpu else None,
         "index_parse_phase_s": round(stats.parse_seconds, 3),
         "index_resolve_phase_s": round(stats.resolve_seconds, 3),
-        "workers": args.workers or len(os.sched_getaffinity(0)),
+        "parser_processes": stats.workers,
         "cpus": os.cpu_count(),
     }
     rel = pick_edit_file(store, pid, root)

@@ -101,6 +101,7 @@ class IndexStats:
     project_id: int = 0
     parse_seconds: float = 0.0
     resolve_seconds: float = 0.0
+    workers: int = 0  # parser processes used (0: parsed in this process)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -494,17 +495,23 @@ def _worker_count(settings: IndexSettings) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def pool_size(todo: list[tuple[str, str | None, str | None, int]], settings: IndexSettings) -> int:
+    """Parser processes for this work: 0 parses in this process (small work, one core)."""
+    workers = _worker_count(settings)
+    small = len(todo) < INLINE_MAX_FILES or sum(t[3] for t in todo) < INLINE_MAX_BYTES
+    return 0 if workers <= 1 or (small and settings.workers == 0) else workers
+
+
 def _results(
     root: Path,
     todo: list[tuple[str, str | None, str | None, int]],
     settings: IndexSettings,
     cancel: Cancel | None,
 ) -> Iterator[list[FileResult]]:
-    workers = _worker_count(settings)
+    workers = pool_size(todo, settings)
     chunks = list(_chunks(todo))
     max_bytes = settings.max_file_bytes
-    small = len(todo) < INLINE_MAX_FILES or sum(t[3] for t in todo) < INLINE_MAX_BYTES
-    if workers <= 1 or (small and settings.workers == 0):
+    if workers == 0:
         for ch in chunks:
             yield process_chunk(str(root), ch, max_bytes)
         return
@@ -604,6 +611,7 @@ def index_workspace(
 
     total = len(todo)
     done = 0
+    stats.workers = pool_size(todo, settings)
     t_parse = time.perf_counter()
     report(0, total, f"parsing {total} files")
     cs.create_stage(conn)
