@@ -28,10 +28,9 @@ CREATE TABLE code_elements (
     complexity      INTEGER NOT NULL DEFAULT 1,    -- branch count + 1
     created_at      INTEGER NOT NULL DEFAULT (unixepoch()),
     updated_at      INTEGER NOT NULL DEFAULT (unixepoch()),
-    UNIQUE (project_id, file_path, qualified_name, kind, ordinal)
+    UNIQUE (file_id, qualified_name, kind, ordinal)  -- identity; also serves lookups by file
 );
 CREATE INDEX idx_code_elements_name ON code_elements(project_id, name COLLATE NOCASE);
-CREATE INDEX idx_code_elements_file ON code_elements(file_id);
 CREATE INDEX idx_code_elements_parent ON code_elements(parent_id);
 CREATE INDEX idx_code_elements_qualified ON code_elements(project_id, qualified_name);
 CREATE INDEX idx_code_elements_content_hash ON code_elements(content_hash);
@@ -248,8 +247,6 @@ CREATE TABLE language_configs (
     created_at      INTEGER NOT NULL DEFAULT (unixepoch()),
     updated_at      INTEGER NOT NULL DEFAULT (unixepoch())
 );
-CREATE INDEX idx_call_graph_pending ON call_graph(project_id, needs_resolution)
-    WHERE needs_resolution <> 0;
 
 -- What each file imports, as written; call resolution and external_dependencies read it.
 CREATE TABLE code_imports (

@@ -32,7 +32,9 @@ def _f(default: Any, doc: str, **meta: Any) -> Any:
 @dataclass
 class IndexSettings:
     max_file_bytes: int = _f(1_000_000, "Files larger than this are not indexed.", min=1)
-    workers: int = _f(0, "Parser processes for a full index (0: one per CPU core).", min=0)
+    workers: int = _f(
+        0, "Parser processes for a full index (0: one per CPU core, none when small).", min=0
+    )
     exclude: list[str] = _f([], "Extra gitignore-style patterns to skip.")
     jedi: bool = _f(True, "Resolve Python calls tree-sitter cannot with jedi, in the background.")
     on_start: bool = _f(True, "Index the workspace when the editor connects.")

@@ -165,33 +165,34 @@ def _manifest_deps(root: Path, rel: str) -> list[Dependency]:
     name = posixpath.basename(rel)
     out: list[Dependency] = []
 
-    def add(dep: str, spec: Any, eco: str) -> None:
+    def add(dep: str, spec: Any, eco: str, dev: bool = False) -> None:
         version = spec if isinstance(spec, str) and spec else None
         if isinstance(spec, dict):
             version = spec.get("version") if isinstance(spec.get("version"), str) else None
-        out.append(Dependency(dep, version, eco, "manifest", rel, rel))
+        out.append(Dependency(dep, version, eco, "manifest", rel, rel, None, dev))
 
     try:
         if name == "pyproject.toml":
             data = tomllib.loads(path.read_text("utf-8"))
             proj = data.get("project") or {}
-            reqs = list(proj.get("dependencies") or [])
+            reqs = [(r, False) for r in proj.get("dependencies") or []]
             for group in (proj.get("optional-dependencies") or {}).values():
-                reqs.extend(group or [])
-            for r in reqs:
+                reqs.extend((r, True) for r in group or [])
+            for r, dev in reqs:
                 parsed = python_requirement(str(r))
                 if parsed:
-                    add(parsed[0], parsed[1], "python")
+                    add(parsed[0], parsed[1], "python", dev)
             poetry = (data.get("tool") or {}).get("poetry") or {}
             for key in ("dependencies", "dev-dependencies"):
                 for dep, spec in (poetry.get(key) or {}).items():
                     if dep.lower() != "python":
-                        add(dep, spec, "python")
+                        add(dep, spec, "python", key != "dependencies")
         elif name.startswith("requirements") and name.endswith(".txt"):
+            dev = "dev" in name or "test" in name
             for line in path.read_text("utf-8", errors="replace").splitlines():
                 parsed = python_requirement(line)
                 if parsed:
-                    add(parsed[0], parsed[1], "python")
+                    add(parsed[0], parsed[1], "python", dev)
         elif name == "package.json":
             data = json.loads(path.read_text("utf-8"))
             for key in (
@@ -201,12 +202,12 @@ def _manifest_deps(root: Path, rel: str) -> list[Dependency]:
                 "optionalDependencies",
             ):
                 for dep, spec in (data.get(key) or {}).items():
-                    add(dep, spec, "npm")
+                    add(dep, spec, "npm", key == "devDependencies")
         elif name == "Cargo.toml":
             data = tomllib.loads(path.read_text("utf-8"))
             for key in ("dependencies", "dev-dependencies", "build-dependencies"):
                 for dep, spec in (data.get(key) or {}).items():
-                    add(dep, spec, "cargo")
+                    add(dep, spec, "cargo", key != "dependencies")
         elif name == "go.mod":
             in_block = False
             for raw in path.read_text("utf-8", errors="replace").splitlines():
@@ -288,7 +289,7 @@ def _go_module(root: Path, manifests: list[str]) -> list[str]:
 
 
 def import_deps(
-    imports: list[tuple[str, str, str, str | None]],
+    imports: list[tuple[str, str, str, str | None, int]],
     module_qns: set[str],
     source_paths: list[str],
     go_modules: list[str],
@@ -300,7 +301,7 @@ def import_deps(
     java_dirs = {d.replace("/", ".") for d in dirs}
     seen: dict[tuple[str, str], Dependency] = {}
     stdlib = getattr(sys, "stdlib_module_names", frozenset())
-    for file_path, lang, module, _name in sorted(imports, key=lambda t: (t[0], t[2])):
+    for file_path, lang, module, _name, line in sorted(imports, key=lambda t: (t[0], t[4])):
         dep: tuple[str, str] | None = None
         if lang == "python":
             if module.startswith("."):
@@ -344,7 +345,7 @@ def import_deps(
                 continue
             dep = (header, "c")
         if dep is not None and dep not in seen:
-            seen[dep] = Dependency(dep[0], None, dep[1], "import", file_path, None)
+            seen[dep] = Dependency(dep[0], None, dep[1], "import", file_path, None, line)
     return list(seen.values())
 
 

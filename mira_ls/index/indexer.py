@@ -23,7 +23,9 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,8 +34,16 @@ from typing import Any
 from mira_ls.config import IndexSettings
 from mira_ls.index import deps, walk
 from mira_ls.index.languages import language_for_path
-from mira_ls.index.resolve import TARGET_KINDS, resolve_pending, resolve_python_with_jedi
-from mira_ls.index.symbols import module_name
+from mira_ls.index.resolve import (
+    NEEDS_JEDI,
+    NEEDS_PROJECT,
+    SETTLED,
+    TARGET_KINDS,
+    resolve_pending,
+    resolve_python_with_jedi,
+    resolve_staged,
+)
+from mira_ls.index.symbols import Parsed, module_name
 from mira_ls.index.worker import FileResult, process_bytes, process_chunk, read_source
 from mira_ls.store import code as cs
 from mira_ls.store import projects
@@ -42,6 +52,7 @@ from mira_ls.store.invalidation import invalidate_symbols
 __all__ = [
     "FileUpdate",
     "IndexStats",
+    "ParseCache",
     "WorkspaceError",
     "index_workspace",
     "remove_file",
@@ -58,8 +69,11 @@ Cancel = Callable[[], bool]
 
 CHUNK_BYTES = 384 * 1024
 CHUNK_FILES = 64
-INLINE_MAX_FILES = 48  # below this a process pool costs more than it saves
+# Below these a process pool costs more (about 0.5 s to start) than it saves.
+INLINE_MAX_FILES = 48
+INLINE_MAX_BYTES = 2_000_000
 MAX_ERRORS_KEPT = 20
+COMMIT_EVERY_S = 0.5
 
 
 class WorkspaceError(Exception):
@@ -87,6 +101,7 @@ class IndexStats:
     project_id: int = 0
     parse_seconds: float = 0.0
     resolve_seconds: float = 0.0
+    workers: int = 0  # parser processes used (0: parsed in this process)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -119,15 +134,67 @@ class FileUpdate:
     error: str | None = None
 
 
-class _WriteCtx:
-    """State of the single writer inside one transaction."""
+class ParseCache:
+    """The last parse of recently updated files (per process, held by the caller, e.g. the
+    server's session): the next save of a file re-parses only what was edited."""
 
-    def __init__(self, conn: Any, project_id: int, *, fresh: bool) -> None:
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[int, str], Parsed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, project_id: int, rel: str) -> Parsed | None:
+        with self._lock:
+            hit = self._items.get((project_id, rel))
+            if hit is not None:
+                self._items.move_to_end((project_id, rel))
+            return hit
+
+    def put(self, project_id: int, rel: str, parsed: Parsed | None) -> None:
+        with self._lock:
+            if parsed is None:
+                self._items.pop((project_id, rel), None)
+                return
+            self._items[(project_id, rel)] = parsed
+            self._items.move_to_end((project_id, rel))
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class _WriteCtx:
+    """The single writer's state inside one transaction.
+
+    Rows are collected per file and written by ``flush()`` in an order that keeps foreign
+    keys valid: new symbols (parents first), updates and moves, then deletions, then edges,
+    flags, imports and cache invalidation. With ``stage=True`` (full index) calls that need
+    project-wide resolution are staged instead of stored, and stored once resolved."""
+
+    def __init__(
+        self, conn: Any, project_id: int, *, fresh: bool, stage: bool = False, jedi: bool = True
+    ) -> None:
         self.conn = conn
         self.project_id = project_id
         self.fresh = fresh
+        self.stage = stage
+        self.jedi = jedi
         self.now = int(time.time())
         self._next_id: int | None = None
+        self.sym_inserts: list[tuple[Any, ...]] = []
+        self.sym_updates: list[tuple[Any, ...]] = []
+        self.sym_moves: list[tuple[Any, ...]] = []
+        self.sym_deletes: list[int] = []
+        self.edge_delete_callers: list[int] = []
+        self.edge_shifts: list[tuple[int, int]] = []
+        self.edge_lines: list[tuple[int, int]] = []
+        self.edge_inserts: list[tuple[Any, ...]] = []
+        self.staged: list[tuple[Any, ...]] = []
+        self.sig_ids: list[int] = []
+        self.added_names: list[str] = []
+        self.imports_new: list[tuple[Any, ...]] = []
+        self.imports_replace: list[int] = []
+        self.invalid_ids: list[int] = []
+        self.invalid_hashes: list[str] = []
+        self.pending_files: set[int] = set()
 
     def take_id(self) -> int:
         if self._next_id is None:
@@ -135,6 +202,61 @@ class _WriteCtx:
         sid = self._next_id
         self._next_id += 1
         return sid
+
+    def flush(self) -> set[int]:
+        """Write everything collected; returns ids of files with edges needing resolution."""
+        conn = self.conn
+        flagged: list[int] = []
+        if self.sym_inserts:
+            cs.insert_symbols(conn, self.sym_inserts)
+        if self.sym_updates:
+            cs.update_symbols(conn, self.sym_updates)
+        if self.sym_moves:
+            cs.move_symbols(conn, self.sym_moves)
+        if self.sym_deletes:
+            flagged.extend(cs.delete_symbols(conn, self.sym_deletes))
+        if self.edge_delete_callers:
+            cs.delete_edges_from(conn, self.edge_delete_callers)
+        if self.edge_shifts:
+            cs.shift_edges(conn, self.edge_shifts)
+        if self.edge_lines:
+            cs.set_edge_lines(conn, self.edge_lines)
+        if self.edge_inserts:
+            cs.insert_edges(conn, self.edge_inserts)
+        if self.staged:
+            cs.stage_calls(conn, self.staged)
+        if self.sig_ids:
+            flagged.extend(cs.flag_callers_of(conn, self.sig_ids))
+        if self.added_names and not self.fresh:
+            flagged.extend(cs.flag_unresolved_named(conn, self.project_id, self.added_names))
+        for file_id in self.imports_replace:
+            cs.replace_imports(conn, self.project_id, file_id, [])
+        if self.imports_new:
+            cs.insert_import_rows(conn, self.imports_new)
+        if self.invalid_ids or self.invalid_hashes:
+            invalidate_symbols(conn, self.invalid_ids, self.invalid_hashes)
+        pending = set(self.pending_files)
+        if flagged:
+            pending |= cs.file_ids_of_symbols(conn, flagged)
+        for lst in (
+            self.sym_inserts,
+            self.sym_updates,
+            self.sym_moves,
+            self.sym_deletes,
+            self.edge_delete_callers,
+            self.edge_shifts,
+            self.edge_inserts,
+            self.staged,
+            self.sig_ids,
+            self.added_names,
+            self.imports_new,
+            self.imports_replace,
+            self.invalid_ids,
+            self.invalid_hashes,
+        ):
+            lst.clear()
+        self.pending_files.clear()
+        return pending
 
 
 def _reconcile(
@@ -147,11 +269,8 @@ def _reconcile(
     imports: list[tuple[Any, ...]],
     *,
     is_new: bool,
-) -> tuple[FileUpdate, set[int]]:
-    """Bring one file's stored rows in line with a fresh extract.
-
-    Returns the update summary and the ids of files holding edges that now need
-    resolution (this file's included)."""
+) -> FileUpdate:
+    """Bring one file's stored rows in line with a fresh extract (written at flush)."""
     conn, pid, now = ctx.conn, ctx.project_id, ctx.now
     upd = FileUpdate(rel, "indexed")
     stored = (
@@ -160,174 +279,159 @@ def _reconcile(
         else {(k.qualified_name, k.kind, k.ordinal): k for k in cs.stored_keys(conn, file_id)}
     )
     ids: list[int] = [0] * len(symbols)
-    inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
-    moves: list[tuple[Any, ...]] = []
+    existing: list[int] = []
     shifts: list[tuple[int, int]] = []
     rewrite: set[int] = set()
-    sig_ids: list[int] = []
-    added_names: list[str] = []
     for i, s in enumerate(symbols):
         (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx) = s
         parent_id = ids[parent] if parent is not None else None
-        old = stored.pop((qn, kind, ordinal), None)
+        old = stored.pop((qn, kind, ordinal), None) if stored else None
         if old is None:
             sid = ctx.take_id()
             ids[i] = sid
-            inserts.append(
-                (
-                    sid,
-                    pid,
-                    file_id,
-                    rel,
-                    language,
-                    kind,
-                    name,
-                    qn,
-                    ordinal,
-                    parent_id,
-                    sl,
-                    sc,
-                    el,
-                    ec,
-                    nl,
-                    nc,
-                    sig,
-                    doc,
-                    ch,
-                    sh,
-                    cx,
-                    now,
-                )
-            )
+            ctx.sym_inserts.append(
+                (sid, pid, file_id, rel, language, kind, name, qn, ordinal, parent_id,
+                 sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now)
+            )  # fmt: skip
             upd.added += 1
             rewrite.add(i)
-            if kind in TARGET_KINDS:
-                added_names.append(name)
+            if not is_new and kind in TARGET_KINDS:
+                ctx.added_names.append(name)
             continue
         ids[i] = old.id
+        existing.append(i)
         if old.content_hash == ch:
             upd.unchanged += 1
             place = (parent_id, sl, sc, el, ec, nl, nc)
-            if place != (
-                old.parent_id,
-                old.start_line,
-                old.start_col,
-                old.end_line,
-                old.end_col,
-                old.name_line,
-                old.name_col,
-            ):
-                moves.append((*place, old.id))
+            old_place = (old.parent_id, old.start_line, old.start_col, old.end_line,
+                         old.end_col, old.name_line, old.name_col)  # fmt: skip
+            if place != old_place:
+                ctx.sym_moves.append((*place, old.id))
                 if sc == old.start_col and sl != old.start_line:
-                    shifts.append((sl - old.start_line, old.id))
+                    shifts.append((i, sl - old.start_line))
                 elif sc != old.start_col:
                     rewrite.add(i)
             continue
-        updates.append((parent_id, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now, old.id))
+        ctx.sym_updates.append(
+            (parent_id, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now, old.id)
+        )
         upd.changed_symbol_ids.append(old.id)
         upd.changed_content_hashes.append(old.content_hash)
         rewrite.add(i)
         if old.signature_hash != sh:
             upd.signature_changed += 1
-            sig_ids.append(old.id)
+            ctx.sig_ids.append(old.id)
         else:
             upd.body_changed += 1
     removed = list(stored.values())
     upd.removed = len(removed)
-    for r in removed:
-        upd.changed_symbol_ids.append(r.id)
-        upd.changed_content_hashes.append(r.content_hash)
-    structural = bool(upd.added or removed) and not is_new
-    if structural:
-        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
-
-    flagged: list[int] = []
-    if inserts:
-        cs.insert_symbols(conn, inserts)
-    if updates:
-        cs.update_symbols(conn, updates)
-    if moves:
-        cs.move_symbols(conn, moves)
     if removed:
-        flagged.extend(cs.delete_symbols(conn, [r.id for r in removed]))
+        ctx.sym_deletes.extend(r.id for r in removed)
+        upd.changed_symbol_ids.extend(r.id for r in removed)
+        upd.changed_content_hashes.extend(r.content_hash for r in removed)
+    if (upd.added and not is_new) or removed:
+        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
+    elif not is_new and rewrite:
+        _keep_same_calls(ctx, rewrite, ids, calls)
     if not is_new:
-        old_callers = [ids[i] for i in rewrite if i < len(ids)]
-        cs.delete_edges_from(conn, old_callers)
-        if shifts:
-            cs.shift_edges(conn, [(d, sid) for d, sid in shifts if sid not in set(old_callers)])
-    edges = []
+        ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
+        ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
     pending = False
-    for caller, name, receiver, line, col, target in calls:
+    for caller, name, receiver, line, col, target, need in calls:
         if caller not in rewrite:
             continue
         if target is not None:
-            edges.append((pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0))
+            ctx.edge_inserts.append(
+                (pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0)
+            )
+        elif need != NEEDS_PROJECT:
+            # No project rule can place it: stored settled (or waiting for jedi) right away.
+            wait = NEEDS_JEDI if need == NEEDS_JEDI and ctx.jedi else SETTLED
+            ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, wait))
+        elif ctx.stage:
+            ctx.staged.append((file_id, ids[caller], name, receiver, line, col))
         else:
             pending = True
-            edges.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
-    if edges:
-        cs.insert_edges(conn, edges)
-    if sig_ids:
-        flagged.extend(cs.flag_callers_of(conn, sig_ids))
-    if added_names and not ctx.fresh:
-        flagged.extend(cs.flag_unresolved_named(conn, pid, added_names))
-    if is_new:
-        cs.insert_imports(conn, pid, file_id, imports)
-    else:
-        cs.replace_imports(conn, pid, file_id, imports)
+            ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
+    if not is_new:
+        ctx.imports_replace.append(file_id)
+    ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
     if upd.changed_symbol_ids:
-        invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
-    pending_files = cs.file_ids_of_symbols(conn, flagged) if flagged else set()
+        ctx.invalid_ids.extend(upd.changed_symbol_ids)
+        ctx.invalid_hashes.extend(upd.changed_content_hashes)
     if pending:
-        pending_files.add(file_id)
-    return upd, pending_files
+        ctx.pending_files.add(file_id)
+    return upd
 
 
-def _clear_file_symbols(ctx: _WriteCtx, file_id: int) -> tuple[FileUpdate, set[int]]:
+def _keep_same_calls(
+    ctx: _WriteCtx, rewrite: set[int], ids: list[int], calls: list[tuple[Any, ...]]
+) -> None:
+    """Drop from ``rewrite`` the changed symbols whose own calls are the same as stored
+    (same names, receivers and columns, in order): their edges stay, only lines move.
+
+    Editing one function changes the bytes of its class and module too, but rarely their
+    own calls; this keeps a save from re-resolving every module-level call."""
+    by_caller: dict[int, list[tuple[Any, ...]]] = {}
+    for c in calls:
+        if c[0] in rewrite:
+            by_caller.setdefault(c[0], []).append(c)
+    stored = cs.edges_of_callers(ctx.conn, [ids[i] for i in rewrite])
+    for i in list(rewrite):
+        new = sorted(by_caller.get(i, []), key=lambda c: (c[3], c[4]))
+        old = stored.get(ids[i], [])
+        if len(new) != len(old):
+            continue
+        if any((n[1], n[2], n[4]) != (o[1], o[2], o[4]) for n, o in zip(new, old, strict=True)):
+            continue
+        rewrite.discard(i)
+        ctx.edge_lines.extend((n[3], o[0]) for n, o in zip(new, old, strict=True) if n[3] != o[3])
+
+
+def _clear_file_symbols(ctx: _WriteCtx, file_id: int) -> FileUpdate:
     """A file that can no longer be indexed (now binary, too large, unreadable)."""
     conn = ctx.conn
     keys = cs.stored_keys(conn, file_id)
     upd = FileUpdate("", "removed", removed=len(keys))
     if not keys:
-        return upd, set()
+        return upd
     upd.changed_symbol_ids = [k.id for k in keys]
     upd.changed_content_hashes = [k.content_hash for k in keys]
     flagged = cs.delete_symbols(conn, upd.changed_symbol_ids)
     cs.replace_imports(conn, ctx.project_id, file_id, [])
     invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
-    pending = cs.file_ids_of_symbols(conn, flagged) - {file_id} if flagged else set()
-    return upd, pending
+    if flagged:
+        ctx.pending_files |= cs.file_ids_of_symbols(conn, flagged) - {file_id}
+    return upd
 
 
-def _remove_file_rows(ctx: _WriteCtx, row: cs.FileRow) -> tuple[FileUpdate, set[int]]:
+def _remove_file_rows(ctx: _WriteCtx, row: cs.FileRow) -> FileUpdate:
     conn = ctx.conn
     keys = cs.stored_keys(conn, row.id)
     upd = FileUpdate(row.file_path, "removed", removed=len(keys))
     upd.changed_symbol_ids = [k.id for k in keys]
     upd.changed_content_hashes = [k.content_hash for k in keys]
-    flagged = cs.flag_callers_of(conn, upd.changed_symbol_ids) if keys else []
     own = set(upd.changed_symbol_ids)
-    flagged = [c for c in flagged if c not in own]
+    flagged = [c for c in cs.flag_callers_of(conn, upd.changed_symbol_ids) if c not in own]
     cs.delete_file(conn, row.id)
     if keys:
         invalidate_symbols(conn, upd.changed_symbol_ids, upd.changed_content_hashes)
-    return upd, cs.file_ids_of_symbols(conn, flagged) if flagged else set()
+    if flagged:
+        ctx.pending_files |= cs.file_ids_of_symbols(conn, flagged)
+    return upd
 
 
-def _store_result(
-    ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None
-) -> tuple[FileUpdate, set[int]]:
-    """Write what a worker found about one file."""
+def _store_result(ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None) -> FileUpdate:
+    """Record what a worker found about one file (rows written at ctx.flush())."""
     conn = ctx.conn
     if res.status == "missing":
         if old is not None:
             return _remove_file_rows(ctx, old)
-        return FileUpdate(res.rel, "missing"), set()
+        return FileUpdate(res.rel, "missing")
     if res.status == "unchanged":
         if old is not None:
             cs.touch_files(conn, [(res.size, res.mtime_ns, old.id)])
-        return FileUpdate(res.rel, "unchanged"), set()
+        return FileUpdate(res.rel, "unchanged")
     status = "indexed" if res.status == "parsed" else res.status
     if status not in ("indexed", "skipped_binary", "skipped_large", "error"):
         status = "error"
@@ -347,10 +451,10 @@ def _store_result(
     )
     if status != "indexed":
         if old is None:
-            return FileUpdate(res.rel, status, error=res.error), set()
-        upd, pending = _clear_file_symbols(ctx, file_id)
+            return FileUpdate(res.rel, status, error=res.error)
+        upd = _clear_file_symbols(ctx, file_id)
         upd.rel_path, upd.status, upd.error = res.rel, status, res.error
-        return upd, pending
+        return upd
     assert res.symbols is not None and res.calls is not None and res.imports is not None
     return _reconcile(
         ctx,
@@ -391,16 +495,23 @@ def _worker_count(settings: IndexSettings) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def pool_size(todo: list[tuple[str, str | None, str | None, int]], settings: IndexSettings) -> int:
+    """Parser processes for this work: 0 parses in this process (small work, one core)."""
+    workers = _worker_count(settings)
+    small = len(todo) < INLINE_MAX_FILES or sum(t[3] for t in todo) < INLINE_MAX_BYTES
+    return 0 if workers <= 1 or (small and settings.workers == 0) else workers
+
+
 def _results(
     root: Path,
     todo: list[tuple[str, str | None, str | None, int]],
     settings: IndexSettings,
     cancel: Cancel | None,
 ) -> Iterator[list[FileResult]]:
-    workers = _worker_count(settings)
+    workers = pool_size(todo, settings)
     chunks = list(_chunks(todo))
     max_bytes = settings.max_file_bytes
-    if workers <= 1 or len(todo) < INLINE_MAX_FILES:
+    if workers == 0:
         for ch in chunks:
             yield process_chunk(str(root), ch, max_bytes)
         return
@@ -476,68 +587,86 @@ def index_workspace(
     todo: list[tuple[str, str | None, str | None, int]] = []
     for cand in listing.files:
         old = stored.get(cand.rel)
+        too_large = cand.size > settings.max_file_bytes
         if (
             old is not None
             and old.size_bytes == cand.size
             and old.mtime_ns == cand.mtime_ns
-            and old.status in ("indexed", "skipped_binary", "skipped_large")
-            and (old.status != "skipped_large" or cand.size > settings.max_file_bytes)
+            and (
+                (old.status == "skipped_large" and too_large)
+                or (old.status in ("indexed", "skipped_binary") and not too_large)
+            )
         ):
             stats.unchanged += 1
             continue
         old_hash = old.content_hash if old is not None and old.status == "indexed" else None
         todo.append((cand.rel, old_hash, cand.language, cand.size))
-    touched_pending = False
     if gone:
         with store.write() as c:
             ctx = _WriteCtx(c, pid, fresh=False)
             for row in gone:
-                _, pend = _remove_file_rows(ctx, row)
-                touched_pending = touched_pending or bool(pend)
+                _remove_file_rows(ctx, row)
+            ctx.flush()
         stats.removed = len(gone)
 
     total = len(todo)
     done = 0
+    stats.workers = pool_size(todo, settings)
     t_parse = time.perf_counter()
     report(0, total, f"parsing {total} files")
-    results = _results(root, todo, settings, cancel)
+    cs.create_stage(conn)
+    saved = cs.begin_bulk(conn)
     try:
-        for chunk in results:
-            with store.write() as c:
-                ctx = _WriteCtx(c, pid, fresh=fresh)
-                for res in chunk:
-                    _, pend = _store_result(ctx, res, stored.get(res.rel))
-                    touched_pending = touched_pending or bool(pend)
-                    if res.status == "parsed":
-                        stats.parsed += 1
-                    elif res.status == "unchanged":
-                        stats.unchanged += 1
-                    else:
-                        stats.skipped[res.status] = stats.skipped.get(res.status, 0) + 1
-                        if res.status == "error" and len(stats.errors) < MAX_ERRORS_KEPT:
-                            stats.errors.append(f"{res.rel}: {res.error}")
-                            log.warning("not indexed: %s: %s", res.rel, res.error)
-            done += len(chunk)
-            report(done, total, f"parsed {done} of {total} files")
-            if cancel is not None and cancel():
-                stats.cancelled = True
-                break
-    finally:
-        results.close()
-    stats.parse_seconds = time.perf_counter() - t_parse
+        results = _results(root, todo, settings, cancel)
+        try:
+            more = True
+            while more and not stats.cancelled:
+                # One transaction spans the chunks of about COMMIT_EVERY_S seconds: fewer
+                # commits rewrite fewer index pages, and the lock is still held only briefly.
+                with store.write() as c:
+                    ctx = _WriteCtx(c, pid, fresh=fresh, stage=True, jedi=settings.jedi)
+                    began = time.monotonic()
+                    while time.monotonic() - began < COMMIT_EVERY_S:
+                        chunk = next(results, None)
+                        if chunk is None:
+                            more = False
+                            break
+                        for res in chunk:
+                            _store_result(ctx, res, stored.get(res.rel))
+                            _count(stats, res)
+                        ctx.flush()
+                        done += len(chunk)
+                        report(done, total, f"parsed {done} of {total} files")
+                        if cancel is not None and cancel():
+                            stats.cancelled = True
+                            break
+        finally:
+            results.close()
+        stats.parse_seconds = time.perf_counter() - t_parse
 
-    t_res = time.perf_counter()
-    if not stats.cancelled:
-        report(total, total, "resolving calls")
+        t_res = time.perf_counter()
 
         def write(fn: Callable[[Any], None]) -> None:
             with store.write() as c:
                 fn(c)
 
-        resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
-        with store.write() as c:
-            deps.refresh(c, pid, root)
-            projects.set_indexed(c, pid, int(time.time()))
+        # Always: when cancelled, the staged calls are stored pending for the next run.
+        report(total, total, "resolving calls")
+        resolve_staged(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
+        if not stats.cancelled:
+            resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
+            with store.write() as c:
+                deps.refresh(c, pid, root)
+                projects.set_indexed(c, pid, int(time.time()))
+    finally:
+        try:
+            # After an error, keep what was staged as pending edges rather than lose it.
+            with store.write() as c:
+                cs.unstage_pending(c, pid)
+        except Exception as exc:
+            log.warning("could not keep the staged calls of an interrupted index: %s", exc)
+        cs.drop_stage(conn)
+        cs.end_bulk(conn, saved)
     stats.resolve_seconds = time.perf_counter() - t_res
     summary = cs.index_summary(conn, pid)
     stats.files = summary["files"]
@@ -548,6 +677,18 @@ def index_workspace(
     stats.languages = summary["languages"]
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+def _count(stats: IndexStats, res: FileResult) -> None:
+    if res.status == "parsed":
+        stats.parsed += 1
+    elif res.status == "unchanged":
+        stats.unchanged += 1
+    else:
+        stats.skipped[res.status] = stats.skipped.get(res.status, 0) + 1
+        if res.status == "error" and len(stats.errors) < MAX_ERRORS_KEPT:
+            stats.errors.append(f"{res.rel}: {res.error}")
+            log.warning("not indexed: %s: %s", res.rel, res.error)
 
 
 # --- incremental -------------------------------------------------------------------------------
@@ -565,9 +706,11 @@ def update_file(
     data: bytes | None = None,
     *,
     settings: IndexSettings | None = None,
+    cache: ParseCache | None = None,
 ) -> FileUpdate:
     """Re-index one file after a save or an outside change (``data``: the saved bytes when
-    the caller has them; else the file is read). Cheap when nothing changed: one hash."""
+    the caller has them; else the file is read). Cheap when nothing changed: one hash.
+    ``cache``: keeps this file's parse so its next update re-parses only the edit."""
     settings = settings or IndexSettings()
     rel = _norm_rel(rel_path)
     root = Path(root)
@@ -596,9 +739,13 @@ def update_file(
             )
     conn = store.conn()
     old = cs.get_file(conn, project_id, rel)
+    previous = cache.get(project_id, rel) if cache is not None else None
+    old_hash = old.content_hash if old and old.status == "indexed" else None
     res = process_bytes(
-        rel, data, mtime, old.content_hash if old and old.status == "indexed" else None, language
+        rel, data, mtime, old_hash, language, previous, keep_parse=cache is not None
     )
+    if cache is not None and res.parsed is not None:
+        cache.put(project_id, rel, res.parsed)
     if res.status == "unchanged":
         if (
             old is not None
@@ -610,8 +757,9 @@ def update_file(
         return FileUpdate(rel, "unchanged")
     with store.write() as c:
         old = cs.get_file(c, project_id, rel)
-        ctx = _WriteCtx(c, project_id, fresh=False)
-        upd, pending = _store_result(ctx, res, old)
+        ctx = _WriteCtx(c, project_id, fresh=False, jedi=settings.jedi)
+        upd = _store_result(ctx, res, old)
+        pending = ctx.flush()
         if pending:
             resolve_pending(c, project_id, jedi_next=settings.jedi, file_ids=sorted(pending))
     return upd
@@ -633,7 +781,8 @@ def _record_unindexable(
     with store.write() as c:
         old = cs.get_file(c, project_id, rel)
         ctx = _WriteCtx(c, project_id, fresh=False)
-        upd, pending = _store_result(ctx, res, old)
+        upd = _store_result(ctx, res, old)
+        pending = ctx.flush()
         if pending:
             resolve_pending(c, project_id, file_ids=sorted(pending))
     return upd
@@ -647,7 +796,8 @@ def remove_file(store: Any, project_id: int, rel_path: str) -> FileUpdate:
         if row is None:
             return FileUpdate(rel, "missing")
         ctx = _WriteCtx(c, project_id, fresh=False)
-        upd, pending = _remove_file_rows(ctx, row)
+        upd = _remove_file_rows(ctx, row)
+        pending = ctx.flush()
         if pending:
             resolve_pending(c, project_id, file_ids=sorted(pending))
     return upd

@@ -118,5 +118,29 @@ def get_query(lang: str) -> Query:
     return Query(get_language(lang), query_source(lang))
 
 
+@functools.cache
+def pattern_roles(lang: str) -> tuple[str, ...]:
+    """Per query pattern: 'definition.<kind>', 'call', 'import' or 'branch' (from its
+    captures), so matches are dispatched without inspecting every capture dict."""
+    q = get_query(lang)
+    src = query_source(lang).encode("utf-8")
+    roles = []
+    for i in range(q.pattern_count):
+        text = src[q.start_byte_for_pattern(i) : q.end_byte_for_pattern(i)].decode("utf-8")
+        body = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith(";"))
+        m = re.search(r"@definition\.(\w+)", body)
+        if m:
+            roles.append(f"definition.{m.group(1)}")
+        elif re.search(r"@import\b", body):
+            roles.append("import")
+        elif re.search(r"@branch\b", body):
+            roles.append("branch")
+        elif re.search(r"@call\b(?!\.)", body):
+            roles.append("call")
+        else:
+            roles.append("")
+    return tuple(roles)
+
+
 def new_parser(lang: str) -> Parser:
     return Parser(get_language(lang))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract
+from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract, module_name
 from mira_ls.store import code as cs
 
 log = logging.getLogger(__name__)
@@ -284,6 +284,68 @@ def resolve_local(fx: FileExtract, file_path: str = "") -> list[int | None]:
     return [local_target(scope, c.caller, c.name, c.receiver) for c in fx.calls]
 
 
+# What a call that failed locally still needs: 1 = project-wide resolution may find it (it
+# is staged / left pending); 2 = no project rule can, but jedi may (Python); 0 = settled
+# as unresolved (a builtin, a method on a value of unknown type).
+NEEDS_PROJECT, NEEDS_JEDI, SETTLED = 1, 2, 0
+
+
+def local_bindings(fx: FileExtract) -> tuple[set[str], bool, bool]:
+    """(names bound by the file's imports, has a star import, has any import)."""
+    names: set[str] = set()
+    star = False
+    for imp in fx.imports:
+        if imp.name == "*":
+            star = True
+        elif imp.alias:
+            names.add(imp.alias)
+        elif imp.name and imp.name not in ("default", "self"):
+            names.add(imp.name)
+        else:
+            mod = imp.module.strip('"<>')
+            if fx.language == "python":
+                names.add(mod.lstrip(".").split(".", 1)[0])
+            else:
+                names.add(re.split(r"::|/|\.", mod)[-1] if mod else mod)
+                if fx.language == "go":
+                    segs = [x for x in mod.split("/") if x]
+                    if len(segs) > 1 and re.fullmatch(r"v\d+", segs[-1]):
+                        names.add(segs[-2])
+    return names, star, bool(fx.imports)
+
+
+def after_local(
+    lang: str, name: str, receiver: str | None, bound: set[str], star: bool, has_imports: bool
+) -> int:
+    """For a call the file-local rules could not resolve: NEEDS_PROJECT, NEEDS_JEDI or
+    SETTLED. Mirrors ``Resolver.resolve``: a call it could never resolve is not staged."""
+    if lang in ("rust", "cpp"):
+        return NEEDS_PROJECT  # paths (a::b::f, Type::new) and out-of-line impls elsewhere
+    builtins_ = BUILTINS.get(lang, frozenset())
+    if receiver is None:
+        if name in bound or star:
+            return NEEDS_PROJECT
+        if name in builtins_:
+            return SETTLED
+        if lang in ("go", "c"):
+            return NEEDS_PROJECT  # same package / unique global name
+        if lang in ("javascript", "typescript", "tsx") and not has_imports:
+            return NEEDS_PROJECT  # a script: unique global name
+        return SETTLED
+    head = re.split(r"::|\.|->|\(|\[", receiver, maxsplit=1)[0]
+    if head in bound:
+        return NEEDS_PROJECT
+    single = re.fullmatch(r"[A-Za-z_]\w*", receiver) is not None
+    static_langs = ("java", "javascript", "typescript", "tsx", "python")
+    if head[:1].isupper() and lang in static_langs and (lang != "python" or single):
+        return NEEDS_PROJECT  # Foo.bar(): a static call on a class defined elsewhere
+    if lang != "python":
+        return SETTLED
+    if head in PY_BUILTINS and head not in ("super", "type"):
+        return SETTLED
+    return NEEDS_JEDI
+
+
 # --- project-wide resolution over stored rows ----------------------------------------------
 
 
@@ -292,11 +354,20 @@ class _FileCtx:
     file_id: int
     path: str
     language: str
-    scope: Scope
     bindings: dict[str, str]  # local name -> target path (dotted; Go: import path)
     stars: list[str]
     include_stems: set[str]
     has_imports: bool
+    conn: Any
+    _scope: Scope | None = None
+
+    @property
+    def scope(self) -> Scope:
+        """The file's stored symbols, loaded on first need (most calls never need them)."""
+        if self._scope is None:
+            refs = cs.refs_in_file(self.conn, self.file_id)
+            self._scope = scope_from_refs(refs, self.language, self.path)
+        return self._scope
 
 
 @dataclass
@@ -315,7 +386,9 @@ class Resolver:
         self._by_name: dict[str, list[cs.SymbolRef]] = {}
         self._by_qn: dict[str, list[cs.SymbolRef]] = {}
         self._go_dirs: set[str] | None = None
-        self._reexport_depth = 0
+        self._py_memo: dict[str, int | None] = {}
+        self._packages: dict[str, bool] = {}
+        self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
 
     # memoized look-ups
     def by_name(self, name: str) -> list[cs.SymbolRef]:
@@ -343,15 +416,14 @@ class Resolver:
 
     # file context
     def file_ctx(self, file_id: int, path: str, language: str) -> _FileCtx:
-        refs = cs.refs_in_file(self.conn, file_id)
-        scope = scope_from_refs(refs, language, path)
         imports = cs.imports_of_file(self.conn, file_id)
         bindings: dict[str, str] = {}
         stars: list[str] = []
         stems: set[str] = {posixpath.splitext(posixpath.basename(path))[0]}
+        module_qn = module_name(path, language)
         for imp in imports:
-            self._bind(language, path, scope.module_qn, imp, bindings, stars, stems)
-        return _FileCtx(file_id, path, language, scope, bindings, stars, stems, bool(imports))
+            self._bind(language, path, module_qn, imp, bindings, stars, stems)
+        return _FileCtx(file_id, path, language, bindings, stars, stems, bool(imports), self.conn)
 
     def _bind(
         self,
@@ -418,15 +490,24 @@ class Resolver:
 
     # the rules
     def resolve(
-        self, ctx: _FileCtx, caller: int, name: str, receiver: str | None
+        self,
+        ctx: _FileCtx,
+        caller: int,
+        name: str,
+        receiver: str | None,
+        *,
+        local_done: bool = False,
     ) -> tuple[int, str] | None:
+        """The target of one call; ``local_done``: the file-local rules already failed
+        (the worker tried them on this very content)."""
         lang = ctx.language
-        scope = ctx.scope
-        if caller not in scope.kind:
-            return None
-        hit = local_target(scope, caller, name, receiver)
-        if hit is not None:
-            return hit, "scope"
+        if not local_done:
+            scope = ctx.scope
+            if caller not in scope.kind:
+                return None
+            hit = local_target(scope, caller, name, receiver)
+            if hit is not None:
+                return hit, "scope"
         spec = SPECS[lang]
         if receiver is None:
             if name in ctx.bindings:
@@ -445,6 +526,9 @@ class Resolver:
             return self._unique(ctx, name)
         if receiver in spec.self_names:
             # The enclosing type's members defined in other files (Rust impls, C++ out-of-line).
+            scope = ctx.scope
+            if caller not in scope.kind:
+                return None
             cls = enclosing_class(scope, caller)
             base = scope.qn[cls] if cls is not None else scope.qn[caller].rsplit(".", 1)[0]
             if cls is None and scope.kind[caller] not in ("method", "constructor"):
@@ -478,7 +562,9 @@ class Resolver:
             path = f"{target}.{rest}" if rest else target
             t = self._import_target(ctx, path, name)
             return (t, "import") if t is not None else None
-        if lang == "rust" or (lang == "cpp" and "::" in receiver):
+        if lang == "cpp" and not self._names_a_scope(segs[-1], lang):
+            return None  # obj.f() / p->f(): a value of unknown type
+        if lang in ("rust", "cpp"):
             segs = _rust_strip(segs) if lang == "rust" else segs
             if not segs:
                 hit2 = self._top_level_in_file(ctx, name)
@@ -489,6 +575,40 @@ class Resolver:
                 return None
             return self._suffix(ctx, segs, name)
         return None
+
+    def jedi_may_help(self, ctx: _FileCtx, name: str, receiver: str | None) -> bool:
+        """Whether jedi could find a project symbol scope resolution missed (Python only):
+        not for builtins, nor for names reached through a module outside the project
+        (``os.path.join``, ``np.array``), which jedi would place outside the project."""
+        if ctx.language != "python":
+            return False
+        head = name if receiver is None else re.split(r"[.(\[]", receiver, maxsplit=1)[0]
+        if receiver is None and name in PY_BUILTINS:
+            return False
+        if head in PY_BUILTINS and receiver is not None and head not in ("super", "type"):
+            return False  # str.join, dict.get ... and literals' methods
+        target = ctx.bindings.get(head)
+        if target is not None:
+            top = target.split(".", 1)[0]
+            return self._project_has_package(top)
+        return True
+
+    def _project_has_package(self, top: str) -> bool:
+        hit = self._packages.get(top)
+        if hit is None:
+            hit = any(r.kind == "module" for r in self.by_qn(top)) or bool(
+                cs.module_prefix_exists(self.conn, self.project_id, top + ".")
+            )
+            self._packages[top] = hit
+        return hit
+
+    def _names_a_scope(self, name: str, lang: str) -> bool:
+        """A class, struct or namespace of this name exists (so ``name::f`` is static)."""
+        return any(
+            r.kind in CLASS_KINDS or r.kind == "namespace"
+            for r in self.by_name(name)
+            if family(r.language) == family(lang)
+        )
 
     def _top_level_in_file(self, ctx: _FileCtx, name: str) -> int | None:
         scope = ctx.scope
@@ -587,10 +707,18 @@ class Resolver:
         return res[0] if res else None
 
     def _python_target(self, qn: str, depth: int = 0) -> int | None:
+        if qn in self._py_memo:
+            return self._py_memo[qn]
+        self._py_memo[qn] = None  # guards import cycles
+        res = self._python_target_uncached(qn, depth)
+        self._py_memo[qn] = res
+        return res
+
+    def _python_target_uncached(self, qn: str, depth: int) -> int | None:
         hits = [r for r in self.by_qn(qn) if r.kind in TARGET_KINDS]
         if hits:
             return hits[-1].id
-        if depth >= 3 or "." not in qn:
+        if depth >= 4 or "." not in qn:
             return None
         # Re-export: 'pkg.Name' where pkg/__init__.py does 'from .core import Name'.
         mod, member = qn.rsplit(".", 1)
@@ -600,30 +728,40 @@ class Resolver:
             if parent is None:
                 return None
             pref = cs.ref_by_id(self.conn, parent)
-            if pref is None:
+            if pref is None or pref.qualified_name == mod:
                 return None
             return self._python_target(f"{pref.qualified_name}.{member}", depth + 1)
-        m = mods[0]
+        names, stars = self._exports(mods[0])
+        if member in names:
+            target = names[member]
+            return self._python_target(target, depth + 1) if target else None
+        for base in stars:
+            t = self._python_target(f"{base}.{member}", depth + 1)
+            if t is not None:
+                return t
+        return None
+
+    def _exports(self, m: cs.SymbolRef) -> tuple[dict[str, str | None], list[str]]:
+        """What a Python module's imports bind: name -> absolute dotted target (None for a
+        module imported under an alias), plus its star-imported modules."""
+        hit = self._exports_memo.get(m.id)
+        if hit is not None:
+            return hit
+        names: dict[str, str | None] = {}
+        stars: list[str] = []
+        is_pkg = m.file_path.endswith("__init__.py")
         for imp in cs.imports_of_file(self.conn, m.file_id):
-            base = python_absolute(
-                imp.module, m.qualified_name, m.file_path.endswith("__init__.py")
-            )
+            base = python_absolute(imp.module, m.qualified_name, is_pkg)
             if base is None:
                 continue
-            if imp.name is not None and (imp.alias or imp.name) == member and imp.name != "*":
-                return self._python_target(f"{base}.{imp.name}", depth + 1)
-            if imp.name is None and imp.alias == member:
-                return None
-        for imp in cs.imports_of_file(self.conn, m.file_id):
             if imp.name == "*":
-                base = python_absolute(
-                    imp.module, m.qualified_name, m.file_path.endswith("__init__.py")
-                )
-                if base:
-                    t = self._python_target(f"{base}.{member}", depth + 1)
-                    if t is not None:
-                        return t
-        return None
+                stars.append(base)
+            elif imp.name is not None:
+                names[imp.alias or imp.name] = f"{base}.{imp.name}" if base else imp.name
+            elif imp.alias:
+                names[imp.alias] = base
+        self._exports_memo[m.id] = (names, stars)
+        return names, stars
 
 
 def _rust_strip(segs: list[str]) -> list[str]:
@@ -708,7 +846,9 @@ def resolve_pending(
                 res = None
             if res is None:
                 stats.unresolved += 1
-                wait = 2 if (jedi_next and lang == "python") else 0
+                wait = (
+                    2 if jedi_next and resolver.jedi_may_help(ctx, e.callee_name, e.receiver) else 0
+                )
                 updates.append((None, None, wait, e.id))
             else:
                 stats.resolved += 1
@@ -717,6 +857,64 @@ def resolve_pending(
         if len(updates) >= batch:
             flush()
     flush()
+    return stats
+
+
+def resolve_staged(
+    conn: Any,
+    project_id: int,
+    *,
+    jedi_next: bool = True,
+    batch: int = 20000,
+    write: Callable[[Callable[[Any], None]], None],
+    cancel: Callable[[], bool] | None = None,
+) -> ResolveStats:
+    """Resolve a full index's staged calls and store them as final edges (one insert each).
+
+    If cancelled, the remaining staged calls are stored unresolved and pending, so a later
+    pass (``resolve_pending``) finishes the job."""
+    stats = ResolveStats()
+    resolver = Resolver(conn, project_id)
+    files = cs.file_languages(conn, project_id)
+    after = 0
+    cur_file = -1
+    ctx: _FileCtx | None = None
+    cancelled = False
+    while True:
+        rows = cs.staged_batch(conn, after, batch)
+        if not rows:
+            break
+        after = rows[-1][0]
+        out: list[tuple[Any, ...]] = []
+        if not cancelled and cancel is not None and cancel():
+            cancelled = True
+        for _rowid, file_id, caller_id, name, receiver, line, col in rows:
+            path, lang = files.get(file_id, ("", ""))
+            res = None
+            if not cancelled:
+                if file_id != cur_file:
+                    ctx = resolver.file_ctx(file_id, path, lang)
+                    cur_file = file_id
+                assert ctx is not None
+                try:
+                    res = resolver.resolve(ctx, caller_id, name, receiver, local_done=True)
+                except RecursionError:
+                    res = None
+            if cancelled:
+                out.append((project_id, caller_id, None, name, receiver, line, col, None, 1))
+            elif res is None:
+                stats.unresolved += 1
+                wait = (
+                    2
+                    if jedi_next and ctx is not None and resolver.jedi_may_help(ctx, name, receiver)
+                    else 0
+                )
+                out.append((project_id, caller_id, None, name, receiver, line, col, None, wait))
+            else:
+                stats.resolved += 1
+                stats.by[res[1]] = stats.by.get(res[1], 0) + 1
+                out.append((project_id, caller_id, res[0], name, receiver, line, col, res[1], 0))
+        write(lambda c, out=out, upto=after: cs.commit_staged(c, out, upto))
     return stats
 
 

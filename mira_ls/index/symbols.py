@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from tree_sitter import Node, QueryCursor
+from tree_sitter import Node, QueryCursor, Tree
 
-from mira_ls.index.languages import get_query, new_parser
+from mira_ls.index.languages import get_query, new_parser, pattern_roles
 
 CLASS_KINDS = frozenset({"class", "struct", "union", "enum", "trait", "interface", "impl"})
 CALLABLE_KINDS = frozenset({"function", "method", "constructor", "macro"})
@@ -87,6 +87,15 @@ class Import:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parse to start the next one from (tree-sitter reuses what did not change)."""
+
+    language: str
+    source: bytes  # the bytes that were parsed (after invalid UTF-8 was replaced)
+    tree: Tree
+
+
 @dataclass(slots=True)
 class FileExtract:
     language: str
@@ -97,6 +106,7 @@ class FileExtract:
     line_count: int = 0
     decoded_with_replacement: bool = False
     children: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    parsed: Parsed | None = None  # pass to the next extract() of the same file
 
     @property
     def module(self) -> Symbol:
@@ -172,7 +182,6 @@ SPECS: dict[str, _Spec] = {
 }
 
 _WS = re.compile(r"\s+")
-_SPACE_NEAR_PUNCT = re.compile(r" ?([^\w ]) ?")
 _GENERICS = re.compile(r"<[^<>]*>")
 _STRING_PREFIX = re.compile(r"^[rRbBuUfF]*")
 
@@ -182,9 +191,9 @@ def sha256(data: bytes) -> str:
 
 
 def normalize_signature(text: str) -> str:
-    """Whitespace-insensitive form: spaces kept only between two word characters."""
-    s = _WS.sub(" ", text).strip()
-    return _SPACE_NEAR_PUNCT.sub(r"\1", s)
+    """Whitespace-insensitive form: all whitespace removed (two signatures that differ only
+    in spacing hash alike; valid code never needs a space to tell two signatures apart)."""
+    return "".join(text.split())
 
 
 def decode(source: bytes) -> tuple[bytes, bool]:
@@ -338,8 +347,9 @@ def _clean_comment(text: str) -> str:
 def _python_docstring(body: Node | None) -> str | None:
     if body is None:
         return None
-    for child in body.named_children:
-        if child.type == "comment":
+    for i in range(body.named_child_count):  # not .named_children: a module may be huge
+        child = body.named_child(i)
+        if child is None or child.type == "comment":
             continue
         if child.type == "expression_statement" and child.named_child_count:
             s = child.named_child(0)
@@ -355,6 +365,8 @@ def _clean_python_string(lit: str) -> str:
         if lit.startswith(q) and lit.endswith(q) and len(lit) >= 2 * len(q):
             lit = lit[len(q) : -len(q)]
             break
+    if "\n" not in lit:
+        return lit.strip()[:DOCSTRING_MAX]
     return inspect.cleandoc(lit)[:DOCSTRING_MAX]
 
 
@@ -378,8 +390,10 @@ def _count_errors(root: Node) -> int:
     return count
 
 
-def _def_from_match(lang: str, kind: str, caps: dict[str, list[Node]], spec: _Spec) -> _Def | None:
-    node = caps[f"definition.{kind}"][0]
+def _def_from_match(
+    lang: str, kind: str, role: str, caps: dict[str, list[Node]], spec: _Spec
+) -> _Def | None:
+    node = caps[role][0]
     scope: str | None = None
     name_nodes = caps.get("name")
     if name_nodes:
@@ -447,7 +461,7 @@ def _signature(d: _Def, lang: str, spec: _Spec, src: bytes) -> tuple[str, str]:
                 break
             o = o.parent
     norm = "\n".join([*(normalize_signature(x) for x in decorators), normalize_signature(text)])
-    display = _WS.sub(" ", text)
+    display = " ".join(text.split())
     if len(display) > SIGNATURE_DISPLAY_MAX:
         display = display[: SIGNATURE_DISPLAY_MAX - 1] + "…"
     return display, norm
@@ -463,11 +477,55 @@ def _docstring(d: _Def, lang: str, spec: _Spec) -> str | None:
     return doc[:DOCSTRING_MAX] or None
 
 
-def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
-    """Symbols, calls and imports of one file (``rel_path``: project-relative POSIX path)."""
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    return data.count(b"\n", 0, offset), offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # binary search over C-speed slice comparisons
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def parse(src: bytes, language: str, previous: Parsed | None = None) -> Tree:
+    """Parse ``src``; from ``previous`` (the same file's last parse) only the edited region
+    is re-parsed: one changed span is found by common prefix and suffix."""
+    parser = new_parser(language)
+    if previous is None or previous.language != language:
+        return parser.parse(src)
+    old = previous.source
+    if old == src:
+        return previous.tree
+    start = _common_prefix(old, src)
+    limit = min(len(old), len(src)) - start
+    suffix = _common_prefix(old[::-1][:limit], src[::-1][:limit]) if limit > 0 else 0
+    old_end, new_end = len(old) - suffix, len(src) - suffix
+    tree = previous.tree.copy()
+    tree.edit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=_point(old, start),
+        old_end_point=_point(old, old_end),
+        new_end_point=_point(src, new_end),
+    )
+    return parser.parse(src, tree)
+
+
+def extract(
+    source: bytes, rel_path: str, language: str, previous: Parsed | None = None
+) -> FileExtract:
+    """Symbols, calls and imports of one file (``rel_path``: project-relative POSIX path).
+
+    ``previous``: the ``parsed`` of this file's last extract, to re-parse incrementally."""
     src, replaced = decode(source)
     spec = SPECS[language]
-    tree = new_parser(language).parse(src)
+    tree = parse(src, language, previous)
     root = tree.root_node
     ascii_only = src.isascii()
     matches = QueryCursor(get_query(language)).matches(root)
@@ -477,27 +535,25 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
     raw_calls: list[tuple[int, Node, Node | None]] = []
     import_nodes: list[tuple[Node, dict[str, list[Node]]]] = []
     branches: list[int] = []
-    for _, caps in matches:
-        if "call" in caps:
-            call_node = caps["call"][0]
+    roles = pattern_roles(language)
+    for idx, caps in matches:
+        role = roles[idx]
+        if role == "call":
             recv = caps.get("call.receiver")
-            name_node = caps["call.name"][0]
-            raw_calls.append((call_node.start_byte, name_node, recv[0] if recv else None))
-        elif "branch" in caps:
+            raw_calls.append(
+                (caps["call"][0].start_byte, caps["call.name"][0], recv[0] if recv else None)
+            )
+        elif role == "branch":
             branches.append(caps["branch"][0].start_byte)
-        elif "import" in caps:
+        elif role == "import":
             import_nodes.append((caps["import"][0], caps))
-        else:
-            for key in caps:
-                if key.startswith("definition."):
-                    kind = key[11:]
-                    d = _def_from_match(language, kind, caps, spec)
-                    if d is not None:
-                        ident = (d.node.start_byte, d.node.end_byte, d.kind)
-                        if ident not in seen_defs:
-                            seen_defs.add(ident)
-                            defs.append(d)
-                    break
+        elif role:
+            d = _def_from_match(language, role[11:], role, caps, spec)
+            if d is not None:
+                ident = (d.node.start_byte, d.node.end_byte, d.kind)
+                if ident not in seen_defs:
+                    seen_defs.add(ident)
+                    defs.append(d)
 
     defs.sort(key=lambda d: (d.start, -d.end))
     mod_qn = module_name(rel_path, language)
@@ -553,6 +609,7 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
         nn = d.name_node if d.name_node is not None else d.node
         np_ = nn.start_point
         display, norm = _signature(d, language, spec, src)
+        end_line, end_col = _end(src, ascii_only, d.end, ep, sp[0])
         idx = len(symbols)
         symbols.append(
             Symbol(
@@ -563,8 +620,8 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
                 parent=parent,
                 start_line=sp[0] + 1,
                 start_col=_col(src, ascii_only, d.start, sp[1]),
-                end_line=ep[0] + 1,
-                end_col=_col(src, ascii_only, d.end, ep[1]),
+                end_line=end_line,
+                end_col=end_col,
                 name_line=np_[0] + 1,
                 name_col=_col(src, ascii_only, nn.start_byte, np_[1]),
                 signature=display,
@@ -590,7 +647,18 @@ def extract(source: bytes, rel_path: str, language: str) -> FileExtract:
         line_count=line_count,
         decoded_with_replacement=replaced,
         children=children,
+        parsed=Parsed(language, src, tree),
     )
+
+
+def _end(src: bytes, ascii_only: bool, end: int, ep: Any, start_row: int) -> tuple[int, int]:
+    """1-based end line and code-point column; a span ending with its newline ends on the
+    line before (a C macro's definition includes the line break)."""
+    row, bcol = ep
+    if bcol == 0 and row > start_row and end > 0:
+        line_start = src.rfind(b"\n", 0, end - 1) + 1
+        return row, _col(src, ascii_only, end - 1, end - 1 - line_start)
+    return row + 1, _col(src, ascii_only, end, bcol)
 
 
 def _innermost(positions: list[int], spans: list[tuple[int, int]]) -> list[int]:
@@ -633,7 +701,7 @@ def _assign_calls(
         if recv_node is not None:
             rs = recv_node.start_byte
             rb = src[rs : min(recv_node.end_byte, rs + 4 * RECEIVER_MAX)]
-            receiver = _WS.sub("", rb.decode("utf-8", "replace"))[:RECEIVER_MAX]
+            receiver = rb.translate(None, b" \t\r\n").decode("utf-8", "replace")[:RECEIVER_MAX]
         row, bcol = name_node.start_point
         calls.append(
             Call(

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mira_ls.index.languages import language_for_path
-from mira_ls.index.resolve import resolve_local
-from mira_ls.index.symbols import FileExtract, extract
+from mira_ls.index.resolve import after_local, local_bindings, resolve_local
+from mira_ls.index.symbols import FileExtract, Parsed, extract
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class FileResult:
     calls: list[tuple[Any, ...]] | None = None
     imports: list[tuple[Any, ...]] | None = None
     error: str | None = None
+    parsed: Parsed | None = None  # only in-process (a tree does not pickle)
 
 
 def is_binary(data: bytes) -> bool:
@@ -101,17 +102,32 @@ def pack(
         )
         for s in fx.symbols
     ]
+    bound, star, has_imports = local_bindings(fx)
+    lang = fx.language
     calls = [
-        (c.caller, c.name, c.receiver, c.line, c.col, t)
+        (
+            c.caller, c.name, c.receiver, c.line, c.col, t,
+            -1 if t is not None else after_local(lang, c.name, c.receiver, bound, star,
+                                                 has_imports),
+        )
         for c, t in zip(fx.calls, targets, strict=True)
-    ]
+    ]  # fmt: skip
     imports = [(i.module, i.name, i.alias, i.line) for i in fx.imports]
     return symbols, calls, imports
 
 
 def process_bytes(
-    rel: str, data: bytes, mtime_ns: int | None, old_hash: str | None, language: str | None
+    rel: str,
+    data: bytes,
+    mtime_ns: int | None,
+    old_hash: str | None,
+    language: str | None,
+    previous: Parsed | None = None,
+    *,
+    keep_parse: bool = False,
 ) -> FileResult:
+    """``previous``: this file's last parse, to re-parse incrementally; ``keep_parse``: the
+    result carries the new parse (in-process only: a tree does not pickle)."""
     h = hashlib.sha256(data).hexdigest()
     if old_hash is not None and h == old_hash:
         return FileResult(rel, "unchanged", h, len(data), mtime_ns, language)
@@ -122,7 +138,7 @@ def process_bytes(
         lang = language_for_path(rel, data[:4096])
     if lang is None:
         return FileResult(rel, "error", h, len(data), mtime_ns, None, error="unknown language")
-    fx = extract(data, rel, lang)
+    fx = extract(data, rel, lang, previous)
     symbols, calls, imports = pack(fx, rel)
     return FileResult(
         rel,
@@ -136,6 +152,7 @@ def process_bytes(
         symbols,
         calls,
         imports,
+        parsed=fx.parsed if keep_parse else None,
     )
 
 

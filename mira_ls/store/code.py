@@ -39,6 +39,10 @@ class SymbolRow:
     complexity: int
 
 
+# A file's symbols are found through its id (the identity index leads with file_id).
+_FILE_ID = "file_id = (SELECT id FROM repository_files WHERE project_id = ? AND file_path = ?)"
+
+
 def symbol_from_row(r: Any) -> SymbolRow:
     return SymbolRow(*r)
 
@@ -55,7 +59,7 @@ def find_symbol(
 ) -> SymbolRow | None:
     """Look a symbol up by its identity (file, qualified name, kind, ordinal)."""
     r = conn.execute(
-        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE project_id = ? AND file_path = ? "
+        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE {_FILE_ID} "
         "AND qualified_name = ? AND kind = ? AND ordinal = ?",
         (project_id, file_path, qualified_name, kind, ordinal),
     ).fetchone()
@@ -64,8 +68,7 @@ def find_symbol(
 
 def symbols_in_file(conn: Any, project_id: int, file_path: str) -> list[SymbolRow]:
     rows = conn.execute(
-        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE project_id = ? AND file_path = ? "
-        "ORDER BY start_line, start_col",
+        f"SELECT {SYMBOL_COLS} FROM code_elements WHERE {_FILE_ID} ORDER BY start_line, start_col",
         (project_id, file_path),
     ).fetchall()
     return [symbol_from_row(r) for r in rows]
@@ -313,6 +316,25 @@ def shift_edges(conn: Any, rows: list[tuple[int, int]]) -> None:
     conn.executemany("UPDATE call_graph SET line = line + ? WHERE caller_id = ?", rows)
 
 
+def edges_of_callers(conn: Any, caller_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
+    """caller id -> [(edge id, callee_name, receiver, line, col)] ordered by position."""
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for chunk in _chunks(caller_ids):
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(
+            "SELECT caller_id, id, callee_name, receiver, line, col FROM call_graph"
+            f" WHERE caller_id IN ({marks}) ORDER BY caller_id, line, col",
+            chunk,
+        ):
+            out.setdefault(r[0], []).append(r[1:])
+    return out
+
+
+def set_edge_lines(conn: Any, rows: list[tuple[int, int]]) -> None:
+    """(line, edge id): the call moved with its unchanged surroundings."""
+    conn.executemany("UPDATE call_graph SET line = ? WHERE id = ?", rows)
+
+
 def flag_callers_of(conn: Any, callee_ids: list[int]) -> list[int]:
     """Mark edges into these symbols for re-resolution; returns the callers' ids."""
     out: list[int] = []
@@ -456,18 +478,28 @@ def refs_in_file(conn: Any, file_id: int) -> list[SymbolRef]:
 def symbol_containing_line(conn: Any, project_id: int, file_path: str, line: int) -> int | None:
     """The innermost symbol of a file whose name is on ``line`` (else that contains it)."""
     r = conn.execute(
-        "SELECT id FROM code_elements WHERE project_id = ? AND file_path = ? AND name_line = ?"
+        f"SELECT id FROM code_elements WHERE {_FILE_ID} AND name_line = ?"
         " AND kind <> 'module' ORDER BY start_line DESC LIMIT 1",
         (project_id, file_path, line),
     ).fetchone()
     if r:
         return int(r[0])
     r = conn.execute(
-        "SELECT id FROM code_elements WHERE project_id = ? AND file_path = ? AND start_line <= ?"
+        f"SELECT id FROM code_elements WHERE {_FILE_ID} AND start_line <= ?"
         " AND end_line >= ? ORDER BY (end_line - start_line) LIMIT 1",
         (project_id, file_path, line, line),
     ).fetchone()
     return int(r[0]) if r else None
+
+
+def module_prefix_exists(conn: Any, project_id: int, prefix: str) -> bool:
+    """Some symbol's qualified name starts with ``prefix`` (a package of the project)."""
+    r = conn.execute(
+        "SELECT 1 FROM code_elements WHERE project_id = ? AND qualified_name >= ?"
+        " AND qualified_name < ? LIMIT 1",
+        (project_id, prefix, prefix + "\U0010ffff"),
+    ).fetchone()
+    return r is not None
 
 
 def module_dirs(conn: Any, project_id: int, language: str) -> set[str]:
@@ -507,6 +539,16 @@ def replace_imports(
     insert_imports(conn, project_id, file_id, rows)
 
 
+def insert_import_rows(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (project_id, file_id, module, name, alias, line)."""
+    if rows:
+        conn.executemany(
+            "INSERT INTO code_imports(project_id, file_id, module, name, alias, line)"
+            " VALUES (?,?,?,?,?,?)",
+            rows,
+        )
+
+
 def insert_imports(
     conn: Any, project_id: int, file_id: int, rows: list[tuple[str, str | None, str | None, int]]
 ) -> None:
@@ -526,14 +568,14 @@ def imports_of_file(conn: Any, file_id: int) -> list[ImportRow]:
     return [ImportRow(*r) for r in rows]
 
 
-def project_imports(conn: Any, project_id: int) -> list[tuple[str, str, str, str | None]]:
-    """(file_path, language, module, name) of every import in a project."""
+def project_imports(conn: Any, project_id: int) -> list[tuple[str, str, str, str | None, int]]:
+    """(file_path, language, module, name, line) of every import in a project."""
     rows = conn.execute(
-        "SELECT f.file_path, f.language, i.module, i.name FROM code_imports i"
+        "SELECT f.file_path, f.language, i.module, i.name, i.line FROM code_imports i"
         " JOIN repository_files f ON f.id = i.file_id WHERE i.project_id = ?",
         (project_id,),
     ).fetchall()
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 # --- reads for features and the CLI -----------------------------------------------------
@@ -769,11 +811,13 @@ def _like_escape(s: str) -> str:
 
 
 def search_symbols(
-    conn: Any, project_id: int | None, query: str, limit: int = 100, scan_cap: int = 20000
+    conn: Any, project_id: int | None, query: str, limit: int = 100
 ) -> list[SymbolRow]:
-    """Workspace symbol search: exact > prefix > word-boundary/camelCase > substring >
-    fuzzy subsequence (case-insensitive); ties: shorter name, then module depth, then path.
-    A query with a dot also matches qualified names ('core.Command')."""
+    """Workspace symbol search, case-insensitive: exact > prefix > word boundary (after
+    ``_ . - $`` or at a camelCase hump, or the words' initials: 'gcs' for get_call_sites) >
+    substring > fuzzy subsequence; ties: shorter name first. A query with a dot matches
+    qualified names ('core.Command'). SQLite ranks in C over the name index; Python only
+    refines the few hundred best rows."""
     q = query.strip()
     if not q:
         return []
@@ -789,39 +833,75 @@ def search_symbols(
         ]
         return hits[:limit]
     ql = q.lower()
-    scored: dict[int, tuple[int, int, str]] = {}
-    # Exact and prefix through the NOCASE index on name.
+    cap = max(4 * limit, 400)
+    found: dict[int, tuple[int, int, str]] = {}
+
+    def keep(rows: Any) -> None:
+        for sid, name, r in rows:
+            if sid not in found:
+                found[sid] = (r, len(name), name)
+
+    # 1. exact and prefix: a range over the NOCASE name index.
     upper = ql[:-1] + chr(ord(ql[-1]) + 1)
-    for sid, name in conn.execute(
-        f"SELECT id, name FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
-        " AND name < ? COLLATE NOCASE AND kind <> 'module' LIMIT ?",
-        (*pp, ql, upper, scan_cap),
-    ):
-        r = _rank(name, ql)
-        if r is not None:
-            scored[sid] = (r, len(name), name)
-    if sum(1 for v in scored.values() if v[0] <= 1) < limit:
-        pattern = "%" + "%".join(_like_escape(ch) for ch in ql) + "%"
+    keep(
+        conn.execute(
+            f"SELECT id, name, CASE WHEN lower(name) = ? THEN 0 ELSE 1 END"
+            f" FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
+            " AND name < ? COLLATE NOCASE LIMIT ?",
+            (ql, *pp, ql, upper, cap),
+        )
+    )
+    esc = [_like_escape(ch) for ch in ql]
+    if len(found) < limit and len(ql) > 1:
+        # 2. initials ('gcs' -> get_call_sites): names starting with the first letter, a range
+        # of the index, filtered by subsequence and checked word by word.
+        first_upper = ql[0] + chr(0x10FFFF)
         for sid, name in conn.execute(
-            f"SELECT id, name FROM code_elements WHERE {proj}name LIKE ? ESCAPE '\\'"
-            " AND kind <> 'module' LIMIT ?",
-            (*pp, pattern, scan_cap),
+            f"SELECT id, name FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
+            " AND name < ? COLLATE NOCASE AND name LIKE ? ESCAPE '\\' LIMIT ?",
+            (*pp, ql[0], first_upper, "%".join(esc) + "%", 20 * cap),
         ):
-            if sid in scored:
-                continue
-            r = _rank(name, ql)
-            if r is not None:
-                scored[sid] = (r, len(name), name)
-    best = sorted(scored.items(), key=lambda kv: (kv[1], kv[0]))[:limit]
-    ids = [sid for sid, _ in best]
+            if sid not in found and _initials_match(_words(name), ql):
+                found[sid] = (2, len(name), name)
+    if sum(1 for v in found.values() if v[0] <= 2) < limit:
+        # 3. word boundary and substring: one scan; SQLite ranks and keeps the best.
+        camel = q[:1].upper() + q[1:]
+        keep(
+            conn.execute(
+                "SELECT id, name, CASE"
+                " WHEN instr(lower(name), '_' || ?1) OR instr(lower(name), '.' || ?1)"
+                "   OR instr(lower(name), '-' || ?1) OR instr(lower(name), '$' || ?1)"
+                "   OR instr(substr(name, 2), ?2) THEN 2 ELSE 3 END AS r"
+                f" FROM code_elements WHERE {proj.replace('?', '?4')}name LIKE ?3 ESCAPE '\\'"
+                " ORDER BY r, length(name) LIMIT ?5",
+                (ql, camel, "%" + "".join(esc) + "%", *(pp or (None,)), cap),
+            )
+        )
+    if len(found) < limit and len(ql) > 1:
+        # 4. subsequence anywhere.
+        keep(
+            conn.execute(
+                "SELECT id, name, CASE WHEN name LIKE ?1 ESCAPE '\\' THEN 4 ELSE 5 END AS r"
+                f" FROM code_elements WHERE {proj.replace('?', '?3')}name LIKE ?2 ESCAPE '\\'"
+                " ORDER BY r, length(name) LIMIT ?4",
+                ("%".join(esc) + "%", "%" + "%".join(esc) + "%", *(pp or (None,)), cap),
+            )
+        )
+    scored: list[tuple[int, int, str, int]] = []
+    for sid, (r, n, name) in found.items():
+        if r >= 4 and _initials_match(_words(name), ql):
+            r = 2
+        scored.append((min(r, 4), n, name, sid))
+    scored.sort()
+    ids = [t[3] for t in scored[: limit + 32]]
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = {
+    by_id = {
         r[0]: symbol_from_row(r)
         for r in conn.execute(f"SELECT {SYMBOL_COLS} FROM code_elements WHERE id IN ({marks})", ids)
     }
-    return [rows[i] for i in ids if i in rows]
+    return [by_id[i] for i in ids if i in by_id and by_id[i].kind != "module"][:limit]
 
 
 def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
@@ -889,3 +969,87 @@ def module_qualified_names(conn: Any, project_id: int) -> set[str]:
             (project_id,),
         )
     }
+
+
+# --- staging of a full index's calls (a TEMP table of this connection) -------------------
+
+
+def create_stage(conn: Any) -> None:
+    """Calls awaiting project-wide resolution during a full index: written once resolved,
+    so each edge row is inserted exactly once."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS mira_staged_calls (file_id INTEGER, caller_id INTEGER,"
+        " name TEXT, receiver TEXT, line INTEGER, col INTEGER)"
+    )
+    conn.execute("DELETE FROM temp.mira_staged_calls")
+
+
+def stage_calls(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows are (file_id, caller_id, name, receiver, line, col)."""
+    conn.executemany("INSERT INTO temp.mira_staged_calls VALUES (?,?,?,?,?,?)", rows)
+
+
+def staged_batch(conn: Any, after_rowid: int, limit: int) -> list[tuple[Any, ...]]:
+    """(rowid, file_id, caller_id, name, receiver, line, col) in insertion order."""
+    return conn.execute(
+        "SELECT rowid, file_id, caller_id, name, receiver, line, col FROM temp.mira_staged_calls"
+        " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        (after_rowid, limit),
+    ).fetchall()
+
+
+def commit_staged(conn: Any, edges: list[tuple[Any, ...]], upto_rowid: int) -> None:
+    """Store resolved staged calls as edges and forget them from the stage, atomically."""
+    insert_edges(conn, edges)
+    conn.execute("DELETE FROM temp.mira_staged_calls WHERE rowid <= ?", (upto_rowid,))
+
+
+def unstage_pending(conn: Any, project_id: int) -> int:
+    """Whatever is still staged becomes pending edges (needs_resolution=1)."""
+    exists = conn.execute(
+        "SELECT 1 FROM temp.sqlite_master WHERE name = 'mira_staged_calls'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    return conn.execute(
+        f"INSERT INTO call_graph({EDGE_WRITE_COLS}) SELECT ?, caller_id, NULL, name, receiver,"
+        " line, col, NULL, 1 FROM temp.mira_staged_calls WHERE caller_id IN"
+        " (SELECT id FROM code_elements)",
+        (project_id,),
+    ).rowcount
+
+
+def drop_stage(conn: Any) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    conn.execute("DROP TABLE IF EXISTS temp.mira_staged_calls")
+
+
+def file_languages(conn: Any, project_id: int) -> dict[int, tuple[str, str]]:
+    """file id -> (path, language) of a project's indexed files."""
+    return {
+        int(r[0]): (r[1], r[2] or "")
+        for r in conn.execute(
+            "SELECT id, file_path, language FROM repository_files WHERE project_id = ?",
+            (project_id,),
+        )
+    }
+
+
+def begin_bulk(conn: Any) -> tuple[int, int]:
+    """Settings for a long series of write transactions on this connection (a full index):
+    a larger page cache and fewer WAL checkpoints. Returns what ``end_bulk`` restores."""
+    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    auto = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    conn.execute("PRAGMA cache_size=-49152")
+    conn.execute("PRAGMA wal_autocheckpoint=16384")
+    return cache, auto
+
+
+def end_bulk(conn: Any, saved: tuple[int, int]) -> None:
+    cache, auto = saved
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    conn.execute(f"PRAGMA cache_size={int(cache)}")
+    conn.execute(f"PRAGMA wal_autocheckpoint={int(auto)}")
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")

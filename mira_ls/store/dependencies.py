@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-COLS = "name, version_spec, ecosystem, source, file_path, manifest_path"
+COLS = "name, version_spec, ecosystem, source, file_path, manifest_path, line, is_dev"
 
 
 @dataclass(frozen=True)
@@ -14,8 +14,10 @@ class Dependency:
     version_spec: str | None
     ecosystem: str  # python, npm, cargo, go, maven, c, other
     source: str  # 'import' or 'manifest'
-    file_path: str | None  # first importing file (source 'import')
+    file_path: str  # the first importing file ('import') or the manifest ('manifest')
     manifest_path: str | None  # the manifest declaring it (source 'manifest')
+    line: int | None = None  # 1-based line of the import or declaration, when known
+    is_dev: bool = False  # a development/optional dependency in its manifest
 
 
 def table_exists(conn: Any) -> bool:
@@ -28,25 +30,20 @@ def table_exists(conn: Any) -> bool:
 
 
 def replace_dependencies(conn: Any, project_id: int, deps: list[Dependency]) -> bool:
-    """Replace a project's rows; False when the schema has no such table yet."""
+    """Replace a project's rows (a dependency listed twice in one manifest is one row);
+    False when the schema has no such table yet."""
     if not table_exists(conn):
         return False
     conn.execute("DELETE FROM external_dependencies WHERE project_id = ?", (project_id,))
     conn.executemany(
-        f"INSERT INTO external_dependencies(project_id, {COLS}) VALUES (?,?,?,?,?,?,?)",
+        f"INSERT OR IGNORE INTO external_dependencies(project_id, {COLS})"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
         [
-            (
-                project_id,
-                d.name,
-                d.version_spec,
-                d.ecosystem,
-                d.source,
-                d.file_path,
-                d.manifest_path,
-            )
+            (project_id, d.name, d.version_spec, d.ecosystem, d.source, d.file_path,
+             d.manifest_path, d.line, int(d.is_dev))
             for d in deps
         ],
-    )
+    )  # fmt: skip
     return True
 
 
@@ -55,7 +52,7 @@ def dependencies(conn: Any, project_id: int) -> list[Dependency]:
         return []
     rows = conn.execute(
         f"SELECT {COLS} FROM external_dependencies WHERE project_id = ?"
-        " ORDER BY ecosystem, name, source",
+        " ORDER BY ecosystem, name, source, file_path",
         (project_id,),
     ).fetchall()
-    return [Dependency(*r) for r in rows]
+    return [Dependency(*r[:7], is_dev=bool(r[7])) for r in rows]
