@@ -15,6 +15,7 @@ receiver (``Foo::new``, ``Util.helper``).
 from __future__ import annotations
 
 import builtins
+import hashlib
 import logging
 import posixpath
 import re
@@ -951,9 +952,22 @@ def resolve_python_with_jedi(
             break
         edges = cs.pending_edges_in_file(conn, file_id, 2)
         try:
-            code = (root / rel).read_text("utf-8", errors="replace")
-            script = jedi.Script(code, path=str(root / rel), project=project)
-        except (OSError, ValueError) as exc:
+            data = (root / rel).read_bytes()
+        except OSError as exc:
+            log.debug("jedi cannot read %s: %s", rel, exc)
+            data = None
+        stored = cs.get_file(conn, project_id, rel)
+        if data is not None and (
+            stored is None or hashlib.sha256(data).hexdigest() != stored.content_hash
+        ):
+            continue  # changed since it was indexed: positions are stale; its update re-queues
+        try:
+            script = (
+                jedi.Script(data.decode("utf-8", "replace"), path=str(root / rel), project=project)
+                if data is not None
+                else None
+            )
+        except ValueError as exc:
             log.debug("jedi cannot read %s: %s", rel, exc)
             script = None
         rows: list[tuple[int | None, str | None, int, int]] = []

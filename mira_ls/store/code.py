@@ -1053,3 +1053,14 @@ def end_bulk(conn: Any, saved: tuple[int, int]) -> None:
     conn.execute(f"PRAGMA cache_size={int(cache)}")
     conn.execute(f"PRAGMA wal_autocheckpoint={int(auto)}")
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def file_has_pending(conn: Any, project_id: int, file_path: str, level: int) -> bool:
+    """Whether a file's calls wait at this needs_resolution level (2: for jedi)."""
+    r = conn.execute(
+        "SELECT 1 FROM repository_files f JOIN code_elements e ON e.file_id = f.id"
+        " JOIN call_graph g ON g.caller_id = e.id"
+        " WHERE f.project_id = ? AND f.file_path = ? AND g.needs_resolution = ? LIMIT 1",
+        (project_id, file_path, level),
+    ).fetchone()
+    return r is not None

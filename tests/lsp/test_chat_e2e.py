@@ -171,6 +171,12 @@ async def test_budget_command_reports_spend_limits_and_cache(
         "saved_usd": pytest.approx(spent),
     }
     assert any("Today $" in m.message for m in client.messages)
+    # A status bar poll asks quietly: the same data, no message.
+    shown = len(client.messages)
+    quiet = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mira.budget", arguments=[{"quiet": True}])
+    )
+    assert quiet["day"] == report["day"] and len(client.messages) == shown
 
 
 @pytest.mark.timeout(120)

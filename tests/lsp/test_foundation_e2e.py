@@ -278,3 +278,79 @@ async def test_commands_tolerate_missing_arguments(
     )
     assert result == []
     await wait_for_progress_end(client, "indexing", count=2)
+
+
+async def test_renames_keep_symbol_ids(start_server: StartServer, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "ws")
+    db = tmp_path / "db" / "mira.db"
+    client = await start_server(repo.root)
+    await wait_for_progress_end(client, "indexing")
+    q = "SELECT id FROM code_elements WHERE qualified_name = ?"
+    run_id = db_rows(db, q, "pkg.app.run")[0][0]
+
+    # 1. Outside the editor: the watcher reports a delete and a create of the same content.
+    (repo.root / "pkg/app.py").rename(repo.root / "pkg/entry.py")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(
+                    uri=(repo.root / "pkg/app.py").as_uri(), type=types.FileChangeType.Deleted
+                ),
+                types.FileEvent(
+                    uri=(repo.root / "pkg/entry.py").as_uri(), type=types.FileChangeType.Created
+                ),
+            ]
+        )
+    )
+
+    async def moved() -> list | None:
+        rows = db_rows(db, q, "pkg.entry.run")
+        return rows or None
+
+    rows = await eventually(moved)
+    assert rows == [(run_id,)], "the renamed file's symbol kept its id"
+    assert db_rows(db, q, "pkg.app.run") == []
+
+    # 2. In the editor: workspace/didRenameFiles.
+    (repo.root / "pkg/entry.py").rename(repo.root / "pkg/main_entry.py")
+    client.workspace_did_rename_files(
+        types.RenameFilesParams(
+            files=[
+                types.FileRename(
+                    old_uri=(repo.root / "pkg/entry.py").as_uri(),
+                    new_uri=(repo.root / "pkg/main_entry.py").as_uri(),
+                )
+            ]
+        )
+    )
+
+    async def moved_again() -> list | None:
+        return db_rows(db, q, "pkg.main_entry.run") or None
+
+    assert await eventually(moved_again) == [(run_id,)]
+
+
+async def test_jedi_resolves_in_its_own_process(start_server: StartServer, tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit(
+        "init",
+        {
+            "shop/__init__.py": "",
+            "shop/cart.py": "class Cart:\n    def total(self):\n        return 1\n\n\n"
+            "def make():\n    return Cart()\n",
+            "shop/app.py": "from shop.cart import make\n\n\ndef checkout():\n"
+            "    cart = make()\n    return cart.total()\n",
+        },
+    )
+    db = tmp_path / "db" / "mira.db"
+    client = await start_server(repo.root)
+    await wait_for_progress_end(client, "indexing")
+    q = (
+        "SELECT e.resolved_by, c.qualified_name FROM call_graph e "
+        "JOIN code_elements c ON c.id = e.callee_id WHERE e.callee_name = 'total'"
+    )
+
+    async def by_jedi() -> list | None:
+        return db_rows(db, q) or None
+
+    assert await eventually(by_jedi, timeout=60) == [("jedi", "shop.cart.Cart.total")]

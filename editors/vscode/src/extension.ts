@@ -67,7 +67,7 @@ class Mira implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly output = vscode.window.createOutputChannel("Mira");
   private readonly chat = new ChatView();
-  private readonly status = new BudgetStatus(() => this.execute("mira.budget", {}, { quiet: true }));
+  private readonly status = new BudgetStatus(() => this.execute("mira.budget", { quiet: true }, { quiet: true }));
   private chatsPending = 0;
   private lastChatEnd: number | undefined;
   private openRequested = false;

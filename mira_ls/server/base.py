@@ -1,0 +1,230 @@
+"""The server object and what every handler module shares: messages from any thread,
+diagnostics merged per source, live documents, background jobs, guarded handlers.
+
+The server object is the only mutable state; handlers are pygls wiring around feature
+functions, and a failing handler answers empty with a sentence for the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from mira_ls import __version__, config
+from mira_ls.features import (
+    chat,
+)
+from mira_ls.features.positions import LineMap
+from mira_ls.features.session import Located, Session
+from mira_ls.index import indexer
+from mira_ls.index.jedi_process import JediRunner
+from mira_ls.store import StoreError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MESSAGE_REPEAT_S = 60.0
+
+
+def uri_to_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("file", ""):
+        return None
+    return Path(unquote(parsed.path))
+
+
+class MiraServer(LanguageServer):
+    """The server object is the only mutable state: session, executors, loop."""
+
+    def __init__(self) -> None:
+        super().__init__("mira-ls", __version__)
+        self.session = Session(store=None, settings=config.Settings())
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.index_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-index")
+        self.parse_cache = indexer.ParseCache()  # a save re-parses only the edited region
+        self.jedi = JediRunner()
+        self.git_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-git")
+        self.llm_jobs = ThreadPoolExecutor(2, thread_name_prefix="mira-llm")
+        self.chat = chat.ChatState()
+        self.blame_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-blame")
+        self.mining_queued: set[Path] = set()
+        self.mining_lock = threading.Lock()
+        self.build_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-build")
+        self.builds_running: set[Path] = set()  # project roots with a build queued or running
+        self.builds_again: set[Path] = set()  # saved again while building: build once more
+        self.build_lock = threading.Lock()
+        # Diagnostics per document and source: publishDiagnostics replaces a document's whole
+        # list, so each source (co-change, the build) updates its part and all are sent.
+        self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        self._diagnostics_lock = threading.Lock()
+        self.tasks: set[asyncio.Future[Any]] = set()  # fire-and-forget coroutines, kept alive
+        self.shutting_down = False
+        self.init_options: dict[str, Any] = {}
+        self._shown: dict[str, float] = {}
+        self._shown_lock = threading.Lock()
+        self.pending: list[Future[Any]] = []
+
+    # -- messages ---------------------------------------------------------------------
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        """window/showMessage from any thread, without repeating itself every keystroke."""
+        now = time.monotonic()
+        with self._shown_lock:
+            if now - self._shown.get(message, -1e9) < MESSAGE_REPEAT_S:
+                return
+            self._shown[message] = now
+        log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)
+        params = types.ShowMessageParams(type=kind, message=message)
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.window_show_message, params)
+        else:
+            self.window_show_message(params)
+
+    def publish_diagnostics(self, uri: str, source: str, diags: list[types.Diagnostic]) -> None:
+        """Replace one source's diagnostics of a document and publish the merged list."""
+        with self._diagnostics_lock:
+            per = self._diagnostics.setdefault(uri, {})
+            if not diags and source not in per:
+                return  # nothing was shown, nothing to clear
+            per[source] = list(diags)
+            merged = [d for ds in per.values() for d in ds]
+        params = types.PublishDiagnosticsParams(uri=uri, diagnostics=merged)
+        self.send_soon(self.text_document_publish_diagnostics, params)
+
+    def send_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def uris_with(self, source: str) -> list[str]:
+        """Documents that currently show diagnostics of a source."""
+        with self._diagnostics_lock:
+            return [u for u, per in self._diagnostics.items() if per.get(source)]
+
+    async def show_document(
+        self, uri: str, *, external: bool = False, fallback: str | None = None
+    ) -> bool:
+        """window/showDocument when the client has it; else (or when it fails) show
+        ``fallback`` as a message. Returns whether the client opened the document."""
+        window = self.client_capabilities.window
+        opened = False
+        if window and window.show_document and window.show_document.support:
+            try:
+                result = await asyncio.wait_for(
+                    self.window_show_document_async(
+                        types.ShowDocumentParams(
+                            uri=uri, external=external or None, take_focus=not external or None
+                        )
+                    ),
+                    30,
+                )
+                opened = bool(result and result.success)
+            except Exception as exc:
+                log.debug("window/showDocument failed: %s", exc)
+        if not opened and fallback:
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Info, message=fallback)
+            )
+        return opened
+
+    # -- documents --------------------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        return str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+
+    def document(self, uri: str) -> tuple[Located, str] | None:
+        """The file's project location and its live text (the buffer, else the disk)."""
+        path = uri_to_path(uri)
+        if path is None:
+            return None
+        loc = self.session.locate(path)
+        if loc is None:
+            return None
+        doc = self.workspace.text_documents.get(unquote(uri)) or self.workspace.text_documents.get(
+            uri
+        )
+        if doc is not None:
+            return loc, doc.source
+        try:
+            return loc, path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return None
+
+    def submit(
+        self, pool: ThreadPoolExecutor, what: str, fn: Callable[..., T], *args: Any
+    ) -> Future[T] | None:
+        """Run background work; its failure becomes a message, never a dead server."""
+        if self.shutting_down:
+            return None
+
+        def run() -> T | None:
+            try:
+                return fn(*args)
+            except StoreError as exc:
+                self.show(str(exc))
+            except Exception as exc:
+                log.exception("%s failed", what)
+                self.show(f"mira-ls: {what} failed: {exc}. Details are in the server log.")
+            return None
+
+        fut = pool.submit(run)
+        self.pending = [f for f in self.pending if not f.done()] + [fut]
+        return fut  # type: ignore[return-value]
+
+
+server = MiraServer()
+
+
+def guarded(
+    default: Any = None, what: str = "request"
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A handler that fails answers `default` and tells the user once, in a sentence."""
+
+    def deco(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def wrapper(ls: MiraServer, params: Any) -> T:
+            try:
+                return fn(ls, params)
+            except StoreError as exc:
+                ls.show(str(exc))
+            except Exception as exc:
+                log.exception("%s failed", what)
+                ls.show(f"mira-ls could not answer {what}: {exc}. Details are in the server log.")
+            return default
+
+        return wrapper
+
+    return deco
+
+
+def command_arg(args: tuple[Any, ...]) -> dict[str, Any]:
+    """Commands take one optional object; Helix's picker sends nothing at all."""
+    if args and isinstance(args[0], dict):
+        return args[0]
+    return {}
+
+
+def position(ls: MiraServer, text: str, pos: types.Position) -> tuple[int, int]:
+    return LineMap(text, ls.encoding).from_client(pos)
+
+
+def open_documents(ls: MiraServer, project_id: int) -> list[tuple[str, Located]]:
+    """(uri as the client sent it, location) of the project's open documents."""
+    out = []
+    for uri in list(ls.workspace.text_documents):
+        path = uri_to_path(uri)
+        loc = ls.session.locate(path) if path else None
+        if loc is not None and loc.project.project_id == project_id:
+            out.append((uri, loc))
+    return out

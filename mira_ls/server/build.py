@@ -1,0 +1,260 @@
+"""Build intelligence over LSP: mira.runBuild with confirmation and $/progress, build
+diagnostics, code actions and past resolutions."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from mira_ls.build import detect as build_detect
+from mira_ls.build import pipeline as build_pipeline
+from mira_ls.features import (
+    build_actions,
+    build_diagnostics,
+)
+from mira_ls.features.session import ProjectRoot
+from mira_ls.progress import ThreadSafeProgress
+from mira_ls.server.base import MiraServer, command_arg, guarded, server, uri_to_path
+from mira_ls.store import projects as project_store
+
+log = logging.getLogger(__name__)
+
+
+CONFIRM_TIMEOUT_S = 600.0
+
+
+def _text_of(ls: MiraServer, root: Path) -> Callable[[str], str | None]:
+    """Project-relative (or absolute) path -> live buffer text, else the file on disk."""
+
+    def text_of(rel: str) -> str | None:
+        p = Path(rel) if rel.startswith("/") else root / rel
+        found = ls.document(p.as_uri())
+        return found[1] if found else None
+
+    return text_of
+
+
+async def _confirm_build(
+    ls: MiraServer, project: ProjectRoot, plan: build_detect.CommandPlan
+) -> bool:
+    """Detected commands run the repository's code: ask once per project (CONVENTIONS)."""
+    store = ls.session.store
+    if store is None:
+        return False
+    record = project_store.by_id(store.conn(), project.project_id)
+    if record is not None and record.build_confirmed:
+        return True
+    listing = "; ".join(c.describe() for c in plan.commands)
+    run, cancel = types.MessageActionItem("Run"), types.MessageActionItem("Cancel")
+    message = (
+        f"mira-ls found build commands in {project.root.name}. They run this project's "
+        f"own code: {listing}. Run them? (Your answer is remembered for this project.)"
+    )
+    caps = ls.client_capabilities.window
+    answer = None
+    if caps is not None and caps.show_message is not None:
+        try:
+            answer = await asyncio.wait_for(
+                ls.window_show_message_request_async(
+                    types.ShowMessageRequestParams(
+                        type=types.MessageType.Info, message=message, actions=[run, cancel]
+                    )
+                ),
+                CONFIRM_TIMEOUT_S,
+            )
+        except Exception as exc:
+            log.debug("build confirmation request failed: %s", exc)
+            answer = None
+    else:
+        ls.show(
+            f"mira-ls needs your confirmation to run the build commands found in "
+            f"{project.root.name} ({listing}); this editor cannot ask. Run "
+            f"'mira-ls build {project.root} --yes' once, or set mira.build.commands.",
+            types.MessageType.Warning,
+        )
+        return False
+    if answer is None or answer.title != run.title:
+        ls.show(
+            f"The build of {project.root.name} was not run: the detected commands were not "
+            "confirmed.",
+            types.MessageType.Info,
+        )
+        return False
+    with store.write() as conn:
+        project_store.set_build_confirmed(conn, project.project_id, True)
+    return True
+
+
+async def start_build(
+    ls: MiraServer, project: ProjectRoot, names: list[str] | None, on_save: bool = False
+) -> dict[str, Any]:
+    settings = ls.session.settings.build
+    plan = build_detect.plan_commands(project.root, settings.commands, names)
+    for problem in plan.problems:
+        ls.show(problem, types.MessageType.Warning)
+    shown = [
+        {"name": c.name, "command": list(c.argv), "parser": c.parser, "source": c.source}
+        for c in plan.commands
+    ]
+    result: dict[str, Any] = {"root": str(project.root), "commands": shown, "started": False}
+    if not plan.commands:
+        if not on_save:
+            ls.show(
+                f"mira-ls found no build commands for {project.root.name}: set "
+                "mira.build.commands (a list of {name, command: [argv...], parser}).",
+                types.MessageType.Info,
+            )
+        return result
+    if plan.detected and not await _confirm_build(ls, project, plan):
+        return result
+    with ls.build_lock:
+        if project.root in ls.builds_running:
+            ls.builds_again.add(project.root)
+            result["queued"] = True
+            return result
+        ls.builds_running.add(project.root)
+    ls.submit(
+        ls.build_jobs, f"building {project.root.name}", _build_job, ls, project, plan.commands
+    )
+    result["started"] = True
+    return result
+
+
+def _publish_build(
+    ls: MiraServer, project: ProjectRoot, by_uri: dict[str, list[types.Diagnostic]]
+) -> None:
+    """Publish a project's build diagnostics under the URIs the client uses for open
+    documents, and clear them where the latest runs no longer report anything."""
+    source = f"build:{project.root}"
+    client_uri: dict[str, str] = {}
+    for uri in list(ls.workspace.text_documents):
+        path = uri_to_path(uri)
+        if path is not None:
+            client_uri[path.resolve().as_uri()] = uri
+    wanted = {client_uri.get(u, u): d for u, d in by_uri.items()}
+    for uri in set(ls.uris_with(source)) | set(wanted):
+        ls.publish_diagnostics(uri, source, wanted.get(uri, []))
+
+
+def _report_progress(progress: ThreadSafeProgress, done: int, total: int, msg: str) -> None:
+    progress.report(done, total, msg, force=True)
+
+
+def _build_job(ls: MiraServer, project: ProjectRoot, commands: list[Any]) -> None:
+    store = ls.session.store
+    try:
+        while store is not None and not ls.shutting_down:
+            progress = ThreadSafeProgress(ls, f"mira-ls: build {project.root.name}")
+            progress.begin(", ".join(c.name for c in commands))
+            try:
+                report = build_pipeline.run_build(
+                    store,
+                    project.project_id,
+                    project.root,
+                    commands,
+                    ls.session.settings.build,
+                    progress=functools.partial(_report_progress, progress),
+                    cancel=progress.cancelled,
+                )
+            except BaseException:
+                progress.end("build failed")
+                raise
+            by_uri = build_diagnostics.diagnostics_by_file(
+                ls.session, project, ls.encoding, _text_of(ls, project.root)
+            )
+            _publish_build(ls, project, by_uri)
+            progress.end(report.summary())
+            for step in report.steps:
+                if step.message and step.status not in ("cancelled",):
+                    kind = (
+                        types.MessageType.Error
+                        if step.status in ("error", "timeout")
+                        else types.MessageType.Warning
+                    )
+                    ls.show(step.message, kind)
+            with ls.build_lock:
+                if project.root not in ls.builds_again:
+                    return
+                ls.builds_again.discard(project.root)
+    finally:
+        with ls.build_lock:
+            ls.builds_running.discard(project.root)
+            ls.builds_again.discard(project.root)
+
+
+@server.command("mira.runBuild")
+async def cmd_run_build(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """Run the build of the project of {uri} (all workspace folders without one); {names}
+    picks commands by name. Nothing runs on open: only here, or on save when enabled."""
+    if ls.session.store is None:
+        return {"started": False, "message": "mira-ls has no database; see the earlier error."}
+    a = command_arg(args)
+    names = a.get("names")
+    names = [n for n in names if isinstance(n, str)] if isinstance(names, list) else None
+    projects: list[ProjectRoot] = list(ls.session.roots)
+    uri = a.get("uri")
+    if isinstance(uri, str):
+        path = uri_to_path(uri)
+        loc = ls.session.locate(path) if path else None
+        if loc is None:
+            ls.show(
+                f"{uri} is not inside a workspace folder, so there is no build to run.",
+                types.MessageType.Warning,
+            )
+            return {"started": False, "builds": []}
+        projects = [loc.project]
+    builds = [await start_build(ls, p, names) for p in projects]
+    return {"started": any(b["started"] for b in builds), "builds": builds}
+
+
+@server.command(build_actions.SHOW_COMMAND)
+async def cmd_show_resolutions(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """Open the markdown summary of an error's past resolutions ({errorHash, uri})."""
+    a = command_arg(args)
+    error_hash, uri = a.get("errorHash"), a.get("uri")
+    path = uri_to_path(uri) if isinstance(uri, str) else None
+    loc = ls.session.locate(path) if path else None
+    projects = [loc.project] if loc else list(ls.session.roots)
+    if not isinstance(error_hash, str):
+        ls.show(
+            "Show past resolutions needs the error: use it from a build diagnostic's code actions.",
+            types.MessageType.Warning,
+        )
+        return {"path": None}
+    for project in projects:
+        out = build_actions.write_resolutions(ls.session, project, error_hash)
+        if out is None:
+            continue
+        await ls.show_document(out.as_uri(), fallback=f"Past resolutions are in {out}")
+        return {"path": str(out)}
+    ls.show("That build error is no longer in the database.", types.MessageType.Warning)
+    return {"path": None}
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+)
+@guarded([], "code actions")
+def on_code_action(ls: MiraServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    start = params.range.start
+    ls.chat.saw(params.text_document.uri, start.line, start.character)
+    found = ls.document(params.text_document.uri)
+    if found is None:
+        return []
+    loc, text = found
+    return build_actions.code_actions(
+        ls.session,
+        loc,
+        text,
+        params.range.start.line + 1,
+        params.range.end.line + 1,
+        ls.encoding,
+        _text_of(ls, loc.project.root),
+    )

@@ -1,0 +1,141 @@
+"""initialize/initialized/shutdown, settings from initializationOptions and
+workspace/configuration, file watchers and workspace folders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from lsprotocol import types
+
+from mira_ls import config, paths
+from mira_ls.server.base import MiraServer, server, uri_to_path
+from mira_ls.server.code import full_index
+from mira_ls.store import StoreError, open_store
+
+log = logging.getLogger(__name__)
+
+
+@server.feature(types.INITIALIZE)
+def on_initialize(ls: MiraServer, params: types.InitializeParams) -> None:
+    opts = params.initialization_options
+    ls.init_options = opts if isinstance(opts, dict) else {}
+    settings, problems = config.load(init_options=ls.init_options)
+    ls.session.settings = settings
+    logging.getLogger("mira_ls").setLevel(settings.log_level.upper())
+    for p in problems:
+        ls.show(p, types.MessageType.Warning)
+    db_path = paths.database_path(settings.database_path)
+    try:
+        ls.session.store = open_store(db_path)
+    except StoreError as exc:
+        ls.session.store = None
+        ls.show(f"mira-ls runs without its database: {exc}")
+    roots: list[Path] = []
+    for folder in params.workspace_folders or []:
+        p = uri_to_path(folder.uri)
+        if p is not None:
+            roots.append(p)
+    if not roots and params.root_uri:
+        p = uri_to_path(params.root_uri)
+        if p is not None:
+            roots.append(p)
+    if not roots and params.root_path:
+        roots.append(Path(params.root_path))
+    for r in roots:
+        try:
+            ls.session.add_root(r)
+        except StoreError as exc:
+            ls.show(str(exc))
+
+
+@server.feature(types.INITIALIZED)
+async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> None:
+    ls.loop = asyncio.get_running_loop()
+    await _pull_configuration(ls)
+    await _register_watchers(ls)
+    if ls.session.settings.index.on_start and ls.session.store is not None:
+        for root in list(ls.session.roots):
+            ls.submit(ls.index_jobs, f"indexing {root.root}", full_index, ls, root.root)
+
+
+@server.feature(types.SHUTDOWN)
+def on_shutdown(ls: MiraServer, params: None) -> None:
+    ls.shutting_down = True
+    ls.jedi.stop()
+    ls.index_jobs.shutdown(wait=False, cancel_futures=True)
+    ls.git_jobs.shutdown(wait=False, cancel_futures=True)
+    ls.llm_jobs.shutdown(wait=False, cancel_futures=True)
+    ls.blame_jobs.shutdown(wait=False, cancel_futures=True)
+    ls.build_jobs.shutdown(wait=False, cancel_futures=True)
+
+
+async def _pull_configuration(ls: MiraServer) -> None:
+    caps = ls.client_capabilities.workspace
+    if not (caps and caps.configuration):
+        return
+    try:
+        result = await asyncio.wait_for(
+            ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=config.SECTION)])
+            ),
+            5,
+        )
+    except Exception as exc:
+        log.debug("workspace/configuration failed: %s", exc)
+        return
+    section = result[0] if result else None
+    if not isinstance(section, dict):
+        return
+    settings, problems = config.load(init_options=ls.init_options, workspace=section)
+    if settings.database_path != ls.session.settings.database_path:
+        settings.database_path = ls.session.settings.database_path  # fixed at start
+    ls.session.settings = settings
+    for p in problems:
+        ls.show(p, types.MessageType.Warning)
+
+
+async def _register_watchers(ls: MiraServer) -> None:
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps else None
+    if not (watched and watched.dynamic_registration):
+        return
+    reg = types.Registration(
+        id="mira-watch",
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern="**/*")]
+        ),
+    )
+    try:
+        await asyncio.wait_for(
+            ls.client_register_capability_async(types.RegistrationParams([reg])), 5
+        )
+    except Exception as exc:
+        log.debug("could not register file watchers: %s", exc)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def on_config_change(ls: MiraServer, params: types.DidChangeConfigurationParams) -> None:
+    if isinstance(params.settings, dict) and params.settings:
+        settings, problems = config.load(init_options=ls.init_options, workspace=params.settings)
+        settings.database_path = ls.session.settings.database_path
+        ls.session.settings = settings
+        for p in problems:
+            ls.show(p, types.MessageType.Warning)
+    else:
+        await _pull_configuration(ls)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def on_folders(ls: MiraServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+    for folder in params.event.removed:
+        p = uri_to_path(folder.uri)
+        if p is not None:
+            ls.session.remove_root(p)
+    for folder in params.event.added:
+        p = uri_to_path(folder.uri)
+        if p is not None and ls.session.store is not None:
+            root = ls.session.add_root(p)
+            ls.submit(ls.index_jobs, f"indexing {root.root}", full_index, ls, root.root)

@@ -1,0 +1,201 @@
+"""The LLM commands (features/chat.py does the work): answers stream as mira/chatChunk and
+$/progress, then open as a markdown file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from mira_ls.features import (
+    chat,
+)
+from mira_ls.llm.errors import LlmError
+from mira_ls.progress import ThreadSafeProgress
+from mira_ls.server.base import MiraServer, command_arg, server, uri_to_path
+from mira_ls.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """Run one chat command in llm_jobs: chunks as mira/chatChunk and $/progress, the answer
+    as a markdown file shown with window/showDocument (showMessage when unsupported)."""
+    arg = command_arg(args)
+    aid = uuid.uuid4().hex[:12]
+    cancel = threading.Event()
+    seq_box = [0]
+
+    def notify(text: str, seq: int, done: bool) -> None:
+        ls.send_soon(
+            ls.protocol.notify,
+            "mira/chatChunk",
+            {"id": aid, "seq": seq, "text": text, "done": done},
+        )
+
+    def job() -> dict[str, Any]:
+        try:
+            svc = ls.chat.service(ls.session)
+            prep = chat.prepare(ls.chat, ls.session, op, arg, ls.document, ls.encoding, svc.secrets)
+        except chat.NeedInput as exc:
+            return chat.error_result(exc, aid)
+        progress = ThreadSafeProgress(ls, f"Mira: {prep.title}")
+        progress.begin("asking the model")
+        tail: list[str] = []
+
+        def chunk(text: str, seq: int) -> None:
+            seq_box[0] = seq
+            notify(text, seq, False)
+            tail.append(text)
+            shown = "".join(tail)[-80:].replace("\n", " ").strip()
+            progress.report(0, 0, shown)
+
+        sink = chat.Sink(chunk, lambda: cancel.is_set() or progress.cancelled())
+        try:
+            result = chat.run(ls.chat, ls.session, prep, sink, aid)
+        except (LlmError, chat.NeedInput) as exc:
+            log.warning("mira.%s failed: %s", op, svc.scrub(str(exc)))
+            progress.end(svc.scrub(str(exc))[:200])
+            return chat.error_result(exc, aid)
+        finally:
+            notify("", seq_box[0] + 1, True)
+        if tail:  # the last throttled report would otherwise hide the end of the answer
+            progress.report(0, 0, "".join(tail)[-80:].replace("\n", " ").strip(), force=True)
+        progress.end(result["cost"])
+        return result
+
+    fut = asyncio.get_running_loop().run_in_executor(ls.llm_jobs, job)
+    try:
+        result = await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+    if "error" in result:
+        kind = (
+            types.MessageType.Warning
+            if result["kind"] in ("input", "budget")
+            else types.MessageType.Error
+        )
+        ls.window_show_message(types.ShowMessageParams(type=kind, message=result["error"]))
+        return result
+    await ls.show_document(
+        result["uri"],
+        fallback=f"{result['text'][:1500]}\n\n({result['cost']}; full answer: {result['file']})",
+    )
+    caps = ls.client_capabilities.window
+    if result.get("edit_files") and caps is not None and caps.show_message is not None:
+        task = asyncio.ensure_future(_offer_fix(ls, result["id"], arg.get("uri")))
+        ls.chat.tasks.add(task)
+        task.add_done_callback(ls.chat.tasks.discard)
+    return result
+
+
+async def _offer_fix(ls: MiraServer, aid: str, uri: str | None) -> None:
+    apply = types.MessageActionItem(title="Apply")
+    try:
+        choice = await asyncio.wait_for(
+            ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message="Mira's fix applies to the current file. Apply it?",
+                    actions=[apply, types.MessageActionItem(title="Dismiss")],
+                )
+            ),
+            600,
+        )
+    except Exception as exc:
+        log.debug("showMessageRequest failed: %s", exc)
+        return
+    if choice is not None and choice.title == apply.title:
+        await cmd_apply_fix(ls, {"id": aid, "uri": uri})
+
+
+def _root_of(ls: MiraServer, uri: str) -> Path | None:
+    path = uri_to_path(uri)
+    loc = ls.session.locate(path) if path else None
+    return loc.project.root if loc else None
+
+
+@server.command("mira.chat")
+async def cmd_chat(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "chat", args)
+
+
+@server.command("mira.explain")
+async def cmd_explain(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "explain", args)
+
+
+@server.command("mira.fixError")
+async def cmd_fix_error(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "fix_error", args)
+
+
+@server.command("mira.reviewChanges")
+async def cmd_review(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return await _chat_command(ls, "review", args)
+
+
+@server.command("mira.applyFix")
+async def cmd_apply_fix(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    a = command_arg(args)
+    aid = a.get("id") if isinstance(a.get("id"), str) else ""
+    uri = a.get("uri") if isinstance(a.get("uri"), str) else None
+    if uri is None and ls.chat.cursor is not None:
+        uri = ls.chat.cursor.uri
+    edit = chat.workspace_edit(ls.chat, aid, lambda u: _root_of(ls, u), uri, ls.encoding)
+    if edit is None:
+        msg = "No applicable fix with that id; run mira.fixError again."
+        ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=msg))
+        return {"applied": False, "error": msg}
+    r = await ls.workspace_apply_edit_async(
+        types.ApplyWorkspaceEditParams(edit=edit, label="Mira: apply fix")
+    )
+    return {"applied": bool(r and r.applied)}
+
+
+def _llm_info(
+    ls: MiraServer,
+    args: tuple[Any, ...],
+    fn: Callable[[Any], dict[str, Any]],
+    text: Callable[[dict[str, Any]], str],
+) -> dict[str, Any]:
+    """Answer with data; also show it as a message unless {quiet: true} (a status bar poll)."""
+    quiet = command_arg(args).get("quiet") is True
+    try:
+        data = fn(ls.chat.service(ls.session))
+    except (chat.NeedInput, StoreError) as exc:
+        if not quiet:
+            ls.show(str(exc), types.MessageType.Warning)
+        return {"error": str(exc)}
+    if not quiet:
+        ls.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Info, message=text(data))
+        )
+    return data
+
+
+@server.command("mira.budget")
+def cmd_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(ls, args, chat.budget_report, chat.budget_text)
+
+
+@server.command("mira.cacheStats")
+def cmd_cache_stats(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(ls, args, lambda svc: svc.cache.stats().as_dict(), chat.cache_text)
+
+
+@server.command("mira.clearCache")
+def cmd_clear_cache(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(
+        ls,
+        args,
+        lambda svc: {"removed": svc.cache.clear()},
+        lambda d: f"LLM cache cleared: {d['removed']} answers removed.",
+    )
