@@ -21,6 +21,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(PY) -m mira_ls index . --db $(DEMO_DB)
+	$(PY) -m mira_ls mine . --db $(DEMO_DB) 2>/dev/null
+	@echo; echo "hover of mira_ls.config.load, as an editor shows it:"; echo
+	$(PY) -m mira_ls hover mira_ls/config.py:$$(grep -n '^def load' mira_ls/config.py | cut -d: -f1):5 --db $(DEMO_DB)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
