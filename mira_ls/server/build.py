@@ -19,8 +19,8 @@ from mira_ls.features import (
     build_diagnostics,
 )
 from mira_ls.features.session import ProjectRoot
-from mira_ls.progress import ThreadSafeProgress
 from mira_ls.server.base import MiraServer, command_arg, guarded, server, uri_to_path
+from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import projects as project_store
 
 log = logging.getLogger(__name__)

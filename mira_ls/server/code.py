@@ -18,9 +18,9 @@ from mira_ls.features import (
 )
 from mira_ls.features.session import Located
 from mira_ls.index import indexer
-from mira_ls.progress import ThreadSafeProgress
 from mira_ls.server.base import MiraServer, command_arg, guarded, position, server
 from mira_ls.server.git import schedule_mining
+from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import code as code_store
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from mira_ls.features import (
 from mira_ls.features.session import Located
 from mira_ls.git import blame as git_blame
 from mira_ls.git import miner
-from mira_ls.progress import ThreadSafeProgress
 from mira_ls.server.base import MiraServer, open_documents
+from mira_ls.server.progress import ThreadSafeProgress
 
 log = logging.getLogger(__name__)
 

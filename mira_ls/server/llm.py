@@ -17,8 +17,8 @@ from mira_ls.features import (
     chat,
 )
 from mira_ls.llm.errors import LlmError
-from mira_ls.progress import ThreadSafeProgress
 from mira_ls.server.base import MiraServer, command_arg, server, uri_to_path
+from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
