@@ -153,7 +153,7 @@ export function missingCommand(advertised: readonly string[] | undefined, comman
     return "The Mira server is not running. Check the Mira server log (Mira: Show Server Log).";
   }
   if (!advertised.includes(command)) {
-    return `The running mira-ls does not offer ${command}. Update mira-ls (pip install -U mira-ls) and restart the server.`;
+    return `The running mira-ls does not offer ${command}. Update mira-ls (pip install -U from your checkout) and restart the server.`;
   }
   return undefined;
 }

@@ -104,7 +104,7 @@ class Mira implements vscode.Disposable {
     };
     if (!findExecutable(launch.command, process.env, exists)) {
       const choice = await vscode.window.showErrorMessage(
-        `Mira could not find "${launch.command}". Install the server (pip install mira-ls) or set ` +
+        `Mira could not find "${launch.command}". Install the server (pip install from a mira-ls checkout) or set ` +
           "mira.server.path to the mira-ls executable, or mira.server.pythonPath to a Python that has it.",
         "Open Settings",
       );

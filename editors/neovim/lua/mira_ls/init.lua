@@ -56,7 +56,7 @@ function M.execute(command, arg, on_result, bufnr)
     return
   end
   if not advertised(client, command) then
-    on_result(("The running mira-ls does not offer %s; update it (pip install -U mira-ls)."):format(command))
+    on_result(("The running mira-ls does not offer %s; update it (pip install -U from your mira-ls checkout)."):format(command))
     return
   end
   local params = { command = command, arguments = { arg or vim.empty_dict() } }
