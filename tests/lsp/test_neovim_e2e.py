@@ -227,5 +227,6 @@ def test_workspace_command_is_answered(nvim_run: dict[str, Any]) -> None:
 
 def test_plugin_refuses_unadvertised_commands_with_a_sentence(nvim_run: dict[str, Any]) -> None:
     assert nvim_run["unknown_command_error"] == (
-        "The running mira-ls does not offer mira.noSuchCommand; update it (pip install -U from your mira-ls checkout)."
+        "The running mira-ls does not offer mira.noSuchCommand; "
+        "update it (pip install -U from your mira-ls checkout)."
     )
