@@ -25,7 +25,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -519,22 +519,34 @@ def _results(
     mp.set_forkserver_preload(["mira_ls.index.worker"])
     ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp)
     try:
+        # Results are consumed in submission (listing) order, so symbol ids - and which of
+        # two same-named definitions (a .py and its .pyi) resolution prefers - do not
+        # depend on which worker finished first. Workers stay busy meanwhile: up to
+        # ``running`` chunks are parsing, and up to ``queued`` results wait for the head.
         it = iter(chunks)
-        inflight: set[cf.Future[list[FileResult]]] = set()
-        limit = 2 * workers
-        for ch in it:
-            inflight.add(ex.submit(process_chunk, str(root), ch, max_bytes))
-            if len(inflight) >= limit:
-                break
-        while inflight:
-            done, inflight = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
-                if cancel is not None and cancel():
+        pending: deque[cf.Future[list[FileResult]]] = deque()
+        running, queued = 2 * workers, 4 * workers
+
+        def top_up() -> None:
+            busy = sum(1 for f in pending if not f.done())
+            while busy < running and len(pending) < queued:
+                ch = next(it, None)
+                if ch is None:
                     return
-                for ch in it:
-                    inflight.add(ex.submit(process_chunk, str(root), ch, max_bytes))
-                    break
-                yield fut.result()
+                pending.append(ex.submit(process_chunk, str(root), ch, max_bytes))
+                busy += 1
+
+        top_up()
+        while pending:
+            head = pending[0]
+            while not head.done():
+                cf.wait([f for f in pending if not f.done()], return_when=cf.FIRST_COMPLETED)
+                top_up()
+            pending.popleft()
+            if cancel is not None and cancel():
+                return
+            top_up()
+            yield head.result()
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
 
