@@ -240,6 +240,9 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=0, help="parser processes (0: one per core)")
     ap.add_argument("--edits", type=int, default=200)
     ap.add_argument("--jedi", action="store_true", help="also time the background jedi pass")
+    ap.add_argument(
+        "--no-raw", action="store_true", help="skip the raw parse baseline (quicker A/B runs)"
+    )
     args = ap.parse_args()
     root = Path(args.path).resolve()
     settings = IndexSettings(workers=args.workers)
@@ -277,8 +280,8 @@ def main() -> int:
         (r[0], language_for_path(r[0], (root / r[0]).read_bytes()[:4096]) or r[1]) for r in indexed
     ]
     cpu0 = time.process_time()
-    raw_s = raw_parse(root, files)
-    raw_cpu = time.process_time() - cpu0
+    raw_s = raw_parse(root, files) if not args.no_raw else 0.0
+    raw_cpu = time.process_time() - cpu0 if not args.no_raw else 0.0
 
     result: dict[str, object] = {
         "corpus": str(root),
