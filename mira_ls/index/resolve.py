@@ -153,6 +153,10 @@ FAMILY = {"typescript": "js", "tsx": "js", "javascript": "js", "c": "c", "cpp": 
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_HEAD = re.compile(r"::|\.|->|\(|\[")
+
+
 def family(lang: str) -> str:
     return FAMILY.get(lang, lang)
 
@@ -268,7 +272,7 @@ def local_target(scope: Scope, caller: Any, name: str, receiver: str | None) -> 
             return _pick(scope, [k for k in scope.by_name.get(name, []) if scope.qn[k] == prefix])
         return None
     # A type named in this file: Foo.bar() / Foo::bar().
-    if re.fullmatch(r"[A-Za-z_]\w*", receiver):
+    if _IDENT.fullmatch(receiver):
         classes = [k for k in scope.by_name.get(receiver, []) if scope.kind[k] in CLASS_KINDS]
         if classes and (lang != "python" or receiver[:1].isupper() or len(classes) == 1):
             members: list[Any] = []
@@ -279,11 +283,22 @@ def local_target(scope: Scope, caller: Any, name: str, receiver: str | None) -> 
 
 
 def resolve_local(fx: FileExtract, file_path: str = "") -> list[int | None]:
-    """Per call of a fresh extract: the index of its target symbol in the same file, or None."""
+    """Per call of a fresh extract: the index of its target symbol in the same file, or None.
+
+    A caller often repeats a call (``self.x()`` in a loop body): each distinct
+    (caller, name, receiver) is looked up once."""
     if not fx.calls:
         return []
     scope = scope_from_extract(fx, file_path)
-    return [local_target(scope, c.caller, c.name, c.receiver) for c in fx.calls]
+    memo: dict[tuple[int, str, str | None], int | None] = {}
+    out: list[int | None] = []
+    for c in fx.calls:
+        key = (c.caller, c.name, c.receiver)
+        if key in memo:
+            out.append(memo[key])
+        else:
+            out.append(memo.setdefault(key, local_target(scope, c.caller, c.name, c.receiver)))
+    return out
 
 
 # What a call that failed locally still needs: 1 = project-wide resolution may find it (it
@@ -334,10 +349,10 @@ def after_local(
         if lang in ("javascript", "typescript", "tsx") and not has_imports:
             return NEEDS_PROJECT  # a script: unique global name
         return SETTLED
-    head = re.split(r"::|\.|->|\(|\[", receiver, maxsplit=1)[0]
+    head = _HEAD.split(receiver, maxsplit=1)[0]
     if head in bound:
         return NEEDS_PROJECT
-    single = re.fullmatch(r"[A-Za-z_]\w*", receiver) is not None
+    single = _IDENT.fullmatch(receiver) is not None
     static_langs = ("java", "javascript", "typescript", "tsx", "python")
     if head[:1].isupper() and lang in static_langs and (lang != "python" or single):
         return NEEDS_PROJECT  # Foo.bar(): a static call on a class defined elsewhere

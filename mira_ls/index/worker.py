@@ -127,11 +127,15 @@ def pack(
     lang = fx.language
     calls: list[tuple[Any, ...]] = []
     staged: list[tuple[Any, ...]] = []
+    needs: dict[tuple[str, str | None], int] = {}
     for c, t in zip(fx.calls, targets, strict=True):
         if t is not None:
             calls.append((c.caller, c.name, c.receiver, c.line, c.col, t, -1))
             continue
-        need = after_local(lang, c.name, c.receiver, bound, star, has_imports)
+        key = (c.name, c.receiver)
+        need = needs.get(key)
+        if need is None:
+            need = needs[key] = after_local(lang, c.name, c.receiver, bound, star, has_imports)
         if split and need == NEEDS_PROJECT:
             staged.append((c.caller, c.name, c.receiver, c.line, c.col))
         else:
@@ -164,7 +168,7 @@ def process_bytes(
         lang = language_for_path(rel, data[:4096])
     if lang is None:
         return FileResult(rel, "error", h, len(data), mtime_ns, None, error="unknown language")
-    fx = extract(data, rel, lang, previous)
+    fx = extract(data, rel, lang, previous, source_hash=h)
     symbols, calls, imports, staged = pack(fx, rel, split=split)
     return FileResult(
         rel,
