@@ -61,7 +61,9 @@ CREATE TABLE call_graph (
 CREATE INDEX idx_call_graph_caller ON call_graph(caller_id);
 CREATE INDEX idx_call_graph_callee ON call_graph(callee_id);
 CREATE INDEX idx_call_graph_unresolved ON call_graph(project_id, callee_name) WHERE callee_id IS NULL;
-CREATE INDEX idx_call_graph_project ON call_graph(project_id);
+-- Leads with project_id (foreign key, per-project counts) and finds the edges waiting for
+-- resolution without scanning the project's edges.
+CREATE INDEX idx_call_graph_pending ON call_graph(project_id, needs_resolution);
 
 -- Packages a project uses, from import statements ('import', file_path = the importing
 -- file) and from manifests ('manifest', file_path = manifest_path = the manifest).
