@@ -607,6 +607,25 @@ def _warm_forkserver() -> None:
         log.debug("could not start the fork server early: %s", exc)
 
 
+class _EarlyPool:
+    """Sees the files of a first index as they are listed; once they are too many to parse
+    in this process (see pool_size), starts the fork server while the listing goes on."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.size = 0
+        self.started = False
+
+    def __call__(self, cand: walk.Candidate) -> None:
+        if self.started:
+            return
+        self.files += 1
+        self.size += cand.size
+        if self.files >= INLINE_MAX_FILES and self.size >= INLINE_MAX_BYTES:
+            self.started = True
+            _warm_forkserver()
+
+
 def _start_pool(workers: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver())
 
@@ -763,16 +782,15 @@ def index_workspace(
         project = projects.get_or_create(c, root)
     pid = project.id
     stats.project_id = pid
-    if _worker_count(settings) > 1:
-        _warm_forkserver()
-    report(0, 0, "listing files")
-    listing = walk.list_files(root, settings.exclude)
-    stats.mode = listing.mode
-    for k, v in listing.skipped.items():
-        stats.skipped[k] = stats.skipped.get(k, 0) + v
     conn = store.conn()
     stored = cs.files_of_project(conn, pid)
     fresh = not stored
+    report(0, 0, "listing files")
+    warm = _EarlyPool() if fresh and _worker_count(settings) > 1 else None
+    listing = walk.list_files(root, settings.exclude, on_file=warm)
+    stats.mode = listing.mode
+    for k, v in listing.skipped.items():
+        stats.skipped[k] = stats.skipped.get(k, 0) + v
     listed = {c.rel for c in listing.files}
     gone = [row for path, row in stored.items() if path not in listed]
     todo: list[tuple[str, str | None, str | None, int]] = []
