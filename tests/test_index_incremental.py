@@ -8,7 +8,7 @@ from pathlib import Path
 from mira_ls.config import IndexSettings
 from mira_ls.index import indexer
 from mira_ls.store import code as cs
-from tests.index_helpers import edge_map, index, new_store, sym
+from tests.index_helpers import edge_map, index, new_store, sym, write_files
 from tests.support.repo import Repo
 
 CORE = """def helper(x):
@@ -283,3 +283,36 @@ def test_parse_cache_gives_the_same_rows_as_a_full_parse(tmp_path: Path) -> None
     ]
     assert cached_rows == fresh_rows
     assert edge_map(store, pid) == edge_map(fresh, stats.project_id)
+
+
+def test_index_cancelled_while_resolving_keeps_calls_pending(tmp_path: Path) -> None:
+    """A cancel after every file is parsed (parser processes resolving, or this process):
+    the calls not yet resolved are stored pending, and the next run resolves them."""
+    files = {
+        f"pkg/m{i:03d}.py": f"from pkg.m{(i + 1) % 80:03d} import f{(i + 1) % 80}\n\n\n"
+        f"def f{i}():\n    return f{(i + 1) % 80}() + g{i}()\n\n\ndef g{i}():\n    return 1\n"
+        for i in range(80)
+    }
+    files["pkg/__init__.py"] = ""
+    root = tmp_path / "ws"
+    write_files(root, files)
+    for workers in (2, 1):
+        store = new_store(tmp_path / f"w{workers}")
+        seen: list[str] = []
+        stats = indexer.index_workspace(
+            store,
+            root,
+            IndexSettings(workers=workers),
+            progress=lambda d, t, m, seen=seen: seen.append(m),
+            cancel=lambda seen=seen: "resolving calls" in seen,
+        )
+        assert stats.cancelled and stats.parsed == 81
+        assert (stats.edges, stats.resolved) == (160, 80)  # the local calls only
+        conn = store.conn()
+        pending = "SELECT count(*) FROM call_graph WHERE needs_resolution = 1"
+        assert conn.execute(pending).fetchone()[0] == 80
+        assert conn.execute("SELECT last_indexed_at FROM projects").fetchone()[0] is None
+        stats = index(store, root)
+        assert not stats.cancelled and stats.unchanged == 81
+        assert (stats.edges, stats.resolved) == (160, 160)
+        assert conn.execute(pending).fetchone()[0] == 0

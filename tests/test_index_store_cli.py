@@ -218,3 +218,25 @@ def test_process_pool_gives_the_same_index(tmp_path: Path) -> None:
     assert s1.resolved == 60 and s1.files == 61
     assert edges(pooled, s1.project_id) == edges(inline, s2.project_id)
     assert progress[-1] == (61, 61)
+
+
+def test_pool_assigns_ids_in_listing_order(tmp_path: Path) -> None:
+    """Results are taken in listing order, whichever worker finishes first: the ids (and so
+    which of two same-named definitions resolution prefers) match an inline index."""
+    big = "".join(f"def g{k}(x):\n    return h(x) + {k}\n\n\n" for k in range(300))
+    files = {
+        f"a{i:03}.py": (big if i < 64 else "") + f"def f{i}():\n    return 1\n" for i in range(260)
+    }
+    root = tmp_path / "ws"
+    write_files(root, files)
+    from mira_ls.config import IndexSettings
+
+    pooled = new_store(tmp_path / "a")
+    inline = new_store(tmp_path / "b")
+    s1 = indexer.index_workspace(pooled, root, IndexSettings(workers=2))
+    s2 = index(inline, root, workers=1)
+    assert s1.workers == 2 and s2.workers == 0
+    q = "SELECT id, file_path, qualified_name FROM code_elements ORDER BY id"
+    rows = pooled.conn().execute(q).fetchall()
+    assert rows == inline.conn().execute(q).fetchall()
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)

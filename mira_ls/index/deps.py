@@ -369,5 +369,9 @@ def collect(conn: Any, project_id: int, root: Path) -> list[Dependency]:
 def refresh(conn: Any, project_id: int, root: Path) -> int:
     """Recompute a project's external_dependencies; returns the row count (0 when the
     schema has no such table yet)."""
-    deps = collect(conn, project_id, root)
+    return save(conn, project_id, collect(conn, project_id, root))
+
+
+def save(conn: Any, project_id: int, deps: list[Dependency]) -> int:
+    """Store what ``collect`` found (in a write transaction)."""
     return len(deps) if replace_dependencies(conn, project_id, deps) else 0

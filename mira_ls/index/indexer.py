@@ -23,9 +23,10 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import pickle
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -39,12 +40,23 @@ from mira_ls.index.resolve import (
     NEEDS_PROJECT,
     SETTLED,
     TARGET_KINDS,
+    Resolver,
+    StagedCalls,
+    pack_staged,
     resolve_pending,
     resolve_python_with_jedi,
     resolve_staged,
+    staged_as_pending,
 )
 from mira_ls.index.symbols import Parsed, module_name
-from mira_ls.index.worker import FileResult, process_bytes, process_chunk, read_source
+from mira_ls.index.worker import (
+    FileResult,
+    collect_dependencies,
+    process_bytes,
+    process_chunk,
+    read_source,
+    resolve_chunk,
+)
 from mira_ls.store import code as cs
 from mira_ls.store import projects
 from mira_ls.store.invalidation import invalidate_symbols
@@ -187,7 +199,8 @@ class _WriteCtx:
         self.edge_shifts: list[tuple[int, int]] = []
         self.edge_lines: list[tuple[int, int]] = []
         self.edge_inserts: list[tuple[Any, ...]] = []
-        self.staged: list[tuple[Any, ...]] = []
+        # Kept by the caller once the transaction commits (flush() leaves it alone).
+        self.staged_files: list[StagedCalls] = []
         self.sig_ids: list[int] = []
         self.added_names: list[str] = []
         self.imports_new: list[tuple[Any, ...]] = []
@@ -197,10 +210,14 @@ class _WriteCtx:
         self.pending_files: set[int] = set()
 
     def take_id(self) -> int:
+        return self.take_ids(1)
+
+    def take_ids(self, n: int) -> int:
+        """The first of ``n`` consecutive new symbol ids."""
         if self._next_id is None:
             self._next_id = cs.next_symbol_id(self.conn)
         sid = self._next_id
-        self._next_id += 1
+        self._next_id += n
         return sid
 
     def flush(self) -> set[int]:
@@ -223,8 +240,6 @@ class _WriteCtx:
             cs.set_edge_lines(conn, self.edge_lines)
         if self.edge_inserts:
             cs.insert_edges(conn, self.edge_inserts)
-        if self.staged:
-            cs.stage_calls(conn, self.staged)
         if self.sig_ids:
             flagged.extend(cs.flag_callers_of(conn, self.sig_ids))
         if self.added_names and not self.fresh:
@@ -246,7 +261,6 @@ class _WriteCtx:
             self.edge_delete_callers,
             self.edge_shifts,
             self.edge_inserts,
-            self.staged,
             self.sig_ids,
             self.added_names,
             self.imports_new,
@@ -269,8 +283,19 @@ def _reconcile(
     imports: list[tuple[Any, ...]],
     *,
     is_new: bool,
+    staged: bytes | None = None,
+    staged_count: int = 0,
 ) -> FileUpdate:
-    """Bring one file's stored rows in line with a fresh extract (written at flush)."""
+    """Bring one file's stored rows in line with a fresh extract (written at flush).
+
+    ``staged``: the extract's calls needing project-wide resolution, split off by the
+    worker (FileResult.staged)."""
+    if is_new:
+        return _insert_new(
+            ctx, file_id, rel, language, symbols, calls, imports, staged, staged_count
+        )
+    if staged is not None:
+        calls = calls + [(*c, None, NEEDS_PROJECT) for c in pickle.loads(staged)]
     conn, pid, now = ctx.conn, ctx.project_id, ctx.now
     upd = FileUpdate(rel, "indexed")
     stored = (
@@ -337,6 +362,7 @@ def _reconcile(
         ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
         ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
     pending = False
+    to_stage: list[tuple[Any, ...]] = []
     for caller, name, receiver, line, col, target, need in calls:
         if caller not in rewrite:
             continue
@@ -349,10 +375,14 @@ def _reconcile(
             wait = NEEDS_JEDI if need == NEEDS_JEDI and ctx.jedi else SETTLED
             ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, wait))
         elif ctx.stage:
-            ctx.staged.append((file_id, ids[caller], name, receiver, line, col))
+            to_stage.append((caller, name, receiver, line, col))
         else:
             pending = True
             ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
+    if to_stage:
+        ctx.staged_files.append(
+            StagedCalls(file_id, rel, language, ids, pack_staged(to_stage), len(to_stage))
+        )
     if not is_new:
         ctx.imports_replace.append(file_id)
     ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
@@ -362,6 +392,60 @@ def _reconcile(
     if pending:
         ctx.pending_files.add(file_id)
     return upd
+
+
+def _insert_new(
+    ctx: _WriteCtx,
+    file_id: int,
+    rel: str,
+    language: str,
+    symbols: list[tuple[Any, ...]],
+    calls: list[tuple[Any, ...]],
+    imports: list[tuple[Any, ...]],
+    staged: bytes | None,
+    staged_count: int,
+) -> FileUpdate:
+    """_reconcile for a file with no stored rows (most of a first index): every symbol is
+    new, so ids are consecutive and each row is built in one step."""
+    pid, now = ctx.project_id, ctx.now
+    n = len(symbols)
+    b = ctx.take_ids(n)
+    ctx.sym_inserts.extend(
+        (b + i, pid, file_id, rel, language, kind, name, qn, ordinal,
+         None if parent is None else b + parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now)
+        for i, (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx)
+        in enumerate(symbols)
+    )  # fmt: skip
+    edges = ctx.edge_inserts
+    jedi_wait = NEEDS_JEDI if ctx.jedi else SETTLED
+    to_stage: list[tuple[Any, ...]] = []
+    pending: list[tuple[Any, ...]] = []
+    for caller, name, receiver, line, col, target, need in calls:
+        if target is not None:
+            edges.append((pid, b + caller, b + target, name, receiver, line, col, "scope", 0))
+        elif need == NEEDS_JEDI:
+            edges.append((pid, b + caller, None, name, receiver, line, col, None, jedi_wait))
+        elif need != NEEDS_PROJECT:
+            edges.append((pid, b + caller, None, name, receiver, line, col, None, SETTLED))
+        else:
+            to_stage.append((caller, name, receiver, line, col))
+    if staged is not None and not to_stage:
+        blob, count = staged, staged_count
+    else:
+        if staged is not None:
+            to_stage.extend(pickle.loads(staged))
+        blob, count = pack_staged(to_stage), len(to_stage)
+    if count and ctx.stage:
+        ctx.staged_files.append(StagedCalls(file_id, rel, language, range(b, b + n), blob, count))
+    elif count:
+        pending = [
+            (pid, b + caller, None, name, receiver, line, col, None, 1)
+            for caller, name, receiver, line, col in pickle.loads(blob)
+        ]
+        edges.extend(pending)
+        ctx.pending_files.add(file_id)
+    ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
+    return FileUpdate(rel, "indexed", added=n)
 
 
 def _keep_same_calls(
@@ -465,6 +549,8 @@ def _store_result(ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None) -> Fi
         res.calls,
         res.imports,
         is_new=old is None,
+        staged=res.staged,
+        staged_count=res.staged_count,
     )
 
 
@@ -502,41 +588,163 @@ def pool_size(todo: list[tuple[str, str | None, str | None, int]], settings: Ind
     return 0 if workers <= 1 or (small and settings.workers == 0) else workers
 
 
+def _forkserver() -> Any:
+    mp = multiprocessing.get_context("forkserver")
+    mp.set_forkserver_preload(["mira_ls.index.worker"])
+    return mp
+
+
+def _warm_forkserver() -> None:
+    """Start the fork server (which imports the parser modules once) while the files are
+    listed: a cold start delays the first parsed chunk by about 0.3 s. It stays up for
+    later pools, as it would after any pool."""
+    _forkserver()
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    except (OSError, RuntimeError, ValueError) as exc:  # the pool will report it properly
+        log.debug("could not start the fork server early: %s", exc)
+
+
+class _EarlyPool:
+    """Sees the files of a first index as they are listed; once they are too many to parse
+    in this process (see pool_size), starts the fork server while the listing goes on."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.size = 0
+        self.started = False
+
+    def __call__(self, cand: walk.Candidate) -> None:
+        if self.started:
+            return
+        self.files += 1
+        self.size += cand.size
+        if self.files >= INLINE_MAX_FILES and self.size >= INLINE_MAX_BYTES:
+            self.started = True
+            _warm_forkserver()
+
+
+def _start_pool(workers: int) -> cf.ProcessPoolExecutor:
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=_forkserver())
+
+
+def _in_order(
+    pool: cf.ProcessPoolExecutor,
+    jobs: Iterator[tuple[Callable[..., Any], tuple[Any, ...]]],
+    workers: int,
+    cancel: Cancel | None,
+) -> Iterator[Any]:
+    """Run ``jobs`` (fn, args) on the pool and yield their results in submission order.
+
+    Workers stay busy meanwhile: up to 2 jobs per worker are running, and up to 4 per
+    worker are done and waiting for the head. Taking results in order keeps symbol ids -
+    and which of two same-named definitions (a .py and its .pyi) resolution prefers -
+    independent of which worker finished first."""
+    pending: deque[cf.Future[Any]] = deque()
+    running, queued = 2 * workers, 4 * workers
+
+    def top_up() -> None:
+        busy = sum(1 for f in pending if not f.done())
+        while busy < running and len(pending) < queued:
+            job = next(jobs, None)
+            if job is None:
+                return
+            pending.append(pool.submit(job[0], *job[1]))
+            busy += 1
+
+    try:
+        top_up()
+        while pending:
+            head = pending[0]
+            while not head.done():
+                cf.wait([f for f in pending if not f.done()], return_when=cf.FIRST_COMPLETED)
+                top_up()
+            pending.popleft()
+            if cancel is not None and cancel():
+                return
+            top_up()
+            yield head.result()
+    finally:
+        for f in pending:
+            f.cancel()
+
+
 def _results(
+    pool: cf.ProcessPoolExecutor | None,
+    workers: int,
     root: Path,
     todo: list[tuple[str, str | None, str | None, int]],
     settings: IndexSettings,
     cancel: Cancel | None,
 ) -> Iterator[list[FileResult]]:
-    workers = pool_size(todo, settings)
-    chunks = list(_chunks(todo))
+    chunks = _chunks(todo)
     max_bytes = settings.max_file_bytes
-    if workers == 0:
+    if pool is None:
         for ch in chunks:
             yield process_chunk(str(root), ch, max_bytes)
         return
-    mp = multiprocessing.get_context("forkserver")
-    mp.set_forkserver_preload(["mira_ls.index.worker"])
-    ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp)
-    try:
-        it = iter(chunks)
-        inflight: set[cf.Future[list[FileResult]]] = set()
-        limit = 2 * workers
-        for ch in it:
-            inflight.add(ex.submit(process_chunk, str(root), ch, max_bytes))
-            if len(inflight) >= limit:
-                break
-        while inflight:
-            done, inflight = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-            for fut in done:
+    yield from _in_order(
+        pool, ((process_chunk, (str(root), ch, max_bytes)) for ch in chunks), workers, cancel
+    )
+
+
+RESOLVE_BATCH_CALLS = 8000
+
+
+def _batches(staged: list[StagedCalls]) -> Iterator[list[StagedCalls]]:
+    batch: list[StagedCalls] = []
+    n = 0
+    for item in staged:
+        batch.append(item)
+        n += item.count
+        if n >= RESOLVE_BATCH_CALLS:
+            yield batch
+            batch, n = [], 0
+    if batch:
+        yield batch
+
+
+def _resolve_staged(
+    store: Any,
+    pid: int,
+    staged: list[StagedCalls],
+    pool: cf.ProcessPoolExecutor | None,
+    workers: int,
+    settings: IndexSettings,
+    cancel: Cancel | None,
+) -> bool:
+    """Resolve the full index's staged calls and store them as final edges (one insert each),
+    in staging order. With a pool the parser processes resolve (read-only, against the
+    committed symbols) while this process writes. Resolved items leave ``staged``; returns
+    False when cancelled (what is left is for the caller to store as pending)."""
+    batches = list(_batches(staged))
+    if pool is None:
+        resolver = Resolver(store.conn(), pid)
+
+        def inline() -> Iterator[tuple[list[tuple[Any, ...]], Any]]:
+            for b in batches:
                 if cancel is not None and cancel():
                     return
-                for ch in it:
-                    inflight.add(ex.submit(process_chunk, str(root), ch, max_bytes))
-                    break
-                yield fut.result()
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+                yield resolve_staged(
+                    store.conn(), pid, b, jedi_next=settings.jedi, resolver=resolver
+                )
+
+        results: Iterator[tuple[list[tuple[Any, ...]], Any]] = inline()
+    else:
+        db = str(store.path)
+        results = _in_order(
+            pool,
+            ((resolve_chunk, (db, pid, settings.jedi, b)) for b in batches),
+            workers,
+            cancel,
+        )
+    for batch, (rows, _stats) in zip(batches, results, strict=False):
+        with store.write() as c:
+            cs.insert_edges(c, rows)
+        del staged[: len(batch)]
+    return not staged
 
 
 def index_workspace(
@@ -574,14 +782,15 @@ def index_workspace(
         project = projects.get_or_create(c, root)
     pid = project.id
     stats.project_id = pid
-    report(0, 0, "listing files")
-    listing = walk.list_files(root, settings.exclude)
-    stats.mode = listing.mode
-    for k, v in listing.skipped.items():
-        stats.skipped[k] = stats.skipped.get(k, 0) + v
     conn = store.conn()
     stored = cs.files_of_project(conn, pid)
     fresh = not stored
+    report(0, 0, "listing files")
+    warm = _EarlyPool() if fresh and _worker_count(settings) > 1 else None
+    listing = walk.list_files(root, settings.exclude, on_file=warm)
+    stats.mode = listing.mode
+    for k, v in listing.skipped.items():
+        stats.skipped[k] = stats.skipped.get(k, 0) + v
     listed = {c.rel for c in listing.files}
     gone = [row for path, row in stored.items() if path not in listed]
     todo: list[tuple[str, str | None, str | None, int]] = []
@@ -611,13 +820,17 @@ def index_workspace(
 
     total = len(todo)
     done = 0
-    stats.workers = pool_size(todo, settings)
-    t_parse = time.perf_counter()
+    workers = stats.workers = pool_size(todo, settings)
+    t_parse = t_res = time.perf_counter()
     report(0, total, f"parsing {total} files")
-    cs.create_stage(conn)
+    # Calls awaiting project-wide resolution, from committed transactions only (so every
+    # caller id exists); whatever is left here after an error or a cancel is stored as
+    # pending edges, which the next run resolves.
+    staged: list[StagedCalls] = []
     saved = cs.begin_bulk(conn)
+    pool = _start_pool(workers) if workers else None
     try:
-        results = _results(root, todo, settings, cancel)
+        results = _results(pool, workers, root, todo, settings, cancel)
         try:
             more = True
             while more and not stats.cancelled:
@@ -640,6 +853,7 @@ def index_workspace(
                         if cancel is not None and cancel():
                             stats.cancelled = True
                             break
+                staged.extend(ctx.staged_files)
         finally:
             results.close()
         stats.parse_seconds = time.perf_counter() - t_parse
@@ -650,22 +864,32 @@ def index_workspace(
             with store.write() as c:
                 fn(c)
 
-        # Always: when cancelled, the staged calls are stored pending for the next run.
         report(total, total, "resolving calls")
-        resolve_staged(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
+        found: cf.Future[list[Any]] | None = None
+        if pool is not None and not stats.cancelled:
+            found = pool.submit(collect_dependencies, str(store.path), pid, str(root))
+        if not stats.cancelled and not _resolve_staged(
+            store, pid, staged, pool, workers, settings, cancel
+        ):
+            stats.cancelled = True
         if not stats.cancelled:
             resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
             with store.write() as c:
-                deps.refresh(c, pid, root)
+                if found is not None:
+                    deps.save(c, pid, found.result())
+                else:
+                    deps.refresh(c, pid, root)
                 projects.set_indexed(c, pid, int(time.time()))
     finally:
         try:
-            # After an error, keep what was staged as pending edges rather than lose it.
-            with store.write() as c:
-                cs.unstage_pending(c, pid)
+            if staged:
+                # Cancelled or failed: keep the staged calls as pending edges, not lose them.
+                with store.write() as c:
+                    cs.insert_edges(c, staged_as_pending(pid, staged))
         except Exception as exc:
             log.warning("could not keep the staged calls of an interrupted index: %s", exc)
-        cs.drop_stage(conn)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         cs.end_bulk(conn, saved)
     stats.resolve_seconds = time.perf_counter() - t_res
     summary = cs.index_summary(conn, pid)

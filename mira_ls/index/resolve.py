@@ -17,13 +17,14 @@ from __future__ import annotations
 import builtins
 import hashlib
 import logging
+import pickle
 import posixpath
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract, module_name
 from mira_ls.store import code as cs
@@ -152,6 +153,10 @@ FAMILY = {"typescript": "js", "tsx": "js", "javascript": "js", "c": "c", "cpp": 
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_HEAD = re.compile(r"::|\.|->|\(|\[")
+
+
 def family(lang: str) -> str:
     return FAMILY.get(lang, lang)
 
@@ -267,7 +272,7 @@ def local_target(scope: Scope, caller: Any, name: str, receiver: str | None) -> 
             return _pick(scope, [k for k in scope.by_name.get(name, []) if scope.qn[k] == prefix])
         return None
     # A type named in this file: Foo.bar() / Foo::bar().
-    if re.fullmatch(r"[A-Za-z_]\w*", receiver):
+    if _IDENT.fullmatch(receiver):
         classes = [k for k in scope.by_name.get(receiver, []) if scope.kind[k] in CLASS_KINDS]
         if classes and (lang != "python" or receiver[:1].isupper() or len(classes) == 1):
             members: list[Any] = []
@@ -278,11 +283,22 @@ def local_target(scope: Scope, caller: Any, name: str, receiver: str | None) -> 
 
 
 def resolve_local(fx: FileExtract, file_path: str = "") -> list[int | None]:
-    """Per call of a fresh extract: the index of its target symbol in the same file, or None."""
+    """Per call of a fresh extract: the index of its target symbol in the same file, or None.
+
+    A caller often repeats a call (``self.x()`` in a loop body): each distinct
+    (caller, name, receiver) is looked up once."""
     if not fx.calls:
         return []
     scope = scope_from_extract(fx, file_path)
-    return [local_target(scope, c.caller, c.name, c.receiver) for c in fx.calls]
+    memo: dict[tuple[int, str, str | None], int | None] = {}
+    out: list[int | None] = []
+    for c in fx.calls:
+        key = (c.caller, c.name, c.receiver)
+        if key in memo:
+            out.append(memo[key])
+        else:
+            out.append(memo.setdefault(key, local_target(scope, c.caller, c.name, c.receiver)))
+    return out
 
 
 # What a call that failed locally still needs: 1 = project-wide resolution may find it (it
@@ -333,10 +349,10 @@ def after_local(
         if lang in ("javascript", "typescript", "tsx") and not has_imports:
             return NEEDS_PROJECT  # a script: unique global name
         return SETTLED
-    head = re.split(r"::|\.|->|\(|\[", receiver, maxsplit=1)[0]
+    head = _HEAD.split(receiver, maxsplit=1)[0]
     if head in bound:
         return NEEDS_PROJECT
-    single = re.fullmatch(r"[A-Za-z_]\w*", receiver) is not None
+    single = _IDENT.fullmatch(receiver) is not None
     static_langs = ("java", "javascript", "typescript", "tsx", "python")
     if head[:1].isupper() and lang in static_langs and (lang != "python" or single):
         return NEEDS_PROJECT  # Foo.bar(): a static call on a class defined elsewhere
@@ -861,62 +877,68 @@ def resolve_pending(
     return stats
 
 
+class StagedCalls(NamedTuple):
+    """One file's calls that need project-wide resolution, kept by a full index until every
+    symbol is stored. ``calls`` is a pickled list of (caller index, name, receiver, line,
+    col), compact and opaque to the writer; ``ids`` maps a caller index to its symbol id (a
+    ``range`` for a new file)."""
+
+    file_id: int
+    path: str
+    language: str
+    ids: Sequence[int]
+    calls: bytes
+    count: int
+
+
+def pack_staged(calls: list[tuple[Any, ...]]) -> bytes:
+    return pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def resolve_staged(
     conn: Any,
     project_id: int,
+    items: Iterable[StagedCalls],
     *,
     jedi_next: bool = True,
-    batch: int = 20000,
-    write: Callable[[Callable[[Any], None]], None],
-    cancel: Callable[[], bool] | None = None,
-) -> ResolveStats:
-    """Resolve a full index's staged calls and store them as final edges (one insert each).
+    resolver: Resolver | None = None,
+) -> tuple[list[tuple[Any, ...]], ResolveStats]:
+    """Resolve staged calls into call_graph rows (EDGE_WRITE_COLS order), read-only.
 
-    If cancelled, the remaining staged calls are stored unresolved and pending, so a later
-    pass (``resolve_pending``) finishes the job."""
+    Pure over the stored symbols, so any process with a connection to the database can do
+    it (a full index spreads the files over its parser processes) and the rows are the same
+    whichever does."""
     stats = ResolveStats()
-    resolver = Resolver(conn, project_id)
-    files = cs.file_languages(conn, project_id)
-    after = 0
-    cur_file = -1
-    ctx: _FileCtx | None = None
-    cancelled = False
-    while True:
-        rows = cs.staged_batch(conn, after, batch)
-        if not rows:
-            break
-        after = rows[-1][0]
-        out: list[tuple[Any, ...]] = []
-        if not cancelled and cancel is not None and cancel():
-            cancelled = True
-        for _rowid, file_id, caller_id, name, receiver, line, col in rows:
-            path, lang = files.get(file_id, ("", ""))
-            res = None
-            if not cancelled:
-                if file_id != cur_file:
-                    ctx = resolver.file_ctx(file_id, path, lang)
-                    cur_file = file_id
-                assert ctx is not None
-                try:
-                    res = resolver.resolve(ctx, caller_id, name, receiver, local_done=True)
-                except RecursionError:
-                    res = None
-            if cancelled:
-                out.append((project_id, caller_id, None, name, receiver, line, col, None, 1))
-            elif res is None:
+    resolver = resolver or Resolver(conn, project_id)
+    out: list[tuple[Any, ...]] = []
+    for item in items:
+        ctx = resolver.file_ctx(item.file_id, item.path, item.language)
+        ids = item.ids
+        for caller, name, receiver, line, col in pickle.loads(item.calls):
+            caller_id = ids[caller]
+            try:
+                res = resolver.resolve(ctx, caller_id, name, receiver, local_done=True)
+            except RecursionError:
+                res = None
+            if res is None:
                 stats.unresolved += 1
-                wait = (
-                    2
-                    if jedi_next and ctx is not None and resolver.jedi_may_help(ctx, name, receiver)
-                    else 0
-                )
+                wait = 2 if jedi_next and resolver.jedi_may_help(ctx, name, receiver) else 0
                 out.append((project_id, caller_id, None, name, receiver, line, col, None, wait))
             else:
                 stats.resolved += 1
                 stats.by[res[1]] = stats.by.get(res[1], 0) + 1
                 out.append((project_id, caller_id, res[0], name, receiver, line, col, res[1], 0))
-        write(lambda c, out=out, upto=after: cs.commit_staged(c, out, upto))
-    return stats
+    return out, stats
+
+
+def staged_as_pending(project_id: int, items: Iterable[StagedCalls]) -> list[tuple[Any, ...]]:
+    """Rows for staged calls left unresolved (an interrupted index): pending
+    (needs_resolution=1), so the next pass resolves them."""
+    return [
+        (project_id, item.ids[caller], None, name, receiver, line, col, None, 1)
+        for item in items
+        for caller, name, receiver, line, col in pickle.loads(item.calls)
+    ]
 
 
 # --- jedi (background, Python only) ----------------------------------------------------------

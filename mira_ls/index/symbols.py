@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import operator
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -190,6 +191,9 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_sha = hashlib.sha256
+
+
 def normalize_signature(text: str) -> str:
     """Whitespace-insensitive form: all whitespace removed (two signatures that differ only
     in spacing hash alike; valid code never needs a space to tell two signatures apart)."""
@@ -198,6 +202,8 @@ def normalize_signature(text: str) -> str:
 
 def decode(source: bytes) -> tuple[bytes, bool]:
     """UTF-8 bytes to parse: invalid sequences replaced (U+FFFD) so offsets stay consistent."""
+    if source.isascii():  # valid UTF-8, checked without decoding a copy
+        return source, False
     try:
         source.decode("utf-8")
         return source, False
@@ -208,9 +214,21 @@ def decode(source: bytes) -> tuple[bytes, bool]:
 def module_name(rel_path: str, language: str) -> str:
     """Python: dotted module (``src/`` layout prefix and ``__init__`` dropped); others: the
     path without extension with '/' -> '.' (Rust drops a trailing ``mod``)."""
-    p = PurePosixPath(rel_path)
-    parts = list(p.parent.parts) if str(p.parent) != "." else []
-    stem = p.stem
+    if (
+        rel_path
+        and rel_path[0] != "/"
+        and rel_path[-1] != "/"
+        and "//" not in rel_path
+        and "/./" not in f"/{rel_path}/"
+    ):  # already normal (as the walker lists them): plain string work, no PurePath
+        head, _, name = rel_path.rpartition("/")
+        parts = head.split("/") if head else []
+        dot = name.rfind(".")
+        stem = name[:dot] if 0 < dot < len(name) - 1 else name
+    else:
+        p = PurePosixPath(rel_path)
+        parts = list(p.parent.parts) if str(p.parent) != "." else []
+        stem = p.stem
     if language == "python":
         if parts and parts[0] == "src" and len(parts) > 1:
             parts = parts[1:]
@@ -460,8 +478,11 @@ def _signature(d: _Def, lang: str, spec: _Spec, src: bytes) -> tuple[str, str]:
             if o is d.outer:
                 break
             o = o.parent
-    norm = "\n".join([*(normalize_signature(x) for x in decorators), normalize_signature(text)])
-    display = " ".join(text.split())
+    words = text.split()
+    norm = "".join(words)
+    if decorators:
+        norm = "\n".join([*(normalize_signature(x) for x in decorators), norm])
+    display = " ".join(words)
     if len(display) > SIGNATURE_DISPLAY_MAX:
         display = display[: SIGNATURE_DISPLAY_MAX - 1] + "…"
     return display, norm
@@ -518,11 +539,17 @@ def parse(src: bytes, language: str, previous: Parsed | None = None) -> Tree:
 
 
 def extract(
-    source: bytes, rel_path: str, language: str, previous: Parsed | None = None
+    source: bytes,
+    rel_path: str,
+    language: str,
+    previous: Parsed | None = None,
+    source_hash: str | None = None,
 ) -> FileExtract:
     """Symbols, calls and imports of one file (``rel_path``: project-relative POSIX path).
 
-    ``previous``: the ``parsed`` of this file's last extract, to re-parse incrementally."""
+    ``previous``: the ``parsed`` of this file's last extract, to re-parse incrementally;
+    ``source_hash``: SHA-256 hex of ``source`` when the caller has it (saves hashing it
+    again for the module symbol)."""
     src, replaced = decode(source)
     spec = SPECS[language]
     tree = parse(src, language, previous)
@@ -580,7 +607,7 @@ def extract(
             name_col=0,
             signature=None,
             docstring=mod_doc,
-            content_hash=sha256(src),
+            content_hash=source_hash if source_hash and not replaced else sha256(src),
             signature_hash=sha256(f"module {mod_qn}".encode()),
         )
     ]
@@ -613,21 +640,21 @@ def extract(
         idx = len(symbols)
         symbols.append(
             Symbol(
-                kind=kind,
-                name=d.name,
-                qualified_name=qn,
-                ordinal=ordinal,
-                parent=parent,
-                start_line=sp[0] + 1,
-                start_col=_col(src, ascii_only, d.start, sp[1]),
-                end_line=end_line,
-                end_col=end_col,
-                name_line=np_[0] + 1,
-                name_col=_col(src, ascii_only, nn.start_byte, np_[1]),
-                signature=display,
-                docstring=_docstring(d, language, spec),
-                content_hash=sha256(src[d.start : d.end]),
-                signature_hash=sha256(norm.encode("utf-8")),
+                kind,
+                d.name,
+                qn,
+                ordinal,
+                parent,
+                sp[0] + 1,
+                sp[1] if ascii_only else _col(src, False, d.start, sp[1]),
+                end_line,
+                end_col,
+                np_[0] + 1,
+                np_[1] if ascii_only else _col(src, False, nn.start_byte, np_[1]),
+                display,
+                _docstring(d, language, spec),
+                _sha(src[d.start : d.end]).hexdigest(),
+                _sha(norm.encode("utf-8")).hexdigest(),
             )
         )
         spans.append((d.start, d.end))
@@ -688,7 +715,7 @@ def _assign_calls(
     src: bytes,
     ascii_only: bool,
 ) -> list[Call]:
-    raw.sort(key=lambda c: c[0])
+    raw.sort(key=_first)
     owners = _innermost([c[0] for c in raw], spans)
     calls: list[Call] = []
     seen: set[int] = set()
@@ -705,14 +732,17 @@ def _assign_calls(
         row, bcol = name_node.start_point
         calls.append(
             Call(
-                caller=owner,
-                name=_text(name_node),
-                receiver=receiver,
-                line=row + 1,
-                col=_col(src, ascii_only, nb, bcol),
+                owner,
+                src[nb : name_node.end_byte].decode("utf-8", "replace"),
+                receiver,
+                row + 1,
+                bcol if ascii_only or bcol == 0 else _col(src, False, nb, bcol),
             )
         )
     return calls
+
+
+_first = operator.itemgetter(0)
 
 
 def _count_branches(

@@ -15,7 +15,7 @@ import logging
 import os
 import stat
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,18 +135,24 @@ def _stat_candidate(root: Path, rel: str, listing: Listing) -> Candidate | None:
     return Candidate(rel, lang, st.st_size, st.st_mtime_ns)
 
 
-def list_files(root: Path, exclude: Iterable[str] = ()) -> Listing:
-    """Every indexable source file under ``root`` (sorted by path)."""
+def list_files(
+    root: Path, exclude: Iterable[str] = (), on_file: Callable[[Candidate], None] | None = None
+) -> Listing:
+    """Every indexable source file under ``root`` (sorted by path). ``on_file`` sees each
+    candidate as it is found (the indexer starts its parser processes early for a big
+    first index)."""
     root = Path(root)
     spec = exclude_spec(exclude)
     if git_listing_applies(root):
-        listing = _git_files(root, spec)
+        listing = _git_files(root, spec, on_file)
         if listing is not None:
             return listing
-    return _walk_files(root, spec)
+    return _walk_files(root, spec, on_file)
 
 
-def _git_files(root: Path, spec: pathspec.GitIgnoreSpec | None) -> Listing | None:
+def _git_files(
+    root: Path, spec: pathspec.GitIgnoreSpec | None, on_file: Callable[[Candidate], None] | None
+) -> Listing | None:
     proc = _git(root, "ls-files", "-co", "--exclude-standard", "-z")
     if proc is None or proc.returncode != 0:
         return None
@@ -170,6 +176,8 @@ def _git_files(root: Path, spec: pathspec.GitIgnoreSpec | None) -> Listing | Non
         cand = _stat_candidate(root, rel, listing)
         if cand is not None:
             listing.files.append(cand)
+            if on_file is not None:
+                on_file(cand)
     listing.files.sort(key=lambda c: c.rel)
     return listing
 
@@ -193,7 +201,9 @@ def _ignored(rel: str, specs: list[tuple[str, pathspec.GitIgnoreSpec]], is_dir: 
     return verdict
 
 
-def _walk_files(root: Path, spec: pathspec.GitIgnoreSpec | None) -> Listing:
+def _walk_files(
+    root: Path, spec: pathspec.GitIgnoreSpec | None, on_file: Callable[[Candidate], None] | None
+) -> Listing:
     listing = Listing(mode="walk")
     # (dir rel path, its .gitignore spec) for the directories on the current path.
     stack: list[tuple[str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [("", [])]
@@ -235,6 +245,8 @@ def _walk_files(root: Path, spec: pathspec.GitIgnoreSpec | None) -> Listing:
             cand = _stat_candidate(root, rel, listing)
             if cand is not None:
                 listing.files.append(cand)
+                if on_file is not None:
+                    on_file(cand)
         for d in reversed(subdirs):
             stack.append((d, specs))
     listing.files.sort(key=lambda c: c.rel)

@@ -15,9 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mira_ls.index import deps
 from mira_ls.index.languages import language_for_path
-from mira_ls.index.resolve import after_local, local_bindings, resolve_local
+from mira_ls.index.resolve import (
+    NEEDS_PROJECT,
+    ResolveStats,
+    StagedCalls,
+    after_local,
+    local_bindings,
+    pack_staged,
+    resolve_local,
+    resolve_staged,
+)
 from mira_ls.index.symbols import FileExtract, Parsed, extract
+from mira_ls.store.connection import connect
+from mira_ls.store.dependencies import Dependency
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +56,10 @@ class FileResult:
     imports: list[tuple[Any, ...]] | None = None
     error: str | None = None
     parsed: Parsed | None = None  # only in-process (a tree does not pickle)
+    # With split=True: the calls only project-wide resolution can place, pickled as
+    # (caller, name, receiver, line, col) and left out of ``calls``.
+    staged: bytes | None = None
+    staged_count: int = 0
 
 
 def is_binary(data: bytes) -> bool:
@@ -78,8 +94,13 @@ def read_source(path: Path, max_bytes: int) -> tuple[str, bytes | None, int, int
 
 
 def pack(
-    fx: FileExtract, rel: str
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    fx: FileExtract, rel: str, *, split: bool = False
+) -> tuple[
+    list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]
+]:
+    """(symbols, calls, imports, staged) as plain tuples. Each call carries its local
+    target (symbol index) or, failing that, what it still needs (resolve.after_local);
+    with ``split`` the calls needing the project go to ``staged`` instead of ``calls``."""
     targets = resolve_local(fx, rel)
     symbols = [
         (
@@ -104,16 +125,23 @@ def pack(
     ]
     bound, star, has_imports = local_bindings(fx)
     lang = fx.language
-    calls = [
-        (
-            c.caller, c.name, c.receiver, c.line, c.col, t,
-            -1 if t is not None else after_local(lang, c.name, c.receiver, bound, star,
-                                                 has_imports),
-        )
-        for c, t in zip(fx.calls, targets, strict=True)
-    ]  # fmt: skip
+    calls: list[tuple[Any, ...]] = []
+    staged: list[tuple[Any, ...]] = []
+    needs: dict[tuple[str, str | None], int] = {}
+    for c, t in zip(fx.calls, targets, strict=True):
+        if t is not None:
+            calls.append((c.caller, c.name, c.receiver, c.line, c.col, t, -1))
+            continue
+        key = (c.name, c.receiver)
+        need = needs.get(key)
+        if need is None:
+            need = needs[key] = after_local(lang, c.name, c.receiver, bound, star, has_imports)
+        if split and need == NEEDS_PROJECT:
+            staged.append((c.caller, c.name, c.receiver, c.line, c.col))
+        else:
+            calls.append((c.caller, c.name, c.receiver, c.line, c.col, None, need))
     imports = [(i.module, i.name, i.alias, i.line) for i in fx.imports]
-    return symbols, calls, imports
+    return symbols, calls, imports, staged
 
 
 def process_bytes(
@@ -125,9 +153,11 @@ def process_bytes(
     previous: Parsed | None = None,
     *,
     keep_parse: bool = False,
+    split: bool = False,
 ) -> FileResult:
     """``previous``: this file's last parse, to re-parse incrementally; ``keep_parse``: the
-    result carries the new parse (in-process only: a tree does not pickle)."""
+    result carries the new parse (in-process only: a tree does not pickle); ``split``: see
+    FileResult.staged (a full index)."""
     h = hashlib.sha256(data).hexdigest()
     if old_hash is not None and h == old_hash:
         return FileResult(rel, "unchanged", h, len(data), mtime_ns, language)
@@ -138,8 +168,8 @@ def process_bytes(
         lang = language_for_path(rel, data[:4096])
     if lang is None:
         return FileResult(rel, "error", h, len(data), mtime_ns, None, error="unknown language")
-    fx = extract(data, rel, lang, previous)
-    symbols, calls, imports = pack(fx, rel)
+    fx = extract(data, rel, lang, previous, source_hash=h)
+    symbols, calls, imports, staged = pack(fx, rel, split=split)
     return FileResult(
         rel,
         "parsed",
@@ -153,17 +183,25 @@ def process_bytes(
         calls,
         imports,
         parsed=fx.parsed if keep_parse else None,
+        staged=pack_staged(staged) if split else None,
+        staged_count=len(staged),
     )
 
 
 def process_file(
-    root: Path, rel: str, old_hash: str | None, language: str | None, max_bytes: int
+    root: Path,
+    rel: str,
+    old_hash: str | None,
+    language: str | None,
+    max_bytes: int,
+    *,
+    split: bool = False,
 ) -> FileResult:
     status, data, size, mtime_ns, err = read_source(root / rel, max_bytes)
     if status != "ok" or data is None:
         return FileResult(rel, status, "", size, mtime_ns, language, error=err or None)
     try:
-        return process_bytes(rel, data, mtime_ns, old_hash, language)
+        return process_bytes(rel, data, mtime_ns, old_hash, language, split=split)
     except (RecursionError, MemoryError, ValueError) as exc:
         log.warning("could not parse %s: %s", rel, exc)
         h = hashlib.sha256(data).hexdigest()
@@ -175,4 +213,35 @@ def process_chunk(
 ) -> list[FileResult]:
     """Worker entry point: items are (rel, old content hash, language)."""
     base = Path(root)
-    return [process_file(base, rel, old, lang, max_bytes) for rel, old, lang in items]
+    return [process_file(base, rel, old, lang, max_bytes, split=True) for rel, old, lang in items]
+
+
+def _read_only(db_path: str) -> Any:
+    """A reader for one task. Its page cache is small: the file's pages are in the OS cache
+    anyway, and two parser processes each holding the default cache would add ~30 MB."""
+    conn = connect(Path(db_path))
+    conn.execute("PRAGMA query_only=1")
+    conn.execute("PRAGMA cache_size=-2000")
+    return conn
+
+
+def resolve_chunk(
+    db_path: str, project_id: int, jedi_next: bool, items: list[StagedCalls]
+) -> tuple[list[tuple[Any, ...]], ResolveStats]:
+    """Worker entry point at the end of a full index: resolve staged calls against the
+    committed symbols (read-only); the writer stores the rows."""
+    conn = _read_only(db_path)
+    try:
+        return resolve_staged(conn, project_id, items, jedi_next=jedi_next)
+    finally:
+        conn.close()
+
+
+def collect_dependencies(db_path: str, project_id: int, root: str) -> list[Dependency]:
+    """Worker entry point: a project's external dependencies (read-only), so the writer
+    only stores them."""
+    conn = _read_only(db_path)
+    try:
+        return deps.collect(conn, project_id, Path(root))
+    finally:
+        conn.close()
