@@ -321,3 +321,16 @@ def test_symbol_at_prefers_name_then_innermost() -> None:
     assert fx.symbols[i].name == "check"
     i = symbol_at(fx, 2, 0)  # module level
     assert fx.symbols[i].kind == "module"
+
+
+def test_wrapped_headers_display_on_one_line_as_written_by_hand() -> None:
+    src = b"def f(\n    a: int,\n    b: list[str] = [],\n) -> dict[\n    str, int\n]:\n    pass\n"
+    src_ts = b"function g(\n  a: number,\n  b: string,\n): void {\n}\n"
+    (f,) = [s for s in extract(src, "w.py", "python").symbols if s.name == "f"]
+    assert f.signature == "def f(a: int, b: list[str] = []) -> dict[str, int]"
+    (g,) = [s for s in extract(src_ts, "w.ts", "typescript").symbols if s.name == "g"]
+    assert g.signature == "function g(a: number, b: string): void"
+    # The hash ignores whitespace only: the same tokens on one line hash alike.
+    one = b"def f(a: int, b: list[str] = [],) -> dict[str, int]:\n    pass\n"
+    (f1,) = [s for s in extract(one, "w.py", "python").symbols if s.name == "f"]
+    assert f1.signature_hash == f.signature_hash

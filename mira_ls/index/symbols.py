@@ -483,9 +483,22 @@ def _signature(d: _Def, lang: str, spec: _Spec, src: bytes) -> tuple[str, str]:
     if decorators:
         norm = "\n".join([*(normalize_signature(x) for x in decorators), norm])
     display = " ".join(words)
+    if "\n" in text:  # a wrapped header: joining its lines left "( a, b, )"
+        display = _tidy_wrapped(display)
     if len(display) > SIGNATURE_DISPLAY_MAX:
         display = display[: SIGNATURE_DISPLAY_MAX - 1] + "…"
     return display, norm
+
+
+_AFTER_OPEN = re.compile(r"([(\[{]) ")
+_BEFORE_CLOSE = re.compile(r" ([)\]}])")
+_TRAILING_COMMA = re.compile(r",([)\]}])")
+
+
+def _tidy_wrapped(display: str) -> str:
+    """One-line form of a header written over several lines, as a person would write it."""
+    display = _BEFORE_CLOSE.sub(r"\1", _AFTER_OPEN.sub(r"\1", display))
+    return _TRAILING_COMMA.sub(r"\1", display)
 
 
 def _docstring(d: _Def, lang: str, spec: _Spec) -> str | None:
