@@ -864,27 +864,22 @@ def search_symbols(
             if sid not in found and _initials_match(_words(name), ql):
                 found[sid] = (2, len(name), name)
     if sum(1 for v in found.values() if v[0] <= 2) < limit:
-        # 3. word boundary and substring: one scan; SQLite ranks and keeps the best.
+        # 3. word boundary, substring and (for two letters or more) subsequence anywhere: one
+        # scan of the name index; SQLite ranks and keeps the best.
         camel = q[:1].upper() + q[1:]
+        sub = "%" + "".join(esc) + "%"
+        seq = "%" + "%".join(esc) + "%" if len(ql) > 1 else sub
         keep(
             conn.execute(
                 "SELECT id, name, CASE"
                 " WHEN instr(lower(name), '_' || ?1) OR instr(lower(name), '.' || ?1)"
                 "   OR instr(lower(name), '-' || ?1) OR instr(lower(name), '$' || ?1)"
-                "   OR instr(substr(name, 2), ?2) THEN 2 ELSE 3 END AS r"
-                f" FROM code_elements WHERE {proj.replace('?', '?4')}name LIKE ?3 ESCAPE '\\'"
-                " ORDER BY r, length(name) LIMIT ?5",
-                (ql, camel, "%" + "".join(esc) + "%", *(pp or (None,)), cap),
-            )
-        )
-    if len(found) < limit and len(ql) > 1:
-        # 4. subsequence anywhere.
-        keep(
-            conn.execute(
-                "SELECT id, name, CASE WHEN name LIKE ?1 ESCAPE '\\' THEN 4 ELSE 5 END AS r"
-                f" FROM code_elements WHERE {proj.replace('?', '?3')}name LIKE ?2 ESCAPE '\\'"
-                " ORDER BY r, length(name) LIMIT ?4",
-                ("%".join(esc) + "%", "%" + "%".join(esc) + "%", *(pp or (None,)), cap),
+                "   OR instr(substr(name, 2), ?2) THEN 2"
+                " WHEN instr(lower(name), ?1) THEN 3"
+                " WHEN name LIKE ?3 ESCAPE '\\' THEN 4 ELSE 5 END AS r"
+                f" FROM code_elements WHERE {proj.replace('?', '?5')}name LIKE ?4 ESCAPE '\\'"
+                " ORDER BY r, length(name) LIMIT ?6",
+                (ql, camel, seq[1:], seq, *(pp or (None,)), cap),
             )
         )
     scored: list[tuple[int, int, str, int]] = []
