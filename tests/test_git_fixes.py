@@ -185,3 +185,32 @@ def test_parse_fix_diffs_names_enclosing_and_changed_definitions() -> None:
         b"+++ /dev/null\n@@ -1 +0,0 @@\n-def removed(): pass\n"
     )
     assert fixes.parse_fix_diffs(data) == {"a" * 40: {"m.py": {"outer", "K", "added"}}}
+
+
+def test_symbols_of_fixes_read_beside_the_log_and_pending_ones_later(store, repo: Repo) -> None:
+    from mira_ls.config import Settings
+    from mira_ls.git.miner import mine
+    from tests.git_repo import project_id
+
+    repo.write("m.py", "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(130)))
+    repo.commit("Initial", at=T0)
+    for i in range(130):  # more fixes than one batch of diffs sent to git while mining
+        repo.write(
+            "m.py", (repo.path / "m.py").read_text().replace(f"return {i}\n", f"return -{i}\n")
+        )
+        repo.commit(f"Fix sign of f{i}", at=T0 + (i + 1) * 60)
+    pid = project_id(store, repo.path)
+    stats = mine(store, pid, repo.path, Settings(), now=T0, symbols=False)
+    assert stats.fixes == 130
+    assert len(git_fixes.pending_symbols(store.conn(), pid)) == 130  # left for later
+    assert fixes.extract_symbols(store, pid, repo.path, relative=False) == 130
+    assert git_fixes.pending_symbols(store.conn(), pid) == []
+    by_subject = {f.subject: f.symbols for f in git_fixes.all_fixes(store.conn(), pid)}
+    assert by_subject["Fix sign of f7"] == (("m.py", "f7"),)
+
+    with store.write() as c:  # a policy change: mined again from scratch, diffs prefetched
+        c.execute("UPDATE git_mining_state SET policy_hash = 'other' WHERE project_id = ?", (pid,))
+    stats = mine(store, pid, repo.path, Settings(), now=T0)
+    assert stats.mode == "scratch" and stats.fixes == 130
+    assert git_fixes.pending_symbols(store.conn(), pid) == []
+    assert {f.subject: f.symbols for f in git_fixes.all_fixes(store.conn(), pid)} == by_subject

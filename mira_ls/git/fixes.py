@@ -337,17 +337,19 @@ class FixDiffs:
     """Diffs of fix commits, fetched by a background thread in batches while mining goes on,
     so the extra git work overlaps the main log instead of following it."""
 
-    def __init__(self, root: Path | str, relative: bool, batch: int = 300) -> None:
+    def __init__(self, root: Path | str, relative: bool, batch: int = 100) -> None:
         self.root = root
         self.relative = relative
         self.batch = batch
         self._pending: list[str] = []
+        self.requested: set[str] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="mira-attr-")
         self._attrs = _attributes_file(Path(self._tmp.name))
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fix-diffs")
         self._futures: list[concurrent.futures.Future[bytes]] = []
 
     def add(self, commit_hash: str) -> None:
+        self.requested.add(commit_hash)
         self._pending.append(commit_hash)
         if len(self._pending) >= self.batch:
             self._submit()
@@ -396,15 +398,27 @@ def symbols_json(found: dict[str, set[str]], canonical: dict[str, str]) -> str:
     return json.dumps(syms, ensure_ascii=False)
 
 
-def extract_symbols(store: Any, project_id: int, root: Path | str, relative: bool) -> int:
-    """Fill ``symbols`` of fixes still without them (a run that could not get the diffs);
-    returns how many were done."""
+def extract_symbols(
+    store: Any,
+    project_id: int,
+    root: Path | str,
+    relative: bool,
+    prefetched: FixDiffs | None = None,
+) -> int:
+    """Fill ``symbols`` of fixes still without them; returns how many were done.
+
+    ``prefetched`` holds the diffs already asked for while mining (each fix was added as it
+    was found); only fixes it does not cover (an earlier run that could not get them) are
+    asked for now."""
     pending = git_fixes.pending_symbols(store.conn(), project_id)
     if not pending:
+        if prefetched is not None:
+            prefetched.close()
         return 0
-    diffs = FixDiffs(root, relative)
+    diffs = prefetched or FixDiffs(root, relative)
     for _, h in pending:
-        diffs.add(h)
+        if h not in diffs.requested:
+            diffs.add(h)
     found = diffs.finish()
     if found is None:
         return 0

@@ -87,9 +87,12 @@ def _file_hash(path: Path) -> str:
 class _Run:
     """Per-run accumulation: rows waiting for the database and in-memory counters."""
 
-    def __init__(self, project_id: int, policy: IgnorePolicy) -> None:
+    def __init__(
+        self, project_id: int, policy: IgnorePolicy, fix_diffs: fixes.FixDiffs | None = None
+    ) -> None:
         self.project_id = project_id
         self.policy = policy
+        self.fix_diffs = fix_diffs
         self.forward: dict[str, str] = {}
         self.commit_rows: list[list[Any]] = []
         self.file_rows: list[list[Any]] = []
@@ -165,6 +168,8 @@ class _Run:
         info = fixes.detect(c.message)
         if info is not None:
             self.fixes += 1
+            if self.fix_diffs is not None:
+                self.fix_diffs.add(c.hash)
             self.fix_rows.append(
                 [
                     idx,
@@ -351,8 +356,14 @@ def mine(
             last[:12],
         )
         scratch = True
+    diffs = fixes.FixDiffs(root_s, bool(info.prefix)) if scratch and symbols else None
     try:
-        stats = _scratch(ctx) if scratch else _incremental(ctx, last or "")
+        try:
+            stats = _scratch(ctx, diffs) if scratch else _incremental(ctx, last or "")
+        except BaseException:
+            if diffs is not None:
+                diffs.close()  # this run is over: git stops reading the fixes' diffs
+            raise
     except _Cancelled:
         return MineStats(
             "cancelled",
@@ -384,10 +395,11 @@ def mine(
     stats.phases["core_s"] = time.perf_counter() - t0
     if symbols:
         # Second phase: the definitions each new fix touched, from one more (smaller) git
-        # run over those commits only. The analyses above are already committed and served.
+        # run over those commits only, started while the log was read (from scratch) and
+        # collected now. The analyses above are already committed and served.
         t1 = time.perf_counter()
         _report(progress, "symbols touched by past fixes", None)
-        fixes.extract_symbols(store, project_id, root_s, relative=bool(info.prefix))
+        fixes.extract_symbols(store, project_id, root_s, bool(info.prefix), diffs)
         stats.phases["fix_symbols_s"] = time.perf_counter() - t1
     stats.seconds = time.perf_counter() - t0
     return stats
@@ -418,8 +430,8 @@ class _Ctx:
     def relative(self) -> bool:
         return bool(self.info.prefix)
 
-    def new_run(self) -> _Run:
-        return _Run(self.project_id, self.policy)
+    def new_run(self, fix_diffs: fixes.FixDiffs | None = None) -> _Run:
+        return _Run(self.project_id, self.policy, fix_diffs)
 
     def check_cancel(self) -> None:
         if _is_cancelled(self.cancel):
@@ -449,7 +461,9 @@ def _finish(c: Any, ctx: _Ctx) -> int:
     return total
 
 
-def _scratch(ctx: _Ctx) -> MineStats:
+def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None) -> MineStats:
+    """Mine from the first commit. ``diffs`` (when given) is sent each fix as it is found, so
+    git reads the fixes' diffs beside the main log instead of after it."""
     t0 = time.perf_counter()
     store, pid, info, now = ctx.store, ctx.project_id, ctx.info, ctx.now
     with store.write() as c:
@@ -468,7 +482,7 @@ def _scratch(ctx: _Ctx) -> MineStats:
     head = info.head or "HEAD"
     counter = CommitCounter(info.root, head, ctx.pathspec)
     _report(ctx.progress, "reading git history", 0)
-    run = ctx.new_run()
+    run = ctx.new_run(diffs)
     writer = _Writer(store, pid)
     try:
         for commit in stream_log(info.root, [head], ctx.pathspec, ctx.relative):
@@ -481,6 +495,8 @@ def _scratch(ctx: _Ctx) -> MineStats:
             if len(run.commit_rows) >= BATCH:
                 writer.put(run.take())
         writer.put(run.take())
+        if diffs is not None:
+            diffs.start()
         t_stream = time.perf_counter() - t0
         ctx.check_cancel()
         _report(ctx.progress, "co-change, expertise and fixes", 99)
