@@ -77,11 +77,16 @@ class MiraServer(LanguageServer):
 
     # -- messages ---------------------------------------------------------------------
 
-    def show(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
-        """window/showMessage from any thread, without repeating itself every keystroke."""
+    def show(
+        self, message: str, kind: types.MessageType = types.MessageType.Error, *, once: bool = True
+    ) -> None:
+        """window/showMessage from any thread. ``once``: a message from background work or a
+        failing request is not repeated within a minute (not every keystroke); the answer
+        to something the user asked for (once=False) is always shown, as some editors
+        (Helix) show nothing else."""
         now = time.monotonic()
         with self._shown_lock:
-            if now - self._shown.get(message, -1e9) < MESSAGE_REPEAT_S:
+            if once and now - self._shown.get(message, -1e9) < MESSAGE_REPEAT_S:
                 return
             self._shown[message] = now
         log.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, "%s", message)

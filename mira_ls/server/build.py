@@ -109,6 +109,7 @@ async def start_build(
                 f"mira-ls found no build commands for {project.root.name}: set "
                 "mira.build.commands (a list of {name, command: [argv...], parser}).",
                 types.MessageType.Info,
+                once=False,
             )
         return result
     if plan.detected and not await _confirm_build(ls, project, plan):
@@ -120,7 +121,13 @@ async def start_build(
             return result
         ls.builds_running.add(project.root)
     ls.submit(
-        ls.build_jobs, f"building {project.root.name}", _build_job, ls, project, plan.commands
+        ls.build_jobs,
+        f"building {project.root.name}",
+        _build_job,
+        ls,
+        project,
+        plan.commands,
+        on_save,
     )
     result["started"] = True
     return result
@@ -146,7 +153,9 @@ def _report_progress(progress: ThreadSafeProgress, done: int, total: int, msg: s
     progress.report(done, total, msg, force=True)
 
 
-def _build_job(ls: MiraServer, project: ProjectRoot, commands: list[Any]) -> None:
+def _build_job(
+    ls: MiraServer, project: ProjectRoot, commands: list[Any], on_save: bool = False
+) -> None:
     store = ls.session.store
     try:
         while store is not None and not ls.shutting_down:
@@ -177,11 +186,12 @@ def _build_job(ls: MiraServer, project: ProjectRoot, commands: list[Any]) -> Non
                         if step.status in ("error", "timeout")
                         else types.MessageType.Warning
                     )
-                    ls.show(step.message, kind)
+                    ls.show(step.message, kind, once=on_save)
             with ls.build_lock:
                 if project.root not in ls.builds_again:
                     return
                 ls.builds_again.discard(project.root)
+            on_save = True  # the next run is for a save made while this one ran
     finally:
         with ls.build_lock:
             ls.builds_running.discard(project.root)
@@ -206,6 +216,7 @@ async def cmd_run_build(ls: MiraServer, *args: Any) -> dict[str, Any]:
             ls.show(
                 f"{uri} is not inside a workspace folder, so there is no build to run.",
                 types.MessageType.Warning,
+                once=False,
             )
             return {"started": False, "builds": []}
         projects = [loc.project]
@@ -225,6 +236,7 @@ async def cmd_show_resolutions(ls: MiraServer, *args: Any) -> dict[str, Any]:
         ls.show(
             "Show past resolutions needs the error: use it from a build diagnostic's code actions.",
             types.MessageType.Warning,
+            once=False,
         )
         return {"path": None}
     for project in projects:
@@ -233,7 +245,7 @@ async def cmd_show_resolutions(ls: MiraServer, *args: Any) -> dict[str, Any]:
             continue
         await ls.show_document(out.as_uri(), fallback=f"Past resolutions are in {out}")
         return {"path": str(out)}
-    ls.show("That build error is no longer in the database.", types.MessageType.Warning)
+    ls.show("That build error is no longer in the database.", types.MessageType.Warning, once=False)
     return {"path": None}
 
 

@@ -230,9 +230,16 @@ def cmd_callers(ls: MiraServer, *args: Any) -> list[dict[str, Any]]:
     a = command_arg(args)
     uri, pos = a.get("uri"), a.get("position")
     if not isinstance(uri, str) or not isinstance(pos, dict):
+        ls.show(
+            'Callers needs a symbol: {"uri": ..., "position": {"line": L, "character": C}} '
+            '(the "N callers" code lens sends it).',
+            types.MessageType.Warning,
+            once=False,
+        )
         return []
     found = ls.document(uri)
     if found is None:
+        ls.show(f"{uri} is not in a workspace folder mira-ls serves.", types.MessageType.Warning)
         return []
     loc, text = found
     at = types.Position(int(pos.get("line", 0)), int(pos.get("character", 0)))

@@ -146,6 +146,13 @@ async def cmd_review(ls: MiraServer, *args: Any) -> dict[str, Any]:
 async def cmd_apply_fix(ls: MiraServer, *args: Any) -> dict[str, Any]:
     a = command_arg(args)
     aid = a.get("id") if isinstance(a.get("id"), str) else ""
+    if not aid:
+        msg = (
+            'Apply fix needs the id of a proposed fix ({"id": ...}): use the link under a '
+            "mira.fixError answer."
+        )
+        ls.show(msg, types.MessageType.Warning, once=False)
+        return {"applied": False, "error": msg}
     uri = a.get("uri") if isinstance(a.get("uri"), str) else None
     if uri is None and ls.chat.cursor is not None:
         uri = ls.chat.cursor.uri

@@ -22,7 +22,7 @@ async def cmd_open_report(ls: MiraServer, *args: Any) -> dict[str, Any]:
     a = command_arg(args)
     if ls.session.store is None:
         msg = "mira-ls has no database, so there is nothing to report; see the earlier error."
-        ls.show(msg)
+        ls.show(msg, once=False)
         return {"opened": False, "message": msg}
     uri = a.get("uri")
     target = uri_to_path(uri) if isinstance(uri, str) else None
@@ -30,19 +30,19 @@ async def cmd_open_report(ls: MiraServer, *args: Any) -> dict[str, Any]:
     root = loc.project.root if loc else (ls.session.roots[0].root if ls.session.roots else None)
     if root is None:
         msg = "mira-ls has no workspace folder to report on; open a folder first."
-        ls.show(msg, types.MessageType.Warning)
+        ls.show(msg, types.MessageType.Warning, once=False)
         return {"opened": False, "message": msg}
     try:
         path, _ = await asyncio.to_thread(
             report_feature.write_workspace_report, ls.session.store, root, ls.session.settings
         )
     except StoreError as exc:
-        ls.show(str(exc))
+        ls.show(str(exc), once=False)
         return {"opened": False, "message": str(exc)}
     except Exception as exc:
         log.exception("the report failed")
         msg = f"mira-ls could not write the report: {exc}. Details are in the server log."
-        ls.show(msg)
+        ls.show(msg, once=False)
         return {"opened": False, "message": msg}
     file_uri = path.as_uri()
     opened = await ls.show_document(

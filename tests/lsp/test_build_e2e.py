@@ -307,3 +307,34 @@ async def test_cancelling_the_progress_stops_the_build(
         ]
     finally:
         conn.close()
+
+
+async def test_commands_asked_again_answer_again_and_name_what_they_need(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Helix shows only messages: a command run twice within a minute must answer twice,
+    and a command without its arguments must say what it needs."""
+    repo = Repo(tmp_path / "ws")
+    repo.commit("initial", {"notes.txt": "nothing to build\n"})
+    client = await start_server(repo.root, init_options={"mira": {"index": {"onStart": False}}})
+
+    async def messages_with(text: str, n: int) -> Any:
+        found = [m for m in client.messages if text in m.message]
+        return found if len(found) >= n else None
+
+    for n in (1, 2):
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mira.runBuild", arguments=[{}])
+        )
+        assert result["started"] is False
+        assert await eventually(lambda n=n: messages_with("found no build commands", n))
+    for command, text in (
+        ("mira.applyFix", "Apply fix needs the id of a proposed fix"),
+        ("mira.callers", "Callers needs a symbol"),
+        ("mira.showResolutions", "Show past resolutions needs the error"),
+    ):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=command, arguments=[])
+        )
+        (msg,) = await eventually(lambda text=text: messages_with(text, 1))
+        assert msg.type == types.MessageType.Warning
