@@ -324,12 +324,16 @@ def load(
         name = env_name(info.key)
         if name in env:
             apply(info.key, env[name], f"environment variable {name}", True)
+    pushed = _unwrap(workspace)
+    # null in the workspace configuration: the user reset that key, so what the client sent
+    # in initializationOptions at start no longer holds (the environment and default do).
+    reset = {k for k, v in pushed.items() if v is None}
     for source, layer in (
-        ("initializationOptions", init_options),
-        ("workspace configuration", workspace),
+        ("initializationOptions", _unwrap(init_options)),
+        ("workspace configuration", pushed),
     ):
-        for key, value in _unwrap(layer).items():
-            if value is None:
+        for key, value in layer.items():
+            if value is None or (key in reset and layer is not pushed):
                 continue
             apply(key, value, source, False)
     if env.get("MIRA_DB"):

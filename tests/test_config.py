@@ -20,6 +20,20 @@ def test_layers_in_order() -> None:
     assert s.cache.ttl_seconds == 10
 
 
+def test_null_in_workspace_configuration_resets_what_init_options_said() -> None:
+    init = {"mira": {"budget": {"dailyUsd": 2}, "llm": {"model": "from-init"}}}
+    s, _ = config.load(env={}, init_options=init, workspace={"mira": {}})
+    assert s.budget.daily_usd == 2.0  # absent: the start-time value still holds
+    s, problems = config.load(
+        env={"MIRA_LLM_MODEL": "from-env"},
+        init_options=init,
+        workspace={"mira": {"budget": {"dailyUsd": None}, "llm": {"model": None}}},
+    )
+    assert problems == []
+    assert s.budget.daily_usd == config.Settings().budget.daily_usd  # the default
+    assert s.llm.model == "from-env"  # the environment still applies
+
+
 def test_flat_init_options_and_prefix() -> None:
     s, problems = config.load(env={}, init_options={"mira.cochange.minShared": 4})
     assert problems == [] and s.cochange.min_shared == 4

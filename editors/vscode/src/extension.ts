@@ -81,7 +81,7 @@ class Mira implements vscode.Disposable {
 
   private settings(scope?: vscode.Uri): Record<string, unknown> {
     const cfg = vscode.workspace.getConfiguration(SECTION, scope);
-    return serverSettings(this.properties, (key) => cfg.inspect(key));
+    return serverSettings(this.properties, (key) => cfg.inspect(key), true);
   }
 
   async start(): Promise<void> {

@@ -83,16 +83,24 @@ export function nest(flat: Record<string, unknown>): Record<string, unknown> {
   return root;
 }
 
-/** The user's server settings, nested under their sections (without the `mira` root). */
+/**
+ * The user's server settings, nested under their sections (without the `mira` root).
+ * With `unsetAsNull`, keys the user has not set are sent as null: the server then ignores
+ * what initializationOptions said for them, so resetting a setting takes effect without a
+ * restart (the environment and the server's defaults still apply).
+ */
 export function serverSettings(
   props: Properties,
   inspect: (relKey: string) => Inspected | undefined,
+  unsetAsNull = false,
 ): Record<string, unknown> {
   const flat: Record<string, unknown> = {};
   for (const key of serverKeys(props)) {
     const value = userValue(inspect(key), props[`${SECTION}.${key}`]?.scope);
     if (value !== undefined) {
       flat[key] = value;
+    } else if (unsetAsNull) {
+      flat[key] = null;
     }
   }
   return nest(flat);

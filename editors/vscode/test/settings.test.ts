@@ -73,6 +73,15 @@ describe("settings mapping", () => {
     assert.deepEqual(settings, { llm: { baseUrl: "http://127.0.0.1:8080/v1" } });
   });
 
+  it("sends unset keys as null on change, so a reset setting takes effect", () => {
+    const settings = serverSettings(PROPS, inspector({ "budget.dailyUsd": { globalValue: 2 } }), true);
+    const budget = settings.budget as Record<string, unknown>;
+    assert.equal(budget.dailyUsd, 2);
+    assert.equal(budget.monthlyUsd, null);
+    assert.equal((settings.llm as Record<string, unknown>).model, null);
+    assert.equal(sectionValue(settings, "mira.llm.model"), null);
+  });
+
   it("keeps object-valued settings whole", () => {
     const prices = { "gpt-5.1": { input: 1.25, cachedInput: 0.125, output: 10 } };
     const settings = serverSettings(PROPS, inspector({ "budget.prices": { globalValue: prices } }));
