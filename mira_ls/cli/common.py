@@ -19,6 +19,10 @@ class CliError(Exception):
     """Shown as one line on stderr, exit code 1."""
 
 
+class UsageError(CliError):
+    """The command line itself is wrong (a malformed argument): one line, exit code 2."""
+
+
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
     p.add_argument("--db", help="database file (default: MIRA_DB or the platform data dir)")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         if debug:
             raise
         print(f"mira-ls: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         print("mira-ls: interrupted", file=sys.stderr)
         return 130
