@@ -6,9 +6,12 @@
   writing, scope/import resolution; jedi excluded).
 - raw_parse_s: plain tree-sitter parse + the same queries over the same files, one thread,
   in this run (the baseline); ratio = index_s / raw_parse_s.
-- did_save_*: a ~1,000-line Python file of the corpus is copied next to it (the corpus is
-  not modified), indexed, then one function body is edited N times, each edit followed by
-  update_file; p50/p95 of update_file.
+- did_save_*: a ~1,000-line Python file of the corpus is copied next to it (the copy is
+  removed afterwards), indexed, then one function body is edited N times, each edit
+  followed by update_file; p50/p95 of update_file. null with did_save_note when the corpus
+  has no such file or cannot be written.
+- PATH may be a git bundle (e.g. /work/shared/corpus/click.bundle): it is cloned into a
+  temporary directory first.
 - peak_rss_mb: this process plus its worker processes, sampled every 10 ms.
 - index_cpu_s / raw_parse_cpu_s / cpu_ratio: CPU seconds (all processes) of the same two
   runs; on a shared machine wall times vary with other load, CPU seconds much less. With
@@ -20,9 +23,12 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -245,6 +251,15 @@ def main() -> int:
     )
     args = ap.parse_args()
     root = Path(args.path).resolve()
+    if root.is_file():  # a git bundle: index a clone of it
+        tmp_src = tempfile.mkdtemp(prefix="mira-bench-src-")
+        atexit.register(shutil.rmtree, tmp_src, True)
+        clone = Path(tmp_src) / root.stem
+        subprocess.run(
+            ["git", "-c", "advice.detachedHead=false", "clone", "-q", str(root), str(clone)],
+            check=True,
+        )
+        root = clone
     settings = IndexSettings(workers=args.workers)
     sampler = RssSampler()
     sampler.start()
@@ -284,7 +299,7 @@ def main() -> int:
     raw_cpu = time.process_time() - cpu0 if not args.no_raw else 0.0
 
     result: dict[str, object] = {
-        "corpus": str(root),
+        "corpus": str(Path(args.path).resolve()),
         "files": stats.files,
         "lines": sum(int(r[2]) for r in indexed),
         "symbols": stats.symbols,
@@ -304,8 +319,16 @@ def main() -> int:
         "cpus": os.cpu_count(),
     }
     rel = pick_edit_file(store, pid, root)
-    if rel is not None and args.edits > 0:
-        result.update(did_save(store, pid, root, rel, args.edits))
+    empty = {"did_save_p50_ms": None, "did_save_p95_ms": None}
+    if args.edits <= 0:
+        result.update(empty, did_save_note="--edits 0")
+    elif rel is None:
+        result.update(empty, did_save_note="no indexed Python file with a function to edit")
+    else:
+        try:
+            result.update(did_save(store, pid, root, rel, args.edits))
+        except OSError as exc:
+            result.update(empty, did_save_note=f"could not write the edited copy: {exc}")
     result["workspace_symbol_ms"] = search_ms(store, pid)
     sampler.sample()
     result["peak_rss_mb"] = round(sampler.peak / 1e6, 1)
