@@ -89,6 +89,21 @@ def test_hover_cli_shows_the_git_sections(tmp_path: Path, repo: Repo) -> None:
     assert "**Last changed**\n- `" in r.stdout and "lines by Alice Smith 2, Bob Jones 1" in r.stdout
 
 
+def test_hover_cli_usage_errors_and_empty_places(tmp_path: Path, repo: Repo) -> None:
+    history(repo)
+    assert cli(tmp_path, "index", str(repo.path)).returncode == 0
+    a = repo.path / "a.py"
+    r = cli(tmp_path, "hover", f"{a}:x:y")
+    assert r.returncode == 2 and "is not FILE:LINE:COL" in r.stderr
+    r = cli(tmp_path, "hover", f"{a}:0:1")
+    assert r.returncode == 2 and "1-based" in r.stderr
+    n = len(a.read_text().splitlines())
+    r = cli(tmp_path, "hover", f"{a}:{n + 50}:1")
+    assert r.returncode == 1 and f"has {n} lines; line {n + 50} is past its end" in r.stderr
+    r = cli(tmp_path, "hover", f"{a}:{n}:200")
+    assert r.returncode == 0 and r.stdout == "" and "no symbol here" in r.stderr
+
+
 def test_errors_are_sentences(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
 from mira_ls.cli import common
-from mira_ls.cli.common import CliError
+from mira_ls.cli.common import CliError, UsageError
 from mira_ls.store import projects as project_store
 
 _SPEC = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?$")
@@ -26,12 +27,17 @@ def parse_spec(args: argparse.Namespace) -> tuple[Path, int, int]:
     m = _SPEC.match(args.spec)
     if m and not Path(args.spec).exists():
         path, line, col = Path(m["file"]), int(m["line"]), int(m["col"] or 1)
-    else:
+    elif Path(args.spec).exists() or args.line is not None:
         path, line, col = Path(args.spec), 1, 1
-    line = args.line or line
-    col = args.col or col
+    else:
+        raise UsageError(
+            f"{args.spec} is not FILE:LINE:COL (1-based numbers, e.g. src/app.py:12:5) "
+            "nor an existing file"
+        )
+    line = args.line if args.line is not None else line
+    col = args.col if args.col is not None else col
     if line < 1 or col < 1:
-        raise CliError("LINE and COL are 1-based")
+        raise UsageError(f"LINE and COL are 1-based; got line {line}, column {col}")
     return path, line, col
 
 
@@ -60,8 +66,12 @@ def cmd_hover(args: argparse.Namespace) -> int:
 
             ensure_blame(store, project.id, loc.project.root, loc.rel_path, session.settings)
         text = path.read_bytes().decode("utf-8", "replace")
+        lines = text.splitlines()
+        if line > max(len(lines), 1):
+            raise CliError(f"{path} has {len(lines)} lines; line {line} is past its end")
         md = hover.hover_markdown(session, loc, text, line, col - 1)
     if md is None:
+        print(f"mira-ls: {path}:{line}:{col}: no symbol here, so no hover", file=sys.stderr)
         common.emit(args, None, "")
         return 0
     common.emit(args, {"markdown": md}, md)
