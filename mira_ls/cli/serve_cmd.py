@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from mira_ls.cli.common import CliError
+from mira_ls.cli.common import CliError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,9 +38,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
-        if not host or not port.isdigit():
-            raise CliError(f"--tcp expects HOST:PORT, got {args.tcp!r}")
-        server.run_tcp(host, int(port))
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise UsageError(
+                f"--tcp expects HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:2087), "
+                f"got {args.tcp!r}"
+            )
+        try:
+            server.run_tcp(host.strip("[]"), int(port))
+        except OSError as exc:
+            raise CliError(f"cannot listen on {args.tcp}: {exc.strerror or exc}") from exc
     else:
         server.run_stdio()
     return 0
