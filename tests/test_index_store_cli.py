@@ -196,6 +196,22 @@ def test_cli_index_symbols_callers(tmp_path: Path) -> None:
     assert out.returncode == 1 and "does not exist" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_cli_index_says_what_it_left_out_and_why(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    write_files(root, {"small.py": "def s():\n    pass\n", "big.py": "x = 1\n" * 400})
+    (root / "blob.py").write_bytes(b"\x00\x01binary" * 50)
+    env_out = subprocess.run(
+        [sys.executable, "-m", "mira_ls", "index", str(root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MIRA_DB": str(tmp_path / "t.db"), "MIRA_INDEX_MAX_FILE_BYTES": "1000"},
+        timeout=120,
+    )
+    assert env_out.returncode == 0, env_out.stderr
+    assert "skipped: 1 binary, 1 over index.maxFileBytes" in env_out.stderr
+    assert env_out.stdout.startswith("1 files, ")
+
+
 def test_process_pool_gives_the_same_index(tmp_path: Path) -> None:
     files = {
         f"pkg/m{i}.py": f"from pkg.m{(i + 1) % 60} import f{(i + 1) % 60}\n\n\n"

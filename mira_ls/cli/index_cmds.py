@@ -17,6 +17,17 @@ from mira_ls.index import indexer
 from mira_ls.store import code as cs
 from mira_ls.store import projects
 
+# Why files were left out, as a person reads it (keys: walk.Listing and indexer statuses).
+_SKIP_REASONS = {
+    "skipped_large": "over index.maxFileBytes",
+    "skipped_binary": "binary",
+    "vendored": "vendored (node_modules, .venv, ...)",
+    "excluded": "excluded by index.exclude or ignore rules",
+    "unreadable": "unreadable",
+    "not_a_file": "not regular files",
+    "error": "failed to parse",
+}
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="index a workspace (incremental when run again)")
@@ -105,7 +116,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     common.emit(args, data, "\n".join(lines))
     notes = [f"{stats.parsed} parsed, {stats.unchanged} unchanged, {stats.removed} removed"]
     if stats.skipped:
-        notes.append("skipped: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.skipped.items())))
+        notes.append(
+            "skipped: "
+            + ", ".join(
+                f"{v} {_SKIP_REASONS.get(k, k.replace('_', ' '))}"
+                for k, v in sorted(stats.skipped.items())
+            )
+        )
     if jedi_resolved is not None:
         notes.append(f"jedi resolved {jedi_resolved} more calls")
     if not args.quiet:
