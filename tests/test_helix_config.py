@@ -34,8 +34,10 @@ DOCUMENTED_COMMANDS = {
     "mira.cacheStats",
     "mira.clearCache",
     "mira.openReport",
-    # The "N callers" code lens's command (server.py); editors show its locations.
+    # Sent by the server's own lenses, code actions and answers (documented as such).
     "mira.callers",
+    "mira.showResolutions",
+    "mira.applyFix",
 }
 
 # Helix's LanguageServerFeature names (helix-core/src/syntax/config.rs).
