@@ -70,11 +70,6 @@ def name_range(lines: Lines, path: Path, row: SymbolRow) -> types.Range:
     return lines.range(path, line, row.name_col, line, row.name_col + len(row.name))
 
 
-def location_of(session: Session, row: SymbolRow, lines: Lines | None = None) -> types.Location:
-    path = path_for(session, row)
-    return types.Location(uri=path.as_uri(), range=name_range(lines or Lines(), path, row))
-
-
 def workspace_symbols(
     session: Session, query: str, limit: int = 200, lines: Lines | None = None
 ) -> list[types.WorkspaceSymbol]:
@@ -88,16 +83,22 @@ def workspace_symbols(
     for pid in ids:
         rows.extend(code_store.search_symbols(conn, pid, query, limit=limit))
     out: list[types.WorkspaceSymbol] = []
+    # Each file's path and URI once: pathlib per row cost more than reading the files.
+    places: dict[tuple[int, str], tuple[Path, str]] = {}
     for row in rows[:limit]:
         if row.kind == "module" and query:
             continue
-        container = row.qualified_name.rpartition(".")[0] or None
+        place = places.get((row.project_id, row.file_path))
+        if place is None:
+            path = path_for(session, row)
+            place = places[(row.project_id, row.file_path)] = (path, path.as_uri())
+        path, uri = place
         out.append(
             types.WorkspaceSymbol(
                 name=row.name,
                 kind=lsp_kind(row.kind),
-                location=location_of(session, row, lines),
-                container_name=container,
+                location=types.Location(uri=uri, range=name_range(lines, path, row)),
+                container_name=row.qualified_name.rpartition(".")[0] or None,
             )
         )
     return out
