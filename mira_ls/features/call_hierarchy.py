@@ -3,40 +3,41 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
 from mira_ls.features.locate import target_at
-from mira_ls.features.positions import LineMap
+from mira_ls.features.positions import Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.features.symbol_kinds import lsp_kind
-from mira_ls.features.symbols import uri_for
+from mira_ls.features.symbols import name_range, path_for
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
 
 
-def item_for(session: Session, row: SymbolRow) -> types.CallHierarchyItem:
-    lm = LineMap(None)
-    name_line = row.name_line or row.start_line
+def item_for(session: Session, row: SymbolRow, lines: Lines) -> types.CallHierarchyItem:
+    path = path_for(session, row)
     return types.CallHierarchyItem(
         name=row.name,
         kind=lsp_kind(row.kind),
-        uri=uri_for(session, row),
-        range=lm.range(row.start_line, row.start_col, row.end_line, row.end_col),
-        selection_range=lm.range(name_line, row.name_col, name_line, row.name_col + len(row.name)),
+        uri=path.as_uri(),
+        range=lines.range(path, row.start_line, row.start_col, row.end_line, row.end_col),
+        selection_range=name_range(lines, path, row),
         detail=row.qualified_name,
         data={"id": row.id},
     )
 
 
 def prepare(
-    session: Session, loc: Located, text: str, line: int, col: int
+    session: Session, loc: Located, text: str, line: int, col: int, lines: Lines | None = None
 ) -> list[types.CallHierarchyItem] | None:
+    """``lines`` converts stored columns to the client's units (UTF-16 from disk if None)."""
     target = target_at(session, loc, text, line, col)
     if target is None or target.row is None:
         return None
-    return [item_for(session, target.row)]
+    return [item_for(session, target.row, lines or Lines())]
 
 
 def _item_id(item: types.CallHierarchyItem) -> int | None:
@@ -46,13 +47,14 @@ def _item_id(item: types.CallHierarchyItem) -> int | None:
     return None
 
 
-def _site_range(line: int, col: int, name: str) -> types.Range:
-    return LineMap(None).range(line, col, line, col + len(name))
+def _site_range(lines: Lines, path: Path, line: int, col: int, name: str) -> types.Range:
+    return lines.range(path, line, col, line, col + len(name))
 
 
 def incoming(
-    session: Session, item: types.CallHierarchyItem
+    session: Session, item: types.CallHierarchyItem, lines: Lines | None = None
 ) -> list[types.CallHierarchyIncomingCall]:
+    lines = lines or Lines()
     sid = _item_id(item)
     if sid is None or session.store is None:
         return []
@@ -61,26 +63,35 @@ def incoming(
         if site.symbol is None:
             continue
         entry = grouped.setdefault(site.symbol.id, (site.symbol, []))
-        entry[1].append(_site_range(site.line, site.col, site.callee_name))
+        # Call sites lie in the caller's file.
+        caller_path = path_for(session, site.symbol)
+        entry[1].append(_site_range(lines, caller_path, site.line, site.col, site.callee_name))
     return [
-        types.CallHierarchyIncomingCall(from_=item_for(session, row), from_ranges=ranges)
+        types.CallHierarchyIncomingCall(from_=item_for(session, row, lines), from_ranges=ranges)
         for row, ranges in grouped.values()
     ]
 
 
 def outgoing(
-    session: Session, item: types.CallHierarchyItem
+    session: Session, item: types.CallHierarchyItem, lines: Lines | None = None
 ) -> list[types.CallHierarchyOutgoingCall]:
+    lines = lines or Lines()
     sid = _item_id(item)
     if sid is None or session.store is None:
         return []
+    conn = session.store.conn()
+    caller = code_store.get_symbol(conn, sid)
+    if caller is None:
+        return []
+    own_path = path_for(session, caller)
     grouped: OrderedDict[int, tuple[SymbolRow, list[types.Range]]] = OrderedDict()
-    for site in code_store.callees(session.store.conn(), sid):
+    for site in code_store.callees(conn, sid):
         if site.symbol is None:
             continue  # unresolved: no place to go to
         entry = grouped.setdefault(site.symbol.id, (site.symbol, []))
-        entry[1].append(_site_range(site.line, site.col, site.callee_name))
+        # Call sites lie in the item's own file (the caller), not the callee's.
+        entry[1].append(_site_range(lines, own_path, site.line, site.col, site.callee_name))
     return [
-        types.CallHierarchyOutgoingCall(to=item_for(session, row), from_ranges=ranges)
+        types.CallHierarchyOutgoingCall(to=item_for(session, row, lines), from_ranges=ranges)
         for row, ranges in grouped.values()
     ]

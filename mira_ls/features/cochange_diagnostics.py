@@ -12,20 +12,12 @@ from typing import Any
 from lsprotocol import types
 
 from mira_ls.config import Settings
+from mira_ls.features.positions import Lines
 from mira_ls.git.repo import modified_against_head
 from mira_ls.store import git_cochange
 
 SOURCE = "mira-ls"
 CODE = "cochange"
-
-
-def _first_line_length(path: Path) -> int:
-    try:
-        with path.open("rb") as fh:
-            line = fh.readline(4096)
-    except OSError:
-        return 0
-    return len(line.rstrip(b"\r\n").decode("utf-8", "replace"))
 
 
 def _diagnostics_for(
@@ -35,22 +27,23 @@ def _diagnostics_for(
     rel_path: str,
     modified: set[str],
     settings: Settings,
+    lines: Lines,
 ) -> list[types.Diagnostic]:
     if rel_path not in modified:
         return []
     cs = settings.cochange
     out = []
-    width = None
+    end: types.Position | None = None  # the first line, in the client's units
     for p in git_cochange.strong_partners(
         conn, project_id, rel_path, cs.strong_confidence, cs.strong_shared
     ):
         if p.path in modified or not (root / p.path).is_file():
             continue
-        if width is None:
-            width = _first_line_length(root / rel_path)
+        if end is None:
+            end = lines.line_end(root / rel_path, 1)
         out.append(
             types.Diagnostic(
-                range=types.Range(types.Position(0, 0), types.Position(0, width)),
+                range=types.Range(types.Position(0, 0), end),
                 message=(
                     f"usually changed together with `{p.path}` ({p.shared} of {p.commits} commits)"
                 ),
@@ -64,10 +57,16 @@ def _diagnostics_for(
 
 
 def cochange_diagnostics_many(
-    store: Any, project_id: int, root: Path | str, rel_paths: Iterable[str], settings: Settings
+    store: Any,
+    project_id: int,
+    root: Path | str,
+    rel_paths: Iterable[str],
+    settings: Settings,
+    lines: Lines | None = None,
 ) -> dict[str, list[types.Diagnostic]]:
     """Diagnostics for several files with one git call (every open file after a save:
-    saving a partner clears the diagnostic on the others)."""
+    saving a partner clears the diagnostic on the others). ``lines`` measures the first
+    line in the client's units (UTF-16 from disk if None)."""
     paths = list(rel_paths)
     if not settings.cochange.diagnostic:
         return {p: [] for p in paths}
@@ -76,10 +75,18 @@ def cochange_diagnostics_many(
         return {p: [] for p in paths}
     conn = store.conn() if hasattr(store, "conn") else store
     root_p = Path(root)
-    return {p: _diagnostics_for(conn, project_id, root_p, p, modified, settings) for p in paths}
+    lines = lines or Lines()
+    return {
+        p: _diagnostics_for(conn, project_id, root_p, p, modified, settings, lines) for p in paths
+    }
 
 
 def cochange_diagnostics(
-    store: Any, project_id: int, root: Path | str, rel_path: str, settings: Settings
+    store: Any,
+    project_id: int,
+    root: Path | str,
+    rel_path: str,
+    settings: Settings,
+    lines: Lines | None = None,
 ) -> list[types.Diagnostic]:
-    return cochange_diagnostics_many(store, project_id, root, [rel_path], settings)[rel_path]
+    return cochange_diagnostics_many(store, project_id, root, [rel_path], settings, lines)[rel_path]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
 from lsprotocol import types
+
+log = logging.getLogger(__name__)
 
 
 def cp_to_client(line_text: str, col: int, encoding: str) -> int:
@@ -28,19 +34,30 @@ def client_to_cp(line_text: str, units: int, encoding: str) -> int:
 
 
 class LineMap:
-    """Converts (1-based line, code-point col) of one text to LSP positions and back."""
+    """Converts (1-based line, code-point col) of one text to LSP positions and back.
+
+    Lines are split on first use; an all-ASCII text (most source files) converts without
+    splitting at all, since its columns are the same in every encoding."""
 
     def __init__(self, text: str | None, encoding: str = types.PositionEncodingKind.Utf16):
-        self._lines = text.split("\n") if text is not None else None
+        self._text = text
+        self._lines: list[str] | None = None
         self.encoding = encoding
+        self._same_columns = (
+            text is None or encoding == types.PositionEncodingKind.Utf32 or text.isascii()
+        )
 
     def line(self, line0: int) -> str:
-        if self._lines is None or not 0 <= line0 < len(self._lines):
+        if self._lines is None:
+            self._lines = self._text.split("\n") if self._text is not None else []
+        if not 0 <= line0 < len(self._lines):
             return ""
         return self._lines[line0]
 
     def position(self, line1: int, col_cp: int) -> types.Position:
         line0 = max(line1 - 1, 0)
+        if self._same_columns:
+            return types.Position(line0, col_cp)
         return types.Position(line0, cp_to_client(self.line(line0), col_cp, self.encoding))
 
     def range(self, start_line: int, start_col: int, end_line: int, end_col: int) -> types.Range:
@@ -49,3 +66,60 @@ class LineMap:
     def from_client(self, pos: types.Position) -> tuple[int, int]:
         """(1-based line, code-point col) of an LSP position."""
         return pos.line + 1, client_to_cp(self.line(pos.line), pos.character, self.encoding)
+
+
+TextSource = Callable[[Path], str | None]
+
+
+def read_text(path: Path) -> str | None:
+    """A file's text decoded as the indexer decodes it; None when it is gone, unreadable or
+    not a regular file (reading a FIFO would block the request)."""
+    try:
+        if not path.is_file():
+            return None
+        return path.read_bytes().decode("utf-8", "replace")
+    except OSError as exc:
+        log.debug("cannot read %s for positions: %s", path, exc)
+        return None
+
+
+class Lines:
+    """Stored positions of any number of files -> client positions, for one request.
+
+    Stored columns count code points; converting needs the line's text. Each file is read
+    at most once per request and only when a position in it is asked for: the open buffer
+    (``buffer_text``) when the client has one, else the disk. A file that cannot be read
+    keeps its columns unconverted rather than failing the request."""
+
+    def __init__(
+        self,
+        encoding: str = types.PositionEncodingKind.Utf16,
+        buffer_text: TextSource | None = None,
+    ) -> None:
+        self.encoding = encoding
+        self._buffer_text = buffer_text
+        self._maps: dict[Path, LineMap] = {}
+
+    def map_for(self, path: Path) -> LineMap:
+        lm = self._maps.get(path)
+        if lm is None:
+            text = None
+            if self.encoding != types.PositionEncodingKind.Utf32:  # columns are code points
+                text = self._buffer_text(path) if self._buffer_text is not None else None
+                if text is None:
+                    text = read_text(path)
+            lm = self._maps[path] = LineMap(text, self.encoding)
+        return lm
+
+    def position(self, path: Path, line1: int, col_cp: int) -> types.Position:
+        return self.map_for(path).position(line1, col_cp)
+
+    def range(
+        self, path: Path, start_line: int, start_col: int, end_line: int, end_col: int
+    ) -> types.Range:
+        return self.map_for(path).range(start_line, start_col, end_line, end_col)
+
+    def line_end(self, path: Path, line1: int) -> types.Position:
+        """The end of a line (without its line break), in client units."""
+        lm = self.map_for(path)
+        return lm.position(line1, len(lm.line(line1 - 1).rstrip("\r")))

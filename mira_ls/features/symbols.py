@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from mira_ls.features.positions import LineMap
+from mira_ls.features.positions import LineMap, Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.features.symbol_kinds import lsp_kind
 from mira_ls.index.symbols import FileExtract, Symbol
@@ -49,33 +49,32 @@ def document_symbols(fx: FileExtract, lm: LineMap) -> list[types.DocumentSymbol]
     return [build(i) for i in children.get(None, [])]
 
 
-def uri_for(session: Session, row: SymbolRow) -> str:
+def path_for(session: Session, row: SymbolRow) -> Path:
     for r in session.roots:
         if r.project_id == row.project_id:
-            return (r.root / row.file_path).as_uri()
+            return r.root / row.file_path
     if session.store is not None:
         project = project_store.by_id(session.store.conn(), row.project_id)
         if project is not None:
-            return (Path(project.root_path) / row.file_path).as_uri()
-    return Path(row.file_path).resolve().as_uri()
+            return Path(project.root_path) / row.file_path
+    return Path(row.file_path).resolve()
 
 
-def location_of(session: Session, row: SymbolRow, lm: LineMap | None = None) -> types.Location:
-    lm = lm or LineMap(None)
-    return types.Location(
-        uri=uri_for(session, row),
-        range=lm.range(
-            row.name_line or row.start_line,
-            row.name_col,
-            row.name_line or row.start_line,
-            row.name_col + len(row.name),
-        ),
-    )
+def uri_for(session: Session, row: SymbolRow) -> str:
+    return path_for(session, row).as_uri()
+
+
+def name_range(lines: Lines, path: Path, row: SymbolRow) -> types.Range:
+    """The symbol's name, in the client's units (stored columns count code points)."""
+    line = row.name_line or row.start_line
+    return lines.range(path, line, row.name_col, line, row.name_col + len(row.name))
 
 
 def workspace_symbols(
-    session: Session, query: str, limit: int = 200
+    session: Session, query: str, limit: int = 200, lines: Lines | None = None
 ) -> list[types.WorkspaceSymbol]:
+    """Index matches; ``lines`` converts their columns (one read per file and request)."""
+    lines = lines or Lines()
     if session.store is None:
         return []
     conn = session.store.conn()
@@ -84,16 +83,22 @@ def workspace_symbols(
     for pid in ids:
         rows.extend(code_store.search_symbols(conn, pid, query, limit=limit))
     out: list[types.WorkspaceSymbol] = []
+    # Each file's path and URI once: pathlib per row cost more than reading the files.
+    places: dict[tuple[int, str], tuple[Path, str]] = {}
     for row in rows[:limit]:
         if row.kind == "module" and query:
             continue
-        container = row.qualified_name.rpartition(".")[0] or None
+        place = places.get((row.project_id, row.file_path))
+        if place is None:
+            path = path_for(session, row)
+            place = places[(row.project_id, row.file_path)] = (path, path.as_uri())
+        path, uri = place
         out.append(
             types.WorkspaceSymbol(
                 name=row.name,
                 kind=lsp_kind(row.kind),
-                location=location_of(session, row),
-                container_name=container,
+                location=types.Location(uri=uri, range=name_range(lines, path, row)),
+                container_name=row.qualified_name.rpartition(".")[0] or None,
             )
         )
     return out

@@ -25,7 +25,7 @@ from mira_ls import __version__, config
 from mira_ls.features import (
     chat,
 )
-from mira_ls.features.positions import LineMap
+from mira_ls.features.positions import LineMap, Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.index import indexer
 from mira_ls.index.jedi_process import JediRunner
@@ -165,6 +165,26 @@ class MiraServer(LanguageServer):
             return loc, path.read_bytes().decode("utf-8", "replace")
         except OSError:
             return None
+
+    def lines(self) -> Lines:
+        """A per-request converter of stored positions in any file to the client's encoding,
+        reading open buffers (what the client counts in) before the disk."""
+        by_path: dict[Path, str] | None = None
+
+        def buffer_text(path: Path) -> str | None:
+            nonlocal by_path
+            if by_path is None:  # once per request; stored paths are under resolved roots
+                by_path = {}
+                for uri, doc in list(self.workspace.text_documents.items()):
+                    p = uri_to_path(uri)
+                    if p is not None:
+                        try:
+                            by_path[p.resolve()] = doc.source
+                        except OSError:
+                            by_path[p] = doc.source
+            return by_path.get(path)
+
+        return Lines(self.encoding, buffer_text)
 
     def submit(
         self, pool: ThreadPoolExecutor, what: str, fn: Callable[..., T], *args: Any

@@ -172,7 +172,7 @@ def on_document_symbol(
 def on_workspace_symbol(
     ls: MiraServer, params: types.WorkspaceSymbolParams
 ) -> list[types.WorkspaceSymbol]:
-    return symbols.workspace_symbols(ls.session, params.query)
+    return symbols.workspace_symbols(ls.session, params.query, lines=ls.lines())
 
 
 @server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
@@ -185,7 +185,7 @@ def on_prepare_calls(
         return None
     loc, text = found
     line, col = position(ls, text, params.position)
-    return call_hierarchy.prepare(ls.session, loc, text, line, col)
+    return call_hierarchy.prepare(ls.session, loc, text, line, col, ls.lines())
 
 
 @server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
@@ -193,7 +193,7 @@ def on_prepare_calls(
 def on_incoming(
     ls: MiraServer, params: types.CallHierarchyIncomingCallsParams
 ) -> list[types.CallHierarchyIncomingCall]:
-    return call_hierarchy.incoming(ls.session, params.item)
+    return call_hierarchy.incoming(ls.session, params.item, ls.lines())
 
 
 @server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
@@ -201,7 +201,7 @@ def on_incoming(
 def on_outgoing(
     ls: MiraServer, params: types.CallHierarchyOutgoingCallsParams
 ) -> list[types.CallHierarchyOutgoingCall]:
-    return call_hierarchy.outgoing(ls.session, params.item)
+    return call_hierarchy.outgoing(ls.session, params.item, ls.lines())
 
 
 @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
@@ -244,10 +244,11 @@ def cmd_callers(ls: MiraServer, *args: Any) -> list[dict[str, Any]]:
     loc, text = found
     at = types.Position(int(pos.get("line", 0)), int(pos.get("character", 0)))
     line, col = position(ls, text, at)
-    items = call_hierarchy.prepare(ls.session, loc, text, line, col) or []
+    lines = ls.lines()
+    items = call_hierarchy.prepare(ls.session, loc, text, line, col, lines) or []
     out: list[dict[str, Any]] = []
     for item in items:
-        for call in call_hierarchy.incoming(ls.session, item):
+        for call in call_hierarchy.incoming(ls.session, item, lines):
             for r in call.from_ranges:
                 out.append(
                     {

@@ -42,6 +42,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         editor: str = "visual_studio_code",
         init_options: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
+        position_encodings: list[str] | None = None,
     ) -> LanguageClient:
         cfg = ClientServerConfig(
             server_command=[sys.executable, "-m", "mira_ls", "serve", "--log-level", "debug"],
@@ -49,9 +50,13 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         )
         client = await cfg.start()
         clients.append(client)
-        await client.initialize_session(
+        caps = client_capabilities(editor)
+        if position_encodings is not None:  # what general.positionEncodings offers
+            caps.general = caps.general or types.GeneralClientCapabilities()
+            caps.general.position_encodings = list(position_encodings)
+        client.init_result = await client.initialize_session(  # type: ignore[attr-defined]
             types.InitializeParams(
-                capabilities=client_capabilities(editor),
+                capabilities=caps,
                 root_uri=root.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
                 initialization_options=init_options,
