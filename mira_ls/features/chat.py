@@ -30,6 +30,7 @@ from mira_ls.llm import context as ctx
 from mira_ls.llm import patch, prompts, review
 from mira_ls.llm.errors import LlmError
 from mira_ls.llm.pricing import usd
+from mira_ls.llm.redact import redact
 from mira_ls.llm.service import Answer, LlmService, Question
 from mira_ls.store import llm_queries as lq
 
@@ -210,7 +211,27 @@ def prepare(
     secrets: tuple[str, ...] = (),
     client_name: str | None = None,
 ) -> Prepared:
-    """The question for a command, or NeedInput with a sentence saying what is missing."""
+    """The question for a command, or NeedInput with a sentence saying what is missing.
+
+    The title and shown question name the progress, the answer file and its heading, so a
+    key the user typed into the question is scrubbed from them as it is from the request.
+    """
+    prep = _prepare(state, session, op, arg, documents, encoding, secrets, client_name)
+    prep.title = redact(prep.title, secrets)
+    prep.question.shown = redact(prep.question.shown, secrets)
+    return prep
+
+
+def _prepare(
+    state: ChatState,
+    session: Session,
+    op: str,
+    arg: dict[str, Any],
+    documents: Documents,
+    encoding: str,
+    secrets: tuple[str, ...],
+    client_name: str | None,
+) -> Prepared:
     question = arg.get("question") if isinstance(arg.get("question"), str) else None
     question = question.strip() if question else None
     uri, pos, rng = _position(arg, state)
@@ -312,7 +333,7 @@ def prepare(
         )
         return Prepared(
             "fix_error",
-            f"Fix: {message[:60]}",
+            f"Fix: {redact(message, secrets)[:60]}",
             ask(
                 req,
                 f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
@@ -354,7 +375,7 @@ def prepare(
         bundle = _context(session, where, secrets)
         return Prepared(
             "chat",
-            question[:60],
+            redact(question, secrets)[:60],  # scrub first: a cut key would not match
             ask(
                 prompts.chat(question),
                 question,
@@ -370,7 +391,7 @@ def prepare(
     project = session.roots[0] if session.roots else None
     return Prepared(
         "chat",
-        question[:60],
+        redact(question, secrets)[:60],  # scrub first: a cut key would not match
         ask(
             prompts.chat(question),
             question,
