@@ -176,6 +176,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             arg["position"] = {"line": (args.line or 1) - 1, "character": (args.col or 1) - 1}
         if args.session:
             arg["session"] = args.session
+        if args.model:
+            arg["model"] = args.model
+        if args.effort:
+            arg["effort"] = args.effort
         arg["newSession"] = not (args.cont or args.session)
         state = chat.ChatState()
         try:
@@ -186,10 +190,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         if args.cont:
             prep.question.with_history = True
-        if args.model:
-            prep.question.model = args.model
-        if args.effort:
-            prep.question.reasoning_effort = args.effort
         if prep.question.project_id is None:
             prep.question.use_tools = False
         streamed: list[str] = []
