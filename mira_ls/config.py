@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SECTION = "mira"
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+# GPT-5.1's efforts. ``minimal`` is GPT-5's name for the lowest one: accepted as ``none``
+# (the provider maps ``none`` back to ``minimal`` for GPT-5 models).
+REASONING_EFFORTS = ("none", "low", "medium", "high")
+EFFORT_ALIASES = {"minimal": "none"}
 
 
 def _f(default: Any, doc: str, **meta: Any) -> Any:
@@ -92,7 +95,12 @@ class BuildSettings:
 class LlmSettings:
     model: str = _f("gpt-5.1", "Chat model.")
     base_url: str = _f("", "OpenAI-compatible endpoint (default: OPENAI_BASE_URL or OpenAI).")
-    reasoning_effort: str = _f("medium", "Reasoning effort.", choices=REASONING_EFFORTS)
+    reasoning_effort: str = _f(
+        "medium",
+        "Reasoning effort (GPT-5's minimal is taken as none).",
+        choices=REASONING_EFFORTS,
+        aliases=EFFORT_ALIASES,
+    )
     max_output_tokens: int = _f(1024, "Output cap per answer.", min=16)
     context_tokens: int = _f(8000, "Token budget for assembled context.", min=256)
     timeout_seconds: float = _f(120.0, "HTTP timeout per request.", min=0.1)
@@ -244,6 +252,8 @@ def _coerce(info: KeyInfo, value: Any, *, from_env: bool) -> Any:
     else:  # pragma: no cover - every declared type is handled above
         result = value
     meta = info.meta
+    if isinstance(result, str):
+        result = meta.get("aliases", {}).get(result, result)
     if "choices" in meta and result not in meta["choices"]:
         raise InvalidValue(f"expected one of {', '.join(meta['choices'])}, got {value!r}")
     if "min" in meta and result < meta["min"]:

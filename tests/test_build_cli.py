@@ -113,5 +113,16 @@ def test_configured_commands_need_no_confirmation_and_bad_paths_are_refused(
 
     nothing = mira(tmp_path, "build", str(ws))
     assert nothing.returncode == 1 and "No build commands" in nothing.stderr
+    assert "MIRA_BUILD_COMMANDS" in nothing.stderr
+    invalid = json.dumps([{"command": "make test"}, {"name": "x", "command": [1]}])
+    bad = mira(tmp_path, "build", str(ws), MIRA_BUILD_COMMANDS=invalid)
+    lines = bad.stderr.splitlines()
+    assert bad.returncode == 1 and len(lines) == 3, bad.stderr
+    assert "never runs a shell" in lines[0] and "non-empty list" in lines[1]
+    assert lines[2] == (
+        f"mira-ls: No build commands for {ws}: all 2 configured ones are invalid (see the "
+        "problems reported for mira.build.commands). Fix them, or remove the setting to use "
+        "the commands detected from the project."
+    )
     missing = mira(tmp_path, "build", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "is not a folder" in missing.stderr

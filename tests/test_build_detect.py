@@ -141,3 +141,21 @@ def test_plan_prefers_settings_and_filters_names(tmp_path: Path) -> None:
     plan = plan_commands(tmp_path, [{"name": "t", "command": ["make", "test"]}])
     assert not plan.detected and [c.name for c in plan.commands] == ["t"]
     assert all(c.source == "settings" for c in plan.commands)
+
+
+def test_an_empty_plan_says_why(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[tool.ruff]\n"})
+    bad = [{"command": "ruff check ."}, {"command": []}]
+    plan = plan_commands(tmp_path, bad)
+    assert plan.commands == [] and len(plan.problems) == 2
+    assert plan.empty_reason("ws", "set it") == (
+        "No build commands for ws: all 2 configured ones are invalid (see the problems "
+        "reported for mira.build.commands). Fix them, or remove the setting to use the "
+        "commands detected from the project."
+    )
+    one = plan_commands(tmp_path, bad[:1]).empty_reason("ws", "set it")
+    assert "the configured build command is invalid" in one
+    named = plan_commands(tmp_path, [], ["nope"]).empty_reason("ws", "set it")
+    assert named == "No build commands for ws named 'nope'."
+    nothing = plan_commands(tmp_path / "empty", []).empty_reason("ws", "set mira.build.commands")
+    assert nothing == "No build commands for ws: set mira.build.commands."

@@ -66,12 +66,24 @@ def test_invalid_values_keep_defaults_with_a_sentence() -> None:
     assert s.cochange.min_confidence == 0.3
     text = "\n".join(problems)
     assert "mira.cache.enabled" in text and "MIRA_CACHE_ENABLED" in text
-    assert "expected one of none, minimal, low, medium, high, got 'extreme'" in text
+    assert "expected one of none, low, medium, high, got 'extreme'" in text
     assert "expected at least 16" in text
     assert "expected at most 1.0" in text
     assert "not a valid regular expression" in text
     assert "Unknown setting mira.nonsense" in text
     assert len(problems) == 6
+
+
+def test_minimal_effort_is_taken_as_none_without_a_warning() -> None:
+    """GPT-5's ``minimal`` is GPT-5.1's ``none``; configs written for GPT-5 keep working."""
+    for layers in (
+        {"env": {"MIRA_LLM_REASONING_EFFORT": "minimal"}},
+        {"init_options": {"mira": {"llm": {"reasoningEffort": "minimal"}}}},
+        {"workspace": {"llm.reasoningEffort": "minimal"}},
+    ):
+        s, problems = config.load(**{"env": {}, **layers})  # type: ignore[arg-type]
+        assert s.llm.reasoning_effort == "none" and problems == [], layers
+    assert config.REASONING_EFFORTS == ("none", "low", "medium", "high")
 
 
 def test_json_env_values() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -92,9 +93,98 @@ def test_chat_errors_are_one_line_on_stderr(tmp_path: Path, srv: OpenAIServer) -
     assert r.stderr.startswith("mira-ls: The LLM endpoint") and KEY not in r.stderr
     assert "Traceback" not in r.stderr
     r = run(tmp_path, srv, "chat")
-    assert r.returncode == 1 and "give a question" in r.stderr
+    assert r.returncode == 2 and "give a question" in r.stderr
     r = run(tmp_path, srv, "chat", "x", "--file", "nope.py")
     assert r.returncode == 1 and "not a file" in r.stderr
     r = run(tmp_path, srv, "chat", "hello", MIRA_BUDGET_DAILY_USD="0")
     assert r.returncode == 1 and "Budget:" in r.stderr and "daily limit $0.00" in r.stderr
     assert run(tmp_path, srv, "cache").returncode == 2
+
+
+def test_a_key_typed_into_the_question_is_stored_and_shown_nowhere(
+    tmp_path: Path, srv: OpenAIServer
+) -> None:
+    # Not shaped like any known token, so only the configured-key scrub can catch it; its
+    # lowercase would survive into the answer file's slug.
+    key = "Zq7Kx9Lm2Np4Rs6Tv8Wy0AbCd"
+    Repo(tmp_path / "p").commit("init", {"app.py": APP})
+    question = f"my key is {key} why does main fail?"
+    runs = [
+        run(
+            tmp_path,
+            srv,
+            "chat",
+            question,
+            "--file",
+            "p/app.py",
+            "--line",
+            "5",
+            MIRA_OPENAI_API_KEY=key,
+        )
+        for _ in range(2)  # the second is a cache hit, recorded on its own path
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert len(srv.chat_requests()) == 1
+    sent = srv.chat_requests()[0].body["messages"][-1]["content"]
+    assert key not in sent and "my key is [REDACTED] why does main fail?" in sent
+    for r in runs:
+        assert key not in r.stdout + r.stderr and "[REDACTED]" in r.stdout  # the echo
+    answers = list((tmp_path / "state").rglob("*.md"))
+    assert len(answers) == 2
+    for a in answers:
+        assert key.lower() not in a.name.lower() and "my-key-is-redacted-why" in a.name
+        body = a.read_text()
+        assert key not in body and body.startswith("# my key is [REDACTED] why does main")
+        assert str(a) in "".join(r.stderr for r in runs)
+    conn = sqlite3.connect(tmp_path / "mira.db")
+    try:
+        titles = [t for (t,) in conn.execute("SELECT title FROM sessions")]
+        asked = [
+            c for (c,) in conn.execute("SELECT content FROM memory_entries WHERE role = 'user'")
+        ]
+    finally:
+        conn.close()
+    assert len(asked) == 2 and all("[REDACTED]" in c for c in asked)
+    assert titles and all(key not in (t or "") for t in titles)
+    for f in tmp_path.glob("mira.db*"):  # the database, its WAL and shared memory
+        assert key.encode() not in f.read_bytes(), f
+
+
+def test_chat_position_and_question_mistakes_are_sentences(
+    tmp_path: Path, srv: OpenAIServer
+) -> None:
+    Repo(tmp_path / "p").commit("init", {"app.py": APP})  # 6 lines
+    usage = [
+        (["chat", "q", "--line", "3"], "--line needs --file"),
+        (["chat", "q", "--col", "3"], "--col needs --file"),
+        (["chat", "q", "--explain"], "--explain needs --file"),
+        (["chat", "--line", "3"], "give a question"),
+        (["chat", "   "], "give a question"),
+        (["chat", "q", "--file", "p/app.py", "--line", "0"], "1-based"),
+        (["chat", "q", "--effort", "minimal"], "invalid choice: 'minimal'"),
+    ]
+    for args, said in usage:
+        r = run(tmp_path, srv, *args)
+        assert r.returncode == 2 and said in r.stderr and r.stdout == "", (args, r.stderr)
+    r = run(tmp_path, srv, "chat", "q", "--file", "p/app.py", "--line", "9")
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == "mira-ls: --line 9 is past the end of p/app.py, which has 6 lines\n"
+    r = run(tmp_path, srv, "chat", "q", "--file", "p/app.py", "--line", "2", "--col", "30")
+    assert r.returncode == 1 and "--col 30 is past the end of line 2 of p/app.py" in r.stderr
+    assert srv.chat_requests() == []
+
+
+def test_reasoning_effort_settings_and_flag(tmp_path: Path, srv: OpenAIServer) -> None:
+    # GPT-5's "minimal" in the environment is GPT-5.1's "none", without a warning.
+    r = run(tmp_path, srv, "chat", "one", MIRA_LLM_REASONING_EFFORT="minimal")
+    assert r.returncode == 0 and "WARNING" not in r.stderr, r.stderr
+    assert srv.chat_requests()[-1].body["reasoning_effort"] == "none"
+    # An invalid value is reported once, and the default is used.
+    r = run(tmp_path, srv, "chat", "two", MIRA_LLM_REASONING_EFFORT="extreme")
+    assert r.returncode == 0 and r.stderr.count("MIRA_LLM_REASONING_EFFORT") == 1, r.stderr
+    assert "expected one of none, low, medium, high, got 'extreme'" in r.stderr
+    assert srv.chat_requests()[-1].body["reasoning_effort"] == "medium"
+    r = run(tmp_path, srv, "chat", "three", "--effort", "high", "--model", "gpt-5-mini")
+    assert r.returncode == 0, r.stderr
+    body = srv.chat_requests()[-1].body
+    assert body["reasoning_effort"] == "high" and body["model"] == "gpt-5-mini"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from mira_ls.config import LlmSettings
-from mira_ls.llm.errors import LlmError
+from mira_ls.llm.errors import CallInfo, LlmError
 from mira_ls.llm.provider import (
     ChatCall,
     Provider,
@@ -228,6 +228,12 @@ def test_base_url_comes_from_settings_then_openai_base_url() -> None:
     assert e.api_key == "m" * 20 and "m" * 20 not in repr(e)
     e = endpoint_from(LlmSettings(base_url="http://127.0.0.1:5/v1"), env)
     assert e.base_url == "http://127.0.0.1:5/v1"
+
+
+def test_call_info_repr_leaves_the_key_out() -> None:
+    info = CallInfo("http://127.0.0.1:5/v1", "gpt-5.1", 5.0, 0, "OPENAI_API_KEY", KEY)
+    assert info.api_key == KEY
+    assert KEY not in repr(info) and KEY not in str(info) and "gpt-5.1" in repr(info)
 
 
 def test_cancellation_closes_the_stream_at_once(srv: OpenAIServer) -> None:

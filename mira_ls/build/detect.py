@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +247,23 @@ class CommandPlan:
     commands: list[BuildCommand]
     detected: bool
     problems: list[str]
+    configured: int = 0  # entries in mira.build.commands
+    valid: int = 0  # commands before the ``names`` filter
+    names: list[str] = field(default_factory=list)
+
+    def empty_reason(self, where: str, how_to_set: str) -> str:
+        """Why there is nothing to run: the problems alone do not say that none is left."""
+        if self.configured and not self.valid:
+            n = self.configured
+            which = "the configured build command is" if n == 1 else f"all {n} configured ones are"
+            return (
+                f"No build commands for {where}: {which} invalid (see the problems "
+                "reported for mira.build.commands). Fix them, or remove the setting to "
+                "use the commands detected from the project."
+            )
+        if self.names and self.valid:
+            return f"No build commands for {where} named {', '.join(map(repr, self.names))}."
+        return f"No build commands for {where}: {how_to_set}."
 
 
 def plan_commands(
@@ -258,6 +275,7 @@ def plan_commands(
         detected = False
     else:
         commands, problems, detected = detect_commands(root), [], True
+    valid = len(commands)
     if names:
         known = {c.name for c in commands}
         for n in names:
@@ -267,4 +285,4 @@ def plan_commands(
                     f"{', '.join(sorted(known)) or 'none'})."
                 )
         commands = [c for c in commands if c.name in names]
-    return CommandPlan(commands, detected, problems)
+    return CommandPlan(commands, detected, problems, len(configured), valid, list(names or []))

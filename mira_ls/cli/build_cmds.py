@@ -137,8 +137,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(f"mira-ls: {problem}", file=sys.stderr)
     if not plan.commands:
         raise CliError(
-            f"No build commands for {root}: set mira.build.commands (or the "
-            "MIRA_BUILD_COMMANDS environment variable)."
+            plan.empty_reason(
+                str(root),
+                "set mira.build.commands (or the MIRA_BUILD_COMMANDS environment variable)",
+            )
         )
     source = "detected" if plan.detected else "configured"
     print(f"{source} build commands:", file=sys.stderr)

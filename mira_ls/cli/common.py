@@ -30,10 +30,17 @@ def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
+_reported: set[str] = set()
+
+
 def settings() -> config.Settings:
+    """The settings; each invalid value is reported once per process, however many times a
+    command loads them (opening the database loads them too)."""
     s, problems = config.load()
     for p in problems:
-        log.warning("%s", p)
+        if p not in _reported:
+            _reported.add(p)
+            log.warning("%s", p)
     return s
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mira_ls.cli import common
-from mira_ls.cli.common import CliError
+from mira_ls.cli.common import CliError, UsageError
+from mira_ls.config import REASONING_EFFORTS
 
 if TYPE_CHECKING:
     from mira_ls.features import chat
@@ -35,12 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--file", help="file the question is about (context comes from it)")
     p.add_argument("--line", type=int, help="1-based line in --file")
-    p.add_argument("--col", type=int, default=1, help="1-based column (characters)")
+    p.add_argument("--col", type=int, help="1-based column in --file (characters, default 1)")
     p.add_argument("--explain", action="store_true", help="explain the symbol at --file/--line")
     p.add_argument("--model", help="model for this answer (default: mira.llm.model)")
     p.add_argument(
         "--effort",
-        choices=["none", "minimal", "low", "medium", "high"],
+        choices=REASONING_EFFORTS,
         help="reasoning effort for this answer",
     )
     g = p.add_mutually_exclusive_group()
@@ -123,18 +124,44 @@ def _documents(session: Session) -> chat.Documents:
     return load
 
 
+def _check_position(shown: str, file: Path, line: int, col: int) -> None:
+    """A position past the end of the file is a mistake worth a sentence, not a clamp."""
+    try:
+        lines = file.read_bytes().decode("utf-8", "replace").splitlines()
+    except OSError as exc:
+        raise CliError(f"cannot read {shown}: {exc.strerror or exc}") from None
+    if line > max(len(lines), 1):
+        n = len(lines)
+        raise CliError(
+            f"--line {line} is past the end of {shown}, which has {n} line{'s' * (n != 1)}"
+        )
+    width = len(lines[line - 1]) if lines else 0
+    if col > width + 1:
+        raise CliError(
+            f"--col {col} is past the end of line {line} of {shown}, "
+            f"which has {width} character{'s' * (width != 1)}"
+        )
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     question = (args.question or "").strip()
-    file = Path(args.file).resolve() if args.file else None
-    if file is not None and not file.is_file():
-        raise CliError(f"{args.file} is not a file")
-    if not question and file is None:
-        raise CliError(
+    if not question and not args.file:
+        raise UsageError(
             'give a question, e.g. mira-ls chat "why does X fail?" [--file F '
             "--line L], or --file F --line L to explain the symbol there"
         )
-    if (args.line is not None and args.line < 1) or args.col < 1:
-        raise CliError("--line and --col are 1-based")
+    if not args.file and (args.line is not None or args.col is not None or args.explain):
+        flag = (
+            "--line" if args.line is not None else "--col" if args.col is not None else "--explain"
+        )
+        raise UsageError(f"{flag} needs --file: the file the position is in")
+    if (args.line is not None and args.line < 1) or (args.col is not None and args.col < 1):
+        raise UsageError("--line and --col are 1-based")
+    file = Path(args.file).resolve() if args.file else None
+    if file is not None and not file.is_file():
+        raise CliError(f"{args.file} is not a file")
+    if file is not None:
+        _check_position(args.file, file, args.line or 1, args.col or 1)
     from mira_ls.features import chat
     from mira_ls.llm.errors import LlmError
 
@@ -146,9 +173,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
             arg["question"] = question
         if file is not None:
             arg["uri"] = file.as_uri()
-            arg["position"] = {"line": (args.line or 1) - 1, "character": args.col - 1}
+            arg["position"] = {"line": (args.line or 1) - 1, "character": (args.col or 1) - 1}
         if args.session:
             arg["session"] = args.session
+        if args.model:
+            arg["model"] = args.model
+        if args.effort:
+            arg["effort"] = args.effort
         arg["newSession"] = not (args.cont or args.session)
         state = chat.ChatState()
         try:
@@ -159,10 +190,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         if args.cont:
             prep.question.with_history = True
-        if args.model:
-            prep.question.model = args.model
-        if args.effort:
-            prep.question.reasoning_effort = args.effort
         if prep.question.project_id is None:
             prep.question.use_tools = False
         streamed: list[str] = []

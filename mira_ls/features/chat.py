@@ -10,6 +10,7 @@ returns the command's result. Budget, cache and status commands are here too.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 
 from mira_ls import paths
+from mira_ls.config import REASONING_EFFORTS
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, Session
 from mira_ls.index.symbols import symbol_at
@@ -30,6 +32,7 @@ from mira_ls.llm import context as ctx
 from mira_ls.llm import patch, prompts, review
 from mira_ls.llm.errors import LlmError
 from mira_ls.llm.pricing import usd
+from mira_ls.llm.redact import redact
 from mira_ls.llm.service import Answer, LlmService, Question
 from mira_ls.store import llm_queries as lq
 
@@ -109,36 +112,89 @@ class Prepared:
     diagnostic: dict[str, Any] | None = None
 
 
+def _shown(value: Any) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _typed(obj: dict[str, Any], key: str, kind: type, what: str, path: str = "") -> Any:
+    """``obj[key]`` when it has the type a client must send; None when absent or null.
+
+    A wrong type is the client's mistake: a sentence naming the field, not a silent default.
+    """
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise NeedInput(f"The argument {path}{key} must be {what}; got {_shown(value)}.")
+    return value
+
+
+def _lsp_pos(value: Any, path: str) -> types.Position | None:
+    """An LSP position from a command argument; None when absent, NeedInput when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise NeedInput(
+            f'The argument {path} must be {{"line": N, "character": N}} (0-based); '
+            f"got {_shown(value)}."
+        )
+    out = []
+    for key in ("line", "character"):
+        v = value.get(key)
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise NeedInput(
+                f"The argument {path}.{key} must be a whole number from 0 (LSP positions "
+                f"are 0-based); got {_shown(v)}."
+            )
+        out.append(v)
+    return types.Position(out[0], out[1])
+
+
+Span = tuple[types.Position, types.Position]
+
+
+def _lsp_range(value: Any, path: str) -> Span | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise NeedInput(
+            f'The argument {path} must be {{"start": {{...}}, "end": {{...}}}}; '
+            f"got {_shown(value)}."
+        )
+    start = _lsp_pos(value.get("start"), f"{path}.start")
+    end = _lsp_pos(value.get("end"), f"{path}.end")
+    if start is None or end is None:
+        raise NeedInput(f"The argument {path} needs both start and end positions.")
+    return start, end
+
+
 def _position(
     arg: dict[str, Any], state: ChatState
-) -> tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]:
-    uri = arg.get("uri") if isinstance(arg.get("uri"), str) else None
-    pos = arg.get("position") if isinstance(arg.get("position"), dict) else None
-    rng = arg.get("range") if isinstance(arg.get("range"), dict) else None
-    if rng and not pos and isinstance(rng.get("start"), dict):
-        pos = rng["start"]
+) -> tuple[str | None, types.Position | None, Span | None]:
+    uri = _typed(arg, "uri", str, 'a file URI ("file:///...")')
+    pos = _lsp_pos(arg.get("position"), "position")
+    rng = _lsp_range(arg.get("range"), "range")
+    if rng is not None and pos is None:
+        pos = rng[0]
     cur = state.last_cursor()
     if cur is not None and (uri is None or uri == cur.uri) and pos is None:
         uri = uri or cur.uri
-        pos = {"line": cur.line, "character": cur.character}
+        pos = types.Position(cur.line, cur.character)
     return uri, pos, rng
-
-
-def _lsp_pos(d: dict[str, Any] | None) -> types.Position | None:
-    if not isinstance(d, dict):
-        return None
-    try:
-        return types.Position(max(0, int(d.get("line", 0))), max(0, int(d.get("character", 0))))
-    except (TypeError, ValueError):
-        return None
 
 
 def _where(
     session: Session,
     documents: Documents,
     uri: str,
-    pos: dict[str, Any] | None,
-    rng: dict[str, Any] | None,
+    pos: types.Position | None,
+    rng: Span | None,
     encoding: str,
 ) -> tuple[ctx.Where, Located]:
     found = documents(uri)
@@ -149,17 +205,11 @@ def _where(
         )
     loc, text = found
     lm = LineMap(text, encoding)
-    p = _lsp_pos(pos) or types.Position(0, 0)
-    line, col = lm.from_client(p)
+    line, col = lm.from_client(pos or types.Position(0, 0))
     end_line = end_col = None
     if rng is not None:
-        end = _lsp_pos(rng.get("end"))
-        start = _lsp_pos(rng.get("start"))
-        if (
-            start is not None
-            and end is not None
-            and (end.line, end.character) != (start.line, start.character)
-        ):
+        start, end = rng
+        if (end.line, end.character) != (start.line, start.character):
             line, col = lm.from_client(start)
             end_line, end_col = lm.from_client(end)
     return ctx.Where(
@@ -200,6 +250,18 @@ def _symbol_name(session: Session, where: ctx.Where) -> str | None:
     return fx.symbols[idx].qualified_name
 
 
+def _model_and_effort(arg: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Per-request ``model`` and ``effort``, checked like the CLI's --model and --effort."""
+    model = _typed(arg, "model", str, "a model name (text)")
+    effort = _typed(arg, "effort", str, f"one of {', '.join(REASONING_EFFORTS)}")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise NeedInput(
+            f"The argument effort must be one of {', '.join(REASONING_EFFORTS)}; "
+            f"got {_shown(effort)}."
+        )
+    return (model or "").strip() or None, effort  # "" means the default, as --model ""
+
+
 def prepare(
     state: ChatState,
     session: Session,
@@ -210,12 +272,33 @@ def prepare(
     secrets: tuple[str, ...] = (),
     client_name: str | None = None,
 ) -> Prepared:
-    """The question for a command, or NeedInput with a sentence saying what is missing."""
-    question = arg.get("question") if isinstance(arg.get("question"), str) else None
+    """The question for a command, or NeedInput with a sentence saying what is missing.
+
+    The title and shown question name the progress, the answer file and its heading, so a
+    key the user typed into the question is scrubbed from them as it is from the request.
+    """
+    prep = _prepare(state, session, op, arg, documents, encoding, secrets, client_name)
+    prep.title = redact(prep.title, secrets)
+    prep.question.shown = redact(prep.question.shown, secrets)
+    return prep
+
+
+def _prepare(
+    state: ChatState,
+    session: Session,
+    op: str,
+    arg: dict[str, Any],
+    documents: Documents,
+    encoding: str,
+    secrets: tuple[str, ...],
+    client_name: str | None,
+) -> Prepared:
+    question = _typed(arg, "question", str, "text")
     question = question.strip() if question else None
     uri, pos, rng = _position(arg, state)
-    session_id = arg.get("session") if isinstance(arg.get("session"), str) else None
-    new_session = bool(arg.get("newSession"))
+    session_id = _typed(arg, "session", str, "a conversation id (text)")
+    new_session = bool(_typed(arg, "newSession", bool, "true or false"))
+    model, effort = _model_and_effort(arg)
 
     def ask(
         request: str,
@@ -236,6 +319,8 @@ def prepare(
             session_id=session_id,
             new_session=new_session,
             client_name=client_name,
+            model=model,
+            reasoning_effort=effort,
             **kw,
         )
 
@@ -277,7 +362,7 @@ def prepare(
         )
 
     if op == "fix_error":
-        diag = arg.get("diagnostic") if isinstance(arg.get("diagnostic"), dict) else None
+        diag = _typed(arg, "diagnostic", dict, "an LSP diagnostic object")
         if diag is None or not isinstance(diag.get("message"), str):
             raise NeedInput(
                 'mira.fixError needs {"uri": ..., "diagnostic": {...}}: run it '
@@ -285,10 +370,8 @@ def prepare(
             )
         if uri is None:
             raise NeedInput("mira.fixError needs the uri of the file with the error.")
-        drange = diag.get("range") if isinstance(diag.get("range"), dict) else None
-        fix_at, _ = _where(
-            session, documents, uri, (drange or {}).get("start") or pos, None, encoding
-        )
+        drange = _lsp_range(diag.get("range"), "diagnostic.range")
+        fix_at, _ = _where(session, documents, uri, drange[0] if drange else pos, None, encoding)
         message = diag["message"]
         code = diag.get("code")
         source = diag.get("source")
@@ -312,7 +395,7 @@ def prepare(
         )
         return Prepared(
             "fix_error",
-            f"Fix: {message[:60]}",
+            f"Fix: {redact(message, secrets)[:60]}",
             ask(
                 req,
                 f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
@@ -354,7 +437,7 @@ def prepare(
         bundle = _context(session, where, secrets)
         return Prepared(
             "chat",
-            question[:60],
+            redact(question, secrets)[:60],  # scrub first: a cut key would not match
             ask(
                 prompts.chat(question),
                 question,
@@ -370,7 +453,7 @@ def prepare(
     project = session.roots[0] if session.roots else None
     return Prepared(
         "chat",
-        question[:60],
+        redact(question, secrets)[:60],  # scrub first: a cut key would not match
         ask(
             prompts.chat(question),
             question,

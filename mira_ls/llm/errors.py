@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.utils
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mira_ls.llm.redact import redact
@@ -54,7 +54,8 @@ class CallInfo:
     timeout_s: float
     max_retries: int
     key_source: str  # name of the env var the key came from, or "" when none
-    api_key: str | None = None  # only used to scrub messages
+    # only used to scrub messages; kept out of repr so a logged CallInfo cannot leak it
+    api_key: str | None = field(default=None, repr=False)
 
 
 def _server_text(exc: Any) -> str:

@@ -127,6 +127,8 @@ class LlmService:
     ) -> Answer:
         """Answer ``q``; raises LlmError (BudgetRefused included) with a sentence."""
         llm = self.settings.llm
+        # The question as recorded (sessions.title, memory_entries): scrubbed like the request.
+        shown = self.scrub(q.shown)
         model = q.model or llm.model
         effort = q.reasoning_effort or llm.reasoning_effort
         session = self.conversations.session_for(
@@ -170,7 +172,7 @@ class LlmService:
             )
             self.conversations.record(
                 session,
-                q.shown,
+                shown,
                 hit.response,
                 model=hit.model,
                 cost_micro=0,
@@ -287,7 +289,7 @@ class LlmService:
         if answer.text and not answer.cancelled:
             self.conversations.record(
                 session,
-                q.shown,
+                shown,
                 answer.text,
                 model=answer.model,
                 cost_micro=answer.cost_micro,

@@ -106,9 +106,11 @@ async def start_build(
     if not plan.commands:
         if not on_save:
             ls.show(
-                f"mira-ls found no build commands for {project.root.name}: set "
-                "mira.build.commands (a list of {name, command: [argv...], parser}).",
-                types.MessageType.Info,
+                plan.empty_reason(
+                    project.root.name,
+                    "set mira.build.commands (a list of {name, command: [argv...], parser})",
+                ),
+                types.MessageType.Warning if plan.configured else types.MessageType.Info,
                 once=False,
             )
         return result

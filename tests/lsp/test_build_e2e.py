@@ -327,7 +327,9 @@ async def test_commands_asked_again_answer_again_and_name_what_they_need(
             types.ExecuteCommandParams(command="mira.runBuild", arguments=[{}])
         )
         assert result["started"] is False
-        assert await eventually(lambda n=n: messages_with("found no build commands", n))
+        assert await eventually(
+            lambda n=n: messages_with("No build commands for ws: set mira.build.commands", n)
+        )
     for command, text in (
         ("mira.applyFix", "Apply fix needs the id of a proposed fix"),
         ("mira.callers", "Callers needs a symbol"),

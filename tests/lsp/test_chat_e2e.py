@@ -358,3 +358,87 @@ async def test_cancelling_the_progress_stops_the_stream_and_settles_the_cost(
     finally:
         conn.close()
     assert row[0] == "cancelled" and row[1] == row[2] > 0 and cached == 0
+
+
+@pytest.mark.timeout(120)
+async def test_malformed_command_arguments_get_sentences_not_internal_errors(
+    start_server: StartServer, tmp_path: Path, llm: OpenAIServer
+) -> None:
+    root = tmp_path / "proj"
+    make_repo(root)
+    client = await start_server(root, env=env_for(tmp_path, llm))
+    await ready(client)
+    uri = (root / "app.py").as_uri()
+    diag = {"range": {"start": {"line": "x", "character": 0}, "end": {"line": 1, "character": 0}}}
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        ("mira.explain", {"uri": uri, "position": {"line": None, "character": 0}}, "position.line"),
+        ("mira.chat", {"uri": uri, "position": {"line": "3", "character": 0}}, "position.line"),
+        ("mira.chat", {"uri": uri, "position": {"line": 1, "character": -1}}, "character"),
+        ("mira.chat", {"uri": uri, "position": [1, 2]}, "position must be"),
+        ("mira.chat", {"uri": uri, "range": {"start": {"line": 0, "character": 0}}}, "range"),
+        ("mira.chat", {"question": 42}, "question must be text"),
+        ("mira.chat", {"question": "q", "uri": 7}, "uri must be a file URI"),
+        ("mira.chat", {"question": "q", "newSession": "yes"}, "newSession"),
+        ("mira.chat", {"question": "q", "effort": "extreme"}, "effort must be one of none, low"),
+        ("mira.chat", {"question": "q", "effort": "minimal"}, "effort must be one of"),
+        ("mira.chat", {"question": "q", "model": 5}, "model must be a model name"),
+        ("mira.fixError", {"uri": uri, "diagnostic": {**diag, "message": "boom"}}, "range.start"),
+        ("mira.fixError", {"uri": uri, "diagnostic": "boom"}, "diagnostic must be"),
+        ("mira.reviewChanges", {"effort": 3}, "effort must be"),
+    ]
+    for command, arg, said in cases:
+        shown = len(client.messages)
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=command, arguments=[arg])
+        )
+        assert result["kind"] == "input" and said in result["error"], (command, arg, result)
+        assert result["error"].endswith(".")
+        new = [m for m in client.messages[shown:] if m.message == result["error"]]
+        assert new and new[0].type == types.MessageType.Warning, (command, arg)
+    assert llm.chat_requests() == []
+
+
+@pytest.mark.timeout(120)
+async def test_commands_take_model_and_effort_per_request(
+    start_server: StartServer, tmp_path: Path, llm: OpenAIServer
+) -> None:
+    root = tmp_path / "proj"
+    repo = make_repo(root)
+    client = await start_server(root, env=env_for(tmp_path, llm))
+    await ready(client)
+    uri = (root / "app.py").as_uri()
+    line = APP.splitlines().index("    return x * 2")
+    diag = {
+        "range": {"start": {"line": line, "character": 4}, "end": {"line": line, "character": 16}},
+        "message": "expected 63, got 42",
+    }
+    repo.write("app.py", APP.replace("x * 2", "x * 4"))
+    repo.write("notes.md", "NEW_UNTRACKED_NOTE\n")
+    cases: list[tuple[str, dict[str, Any], str, str]] = [
+        ("mira.chat", {"question": "Why?", "newSession": True}, "gpt-5-mini", "low"),
+        ("mira.explain", {"uri": uri, "position": pos_of(APP, "helper")}, "gpt-5.1", "none"),
+        ("mira.fixError", {"uri": uri, "diagnostic": diag}, "gpt-5.1", "high"),
+        ("mira.reviewChanges", {}, "gpt-5", "none"),  # GPT-5 calls its lowest effort minimal
+    ]
+    for command, arg, model, effort in cases:
+        llm.script(Answer(text=f"answer to {command}"))
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command=command, arguments=[{**arg, "model": model, "effort": effort}]
+            )
+        )
+        assert "error" not in result, (command, result)
+        sent = llm.chat_requests()[-1].body
+        expected = "minimal" if model == "gpt-5" and effort == "none" else effort
+        assert (sent["model"], sent["reasoning_effort"]) == (model, expected), command
+        assert result["model"] == model
+    # the review went with the tracked change and the new untracked file
+    review = llm.chat_requests()[-1].body["messages"][-1]["content"]
+    assert "+    return x * 4" in review and "+NEW_UNTRACKED_NOTE" in review
+    # without the fields, the settings hold
+    llm.script(Answer(text="default"))
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mira.chat", arguments=[{"question": "And now?"}])
+    )
+    sent = llm.chat_requests()[-1].body
+    assert (sent["model"], sent["reasoning_effort"]) == ("gpt-5.1", "medium")
