@@ -652,32 +652,28 @@ def unresolved_calls_named(
     return out
 
 
-def caller_counts(conn: Any, ids: list[int]) -> dict[int, int]:
-    """symbol id -> number of resolved call sites calling it (ids with none are absent)."""
+def _edge_counts(conn: Any, column: str, ids: list[int]) -> dict[int, int]:
+    """symbol id -> call_graph rows whose ``column`` (caller_id or callee_id) is that id."""
     out: dict[int, int] = {}
     for chunk in _chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         for sid, n in conn.execute(
-            f"SELECT callee_id, count(*) FROM call_graph WHERE callee_id IN ({marks})"
-            " GROUP BY callee_id",
+            f"SELECT {column}, count(*) FROM call_graph WHERE {column} IN ({marks})"
+            f" GROUP BY {column}",
             chunk,
         ):
             out[int(sid)] = int(n)
     return out
+
+
+def caller_counts(conn: Any, ids: list[int]) -> dict[int, int]:
+    """symbol id -> number of resolved call sites calling it (ids with none are absent)."""
+    return _edge_counts(conn, "callee_id", ids)
 
 
 def callee_counts(conn: Any, ids: list[int]) -> dict[int, int]:
     """symbol id -> number of call sites inside it (resolved or not)."""
-    out: dict[int, int] = {}
-    for chunk in _chunks(list(ids)):
-        marks = ",".join("?" * len(chunk))
-        for sid, n in conn.execute(
-            f"SELECT caller_id, count(*) FROM call_graph WHERE caller_id IN ({marks})"
-            " GROUP BY caller_id",
-            chunk,
-        ):
-            out[int(sid)] = int(n)
-    return out
+    return _edge_counts(conn, "caller_id", ids)
 
 
 def find_by_name(conn: Any, project_id: int | None, name: str, limit: int = 200) -> list[SymbolRow]:
