@@ -101,17 +101,42 @@ def to_diagnostic(
 
 
 def diagnostics_by_file(
-    session: Session, project: ProjectRoot, encoding: str, text_of: TextOf
+    session: Session,
+    project: ProjectRoot,
+    encoding: str,
+    text_of: TextOf,
+    *,
+    unchanged_since_run: bool = False,
 ) -> dict[str, list[types.Diagnostic]]:
-    """File URI -> diagnostics, for every file the latest runs named."""
+    """File URI -> diagnostics, for every file the latest runs named.
+
+    ``unchanged_since_run``: only files not modified since the run that reported them started
+    (what a restarted server shows again: an edited file's reported lines may have moved, and
+    its errors come back with the next build)."""
     root = project.root
 
     def uri_of(path: str) -> str:
         return (Path(path) if path.startswith("/") else root / path).as_uri()
 
+    started: dict[int, int] = {}
+    if unchanged_since_run and session.store is not None:
+        runs = run_store.latest_complete_runs(session.store.conn(), project.project_id)
+        started = {r.id: r.started_at for r in runs}
+    mtimes: dict[str, int | None] = {}
+
+    def unchanged(path: str, run_id: int) -> bool:
+        if path not in mtimes:
+            try:
+                p = Path(path) if path.startswith("/") else root / path
+                mtimes[path] = int(p.stat().st_mtime)
+            except OSError:
+                mtimes[path] = None  # gone: nothing to show
+        m = mtimes[path]
+        return m is not None and m <= started.get(run_id, -1)
+
     grouped: dict[str, list[tuple[OccurrenceRow, ErrorRow]]] = {}
     for occ, err in latest_occurrences(session, project.project_id):
-        if occ.file_path:
+        if occ.file_path and (not unchanged_since_run or unchanged(occ.file_path, occ.run_id)):
             grouped.setdefault(occ.file_path, []).append((occ, err))
     out: dict[str, list[types.Diagnostic]] = {}
     for path, items in grouped.items():

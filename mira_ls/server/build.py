@@ -151,6 +151,16 @@ def _publish_build(
         ls.publish_diagnostics(uri, source, wanted.get(uri, []))
 
 
+def restore_diagnostics(ls: MiraServer, project: ProjectRoot) -> None:
+    """At start, show again the latest builds' errors in files not edited since: the editor
+    had them before the restart, and the next build may be a while away."""
+    by_uri = build_diagnostics.diagnostics_by_file(
+        ls.session, project, ls.encoding, _text_of(ls, project.root), unchanged_since_run=True
+    )
+    if by_uri:
+        _publish_build(ls, project, by_uri)
+
+
 def _report_progress(progress: ThreadSafeProgress, done: int, total: int, msg: str) -> None:
     progress.report(done, total, msg, force=True)
 

@@ -11,6 +11,7 @@ from lsprotocol import types
 
 from mira_ls import config, paths
 from mira_ls.server.base import MiraServer, server, uri_to_path
+from mira_ls.server.build import restore_diagnostics
 from mira_ls.server.code import full_index
 from mira_ls.store import StoreError, open_store
 
@@ -55,6 +56,10 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
     ls.loop = asyncio.get_running_loop()
     await _pull_configuration(ls)
     await _register_watchers(ls)
+    if ls.session.store is not None:
+        for root in list(ls.session.roots):
+            what = f"restoring build errors of {root.root}"
+            ls.submit(ls.build_jobs, what, restore_diagnostics, ls, root)
     if ls.session.settings.index.on_start and ls.session.store is not None:
         for root in list(ls.session.roots):
             ls.submit(ls.index_jobs, f"indexing {root.root}", full_index, ls, root.root)
@@ -139,3 +144,5 @@ def on_folders(ls: MiraServer, params: types.DidChangeWorkspaceFoldersParams) ->
         if p is not None and ls.session.store is not None:
             root = ls.session.add_root(p)
             ls.submit(ls.index_jobs, f"indexing {root.root}", full_index, ls, root.root)
+            what = f"restoring build errors of {root.root}"
+            ls.submit(ls.build_jobs, what, restore_diagnostics, ls, root)

@@ -4,6 +4,7 @@ client and rebuilt, removes it. Detected commands ask first; a missing tool is n
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -14,7 +15,13 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from mira_ls.store import connect
-from tests.lsp.conftest import StartServer, eventually, server_env, wait_for_progress_end
+from tests.lsp.conftest import (
+    StartServer,
+    ended,
+    eventually,
+    server_env,
+    wait_for_progress_end,
+)
 from tests.support.repo import Repo
 
 BIN = Path(sys.executable).parent
@@ -340,3 +347,29 @@ async def test_commands_asked_again_answer_again_and_name_what_they_need(
         )
         (msg,) = await eventually(lambda text=text: messages_with(text, 1))
         assert msg.type == types.MessageType.Warning
+
+
+async def test_a_restarted_server_shows_the_last_build_errors_of_unedited_files(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    two = "import os\nimport sys\n\n\ndef f():\n    return 1\n"
+    repo.commit("initial", {"pyproject.toml": RUFF_CFG, "a.py": BAD, "b.py": two})
+    a, b = repo.root / "a.py", repo.root / "b.py"
+    first = await start_server(repo.root, init_options=ruff_settings())
+    await run_build(first, 1)
+    (before,) = await diagnostics_for(first, a.as_uri(), True)
+    assert len(await diagnostics_for(first, b.as_uri(), True)) == 2
+    await first.shutdown_session()
+    await first.stop()
+
+    later = os.stat(b).st_mtime + 5  # b.py is edited after the build (not rebuilt)
+    b.write_text("\n" + two)
+    os.utime(b, (later, later))
+    second = await start_server(repo.root, init_options=ruff_settings())
+    (after,) = await diagnostics_for(second, a.as_uri(), True)  # no build ran: restored
+    assert (after.code, after.message, after.range) == (before.code, before.message, before.range)
+    assert after.data["errorHash"] == before.data["errorHash"]
+    assert ended(second, "mira-ls: build") == []
+    await asyncio.sleep(1)
+    assert not second.diagnostics.get(b.as_uri())  # its lines may have moved: not shown
