@@ -131,7 +131,7 @@ def _error_line(e: ErrorRow) -> str:
 
 def cmd_build(args: argparse.Namespace) -> int:
     root = _root(args.path)
-    settings = common.settings()
+    settings = common.settings(args)
     plan = detect.plan_commands(root, settings.build.commands, args.names)
     for problem in plan.problems:
         print(f"mira-ls: {problem}", file=sys.stderr)

@@ -30,22 +30,21 @@ def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
-_reported: set[str] = set()
-
-
-def settings() -> config.Settings:
-    """The settings; each invalid value is reported once per process, however many times a
-    command loads them (opening the database loads them too)."""
-    s, problems = config.load()
-    for p in problems:
-        if p not in _reported:
-            _reported.add(p)
+def settings(args: argparse.Namespace) -> config.Settings:
+    """The command's settings, loaded once and kept on its parsed arguments, so each invalid
+    value is reported once however many parts of the command ask (opening the database
+    asks too)."""
+    s: config.Settings | None = getattr(args, "loaded_settings", None)
+    if s is None:
+        s, problems = config.load()
+        for p in problems:
             log.warning("%s", p)
+        args.loaded_settings = s
     return s
 
 
 def open_db(args: argparse.Namespace) -> Store:
-    s = settings()
+    s = settings(args)
     path = Path(args.db) if getattr(args, "db", None) else paths.database_path(s.database_path)
     return open_store(path)
 

@@ -62,7 +62,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     root = Path(args.path).expanduser()
     if not root.is_dir():
         raise common.CliError(f"{root} is not a directory; give the folder of a git work tree.")
-    settings = common.settings()
+    settings = common.settings(args)
     with common.open_db(args) as store:
         with store.write() as c:
             project = projects.get_or_create(c, root)

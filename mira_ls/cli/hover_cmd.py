@@ -56,7 +56,7 @@ def cmd_hover(args: argparse.Namespace) -> int:
                 f"{path} is in no indexed project; run `mira-ls index DIR` on its workspace first"
             )
         session = Session(
-            store, common.settings(), [ProjectRoot(project.id, Path(project.root_path))]
+            store, common.settings(args), [ProjectRoot(project.id, Path(project.root_path))]
         )
         loc = session.locate(path)
         assert loc is not None

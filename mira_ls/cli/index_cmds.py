@@ -90,7 +90,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise CliError(f"{root} does not exist; pass the folder of a workspace to index")
     if not root.is_dir():
         raise CliError(f"{root} is not a folder; pass the folder of a workspace to index")
-    settings = common.settings()
+    settings = common.settings(args)
     progress = _StderrProgress(not args.quiet)
     with common.open_db(args) as store:
         try:

@@ -93,11 +93,11 @@ def _project_root(path: Path) -> Path:
     return start
 
 
-def _session(store: Store, anchor: Path | None) -> Session:
+def _session(args: argparse.Namespace, store: Store, anchor: Path | None) -> Session:
     from mira_ls.features.session import ProjectRoot, Session
     from mira_ls.store import projects as project_store
 
-    session = Session(store, common.settings())
+    session = Session(store, common.settings(args))
     if anchor is None:
         return session
     known = project_store.for_path(store.conn(), anchor)
@@ -167,7 +167,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     store = common.open_db(args)
     with store:
-        session = _session(store, file or Path.cwd())
+        session = _session(args, store, file or Path.cwd())
         arg: dict[str, Any] = {}
         if question and not args.explain:
             arg["question"] = question
@@ -226,7 +226,7 @@ def cmd_budget(args: argparse.Namespace) -> int:
 
     store = common.open_db(args)
     with store:
-        svc = chat.ChatState().service(Session(store, common.settings()))
+        svc = chat.ChatState().service(Session(store, common.settings(args)))
         report = chat.budget_report(svc)
         days = budget_store.summaries(store.conn(), "day", args.days) if args.days else []
         months = budget_store.summaries(store.conn(), "month", 12) if args.days else []
@@ -271,7 +271,7 @@ def cmd_cache_stats(args: argparse.Namespace) -> int:
 
     store = common.open_db(args)
     with store:
-        stats = chat.ChatState().service(Session(store, common.settings())).cache.stats()
+        stats = chat.ChatState().service(Session(store, common.settings(args))).cache.stats()
     data = stats.as_dict()
     lines = [chat.cache_text(data)]
     for m in data["by_model"]:
@@ -290,7 +290,7 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
 
     store = common.open_db(args)
     with store:
-        cache = chat.ChatState().service(Session(store, common.settings())).cache
+        cache = chat.ChatState().service(Session(store, common.settings(args))).cache
         removed = cache.cleanup_expired() if args.expired else cache.clear()
     what = "expired answers" if args.expired else "answers"
     common.emit(args, {"removed": removed}, f"removed {removed} cached {what}")

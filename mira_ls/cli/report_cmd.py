@@ -48,7 +48,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise CliError(f"{root} is not a folder; pass the folder of a workspace")
     out = _output(args, root)
-    settings = common.settings()
+    settings = common.settings(args)
     with common.open_db(args) as store:
         data = report.collect(store, root, settings)
     if out is not None:
