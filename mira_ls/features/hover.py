@@ -62,7 +62,7 @@ def code_section(session: Session, target: Target) -> list[str]:
 
 def hover_markdown(session: Session, loc: Located, text: str, line: int, col: int) -> str | None:
     """Markdown for a hover at (1-based line, 0-based code-point col) of the live text."""
-    target = target_at(session, loc, text, line, col)
+    target = target_at(session, loc, text, line, col, headers=True)
     blocks: list[str] = []
     if target is not None:
         blocks.extend(code_section(session, target))

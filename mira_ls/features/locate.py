@@ -1,4 +1,6 @@
-"""Find what the cursor is on: a definition's name, or a call whose callee we know."""
+"""Find what the cursor is on: a definition's name, a call whose callee we know, or the
+header of a definition (its decorators and keywords, such as `def`, `class`, `async`,
+`pub fn`), which stands for that definition."""
 
 from __future__ import annotations
 
@@ -50,8 +52,12 @@ def _indexed_as_is(session: Session, loc: Located, text: str) -> bool:
     return len(data) == row.size_bytes and hashlib.sha256(data).hexdigest() == row.content_hash
 
 
-def target_at(session: Session, loc: Located, text: str, line: int, col: int) -> Target | None:
-    """line is 1-based, col 0-based in code points."""
+def target_at(
+    session: Session, loc: Located, text: str, line: int, col: int, *, headers: bool = False
+) -> Target | None:
+    """line is 1-based, col 0-based in code points. With `headers`, a position on a
+    definition's decorators or keywords counts as that definition (hover wants that; call
+    hierarchy answers only on names)."""
     if _indexed_as_is(session, loc, text):
         assert session.store is not None
         conn = session.store.conn()
@@ -60,13 +66,18 @@ def target_at(session: Session, loc: Located, text: str, line: int, col: int) ->
         if row is not None:
             return Target(None, row)
         call = positions.call_at(conn, pid, loc.rel_path, line, col)
-        if call is None:
+        if call is not None:
+            name, callee = call
+            if callee is not None:
+                return Target(None, callee, via_call=True)
+            found = code_store.find_by_name(conn, pid, name)
+            if len(found) == 1:
+                return Target(None, found[0], via_call=True)
+        if not headers:
             return None
-        name, callee = call
-        if callee is not None:
-            return Target(None, callee, via_call=True)
-        found = code_store.find_by_name(conn, pid, name)
-        return Target(None, found[0], via_call=True) if len(found) == 1 else None
+        # Not on a name or a known call: a definition's header, found in the (cached) parse.
+        fx = session.parse(loc.rel_path, text)
+        return _header_target(session, loc, fx, line, col) if fx is not None else None
     fx = session.parse(loc.rel_path, text)
     if fx is None:
         return None
@@ -79,8 +90,45 @@ def target_at(session: Session, loc: Located, text: str, line: int, col: int) ->
         return Target(fx.symbols[idx], stored_row(session, loc, fx, idx))
     for call in fx.calls:
         if call.line == line and call.col <= col <= call.col + len(call.name):
-            return _call_target(session, loc, fx, call.caller, call.name, line, call.col)
-    return None
+            found = _call_target(session, loc, fx, call.caller, call.name, line, call.col)
+            if found is not None:
+                return found
+            break
+    return _header_target(session, loc, fx, line, col) if headers else None
+
+
+def header_at(fx: FileExtract, line: int, col: int) -> int | None:
+    """The innermost definition whose header holds (1-based line, 0-based col).
+
+    A header runs from the start of the definition's span (its first decorator, or keywords
+    like `async def`, `export function`, `pub fn`) to the end of its name: a user hovering
+    `def` or `@app.route(...)` means that definition.
+    """
+    best: int | None = None
+    for i, s in enumerate(fx.symbols):
+        if s.kind == "module":
+            continue
+        if (
+            not (s.start_line, s.start_col)
+            <= (line, col)
+            <= (s.name_line, s.name_col + len(s.name))
+        ):
+            continue
+        if best is None or (s.start_line, s.start_col) >= (
+            fx.symbols[best].start_line,
+            fx.symbols[best].start_col,
+        ):
+            best = i
+    return best
+
+
+def _header_target(
+    session: Session, loc: Located, fx: FileExtract, line: int, col: int
+) -> Target | None:
+    idx = header_at(fx, line, col)
+    if idx is None:
+        return None
+    return Target(fx.symbols[idx], stored_row(session, loc, fx, idx))
 
 
 def _call_target(
