@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / "editors" / "vscode"
 SCRIPT = VSCODE / "scripts" / "sync-settings.py"
 CLIENT_SECTIONS = ("server", "ui", "trace")
+# Sent by the extension from VS Code's workspace trust, never contributed as a setting.
+EXTENSION_DECIDED = {"mira.git.trustRepositoryConfig"}
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,7 +46,7 @@ def test_package_json_is_in_sync_with_config_keys() -> None:
 
 def test_every_server_key_is_contributed_with_its_default_and_rules() -> None:
     props = _props()
-    expected = {f"mira.{k.key}": k for k in all_keys()}
+    expected = {f"mira.{k.key}": k for k in all_keys() if f"mira.{k.key}" not in EXTENSION_DECIDED}
     server_props = {
         k: v
         for k, v in props.items()
@@ -100,3 +102,24 @@ def test_sync_script_detects_and_repairs_drift(tmp_path: Path) -> None:
     assert fixed["mira.server.path"] == _props()["mira.server.path"]
     assert pkg.read_text() == (VSCODE / "package.json").read_text()
     assert _sync("--check", "--package-json", str(pkg)).returncode == 0
+
+
+def test_workspace_trust_key_is_never_contributed(tmp_path: Path) -> None:
+    """The server's git.trustRepositoryConfig comes from VS Code's workspace trust (the
+    extension sends it); as a setting, a repository's .vscode/settings.json could set it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_settings", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    fake = tmp_path / "python"
+    schema = {
+        "mira.git.trustRepositoryConfig": {"type": "boolean", "default": False},
+        "mira.git.enabled": {"type": "boolean", "default": True},
+    }
+    fake.write_text(f"#!/bin/sh\necho '{json.dumps(schema)}'\n")
+    fake.chmod(0o755)
+    got = sync.server_schema(str(fake))
+    assert set(got) == {"mira.git.enabled"}
+    assert "mira.git.trustRepositoryConfig" not in _props()

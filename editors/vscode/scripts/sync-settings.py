@@ -21,6 +21,10 @@ from pathlib import Path
 
 PACKAGE_JSON = Path(__file__).resolve().parent.parent / "package.json"
 CLIENT_SECTIONS = ("server", "ui", "trace")  # keep in step with src/settings.ts
+# Server keys VS Code decides itself and that no settings file may set: the extension sends
+# workspace trust as git.trustRepositoryConfig (src/settings.ts TRUST_KEY), so it is not
+# contributed as a setting.
+EXTENSION_DECIDED = ("mira.git.trustRepositoryConfig",)
 
 
 def is_client_key(key: str) -> bool:
@@ -48,7 +52,7 @@ def server_schema(python: str) -> dict[str, dict]:
             "sync-settings: server keys collide with the extension's own settings "
             f"({', '.join(CLIENT_SECTIONS)}): {', '.join(clashes)}. Rename them in config.py."
         )
-    return schema
+    return {k: v for k, v in schema.items() if k not in EXTENSION_DECIDED}
 
 
 def synced(package: dict, schema: dict[str, dict]) -> dict:

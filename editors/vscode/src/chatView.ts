@@ -7,6 +7,7 @@
 import * as crypto from "node:crypto";
 import * as vscode from "vscode";
 
+import { answerLinksHtml, escapeHtml } from "./answerLinks";
 import { ChatTranscript } from "./chunks";
 
 export class ChatView implements vscode.Disposable {
@@ -63,19 +64,15 @@ export class ChatView implements vscode.Disposable {
     if (!panel) {
       return;
     }
-    let markdown = this.transcript.render();
-    if (this.answerLinks.length) {
-      markdown +=
-        "\n---\n\nAnswer files: " +
-        this.answerLinks.map((u) => `[${vscode.Uri.parse(u).path.split("/").pop()}](${u})`).join(" · ") +
-        "\n";
-    }
+    const markdown = this.transcript.render();
     let html: string;
     try {
       html = await vscode.commands.executeCommand<string>("markdown.api.render", markdown);
     } catch {
       html = `<pre>${escapeHtml(markdown)}</pre>`;
     }
+    // Links to the answer files as HTML: markdown-it does not render file: links.
+    html += answerLinksHtml(this.answerLinks);
     await panel.webview.postMessage({ html });
   }
 
@@ -100,10 +97,6 @@ async function openLink(href: string): Promise<void> {
   } else if (uri.scheme === "https" || uri.scheme === "http") {
     await vscode.env.openExternal(uri);
   }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function shell(cspSource: string, nonce: string): string {

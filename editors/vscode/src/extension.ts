@@ -42,6 +42,7 @@ import {
   serverEnv,
   serverLaunch,
   serverSettings,
+  withWorkspaceTrust,
 } from "./settings";
 import { MessageGate, MessageType } from "./messages";
 import { BudgetStatus } from "./statusBar";
@@ -79,9 +80,13 @@ class Mira implements vscode.Disposable {
     return this.context.extension.packageJSON.contributes.configuration.properties as Properties;
   }
 
+  /** The server's settings as the user set them, with the workspace trust forwarded. */
   private settings(scope?: vscode.Uri): Record<string, unknown> {
     const cfg = vscode.workspace.getConfiguration(SECTION, scope);
-    return serverSettings(this.properties, (key) => cfg.inspect(key), true);
+    return withWorkspaceTrust(
+      serverSettings(this.properties, (key) => cfg.inspect(key), true),
+      vscode.workspace.isTrusted,
+    );
   }
 
   async start(): Promise<void> {
@@ -118,11 +123,17 @@ class Mira implements vscode.Disposable {
       command: launch.command,
       args: launch.args,
       transport: TransportKind.stdio,
-      options: { env: serverEnv(apiKey), cwd: folder },
+      // The user's whole environment plus the key: spawn replaces the environment with `env`.
+      options: { env: serverEnv(apiKey, process.env), cwd: folder },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
-      initializationOptions: () => initializationOptions(this.properties, (k) => vscode.workspace.getConfiguration(SECTION).inspect(k)),
+      initializationOptions: () =>
+        initializationOptions(
+          this.properties,
+          (k) => vscode.workspace.getConfiguration(SECTION).inspect(k),
+          vscode.workspace.isTrusted,
+        ),
       outputChannel: this.output,
       middleware: {
         // The "N callers" lens runs mira.callers; show its answer as a references peek.
@@ -236,11 +247,22 @@ class Mira implements vscode.Disposable {
       }
       return;
     }
+    await this.sendSettings();
+  }
+
+  /** didChangeConfiguration with the whole `mira` section (the path the server reads). */
+  private async sendSettings(): Promise<void> {
     if (this.client?.isRunning()) {
       await this.client.sendNotification(DidChangeConfigurationNotification.type, {
         settings: { [SECTION]: this.settings() },
       });
     }
+  }
+
+  /** The user trusted the workspace: the server may now honour its git config. */
+  async onDidGrantWorkspaceTrust(): Promise<void> {
+    this.output.appendLine("Workspace trusted: telling the server (git.trustRepositoryConfig = true).");
+    await this.sendSettings();
   }
 
   private onChunk(params: unknown): void {
@@ -568,6 +590,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   reg("mira-ls.restartServer", () => m.restart());
   reg("mira-ls.showServerLog", () => m.showServerLog());
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => m.onConfigurationChanged(e)));
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => m.onDidGrantWorkspaceTrust()));
   await m.start();
 }
 

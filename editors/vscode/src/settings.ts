@@ -106,12 +106,17 @@ export function serverSettings(
   return nest(flat);
 }
 
-/** What goes in `initializationOptions` and in didChangeConfiguration's `settings`. */
+/**
+ * What goes in `initializationOptions`: the user's settings and, when `trusted` is given, the
+ * workspace trust as `git.trustRepositoryConfig`.
+ */
 export function initializationOptions(
   props: Properties,
   inspect: (relKey: string) => Inspected | undefined,
+  trusted?: boolean,
 ): { mira: Record<string, unknown> } {
-  return { mira: serverSettings(props, inspect) };
+  const settings = serverSettings(props, inspect);
+  return { mira: trusted === undefined ? settings : withWorkspaceTrust(settings, trusted) };
 }
 
 /**
@@ -172,9 +177,46 @@ export function serverLaunch(client: ClientSettings, workspaceFolder?: string): 
   return { command: expandPath(exe, workspaceFolder), args: ["serve", ...extra] };
 }
 
-/** Extra environment for the server process: the API key from secret storage, if any. */
-export function serverEnv(apiKey: string | undefined): Record<string, string> {
-  return apiKey ? { MIRA_OPENAI_API_KEY: apiKey } : {};
+/**
+ * The server process's whole environment: VS Code's own (PATH, HOME, XDG_*, MIRA_*, OPENAI_*,
+ * ...) plus the API key from secret storage, if any. vscode-languageclient hands `env` to
+ * `child_process.spawn`, which *replaces* the environment with it, so it must be complete.
+ */
+export function serverEnv(
+  apiKey: string | undefined,
+  base: Record<string, string | undefined> = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value !== undefined) {
+      env[key] = value;
+    }
+  }
+  if (apiKey) {
+    env.MIRA_OPENAI_API_KEY = apiKey;
+  }
+  return env;
+}
+
+/** The server key that VS Code's workspace trust decides (never a settings file). */
+export const TRUST_KEY = "git.trustRepositoryConfig";
+
+/**
+ * Server settings with `git.trustRepositoryConfig` set from VS Code's workspace trust.
+ * Whatever a settings file says for that key is replaced: a cloned repository could plant a
+ * `.vscode/settings.json` that trusts its own git hooks and filters.
+ */
+export function withWorkspaceTrust(
+  settings: Record<string, unknown>,
+  trusted: boolean,
+): Record<string, unknown> {
+  const [section, key] = TRUST_KEY.split(".");
+  const current = settings[section];
+  const inner =
+    typeof current === "object" && current !== null && !Array.isArray(current)
+      ? (current as Record<string, unknown>)
+      : {};
+  return { ...settings, [section]: { ...inner, [key]: trusted } };
 }
 
 /**

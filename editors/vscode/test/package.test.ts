@@ -47,4 +47,10 @@ describe("package.json", () => {
   it("lists the client's trace setting under the language client's id", () => {
     assert.deepEqual(props["mira.trace.server"].enum, ["off", "messages", "verbose"]);
   });
+
+  it("runs in Restricted Mode and leaves the trust to VS Code, not to a setting", () => {
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, "limited");
+    assert.match(pkg.capabilities.untrustedWorkspaces.description, /git\.trustRepositoryConfig/);
+    assert.ok(!("mira.git.trustRepositoryConfig" in props), "the trust comes from workspace trust");
+  });
 });

@@ -16,7 +16,9 @@ import {
   serverKeys,
   serverLaunch,
   serverSettings,
+  TRUST_KEY,
   userValue,
+  withWorkspaceTrust,
 } from "../src/settings";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
@@ -138,9 +140,42 @@ describe("server launch", () => {
   });
 
   it("puts the secret-storage API key only in the server's environment", () => {
-    assert.deepEqual(serverEnv("sk-test"), { MIRA_OPENAI_API_KEY: "sk-test" });
-    assert.deepEqual(serverEnv(undefined), {});
-    assert.deepEqual(serverEnv(""), {});
+    assert.deepEqual(serverEnv("sk-test", {}), { MIRA_OPENAI_API_KEY: "sk-test" });
+    assert.deepEqual(serverEnv(undefined, {}), {});
+    assert.deepEqual(serverEnv("", {}), {});
+  });
+
+  it("starts the server with the user's whole environment, not only the key", () => {
+    const user = {
+      PATH: "/home/u/.venvs/mira/bin:/usr/bin",
+      HOME: "/home/u",
+      XDG_DATA_HOME: "/home/u/.local/share",
+      XDG_STATE_HOME: "/home/u/.local/state",
+      MIRA_DB: "/data/mira.db",
+      MIRA_BUDGET_DAILY_USD: "2",
+      OPENAI_API_KEY: "sk-from-env",
+      OPENAI_BASE_URL: "http://127.0.0.1:11434/v1",
+      UNSET: undefined,
+    };
+    const env = serverEnv(undefined, user);
+    const { UNSET: _unset, ...defined } = user;
+    assert.deepEqual(env, defined);
+    assert.ok(!("UNSET" in env));
+    // The key from secret storage is added; an exported OPENAI_API_KEY stays (the server
+    // prefers MIRA_OPENAI_API_KEY).
+    const withKey = serverEnv("sk-secret", user);
+    assert.equal(withKey.MIRA_OPENAI_API_KEY, "sk-secret");
+    assert.equal(withKey.OPENAI_API_KEY, "sk-from-env");
+    assert.equal(withKey.PATH, user.PATH);
+    // The input is not modified.
+    assert.ok(!("MIRA_OPENAI_API_KEY" in user));
+  });
+
+  it("defaults to this process's environment (what VS Code was started with)", () => {
+    const env = serverEnv(undefined);
+    assert.equal(env.PATH, process.env.PATH);
+    assert.equal(env.HOME, process.env.HOME);
+    assert.equal(Object.keys(env).length, Object.values(process.env).filter((v) => v !== undefined).length);
   });
 
   it("finds executables on PATH and reports missing ones", () => {
@@ -156,5 +191,56 @@ describe("server launch", () => {
       findExecutable("mira-ls", { Path: "C:\\Windows;C:\\Tools", PATHEXT: ".EXE;.CMD" }, (p) => win.has(p), "win32"),
       "C:\\Tools\\mira-ls.EXE",
     );
+  });
+});
+
+describe("workspace trust", () => {
+  it("sends VS Code's trust as git.trustRepositoryConfig in initializationOptions", () => {
+    assert.equal(TRUST_KEY, "git.trustRepositoryConfig");
+    assert.deepEqual(initializationOptions(PROPS, () => ({}), true), {
+      mira: { git: { trustRepositoryConfig: true } },
+    });
+    assert.deepEqual(initializationOptions(PROPS, () => ({}), false), {
+      mira: { git: { trustRepositoryConfig: false } },
+    });
+    // Without a trust value (callers that do not know it), nothing is added.
+    assert.deepEqual(initializationOptions(PROPS, () => ({})), { mira: {} });
+  });
+
+  it("keeps the other git settings next to the trust", () => {
+    const opts = initializationOptions(
+      PROPS,
+      inspector({ "git.maxChangesetFiles": { globalValue: 50 }, "budget.dailyUsd": { globalValue: 1 } }),
+      false,
+    );
+    assert.deepEqual(opts, {
+      mira: { git: { maxChangesetFiles: 50, trustRepositoryConfig: false }, budget: { dailyUsd: 1 } },
+    });
+  });
+
+  it("never takes git.trustRepositoryConfig from a settings file", () => {
+    // Even if package.json contributed the key, a workspace (or folder) .vscode/settings.json
+    // saying true in an untrusted workspace is overridden by the trust itself.
+    const props: Properties = { ...PROPS, "mira.git.trustRepositoryConfig": { type: "boolean", default: false } };
+    const planted = inspector({
+      "git.trustRepositoryConfig": { workspaceFolderValue: true, workspaceValue: true, globalValue: true },
+    });
+    assert.deepEqual(initializationOptions(props, planted, false), {
+      mira: { git: { trustRepositoryConfig: false } },
+    });
+    const changed = withWorkspaceTrust(serverSettings(props, planted, true), false);
+    assert.equal((changed.git as Record<string, unknown>).trustRepositoryConfig, false);
+    // The answer to workspace/configuration "mira.git.trustRepositoryConfig" follows it.
+    assert.equal(sectionValue(changed, "mira.git.trustRepositoryConfig"), false);
+    assert.equal(sectionValue(withWorkspaceTrust({}, true), "mira.git.trustRepositoryConfig"), true);
+  });
+
+  it("replaces a non-object git section and leaves its input alone", () => {
+    const input = { git: "oops", llm: { model: "m" } } as Record<string, unknown>;
+    assert.deepEqual(withWorkspaceTrust(input, true), {
+      git: { trustRepositoryConfig: true },
+      llm: { model: "m" },
+    });
+    assert.equal(input.git, "oops");
   });
 });
