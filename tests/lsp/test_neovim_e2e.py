@@ -1,15 +1,19 @@
-"""Neovim as a real client: headless nvim starts mira-ls from editors/neovim/lsp/mira_ls.lua.
+"""Neovim as a real client: headless nvim starts mira-ls through the plugin's setup().
 
 CI installs Debian's neovim (0.7.2); the test skips only when `nvim` is not installed. One
-headless run (module fixture) hovers a function in a git repository with two authors and
-runs a workspace command through the plugin module; editors/neovim/test/e2e_harness.lua
-writes what Neovim saw to a JSON file that the tests below check.
+headless run (module fixture) hovers a function in a git repository with two authors, runs
+the callers lens and a workspace command through the plugin module, saves the file (the
+plugin then asks for the lenses itself), checks `K`, and asks a chat question answered by the
+loopback OpenAI server (on 0.7 the answer file opens in a split through the plugin's
+window/showDocument handler); editors/neovim/test/e2e_harness.lua writes what Neovim saw to a
+JSON file that the tests below check.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.openai_server import Answer, OpenAIServer
 from tests.support.repo import BASE_TIME, Repo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +38,9 @@ pytestmark = [
     ),
     pytest.mark.timeout(240),
 ]
+
+QUESTION = "What does total_price return?"
+ANSWER = "Loopback model: total_price returns the subtotal with tax, rounded to cents."
 
 CORE_V1 = '''"""Pricing helpers."""
 
@@ -119,8 +127,27 @@ def nvim_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         # git sections appear (history mining may finish just after indexing).
         "MIRA_E2E_WANT": "expert",
         "MIRA_E2E_HOVER_WAIT_MS": "8000",
+        # Chat against the loopback model; answers go under XDG_STATE_HOME.
+        "MIRA_OPENAI_API_KEY": "sk-e2e-neovim",
+        "MIRA_E2E_QUESTION": QUESTION,
+        "MIRA_E2E_ANSWERS_DIR": str(tmp / "state" / "mira-ls" / "answers"),
     }
-    proc = subprocess.run(
+    llm = OpenAIServer(reply=lambda body: Answer(text=ANSWER)).start()
+    env["OPENAI_BASE_URL"] = llm.base_url
+    try:
+        proc = _run_nvim(env, repo.root)
+    finally:
+        llm.stop()
+    data = _collect(proc, out_file, log_file, tmp)
+    data["_target_line"] = line
+    data["_repo"] = str(repo.root)
+    data["_llm_requests"] = len(llm.chat_requests())
+    return data
+
+
+def _run_nvim(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert NVIM is not None
+    return subprocess.run(
         [
             NVIM,
             "--headless",
@@ -133,20 +160,23 @@ def nvim_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             f"luafile {HARNESS}",
         ],
         env=env,
-        cwd=repo.root,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=200,
         stdin=subprocess.DEVNULL,
     )
+
+
+def _collect(
+    proc: subprocess.CompletedProcess[str], out_file: Path, log_file: Path, tmp: Path
+) -> dict[str, Any]:
     server_log = log_file.read_text(errors="replace")[-4000:] if log_file.exists() else ""
     assert out_file.exists(), (
         f"nvim wrote no result (exit {proc.returncode}).\nstderr: {proc.stderr[-2000:]}\n"
         f"server log: {server_log}"
     )
     data: dict[str, Any] = json.loads(out_file.read_text())
-    data["_target_line"] = line
-    data["_repo"] = str(repo.root)
     lsp_log = Path(data.get("lsp_log") or tmp / "none")
     client_log = lsp_log.read_text(errors="replace")[-3000:] if lsp_log.is_file() else ""
     data["_diagnostics"] = (
@@ -160,6 +190,7 @@ def test_neovim_starts_the_server_from_the_shipped_config(nvim_run: dict[str, An
     assert nvim_run["errors"] == [], nvim_run["_diagnostics"]
     assert nvim_run["initialized"] is True
     assert nvim_run["root_dir"] == nvim_run["_repo"]
+    assert nvim_run["start_method"] in ("vim.lsp.enable", "vim.lsp.start", "vim.lsp.start_client")
     assert nvim_run["client_has_callers_command"] is True
     assert nvim_run["server_name"] == "mira-ls"
     assert nvim_run["config_cmd"] == ["mira-ls", "serve"]
@@ -218,7 +249,10 @@ def test_workspace_command_is_answered(nvim_run: dict[str, Any]) -> None:
     if nvim_run["command"] == "mira.budget":
         assert set(result) >= {"day", "month", "cache"}
         assert result["day"]["limit_usd"] == 5.0
-        assert nvim_run["budget_line"].startswith("Mira budget: today $0.00 of $5.00")
+        # The chat before it cost a fraction of a cent.
+        assert re.match(r"Mira budget: today \$0\.\d+ of \$5\.00", nvim_run["budget_line"]), (
+            nvim_run["budget_line"]
+        )
     else:
         assert nvim_run["command"] == "mira.reindex"
         assert result["started"] is True
@@ -230,3 +264,35 @@ def test_plugin_refuses_unadvertised_commands_with_a_sentence(nvim_run: dict[str
         "The running mira-ls does not offer mira.noSuchCommand; "
         "update it (pip install -U from your mira-ls checkout)."
     )
+
+
+def test_plugin_refreshes_code_lenses_by_itself(nvim_run: dict[str, Any]) -> None:
+    """No autocmd in the user's config: after :w the plugin has asked for the lenses, with
+    the call each Neovim version has (0.7's codelens.refresh() takes no buffer)."""
+    assert {"line": nvim_run["_target_line"], "title": "1 caller"} in nvim_run["plugin_lenses"], (
+        nvim_run["plugin_lenses"],
+        nvim_run["_diagnostics"],
+    )
+
+
+def test_k_shows_the_lsp_hover(nvim_run: dict[str, Any]) -> None:
+    k = nvim_run["k_map"]
+    major, minor = (int(x) for x in nvim_run["nvim_version"].split(".")[:2])
+    if (major, minor) < (0, 10):
+        # The plugin maps K in the buffer (Neovim before 0.10 runs 'keywordprg').
+        assert k["buffer"] == 1 and k["desc"] == "mira-ls: hover" and k["has_callback"], k
+    else:
+        assert k["buffer"] == 1, k  # Neovim's own LSP default
+
+
+def test_chat_answer_streams_and_its_file_opens(nvim_run: dict[str, Any]) -> None:
+    assert nvim_run["chat_answered"] is True, nvim_run["_diagnostics"]
+    assert nvim_run["chat_error"] is None, nvim_run["chat_error"]
+    assert nvim_run["_llm_requests"] >= 1
+    assert ANSWER in (nvim_run["streamed"] or ""), nvim_run["streamed"]
+    # 0.7 has no window/showDocument of its own: the plugin's handler opened it in a split.
+    if nvim_run["nvim_version"].startswith("0.7."):
+        assert nvim_run["has_show_document"] is False
+    answer = nvim_run["answer_window"]
+    assert answer and answer == nvim_run["chat_file"], (answer, nvim_run["chat_file"])
+    assert any(ANSWER in line for line in nvim_run["answer_lines"]), nvim_run["answer_lines"]

@@ -1,6 +1,7 @@
--- mira-ls for Neovim 0.11+: put this directory on 'runtimepath' (or copy this file to
--- ~/.config/nvim/lsp/mira_ls.lua), then call vim.lsp.enable("mira_ls").
--- Override anything with vim.lsp.config("mira_ls", { ... }); see editors/README.md.
+-- mira-ls for Neovim 0.7 to 0.11+: put this directory on 'runtimepath' and call
+-- require("mira_ls").setup({ ... }) (any version), or on 0.11+ vim.lsp.enable("mira_ls") with
+-- overrides in vim.lsp.config("mira_ls", { ... }); see editors/README.md. A virtualenv's
+-- server: cmd = { vim.fn.expand("~/.venvs/mira/bin/mira-ls"), "serve" }.
 --
 -- Settings go in init_options (read once at start) and settings (answered to the server's
 -- workspace/configuration requests), both under the "mira" section, with the same camelCase
@@ -34,6 +35,12 @@ local ok, mira = pcall(require, "mira_ls")
 if ok then
   config.handlers = mira.handlers()
   config.commands = mira.commands()
+  -- 0.7: advertise window/showDocument (answer files open in a split).
+  config.capabilities = mira.capabilities()
+  -- 0.7 has no LspAttach event: the plugin's per-buffer setup (K, lenses) runs from here.
+  if vim.fn.exists("##LspAttach") == 0 then
+    config.on_attach = mira.on_attach
+  end
 end
 
 return config

@@ -1,5 +1,6 @@
--- :Mira* commands for mira-ls (Neovim 0.7+). They talk to the running mira_ls client; start it
--- with vim.lsp.enable("mira_ls") (0.11+) or require("lspconfig").mira_ls.setup({}) (older).
+-- :Mira* commands for mira-ls (Neovim 0.7+), code lens refresh and the `K` hover map. They
+-- talk to the running mira_ls client; start it with require("mira_ls").setup({}) (any
+-- version), vim.lsp.enable("mira_ls") (0.11+) or require("lspconfig").mira_ls.setup({}).
 if vim.g.loaded_mira_ls then
   return
 end
@@ -145,3 +146,25 @@ command("MiraReindex", simple("mira.reindex", "Mira reindex"), { desc = "Index t
 command("MiraCacheStats", simple("mira.cacheStats", "Mira cache"), { desc = "Show answer cache statistics" })
 command("MiraClearCache", clear_cache, { desc = "Empty Mira's answer cache" })
 command("MiraReport", simple("mira.openReport", "Mira report"), { desc = "Open Mira's report" })
+
+-- Code lenses ("N callers", authors) are asked for on entering, saving and leaving insert
+-- mode in buffers mira-ls is attached to (the plugin picks the call each version has).
+local group = vim.api.nvim_create_augroup("mira_ls_plugin", { clear = true })
+vim.api.nvim_create_autocmd({ "BufEnter", "BufWritePost", "InsertLeave" }, {
+  group = group,
+  callback = function(args)
+    mira().refresh_lenses(args.buf)
+  end,
+})
+-- 0.8+: per-buffer setup when mira-ls attaches (0.7 runs it from the config's on_attach).
+if vim.fn.exists("##LspAttach") == 1 then
+  vim.api.nvim_create_autocmd("LspAttach", {
+    group = group,
+    callback = function(args)
+      local client = args.data and vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == mira().name then
+        mira().on_attach(client, args.buf)
+      end
+    end,
+  })
+end

@@ -65,38 +65,22 @@ local function main()
   }
   out.lsp_log = vim.lsp.get_log_path()
 
-  local bufnr, client
-  if has_011 then
-    -- How 0.11+ users run it: lsp/mira_ls.lua found on 'runtimepath', vim.lsp.enable.
-    out.start_method = "vim.lsp.enable"
-    vim.lsp.config("mira_ls", overrides)
-    vim.lsp.enable("mira_ls")
-    vim.cmd("edit " .. vim.fn.fnameescape(file))
-    bufnr = vim.api.nvim_get_current_buf()
-    vim.wait(10000, function()
-      return #vim.lsp.get_clients({ bufnr = bufnr, name = "mira_ls" }) > 0 or exited ~= nil
-    end, 50)
-    client = vim.lsp.get_clients({ bufnr = bufnr, name = "mira_ls" })[1]
-    if not client then
-      table.insert(out.errors, exited or "vim.lsp.enable did not attach mira_ls to the buffer")
-      return
-    end
-    out.root_dir = client.root_dir
-  else
-    out.start_method = "vim.lsp.start_client"
-    cfg = vim.tbl_extend("force", cfg, overrides, { name = "mira_ls", root_dir = repo })
-    cfg.handlers = vim.tbl_extend("force", cfg.handlers or {}, overrides.handlers)
-    vim.cmd("edit " .. vim.fn.fnameescape(file))
-    bufnr = vim.api.nvim_get_current_buf()
-    local client_id = vim.lsp.start_client(cfg)
-    if not client_id then
-      table.insert(out.errors, "vim.lsp.start_client returned nil")
-      return
-    end
-    vim.lsp.buf_attach_client(bufnr, client_id)
-    client = vim.lsp.get_client_by_id(client_id)
-    out.root_dir = repo
+  -- How users start it on every version: the plugin's setup() (0.11+: vim.lsp.config +
+  -- vim.lsp.enable; 0.8-0.10: vim.lsp.start; 0.7: vim.lsp.start_client per git root).
+  local mira = require("mira_ls")
+  out.start_method = has_011 and "vim.lsp.enable" or (vim.lsp.start and "vim.lsp.start" or "vim.lsp.start_client")
+  mira.setup(overrides)
+  vim.cmd("edit " .. vim.fn.fnameescape(file))
+  local bufnr = vim.api.nvim_get_current_buf()
+  vim.wait(10000, function()
+    return mira.attached(bufnr) or exited ~= nil
+  end, 50)
+  local client = mira.client(bufnr)
+  if not client or not mira.attached(bufnr) then
+    table.insert(out.errors, exited or "setup() did not attach mira_ls to the buffer")
+    return
   end
+  out.root_dir = client.root_dir or (client.config and client.config.root_dir)
   local client_id = client.id
   vim.wait(30000, function()
     return client.initialized == true or exited ~= nil
@@ -176,8 +160,72 @@ local function main()
     end
   end
 
+  -- The plugin asks for lenses itself: after :w (BufWritePost) they are in the buffer.
+  out.plugin_lenses = {}
+  if vim.fn.bufwinid(bufnr) ~= -1 then
+    vim.api.nvim_set_current_win(vim.fn.bufwinid(bufnr)) -- back from the quickfix window
+  end
+  vim.cmd("silent write")
+  vim.wait(15000, function()
+    for _, lens in ipairs(vim.lsp.codelens.get(bufnr) or {}) do
+      if lens.command and lens.command.title:find("caller", 1, true) then
+        return true
+      end
+    end
+    return false
+  end, 100)
+  for _, lens in ipairs(vim.lsp.codelens.get(bufnr) or {}) do
+    if lens.command then
+      table.insert(out.plugin_lenses, { line = lens.range.start.line, title = lens.command.title })
+    end
+  end
+
+  -- K: the plugin maps it to the LSP hover before 0.10 (0.10+ does so itself).
+  local k = vim.fn.maparg("K", "n", false, true)
+  out.k_map = { buffer = k.buffer, desc = k.desc or vim.NIL, has_callback = k.callback ~= nil, rhs = k.rhs or vim.NIL }
+  out.has_show_document = mira.has_show_document
+
+  -- Chat with the loopback model: the answer streams into mira://chat and the answer file
+  -- opens (0.7: the plugin's showDocument handler, in a split).
+  local question = os.getenv("MIRA_E2E_QUESTION")
+  local answers_dir = os.getenv("MIRA_E2E_ANSWERS_DIR")
+  if question and question ~= "" then
+    local chat_arg = mira.cursor_args(client)
+    chat_arg.question = question
+    local chat_done = false
+    mira.execute("mira.chat", chat_arg, function(err, result)
+      out.chat_error = err or vim.NIL
+      out.chat_file = type(result) == "table" and result.file or vim.NIL
+      out.chat_id = type(result) == "table" and result.id or vim.NIL
+      chat_done = true
+      if not err then
+        mira.on_chat_result(result)
+      end
+    end, bufnr)
+    out.chat_answered = vim.wait(60000, function()
+      return chat_done
+    end, 50)
+    local function answer_window()
+      for _, win in ipairs(vim.api.nvim_list_wins()) do
+        local name = vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(win))
+        if name:sub(1, #answers_dir) == answers_dir and name:sub(-3) == ".md" then
+          return win, name
+        end
+      end
+    end
+    vim.wait(10000, function()
+      return answer_window() ~= nil
+    end, 50)
+    local win, name = answer_window()
+    out.answer_window = name or vim.NIL
+    out.windows = #vim.api.nvim_list_wins()
+    if win then
+      out.answer_lines = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false)
+    end
+    out.streamed = out.chat_id ~= vim.NIL and mira.answer(out.chat_id) or vim.NIL
+  end
+
   -- A workspace command through the plugin's module, as :MiraBudget runs it.
-  local mira = require("mira_ls")
   local command = vim.tbl_contains(out.commands, "mira.budget") and "mira.budget" or "mira.reindex"
   out.command = command
   local answered = false

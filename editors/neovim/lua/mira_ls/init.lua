@@ -297,9 +297,191 @@ local function on_show_message(err, result, ctx, config)
   return vim.lsp.handlers["window/showMessage"](err, result, ctx, config)
 end
 
+-- Neovim 0.7 has no window/showDocument (0.8 added it): the server then only announces the
+-- answer files and reports. Where the client lacks it, the config advertises it and this
+-- handler opens the file in a split (a web page with xdg-open/open when asked externally).
+M.has_show_document = vim.lsp.handlers["window/showDocument"] ~= nil
+
+function M.show_document(_, params)
+  if type(params) ~= "table" or type(params.uri) ~= "string" then
+    return { success = false }
+  end
+  if params.external or not params.uri:match("^file:") then
+    local opener = vim.fn.has("mac") == 1 and "open" or "xdg-open"
+    if vim.fn.executable(opener) == 1 then
+      vim.fn.jobstart({ opener, params.uri }, { detach = true })
+      return { success = true }
+    end
+    return { success = false }
+  end
+  local fname = vim.uri_to_fname(params.uri)
+  local current = vim.api.nvim_get_current_win()
+  local bufnr = vim.fn.bufadd(fname)
+  vim.fn.bufload(bufnr)
+  local win = vim.fn.bufwinid(bufnr)
+  if win == -1 then
+    vim.cmd("belowright split")
+    win = vim.api.nvim_get_current_win()
+    vim.api.nvim_win_set_buf(win, bufnr)
+  end
+  local sel = params.selection
+  if type(sel) == "table" and type(sel.start) == "table" then
+    pcall(vim.api.nvim_win_set_cursor, win, { sel.start.line + 1, sel.start.character })
+  end
+  if params.takeFocus then
+    vim.api.nvim_set_current_win(win)
+  elseif vim.api.nvim_win_is_valid(current) then
+    vim.api.nvim_set_current_win(current)
+  end
+  return { success = true }
+end
+
 --- Handlers to merge into the client config.
 function M.handlers()
-  return { ["mira/chatChunk"] = M.on_chat_chunk, ["window/showMessage"] = on_show_message }
+  local h = { ["mira/chatChunk"] = M.on_chat_chunk, ["window/showMessage"] = on_show_message }
+  if not M.has_show_document then
+    h["window/showDocument"] = M.show_document
+  end
+  return h
+end
+
+--- Client capabilities to use, or nil where Neovim's defaults are complete (0.8+).
+function M.capabilities()
+  if M.has_show_document then
+    return nil
+  end
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  caps.window = caps.window or {}
+  caps.window.showDocument = { support = true }
+  return caps
+end
+
+--- Whether a mira-ls client is attached to `bufnr`.
+function M.attached(bufnr)
+  if vim.lsp.get_clients then
+    return #vim.lsp.get_clients({ bufnr = bufnr, name = M.name }) > 0
+  end
+  for _, c in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    if c.name == M.name then
+      return true
+    end
+  end
+  return false
+end
+
+--- Asks for code lenses of `bufnr` if mira-ls is attached (0.10+ refreshes any buffer; older
+--- versions only the current one). vim.g.mira_ls_codelens = false turns it off.
+function M.refresh_lenses(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  if vim.g.mira_ls_codelens == false or not vim.api.nvim_buf_is_valid(bufnr) or not M.attached(bufnr) then
+    return
+  end
+  if vim.fn.has("nvim-0.10") == 1 then
+    vim.lsp.codelens.refresh({ bufnr = bufnr })
+  elseif bufnr == vim.api.nvim_get_current_buf() then
+    vim.lsp.codelens.refresh()
+  end
+end
+
+--- Per buffer, once mira-ls attaches: `K` shows the LSP hover where Neovim does not map it
+--- (before 0.10, `K` runs 'keywordprg'; an existing mapping of K is kept; set
+--- vim.g.mira_ls_map_k = false to leave K alone), and the lenses are asked for.
+function M.on_attach(_, bufnr)
+  if vim.g.mira_ls_map_k ~= false and vim.fn.has("nvim-0.10") == 0 then
+    local existing = vim.api.nvim_buf_call(bufnr, function()
+      return vim.fn.maparg("K", "n")
+    end)
+    if existing == "" then
+      vim.keymap.set("n", "K", vim.lsp.buf.hover, { buffer = bufnr, desc = "mira-ls: hover" })
+    end
+  end
+  vim.schedule(function()
+    if vim.api.nvim_buf_is_valid(bufnr) and bufnr == vim.api.nvim_get_current_buf() then
+      M.refresh_lenses(bufnr)
+    end
+  end)
+end
+
+local function exists(path)
+  return vim.loop.fs_stat(path) ~= nil
+end
+
+--- The nearest parent directory of `fname` holding one of `markers` (.git), else its directory.
+function M.root_dir(fname, markers)
+  local dir = vim.fn.fnamemodify(fname, ":p:h")
+  local probe = dir
+  while probe and probe ~= "" do
+    for _, marker in ipairs(markers or { ".git" }) do
+      if exists(probe .. "/" .. marker) then
+        return probe
+      end
+    end
+    local parent = vim.fn.fnamemodify(probe, ":h")
+    if parent == probe then
+      break
+    end
+    probe = parent
+  end
+  return dir
+end
+
+--- The shipped config (lsp/mira_ls.lua on 'runtimepath').
+function M.base_config()
+  local file = vim.api.nvim_get_runtime_file("lsp/mira_ls.lua", false)[1]
+  if not file then
+    error("mira_ls: lsp/mira_ls.lua is not on 'runtimepath'; add mira-ls's editors/neovim folder to it")
+  end
+  return dofile(file)
+end
+
+local started = {} -- 0.7: root_dir -> client id
+
+--- Starts (or reuses) the mira-ls client for `bufnr` with `cfg` (0.7-0.10; 0.11 uses vim.lsp.enable).
+function M.start(cfg, bufnr)
+  local fname = vim.api.nvim_buf_get_name(bufnr)
+  if fname == "" or vim.bo[bufnr].buftype ~= "" then
+    return nil
+  end
+  local root = M.root_dir(fname, cfg.root_markers)
+  local full = vim.tbl_extend("force", cfg, { name = M.name, root_dir = root })
+  if vim.lsp.start then -- 0.8+: reuses a client with the same name and root
+    return vim.lsp.start(full, { bufnr = bufnr })
+  end
+  local id = started[root]
+  if not id or not vim.lsp.get_client_by_id(id) or vim.lsp.get_client_by_id(id).is_stopped() then
+    id = vim.lsp.start_client(full)
+    started[root] = id
+  end
+  if id then
+    vim.lsp.buf_attach_client(bufnr, id)
+  end
+  return id
+end
+
+--- One call for every Neovim from 0.7 on: `require("mira_ls").setup({ cmd = ..., init_options
+--- = ..., settings = ... })` (every field optional). 0.11+: vim.lsp.config + vim.lsp.enable;
+--- 0.7-0.10: starts a client per git root for the server's filetypes.
+function M.setup(opts)
+  opts = opts or {}
+  if has_011 then
+    vim.lsp.config(M.name, opts)
+    vim.lsp.enable(M.name)
+    return
+  end
+  local cfg = vim.tbl_deep_extend("force", M.base_config(), opts)
+  local group = vim.api.nvim_create_augroup("mira_ls_start", { clear = true })
+  vim.api.nvim_create_autocmd("FileType", {
+    group = group,
+    pattern = cfg.filetypes,
+    callback = function(args)
+      M.start(cfg, args.buf)
+    end,
+  })
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.tbl_contains(cfg.filetypes, vim.bo[bufnr].filetype) then
+      M.start(cfg, bufnr)
+    end
+  end
 end
 
 return M
