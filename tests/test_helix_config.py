@@ -40,7 +40,8 @@ DOCUMENTED_COMMANDS = {
     "mira.applyFix",
 }
 
-# Helix's LanguageServerFeature names (helix-core/src/syntax/config.rs).
+# Helix 25.07's LanguageServerFeature names (helix-core/src/syntax/config.rs at tag 25.07.1).
+# A name outside this set makes Helix 25.07 reject the whole user languages.toml.
 HELIX_FEATURES = {
     "format",
     "goto-definition",
@@ -60,6 +61,31 @@ HELIX_FEATURES = {
     "rename-symbol",
     "inlay-hints",
     "document-colors",
+}
+# Added on Helix master after 25.07: mira-ls must get them there without naming them.
+HELIX_MASTER_FEATURES = {"call-hierarchy", "document-links", "pull-diagnostics"}
+# What mira-ls serves and must never be excluded.
+MIRA_FEATURES = {
+    "hover",
+    "code-action",
+    "diagnostics",
+    "document-symbols",
+    "workspace-symbols",
+    "workspace-command",
+}
+
+# Helix 25.07's default language servers (languages.toml at tags 25.07 and 25.07.1).
+HELIX_2507_DEFAULTS = {
+    "python": ["ty", "ruff", "jedi", "pylsp"],
+    "javascript": ["typescript-language-server"],
+    "jsx": ["typescript-language-server"],
+    "typescript": ["typescript-language-server"],
+    "tsx": ["typescript-language-server"],
+    "rust": ["rust-analyzer"],
+    "go": ["gopls", "golangci-lint-lsp"],
+    "java": ["jdtls"],
+    "c": ["clangd"],
+    "cpp": ["clangd"],
 }
 
 # mira-ls language (mira_ls.index.languages.LANGUAGES) -> Helix language names.
@@ -136,9 +162,34 @@ def test_every_language_keeps_a_usual_server_and_adds_mira_ls() -> None:
         assert servers.index(entry) > 0, f"{lang['name']}: keep the usual server first"
         assert isinstance(servers[0], str) and servers[0] != "mira-ls"
         assert isinstance(entry, dict), lang["name"]
-        features = set(entry["only-features"])
-        assert features <= HELIX_FEATURES, features - HELIX_FEATURES
-        assert {"hover", "workspace-command", "code-action", "diagnostics"} <= features
+        # except-features, so features newer than 25.07 (call-hierarchy) reach mira-ls.
+        assert "only-features" not in entry, lang["name"]
+        excluded = set(entry["except-features"])
+        assert excluded <= HELIX_FEATURES, excluded - HELIX_FEATURES
+        assert not excluded & MIRA_FEATURES, excluded & MIRA_FEATURES
+        assert not excluded & HELIX_MASTER_FEATURES
+        assert {"completion", "format", "goto-definition", "rename-symbol"} <= excluded
+
+
+def test_usual_servers_are_helix_2507_defaults() -> None:
+    """Each list keeps exactly Helix 25.07's default servers, in order, before mira-ls."""
+    for lang in _helix()["language"]:
+        usual = [e for e in lang["language-servers"] if e != _mira_entry(lang)]
+        assert usual == HELIX_2507_DEFAULTS[lang["name"]], lang["name"]
+        assert lang["language-servers"][-1] == _mira_entry(lang)
+    text = HELIX_TOML.read_text(encoding="utf-8")
+    assert "Checked against Helix 25.07" in text
+
+
+def test_helix_readme_core_example_matches_the_file() -> None:
+    text = (EDITORS / "helix" / "README.md").read_text(encoding="utf-8")
+    python = next(lang for lang in _helix()["language"] if lang["name"] == "python")
+    for block in re.findall(r"```toml\n(.*?)```", text, re.S):
+        for lang in tomllib.loads(block).get("language", []):
+            if lang["name"] == "python":
+                assert lang["language-servers"] == python["language-servers"]
+                return
+    pytest.fail("the Helix README shows no Python entry")
 
 
 def test_every_indexed_language_is_attached() -> None:
