@@ -25,7 +25,9 @@ from tests.support.repo import BASE_TIME, Repo
 
 ROOT = Path(__file__).resolve().parents[2]
 EMACS_DIR = ROOT / "editors" / "emacs"
-EMACS = os.environ.get("MIRA_TEST_EMACS") or shutil.which("emacs")
+# MIRA_TEST_EMACS points at another Emacs (e.g. 29+ with Eglot built in); by default the one
+# on PATH.
+EMACS = shutil.which(os.environ.get("MIRA_TEST_EMACS") or "emacs")
 QUESTION = "What does total_price return?"
 ANSWER = "Loopback model: total_price returns the subtotal with tax, rounded to cents."
 

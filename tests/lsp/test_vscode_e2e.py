@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -43,7 +44,7 @@ DEFAULT_PREFIX = Path.home() / ".cache" / "mira-ls" / f"code-server-{CODE_SERVER
 def _code_server() -> str | None:
     explicit = os.environ.get("MIRA_TEST_CODE_SERVER")
     if explicit:
-        return explicit
+        return explicit if Path(explicit).is_file() else None
     local = DEFAULT_PREFIX / "node_modules" / ".bin" / "code-server"
     if local.exists():
         return str(local)
@@ -68,7 +69,8 @@ pytestmark = [
         CODE_SERVER is None,
         reason=(
             f"code-server is not installed (CI installs {CODE_SERVER_VERSION} with "
-            "editors/vscode/e2e/install-code-server.sh; or set MIRA_TEST_CODE_SERVER)"
+            "editors/vscode/e2e/install-code-server.sh into "
+            f"{DEFAULT_PREFIX}; or set MIRA_TEST_CODE_SERVER to its launcher)"
         ),
     ),
     pytest.mark.skipif(
@@ -448,10 +450,14 @@ def test_chat_answers_from_the_loopback_model(vscode_run: dict[str, Any]) -> Non
         for link in links
     ), links
     assert "](file://" not in chat, chat
+    # Clicking it opened the file in an editor tab.
+    opened = vscode_run.get("openedAnswerTab") or ""
+    assert opened and opened.endswith(".md"), vscode_run["_diagnostics"]
 
 
 def test_status_bar_shows_the_budget(vscode_run: dict[str, Any]) -> None:
     before = vscode_run.get("statusBefore") or ""
     after = vscode_run.get("statusAfter") or ""
     assert "Mira $0.00 / $3.00" in before, vscode_run["_diagnostics"]
-    assert "Mira $" in after and "/ $3.00" in after, after
+    # After the answer: what it cost (a fraction of a cent), against the user's limit.
+    assert re.search(r"Mira \$0\.\d*[1-9]\d* / \$3\.00", after), after

@@ -207,11 +207,33 @@ async function main() {
       return text;
     });
 
+    // The answer file's link under the transcript opens the file in an editor tab.
+    out.openedAnswerTab = await step(page, "open-answer-link", async () => {
+      const link = (out.chatLinks || []).find((l) => (l.href || "").startsWith("file:"));
+      if (!link) {
+        throw new Error("the chat panel has no file: link to click");
+      }
+      for (const frame of page.frames()) {
+        const a = frame.locator(`a[href="${link.href}"]`);
+        if ((await a.count().catch(() => 0)) > 0) {
+          await a.first().click();
+          break;
+        }
+      }
+      const tab = page.locator(".tabs-container .tab", { hasText: link.text.trim() });
+      await tab.first().waitFor({ state: "visible", timeout: 15000 });
+      return (await tab.first().innerText()).trim();
+    });
+
+    // The answer cost something: the status bar refreshes after it.
     out.statusAfter = await step(page, "status-bar-after-chat", async () =>
       until(
-        async () => (await statusTexts(page)).map((t) => t.trim()).find((t) => t.includes("Mira $")),
+        async () =>
+          (await statusTexts(page))
+            .map((t) => t.trim())
+            .find((t) => t.includes("Mira $") && t !== out.statusBefore),
         20000,
-        "no Mira budget in the status bar after the answer",
+        `the Mira budget in the status bar did not change after the answer (${out.statusBefore})`,
       ),
     );
     out.statusTooltipCommand = await page
