@@ -14,7 +14,7 @@ names = zipfile.ZipFile("mira-ls.vsix").namelist()
 need = ["extension/package.json", "extension/out/src/extension.js", "extension/LICENSE.txt",
         "extension/node_modules/vscode-languageclient/package.json"]
 missing = [n for n in need if n not in names]
-leaked = [n for n in names if n.startswith(("extension/src/", "extension/out/test/"))]
+leaked = [n for n in names if n.startswith(("extension/src/", "extension/out/test/", "extension/e2e/"))]
 if missing or leaked:
     sys.exit(f"mira-ls.vsix is wrong: missing {missing}, should not contain {leaked[:5]}")
 print(f"mira-ls.vsix: {len(names)} files")
