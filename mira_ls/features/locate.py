@@ -88,11 +88,11 @@ def target_at(
         and _on_name(fx.symbols[idx], line, col)
     ):
         return Target(fx.symbols[idx], stored_row(session, loc, fx, idx))
-    for call in fx.calls:
-        if call.line == line and call.col <= col <= call.col + len(call.name):
-            found = _call_target(session, loc, fx, call.caller, call.name, line, call.col)
-            if found is not None:
-                return found
+    for site in fx.calls:
+        if site.line == line and site.col <= col <= site.col + len(site.name):
+            via = _call_target(session, loc, fx, site.caller, site.name, line, site.col)
+            if via is not None:
+                return via
             break
     return _header_target(session, loc, fx, line, col) if headers else None
 
