@@ -124,3 +124,43 @@ async def test_hover_on_keywords_and_decorators(start_server: StartServer, tmp_p
         )
     )
     assert hover is None or "List the items." not in hover.contents.value  # type: ignore[union-attr]
+
+
+TS = """export function greet(name: string) {
+  return name;
+}
+"""
+
+RS = """#[inline]
+pub async fn later() {}
+"""
+
+
+async def test_hover_on_keywords_in_typescript_and_rust(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("sources", {"web/a.ts": TS, "core/b.rs": RS})
+    client = await start_server(repo.root, init_options={"mira": {"git": {"enabled": False}}})
+    await wait_for_progress_end(client, "indexing")
+    for rel, text, language, needles, want in (
+        (
+            "web/a.ts",
+            TS,
+            "typescript",
+            ["export", "function greet"],
+            "function greet(name: string)",
+        ),
+        ("core/b.rs", RS, "rust", ["#[inline]", "pub async", "async fn"], "pub async fn later()"),
+    ):
+        uri = (repo.root / rel).as_uri()
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language, version=1, text=text
+                )
+            )
+        )
+        for needle in needles:
+            md = await hover_md(client, uri, pos_of(text, needle))
+            assert want in md, (rel, needle, md)
