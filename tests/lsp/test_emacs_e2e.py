@@ -184,3 +184,7 @@ def test_command_and_chat_through_eglot(emacs_run: dict[str, Any]) -> None:
     assert file and file.startswith(emacs_run["_answers"]), (file, emacs_run["_diagnostics"])
     assert emacs_run["chat_buffer_open"] is True
     assert ANSWER in (emacs_run["chat_text"] or "")
+    # M-x mira-ls-chat does not block Emacs; its answer file opened as well.
+    second = emacs_run["async_chat_file"]
+    assert second and second.startswith(emacs_run["_answers"]) and second != file, second
+    assert emacs_run["_llm_requests"] >= 2

@@ -57,6 +57,17 @@
                     (and file (mira-e2e-wait (lambda () (find-buffer-visiting file)) 10) t))
       (let ((buf (and file (find-buffer-visiting file))))
         (mira-e2e-put "chat_text" (and buf (with-current-buffer buf (buffer-string))))))
+    ;; M-x mira-ls-chat, as a user runs it: asynchronous, the answer file opens when ready.
+    (let ((before (mapcar #'buffer-file-name (buffer-list))))
+      (mira-ls-chat (concat (getenv "MIRA_E2E_QUESTION") " (asked with M-x mira-ls-chat)"))
+      (let ((opened (mira-e2e-wait
+                     (lambda ()
+                       (cl-find-if (lambda (b)
+                                     (let ((f (buffer-file-name b)))
+                                       (and f (string-suffix-p ".md" f) (not (member f before)))))
+                                   (buffer-list)))
+                     30)))
+        (mira-e2e-put "async_chat_file" (and opened (buffer-file-name opened)))))
     ;; Do not depend on how the server exits (status): just ask it to.
     (ignore-errors (eglot-shutdown server))))
 
