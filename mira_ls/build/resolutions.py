@@ -13,6 +13,7 @@ from mira_ls.git import fixes as git_fixes
 from mira_ls.store import build_resolutions as resolution_store
 from mira_ls.store.build_errors import ErrorRow
 from mira_ls.store.build_resolutions import ResolutionRow
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ HistoricalSource = Callable[[Any, int, str, list[str]], list[HistoricalMatch]]
 
 
 def git_history(
-    conn: Any, project_id: int, error_text: str, files: list[str]
+    conn: Connection, project_id: int, error_text: str, files: list[str]
 ) -> list[HistoricalMatch]:
     """Fix commits like this error, ranked by git intelligence (mira_ls.git.fixes)."""
     return [

@@ -15,13 +15,14 @@ from mira_ls.config import Settings
 from mira_ls.features.positions import Lines
 from mira_ls.git.repo import modified_against_head
 from mira_ls.store import git_cochange
+from mira_ls.store.connection import Connection
 
 SOURCE = "mira-ls"
 CODE = "cochange"
 
 
 def _diagnostics_for(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     root: Path,
     rel_path: str,

@@ -10,6 +10,7 @@ from mira_ls.features.hover_git import date
 from mira_ls.git import blame
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
+from mira_ls.store.connection import Connection
 
 # Definitions worth a lens; variables and constants would bury the code under labels.
 LENS_KINDS = frozenset(
@@ -32,7 +33,7 @@ LENS_KINDS = frozenset(
 CONTAINERS = frozenset({"module", "namespace"})
 
 
-def top_level(conn: Any, symbols: list[SymbolRow]) -> list[SymbolRow]:
+def top_level(conn: Connection, symbols: list[SymbolRow]) -> list[SymbolRow]:
     """Lens-worthy symbols with no parent or whose parent is the module or a namespace."""
     kinds = {s.id: s.kind for s in symbols}
     out = []

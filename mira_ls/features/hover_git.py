@@ -15,6 +15,7 @@ from typing import Any
 from mira_ls.git import blame, expertise
 from mira_ls.store import git_cochange, git_fixes, git_history
 from mira_ls.store.code import SymbolRow
+from mira_ls.store.connection import Connection
 
 EXPERTS = 3
 PARTNERS = 3
@@ -57,7 +58,7 @@ def ago(ts: int, now: int) -> str:
     return f"{years} year{'s' if years > 1 else ''} ago"
 
 
-def _experts(conn: Any, project_id: int, path: str, now: int) -> str | None:
+def _experts(conn: Connection, project_id: int, path: str, now: int) -> str | None:
     ranked = expertise.top_experts(conn, project_id, path, now, EXPERTS)
     if not ranked:
         return None
@@ -68,7 +69,7 @@ def _experts(conn: Any, project_id: int, path: str, now: int) -> str | None:
 
 
 def _last_changed(
-    conn: Any, project_id: int, path: str, symbol: SymbolRow | None, now: int
+    conn: Connection, project_id: int, path: str, symbol: SymbolRow | None, now: int
 ) -> str | None:
     if symbol is not None:
         sb = blame.span_blame(conn, project_id, path, symbol.start_line, symbol.end_line)
@@ -101,7 +102,7 @@ def _last_changed(
     )
 
 
-def _changes_with(conn: Any, project_id: int, path: str) -> str | None:
+def _changes_with(conn: Connection, project_id: int, path: str) -> str | None:
     partners = git_cochange.partners(conn, project_id, path, PARTNERS)
     if not partners:
         return None
@@ -111,7 +112,9 @@ def _changes_with(conn: Any, project_id: int, path: str) -> str | None:
     return "\n".join(lines)
 
 
-def _past_fixes(conn: Any, project_id: int, path: str, symbol: SymbolRow | None) -> str | None:
+def _past_fixes(
+    conn: Connection, project_id: int, path: str, symbol: SymbolRow | None
+) -> str | None:
     """Fixes that touched this symbol first, then other fixes of the file, newest first."""
     found = (
         git_fixes.fixes_for_symbol(conn, project_id, path, symbol.name, FIXES)

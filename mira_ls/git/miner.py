@@ -39,7 +39,7 @@ from mira_ls.git.repo import (
     is_ancestor,
 )
 from mira_ls.store import Store, git_blame, git_cochange, git_fixes, git_history
-from mira_ls.store.connection import error_types
+from mira_ls.store.connection import Connection, error_types
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class _Run:
         self.commit_rows, self.file_rows, self.fix_rows = [], [], []
         return batch
 
-    def flush(self, conn: Any) -> None:
+    def flush(self, conn: Connection) -> None:
         self.take().write(conn, self.project_id)
 
 
@@ -202,7 +202,7 @@ class _Batch:
     files: list[list[Any]]
     fixes: list[list[Any]]
 
-    def write(self, conn: Any, project_id: int) -> None:
+    def write(self, conn: Connection, project_id: int) -> None:
         """Insert the rows with commit ids assigned now (inside the write transaction)."""
         if not self.commits:
             return

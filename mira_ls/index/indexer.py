@@ -59,6 +59,7 @@ from mira_ls.index.worker import (
 )
 from mira_ls.store import code as cs
 from mira_ls.store import projects
+from mira_ls.store.connection import Connection
 from mira_ls.store.invalidation import invalidate_symbols
 
 __all__ = [
@@ -182,7 +183,13 @@ class _WriteCtx:
     project-wide resolution are staged instead of stored, and stored once resolved."""
 
     def __init__(
-        self, conn: Any, project_id: int, *, fresh: bool, stage: bool = False, jedi: bool = True
+        self,
+        conn: Connection,
+        project_id: int,
+        *,
+        fresh: bool,
+        stage: bool = False,
+        jedi: bool = True,
     ) -> None:
         self.conn = conn
         self.project_id = project_id

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract, module_name
 from mira_ls.store import code as cs
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -375,7 +376,7 @@ class _FileCtx:
     stars: list[str]
     include_stems: set[str]
     has_imports: bool
-    conn: Any
+    conn: Connection
     _scope: Scope | None = None
 
     @property
@@ -397,7 +398,7 @@ class ResolveStats:
 class Resolver:
     """Resolves stored edges with memoized look-ups (one instance per pass)."""
 
-    def __init__(self, conn: Any, project_id: int) -> None:
+    def __init__(self, conn: Connection, project_id: int) -> None:
         self.conn = conn
         self.project_id = project_id
         self._by_name: dict[str, list[cs.SymbolRef]] = {}
@@ -820,7 +821,7 @@ def js_module_qn(module: str, importer: str) -> str | None:
 
 
 def resolve_pending(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     *,
     jedi_next: bool = True,
@@ -896,7 +897,7 @@ def pack_staged(calls: list[tuple[Any, ...]]) -> bytes:
 
 
 def resolve_staged(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     items: Iterable[StagedCalls],
     *,
@@ -1010,7 +1011,7 @@ def resolve_python_with_jedi(
 
 
 def _jedi_target(
-    conn: Any, project_id: int, root: Path, script: Any, e: cs.PendingEdge
+    conn: Connection, project_id: int, root: Path, script: Any, e: cs.PendingEdge
 ) -> int | None:
     try:
         names = script.goto(e.line, e.col, follow_imports=True)

@@ -34,6 +34,7 @@ from mira_ls.llm.provider import Usage, effort_order, normalize_effort
 from mira_ls.store import Store
 from mira_ls.store import budget as q
 from mira_ls.store.budget import NewRequest, Totals
+from mira_ls.store.connection import Connection
 
 MIN_OUTPUT_TOKENS = 256
 PROMPT_MARGIN = 1.05  # our count vs. the server's: stay on the safe side
@@ -193,7 +194,7 @@ class Budget:
     def monthly_micro(self) -> int:
         return round(self.settings.budget.monthly_usd * 1_000_000)
 
-    def _close_stale(self, conn: Any, now: float) -> None:
+    def _close_stale(self, conn: Connection, now: float) -> None:
         for row in q.stale_reservations(conn, int(now) - STALE_AFTER_S):
             q.settle(
                 conn,

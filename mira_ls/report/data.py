@@ -17,6 +17,7 @@ from typing import Any
 from mira_ls.config import Settings
 from mira_ls.store import projects
 from mira_ls.store import report_queries as q
+from mira_ls.store.connection import Connection
 
 DAY = 86400
 INACTIVE_DAYS = 365
@@ -304,7 +305,7 @@ def _git_empty(ov: Overview) -> str:
 
 
 def _overview(
-    conn: Any, project: projects.Project | None, root: Path, db: str, now: int
+    conn: Connection, project: projects.Project | None, root: Path, db: str, now: int
 ) -> Overview:
     ov = Overview(
         name=project.name if project else root.name,
@@ -331,7 +332,7 @@ def _overview(
 
 
 def _hotspots(
-    conn: Any, pid: int, ov: Overview, churn: list[q.FileChurn], settings: Settings
+    conn: Connection, pid: int, ov: Overview, churn: list[q.FileChurn], settings: Settings
 ) -> HotspotSection:
     sec = HotspotSection(HOTSPOT_FORMULA.format(max_files=settings.git.max_changeset_files))
     sec.files_with_history = len(churn)
@@ -371,7 +372,7 @@ def _hotspots(
     return sec
 
 
-def _coupling(conn: Any, pid: int, ov: Overview, settings: Settings) -> CouplingSection:
+def _coupling(conn: Connection, pid: int, ov: Overview, settings: Settings) -> CouplingSection:
     sec = CouplingSection(rule=_coupling_rule(settings))
     cc = settings.cochange
     rows = q.strongest_pairs(conn, pid, TOP_PAIRS, cc.strong_shared, cc.strong_confidence)
@@ -415,7 +416,7 @@ def _group(rows: list[q.ExpertiseRow]) -> dict[str, list[q.ExpertiseRow]]:
     return out
 
 
-def _ownership(conn: Any, pid: int, ov: Overview) -> OwnershipSection:
+def _ownership(conn: Connection, pid: int, ov: Overview) -> OwnershipSection:
     sec = OwnershipSection()
     dirs = []
     for path, authors in _group(q.expertise(conn, pid, "directory")).items():
@@ -445,7 +446,7 @@ def _ownership(conn: Any, pid: int, ov: Overview) -> OwnershipSection:
 
 
 def _knowledge(
-    conn: Any, pid: int, ov: Overview, churn: list[q.FileChurn], now: int
+    conn: Connection, pid: int, ov: Overview, churn: list[q.FileChurn], now: int
 ) -> KnowledgeSection:
     sec = KnowledgeSection(rule=KNOWLEDGE_RULE)
     by_file = _group(q.expertise(conn, pid, "file"))
@@ -496,7 +497,7 @@ def _knowledge(
     return sec
 
 
-def _builds(conn: Any, pid: int, ov: Overview) -> BuildSection:
+def _builds(conn: Connection, pid: int, ov: Overview) -> BuildSection:
     t = q.build_totals(conn, pid)
     sec = BuildSection(
         runs=t.runs,
@@ -544,7 +545,7 @@ def _spend(row: q.SpendRow | None, period: str) -> Spend:
     return Spend(period, row.cost_micro, row.requests, row.cache_hits, row.saved_micro)
 
 
-def _budget(conn: Any, settings: Settings, now: int) -> BudgetSection:
+def _budget(conn: Connection, settings: Settings, now: int) -> BudgetSection:
     days = [_day(now - i * DAY) for i in range(SPEND_DAYS - 1, -1, -1)]
     daily = q.spend(conn, "day", days)
     today, month = days[-1], _month(now)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from mira_ls.store.connection import Connection
 
 COLS = "name, version_spec, ecosystem, source, file_path, manifest_path, line, is_dev"
 
@@ -20,7 +21,7 @@ class Dependency:
     is_dev: bool = False  # a development/optional dependency in its manifest
 
 
-def table_exists(conn: Any) -> bool:
+def table_exists(conn: Connection) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'external_dependencies'"
@@ -29,7 +30,7 @@ def table_exists(conn: Any) -> bool:
     )
 
 
-def replace_dependencies(conn: Any, project_id: int, deps: list[Dependency]) -> bool:
+def replace_dependencies(conn: Connection, project_id: int, deps: list[Dependency]) -> bool:
     """Replace a project's rows (a dependency listed twice in one manifest is one row);
     False when the schema has no such table yet."""
     if not table_exists(conn):
@@ -47,7 +48,7 @@ def replace_dependencies(conn: Any, project_id: int, deps: list[Dependency]) -> 
     return True
 
 
-def dependencies(conn: Any, project_id: int) -> list[Dependency]:
+def dependencies(conn: Connection, project_id: int) -> list[Dependency]:
     if not table_exists(conn):
         return []
     rows = conn.execute(
