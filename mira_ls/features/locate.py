@@ -59,10 +59,10 @@ def target_at(session: Session, loc: Located, text: str, line: int, col: int) ->
         row = positions.symbol_named_at(conn, pid, loc.rel_path, line, col)
         if row is not None:
             return Target(None, row)
-        call = positions.call_at(conn, pid, loc.rel_path, line, col)
-        if call is None:
+        stored_call = positions.call_at(conn, pid, loc.rel_path, line, col)
+        if stored_call is None:
             return None
-        name, callee = call
+        name, callee = stored_call
         if callee is not None:
             return Target(None, callee, via_call=True)
         found = code_store.find_by_name(conn, pid, name)

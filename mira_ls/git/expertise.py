@@ -174,8 +174,8 @@ def update_incremental(
     names = git_history.newest_names(conn, project_id, new.names)
     files = set(touched) | set(new.files)
     git_expertise.delete_paths(conn, project_id, "file", gone | files)
-    file_rows = []
-    frag_rows = []
+    file_rows: list[tuple[str, str, Expert]] = []
+    frag_rows: list[tuple[str, str, int, float]] = []
     all_names = dict(names)
     for path in sorted(files):
         aggs = {

@@ -211,7 +211,9 @@ class _Batch:
             r[0] += base
         for r in self.files:
             r[0] += base
-        git_history.insert_commits(conn, self.commits, self.files)
+        git_history.insert_commits(
+            conn, [tuple(r) for r in self.commits], [tuple(r) for r in self.files]
+        )
         git_fixes.insert_fixes(
             conn,
             project_id,

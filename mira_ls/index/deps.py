@@ -301,7 +301,7 @@ def import_deps(
     basenames = {posixpath.basename(p) for p in source_paths}
     java_dirs = {d.replace("/", ".") for d in dirs}
     seen: dict[tuple[str, str], Dependency] = {}
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = sys.stdlib_module_names
     for file_path, lang, module, _name, line in sorted(imports, key=lambda t: (t[0], t[4])):
         dep: tuple[str, str] | None = None
         if lang == "python":

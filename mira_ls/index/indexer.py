@@ -27,7 +27,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -685,7 +685,7 @@ def _results(
     todo: list[tuple[str, str | None, str | None, int]],
     settings: IndexSettings,
     cancel: Cancel | None,
-) -> Iterator[list[FileResult]]:
+) -> Generator[list[FileResult], None, None]:
     chunks = _chunks(todo)
     max_bytes = settings.max_file_bytes
     if pool is None:

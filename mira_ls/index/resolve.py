@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract, module_name
 from mira_ls.store import code as cs
@@ -878,7 +878,8 @@ def resolve_pending(
     return stats
 
 
-class StagedCalls(NamedTuple):
+@dataclass(frozen=True)
+class StagedCalls:
     """One file's calls that need project-wide resolution, kept by a full index until every
     symbol is stored. ``calls`` is a pickled list of (caller index, name, receiver, line,
     col), compact and opaque to the writer; ``ids`` maps a caller index to its symbol id (a

@@ -92,7 +92,29 @@ class OccurrenceRow:
 
 
 def _err(r: Any) -> ErrorRow:
-    return ErrorRow(*r[:4], r[4] or "", *r[5:])
+    return ErrorRow(
+        id=r[0],
+        project_id=r[1],
+        error_hash=r[2],
+        tool=r[3],
+        code=r[4] or "",
+        category=r[5],
+        severity=r[6],
+        message=r[7],
+        normalized_message=r[8],
+        file_path=r[9],
+        line=r[10],
+        col=r[11],
+        end_line=r[12],
+        end_col=r[13],
+        occurrence_count=r[14],
+        first_seen_at=r[15],
+        last_seen_at=r[16],
+        first_run_id=r[17],
+        last_run_id=r[18],
+        status=r[19],
+        resolved_at=r[20],
+    )
 
 
 def _occ(r: Any) -> OccurrenceRow:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mira_ls.store.connection import Connection
+from mira_ls.store.connection import Connection, inserted_id
 
 _COLS = "id, project_id, error_id, resolution_id, request_key, injected_at, token_count"
 
@@ -39,7 +39,7 @@ def record(
         "injected_at, token_count) VALUES (?, ?, ?, ?, ?, ?)",
         (project_id, error_id, resolution_id, request_key, at, token_count),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 def for_request(conn: Connection, request_key: str) -> list[InjectionRow]:

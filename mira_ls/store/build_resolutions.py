@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mira_ls.store.connection import Connection
+from mira_ls.store.connection import Connection, inserted_id
 
 _COLS = (
     "res.id, res.project_id, res.error_id, res.before_run_id, res.after_run_id, res.diff, "
@@ -96,7 +96,7 @@ def add(
             at,
         ),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 def get(conn: Connection, resolution_id: int) -> ResolutionRow | None:

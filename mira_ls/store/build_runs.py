@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mira_ls.store.connection import Connection
+from mira_ls.store.connection import Connection, inserted_id
 
 _COLS = (
     "id, project_id, name, tool, command, cwd, started_at, ended_at, exit_code, status, "
@@ -88,7 +88,7 @@ def start_run(
             None if tree_dirty is None else int(tree_dirty),
         ),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 def finish_run(

@@ -47,6 +47,14 @@ class Backend:
         return error_types()
 
 
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (``lastrowid`` is None only for other statements)."""
+    rowid = cur.lastrowid
+    if rowid is None:
+        raise RuntimeError("inserted_id() needs the cursor of an INSERT")
+    return rowid
+
+
 def _try_load_vec(conn: Connection) -> str:
     import sqlite_vec
 

@@ -56,4 +56,16 @@ def dependencies(conn: Connection, project_id: int) -> list[Dependency]:
         " ORDER BY ecosystem, name, source, file_path",
         (project_id,),
     ).fetchall()
-    return [Dependency(*r[:7], is_dev=bool(r[7])) for r in rows]
+    return [
+        Dependency(
+            name=r[0],
+            version_spec=r[1],
+            ecosystem=r[2],
+            source=r[3],
+            file_path=r[4],
+            manifest_path=r[5],
+            line=r[6],
+            is_dev=bool(r[7]),
+        )
+        for r in rows
+    ]

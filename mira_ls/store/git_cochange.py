@@ -10,14 +10,24 @@ from mira_ls.store.connection import Connection
 
 
 class _PatternLike(Protocol):
-    file: str
-    partner: str
-    shared: int
-    commits: int
-    partner_commits: int
-    confidence: float
-    dice: float
-    last_at: int
+    """git.cochange.Pattern as the store reads it (read-only: that dataclass is frozen)."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def partner(self) -> str: ...
+    @property
+    def shared(self) -> int: ...
+    @property
+    def commits(self) -> int: ...
+    @property
+    def partner_commits(self) -> int: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def dice(self) -> float: ...
+    @property
+    def last_at(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,24 @@ from mira_ls.store.connection import Connection
 
 
 class _ExpertLike(Protocol):
-    author: str
-    email: str
-    commits: int
-    lines_added: int
-    lines_deleted: int
-    last_at: int
-    score: float
-    share: float
+    """git.expertise.Expert as the store reads it (read-only: that dataclass is frozen)."""
+
+    @property
+    def author(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def commits(self) -> int: ...
+    @property
+    def lines_added(self) -> int: ...
+    @property
+    def lines_deleted(self) -> int: ...
+    @property
+    def last_at(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def share(self) -> float: ...
 
 
 def insert_rows(

@@ -41,7 +41,20 @@ def get_attachment(conn: Connection, project_id: int) -> Attachment | None:
     ).fetchone()
     if r is None:
         return None
-    return Attachment(*r[:9], bool(r[9]), r[10], r[11])
+    return Attachment(
+        id=r[0],
+        project_id=r[1],
+        repo_root=r[2],
+        git_dir=r[3],
+        head_commit=r[4],
+        head_ref=r[5],
+        last_mined_commit=r[6],
+        last_mined_at=r[7],
+        mined_commits=r[8],
+        is_shallow=bool(r[9]),
+        status=r[10],
+        error=r[11],
+    )
 
 
 def save_attachment(

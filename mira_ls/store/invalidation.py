@@ -40,9 +40,10 @@ def invalidate_symbols(conn: Connection, symbol_ids: list[int], content_hashes: 
         if table not in _existing_tables(conn):
             continue
         for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
+            id_chunk = ids[i : i + _CHUNK]
             deleted += conn.execute(
-                f"DELETE FROM {table} WHERE {id_col} IN ({','.join('?' * len(chunk))})", chunk
+                f"DELETE FROM {table} WHERE {id_col} IN ({','.join('?' * len(id_chunk))})",
+                id_chunk,
             ).rowcount
         for i in range(0, len(hashes), _CHUNK):
             chunk = hashes[i : i + _CHUNK]

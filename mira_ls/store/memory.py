@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from mira_ls.store.connection import Connection
+from mira_ls.store.connection import Connection, inserted_id
 
 
 def local_user_id(conn: Connection, username: str) -> int:
@@ -120,7 +120,7 @@ def add_entry(
         "last_active_at = ?, title = COALESCE(title, ?) WHERE id = ?",
         (now, now, content[:80] if role == "user" else None, session_id),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 def recent_entries(conn: Connection, session_id: str, limit: int) -> list[EntryRow]:
