@@ -48,9 +48,9 @@ def all_features(store, pid: int, root: Path, path: str) -> list[str]:
     """Run everything the server would for a file; return the hover sections (each checked
     to have content under its title)."""
     ensure_blame(store, pid, root, path, Settings())
-    author_lens_titles(store, pid, path, [sym(path)])
-    cochange_diagnostics(store, pid, root, path, Settings())
-    sections = git_sections(store, pid, path, sym(path))
+    author_lens_titles(store.conn(), pid, path, [sym(path)])
+    cochange_diagnostics(store.conn(), pid, root, path, Settings())
+    sections = git_sections(store.conn(), pid, path, sym(path))
     for s in sections:
         title, _, body = s.partition("\n")
         assert title.startswith("**") and body.strip(), s
@@ -210,7 +210,7 @@ def test_file_deleted_and_re_added(store, repo: Repo) -> None:
     (p,) = git_cochange.partners(store.conn(), pid, "a.py")
     assert (p.path, p.shared, p.commits, p.partner_commits) == ("b.py", 4, 4, 4)
     ensure_blame(store, pid, repo.path, "a.py", Settings())
-    lens = author_lens_titles(store, pid, "a.py", [sym("a.py", 1, 2)])
+    lens = author_lens_titles(store.conn(), pid, "a.py", [sym("a.py", 1, 2)])
     assert lens == {1: "1 author, last by Bob Jones, 2023-11-17"}
 
 

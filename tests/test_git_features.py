@@ -80,7 +80,7 @@ def test_hover_sections_with_the_right_numbers(store, repo: Repo) -> None:
     h = history(repo)
     pid, _ = mine_repo(store, repo.path, now=NOW)
     ensure_blame(store, pid, repo.path, "a.py", Settings())
-    sections = git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW)
+    sections = git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW)
     titles = [s.split("\n", 1)[0] for s in sections]
     assert titles == ["**Experts**", "**Last changed**", "**Changes with**", "**Past fixes here**"]
     experts, last, partners, past = sections
@@ -112,7 +112,7 @@ def test_fixes_of_the_symbol_come_before_newer_fixes_of_the_file(store, repo: Re
     pid, _ = mine_repo(store, repo.path, now=NOW)
     past = next(
         s
-        for s in git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW)
+        for s in git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW)
         if s.startswith("**Past fixes here**")
     )
     assert (
@@ -125,7 +125,7 @@ def test_fixes_of_the_symbol_come_before_newer_fixes_of_the_file(store, repo: Re
     # For save(), which the first fix did not touch, the file's fixes are newest first.
     past = next(
         s
-        for s in git_sections(store, pid, "a.py", sym("save", 9, 10), now=NOW)
+        for s in git_sections(store.conn(), pid, "a.py", sym("save", 9, 10), now=NOW)
         if s.startswith("**Past fixes here**")
     )
     assert past.split("\n")[1].startswith("- Fix constant at the end")
@@ -134,7 +134,7 @@ def test_fixes_of_the_symbol_come_before_newer_fixes_of_the_file(store, repo: Re
 def test_partner_view_counts_its_own_commits(store, repo: Repo) -> None:
     history(repo)
     pid, _ = mine_repo(store, repo.path, now=NOW)
-    sections = git_sections(store, pid, "b.py", None, now=NOW)
+    sections = git_sections(store.conn(), pid, "b.py", None, now=NOW)
     assert "**Changes with**\n- `a.py` · 6 of 6 commits" in sections
     # No symbol and no blame: the file's last commit.
     last = next(s for s in sections if s.startswith("**Last changed**"))
@@ -147,10 +147,10 @@ def test_no_history_means_no_sections(store, repo: Repo) -> None:
     pid, _ = mine_repo(store, repo.path, now=NOW)
     repo.write("new.py", "def fresh():\n    return 1\n")
     ensure_blame(store, pid, repo.path, "new.py", Settings())
-    assert git_sections(store, pid, "new.py", sym("fresh", 1, 2), now=NOW) == []
-    assert git_sections(store, pid, "new.py", None, now=NOW) == []
+    assert git_sections(store.conn(), pid, "new.py", sym("fresh", 1, 2), now=NOW) == []
+    assert git_sections(store.conn(), pid, "new.py", None, now=NOW) == []
     # A project never mined (no rows at all) is just as quiet.
-    assert git_sections(store, pid + 1, "a.py", sym("load", 4, 6), now=NOW) == []
+    assert git_sections(store.conn(), pid + 1, "a.py", sym("load", 4, 6), now=NOW) == []
 
 
 def test_uncommitted_symbol_lines_are_said_so(store, repo: Repo) -> None:
@@ -167,7 +167,7 @@ def test_uncommitted_symbol_lines_are_said_so(store, repo: Repo) -> None:
     ensure_blame(store, pid, repo.path, "a.py", Settings())
     last = next(
         s
-        for s in git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW)
+        for s in git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW)
         if s.startswith("**Last changed**")
     )
     assert "- 1 of 3 lines not committed yet" in last
@@ -178,7 +178,7 @@ def test_markdown_in_names_and_subjects_is_escaped(store, repo: Repo) -> None:
     repo.commit("Fix *bold* [link](x) in `code`", author=("Ann_Lee*", "ann@example.com"), at=T0)
     pid, _ = mine_repo(store, repo.path, now=NOW)
     ensure_blame(store, pid, repo.path, "a.py", Settings())
-    text = "\n".join(git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW))
+    text = "\n".join(git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW))
     assert "Ann\\_Lee\\*" in text
     assert "Fix \\*bold\\* \\[link\\]\\(x\\) in \\`code\\`" in text
 
@@ -197,9 +197,11 @@ def test_author_lens_on_top_level_symbols(store, repo: Repo) -> None:
     pid, _ = mine_repo(store, repo.path, now=NOW)
     load, save = sym("load", 4, 6, sid=1), sym("save", 9, 10, sid=2)
     nested = sym("inner", 5, 5, parent=1, sid=3)
-    assert author_lens_titles(store, pid, "a.py", [load, save, nested]) == {}  # not blamed yet
+    assert (
+        author_lens_titles(store.conn(), pid, "a.py", [load, save, nested]) == {}
+    )  # not blamed yet
     ensure_blame(store, pid, repo.path, "a.py", Settings())
-    titles = author_lens_titles(store, pid, "a.py", [load, save, nested])
+    titles = author_lens_titles(store.conn(), pid, "a.py", [load, save, nested])
     assert titles == {
         1: "2 authors, last by Bob Jones, 2023-11-24",
         2: "1 author, last by Alice Smith, 2023-11-15",
@@ -216,30 +218,30 @@ def test_cochange_diagnostic_appears_and_clears(store, repo: Repo) -> None:
     history(repo)
     pid, _ = mine_repo(store, repo.path, now=NOW)
     settings = Settings()
-    assert cochange_diagnostics(store, pid, repo.path, "a.py", settings) == []  # clean tree
+    assert cochange_diagnostics(store.conn(), pid, repo.path, "a.py", settings) == []  # clean tree
     repo.append("a.py", "\nNEW = 1\n")
-    (d,) = cochange_diagnostics(store, pid, repo.path, "a.py", settings)
+    (d,) = cochange_diagnostics(store.conn(), pid, repo.path, "a.py", settings)
     assert d.message == "usually changed together with `b.py` (6 of 8 commits)"
     assert d.severity == types.DiagnosticSeverity.Information
     assert d.range.start == types.Position(0, 0) and d.range.end == types.Position(0, 9)
     assert d.source == "mira-ls"
     # b.py's own view: b not modified, nothing to say.
-    assert cochange_diagnostics(store, pid, repo.path, "b.py", settings) == []
+    assert cochange_diagnostics(store.conn(), pid, repo.path, "b.py", settings) == []
     # Saving the partner clears it (both files are re-checked with one git call).
     repo.append("b.py", "B_NEW = 1\n")
-    assert cochange_diagnostics_many(store, pid, repo.path, ["a.py", "b.py"], settings) == {
+    assert cochange_diagnostics_many(store.conn(), pid, repo.path, ["a.py", "b.py"], settings) == {
         "a.py": [],
         "b.py": [],
     }
     # Back to HEAD: cleared too.
     repo.git("checkout", "--", "b.py")
-    assert len(cochange_diagnostics(store, pid, repo.path, "a.py", settings)) == 1
+    assert len(cochange_diagnostics(store.conn(), pid, repo.path, "a.py", settings)) == 1
     repo.git("checkout", "--", "a.py")
-    assert cochange_diagnostics(store, pid, repo.path, "a.py", settings) == []
+    assert cochange_diagnostics(store.conn(), pid, repo.path, "a.py", settings) == []
     # A staged change counts as modified against HEAD.
     repo.append("a.py", "\nSTAGED = 1\n")
     repo.git("add", "a.py")
-    assert len(cochange_diagnostics(store, pid, repo.path, "a.py", settings)) == 1
+    assert len(cochange_diagnostics(store.conn(), pid, repo.path, "a.py", settings)) == 1
 
 
 def test_cochange_diagnostic_thresholds_and_switch(store, repo: Repo) -> None:
@@ -247,18 +249,24 @@ def test_cochange_diagnostic_thresholds_and_switch(store, repo: Repo) -> None:
     pid, _ = mine_repo(store, repo.path, now=NOW)
     repo.append("a.py", "\nNEW = 1\n")
     assert (
-        cochange_diagnostics(store, pid, repo.path, "a.py", diag_settings(diagnostic=False)) == []
+        cochange_diagnostics(store.conn(), pid, repo.path, "a.py", diag_settings(diagnostic=False))
+        == []
     )
     # 6 shared commits, Jaccard 0.75: a stricter bar on either measure silences it.
-    assert cochange_diagnostics(store, pid, repo.path, "a.py", diag_settings(strong_shared=7)) == []
     assert (
-        cochange_diagnostics(store, pid, repo.path, "a.py", diag_settings(strong_confidence=0.8))
+        cochange_diagnostics(store.conn(), pid, repo.path, "a.py", diag_settings(strong_shared=7))
+        == []
+    )
+    assert (
+        cochange_diagnostics(
+            store.conn(), pid, repo.path, "a.py", diag_settings(strong_confidence=0.8)
+        )
         == []
     )
     assert (
         len(
             cochange_diagnostics(
-                store,
+                store.conn(),
                 pid,
                 repo.path,
                 "a.py",

@@ -105,7 +105,7 @@ def test_ranking_formula(store, repo: Repo) -> None:
     assert stats.fixes == 4
     got = {
         m.commit: m.score
-        for m in fixes.rank_fixes(store, pid, "crash in config loader", ["app/config.py"])
+        for m in fixes.rank_fixes(store.conn(), pid, "crash in config loader", ["app/config.py"])
     }
     # error words {crash, config, loader}
     assert got[h["f1"]] == pytest.approx(0.2 + 0.15 * 1 + 0.65 * (2 / 4))  # {crash,config,none}
@@ -122,7 +122,7 @@ def test_ranking_formula(store, repo: Repo) -> None:
 def test_same_hash_scores_one(store, repo: Repo) -> None:
     h = ranking_repo(repo)
     pid, _ = mine_repo(store, repo.path)
-    (best, *_) = fixes.rank_fixes(store, pid, "fix crash when config is none", [])
+    (best, *_) = fixes.rank_fixes(store.conn(), pid, "fix crash when config is none", [])
     assert best.commit == h["f1"] and best.score == 1.0 and best.category == "null"
 
 
@@ -131,7 +131,7 @@ def test_file_overlap_is_a_share_of_the_error_files(store, repo: Repo) -> None:
     pid, _ = mine_repo(store, repo.path)
     got = {
         m.commit: m.score
-        for m in fixes.rank_fixes(store, pid, "typo", ["app/config.py", "app/nothing.py"])
+        for m in fixes.rank_fixes(store.conn(), pid, "typo", ["app/config.py", "app/nothing.py"])
     }
     # f4: words {typo} == {typo}: Jaccard 1; overlap 1 of 2 error files.
     assert got[h["f4"]] == pytest.approx(0.2 + 0.15 * 0.5 + 0.65 * 1)
@@ -145,7 +145,7 @@ def test_top_five_ties_by_recency(store, repo: Repo) -> None:
         repo.append("m.py", f"y{i} = 1\n")
         hs.append(repo.commit(f"Fix widget {i}", at=T0 + (i + 1) * DAY))
     pid, _ = mine_repo(store, repo.path)
-    got = fixes.rank_fixes(store, pid, "unrelated words here", ["m.py"])
+    got = fixes.rank_fixes(store.conn(), pid, "unrelated words here", ["m.py"])
     assert [m.commit for m in got] == list(reversed(hs))[:5]
     assert all(m.score == pytest.approx(0.35) for m in got)
 

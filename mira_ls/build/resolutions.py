@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from mira_ls.git import fixes as git_fixes
 from mira_ls.store import build_resolutions as resolution_store
@@ -48,7 +47,7 @@ class RankedFix:
         return self.resolution.diff if self.resolution else None
 
 
-HistoricalSource = Callable[[Any, int, str, list[str]], list[HistoricalMatch]]
+HistoricalSource = Callable[[Connection, int, str, list[str]], list[HistoricalMatch]]
 
 
 def git_history(
@@ -61,19 +60,14 @@ def git_history(
     ]
 
 
-def _conn(conn_or_store: Any) -> Any:
-    return conn_or_store.conn() if hasattr(conn_or_store, "conn") else conn_or_store
-
-
 def rank(
-    conn_or_store: Any,
+    conn: Connection,
     project_id: int,
     error: ErrorRow,
     *,
     limit: int = TOP,
     historical: HistoricalSource | None = git_history,
 ) -> list[RankedFix]:
-    conn = _conn(conn_or_store)
     found: list[RankedFix] = []
     seen: set[int] = set()
 

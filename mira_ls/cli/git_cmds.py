@@ -185,7 +185,7 @@ def cmd_fixes(args: argparse.Namespace) -> int:
                 files.append(fp.relative_to(root).as_posix())
             except ValueError:
                 files.append(Path(f).as_posix())
-        matches = rank_fixes(store, pid, args.text, files)
+        matches = rank_fixes(store.conn(), pid, args.text, files)
     data = [
         {
             "commit": m.commit,

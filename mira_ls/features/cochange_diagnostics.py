@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types
 
@@ -58,7 +57,7 @@ def _diagnostics_for(
 
 
 def cochange_diagnostics_many(
-    store: Any,
+    conn: Connection,
     project_id: int,
     root: Path | str,
     rel_paths: Iterable[str],
@@ -74,7 +73,6 @@ def cochange_diagnostics_many(
     modified = modified_against_head(root)
     if modified is None:
         return {p: [] for p in paths}
-    conn = store.conn() if hasattr(store, "conn") else store
     root_p = Path(root)
     lines = lines or Lines()
     return {
@@ -83,11 +81,11 @@ def cochange_diagnostics_many(
 
 
 def cochange_diagnostics(
-    store: Any,
+    conn: Connection,
     project_id: int,
     root: Path | str,
     rel_path: str,
     settings: Settings,
     lines: Lines | None = None,
 ) -> list[types.Diagnostic]:
-    return cochange_diagnostics_many(store, project_id, root, [rel_path], settings, lines)[rel_path]
+    return cochange_diagnostics_many(conn, project_id, root, [rel_path], settings, lines)[rel_path]

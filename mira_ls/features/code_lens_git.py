@@ -8,6 +8,7 @@ from lsprotocol import types
 
 from mira_ls.features.hover_git import date
 from mira_ls.git import blame
+from mira_ls.store import Store
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
 from mira_ls.store.connection import Connection
@@ -63,11 +64,10 @@ def author_lens_title(sb: blame.SymbolBlame) -> str | None:
 
 
 def author_lens_titles(
-    store: Any, project_id: int, file_path: str, symbols: list[SymbolRow]
+    conn: Connection, project_id: int, file_path: str, symbols: list[SymbolRow]
 ) -> dict[int, str]:
     """symbol id -> lens title for the top-level definitions among ``symbols`` of a blamed
     file (empty when the file has no cached blame yet)."""
-    conn = store.conn() if hasattr(store, "conn") else store
     ranges = blame.file_ranges(conn, project_id, file_path)
     if not ranges:
         return {}
@@ -81,7 +81,7 @@ def author_lens_titles(
 
 
 def author_lenses(
-    store: Any,
+    store: Store,
     project_id: int,
     rel_path: str,
     live: list[tuple[int, int, SymbolRow]],
@@ -90,7 +90,7 @@ def author_lenses(
     """Lenses for top-level symbols: ``live`` holds (name line, name col) in the buffer and
     the stored row of each symbol; ``encoding_position(line, col)`` makes the client's
     Position."""
-    titles = author_lens_titles(store, project_id, rel_path, [row for _, _, row in live])
+    titles = author_lens_titles(store.conn(), project_id, rel_path, [row for _, _, row in live])
     out: list[types.CodeLens] = []
     for line, col, row in live:
         title = titles.get(row.id)

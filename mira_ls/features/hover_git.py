@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from typing import Any
 
+from mira_ls.features.session import Located, Session
 from mira_ls.git import blame, expertise
 from mira_ls.store import git_cochange, git_fixes, git_history
 from mira_ls.store.code import SymbolRow
@@ -134,14 +134,13 @@ def _past_fixes(
 
 
 def git_sections(
-    store: Any,
+    conn: Connection,
     project_id: int,
     file_path: str,
     symbol: SymbolRow | None,
     now: int | None = None,
 ) -> list[str]:
     """Markdown sections for the hover, each starting with a bold title, only with data."""
-    conn = store.conn() if hasattr(store, "conn") else store
     now = int(time.time()) if now is None else now
     out = []
     for section in (
@@ -155,10 +154,10 @@ def git_sections(
     return out
 
 
-def hover_provider(session: Any, loc: Any, row: SymbolRow | None, line: int) -> list[str]:
+def hover_provider(session: Session, loc: Located, row: SymbolRow | None, line: int) -> list[str]:
     """The hover's section provider (features/hover.py): git sections for the symbol under
     the cursor, in the file that defines it (a call's callee may live elsewhere)."""
-    store = getattr(session, "store", None)
+    store = session.store
     if store is None or row is None or row.project_id < 0:
         return []
-    return git_sections(store, row.project_id, row.file_path, row)
+    return git_sections(store.conn(), row.project_id, row.file_path, row)

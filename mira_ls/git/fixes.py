@@ -30,6 +30,7 @@ from typing import Any
 
 from mira_ls.git.repo import GitError, run_git
 from mira_ls.store import git_fixes
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -179,14 +180,13 @@ class FixMatch:
 
 
 def rank_fixes(
-    conn_or_store: Any,
+    conn: Connection,
     project_id: int,
     error_text: str,
     files: Iterable[str] = (),
     limit: int = 5,
 ) -> list[FixMatch]:
     """Past fixes most like an error (text and the files it is in), best first."""
-    conn = conn_or_store.conn() if hasattr(conn_or_store, "conn") else conn_or_store
     err_files = {f for f in files if f}
     err_words = words(error_text)
     err_hash = similarity_hash(category(error_text), error_text)

@@ -26,6 +26,7 @@ from mira_ls.store import Store, git_cochange
 from mira_ls.store import code as code_store
 from mira_ls.store import llm_queries as lq
 from mira_ls.store.code import SymbolRow
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class ToolBox:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _conn(self) -> Any:
+    def _conn(self) -> Connection:
         return self.store.conn()
 
     def _resolve(self, name: str, path: str | None = None) -> list[SymbolRow]:
