@@ -8,9 +8,10 @@ from dataclasses import replace
 from lsprotocol import types
 
 from mira_ls.config import Settings
+from mira_ls.dates import ago
 from mira_ls.features.cochange_diagnostics import cochange_diagnostics, cochange_diagnostics_many
 from mira_ls.features.code_lens_git import author_lens_titles
-from mira_ls.features.hover_git import ago, git_sections
+from mira_ls.features.hover_git import git_sections
 from mira_ls.git.blame import ensure_blame
 from mira_ls.store.code import SymbolRow
 from tests.git_repo import ALICE, BOB, DAY, T0, Repo, fixtures, mine_repo

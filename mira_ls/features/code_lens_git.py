@@ -6,7 +6,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from mira_ls.features.hover_git import date
+from mira_ls.dates import day
 from mira_ls.git import blame
 from mira_ls.store import Store
 from mira_ls.store import code as code_store
@@ -59,7 +59,7 @@ def author_lens_title(sb: blame.SymbolBlame) -> str | None:
     n = len(sb.owners)
     return (
         f"{n} author{'s' if n != 1 else ''}, last by {sb.last.author_name}, "
-        f"{date(sb.last.authored_at)}"
+        f"{day(sb.last.authored_at)}"
     )
 
 

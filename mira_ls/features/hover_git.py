@@ -7,10 +7,10 @@ nothing to the hover.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 
+from mira_ls.dates import ago, day
 from mira_ls.features.session import Located, Session
 from mira_ls.git import blame, expertise
 from mira_ls.store import git_cochange, git_fixes, git_history
@@ -36,35 +36,13 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def date(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
-
-
-def ago(ts: int, now: int) -> str:
-    """A relative date: 'today', '3 days ago', '2 months ago', '4 years ago'."""
-    days = (now - ts) // 86400
-    if days < 0:
-        return date(ts)
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "yesterday"
-    if days < 31:
-        return f"{days} days ago"
-    months = days // 30
-    if months < 12:
-        return f"{months} month{'s' if months > 1 else ''} ago"
-    years = days // 365
-    return f"{years} year{'s' if years > 1 else ''} ago"
-
-
 def _experts(conn: Connection, project_id: int, path: str, now: int) -> str | None:
     ranked = expertise.top_experts(conn, project_id, path, now, EXPERTS)
     if not ranked:
         return None
     lines = ["**Experts**"]
     for e in ranked:
-        lines.append(f"- {md(e.author)} · {round(e.score)} · last commit {date(e.last_at)}")
+        lines.append(f"- {md(e.author)} · {round(e.score)} · last commit {day(e.last_at)}")
     return "\n".join(lines)
 
 
@@ -129,7 +107,7 @@ def _past_fixes(
         return None
     lines = ["**Past fixes here**"]
     for f in found:
-        lines.append(f"- {md(f.subject)} ({code(f.commit_hash[:7])}, {date(f.fixed_at)})")
+        lines.append(f"- {md(f.subject)} ({code(f.commit_hash[:7])}, {day(f.fixed_at)})")
     return "\n".join(lines)
 
 

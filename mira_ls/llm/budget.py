@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mira_ls import dates
 from mira_ls.config import Settings
 from mira_ls.llm import pricing
 from mira_ls.llm.errors import LlmError
@@ -149,7 +150,7 @@ def _when(reset_at: int, now: float) -> str:
     h, m = divmod(left // 60, 60)
     d, h = divmod(h, 24)
     span = f"{d} d {h} h" if d else (f"{h} h {m} min" if h else f"{m} min")
-    return f"{_utc(reset_at).strftime('%Y-%m-%d %H:%M')} UTC (in {span})"
+    return f"{dates.minute(reset_at)} (in {span})"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ used them is dropped when they change.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.dates import day as _date
 from mira_ls.git.fixes import rank_fixes
 from mira_ls.llm import tokens
 from mira_ls.llm.provider import parse_arguments
@@ -121,12 +121,6 @@ NAMES = tuple(s["function"]["name"] for s in SCHEMAS)
 class ToolResult:
     text: str
     content_hashes: list[str] = field(default_factory=list)
-
-
-def _date(ts: int | None) -> str:
-    if not ts:
-        return "?"
-    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%d")
 
 
 def _sig(s: SymbolRow) -> str:

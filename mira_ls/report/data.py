@@ -7,13 +7,13 @@ from the wall clock unless a caller fixes it). A section whose data is absent ca
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls import dates
 from mira_ls.config import Settings
 from mira_ls.store import projects
 from mira_ls.store import report_queries as q
@@ -59,14 +59,6 @@ def _coupling_rule(settings: Settings) -> str:
         f"are each file's counted commits. Stored pairs have at least {cc.min_shared} shared "
         f"commits and confidence {cc.min_confidence:g}."
     )
-
-
-def _day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
-
-
-def _month(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m")
 
 
 # ---------------------------------------------------------------------------- records
@@ -546,9 +538,9 @@ def _spend(row: q.SpendRow | None, period: str) -> Spend:
 
 
 def _budget(conn: Connection, settings: Settings, now: int) -> BudgetSection:
-    days = [_day(now - i * DAY) for i in range(SPEND_DAYS - 1, -1, -1)]
+    days = [dates.day(now - i * DAY) for i in range(SPEND_DAYS - 1, -1, -1)]
     daily = q.spend(conn, "day", days)
-    today, month = days[-1], _month(now)
+    today, month = days[-1], dates.month(now)
     monthly = q.spend(conn, "month", [month])
     total = q.spend_totals(conn)
     cache = q.cache_figures(conn, now)

@@ -7,10 +7,9 @@ link. Every value that comes from the database passes through ``esc``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from mira_ls import __version__
+from mira_ls import __version__, dates
 from mira_ls.report import svg
 from mira_ls.report.data import (
     INACTIVE_DAYS,
@@ -81,15 +80,11 @@ SECTIONS = (
 
 
 def date(ts: int | None) -> str:
-    if ts is None:
-        return "never"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+    return dates.day(ts, "never")
 
 
 def when(ts: int | None) -> str:
-    if ts is None:
-        return "never"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return dates.minute(ts, "never")
 
 
 def dollars(micro: int) -> str:
