@@ -91,7 +91,6 @@ def test_report_without_o_goes_under_the_state_dir(tmp_path: Path) -> None:
 
 
 def test_report_full_pipeline_through_the_cli(tmp_path: Path) -> None:
-    pytest.importorskip("mira_ls.git.miner", reason="mira_ls.git.miner (branch git) is not here")
     from tests.support.repo import Repo
 
     repo = Repo(tmp_path / "ws")

@@ -222,13 +222,8 @@ def add_llm_usage(p: Project) -> None:
     )
 
 
-def need(module: str, branch: str) -> None:
-    pytest.importorskip(module, reason=f"{module} (branch {branch}) is not merged here yet")
-
-
 @pytest.fixture
 def project(tmp_path: Path, tmp_db: Store) -> Project:
-    need("mira_ls.git.miner", "git")
     return build_project(tmp_path, tmp_db)
 
 
@@ -390,7 +385,6 @@ def test_report_json_is_plain_data(project: Project) -> None:
 
 
 def test_build_trends_from_real_runs(project: Project) -> None:
-    need("mira_ls.build.pipeline", "build")
     add_builds(project)
     b = data.collect(project.store, project.root, project.settings).builds
     assert b.empty is None
@@ -412,7 +406,6 @@ def test_build_trends_from_real_runs(project: Project) -> None:
 
 
 def test_budget_and_cache_figures_in_dollars(project: Project) -> None:
-    need("mira_ls.llm.budget", "llm")
     add_llm_usage(project)
     b = data.collect(project.store, project.root, project.settings).budget
     assert b.empty is None
