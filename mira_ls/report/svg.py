@@ -1,16 +1,18 @@
 """Small inline SVG charts: horizontal bars, columns, an arc diagram and share bars.
 
-Plain strings, no library and no script: the report must open offline in any browser. Every
-piece of text that reaches the SVG goes through ``esc``. No ``xmlns`` attribute is needed
-for SVG inside HTML, so the file names no URL at all.
+No chart library and no script: the report must open offline in any browser. Every piece
+of text that reaches the SVG goes through ``esc``, and each chart is returned as
+``Markup`` (safe HTML), so the page inserts it as it is and escapes everything else. No
+``xmlns`` attribute is needed for SVG inside HTML, so the file names no URL at all.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from markupsafe import Markup, escape
 
 PALETTE = ("#3867d6", "#f7b731", "#20bf6b", "#eb3b5a", "#8854d0", "#0fb9b1", "#fa8231")
 OTHER = "#b8c2cc"
@@ -18,8 +20,8 @@ FONT = 12
 CHAR_W = 6.6  # average width of a 12px sans-serif character, for laying out labels
 
 
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+def esc(text: object) -> Markup:
+    return escape(str(text))
 
 
 def _n(x: float) -> str:
@@ -45,10 +47,10 @@ class Bar:
 
 def hbars(
     bars: Sequence[Bar], *, width: int = 760, label_chars: int = 44, color: str = PALETTE[0]
-) -> str:
+) -> Markup:
     """One horizontal bar per row, longest first as given; label left, value right."""
     if not bars:
-        return ""
+        return Markup()
     row_h, gap = 20, 6
     label_w = int(label_chars * CHAR_W) + 8
     value_w = max(len(b.shown) for b in bars) * CHAR_W + 12
@@ -73,7 +75,7 @@ def hbars(
             f'font-size="{FONT}">{esc(b.shown)}</text></g>'
         )
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
 def columns(
@@ -86,13 +88,13 @@ def columns(
     highlight: Sequence[bool] | None = None,
     shown: Sequence[str] | None = None,
     axis_label: str = "",
-) -> str:
+) -> Markup:
     """Vertical bars over time (oldest left); the tallest value is written on the axis.
 
     ``highlight`` colours some columns red (failed runs); ``shown`` are tooltip values.
     """
     if not values:
-        return ""
+        return Markup()
     pad_l, pad_b, pad_t = 44, 22, 16
     n = len(values)
     plot_w = width - pad_l - 8
@@ -133,7 +135,7 @@ def columns(
             f'fill="#555">{esc(labels[-1])}</text>'
         )
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
 def _short(v: float) -> str:
@@ -153,11 +155,11 @@ class Link:
 
 def arc_diagram(
     nodes: Sequence[str], links: Sequence[Link], *, width: int = 760, label_chars: int = 48
-) -> str:
+) -> Markup:
     """Files on a vertical axis, each co-change pair an arc on the right: thicker arcs share
     more commits, darker arcs are more tightly coupled."""
     if not nodes or not links:
-        return ""
+        return Markup()
     row_h = 22
     label_w = int(label_chars * CHAR_W) + 12
     axis_x = label_w
@@ -193,10 +195,10 @@ def arc_diagram(
             f'font-size="{FONT}">{esc(clip(name, label_chars))}</text></g>'
         )
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
-def share_bar(parts: Sequence[tuple[str, float]], *, width: int = 220, height: int = 14) -> str:
+def share_bar(parts: Sequence[tuple[str, float]], *, width: int = 220, height: int = 14) -> Markup:
     """A stacked bar of shares (0..1) in palette order; the rest of 1.0 is grey."""
     out = [
         f'<svg class="share" width="{width}" height="{height}" '
@@ -219,14 +221,14 @@ def share_bar(parts: Sequence[tuple[str, float]], *, width: int = 220, height: i
             f'height="{height}" fill="{OTHER}"/></g>'
         )
     out.append("</svg>")
-    return "".join(out)
+    return Markup("".join(out))
 
 
-def gauge(fraction: float | None, *, width: int = 160, height: int = 10) -> str:
+def gauge(fraction: float | None, *, width: int = 160, height: int = 10) -> Markup:
     """A thin bar filled to ``fraction`` (spent of a limit); red past 90%."""
     f = 0.0 if fraction is None or math.isnan(fraction) else max(0.0, min(1.0, fraction))
     color = "#eb3b5a" if f >= 0.9 else PALETTE[2]
-    return (
+    return Markup(
         f'<svg class="gauge" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img"><rect width="{width}" height="{height}" rx="3" fill="#e8ecef"/>'
         f'<rect width="{_n(width * f)}" height="{height}" rx="3" fill="{color}"/></svg>'
