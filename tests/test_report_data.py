@@ -73,36 +73,33 @@ def make_history(root: Path, t0: int) -> Repo:
     def at(days: int) -> int:
         return t0 - days * DAY - DAY // 2  # half a day off, so whole days never flip
 
+    alice, carol = ("Alice", "alice@example.com"), ("Carol", "carol@example.com")
     repo = Repo(root)
     core, util, app = CORE_V1, UTIL_V1, APP_V1
     repo.commit(
         "start",
         {"pkg/core.py": core, "pkg/util.py": util, "pkg/__init__.py": "", "README.md": README},
-        author="Alice",
-        email="alice@example.com",
+        author=alice,
         at=at(800),
     )
     core, util = core + CORE_H, util + UTIL_K
-    repo.commit("grow", {"pkg/core.py": core, "pkg/util.py": util}, at=at(700))
+    repo.commit("grow", {"pkg/core.py": core, "pkg/util.py": util}, author=alice, at=at(700))
     core, util = core + CORE_BOB, util + UTIL_M
     repo.commit(
         "bob's part",
         {"pkg/util.py": util, "pkg/core.py": core},
-        author="Bob",
-        email="bob@example.com",
+        author=("Bob", "bob@example.com"),
         at=at(600),
     )
     core = core + CORE_C
-    carol = {"author": "Carol", "email": "carol@example.com"}
-    repo.commit("app", {"pkg/core.py": core, "pkg/app.py": app}, **carol, at=at(30))
+    repo.commit("app", {"pkg/core.py": core, "pkg/app.py": app}, author=carol, at=at(30))
     core, app = core + CORE_CAROL, app + APP_EXTRA
-    repo.commit("more app", {"pkg/app.py": app, "pkg/core.py": core}, **carol, at=at(10))
+    repo.commit("more app", {"pkg/app.py": app, "pkg/core.py": core}, author=carol, at=at(10))
     util = util + TWEAK
     repo.commit(
         "bump",
         {"pkg/util.py": util},
-        author="dependabot[bot]",
-        email="bot@example.com",
+        author=("dependabot[bot]", "bot@example.com"),
         at=at(5),
     )
     repo.commit(
@@ -114,7 +111,7 @@ def make_history(root: Path, t0: int) -> Repo:
             "pkg/__init__.py": TWEAK,
             "README.md": README + TWEAK,
         },
-        **carol,
+        author=carol,
         at=at(3),
     )
     return repo

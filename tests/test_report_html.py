@@ -377,8 +377,7 @@ def test_real_file_names_with_markup_are_escaped(tmp_path: Path, tmp_db: Store) 
     repo.commit(
         "one",
         {evil: body, "b.py": "def b():\n    return 1\n"},
-        author="Eve & Co",
-        email="eve@example.com",
+        author=("Eve & Co", "eve@example.com"),
     )
     repo.commit("two", {evil: body + "# x\n", "b.py": "def b():\n    return 2\n"})
     settings = Settings()
