@@ -18,7 +18,7 @@ from typing import Any
 
 from mira_ls.config import Settings
 from mira_ls.git.repo import GitError, blob_id, run_git
-from mira_ls.store import git_blame, git_history
+from mira_ls.store import Store, git_blame, git_history
 from mira_ls.store.connection import Connection
 from mira_ls.store.git_blame import BlameRange
 
@@ -81,7 +81,7 @@ def parse_porcelain(data: bytes) -> tuple[list[BlameRange], int]:
 
 
 def ensure_blame(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path | str,
     rel_path: str,

@@ -26,10 +26,9 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mira_ls.git.repo import GitError, run_git
-from mira_ls.store import git_fixes
+from mira_ls.store import Store, git_fixes
 from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -399,7 +398,7 @@ def symbols_json(found: dict[str, set[str]], canonical: dict[str, str]) -> str:
 
 
 def extract_symbols(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path | str,
     relative: bool,

@@ -229,7 +229,7 @@ class _Writer:
     (the sqlite3 module releases the GIL while a statement runs). It has its own
     connection, closed when the run ends."""
 
-    def __init__(self, store: Any, project_id: int) -> None:
+    def __init__(self, store: Store, project_id: int) -> None:
         self._path = store.path
         self._busy = getattr(store, "busy_timeout_ms", None)
         self._project_id = project_id
@@ -280,7 +280,7 @@ def _report(progress: Progress | None, message: str, pct: int | None) -> None:
 
 
 def mine(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path | str,
     settings: Settings,
@@ -411,7 +411,7 @@ def mine(
 class _Ctx:
     """One mining run's inputs."""
 
-    store: Any
+    store: Store
     project_id: int
     info: RepoInfo
     policy: IgnorePolicy

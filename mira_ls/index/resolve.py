@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract, module_name
+from mira_ls.store import Store
 from mira_ls.store import code as cs
 from mira_ls.store.connection import Connection
 
@@ -947,7 +948,7 @@ def staged_as_pending(project_id: int, items: Iterable[StagedCalls]) -> list[tup
 
 
 def resolve_python_with_jedi(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path,
     cancel: Callable[[], bool] | None = None,

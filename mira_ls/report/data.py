@@ -15,7 +15,7 @@ from typing import Any
 
 from mira_ls import dates
 from mira_ls.config import Settings
-from mira_ls.store import projects
+from mira_ls.store import Store, projects
 from mira_ls.store import report_queries as q
 from mira_ls.store.connection import Connection
 
@@ -565,7 +565,9 @@ def _budget(conn: Connection, settings: Settings, now: int) -> BudgetSection:
     return sec
 
 
-def collect(store: Any, root: Path | str, settings: Settings, *, now: int | None = None) -> Report:
+def collect(
+    store: Store, root: Path | str, settings: Settings, *, now: int | None = None
+) -> Report:
     """The report of the project at ``root`` (it need not be indexed or mined: sections
     without data say so)."""
     now = int(time.time()) if now is None else int(now)
