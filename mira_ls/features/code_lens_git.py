@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from lsprotocol import types
 
@@ -85,7 +85,7 @@ def author_lenses(
     project_id: int,
     rel_path: str,
     live: list[tuple[int, int, SymbolRow]],
-    encoding_position: Any,
+    encoding_position: Callable[[int, int], types.Position],
 ) -> list[types.CodeLens]:
     """Lenses for top-level symbols: ``live`` holds (name line, name col) in the buffer and
     the stored row of each symbol; ``encoding_position(line, col)`` makes the client's
