@@ -107,10 +107,16 @@ def get_language(lang: str) -> Language:
     raise ValueError(f"No tree-sitter grammar for language {lang!r}")
 
 
-def query_source(lang: str) -> str:
-    """The text of ``queries/<lang>.scm`` (tsx shares typescript's)."""
-    name = "typescript" if lang == "tsx" else lang
+def _query_file(name: str) -> str:
     return resources.files("mira_ls.index").joinpath("queries", f"{name}.scm").read_text("utf-8")
+
+
+def query_source(lang: str) -> str:
+    """The text of ``queries/<lang>.scm``; typescript and tsx add javascript's to their own
+    (the TypeScript grammars extend JavaScript's)."""
+    if lang in ("typescript", "tsx"):
+        return _query_file("typescript") + "\n" + _query_file("javascript")
+    return _query_file(lang)
 
 
 @functools.cache
