@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.cli import run_cli
 from tests.support.repo import Repo, fixtures
 from tests.test_git_features import history
 
@@ -15,16 +14,7 @@ git_isolation, _store, repo = fixtures()
 
 
 def cli(tmp_path: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MIRA_DB": str(tmp_path / "cli.db")}
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, env={"MIRA_DB": str(tmp_path / "cli.db")}, cwd=cwd)
 
 
 def test_mine_then_query(tmp_path: Path, repo: Repo) -> None:
