@@ -49,18 +49,6 @@ class Agg:
     last_at: int = 0
 
 
-def _count(per: dict[str, Agg], email: str, added: int, deleted: int, at: int) -> None:
-    """One more commit of ``email`` in a file's or a directory's aggregates."""
-    a = per.get(email)
-    if a is None:
-        a = per[email] = Agg()
-    a.commits += 1
-    a.added += added
-    a.deleted += deleted
-    if at > a.last_at:
-        a.last_at = at
-
-
 @dataclass(frozen=True)
 class Expert:
     author: str
@@ -115,8 +103,19 @@ class Accumulator:
         if seen is None or at > seen[0]:
             self.names[email] = (at, name)
         dir_lines: dict[str, list[int]] = {}
+        # The same counting twice (files, then directories), inline on purpose: this runs
+        # for every file of every mined commit, and with a shared function this loop measured
+        # 10-25% slower.
         for path, added, deleted in files:
-            _count(self.files.setdefault(path, {}), email, added, deleted, at)
+            per = self.files.setdefault(path, {})
+            a = per.get(email)
+            if a is None:
+                a = per[email] = Agg()
+            a.commits += 1
+            a.added += added
+            a.deleted += deleted
+            if at > a.last_at:
+                a.last_at = at
             anc = self._anc.get(path)
             if anc is None:
                 anc = self._anc[path] = ancestors(path)
@@ -128,7 +127,15 @@ class Accumulator:
                     acc[0] += added
                     acc[1] += deleted
         for d, (added, deleted) in dir_lines.items():
-            _count(self.dirs.setdefault(d, {}), email, added, deleted, at)
+            per = self.dirs.setdefault(d, {})
+            a = per.get(email)
+            if a is None:
+                a = per[email] = Agg()
+            a.commits += 1
+            a.added += added
+            a.deleted += deleted
+            if at > a.last_at:
+                a.last_at = at
 
     def name_map(self) -> dict[str, str]:
         return {e: n for e, (_, n) in self.names.items()}
