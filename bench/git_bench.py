@@ -249,7 +249,7 @@ def main() -> None:
         nonempty = 0
         for s in syms:
             t0 = time.perf_counter()
-            sections = git_sections(store, pid, s.file_path, s, now)
+            sections = git_sections(store.conn(), pid, s.file_path, s, now)
             git_times.append((time.perf_counter() - t0) * 1000)
             nonempty += bool(sections)
             loc = session.locate(root / s.file_path)

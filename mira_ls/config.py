@@ -178,7 +178,9 @@ def keys(cls: type = Settings, prefix: tuple[str, ...] = ()) -> list[KeyInfo]:
         if dataclasses.is_dataclass(tp):
             out.extend(keys(tp, path))  # type: ignore[arg-type]
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        default = f.default
+        if default is dataclasses.MISSING and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
         out.append(
             KeyInfo(
                 ".".join(camel(p) for p in path),

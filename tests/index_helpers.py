@@ -8,6 +8,7 @@ from mira_ls.config import IndexSettings
 from mira_ls.index import indexer
 from mira_ls.store import Store, open_store
 from mira_ls.store import code as cs
+from mira_ls.store.code import SymbolRow
 
 
 def new_store(tmp: Path) -> Store:
@@ -62,3 +63,32 @@ def edges(store: Store, project_id: int) -> list[tuple[str, str, str | None, str
 
 def edge_map(store: Store, project_id: int) -> dict[tuple[str, str], str | None]:
     return {(a, n): b for a, n, b, _ in edges(store, project_id)}
+
+
+def function_row(
+    name: str, start: int, end: int, *, path: str = "a.py", parent: int | None = None, sid: int = 1
+) -> SymbolRow:
+    """A stored Python function's row as the store returns it, without a database (for
+    features that take rows: lenses, hover sections)."""
+    return SymbolRow(
+        id=sid,
+        project_id=0,
+        file_path=path,
+        language="python",
+        kind="function",
+        name=name,
+        qualified_name=name,
+        ordinal=0,
+        parent_id=parent,
+        start_line=start,
+        start_col=0,
+        end_line=end,
+        end_col=0,
+        name_line=start,
+        name_col=4,
+        signature=None,
+        docstring=None,
+        content_hash="",
+        signature_hash="",
+        complexity=1,
+    )

@@ -13,14 +13,19 @@ from mira_ls.store import Store
 from mira_ls.store import projects as project_store
 from tests.support.llm_world import APP, World
 from tests.support.openai_server import OpenAIServer
-from tests.support.repo import Repo
+from tests.support.repo import T0, Repo
 
 
 @pytest.fixture
 def world(tmp_db: Store, tmp_path: Path) -> Iterator[World]:
     root = tmp_path / "proj"
     repo = Repo(root)
-    repo.commit("initial", {"app.py": APP, "CLAUDE.md": "Prefer small functions.\n"})
+    repo.commit(
+        "initial",
+        {"app.py": APP, "CLAUDE.md": "Prefer small functions.\n"},
+        author=("Alice", "alice@example.com"),
+        at=T0,
+    )
     settings = Settings()
     settings.llm.max_retries = 0
     settings.llm.timeout_seconds = 5

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.cli import run_cli
 from tests.support.repo import Repo
 
 BIN = Path(sys.executable).parent
@@ -17,22 +18,11 @@ RUFF_CFG = '[tool.ruff]\n[tool.ruff.lint]\nselect = ["F"]\n'
 def mira(
     tmp_path: Path, *args: str, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {
-        **os.environ,
+    base = {
         "MIRA_DB": str(tmp_path / "db" / "mira.db"),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        **env,
     }
-    full_env.pop("MIRA_BUILD_COMMANDS", None)
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        input=stdin,
-        timeout=120,
-    )
+    return run_cli(*args, env={**base, **env}, unset=["MIRA_BUILD_COMMANDS"], stdin=stdin)
 
 
 def test_build_errors_resolutions(tmp_path: Path) -> None:

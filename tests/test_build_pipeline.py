@@ -134,7 +134,7 @@ def test_ranking_with_mined_git_history(tmp_db: Store, repo: Repo) -> None:
     repo.write("a.py", A_BAD)
     build(tmp_db, repo.root, RUFF)
     (err,) = errors(tmp_db, repo.root)
-    fixes = rank(tmp_db, pid, err)  # the real git_history source
+    fixes = rank(tmp_db.conn(), pid, err)  # the real git_history source
     assert [(f.match, f.commit) for f in fixes] == [("same error", sha), ("fix commit", old)]
     assert fixes[0].score == 1.0 and fixes[0].subject == "Fix unused import os in a.py"
     assert 0.3 <= fixes[1].score < 1.0 and fixes[1].subject == "Fix unused import os in b.py"
@@ -172,13 +172,13 @@ def test_ranking_puts_the_same_error_first_then_code_then_category(
     repo.write("a.py", A_BAD)  # the F401 in a.py is back
     build(tmp_db, repo.root, RUFF)
     err = next(e for e in errors(tmp_db, repo.root) if e.file_path == "a.py")
-    fixes = rank(tmp_db, pid, err, historical=None)
+    fixes = rank(tmp_db.conn(), pid, err, historical=None)
     assert [(f.score, f.match, f.resolution.code, f.resolution.error_file) for f in fixes] == [
         (1.0, "same error", "F401", "a.py"),
         (0.8, "same code", "F401", "b.py"),
         (0.5, "same category", "F841", "c.py"),
     ]
-    everything = rank(tmp_db, pid, err, historical=None, limit=10)
+    everything = rank(tmp_db.conn(), pid, err, historical=None, limit=10)
     assert "d.py" not in [f.resolution.error_file for f in everything]  # F821 is 'name'
 
 
@@ -200,7 +200,7 @@ def test_history_matches_merge_into_the_ranking(tmp_db: Store, repo: Repo) -> No
             HistoricalMatch("e" * 40, "Older fix", 0.9, "lint", ["y.py"], 1_500_000_000),
         ]
 
-    fixes = rank(tmp_db, pid, err, historical=history)
+    fixes = rank(tmp_db.conn(), pid, err, historical=history)
     assert calls == [(pid, "F401 `os` imported but unused", ["a.py"])]
     # the resolution and the fix commit are one entry; ties sorted by recency
     assert [(f.score, f.match, f.commit) for f in fixes] == [

@@ -14,12 +14,12 @@ from mira_ls.llm.cache import LlmCache
 from mira_ls.store import open_store
 from mira_ls.store import projects as project_store
 from mira_ls.store.git_blame import blamed_versions
-from tests.support.repo import BASE_TIME, Repo
+from tests.support.repo import T0, Repo
 
 
 def test_prune_drops_expired_cache_and_old_blame(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "ws")
-    repo.commit("one", {"a.py": "def f():\n    return 1\n"}, at=BASE_TIME)
+    repo.commit("one", {"a.py": "def f():\n    return 1\n"}, at=T0)
     store = open_store(tmp_path / "mira.db")
     with store.write() as conn:
         project = project_store.get_or_create(conn, repo.root)

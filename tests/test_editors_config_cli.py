@@ -5,28 +5,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from mira_ls.config import keys as all_keys
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MIRA_") and k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", "config", *args],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        timeout=30,
-    )
+    mira = [k for k in os.environ if k.startswith("MIRA_")]
+    unset = [*mira, "OPENAI_API_KEY", "OPENAI_BASE_URL"]
+    return run_cli("config", *args, env=env, unset=unset, timeout=30)
 
 
 def test_schema_lists_every_key_as_a_vscode_property() -> None:

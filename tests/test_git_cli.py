@@ -3,40 +3,30 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.git_repo import Repo, fixtures
+from tests.support.cli import run_cli
+from tests.support.repo import Repo, fixtures
 from tests.test_git_features import history
 
 git_isolation, _store, repo = fixtures()
 
 
 def cli(tmp_path: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MIRA_DB": str(tmp_path / "cli.db")}
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, env={"MIRA_DB": str(tmp_path / "cli.db")}, cwd=cwd)
 
 
 def test_mine_then_query(tmp_path: Path, repo: Repo) -> None:
     h = history(repo)
-    r = cli(tmp_path, "mine", str(repo.path))
+    r = cli(tmp_path, "mine", str(repo.root))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("mined 8 commits (scratch)")
     assert "mining:" in r.stderr  # progress goes to stderr
-    again = cli(tmp_path, "mine", str(repo.path), "--json")
+    again = cli(tmp_path, "mine", str(repo.root), "--json")
     assert json.loads(again.stdout)["status"] == "up_to_date"
 
-    co = json.loads(cli(tmp_path, "cochange", str(repo.path / "a.py"), "--json").stdout)
+    co = json.loads(cli(tmp_path, "cochange", str(repo.root / "a.py"), "--json").stdout)
     assert co == [
         {
             "path": "b.py",
@@ -48,10 +38,10 @@ def test_mine_then_query(tmp_path: Path, repo: Repo) -> None:
             "last_at": co[0]["last_at"],
         }
     ]
-    text = cli(tmp_path, "cochange", str(repo.path / "a.py")).stdout
+    text = cli(tmp_path, "cochange", str(repo.root / "a.py")).stdout
     assert "a.py (8 commits) usually changes with:" in text and "6 of 8" in text
 
-    ex = json.loads(cli(tmp_path, "experts", str(repo.path / "a.py"), "--json").stdout)
+    ex = json.loads(cli(tmp_path, "experts", str(repo.root / "a.py"), "--json").stdout)
     assert [list(e) for e in ex] == [
         ["author", "email", "score", "commits", "lines_added", "last_at", "share"]
     ] * 2
@@ -59,7 +49,7 @@ def test_mine_then_query(tmp_path: Path, repo: Repo) -> None:
         ("alice@example.com", 5, 18, 70.0),
         ("bob@example.com", 3, 5, round(24 + 30 * 5 / 18, 2)),
     ]
-    root = json.loads(cli(tmp_path, "experts", str(repo.path), "--json").stdout)
+    root = json.loads(cli(tmp_path, "experts", str(repo.root), "--json").stdout)
     assert {e["email"] for e in root} == {"alice@example.com", "bob@example.com"}
 
     fx = json.loads(
@@ -68,7 +58,7 @@ def test_mine_then_query(tmp_path: Path, repo: Repo) -> None:
             "fixes",
             "crash when file is empty",
             "--file",
-            str(repo.path / "a.py"),
+            str(repo.root / "a.py"),
             "--json",
         ).stdout
     )
@@ -80,9 +70,9 @@ def test_mine_then_query(tmp_path: Path, repo: Repo) -> None:
 
 def test_hover_cli_shows_the_git_sections(tmp_path: Path, repo: Repo) -> None:
     history(repo)
-    assert cli(tmp_path, "index", str(repo.path)).returncode == 0
-    assert cli(tmp_path, "mine", str(repo.path)).returncode == 0
-    r = cli(tmp_path, "hover", f"{repo.path / 'a.py'}:4:6")
+    assert cli(tmp_path, "index", str(repo.root)).returncode == 0
+    assert cli(tmp_path, "mine", str(repo.root)).returncode == 0
+    r = cli(tmp_path, "hover", f"{repo.root / 'a.py'}:4:6")
     assert r.returncode == 0, r.stderr
     assert "def load(path)" in r.stdout
     assert "**Changes with**\n- `b.py` · 6 of 8 commits" in r.stdout
@@ -91,8 +81,8 @@ def test_hover_cli_shows_the_git_sections(tmp_path: Path, repo: Repo) -> None:
 
 def test_hover_cli_usage_errors_and_empty_places(tmp_path: Path, repo: Repo) -> None:
     history(repo)
-    assert cli(tmp_path, "index", str(repo.path)).returncode == 0
-    a = repo.path / "a.py"
+    assert cli(tmp_path, "index", str(repo.root)).returncode == 0
+    a = repo.root / "a.py"
     r = cli(tmp_path, "hover", f"{a}:x:y")
     assert r.returncode == 2 and "is not FILE:LINE:COL" in r.stderr
     r = cli(tmp_path, "hover", f"{a}:0:1")

@@ -8,7 +8,7 @@ import pytest
 
 from mira_ls.config import Settings
 from mira_ls.store import git_cochange, git_history
-from tests.git_repo import ALICE, BOB, DAY, T0, Repo, fixtures, mine_repo
+from tests.support.repo import ALICE, BOB, DAY, T0, Repo, fixtures, mine_repo
 
 git_isolation, store, repo = fixtures()
 
@@ -42,7 +42,7 @@ def partners(store, pid: int, path: str) -> dict[str, tuple]:
 
 def test_exact_numbers(store, repo: Repo) -> None:
     scripted(repo)
-    pid, stats = mine_repo(store, repo.path)
+    pid, stats = mine_repo(store, repo.root)
     assert stats.status == "ok" and stats.total_commits == 7
     # a,b: c=4, a=5, b=5 -> Jaccard 4/6, Dice 8/10; a,c: c=2, a=5, b=2 -> 2/5, 4/7.
     assert partners(store, pid, "a.py") == {
@@ -70,7 +70,7 @@ def test_thresholds(store, repo: Repo, change: dict, expected_a: set[str]) -> No
     scripted(repo)
     settings = Settings()
     settings.cochange = replace(settings.cochange, **change)
-    pid, _ = mine_repo(store, repo.path, settings)
+    pid, _ = mine_repo(store, repo.root, settings)
     assert set(partners(store, pid, "a.py")) == expected_a
 
 
@@ -78,7 +78,7 @@ def test_min_shared_one_keeps_single_shared_commits(store, repo: Repo) -> None:
     scripted(repo)
     settings = Settings()
     settings.cochange = replace(settings.cochange, min_shared=1, min_confidence=0.0)
-    pid, _ = mine_repo(store, repo.path, settings)
+    pid, _ = mine_repo(store, repo.root, settings)
     # b,c: 1 shared, b=5, c=2 -> Jaccard 1/6.
     assert partners(store, pid, "c.py")["b.py"][:4] == (1, 2, 5, round(1 / 6, 6))
 
@@ -88,7 +88,7 @@ def test_renames_are_followed(store, repo: Repo) -> None:
     repo.git("mv", "a.py", "core.py")
     repo.commit("rename a to core", touch=["b.py"], at=T0 + 8 * DAY)
     repo.commit("after", touch=["core.py", "b.py"], at=T0 + 9 * DAY)
-    pid, _ = mine_repo(store, repo.path)
+    pid, _ = mine_repo(store, repo.root)
     # core.py carries a.py's 5 commits + the rename + 1 = 7; b.py 5 + 2 = 7; shared 4 + 2 = 6.
     assert partners(store, pid, "core.py")["b.py"][:5] == (
         6,
@@ -111,7 +111,7 @@ def test_rename_chain_and_reused_name(store, repo: Repo) -> None:
     repo.git("mv", "b.py", "c.py")
     repo.commit("b->c", at=T0 + 4 * DAY)
     repo.commit("new a", touch=["a.py", "y.py"], at=T0 + 5 * DAY)
-    pid, _ = mine_repo(store, repo.path)
+    pid, _ = mine_repo(store, repo.root)
     counts = dict((p, c) for p, c, _ in git_history.all_file_stats(store.conn(), pid))
     assert counts == {"c.py": 4, "z.py": 2, "a.py": 1, "y.py": 1}
     assert partners(store, pid, "z.py") == {"c.py": (2, 2, 4, 0.5, round(4 / 6, 6), T0 + 2 * DAY)}
@@ -161,7 +161,7 @@ def reasons(store, pid: int) -> dict[str, str | None]:
 
 def test_ignore_policy_each_reason(store, repo: Repo) -> None:
     h = policy_repo(repo)
-    pid, stats = mine_repo(store, repo.path)
+    pid, stats = mine_repo(store, repo.root)
     r = reasons(store, pid)
     assert r[h["bot"]] == "bot"
     assert r[h["revs"]] == "ignore_revs"
@@ -189,7 +189,7 @@ def test_each_reason_can_be_switched_off(store, repo: Repo, reason: str) -> None
         settings.git = replace(g, max_changeset_files=100)
     else:
         settings.git = replace(g, ignore_merges=False)
-    pid, _ = mine_repo(store, repo.path, settings)
+    pid, _ = mine_repo(store, repo.root, settings)
     r = reasons(store, pid)
     key = {"bot": "bot", "ignore_revs": "revs", "large": "large", "merge": "merge"}[reason]
     assert r[h[key]] is None
@@ -269,11 +269,11 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
     repo.append("c.py", "\n\ndef cfun():\n    return 0\n")
     repo.commit("Fix cfun returning None", author=BOB, at=T0 + 8 * DAY)
     inc = Store(tmp_path / "inc.db")
-    pid, first = mine_repo(inc, repo.path)
+    pid, first = mine_repo(inc, repo.root)
     assert first.mode == "scratch"
     # New work: co-changes, a rename (history moves), a bot commit, a fix, a new directory.
     repo.commit("Fix crash when b is None", author=BOB, touch=["a.py", "b.py"], at=T0 + 20 * DAY)
-    (repo.path / "pkg").mkdir()
+    (repo.root / "pkg").mkdir()
     repo.git("mv", "c.py", "pkg/c_renamed.py")
     repo.commit("move c", touch=["a.py"], at=T0 + 21 * DAY)
     repo.commit(
@@ -282,14 +282,14 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
     repo.commit(
         "more", author=ALICE, touch=["pkg/c_renamed.py", "a.py", "pkg/new.py"], at=T0 + 23 * DAY
     )
-    _, second = mine_repo(inc, repo.path)
+    _, second = mine_repo(inc, repo.root)
     assert second.mode == "incremental" and second.new_commits == 4
     repo.commit("Fix typo in b (#12)", author=BOB, touch=["b.py", "d.py"], at=T0 + 24 * DAY)
-    _, third = mine_repo(inc, repo.path)
+    _, third = mine_repo(inc, repo.root)
     assert third.mode == "incremental" and third.new_commits == 1
 
     fresh = Store(tmp_path / "fresh.db")
-    pid2, full = mine_repo(fresh, repo.path)
+    pid2, full = mine_repo(fresh, repo.root)
     assert full.mode == "scratch"
     assert snapshot(inc, pid) == snapshot(fresh, pid2)
     # And the numbers are the renamed ones; the fix's symbol moved with its file.
@@ -301,10 +301,10 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
 
 def test_rewritten_history_is_mined_again(store, repo: Repo) -> None:
     h = scripted(repo)
-    pid, _ = mine_repo(store, repo.path)
+    pid, _ = mine_repo(store, repo.root)
     repo.git("reset", "-q", "--hard", h["5"])
     repo.commit("rewritten six", touch=["a.py", "d.py"], at=T0 + 30 * DAY)
-    _, stats = mine_repo(store, repo.path)
+    _, stats = mine_repo(store, repo.root)
     assert stats.mode == "scratch"
     stored = set(reasons(store, pid))
     assert h["7"] not in stored and h["6"] not in stored and repo.head() in stored
@@ -314,16 +314,16 @@ def test_rewritten_history_is_mined_again(store, repo: Repo) -> None:
 
 def test_up_to_date_does_nothing(store, repo: Repo) -> None:
     scripted(repo)
-    mine_repo(store, repo.path)
-    _, stats = mine_repo(store, repo.path)
+    mine_repo(store, repo.root)
+    _, stats = mine_repo(store, repo.root)
     assert stats.status == "up_to_date" and stats.new_commits == 0
 
 
 def test_policy_change_mines_from_scratch(store, repo: Repo) -> None:
     policy_repo(repo)
-    pid, _ = mine_repo(store, repo.path)
+    pid, _ = mine_repo(store, repo.root)
     settings = Settings()
     settings.git = replace(settings.git, bot_pattern="")
-    _, stats = mine_repo(store, repo.path, settings)
+    _, stats = mine_repo(store, repo.root, settings)
     assert stats.mode == "scratch"
     assert partners(store, pid, "a.py")["c.py"][:3] == (3, 6, 3)

@@ -8,7 +8,7 @@ from mira_ls.config import Settings
 from mira_ls.git import blame, expertise
 from mira_ls.git.blame import ensure_blame
 from mira_ls.store import git_expertise
-from tests.git_repo import ALICE, BOB, CAROL, DAY, T0, Repo, fixtures, mine_repo
+from tests.support.repo import ALICE, BOB, CAROL, DAY, T0, Repo, fixtures, mine_repo
 
 git_isolation, store, repo = fixtures()
 
@@ -33,7 +33,7 @@ def by_email(experts: list[expertise.Expert]) -> dict[str, expertise.Expert]:
 
 def test_file_scores_equal_hand_computed_values(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     scope, ranked, frag = expertise.experts(store.conn(), pid, "x.py", NOW)
     assert scope == "file"
     e = by_email(ranked)
@@ -53,7 +53,7 @@ def test_file_scores_equal_hand_computed_values(store, repo: Repo) -> None:
 
 def test_recency_follows_the_clock(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     later = NOW + 100 * DAY
     _, ranked, _ = expertise.experts(store.conn(), pid, "x.py", later)
     alice = by_email(ranked)["alice@example.com"]
@@ -62,7 +62,7 @@ def test_recency_follows_the_clock(store, repo: Repo) -> None:
 
 def test_directory_scores_take_maxima_within_the_directory(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     scope, ranked, _ = expertise.experts(store.conn(), pid, "pkg", NOW)
     assert scope == "directory"
     assert [(e.email, e.commits, e.lines_added) for e in ranked] == [("carol@example.com", 1, 8)]
@@ -82,13 +82,13 @@ def test_mailmap_merges_two_identities(store, repo: Repo) -> None:
     repo.commit("new identity", author=ALICE, at=NOW - 4 * DAY)
     repo.lines("m.py", 1)
     repo.commit("Bob too", author=BOB, at=NOW - 3 * DAY)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     _, ranked, _ = expertise.experts(store.conn(), pid, "m.py", NOW)
     assert len(ranked) == 3  # without .mailmap: two Alices
 
     repo.write(".mailmap", "Alice Smith <alice@example.com> <alice@old.example>\n")
     repo.commit("add mailmap", author=BOB, at=NOW - 2 * DAY)
-    _, stats = mine_repo(store, repo.path, now=NOW)
+    _, stats = mine_repo(store, repo.root, now=NOW)
     assert stats.mode == "scratch"  # a new .mailmap changes stored names: mined again
     _, ranked, _ = expertise.experts(store.conn(), pid, "m.py", NOW)
     e = by_email(ranked)
@@ -100,11 +100,11 @@ def test_mailmap_merges_two_identities(store, repo: Repo) -> None:
 def test_symbol_expertise_from_blame(store, repo: Repo) -> None:
     repo.write("s.py", "def f():\n    a = 1\n    b = 2\n    return a\n\n\ndef g():\n    pass\n")
     repo.commit("Alice writes f and g", author=ALICE, at=NOW - 50 * DAY)
-    text = (repo.path / "s.py").read_text().replace("    b = 2\n", "    b = 3\n    c = 4\n")
+    text = (repo.root / "s.py").read_text().replace("    b = 2\n", "    b = 3\n    c = 4\n")
     repo.write("s.py", text)
     repo.commit("Bob changes f", author=BOB, at=NOW - 5 * DAY)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
-    ensure_blame(store, pid, repo.path, "s.py", Settings())
+    pid, _ = mine_repo(store, repo.root, now=NOW)
+    ensure_blame(store, pid, repo.root, "s.py", Settings())
     f = blame.span_blame(store.conn(), pid, "s.py", 1, 5)  # f: lines 1-5 (with the new line)
     assert [(o.email, o.lines) for o in f.owners] == [
         ("alice@example.com", 3),
@@ -123,7 +123,7 @@ def test_sql_top_experts_match_the_python_scores(store, repo: Repo) -> None:
     for i, who in enumerate((CAROL, BOB, CAROL)):
         repo.lines("x.py", 3 + i)
         repo.commit(f"more {i}", author=who, at=NOW - (200 - i) * DAY)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     for later in (NOW, NOW + 50 * DAY, NOW + 500 * DAY):
         _, full, _ = expertise.experts(store.conn(), pid, "x.py", later)
         top = expertise.top_experts(store.conn(), pid, "x.py", later, 2)

@@ -8,12 +8,14 @@ from dataclasses import replace
 from lsprotocol import types
 
 from mira_ls.config import Settings
+from mira_ls.dates import ago
 from mira_ls.features.cochange_diagnostics import cochange_diagnostics, cochange_diagnostics_many
 from mira_ls.features.code_lens_git import author_lens_titles
-from mira_ls.features.hover_git import ago, git_sections
+from mira_ls.features.hover_git import git_sections
 from mira_ls.git.blame import ensure_blame
 from mira_ls.store.code import SymbolRow
-from tests.git_repo import ALICE, BOB, DAY, T0, Repo, fixtures, mine_repo
+from tests.index_helpers import function_row
+from tests.support.repo import ALICE, BOB, DAY, T0, Repo, fixtures, mine_repo
 
 git_isolation, store, repo = fixtures()
 
@@ -29,28 +31,7 @@ A_SRC = (
 
 
 def sym(name: str, start: int, end: int, parent: int | None = None, sid: int = 1) -> SymbolRow:
-    return SymbolRow(
-        sid,
-        0,
-        "a.py",
-        "python",
-        "function",
-        name,
-        name,
-        0,
-        parent,
-        start,
-        0,
-        end,
-        0,
-        start,
-        4,
-        None,
-        None,
-        "",
-        "",
-        1,
-    )
+    return function_row(name, start, end, parent=parent, sid=sid)
 
 
 def history(repo: Repo) -> dict[str, str]:
@@ -65,7 +46,7 @@ def history(repo: Repo) -> dict[str, str]:
         repo.commit(f"Grow a and b {i}", author=ALICE if i < 5 else BOB, at=T0 + i * DAY)
     repo.write(
         "a.py",
-        (repo.path / "a.py").read_text().replace("    return data\n", "    return data or ''\n"),
+        (repo.root / "a.py").read_text().replace("    return data\n", "    return data or ''\n"),
     )
     repo.append("b.py", "B_FIX = 1\n")
     h["fix"] = repo.commit("Fix crash when file is empty", author=BOB, at=T0 + 10 * DAY)
@@ -78,9 +59,9 @@ def history(repo: Repo) -> dict[str, str]:
 
 def test_hover_sections_with_the_right_numbers(store, repo: Repo) -> None:
     h = history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
-    ensure_blame(store, pid, repo.path, "a.py", Settings())
-    sections = git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
+    ensure_blame(store, pid, repo.root, "a.py", Settings())
+    sections = git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW)
     titles = [s.split("\n", 1)[0] for s in sections]
     assert titles == ["**Experts**", "**Last changed**", "**Changes with**", "**Past fixes here**"]
     experts, last, partners, past = sections
@@ -109,10 +90,10 @@ def test_fixes_of_the_symbol_come_before_newer_fixes_of_the_file(store, repo: Re
     h = history(repo)
     repo.append("a.py", "\nA_MORE = 2\n")
     newer = repo.commit("Fix constant at the end", author=ALICE, at=T0 + 40 * DAY)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     past = next(
         s
-        for s in git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW)
+        for s in git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW)
         if s.startswith("**Past fixes here**")
     )
     assert (
@@ -125,7 +106,7 @@ def test_fixes_of_the_symbol_come_before_newer_fixes_of_the_file(store, repo: Re
     # For save(), which the first fix did not touch, the file's fixes are newest first.
     past = next(
         s
-        for s in git_sections(store, pid, "a.py", sym("save", 9, 10), now=NOW)
+        for s in git_sections(store.conn(), pid, "a.py", sym("save", 9, 10), now=NOW)
         if s.startswith("**Past fixes here**")
     )
     assert past.split("\n")[1].startswith("- Fix constant at the end")
@@ -133,8 +114,8 @@ def test_fixes_of_the_symbol_come_before_newer_fixes_of_the_file(store, repo: Re
 
 def test_partner_view_counts_its_own_commits(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
-    sections = git_sections(store, pid, "b.py", None, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
+    sections = git_sections(store.conn(), pid, "b.py", None, now=NOW)
     assert "**Changes with**\n- `a.py` · 6 of 6 commits" in sections
     # No symbol and no blame: the file's last commit.
     last = next(s for s in sections if s.startswith("**Last changed**"))
@@ -144,30 +125,30 @@ def test_partner_view_counts_its_own_commits(store, repo: Repo) -> None:
 
 def test_no_history_means_no_sections(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     repo.write("new.py", "def fresh():\n    return 1\n")
-    ensure_blame(store, pid, repo.path, "new.py", Settings())
-    assert git_sections(store, pid, "new.py", sym("fresh", 1, 2), now=NOW) == []
-    assert git_sections(store, pid, "new.py", None, now=NOW) == []
+    ensure_blame(store, pid, repo.root, "new.py", Settings())
+    assert git_sections(store.conn(), pid, "new.py", sym("fresh", 1, 2), now=NOW) == []
+    assert git_sections(store.conn(), pid, "new.py", None, now=NOW) == []
     # A project never mined (no rows at all) is just as quiet.
-    assert git_sections(store, pid + 1, "a.py", sym("load", 4, 6), now=NOW) == []
+    assert git_sections(store.conn(), pid + 1, "a.py", sym("load", 4, 6), now=NOW) == []
 
 
 def test_uncommitted_symbol_lines_are_said_so(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     repo.write(
         "a.py",
-        (repo.path / "a.py")
+        (repo.root / "a.py")
         .read_text()
         .replace(
             "    data = open(path).read()\n", "    data = open(path, encoding='utf-8').read()\n"
         ),
     )
-    ensure_blame(store, pid, repo.path, "a.py", Settings())
+    ensure_blame(store, pid, repo.root, "a.py", Settings())
     last = next(
         s
-        for s in git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW)
+        for s in git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW)
         if s.startswith("**Last changed**")
     )
     assert "- 1 of 3 lines not committed yet" in last
@@ -176,9 +157,9 @@ def test_uncommitted_symbol_lines_are_said_so(store, repo: Repo) -> None:
 def test_markdown_in_names_and_subjects_is_escaped(store, repo: Repo) -> None:
     repo.write("a.py", A_SRC)
     repo.commit("Fix *bold* [link](x) in `code`", author=("Ann_Lee*", "ann@example.com"), at=T0)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
-    ensure_blame(store, pid, repo.path, "a.py", Settings())
-    text = "\n".join(git_sections(store, pid, "a.py", sym("load", 4, 6), now=NOW))
+    pid, _ = mine_repo(store, repo.root, now=NOW)
+    ensure_blame(store, pid, repo.root, "a.py", Settings())
+    text = "\n".join(git_sections(store.conn(), pid, "a.py", sym("load", 4, 6), now=NOW))
     assert "Ann\\_Lee\\*" in text
     assert "Fix \\*bold\\* \\[link\\]\\(x\\) in \\`code\\`" in text
 
@@ -194,12 +175,14 @@ def test_relative_dates() -> None:
 
 def test_author_lens_on_top_level_symbols(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     load, save = sym("load", 4, 6, sid=1), sym("save", 9, 10, sid=2)
     nested = sym("inner", 5, 5, parent=1, sid=3)
-    assert author_lens_titles(store, pid, "a.py", [load, save, nested]) == {}  # not blamed yet
-    ensure_blame(store, pid, repo.path, "a.py", Settings())
-    titles = author_lens_titles(store, pid, "a.py", [load, save, nested])
+    assert (
+        author_lens_titles(store.conn(), pid, "a.py", [load, save, nested]) == {}
+    )  # not blamed yet
+    ensure_blame(store, pid, repo.root, "a.py", Settings())
+    titles = author_lens_titles(store.conn(), pid, "a.py", [load, save, nested])
     assert titles == {
         1: "2 authors, last by Bob Jones, 2023-11-24",
         2: "1 author, last by Alice Smith, 2023-11-15",
@@ -214,53 +197,59 @@ def diag_settings(**change) -> Settings:
 
 def test_cochange_diagnostic_appears_and_clears(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     settings = Settings()
-    assert cochange_diagnostics(store, pid, repo.path, "a.py", settings) == []  # clean tree
+    assert cochange_diagnostics(store.conn(), pid, repo.root, "a.py", settings) == []  # clean tree
     repo.append("a.py", "\nNEW = 1\n")
-    (d,) = cochange_diagnostics(store, pid, repo.path, "a.py", settings)
+    (d,) = cochange_diagnostics(store.conn(), pid, repo.root, "a.py", settings)
     assert d.message == "usually changed together with `b.py` (6 of 8 commits)"
     assert d.severity == types.DiagnosticSeverity.Information
     assert d.range.start == types.Position(0, 0) and d.range.end == types.Position(0, 9)
     assert d.source == "mira-ls"
     # b.py's own view: b not modified, nothing to say.
-    assert cochange_diagnostics(store, pid, repo.path, "b.py", settings) == []
+    assert cochange_diagnostics(store.conn(), pid, repo.root, "b.py", settings) == []
     # Saving the partner clears it (both files are re-checked with one git call).
     repo.append("b.py", "B_NEW = 1\n")
-    assert cochange_diagnostics_many(store, pid, repo.path, ["a.py", "b.py"], settings) == {
+    assert cochange_diagnostics_many(store.conn(), pid, repo.root, ["a.py", "b.py"], settings) == {
         "a.py": [],
         "b.py": [],
     }
     # Back to HEAD: cleared too.
     repo.git("checkout", "--", "b.py")
-    assert len(cochange_diagnostics(store, pid, repo.path, "a.py", settings)) == 1
+    assert len(cochange_diagnostics(store.conn(), pid, repo.root, "a.py", settings)) == 1
     repo.git("checkout", "--", "a.py")
-    assert cochange_diagnostics(store, pid, repo.path, "a.py", settings) == []
+    assert cochange_diagnostics(store.conn(), pid, repo.root, "a.py", settings) == []
     # A staged change counts as modified against HEAD.
     repo.append("a.py", "\nSTAGED = 1\n")
     repo.git("add", "a.py")
-    assert len(cochange_diagnostics(store, pid, repo.path, "a.py", settings)) == 1
+    assert len(cochange_diagnostics(store.conn(), pid, repo.root, "a.py", settings)) == 1
 
 
 def test_cochange_diagnostic_thresholds_and_switch(store, repo: Repo) -> None:
     history(repo)
-    pid, _ = mine_repo(store, repo.path, now=NOW)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
     repo.append("a.py", "\nNEW = 1\n")
     assert (
-        cochange_diagnostics(store, pid, repo.path, "a.py", diag_settings(diagnostic=False)) == []
+        cochange_diagnostics(store.conn(), pid, repo.root, "a.py", diag_settings(diagnostic=False))
+        == []
     )
     # 6 shared commits, Jaccard 0.75: a stricter bar on either measure silences it.
-    assert cochange_diagnostics(store, pid, repo.path, "a.py", diag_settings(strong_shared=7)) == []
     assert (
-        cochange_diagnostics(store, pid, repo.path, "a.py", diag_settings(strong_confidence=0.8))
+        cochange_diagnostics(store.conn(), pid, repo.root, "a.py", diag_settings(strong_shared=7))
+        == []
+    )
+    assert (
+        cochange_diagnostics(
+            store.conn(), pid, repo.root, "a.py", diag_settings(strong_confidence=0.8)
+        )
         == []
     )
     assert (
         len(
             cochange_diagnostics(
-                store,
+                store.conn(),
                 pid,
-                repo.path,
+                repo.root,
                 "a.py",
                 diag_settings(strong_confidence=0.75, strong_shared=6),
             )

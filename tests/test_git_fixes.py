@@ -8,7 +8,7 @@ import pytest
 
 from mira_ls.git import fixes
 from mira_ls.store import git_fixes
-from tests.git_repo import BOB, DAY, T0, Repo, fixtures, mine_repo
+from tests.support.repo import BOB, DAY, T0, Repo, fixtures, mine_repo
 
 git_isolation, store, repo = fixtures()
 
@@ -101,11 +101,11 @@ def ranking_repo(repo: Repo) -> dict[str, str]:
 
 def test_ranking_formula(store, repo: Repo) -> None:
     h = ranking_repo(repo)
-    pid, stats = mine_repo(store, repo.path)
+    pid, stats = mine_repo(store, repo.root)
     assert stats.fixes == 4
     got = {
         m.commit: m.score
-        for m in fixes.rank_fixes(store, pid, "crash in config loader", ["app/config.py"])
+        for m in fixes.rank_fixes(store.conn(), pid, "crash in config loader", ["app/config.py"])
     }
     # error words {crash, config, loader}
     assert got[h["f1"]] == pytest.approx(0.2 + 0.15 * 1 + 0.65 * (2 / 4))  # {crash,config,none}
@@ -121,17 +121,17 @@ def test_ranking_formula(store, repo: Repo) -> None:
 
 def test_same_hash_scores_one(store, repo: Repo) -> None:
     h = ranking_repo(repo)
-    pid, _ = mine_repo(store, repo.path)
-    (best, *_) = fixes.rank_fixes(store, pid, "fix crash when config is none", [])
+    pid, _ = mine_repo(store, repo.root)
+    (best, *_) = fixes.rank_fixes(store.conn(), pid, "fix crash when config is none", [])
     assert best.commit == h["f1"] and best.score == 1.0 and best.category == "null"
 
 
 def test_file_overlap_is_a_share_of_the_error_files(store, repo: Repo) -> None:
     h = ranking_repo(repo)
-    pid, _ = mine_repo(store, repo.path)
+    pid, _ = mine_repo(store, repo.root)
     got = {
         m.commit: m.score
-        for m in fixes.rank_fixes(store, pid, "typo", ["app/config.py", "app/nothing.py"])
+        for m in fixes.rank_fixes(store.conn(), pid, "typo", ["app/config.py", "app/nothing.py"])
     }
     # f4: words {typo} == {typo}: Jaccard 1; overlap 1 of 2 error files.
     assert got[h["f4"]] == pytest.approx(0.2 + 0.15 * 0.5 + 0.65 * 1)
@@ -144,8 +144,8 @@ def test_top_five_ties_by_recency(store, repo: Repo) -> None:
     for i in range(7):
         repo.append("m.py", f"y{i} = 1\n")
         hs.append(repo.commit(f"Fix widget {i}", at=T0 + (i + 1) * DAY))
-    pid, _ = mine_repo(store, repo.path)
-    got = fixes.rank_fixes(store, pid, "unrelated words here", ["m.py"])
+    pid, _ = mine_repo(store, repo.root)
+    got = fixes.rank_fixes(store.conn(), pid, "unrelated words here", ["m.py"])
     assert [m.commit for m in got] == list(reversed(hs))[:5]
     assert all(m.score == pytest.approx(0.35) for m in got)
 
@@ -161,7 +161,7 @@ def test_files_symbols_and_issue_refs_are_stored(store, repo: Repo) -> None:
     )
     repo.git("mv", "app/config.py", "app/settings.py")
     repo.commit("rename config to settings", at=T0 + 2 * DAY)
-    pid, _ = mine_repo(store, repo.path)
+    pid, _ = mine_repo(store, repo.root)
     (fx,) = git_fixes.all_fixes(store.conn(), pid)
     assert fx.subject == "Handle missing file"
     assert fx.files == ("app/settings.py",)  # renames followed
@@ -190,27 +190,27 @@ def test_parse_fix_diffs_names_enclosing_and_changed_definitions() -> None:
 def test_symbols_of_fixes_read_beside_the_log_and_pending_ones_later(store, repo: Repo) -> None:
     from mira_ls.config import Settings
     from mira_ls.git.miner import mine
-    from tests.git_repo import project_id
+    from tests.support.repo import project_id
 
     repo.write("m.py", "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(130)))
     repo.commit("Initial", at=T0)
     for i in range(130):  # more fixes than one batch of diffs sent to git while mining
         repo.write(
-            "m.py", (repo.path / "m.py").read_text().replace(f"return {i}\n", f"return -{i}\n")
+            "m.py", (repo.root / "m.py").read_text().replace(f"return {i}\n", f"return -{i}\n")
         )
         repo.commit(f"Fix sign of f{i}", at=T0 + (i + 1) * 60)
-    pid = project_id(store, repo.path)
-    stats = mine(store, pid, repo.path, Settings(), now=T0, symbols=False)
+    pid = project_id(store, repo.root)
+    stats = mine(store, pid, repo.root, Settings(), now=T0, symbols=False)
     assert stats.fixes == 130
     assert len(git_fixes.pending_symbols(store.conn(), pid)) == 130  # left for later
-    assert fixes.extract_symbols(store, pid, repo.path, relative=False) == 130
+    assert fixes.extract_symbols(store, pid, repo.root, relative=False) == 130
     assert git_fixes.pending_symbols(store.conn(), pid) == []
     by_subject = {f.subject: f.symbols for f in git_fixes.all_fixes(store.conn(), pid)}
     assert by_subject["Fix sign of f7"] == (("m.py", "f7"),)
 
     with store.write() as c:  # a policy change: mined again from scratch, diffs prefetched
         c.execute("UPDATE git_mining_state SET policy_hash = 'other' WHERE project_id = ?", (pid,))
-    stats = mine(store, pid, repo.path, Settings(), now=T0)
+    stats = mine(store, pid, repo.root, Settings(), now=T0)
     assert stats.mode == "scratch" and stats.fixes == 130
     assert git_fixes.pending_symbols(store.conn(), pid) == []
     assert {f.subject: f.symbols for f in git_fixes.all_fixes(store.conn(), pid)} == by_subject

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mira_ls.git.log import LOG_OPTIONS, parse_tokens, stream_log, tokens_from_stream
 from mira_ls.git.repo import popen_git
-from tests.git_repo import ALICE, BOB, T0, Repo, fixtures
+from tests.support.repo import ALICE, BOB, T0, Repo, fixtures
 
 git_isolation, store, repo = fixtures()
 
@@ -18,7 +18,7 @@ def test_fields_of_each_commit(repo: Repo) -> None:
     repo.write("a.py", "one\n")
     repo.write("b.bin", b"\x00\x01\x02binary")
     second = repo.commit("Trim a, add a binary", author=BOB, at=T0 + 60)
-    commits = list(stream_log(repo.path, ["HEAD"]))
+    commits = list(stream_log(repo.root, ["HEAD"]))
     assert [c.hash for c in commits] == [second, first]
     newest, oldest = commits
     assert (newest.author_name, newest.author_email) == BOB
@@ -35,10 +35,10 @@ def test_renames_and_odd_names_are_unambiguous(repo: Repo) -> None:
     repo.write(odd, "".join(f"line {i}\n" for i in range(20)))
     repo.write("new\nline.txt", "x\n")
     repo.commit("odd names")
-    (repo.path / "renamed dir").mkdir()
+    (repo.root / "renamed dir").mkdir()
     repo.git("mv", odd, "renamed dir/ö.py")
     repo.commit("rename it")
-    commits = list(stream_log(repo.path, ["HEAD"]))
+    commits = list(stream_log(repo.root, ["HEAD"]))
     rename = commits[0].files
     assert len(rename) == 1
     assert rename[0].path == "renamed dir/ö.py" and rename[0].old_path == odd
@@ -52,7 +52,7 @@ def test_stream_split_at_every_byte_gives_the_same_commits(repo: Repo) -> None:
         repo.commit(f"commit {i}\n\nbody {i}")
     repo.git("mv", "f0.py", "g0.py")
     repo.commit("rename")
-    proc = popen_git(repo.path, *LOG_OPTIONS, "HEAD", "--")
+    proc = popen_git(repo.root, *LOG_OPTIONS, "HEAD", "--")
     raw = proc.stdout.read()
     proc.wait()
     whole = list(parse_tokens(tokens_from_stream(io.BytesIO(raw).read)))
@@ -77,7 +77,7 @@ def test_non_utf8_author_and_message_are_kept_readable(repo: Repo, tmp_path: Pat
         str(msg),
         env={"GIT_AUTHOR_NAME": "Jos\xe9".encode("latin-1").decode("latin-1")},
     )
-    (c,) = list(stream_log(repo.path, ["HEAD"]))
+    (c,) = list(stream_log(repo.root, ["HEAD"]))
     # git re-encodes to UTF-8 for a commit that declares its encoding.
     assert c.message == "Fix café crash"
     assert c.author_name.startswith("Jos")
@@ -91,7 +91,7 @@ def raw_commit(repo: Repo, author: bytes, message: bytes) -> str:
     tree = repo.git("write-tree").strip()
     parent = (
         repo.git("rev-parse", "-q", "--verify", "HEAD^{commit}").strip()
-        if (repo.path / ".git" / "refs" / "heads" / "main").exists()
+        if (repo.root / ".git" / "refs" / "heads" / "main").exists()
         else ""
     )
     body = b"tree " + tree.encode() + b"\n"
@@ -101,7 +101,7 @@ def raw_commit(repo: Repo, author: bytes, message: bytes) -> str:
     body += b"author " + who + b"committer " + who + b"\n" + message
     proc = subprocess.run(
         ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
-        cwd=repo.path,
+        cwd=repo.root,
         input=body,
         capture_output=True,
         check=True,
@@ -115,7 +115,7 @@ def test_raw_latin1_bytes_without_declared_encoding(repo: Repo) -> None:
     """Bytes that are not UTF-8 (no encoding header) decode with replacement, never crash."""
     repo.write("a.py", "x\n")
     raw_commit(repo, b"Jos\xe9", b"Fix caf\xe9 crash\n")
-    (c,) = list(stream_log(repo.path, ["HEAD"]))
+    (c,) = list(stream_log(repo.root, ["HEAD"]))
     assert c.message == "Fix caf\ufffd crash"
     assert c.author_name == "Jos\ufffd"
     assert c.author_email == "jose@example.com"

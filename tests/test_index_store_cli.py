@@ -12,6 +12,7 @@ from mira_ls.index import indexer
 from mira_ls.store import code as cs
 from mira_ls.store.invalidation import invalidate_symbols
 from tests.index_helpers import edges, index, new_store, sym, write_files
+from tests.support import cli as support_cli
 
 NAMES = """def get_call_sites():
     return callSiteCount()
@@ -142,15 +143,7 @@ def test_changed_symbols_invalidate_their_cache_rows(tmp_path: Path) -> None:
 
 
 def run_cli(*args: str, db: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MIRA_DB": str(db)}
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(cwd) if cwd else None,
-        timeout=120,
-    )
+    return support_cli.run_cli(*args, env={"MIRA_DB": str(db)}, cwd=cwd)
 
 
 def test_cli_index_symbols_callers(tmp_path: Path) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.support.openai_server import Answer, Error, OpenAIServer
 from tests.support.repo import Repo
 
@@ -28,24 +27,14 @@ def srv() -> Iterator[OpenAIServer]:
 def run(
     tmp_path: Path, srv: OpenAIServer, *args: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    full = {
-        **os.environ,
+    base = {
         "MIRA_DB": str(tmp_path / "mira.db"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "MIRA_OPENAI_API_KEY": KEY,
         "MIRA_LLM_BASE_URL": srv.base_url,
         "MIRA_LLM_MAX_RETRIES": "0",
-        **env,
     }
-    full.pop("OPENAI_API_KEY", None)
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", *args],
-        env=full,
-        text=True,
-        capture_output=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
+    return run_cli(*args, env={**base, **env}, unset=["OPENAI_API_KEY"], cwd=tmp_path)
 
 
 def test_chat_prints_only_the_answer_identically_on_a_cache_hit(

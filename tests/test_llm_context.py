@@ -15,7 +15,7 @@ from mira_ls.llm.service import Question
 from mira_ls.llm.tools import SCHEMAS, ToolBox
 from tests.support.llm_world import APP, KEY, World
 from tests.support.openai_server import Answer, ToolCall
-from tests.support.repo import BASE_TIME
+from tests.support.repo import T0
 
 pytest_plugins = ["tests.llm_fixtures"]
 
@@ -24,24 +24,24 @@ def add_history(w: World) -> None:
     """Three more commits with a test file and a fix, mined by the real git miner; a build
     error with a resolution stored as the build pipeline stores them."""
     test_file = "def test_main():\n    assert main() == 42\n"
-    ada = {"author": "Ada", "email": "ada@x.org"}
+    ada = ("Ada", "ada@x.org")
     w.repo.commit(
         "Add tests",
         {"tests/test_app.py": test_file, "app.py": APP + "\n# tested\n"},
-        at=BASE_TIME + 100,
-        **ada,
+        at=T0 + 100,
+        author=ada,
     )
     w.repo.commit(
         "Fix helper doubling overflow (TypeError: unsupported operand)",
         {"tests/test_app.py": test_file + "\n", "app.py": APP + "\n# fixed\n"},
-        at=BASE_TIME + 200,
-        **ada,
+        at=T0 + 200,
+        author=ada,
     )
     w.repo.commit(
         "Tweak helper",
         {"tests/test_app.py": test_file + "\n\n", "app.py": APP},
-        at=BASE_TIME + 300,
-        **ada,
+        at=T0 + 300,
+        author=ada,
     )
     indexer.index_workspace(w.store, w.root, w.settings.index)
     stats = miner.mine(w.store, w.project_id, w.root, w.settings)

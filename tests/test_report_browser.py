@@ -21,7 +21,6 @@ from tests.test_report_data import (
     add_builds,
     add_llm_usage,
     build_project,
-    need,
     settings_for_tests,
 )
 from tests.test_report_html import SECTION_TITLES, Dom, assert_self_contained, parse_report
@@ -83,9 +82,6 @@ def png_size(png: Path) -> tuple[int, int]:
 
 
 def test_full_report_renders_with_its_numbers(tmp_path: Path, tmp_db: Store) -> None:
-    need("mira_ls.git.miner", "git")
-    need("mira_ls.build.pipeline", "build")
-    need("mira_ls.llm.budget", "llm")
     p: Project = build_project(tmp_path, tmp_db)
     add_builds(p)
     add_llm_usage(p)

@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.test_report_html import SECTION_TITLES, assert_self_contained, parse_report
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
         "MIRA_DB": str(tmp_path / "db" / "mira.db"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, env=env)
 
 
 def workspace(tmp_path: Path) -> Path:
@@ -91,7 +83,6 @@ def test_report_without_o_goes_under_the_state_dir(tmp_path: Path) -> None:
 
 
 def test_report_full_pipeline_through_the_cli(tmp_path: Path) -> None:
-    pytest.importorskip("mira_ls.git.miner", reason="mira_ls.git.miner (branch git) is not here")
     from tests.support.repo import Repo
 
     repo = Repo(tmp_path / "ws")

@@ -73,36 +73,33 @@ def make_history(root: Path, t0: int) -> Repo:
     def at(days: int) -> int:
         return t0 - days * DAY - DAY // 2  # half a day off, so whole days never flip
 
+    alice, carol = ("Alice", "alice@example.com"), ("Carol", "carol@example.com")
     repo = Repo(root)
     core, util, app = CORE_V1, UTIL_V1, APP_V1
     repo.commit(
         "start",
         {"pkg/core.py": core, "pkg/util.py": util, "pkg/__init__.py": "", "README.md": README},
-        author="Alice",
-        email="alice@example.com",
+        author=alice,
         at=at(800),
     )
     core, util = core + CORE_H, util + UTIL_K
-    repo.commit("grow", {"pkg/core.py": core, "pkg/util.py": util}, at=at(700))
+    repo.commit("grow", {"pkg/core.py": core, "pkg/util.py": util}, author=alice, at=at(700))
     core, util = core + CORE_BOB, util + UTIL_M
     repo.commit(
         "bob's part",
         {"pkg/util.py": util, "pkg/core.py": core},
-        author="Bob",
-        email="bob@example.com",
+        author=("Bob", "bob@example.com"),
         at=at(600),
     )
     core = core + CORE_C
-    carol = {"author": "Carol", "email": "carol@example.com"}
-    repo.commit("app", {"pkg/core.py": core, "pkg/app.py": app}, **carol, at=at(30))
+    repo.commit("app", {"pkg/core.py": core, "pkg/app.py": app}, author=carol, at=at(30))
     core, app = core + CORE_CAROL, app + APP_EXTRA
-    repo.commit("more app", {"pkg/app.py": app, "pkg/core.py": core}, **carol, at=at(10))
+    repo.commit("more app", {"pkg/app.py": app, "pkg/core.py": core}, author=carol, at=at(10))
     util = util + TWEAK
     repo.commit(
         "bump",
         {"pkg/util.py": util},
-        author="dependabot[bot]",
-        email="bot@example.com",
+        author=("dependabot[bot]", "bot@example.com"),
         at=at(5),
     )
     repo.commit(
@@ -114,7 +111,7 @@ def make_history(root: Path, t0: int) -> Repo:
             "pkg/__init__.py": TWEAK,
             "README.md": README + TWEAK,
         },
-        **carol,
+        author=carol,
         at=at(3),
     )
     return repo
@@ -222,13 +219,8 @@ def add_llm_usage(p: Project) -> None:
     )
 
 
-def need(module: str, branch: str) -> None:
-    pytest.importorskip(module, reason=f"{module} (branch {branch}) is not merged here yet")
-
-
 @pytest.fixture
 def project(tmp_path: Path, tmp_db: Store) -> Project:
-    need("mira_ls.git.miner", "git")
     return build_project(tmp_path, tmp_db)
 
 
@@ -390,7 +382,6 @@ def test_report_json_is_plain_data(project: Project) -> None:
 
 
 def test_build_trends_from_real_runs(project: Project) -> None:
-    need("mira_ls.build.pipeline", "build")
     add_builds(project)
     b = data.collect(project.store, project.root, project.settings).builds
     assert b.empty is None
@@ -412,7 +403,6 @@ def test_build_trends_from_real_runs(project: Project) -> None:
 
 
 def test_budget_and_cache_figures_in_dollars(project: Project) -> None:
-    need("mira_ls.llm.budget", "llm")
     add_llm_usage(project)
     b = data.collect(project.store, project.root, project.settings).budget
     assert b.empty is None

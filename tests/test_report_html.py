@@ -216,7 +216,6 @@ def test_project_without_git_indexed_only(tmp_path: Path, tmp_db: Store) -> None
 
 
 def test_project_without_git_after_mining(tmp_path: Path, tmp_db: Store) -> None:
-    pytest.importorskip("mira_ls.git.miner", reason="mira_ls.git.miner (branch git) is not here")
     from mira_ls.git import miner
 
     root = tmp_path / "plain"
@@ -369,7 +368,6 @@ def test_json_of_a_report_round_trips() -> None:
 
 def test_real_file_names_with_markup_are_escaped(tmp_path: Path, tmp_db: Store) -> None:
     """File and folder names may contain <, > and &; they reach the page as text."""
-    pytest.importorskip("mira_ls.git.miner", reason="mira_ls.git.miner (branch git) is not here")
     from mira_ls.git import miner
     from tests.support.repo import Repo
 
@@ -379,8 +377,7 @@ def test_real_file_names_with_markup_are_escaped(tmp_path: Path, tmp_db: Store) 
     repo.commit(
         "one",
         {evil: body, "b.py": "def b():\n    return 1\n"},
-        author="Eve & Co",
-        email="eve@example.com",
+        author=("Eve & Co", "eve@example.com"),
     )
     repo.commit("two", {evil: body + "# x\n", "b.py": "def b():\n    return 2\n"})
     settings = Settings()

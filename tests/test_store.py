@@ -29,6 +29,7 @@ from mira_ls.store import (
     error_types,
 )
 from mira_ls.store.status import status
+from tests.support.cli import run_cli
 
 ALL_VERSIONS = list(range(1, 10))
 
@@ -46,14 +47,7 @@ def run_py(code: str, *args: str, timeout: float = 60, **kw: object) -> subproce
 
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "MIRA_DB"}
-    return subprocess.run(
-        [sys.executable, "-m", "mira_ls", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return run_cli(*args, unset=["MIRA_DB"], timeout=timeout)
 
 
 # --- connections --------------------------------------------------------------------------

@@ -3,18 +3,14 @@ by "Show past resolutions" and printed by ``mira-ls resolutions``."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from mira_ls.build import vcs
 from mira_ls.build.resolutions import RankedFix
+from mira_ls.dates import day
 from mira_ls.store.build_errors import ErrorRow
 
 DIFF_CHARS = 20_000
-
-
-def _day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
 
 
 def _fence(text: str) -> str:
@@ -37,7 +33,7 @@ def render(root: Path, error: ErrorRow, fixes: list[RankedFix]) -> str:
         f"**{error.message.strip()}**",
         "",
         f"{where} · {error.category} · seen {n} time{'s' * (n != 1)} since "
-        f"{_day(error.first_seen_at)} · {error.status} · error `{error.error_hash[:12]}`",
+        f"{day(error.first_seen_at)} · {error.status} · error `{error.error_hash[:12]}`",
         "",
     ]
     if not fixes:
@@ -47,7 +43,7 @@ def render(root: Path, error: ErrorRow, fixes: list[RankedFix]) -> str:
         )
         return "\n".join(lines) + "\n"
     for i, f in enumerate(fixes, 1):
-        head = f"## {i}. {f.match} · score {f.score:.2f} · {_day(f.at)}"
+        head = f"## {i}. {f.match} · score {f.score:.2f} · {day(f.at)}"
         if f.commit:
             head += f" · commit `{f.commit[:10]}`"
         lines += [head, ""]

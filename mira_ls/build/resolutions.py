@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from mira_ls.git import fixes as git_fixes
 from mira_ls.store import build_resolutions as resolution_store
 from mira_ls.store.build_errors import ErrorRow
 from mira_ls.store.build_resolutions import ResolutionRow
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,11 @@ class RankedFix:
         return self.resolution.diff if self.resolution else None
 
 
-HistoricalSource = Callable[[Any, int, str, list[str]], list[HistoricalMatch]]
+HistoricalSource = Callable[[Connection, int, str, list[str]], list[HistoricalMatch]]
 
 
 def git_history(
-    conn: Any, project_id: int, error_text: str, files: list[str]
+    conn: Connection, project_id: int, error_text: str, files: list[str]
 ) -> list[HistoricalMatch]:
     """Fix commits like this error, ranked by git intelligence (mira_ls.git.fixes)."""
     return [
@@ -60,19 +60,14 @@ def git_history(
     ]
 
 
-def _conn(conn_or_store: Any) -> Any:
-    return conn_or_store.conn() if hasattr(conn_or_store, "conn") else conn_or_store
-
-
 def rank(
-    conn_or_store: Any,
+    conn: Connection,
     project_id: int,
     error: ErrorRow,
     *,
     limit: int = TOP,
     historical: HistoricalSource | None = git_history,
 ) -> list[RankedFix]:
-    conn = _conn(conn_or_store)
     found: list[RankedFix] = []
     seen: set[int] = set()
 

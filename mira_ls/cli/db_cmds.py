@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
 
+from mira_ls import dates
 from mira_ls.cli import common
 from mira_ls.store.status import status
 
@@ -35,8 +35,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         "migrations:",
     ]
     for m in st.migrations:
-        at = dt.datetime.fromtimestamp(m["applied_at"], dt.UTC).strftime("%Y-%m-%d %H:%M")
-        lines.append(f"  {m['version']:03d} {m['name']:<24} {m['checksum']}  {at} UTC")
+        at = dates.minute(m["applied_at"])
+        lines.append(f"  {m['version']:03d} {m['name']:<24} {m['checksum']}  {at}")
     lines.append("rows:")
     width = max((len(t) for t in st.tables), default=10)
     for t, n in st.tables.items():

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from mira_ls.cli import common
-from mira_ls.features.hover_git import date
+from mira_ls.dates import day
 from mira_ls.git import expertise
 from mira_ls.git.fixes import rank_fixes
 from mira_ls.git.miner import mine
@@ -128,7 +128,7 @@ def cmd_cochange(args: argparse.Namespace) -> int:
         width = max(len(r.path) for r in rows)
         lines = [f"{rel} ({commits} commits) usually changes with:"]
         for r in rows:
-            last = date(r.last_at) if r.last_at else "-"
+            last = day(r.last_at) if r.last_at else "-"
             lines.append(
                 f"  {r.path:<{width}}  {r.shared:>4} of {r.commits:<4} "
                 f"jaccard {r.confidence:.2f}  dice {r.dice:.2f}  last {last}"
@@ -164,7 +164,7 @@ def cmd_experts(args: argparse.Namespace) -> int:
         for e in ranked[:TEXT_ROWS]:
             lines.append(
                 f"  {e.author:<{width}}  score {e.score:5.1f}  {e.commits:>4} commits  "
-                f"+{e.lines_added:<6} share {e.share:4.0%}  last {date(e.last_at)}"
+                f"+{e.lines_added:<6} share {e.share:4.0%}  last {day(e.last_at)}"
             )
         if len(ranked) > TEXT_ROWS:
             lines.append(f"  ... {len(ranked) - TEXT_ROWS} more (--json lists all)")
@@ -185,7 +185,7 @@ def cmd_fixes(args: argparse.Namespace) -> int:
                 files.append(fp.relative_to(root).as_posix())
             except ValueError:
                 files.append(Path(f).as_posix())
-        matches = rank_fixes(store, pid, args.text, files)
+        matches = rank_fixes(store.conn(), pid, args.text, files)
     data = [
         {
             "commit": m.commit,
@@ -203,7 +203,7 @@ def cmd_fixes(args: argparse.Namespace) -> int:
         lines = []
         for m in matches:
             lines.append(
-                f"{m.score:.2f}  {m.commit[:10]}  {date(m.at)}  [{m.category}]  {m.subject}"
+                f"{m.score:.2f}  {m.commit[:10]}  {day(m.at)}  [{m.category}]  {m.subject}"
             )
             if m.files:
                 lines.append(f"      {', '.join(m.files[:5])}{' ...' if len(m.files) > 5 else ''}")

@@ -16,6 +16,7 @@ from mira_ls.cli.common import CliError
 from mira_ls.index import indexer
 from mira_ls.store import code as cs
 from mira_ls.store import projects
+from mira_ls.store.connection import Connection
 
 # Why files were left out, as a person reads it (keys: walk.Listing and indexer statuses).
 _SKIP_REASONS = {
@@ -132,7 +133,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _project_id(conn: Any, root: str | None) -> int | None:
+def _project_id(conn: Connection, root: str | None) -> int | None:
     if root:
         p = projects.by_root(conn, Path(root))
         if p is None:

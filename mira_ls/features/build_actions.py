@@ -15,9 +15,9 @@ from mira_ls import paths
 from mira_ls.build import patches, report
 from mira_ls.build import resolutions as ranking
 from mira_ls.build.resolutions import RankedFix
+from mira_ls.dates import day
 from mira_ls.features.build_diagnostics import (
     TextOf,
-    day,
     latest_occurrences,
     to_diagnostic,
 )

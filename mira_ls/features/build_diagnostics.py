@@ -6,13 +6,13 @@ A file whose errors are gone in the next run gets an empty list, which clears it
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
 
+from mira_ls.dates import day
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import ProjectRoot, Session
 from mira_ls.store import build_errors as error_store
@@ -28,10 +28,6 @@ SEVERITY = {
 _WORD = re.compile(r"\w+")
 
 TextOf = Callable[[str], str | None]  # project-relative path -> live text (None: unreadable)
-
-
-def day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
 
 
 def seen_text(err: ErrorRow) -> str:

@@ -9,7 +9,6 @@ returns the command's result. Budget, cache and status commands are here too.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import threading
@@ -23,7 +22,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
-from mira_ls import paths
+from mira_ls import dates, paths
 from mira_ls.config import REASONING_EFFORTS
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, Session
@@ -473,7 +472,7 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def answer_path(op: str, title: str, answer_id: str) -> Path:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = dates.file_stamp(time.time())
     slug = _SLUG.sub("-", title.lower()).strip("-")[:40] or op
     return paths.answers_dir() / f"{stamp}-{op}-{slug}-{answer_id[:6]}.md"
 
@@ -620,16 +619,13 @@ def budget_report(svc: LlmService) -> dict[str, Any]:
 def budget_text(report: dict[str, Any]) -> str:
     d, m, c = report["day"], report["month"], report["cache"]
 
-    def when(ts: int) -> str:
-        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
     def money(x: float) -> str:
         return usd(round(x * 1_000_000))
 
     return (
         f"Today {money(d['spent_usd'])} of {money(d['limit_usd'])} (resets "
-        f"{when(d['reset_at'])}); this month {money(m['spent_usd'])} of "
-        f"{money(m['limit_usd'])} (resets {when(m['reset_at'])}); cache "
+        f"{dates.minute(d['reset_at'])}); this month {money(m['spent_usd'])} of "
+        f"{money(m['limit_usd'])} (resets {dates.minute(m['reset_at'])}); cache "
         f"{c['hits']} hits / {c['misses']} misses ({c['hit_rate']:.0%}), saved "
         f"{money(c['saved_usd'])}."
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types
 
@@ -15,13 +14,14 @@ from mira_ls.config import Settings
 from mira_ls.features.positions import Lines
 from mira_ls.git.repo import modified_against_head
 from mira_ls.store import git_cochange
+from mira_ls.store.connection import Connection
 
 SOURCE = "mira-ls"
 CODE = "cochange"
 
 
 def _diagnostics_for(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     root: Path,
     rel_path: str,
@@ -57,7 +57,7 @@ def _diagnostics_for(
 
 
 def cochange_diagnostics_many(
-    store: Any,
+    conn: Connection,
     project_id: int,
     root: Path | str,
     rel_paths: Iterable[str],
@@ -73,7 +73,6 @@ def cochange_diagnostics_many(
     modified = modified_against_head(root)
     if modified is None:
         return {p: [] for p in paths}
-    conn = store.conn() if hasattr(store, "conn") else store
     root_p = Path(root)
     lines = lines or Lines()
     return {
@@ -82,11 +81,11 @@ def cochange_diagnostics_many(
 
 
 def cochange_diagnostics(
-    store: Any,
+    conn: Connection,
     project_id: int,
     root: Path | str,
     rel_path: str,
     settings: Settings,
     lines: Lines | None = None,
 ) -> list[types.Diagnostic]:
-    return cochange_diagnostics_many(store, project_id, root, [rel_path], settings, lines)[rel_path]
+    return cochange_diagnostics_many(conn, project_id, root, [rel_path], settings, lines)[rel_path]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from lsprotocol import types
 
-from mira_ls.features.hover_git import date
+from mira_ls.dates import day
 from mira_ls.git import blame
+from mira_ls.store import Store
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
+from mira_ls.store.connection import Connection
 
 # Definitions worth a lens; variables and constants would bury the code under labels.
 LENS_KINDS = frozenset(
@@ -32,7 +34,7 @@ LENS_KINDS = frozenset(
 CONTAINERS = frozenset({"module", "namespace"})
 
 
-def top_level(conn: Any, symbols: list[SymbolRow]) -> list[SymbolRow]:
+def top_level(conn: Connection, symbols: list[SymbolRow]) -> list[SymbolRow]:
     """Lens-worthy symbols with no parent or whose parent is the module or a namespace."""
     kinds = {s.id: s.kind for s in symbols}
     out = []
@@ -57,16 +59,15 @@ def author_lens_title(sb: blame.SymbolBlame) -> str | None:
     n = len(sb.owners)
     return (
         f"{n} author{'s' if n != 1 else ''}, last by {sb.last.author_name}, "
-        f"{date(sb.last.authored_at)}"
+        f"{day(sb.last.authored_at)}"
     )
 
 
 def author_lens_titles(
-    store: Any, project_id: int, file_path: str, symbols: list[SymbolRow]
+    conn: Connection, project_id: int, file_path: str, symbols: list[SymbolRow]
 ) -> dict[int, str]:
     """symbol id -> lens title for the top-level definitions among ``symbols`` of a blamed
     file (empty when the file has no cached blame yet)."""
-    conn = store.conn() if hasattr(store, "conn") else store
     ranges = blame.file_ranges(conn, project_id, file_path)
     if not ranges:
         return {}
@@ -80,16 +81,16 @@ def author_lens_titles(
 
 
 def author_lenses(
-    store: Any,
+    store: Store,
     project_id: int,
     rel_path: str,
     live: list[tuple[int, int, SymbolRow]],
-    encoding_position: Any,
+    encoding_position: Callable[[int, int], types.Position],
 ) -> list[types.CodeLens]:
     """Lenses for top-level symbols: ``live`` holds (name line, name col) in the buffer and
     the stored row of each symbol; ``encoding_position(line, col)`` makes the client's
     Position."""
-    titles = author_lens_titles(store, project_id, rel_path, [row for _, _, row in live])
+    titles = author_lens_titles(store.conn(), project_id, rel_path, [row for _, _, row in live])
     out: list[types.CodeLens] = []
     for line, col, row in live:
         title = titles.get(row.id)

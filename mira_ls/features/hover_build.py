@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mira_ls.build import resolutions as ranking
-from mira_ls.features.build_diagnostics import day, latest_occurrences, seen_text
+from mira_ls.dates import day
+from mira_ls.features.build_diagnostics import latest_occurrences, seen_text
 from mira_ls.features.session import Located, Session
 from mira_ls.store.code import SymbolRow
 

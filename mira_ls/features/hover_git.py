@@ -7,14 +7,15 @@ nothing to the hover.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
-from typing import Any
 
+from mira_ls.dates import ago, day
+from mira_ls.features.session import Located, Session
 from mira_ls.git import blame, expertise
 from mira_ls.store import git_cochange, git_fixes, git_history
 from mira_ls.store.code import SymbolRow
+from mira_ls.store.connection import Connection
 
 EXPERTS = 3
 PARTNERS = 3
@@ -35,40 +36,18 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def date(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
-
-
-def ago(ts: int, now: int) -> str:
-    """A relative date: 'today', '3 days ago', '2 months ago', '4 years ago'."""
-    days = (now - ts) // 86400
-    if days < 0:
-        return date(ts)
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "yesterday"
-    if days < 31:
-        return f"{days} days ago"
-    months = days // 30
-    if months < 12:
-        return f"{months} month{'s' if months > 1 else ''} ago"
-    years = days // 365
-    return f"{years} year{'s' if years > 1 else ''} ago"
-
-
-def _experts(conn: Any, project_id: int, path: str, now: int) -> str | None:
+def _experts(conn: Connection, project_id: int, path: str, now: int) -> str | None:
     ranked = expertise.top_experts(conn, project_id, path, now, EXPERTS)
     if not ranked:
         return None
     lines = ["**Experts**"]
     for e in ranked:
-        lines.append(f"- {md(e.author)} · {round(e.score)} · last commit {date(e.last_at)}")
+        lines.append(f"- {md(e.author)} · {round(e.score)} · last commit {day(e.last_at)}")
     return "\n".join(lines)
 
 
 def _last_changed(
-    conn: Any, project_id: int, path: str, symbol: SymbolRow | None, now: int
+    conn: Connection, project_id: int, path: str, symbol: SymbolRow | None, now: int
 ) -> str | None:
     if symbol is not None:
         sb = blame.span_blame(conn, project_id, path, symbol.start_line, symbol.end_line)
@@ -101,7 +80,7 @@ def _last_changed(
     )
 
 
-def _changes_with(conn: Any, project_id: int, path: str) -> str | None:
+def _changes_with(conn: Connection, project_id: int, path: str) -> str | None:
     partners = git_cochange.partners(conn, project_id, path, PARTNERS)
     if not partners:
         return None
@@ -111,7 +90,9 @@ def _changes_with(conn: Any, project_id: int, path: str) -> str | None:
     return "\n".join(lines)
 
 
-def _past_fixes(conn: Any, project_id: int, path: str, symbol: SymbolRow | None) -> str | None:
+def _past_fixes(
+    conn: Connection, project_id: int, path: str, symbol: SymbolRow | None
+) -> str | None:
     """Fixes that touched this symbol first, then other fixes of the file, newest first."""
     found = (
         git_fixes.fixes_for_symbol(conn, project_id, path, symbol.name, FIXES)
@@ -126,19 +107,18 @@ def _past_fixes(conn: Any, project_id: int, path: str, symbol: SymbolRow | None)
         return None
     lines = ["**Past fixes here**"]
     for f in found:
-        lines.append(f"- {md(f.subject)} ({code(f.commit_hash[:7])}, {date(f.fixed_at)})")
+        lines.append(f"- {md(f.subject)} ({code(f.commit_hash[:7])}, {day(f.fixed_at)})")
     return "\n".join(lines)
 
 
 def git_sections(
-    store: Any,
+    conn: Connection,
     project_id: int,
     file_path: str,
     symbol: SymbolRow | None,
     now: int | None = None,
 ) -> list[str]:
     """Markdown sections for the hover, each starting with a bold title, only with data."""
-    conn = store.conn() if hasattr(store, "conn") else store
     now = int(time.time()) if now is None else now
     out = []
     for section in (
@@ -152,10 +132,10 @@ def git_sections(
     return out
 
 
-def hover_provider(session: Any, loc: Any, row: SymbolRow | None, line: int) -> list[str]:
+def hover_provider(session: Session, loc: Located, row: SymbolRow | None, line: int) -> list[str]:
     """The hover's section provider (features/hover.py): git sections for the symbol under
     the cursor, in the file that defines it (a call's callee may live elsewhere)."""
-    store = getattr(session, "store", None)
+    store = session.store
     if store is None or row is None or row.project_id < 0:
         return []
-    return git_sections(store, row.project_id, row.file_path, row)
+    return git_sections(store.conn(), row.project_id, row.file_path, row)

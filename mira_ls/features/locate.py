@@ -65,9 +65,9 @@ def target_at(
         row = positions.symbol_named_at(conn, pid, loc.rel_path, line, col)
         if row is not None:
             return Target(None, row)
-        call = positions.call_at(conn, pid, loc.rel_path, line, col)
-        if call is not None:
-            name, callee = call
+        stored_call = positions.call_at(conn, pid, loc.rel_path, line, col)
+        if stored_call is not None:
+            name, callee = stored_call
             if callee is not None:
                 return Target(None, callee, via_call=True)
             found = code_store.find_by_name(conn, pid, name)

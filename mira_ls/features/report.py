@@ -7,11 +7,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from mira_ls import paths
 from mira_ls.config import Settings
 from mira_ls.report import data, html
+from mira_ls.store import Store
 
 __all__ = ["collect", "default_path", "render", "write", "write_workspace_report"]
 
@@ -44,7 +44,7 @@ def write(text: str, path: Path) -> Path:
 
 
 def write_workspace_report(
-    store: Any, root: Path | str, settings: Settings, out: Path | None = None
+    store: Store, root: Path | str, settings: Settings, out: Path | None = None
 ) -> tuple[Path, data.Report]:
     """Collect, render and write the report of one workspace root; returns where it went."""
     report = collect(store, root, settings)

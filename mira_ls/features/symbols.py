@@ -79,7 +79,7 @@ def workspace_symbols(
         return []
     conn = session.store.conn()
     rows: list[SymbolRow] = []
-    ids = [r.project_id for r in session.roots] or [None]
+    ids: list[int | None] = [r.project_id for r in session.roots] or [None]
     for pid in ids:
         rows.extend(code_store.search_symbols(conn, pid, query, limit=limit))
     out: list[types.WorkspaceSymbol] = []

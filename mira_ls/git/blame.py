@@ -18,7 +18,8 @@ from typing import Any
 
 from mira_ls.config import Settings
 from mira_ls.git.repo import GitError, blob_id, run_git
-from mira_ls.store import git_blame, git_history
+from mira_ls.store import Store, git_blame, git_history
+from mira_ls.store.connection import Connection
 from mira_ls.store.git_blame import BlameRange
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def parse_porcelain(data: bytes) -> tuple[list[BlameRange], int]:
 
 
 def ensure_blame(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path | str,
     rel_path: str,
@@ -116,7 +117,7 @@ def ensure_blame(
 
 
 def _run_blame(
-    conn: Any, project_id: int, root: Path | str, rel_path: str, settings: Settings
+    conn: Connection, project_id: int, root: Path | str, rel_path: str, settings: Settings
 ) -> tuple[str, str | None, list[BlameRange], int]:
     ignored = git_history.ignored_hashes(conn, project_id)
     args = ["blame", "--porcelain", "-w"]
@@ -196,7 +197,7 @@ def summarize(rs: list[BlameRange], start: int, end: int) -> SymbolBlame | None:
     return SymbolBlame(owners, last, unc, total)
 
 
-def file_ranges(conn: Any, project_id: int, path: str) -> list[BlameRange] | None:
+def file_ranges(conn: Connection, project_id: int, path: str) -> list[BlameRange] | None:
     """All cached ranges of the file's current version; None when it was not blamed."""
     cur = git_blame.current(conn, project_id, path)
     if cur is None or cur.status != "ok":
@@ -204,7 +205,9 @@ def file_ranges(conn: Any, project_id: int, path: str) -> list[BlameRange] | Non
     return git_blame.ranges(conn, project_id, path, cur.blob_id)
 
 
-def span_blame(conn: Any, project_id: int, path: str, start: int, end: int) -> SymbolBlame | None:
+def span_blame(
+    conn: Connection, project_id: int, path: str, start: int, end: int
+) -> SymbolBlame | None:
     """From the cached blame of the file's current version; None when there is none."""
     cur = git_blame.current(conn, project_id, path)
     if cur is None or cur.status != "ok":

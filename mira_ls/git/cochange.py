@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from mira_ls.config import CochangeSettings
 from mira_ls.store import git_cochange, git_history
+from mira_ls.store.connection import Connection
 
 _SHIFT = 40  # packed pair value: count << 40 | last time (unix seconds fit in 40 bits)
 _MASK = (1 << _SHIFT) - 1
@@ -130,7 +130,7 @@ class PairCounter:
 
 
 def recompute(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     touched: set[str],
     gone: set[str],

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from mira_ls.store import git_expertise, git_history
+from mira_ls.store.connection import Connection
 
 DAY = 86400
 
@@ -103,6 +103,9 @@ class Accumulator:
         if seen is None or at > seen[0]:
             self.names[email] = (at, name)
         dir_lines: dict[str, list[int]] = {}
+        # The same counting twice (files, then directories), inline on purpose: this runs
+        # for every file of every mined commit, and with a shared function this loop measured
+        # 10-25% slower.
         for path, added, deleted in files:
             per = self.files.setdefault(path, {})
             a = per.get(email)
@@ -149,7 +152,7 @@ def _rows(scope: str, table: dict[str, dict[str, Agg]], names: dict[str, str], n
     return exp_rows, frag_rows
 
 
-def write_all(conn: Any, project_id: int, acc: Accumulator, now: int) -> None:
+def write_all(conn: Connection, project_id: int, acc: Accumulator, now: int) -> None:
     """Replace every expertise row of the project (from-scratch mining)."""
     names = acc.name_map()
     git_expertise.delete_all(conn, project_id)
@@ -160,7 +163,7 @@ def write_all(conn: Any, project_id: int, acc: Accumulator, now: int) -> None:
 
 
 def update_incremental(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     new: Accumulator,
     touched: set[str],
@@ -174,8 +177,8 @@ def update_incremental(
     names = git_history.newest_names(conn, project_id, new.names)
     files = set(touched) | set(new.files)
     git_expertise.delete_paths(conn, project_id, "file", gone | files)
-    file_rows = []
-    frag_rows = []
+    file_rows: list[tuple[str, str, Expert]] = []
+    frag_rows: list[tuple[str, str, int, float]] = []
     all_names = dict(names)
     for path in sorted(files):
         aggs = {
@@ -214,7 +217,7 @@ def update_incremental(
         git_expertise.rename_author(conn, project_id, email, name)
 
 
-def rebuild_directories(conn: Any, project_id: int, now: int) -> None:
+def rebuild_directories(conn: Connection, project_id: int, now: int) -> None:
     """Directory aggregates from all stored counted commits."""
     acc = Accumulator()
     cur_id = None
@@ -236,7 +239,9 @@ def rebuild_directories(conn: Any, project_id: int, now: int) -> None:
     git_expertise.insert_fragmentation(conn, project_id, frag_rows)
 
 
-def experts(conn: Any, project_id: int, path: str, now: int) -> tuple[str, list[Expert], float]:
+def experts(
+    conn: Connection, project_id: int, path: str, now: int
+) -> tuple[str, list[Expert], float]:
     """Scored experts of a file, else of a directory ('' = whole repository).
 
     Returns (scope, experts best first, fragmentation); scope is '' when nothing is known.
@@ -251,6 +256,6 @@ def experts(conn: Any, project_id: int, path: str, now: int) -> tuple[str, list[
     return "", [], 0.0
 
 
-def top_experts(conn: Any, project_id: int, path: str, now: int, limit: int) -> list[Expert]:
+def top_experts(conn: Connection, project_id: int, path: str, now: int, limit: int) -> list[Expert]:
     """The best ``limit`` experts of a file, scored in one query (same formula as score())."""
     return [Expert(*r) for r in git_expertise.top(conn, project_id, "file", path, now, limit)]

@@ -26,10 +26,10 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mira_ls.git.repo import GitError, run_git
-from mira_ls.store import git_fixes
+from mira_ls.store import Store, git_fixes
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -179,14 +179,13 @@ class FixMatch:
 
 
 def rank_fixes(
-    conn_or_store: Any,
+    conn: Connection,
     project_id: int,
     error_text: str,
     files: Iterable[str] = (),
     limit: int = 5,
 ) -> list[FixMatch]:
     """Past fixes most like an error (text and the files it is in), best first."""
-    conn = conn_or_store.conn() if hasattr(conn_or_store, "conn") else conn_or_store
     err_files = {f for f in files if f}
     err_words = words(error_text)
     err_hash = similarity_hash(category(error_text), error_text)
@@ -399,7 +398,7 @@ def symbols_json(found: dict[str, set[str]], canonical: dict[str, str]) -> str:
 
 
 def extract_symbols(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path | str,
     relative: bool,

@@ -39,7 +39,7 @@ from mira_ls.git.repo import (
     is_ancestor,
 )
 from mira_ls.store import Store, git_blame, git_cochange, git_fixes, git_history
-from mira_ls.store.connection import error_types
+from mira_ls.store.connection import Connection, error_types
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class _Run:
         self.commit_rows, self.file_rows, self.fix_rows = [], [], []
         return batch
 
-    def flush(self, conn: Any) -> None:
+    def flush(self, conn: Connection) -> None:
         self.take().write(conn, self.project_id)
 
 
@@ -202,7 +202,7 @@ class _Batch:
     files: list[list[Any]]
     fixes: list[list[Any]]
 
-    def write(self, conn: Any, project_id: int) -> None:
+    def write(self, conn: Connection, project_id: int) -> None:
         """Insert the rows with commit ids assigned now (inside the write transaction)."""
         if not self.commits:
             return
@@ -211,7 +211,9 @@ class _Batch:
             r[0] += base
         for r in self.files:
             r[0] += base
-        git_history.insert_commits(conn, self.commits, self.files)
+        git_history.insert_commits(
+            conn, [tuple(r) for r in self.commits], [tuple(r) for r in self.files]
+        )
         git_fixes.insert_fixes(
             conn,
             project_id,
@@ -227,7 +229,7 @@ class _Writer:
     (the sqlite3 module releases the GIL while a statement runs). It has its own
     connection, closed when the run ends."""
 
-    def __init__(self, store: Any, project_id: int) -> None:
+    def __init__(self, store: Store, project_id: int) -> None:
         self._path = store.path
         self._busy = getattr(store, "busy_timeout_ms", None)
         self._project_id = project_id
@@ -278,7 +280,7 @@ def _report(progress: Progress | None, message: str, pct: int | None) -> None:
 
 
 def mine(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path | str,
     settings: Settings,
@@ -409,7 +411,7 @@ def mine(
 class _Ctx:
     """One mining run's inputs."""
 
-    store: Any
+    store: Store
     project_id: int
     info: RepoInfo
     policy: IgnorePolicy

@@ -24,6 +24,7 @@ from typing import Any
 from mira_ls.index.resolve import python_absolute
 from mira_ls.index.walk import skipped_dir
 from mira_ls.store import code as cs
+from mira_ls.store.connection import Connection
 from mira_ls.store.dependencies import Dependency, replace_dependencies
 
 log = logging.getLogger(__name__)
@@ -300,7 +301,7 @@ def import_deps(
     basenames = {posixpath.basename(p) for p in source_paths}
     java_dirs = {d.replace("/", ".") for d in dirs}
     seen: dict[tuple[str, str], Dependency] = {}
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = sys.stdlib_module_names
     for file_path, lang, module, _name, line in sorted(imports, key=lambda t: (t[0], t[4])):
         dep: tuple[str, str] | None = None
         if lang == "python":
@@ -349,7 +350,7 @@ def import_deps(
     return list(seen.values())
 
 
-def collect(conn: Any, project_id: int, root: Path) -> list[Dependency]:
+def collect(conn: Connection, project_id: int, root: Path) -> list[Dependency]:
     paths = [p for p, _ in cs.indexed_paths(conn, project_id)]
     manifests = find_manifests(root, paths)
     out: list[Dependency] = []
@@ -366,12 +367,12 @@ def collect(conn: Any, project_id: int, root: Path) -> list[Dependency]:
     return out
 
 
-def refresh(conn: Any, project_id: int, root: Path) -> int:
+def refresh(conn: Connection, project_id: int, root: Path) -> int:
     """Recompute a project's external_dependencies; returns the row count (0 when the
     schema has no such table yet)."""
     return save(conn, project_id, collect(conn, project_id, root))
 
 
-def save(conn: Any, project_id: int, deps: list[Dependency]) -> int:
+def save(conn: Connection, project_id: int, deps: list[Dependency]) -> int:
     """Store what ``collect`` found (in a write transaction)."""
     return len(deps) if replace_dependencies(conn, project_id, deps) else 0

@@ -27,7 +27,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -57,8 +57,9 @@ from mira_ls.index.worker import (
     read_source,
     resolve_chunk,
 )
+from mira_ls.store import Store, projects
 from mira_ls.store import code as cs
-from mira_ls.store import projects
+from mira_ls.store.connection import Connection
 from mira_ls.store.invalidation import invalidate_symbols
 
 __all__ = [
@@ -182,7 +183,13 @@ class _WriteCtx:
     project-wide resolution are staged instead of stored, and stored once resolved."""
 
     def __init__(
-        self, conn: Any, project_id: int, *, fresh: bool, stage: bool = False, jedi: bool = True
+        self,
+        conn: Connection,
+        project_id: int,
+        *,
+        fresh: bool,
+        stage: bool = False,
+        jedi: bool = True,
     ) -> None:
         self.conn = conn
         self.project_id = project_id
@@ -678,7 +685,7 @@ def _results(
     todo: list[tuple[str, str | None, str | None, int]],
     settings: IndexSettings,
     cancel: Cancel | None,
-) -> Iterator[list[FileResult]]:
+) -> Generator[list[FileResult], None, None]:
     chunks = _chunks(todo)
     max_bytes = settings.max_file_bytes
     if pool is None:
@@ -707,7 +714,7 @@ def _batches(staged: list[StagedCalls]) -> Iterator[list[StagedCalls]]:
 
 
 def _resolve_staged(
-    store: Any,
+    store: Store,
     pid: int,
     staged: list[StagedCalls],
     pool: cf.ProcessPoolExecutor | None,
@@ -748,7 +755,7 @@ def _resolve_staged(
 
 
 def index_workspace(
-    store: Any,
+    store: Store,
     root: Path,
     settings: IndexSettings,
     progress: Progress | None = None,
@@ -923,7 +930,7 @@ def _norm_rel(rel_path: str) -> str:
 
 
 def update_file(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path,
     rel_path: str,
@@ -990,7 +997,7 @@ def update_file(
 
 
 def _record_unindexable(
-    store: Any,
+    store: Store,
     project_id: int,
     rel: str,
     language: str,
@@ -1012,7 +1019,7 @@ def _record_unindexable(
     return upd
 
 
-def remove_file(store: Any, project_id: int, rel_path: str) -> FileUpdate:
+def remove_file(store: Store, project_id: int, rel_path: str) -> FileUpdate:
     """A file was deleted: its rows go; edges into its symbols are re-resolved."""
     rel = _norm_rel(rel_path)
     with store.write() as c:
@@ -1027,7 +1034,7 @@ def remove_file(store: Any, project_id: int, rel_path: str) -> FileUpdate:
     return upd
 
 
-def rename_file(store: Any, project_id: int, old: str, new: str) -> FileUpdate:
+def rename_file(store: Store, project_id: int, old: str, new: str) -> FileUpdate:
     """A file moved: its rows follow it (ids kept), then its content is reconciled."""
     old_rel, new_rel = _norm_rel(old), _norm_rel(new)
     conn = store.conn()
@@ -1061,7 +1068,7 @@ def rename_file(store: Any, project_id: int, old: str, new: str) -> FileUpdate:
 
 
 def scan_changes(
-    store: Any, project_id: int, root: Path, *, settings: IndexSettings | None = None
+    store: Store, project_id: int, root: Path, *, settings: IndexSettings | None = None
 ) -> list[str]:
     """Paths whose bytes differ from the stored ones, plus new and deleted files.
 

@@ -69,48 +69,54 @@ def extensions() -> dict[str, str]:
 @functools.cache
 def get_language(lang: str) -> Language:
     if lang == "python":
-        import tree_sitter_python as m
+        import tree_sitter_python
 
-        return Language(m.language())
+        return Language(tree_sitter_python.language())
     if lang == "javascript":
-        import tree_sitter_javascript as m
+        import tree_sitter_javascript
 
-        return Language(m.language())
+        return Language(tree_sitter_javascript.language())
     if lang == "typescript":
-        import tree_sitter_typescript as m
+        import tree_sitter_typescript
 
-        return Language(m.language_typescript())
+        return Language(tree_sitter_typescript.language_typescript())
     if lang == "tsx":
-        import tree_sitter_typescript as m
+        import tree_sitter_typescript
 
-        return Language(m.language_tsx())
+        return Language(tree_sitter_typescript.language_tsx())
     if lang == "rust":
-        import tree_sitter_rust as m
+        import tree_sitter_rust
 
-        return Language(m.language())
+        return Language(tree_sitter_rust.language())
     if lang == "go":
-        import tree_sitter_go as m
+        import tree_sitter_go
 
-        return Language(m.language())
+        return Language(tree_sitter_go.language())
     if lang == "java":
-        import tree_sitter_java as m
+        import tree_sitter_java
 
-        return Language(m.language())
+        return Language(tree_sitter_java.language())
     if lang == "c":
-        import tree_sitter_c as m
+        import tree_sitter_c
 
-        return Language(m.language())
+        return Language(tree_sitter_c.language())
     if lang == "cpp":
-        import tree_sitter_cpp as m
+        import tree_sitter_cpp
 
-        return Language(m.language())
+        return Language(tree_sitter_cpp.language())
     raise ValueError(f"No tree-sitter grammar for language {lang!r}")
 
 
-def query_source(lang: str) -> str:
-    """The text of ``queries/<lang>.scm`` (tsx shares typescript's)."""
-    name = "typescript" if lang == "tsx" else lang
+def _query_file(name: str) -> str:
     return resources.files("mira_ls.index").joinpath("queries", f"{name}.scm").read_text("utf-8")
+
+
+def query_source(lang: str) -> str:
+    """The text of ``queries/<lang>.scm``; typescript and tsx add javascript's to their own
+    (the TypeScript grammars extend JavaScript's)."""
+    if lang in ("typescript", "tsx"):
+        return _query_file("typescript") + "\n" + _query_file("javascript")
+    return _query_file(lang)
 
 
 @functools.cache

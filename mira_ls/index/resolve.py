@@ -24,10 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtract, module_name
+from mira_ls.store import Store
 from mira_ls.store import code as cs
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -375,7 +377,7 @@ class _FileCtx:
     stars: list[str]
     include_stems: set[str]
     has_imports: bool
-    conn: Any
+    conn: Connection
     _scope: Scope | None = None
 
     @property
@@ -397,7 +399,7 @@ class ResolveStats:
 class Resolver:
     """Resolves stored edges with memoized look-ups (one instance per pass)."""
 
-    def __init__(self, conn: Any, project_id: int) -> None:
+    def __init__(self, conn: Connection, project_id: int) -> None:
         self.conn = conn
         self.project_id = project_id
         self._by_name: dict[str, list[cs.SymbolRef]] = {}
@@ -820,7 +822,7 @@ def js_module_qn(module: str, importer: str) -> str | None:
 
 
 def resolve_pending(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     *,
     jedi_next: bool = True,
@@ -877,7 +879,8 @@ def resolve_pending(
     return stats
 
 
-class StagedCalls(NamedTuple):
+@dataclass(frozen=True)
+class StagedCalls:
     """One file's calls that need project-wide resolution, kept by a full index until every
     symbol is stored. ``calls`` is a pickled list of (caller index, name, receiver, line,
     col), compact and opaque to the writer; ``ids`` maps a caller index to its symbol id (a
@@ -896,7 +899,7 @@ def pack_staged(calls: list[tuple[Any, ...]]) -> bytes:
 
 
 def resolve_staged(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     items: Iterable[StagedCalls],
     *,
@@ -945,7 +948,7 @@ def staged_as_pending(project_id: int, items: Iterable[StagedCalls]) -> list[tup
 
 
 def resolve_python_with_jedi(
-    store: Any,
+    store: Store,
     project_id: int,
     root: Path,
     cancel: Callable[[], bool] | None = None,
@@ -1010,7 +1013,7 @@ def resolve_python_with_jedi(
 
 
 def _jedi_target(
-    conn: Any, project_id: int, root: Path, script: Any, e: cs.PendingEdge
+    conn: Connection, project_id: int, root: Path, script: Any, e: cs.PendingEdge
 ) -> int | None:
     try:
         names = script.goto(e.line, e.col, follow_imports=True)

@@ -879,11 +879,11 @@ def _rust_use(node: Node, prefix: str, line: int, out: list[Import]) -> None:
             out.append(Import(name, None, None, line))
     elif t == "scoped_identifier":
         path = node.child_by_field_name("path")
-        name = node.child_by_field_name("name")
+        name_node = node.child_by_field_name("name")
         full = prefix + "::" if prefix else ""
         p = full + _text(path) if path is not None else prefix
-        if name is not None:
-            out.append(Import(_WS.sub("", p), _text(name), None, line))
+        if name_node is not None:
+            out.append(Import(_WS.sub("", p), _text(name_node), None, line))
     elif t == "use_as_clause":
         path = node.child_by_field_name("path")
         alias = node.child_by_field_name("alias")

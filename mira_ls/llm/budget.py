@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mira_ls import dates
 from mira_ls.config import Settings
 from mira_ls.llm import pricing
 from mira_ls.llm.errors import LlmError
@@ -34,6 +35,7 @@ from mira_ls.llm.provider import Usage, effort_order, normalize_effort
 from mira_ls.store import Store
 from mira_ls.store import budget as q
 from mira_ls.store.budget import NewRequest, Totals
+from mira_ls.store.connection import Connection
 
 MIN_OUTPUT_TOKENS = 256
 PROMPT_MARGIN = 1.05  # our count vs. the server's: stay on the safe side
@@ -148,7 +150,7 @@ def _when(reset_at: int, now: float) -> str:
     h, m = divmod(left // 60, 60)
     d, h = divmod(h, 24)
     span = f"{d} d {h} h" if d else (f"{h} h {m} min" if h else f"{m} min")
-    return f"{_utc(reset_at).strftime('%Y-%m-%d %H:%M')} UTC (in {span})"
+    return f"{dates.minute(reset_at)} (in {span})"
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ class Budget:
     def monthly_micro(self) -> int:
         return round(self.settings.budget.monthly_usd * 1_000_000)
 
-    def _close_stale(self, conn: Any, now: float) -> None:
+    def _close_stale(self, conn: Connection, now: float) -> None:
         for row in q.stale_reservations(conn, int(now) - STALE_AFTER_S):
             q.settle(
                 conn,

@@ -20,6 +20,7 @@ from typing import Any
 from mira_ls.config import CacheSettings
 from mira_ls.store import Store
 from mira_ls.store import llm_cache as q
+from mira_ls.store.connection import Connection
 from mira_ls.store.llm_cache import CacheEntry, ModelStats
 
 EVICT_BATCH = 200
@@ -173,7 +174,7 @@ class LlmCache:
             self._evict(conn)
         return True
 
-    def _evict(self, conn: Any) -> int:
+    def _evict(self, conn: Connection) -> int:
         cap = self.settings.max_bytes
         if not cap:
             return 0

@@ -10,7 +10,6 @@ hashes for cache invalidation, build errors for build_context_injections).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import time
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.dates import day as _date
 from mira_ls.git.fixes import rank_fixes
 from mira_ls.index.symbols import FileExtract, symbol_at
 from mira_ls.llm import guidelines, tokens
@@ -78,10 +78,6 @@ class Where:
     col: int = 0
     end_line: int | None = None  # a selection when set (1-based, inclusive)
     end_col: int | None = None
-
-
-def _date(ts: int | None) -> str:
-    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%d") if ts else "?"
 
 
 def _sha(text: str) -> str:

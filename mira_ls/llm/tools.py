@@ -8,7 +8,6 @@ used them is dropped when they change.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.dates import day as _date
 from mira_ls.git.fixes import rank_fixes
 from mira_ls.llm import tokens
 from mira_ls.llm.provider import parse_arguments
@@ -26,6 +26,7 @@ from mira_ls.store import Store, git_cochange
 from mira_ls.store import code as code_store
 from mira_ls.store import llm_queries as lq
 from mira_ls.store.code import SymbolRow
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +123,6 @@ class ToolResult:
     content_hashes: list[str] = field(default_factory=list)
 
 
-def _date(ts: int | None) -> str:
-    if not ts:
-        return "?"
-    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%d")
-
-
 def _sig(s: SymbolRow) -> str:
     sig = (s.signature or s.name).strip().replace("\n", " ")
     return f"{s.qualified_name} ({s.kind}) {s.file_path}:{s.start_line}  {sig[:200]}"
@@ -170,7 +165,7 @@ class ToolBox:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _conn(self) -> Any:
+    def _conn(self) -> Connection:
         return self.store.conn()
 
     def _resolve(self, name: str, path: str | None = None) -> list[SymbolRow]:

@@ -7,16 +7,17 @@ from the wall clock unless a caller fixes it). A section whose data is absent ca
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls import dates
 from mira_ls.config import Settings
-from mira_ls.store import projects
+from mira_ls.store import Store, projects
 from mira_ls.store import report_queries as q
+from mira_ls.store.connection import Connection
 
 DAY = 86400
 INACTIVE_DAYS = 365
@@ -58,14 +59,6 @@ def _coupling_rule(settings: Settings) -> str:
         f"are each file's counted commits. Stored pairs have at least {cc.min_shared} shared "
         f"commits and confidence {cc.min_confidence:g}."
     )
-
-
-def _day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
-
-
-def _month(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m")
 
 
 # ---------------------------------------------------------------------------- records
@@ -304,7 +297,7 @@ def _git_empty(ov: Overview) -> str:
 
 
 def _overview(
-    conn: Any, project: projects.Project | None, root: Path, db: str, now: int
+    conn: Connection, project: projects.Project | None, root: Path, db: str, now: int
 ) -> Overview:
     ov = Overview(
         name=project.name if project else root.name,
@@ -331,7 +324,7 @@ def _overview(
 
 
 def _hotspots(
-    conn: Any, pid: int, ov: Overview, churn: list[q.FileChurn], settings: Settings
+    conn: Connection, pid: int, ov: Overview, churn: list[q.FileChurn], settings: Settings
 ) -> HotspotSection:
     sec = HotspotSection(HOTSPOT_FORMULA.format(max_files=settings.git.max_changeset_files))
     sec.files_with_history = len(churn)
@@ -371,7 +364,7 @@ def _hotspots(
     return sec
 
 
-def _coupling(conn: Any, pid: int, ov: Overview, settings: Settings) -> CouplingSection:
+def _coupling(conn: Connection, pid: int, ov: Overview, settings: Settings) -> CouplingSection:
     sec = CouplingSection(rule=_coupling_rule(settings))
     cc = settings.cochange
     rows = q.strongest_pairs(conn, pid, TOP_PAIRS, cc.strong_shared, cc.strong_confidence)
@@ -415,7 +408,7 @@ def _group(rows: list[q.ExpertiseRow]) -> dict[str, list[q.ExpertiseRow]]:
     return out
 
 
-def _ownership(conn: Any, pid: int, ov: Overview) -> OwnershipSection:
+def _ownership(conn: Connection, pid: int, ov: Overview) -> OwnershipSection:
     sec = OwnershipSection()
     dirs = []
     for path, authors in _group(q.expertise(conn, pid, "directory")).items():
@@ -445,7 +438,7 @@ def _ownership(conn: Any, pid: int, ov: Overview) -> OwnershipSection:
 
 
 def _knowledge(
-    conn: Any, pid: int, ov: Overview, churn: list[q.FileChurn], now: int
+    conn: Connection, pid: int, ov: Overview, churn: list[q.FileChurn], now: int
 ) -> KnowledgeSection:
     sec = KnowledgeSection(rule=KNOWLEDGE_RULE)
     by_file = _group(q.expertise(conn, pid, "file"))
@@ -496,7 +489,7 @@ def _knowledge(
     return sec
 
 
-def _builds(conn: Any, pid: int, ov: Overview) -> BuildSection:
+def _builds(conn: Connection, pid: int, ov: Overview) -> BuildSection:
     t = q.build_totals(conn, pid)
     sec = BuildSection(
         runs=t.runs,
@@ -544,10 +537,10 @@ def _spend(row: q.SpendRow | None, period: str) -> Spend:
     return Spend(period, row.cost_micro, row.requests, row.cache_hits, row.saved_micro)
 
 
-def _budget(conn: Any, settings: Settings, now: int) -> BudgetSection:
-    days = [_day(now - i * DAY) for i in range(SPEND_DAYS - 1, -1, -1)]
+def _budget(conn: Connection, settings: Settings, now: int) -> BudgetSection:
+    days = [dates.day(now - i * DAY) for i in range(SPEND_DAYS - 1, -1, -1)]
     daily = q.spend(conn, "day", days)
-    today, month = days[-1], _month(now)
+    today, month = days[-1], dates.month(now)
     monthly = q.spend(conn, "month", [month])
     total = q.spend_totals(conn)
     cache = q.cache_figures(conn, now)
@@ -572,7 +565,9 @@ def _budget(conn: Any, settings: Settings, now: int) -> BudgetSection:
     return sec
 
 
-def collect(store: Any, root: Path | str, settings: Settings, *, now: int | None = None) -> Report:
+def collect(
+    store: Store, root: Path | str, settings: Settings, *, now: int | None = None
+) -> Report:
     """The report of the project at ``root`` (it need not be indexed or mined: sections
     without data say so)."""
     now = int(time.time()) if now is None else int(now)

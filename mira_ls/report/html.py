@@ -2,15 +2,17 @@
 
 Inline CSS, inline SVG, no script and no URL: a Content-Security-Policy of ``default-src
 'none'`` makes sure nothing is fetched even if a commit message or build error contains a
-link. Every value that comes from the database passes through ``esc``.
+link. Escaping is the default: fragments are ``markupsafe.Markup`` templates, so every
+value put into one is escaped unless it is itself ``Markup`` (a chart from ``svg``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from mira_ls import __version__
+from markupsafe import Markup
+
+from mira_ls import __version__, dates
 from mira_ls.report import svg
 from mira_ls.report.data import (
     INACTIVE_DAYS,
@@ -23,7 +25,6 @@ from mira_ls.report.data import (
     OwnershipSection,
     Report,
 )
-from mira_ls.report.svg import esc
 
 CSS = """
 :root { --fg: #1f2933; --muted: #616e7c; --line: #e4e7eb; --bg: #ffffff; --soft: #f5f7fa;
@@ -81,15 +82,11 @@ SECTIONS = (
 
 
 def date(ts: int | None) -> str:
-    if ts is None:
-        return "never"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
+    return dates.day(ts, "never")
 
 
 def when(ts: int | None) -> str:
-    if ts is None:
-        return "never"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return dates.minute(ts, "never")
 
 
 def dollars(micro: int) -> str:
@@ -126,46 +123,58 @@ def num(n: int) -> str:
 # --------------------------------------------------------------------------- building
 
 
-def _fig(key: str, value: str, label: str) -> str:
-    return (
-        f'<div class="fig" data-k="{esc(key)}"><span class="v">{esc(value)}</span>'
-        f'<span class="l">{esc(label)}</span></div>'
-    )
+def _join(parts: Iterable[str]) -> Markup:
+    """Concatenate fragments; a plain ``str`` among them is escaped (it is text)."""
+    return Markup("").join(parts)
 
 
-def _figs(items: Iterable[tuple[str, str, str]]) -> str:
-    return '<div class="figs">' + "".join(_fig(*i) for i in items) + "</div>"
+def _p(cls: str, text: str) -> Markup:
+    return Markup('<p class="{}">{}</p>').format(cls, text)
 
 
-def _empty(section: str, text: str) -> str:
-    return f'<p class="empty" data-empty="{esc(section)}">{esc(text)}</p>'
+def _fig(key: str, value: str, label: str) -> Markup:
+    return Markup(
+        '<div class="fig" data-k="{}"><span class="v">{}</span><span class="l">{}</span></div>'
+    ).format(key, value, label)
 
 
-Cell = tuple[str, str, str]  # (data key, shown text, css class)
+def _figs(items: Iterable[tuple[str, str, str]]) -> Markup:
+    return Markup('<div class="figs">{}</div>').format(_join(_fig(*i) for i in items))
+
+
+def _empty(section: str, text: str) -> Markup:
+    return Markup('<p class="empty" data-empty="{}">{}</p>').format(section, text)
+
+
+Cell = tuple[str, str, str]  # (data key, shown text or Markup, css class)
 
 
 def _table(
     kind: str, headers: Sequence[tuple[str, str]], rows: Iterable[tuple[str, Sequence[Cell]]]
-) -> str:
-    """``headers``: (label, css class); each row: (its key, cells). Raw cells (already HTML)
-    have a class ending in '!'."""
-    out = [f'<table data-table="{esc(kind)}"><thead><tr>']
-    out.extend(f'<th class="{esc(c)}">{esc(h)}</th>' for h, c in headers)
-    out.append("</tr></thead><tbody>")
-    for key, cells in rows:
-        out.append(f'<tr data-row="{esc(kind)}" data-key="{esc(key)}">')
-        for k, text, cls in cells:
-            raw = cls.endswith("!")
-            cls = cls.rstrip("!")
-            body = text if raw else esc(text)
-            out.append(f'<td data-k="{esc(k)}" class="{esc(cls)}">{body}</td>')
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+) -> Markup:
+    """``headers``: (label, css class); each row: (its key, cells). A cell's text is
+    escaped unless it is ``Markup`` (a chart)."""
+    head = _join(Markup('<th class="{}">{}</th>').format(c, h) for h, c in headers)
+    body = _join(
+        Markup('<tr data-row="{}" data-key="{}">{}</tr>').format(
+            kind,
+            key,
+            _join(
+                Markup('<td data-k="{}" class="{}">{}</td>').format(k, cls, text)
+                for k, text, cls in cells
+            ),
+        )
+        for key, cells in rows
+    )
+    return Markup(
+        '<table data-table="{}"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
+    ).format(kind, head, body)
 
 
-def _section(sid: str, title: str, body: str) -> str:
-    return f'<section id="{sid}" data-section="{sid}"><h2>{esc(title)}</h2>{body}</section>'
+def _section(sid: str, title: str, body: Iterable[str]) -> Markup:
+    return Markup('<section id="{}" data-section="{}"><h2>{}</h2>{}</section>').format(
+        sid, sid, title, _join(body)
+    )
 
 
 def _path(p: str) -> str:
@@ -175,8 +184,8 @@ def _path(p: str) -> str:
 # ----------------------------------------------------------------------------- sections
 
 
-def _overview(ov: Overview) -> str:
-    parts = []
+def _overview(ov: Overview) -> Markup:
+    parts: list[Markup] = []
     if not ov.known:
         parts.append(
             _empty(
@@ -227,17 +236,20 @@ def _overview(ov: Overview) -> str:
             ((k, [("label", label, ""), ("value", value, "")]) for k, label, value in rows),
         )
     )
-    return _section("overview", "Overview", "".join(parts))
+    return _section("overview", "Overview", parts)
 
 
-def _hotspots(sec: HotspotSection) -> str:
-    parts = [f'<p class="rule" data-k="formula">{esc(sec.formula)}</p>']
+def _hotspots(sec: HotspotSection) -> Markup:
+    parts = [Markup('<p class="rule" data-k="formula">{}</p>').format(sec.formula)]
     if sec.empty:
         parts.append(_empty("hotspots", sec.empty))
-        return _section("hotspots", "Hotspots", "".join(parts))
+        return _section("hotspots", "Hotspots", parts)
     parts.append(
-        f'<p class="note">Top {len(sec.items)} of {num(sec.files_ranked)} files with both '
-        f"history and indexed symbols ({num(sec.files_with_history)} files have history).</p>"
+        _p(
+            "note",
+            f"Top {len(sec.items)} of {num(sec.files_ranked)} files with both history and "
+            f"indexed symbols ({num(sec.files_with_history)} files have history).",
+        )
     )
     parts.append(
         svg.hbars(
@@ -286,14 +298,14 @@ def _hotspots(sec: HotspotSection) -> str:
             ),
         )
     )
-    return _section("hotspots", "Hotspots", "".join(parts))
+    return _section("hotspots", "Hotspots", parts)
 
 
-def _coupling(sec: CouplingSection) -> str:
-    parts = [f'<p class="rule">{esc(sec.rule)}</p>']
+def _coupling(sec: CouplingSection) -> Markup:
+    parts = [_p("rule", sec.rule)]
     if sec.empty:
         parts.append(_empty("coupling", sec.empty))
-        return _section("coupling", "Coupling", "".join(parts))
+        return _section("coupling", "Coupling", parts)
     nodes: list[str] = []
     index: dict[str, int] = {}
     for p in sec.pairs:
@@ -302,9 +314,11 @@ def _coupling(sec: CouplingSection) -> str:
                 index[f] = len(nodes)
                 nodes.append(f)
     parts.append(
-        f'<p class="note">The {len(sec.pairs)} strongest of {num(sec.total_pairs)} pairs. '
-        "Each arc joins two files: thicker arcs share more commits, darker ones are more "
-        "tightly coupled.</p>"
+        _p(
+            "note",
+            f"The {len(sec.pairs)} strongest of {num(sec.total_pairs)} pairs. Each arc joins "
+            "two files: thicker arcs share more commits, darker ones are more tightly coupled.",
+        )
     )
     parts.append(
         svg.arc_diagram(
@@ -355,22 +369,28 @@ def _coupling(sec: CouplingSection) -> str:
             ),
         )
     )
-    return _section("coupling", "Coupling", "".join(parts))
+    return _section("coupling", "Coupling", parts)
 
 
-def _ownership(sec: OwnershipSection) -> str:
+def _ownership(sec: OwnershipSection) -> Markup:
     title = "Ownership and fragmentation"
     parts = [
-        '<p class="rule">Per directory (history of its files, renames followed): the authors '
-        "who added its lines, fragmentation 1 − Σ share² over their shares of lines added "
-        "(0: one owner; near 1: many small owners), and how many authors wrote half of it.</p>"
+        _p(
+            "rule",
+            "Per directory (history of its files, renames followed): the authors who added its "
+            "lines, fragmentation 1 − Σ share² over their shares of lines added (0: one owner; "
+            "near 1: many small owners), and how many authors wrote half of it.",
+        )
     ]
     if sec.empty:
         parts.append(_empty("ownership", sec.empty))
-        return _section("ownership", title, "".join(parts))
+        return _section("ownership", title, parts)
     parts.append(
-        f'<p class="note">The {len(sec.directories)} busiest of '
-        f"{num(sec.total_directories)} directories, by counted commits.</p>"
+        _p(
+            "note",
+            f"The {len(sec.directories)} busiest of {num(sec.total_directories)} directories, "
+            "by counted commits.",
+        )
     )
     rows = []
     for d in sec.directories:
@@ -385,7 +405,7 @@ def _ownership(sec: OwnershipSection) -> str:
                     ("authors", num(d.authors), "num"),
                     ("main_owners", num(d.main_owners), "num"),
                     ("fragmentation", f"{d.fragmentation:.2f}", "num"),
-                    ("shares", bar, "!"),
+                    ("shares", bar, ""),
                     ("owners", owners, ""),
                 ],
             )
@@ -405,15 +425,15 @@ def _ownership(sec: OwnershipSection) -> str:
             rows,
         )
     )
-    return _section("ownership", title, "".join(parts))
+    return _section("ownership", title, parts)
 
 
-def _knowledge(sec: KnowledgeSection) -> str:
+def _knowledge(sec: KnowledgeSection) -> Markup:
     title = "Knowledge-loss risk"
-    parts = [f'<p class="rule">{esc(sec.rule)}</p>']
+    parts = [_p("rule", sec.rule)]
     if sec.empty:
         parts.append(_empty("knowledge", sec.empty))
-        return _section("knowledge", title, "".join(parts))
+        return _section("knowledge", title, parts)
     parts.append(
         _figs(
             [
@@ -429,11 +449,12 @@ def _knowledge(sec: KnowledgeSection) -> str:
     )
     if not sec.files:
         parts.append(
-            f'<p class="note" data-none="knowledge">No file is at risk: every one of the '
-            f"{num(sec.files_considered)} files has a main author active in the last "
-            f"{INACTIVE_DAYS} days.</p>"
+            Markup('<p class="note" data-none="knowledge">{}</p>').format(
+                f"No file is at risk: every one of the {num(sec.files_considered)} files has a "
+                f"main author active in the last {INACTIVE_DAYS} days."
+            )
         )
-        return _section("knowledge", title, "".join(parts))
+        return _section("knowledge", title, parts)
     rows = []
     for f in sec.files:
         owners = "; ".join(
@@ -466,13 +487,13 @@ def _knowledge(sec: KnowledgeSection) -> str:
             rows,
         )
     )
-    return _section("knowledge", title, "".join(parts))
+    return _section("knowledge", title, parts)
 
 
-def _builds(sec: BuildSection) -> str:
+def _builds(sec: BuildSection) -> Markup:
     title = "Build error trends"
     if sec.empty:
-        return _section("builds", title, _empty("builds", sec.empty))
+        return _section("builds", title, [_empty("builds", sec.empty)])
     parts = [
         _figs(
             [
@@ -482,10 +503,12 @@ def _builds(sec: BuildSection) -> str:
                 ("resolved_errors", num(sec.resolved_errors), "resolved errors"),
             ]
         ),
-        f'<p class="note">Runs from {date(sec.first_run_at)} to {date(sec.last_run_at)} (UTC).</p>',
+        _p("note", f"Runs from {date(sec.first_run_at)} to {date(sec.last_run_at)} (UTC)."),
     ]
     if sec.recent_runs:
-        parts.append(f"<h3>Errors per run (last {len(sec.recent_runs)} runs)</h3>")
+        parts.append(
+            Markup("<h3>{}</h3>").format(f"Errors per run (last {len(sec.recent_runs)} runs)")
+        )
         parts.append(
             svg.columns(
                 [r.errors for r in sec.recent_runs],
@@ -497,9 +520,9 @@ def _builds(sec: BuildSection) -> str:
                 axis_label="errors",
             )
         )
-        parts.append('<p class="legend">Red columns: runs that did not succeed.</p>')
+        parts.append(_p("legend", "Red columns: runs that did not succeed."))
     if sec.days:
-        parts.append("<h3>Per day (UTC)</h3>")
+        parts.append(Markup("<h3>Per day (UTC)</h3>"))
         parts.append(
             _table(
                 "build-day",
@@ -526,7 +549,7 @@ def _builds(sec: BuildSection) -> str:
             )
         )
     if sec.categories:
-        parts.append("<h3>Errors by category</h3>")
+        parts.append(Markup("<h3>Errors by category</h3>"))
         parts.append(
             _table(
                 "category",
@@ -546,7 +569,7 @@ def _builds(sec: BuildSection) -> str:
             )
         )
     if sec.top_errors:
-        parts.append("<h3>Most recurring errors</h3>")
+        parts.append(Markup("<h3>Most recurring errors</h3>"))
         parts.append(
             _table(
                 "build-error",
@@ -580,14 +603,17 @@ def _builds(sec: BuildSection) -> str:
                 ),
             )
         )
-    return _section("builds", title, "".join(parts))
+    return _section("builds", title, parts)
 
 
-def _budget(sec: BudgetSection) -> str:
+def _budget(sec: BudgetSection) -> Markup:
     title = "Budget and cache"
     parts = [
-        '<p class="rule">LLM spending and the answer cache are shared by every project using '
-        "this database. Days and months are UTC.</p>"
+        _p(
+            "rule",
+            "LLM spending and the answer cache are shared by every project using this "
+            "database. Days and months are UTC.",
+        )
     ]
     if sec.empty:
         parts.append(_empty("budget", sec.empty))
@@ -627,7 +653,7 @@ def _budget(sec: BudgetSection) -> str:
                         ("period", f"Today ({sec.day.period})", ""),
                         ("spent", dollars(sec.day.cost_micro), "num"),
                         ("limit", dollars(sec.daily_limit_micro), "num"),
-                        ("gauge", svg.gauge(day_frac) + f" {pct(day_frac)}", "!"),
+                        ("gauge", svg.gauge(day_frac) + f" {pct(day_frac)}", ""),
                         ("requests", num(sec.day.requests), "num"),
                         ("cache_hits", num(sec.day.cache_hits), "num"),
                         ("saved", dollars(sec.day.saved_micro), "num"),
@@ -639,7 +665,7 @@ def _budget(sec: BudgetSection) -> str:
                         ("period", f"This month ({sec.month.period})", ""),
                         ("spent", dollars(sec.month.cost_micro), "num"),
                         ("limit", dollars(sec.monthly_limit_micro), "num"),
-                        ("gauge", svg.gauge(month_frac) + f" {pct(month_frac)}", "!"),
+                        ("gauge", svg.gauge(month_frac) + f" {pct(month_frac)}", ""),
                         ("requests", num(sec.month.requests), "num"),
                         ("cache_hits", num(sec.month.cache_hits), "num"),
                         ("saved", dollars(sec.month.saved_micro), "num"),
@@ -649,7 +675,7 @@ def _budget(sec: BudgetSection) -> str:
         )
     )
     if not sec.empty and sec.days:
-        parts.append(f"<h3>Spending per day (last {len(sec.days)} days)</h3>")
+        parts.append(Markup("<h3>{}</h3>").format(f"Spending per day (last {len(sec.days)} days)"))
         parts.append(
             svg.columns(
                 [d.cost_micro / 1_000_000 for d in sec.days],
@@ -662,7 +688,7 @@ def _budget(sec: BudgetSection) -> str:
                 axis_label="dollars",
             )
         )
-    parts.append("<h3>Answer cache</h3>")
+    parts.append(Markup("<h3>Answer cache</h3>"))
     parts.append(
         _table(
             "cache",
@@ -684,7 +710,7 @@ def _budget(sec: BudgetSection) -> str:
             ],
         )
     )
-    return _section("budget", title, "".join(parts))
+    return _section("budget", title, parts)
 
 
 # ------------------------------------------------------------------------------- page
@@ -692,8 +718,8 @@ def _budget(sec: BudgetSection) -> str:
 
 def render(report: Report) -> str:
     ov = report.overview
-    nav = "".join(f'<a href="#{sid}">{esc(t)}</a>' for sid, t in SECTIONS)
-    body = "".join(
+    nav = _join(Markup('<a href="#{}">{}</a>').format(sid, t) for sid, t in SECTIONS)
+    body = _join(
         [
             _overview(ov),
             _hotspots(report.hotspots),
@@ -704,18 +730,29 @@ def render(report: Report) -> str:
             _budget(report.budget),
         ]
     )
-    return (
+    page = Markup(
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'
+        '<meta http-equiv="Content-Security-Policy" content="{csp}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="generator" content="mira-ls {esc(__version__)}">'
-        f"<title>mira-ls report: {esc(ov.name)}</title>"
-        f"<style>{CSS}</style></head><body>"
-        f"<header><h1>mira-ls insight report: {esc(ov.name)}</h1>"
-        f'<p class="meta">{esc(ov.root)} · generated {esc(when(ov.generated_at))} · '
-        f"database {esc(ov.database)}</p><nav>{nav}</nav></header>"
-        f"<main>{body}</main>"
-        f"<footer>Generated by mira-ls {esc(__version__)} from its database; no data left "
-        "this machine. Recency is measured from the generation time.</footer></body></html>\n"
+        '<meta name="generator" content="mira-ls {version}">'
+        "<title>mira-ls report: {name}</title>"
+        "<style>{css}</style></head><body>"
+        "<header><h1>mira-ls insight report: {name}</h1>"
+        '<p class="meta">{root} · generated {generated} · database {database}</p>'
+        "<nav>{nav}</nav></header>"
+        "<main>{body}</main>"
+        "<footer>Generated by mira-ls {version} from its database; no data left this "
+        "machine. Recency is measured from the generation time.</footer></body></html>\n"
+    ).format(
+        csp=CSP,
+        version=__version__,
+        name=ov.name,
+        css=Markup(CSS),  # our own constant; nothing in it comes from the database
+        root=ov.root,
+        generated=when(ov.generated_at),
+        database=ov.database,
+        nav=nav,
+        body=body,
     )
+    return str(page)

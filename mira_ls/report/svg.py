@@ -1,16 +1,18 @@
 """Small inline SVG charts: horizontal bars, columns, an arc diagram and share bars.
 
-Plain strings, no library and no script: the report must open offline in any browser. Every
-piece of text that reaches the SVG goes through ``esc``. No ``xmlns`` attribute is needed
-for SVG inside HTML, so the file names no URL at all.
+No chart library and no script: the report must open offline in any browser. Each piece
+of markup is a ``markupsafe.Markup`` template, so every value put into one is escaped, and
+each chart is returned as ``Markup`` for the page to insert as it is. No ``xmlns``
+attribute is needed for SVG inside HTML, so the file names no URL at all.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from markupsafe import Markup
 
 PALETTE = ("#3867d6", "#f7b731", "#20bf6b", "#eb3b5a", "#8854d0", "#0fb9b1", "#fa8231")
 OTHER = "#b8c2cc"
@@ -18,8 +20,10 @@ FONT = 12
 CHAR_W = 6.6  # average width of a 12px sans-serif character, for laying out labels
 
 
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+def _svg(cls: str, width: int, height: int, body: Sequence[Markup]) -> Markup:
+    return Markup(
+        '<svg class="{cls}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img">{body}</svg>'
+    ).format(cls=cls, w=width, h=height, body=Markup("").join(body))
 
 
 def _n(x: float) -> str:
@@ -45,35 +49,42 @@ class Bar:
 
 def hbars(
     bars: Sequence[Bar], *, width: int = 760, label_chars: int = 44, color: str = PALETTE[0]
-) -> str:
+) -> Markup:
     """One horizontal bar per row, longest first as given; label left, value right."""
     if not bars:
-        return ""
+        return Markup()
     row_h, gap = 20, 6
     label_w = int(label_chars * CHAR_W) + 8
     value_w = max(len(b.shown) for b in bars) * CHAR_W + 12
     bar_w = max(40.0, width - label_w - value_w)
     top = max((b.value for b in bars), default=0) or 1
     height = len(bars) * (row_h + gap) + gap
-    out = [
-        f'<svg class="chart hbars" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img">'
-    ]
+    out = []
     for i, b in enumerate(bars):
         y = gap + i * (row_h + gap)
         w = max(1.0, bar_w * max(0.0, b.value) / top)
-        tip = esc(b.title or f"{b.label}: {b.shown}")
         out.append(
-            f"<g><title>{tip}</title>"
-            f'<text x="{label_w - 8}" y="{_n(y + row_h * 0.72)}" text-anchor="end" '
-            f'font-size="{FONT}">{esc(clip(b.label, label_chars))}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{_n(w)}" height="{row_h}" rx="3" '
-            f'fill="{color}"/>'
-            f'<text x="{_n(label_w + w + 6)}" y="{_n(y + row_h * 0.72)}" '
-            f'font-size="{FONT}">{esc(b.shown)}</text></g>'
+            Markup(
+                "<g><title>{tip}</title>"
+                '<text x="{lx}" y="{ty}" text-anchor="end" font-size="{font}">{label}</text>'
+                '<rect x="{bx}" y="{y}" width="{w}" height="{row_h}" rx="3" fill="{color}"/>'
+                '<text x="{vx}" y="{ty}" font-size="{font}">{shown}</text></g>'
+            ).format(
+                tip=b.title or f"{b.label}: {b.shown}",
+                lx=label_w - 8,
+                ty=_n(y + row_h * 0.72),
+                font=FONT,
+                label=clip(b.label, label_chars),
+                bx=label_w,
+                y=y,
+                w=_n(w),
+                row_h=row_h,
+                color=color,
+                vx=_n(label_w + w + 6),
+                shown=b.shown,
+            )
         )
-    out.append("</svg>")
-    return "".join(out)
+    return _svg("chart hbars", width, height, out)
 
 
 def columns(
@@ -86,13 +97,13 @@ def columns(
     highlight: Sequence[bool] | None = None,
     shown: Sequence[str] | None = None,
     axis_label: str = "",
-) -> str:
+) -> Markup:
     """Vertical bars over time (oldest left); the tallest value is written on the axis.
 
     ``highlight`` colours some columns red (failed runs); ``shown`` are tooltip values.
     """
     if not values:
-        return ""
+        return Markup()
     pad_l, pad_b, pad_t = 44, 22, 16
     n = len(values)
     plot_w = width - pad_l - 8
@@ -102,38 +113,51 @@ def columns(
     top = max(values) if max(values) > 0 else 1
     base = pad_t + plot_h
     out = [
-        f'<svg class="chart columns" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img">',
-        f'<line x1="{pad_l}" y1="{_n(base)}" x2="{width - 8}" y2="{_n(base)}" stroke="#999"/>',
-        f'<text x="{pad_l - 6}" y="{_n(pad_t + 4)}" text-anchor="end" font-size="11">'
-        f"{esc(_short(top))}</text>",
-        f'<text x="{pad_l - 6}" y="{_n(base)}" text-anchor="end" font-size="11">0</text>',
+        Markup(
+            '<line x1="{x1}" y1="{base}" x2="{x2}" y2="{base}" stroke="#999"/>'
+            '<text x="{tx}" y="{ty}" text-anchor="end" font-size="11">{top}</text>'
+            '<text x="{tx}" y="{base}" text-anchor="end" font-size="11">0</text>'
+        ).format(
+            x1=pad_l, x2=width - 8, base=_n(base), tx=pad_l - 6, ty=_n(pad_t + 4), top=_short(top)
+        )
     ]
     if axis_label:
         out.append(
-            f'<text x="{pad_l}" y="{pad_t - 4}" font-size="11" fill="#555">{esc(axis_label)}</text>'
+            Markup('<text x="{x}" y="{y}" font-size="11" fill="#555">{label}</text>').format(
+                x=pad_l, y=pad_t - 4, label=axis_label
+            )
         )
     for i, v in enumerate(values):
         h = plot_h * max(0.0, v) / top
         x = pad_l + i * slot + (slot - bar_w) / 2
         fill = "#eb3b5a" if highlight is not None and highlight[i] else color
-        tip = f"{labels[i]}: {shown[i] if shown is not None else _short(v)}"
+        drawn = max(h, 1 if v > 0 else 0)
         out.append(
-            f"<g><title>{esc(tip)}</title>"
-            f'<rect x="{_n(x)}" y="{_n(base - max(h, 1 if v > 0 else 0))}" width="{_n(bar_w)}" '
-            f'height="{_n(max(h, 1 if v > 0 else 0))}" fill="{fill}"/></g>'
+            Markup(
+                '<g><title>{tip}</title><rect x="{x}" y="{y}" width="{w}" height="{h}" '
+                'fill="{fill}"/></g>'
+            ).format(
+                tip=f"{labels[i]}: {shown[i] if shown is not None else _short(v)}",
+                x=_n(x),
+                y=_n(base - drawn),
+                w=_n(bar_w),
+                h=_n(drawn),
+                fill=fill,
+            )
         )
     # first and last labels under the axis, so the time span is readable
     out.append(
-        f'<text x="{pad_l}" y="{height - 6}" font-size="11" fill="#555">{esc(labels[0])}</text>'
+        Markup('<text x="{x}" y="{y}" font-size="11" fill="#555">{label}</text>').format(
+            x=pad_l, y=height - 6, label=labels[0]
+        )
     )
     if n > 1:
         out.append(
-            f'<text x="{width - 8}" y="{height - 6}" text-anchor="end" font-size="11" '
-            f'fill="#555">{esc(labels[-1])}</text>'
+            Markup(
+                '<text x="{x}" y="{y}" text-anchor="end" font-size="11" fill="#555">{label}</text>'
+            ).format(x=width - 8, y=height - 6, label=labels[-1])
         )
-    out.append("</svg>")
-    return "".join(out)
+    return _svg("chart columns", width, height, out)
 
 
 def _short(v: float) -> str:
@@ -153,21 +177,18 @@ class Link:
 
 def arc_diagram(
     nodes: Sequence[str], links: Sequence[Link], *, width: int = 760, label_chars: int = 48
-) -> str:
+) -> Markup:
     """Files on a vertical axis, each co-change pair an arc on the right: thicker arcs share
     more commits, darker arcs are more tightly coupled."""
     if not nodes or not links:
-        return ""
+        return Markup()
     row_h = 22
     label_w = int(label_chars * CHAR_W) + 12
     axis_x = label_w
     height = len(nodes) * row_h + 16
     arc_room = width - axis_x - 16
     top_w = max(lk.weight for lk in links) or 1
-    out = [
-        f'<svg class="chart arcs" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img">'
-    ]
+    out = []
 
     def y(i: int) -> float:
         return 8 + i * row_h + row_h / 2
@@ -176,58 +197,88 @@ def arc_diagram(
         y1, y2 = y(lk.a), y(lk.b)
         r = abs(y2 - y1) / 2
         bulge = min(arc_room, 24 + 1.6 * abs(y2 - y1))  # far pairs reach further out
-        sw = 1.5 + 6.0 * lk.weight / top_w
-        op = 0.25 + 0.7 * max(0.0, min(1.0, lk.strength))
         mid = (y1 + y2) / 2
         out.append(
-            f"<g><title>{esc(lk.title)}</title>"
-            f'<path d="M {_n(axis_x)} {_n(y1)} C {_n(axis_x + bulge)} {_n(mid - r)}, '
-            f'{_n(axis_x + bulge)} {_n(mid + r)}, {_n(axis_x)} {_n(y2)}" fill="none" '
-            f'stroke="{PALETTE[4]}" stroke-opacity="{op:.2f}" stroke-width="{sw:.1f}"/></g>'
+            Markup(
+                '<g><title>{title}</title><path d="M {ax} {y1} C {bx} {c1}, {bx} {c2}, {ax} {y2}" '
+                'fill="none" stroke="{color}" stroke-opacity="{op:.2f}" stroke-width="{sw:.1f}"/>'
+                "</g>"
+            ).format(
+                title=lk.title,
+                ax=_n(axis_x),
+                y1=_n(y1),
+                bx=_n(axis_x + bulge),
+                c1=_n(mid - r),
+                c2=_n(mid + r),
+                y2=_n(y2),
+                color=PALETTE[4],
+                op=0.25 + 0.7 * max(0.0, min(1.0, lk.strength)),
+                sw=1.5 + 6.0 * lk.weight / top_w,
+            )
         )
     for i, name in enumerate(nodes):
         out.append(
-            f"<g><title>{esc(name)}</title>"
-            f'<circle cx="{axis_x}" cy="{_n(y(i))}" r="4" fill="{PALETTE[0]}"/>'
-            f'<text x="{axis_x - 10}" y="{_n(y(i) + 4)}" text-anchor="end" '
-            f'font-size="{FONT}">{esc(clip(name, label_chars))}</text></g>'
+            Markup(
+                '<g><title>{name}</title><circle cx="{ax}" cy="{cy}" r="4" fill="{color}"/>'
+                '<text x="{tx}" y="{ty}" text-anchor="end" font-size="{font}">{label}</text></g>'
+            ).format(
+                name=name,
+                ax=axis_x,
+                cy=_n(y(i)),
+                color=PALETTE[0],
+                tx=axis_x - 10,
+                ty=_n(y(i) + 4),
+                font=FONT,
+                label=clip(name, label_chars),
+            )
         )
-    out.append("</svg>")
-    return "".join(out)
+    return _svg("chart arcs", width, height, out)
 
 
-def share_bar(parts: Sequence[tuple[str, float]], *, width: int = 220, height: int = 14) -> str:
+def share_bar(parts: Sequence[tuple[str, float]], *, width: int = 220, height: int = 14) -> Markup:
     """A stacked bar of shares (0..1) in palette order; the rest of 1.0 is grey."""
-    out = [
-        f'<svg class="share" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img">'
-    ]
+    out = []
     x = 0.0
     for i, (label, share) in enumerate(parts):
         w = min(width * max(0.0, min(1.0, share)), width - x)
         if w <= 0:
             continue
         out.append(
-            f"<g><title>{esc(label)}: {share * 100:.0f}%</title>"
-            f'<rect x="{_n(x)}" y="0" width="{_n(w)}" height="{height}" '
-            f'fill="{PALETTE[i % len(PALETTE)]}"/></g>'
+            Markup(
+                '<g><title>{label}: {pct:.0f}%</title><rect x="{x}" y="0" width="{w}" '
+                'height="{h}" fill="{color}"/></g>'
+            ).format(
+                label=label,
+                pct=share * 100,
+                x=_n(x),
+                w=_n(w),
+                h=height,
+                color=PALETTE[i % len(PALETTE)],
+            )
         )
         x += w
     if x < width - 0.5:
         out.append(
-            f'<g><title>others</title><rect x="{_n(x)}" y="0" width="{_n(width - x)}" '
-            f'height="{height}" fill="{OTHER}"/></g>'
+            Markup(
+                '<g><title>others</title><rect x="{x}" y="0" width="{w}" height="{h}" '
+                'fill="{color}"/></g>'
+            ).format(x=_n(x), w=_n(width - x), h=height, color=OTHER)
         )
-    out.append("</svg>")
-    return "".join(out)
+    return _svg("share", width, height, out)
 
 
-def gauge(fraction: float | None, *, width: int = 160, height: int = 10) -> str:
+def gauge(fraction: float | None, *, width: int = 160, height: int = 10) -> Markup:
     """A thin bar filled to ``fraction`` (spent of a limit); red past 90%."""
     f = 0.0 if fraction is None or math.isnan(fraction) else max(0.0, min(1.0, fraction))
     color = "#eb3b5a" if f >= 0.9 else PALETTE[2]
-    return (
-        f'<svg class="gauge" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'role="img"><rect width="{width}" height="{height}" rx="3" fill="#e8ecef"/>'
-        f'<rect width="{_n(width * f)}" height="{height}" rx="3" fill="{color}"/></svg>'
+    return _svg(
+        "gauge",
+        width,
+        height,
+        [
+            Markup(
+                '<rect width="{w}" height="{h}" rx="3" fill="#e8ecef"/>'
+                '<rect width="{fw}" height="{h}" rx="3" fill="{color}"/>'
+            ).format(w=width, h=height, fw=_n(width * f), color=color)
+        ],
     )

@@ -100,7 +100,12 @@ def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:
     if store is None or not docs:
         return
     found = cochange_diagnostics.cochange_diagnostics_many(
-        store, project_id, root, [d.rel_path for _, d in docs], ls.session.settings, ls.lines()
+        store.conn(),
+        project_id,
+        root,
+        [d.rel_path for _, d in docs],
+        ls.session.settings,
+        ls.lines(),
     )
     for uri, d in docs:
         ls.publish_diagnostics(uri, "cochange", found.get(d.rel_path, []))

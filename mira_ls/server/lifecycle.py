@@ -25,8 +25,8 @@ def on_initialize(ls: MiraServer, params: types.InitializeParams) -> None:
     settings, problems = config.load(init_options=ls.init_options)
     ls.session.settings = settings
     logging.getLogger("mira_ls").setLevel(settings.log_level.upper())
-    for p in problems:
-        ls.show(p, types.MessageType.Warning)
+    for problem in problems:
+        ls.show(problem, types.MessageType.Warning)
     db_path = paths.database_path(settings.database_path)
     try:
         ls.session.store = open_store(db_path)
@@ -97,8 +97,8 @@ async def _pull_configuration(ls: MiraServer) -> None:
     if settings.database_path != ls.session.settings.database_path:
         settings.database_path = ls.session.settings.database_path  # fixed at start
     ls.session.settings = settings
-    for p in problems:
-        ls.show(p, types.MessageType.Warning)
+    for problem in problems:
+        ls.show(problem, types.MessageType.Warning)
 
 
 async def _register_watchers(ls: MiraServer) -> None:

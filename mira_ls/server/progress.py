@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from typing import Any
 
 from lsprotocol import types
@@ -41,6 +42,10 @@ class ThreadSafeProgress:
             return
         loop.call_soon_threadsafe(fn, *args)
 
+    def _on_token_done(self, fut: Future[Any]) -> None:
+        if fut.cancelled():  # the client cancelled the progress
+            self._cancel.set()
+
     def begin(self, message: str | None = None) -> None:
         if not self._enabled:
             return
@@ -60,7 +65,7 @@ class ThreadSafeProgress:
                 )
                 fut = self._ls.work_done_progress.tokens.get(self.token)
                 if fut is not None:
-                    fut.add_done_callback(lambda f: f.cancelled() and self._cancel.set())
+                    fut.add_done_callback(self._on_token_done)
                 self._begun.set()
             except Exception as exc:  # some clients refuse server-initiated progress
                 log.debug("progress not available: %s", exc)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection
+
 _TRACK_COLS = (
     "id, request_id, created_at, day, month, provider, model, reasoning_effort, operation, "
     "status, reserved_micro, cost_micro, input_tokens, cached_input_tokens, output_tokens, "
@@ -86,7 +88,7 @@ def _track(r: Any) -> TrackRow:
     )
 
 
-def totals(conn: Any, period_type: str, period: str) -> Totals:
+def totals(conn: Connection, period_type: str, period: str) -> Totals:
     r = conn.execute(
         "SELECT cost_micro, reserved_micro, requests, cache_hits, input_tokens, output_tokens,"
         " saved_micro FROM budget_summary WHERE period_type = ? AND period = ?",
@@ -96,7 +98,7 @@ def totals(conn: Any, period_type: str, period: str) -> Totals:
 
 
 def _bump(
-    conn: Any,
+    conn: Connection,
     day: str,
     month: str,
     now: int,
@@ -164,7 +166,11 @@ class NewRequest:
 
 
 def insert_reservation(
-    conn: Any, r: NewRequest, reserved_micro: int, input_tokens: int, message: str | None = None
+    conn: Connection,
+    r: NewRequest,
+    reserved_micro: int,
+    input_tokens: int,
+    message: str | None = None,
 ) -> None:
     conn.execute(
         "INSERT INTO budget_tracking(request_id, created_at, day, month, provider, model, "
@@ -188,7 +194,7 @@ def insert_reservation(
     _bump(conn, r.day, r.month, r.created_at, reserved=reserved_micro)
 
 
-def insert_refusal(conn: Any, r: NewRequest, needed_micro: int, message: str) -> None:
+def insert_refusal(conn: Connection, r: NewRequest, needed_micro: int, message: str) -> None:
     conn.execute(
         "INSERT INTO budget_tracking(request_id, created_at, day, month, provider, model, "
         "reasoning_effort, operation, status, reserved_micro, project_id, message, settled_at)"
@@ -211,7 +217,7 @@ def insert_refusal(conn: Any, r: NewRequest, needed_micro: int, message: str) ->
 
 
 def insert_cache_hit(
-    conn: Any, r: NewRequest, saved_micro: int, input_tokens: int, output_tokens: int
+    conn: Connection, r: NewRequest, saved_micro: int, input_tokens: int, output_tokens: int
 ) -> None:
     conn.execute(
         "INSERT INTO budget_tracking(request_id, created_at, day, month, provider, model, "
@@ -237,7 +243,7 @@ def insert_cache_hit(
     _bump(conn, r.day, r.month, r.created_at, requests=1, cache_hits=1, saved=saved_micro)
 
 
-def get(conn: Any, request_id: str) -> TrackRow | None:
+def get(conn: Connection, request_id: str) -> TrackRow | None:
     r = conn.execute(
         f"SELECT {_TRACK_COLS} FROM budget_tracking WHERE request_id = ?", (request_id,)
     ).fetchone()
@@ -245,7 +251,7 @@ def get(conn: Any, request_id: str) -> TrackRow | None:
 
 
 def settle(
-    conn: Any,
+    conn: Connection,
     request_id: str,
     *,
     status: str,
@@ -291,7 +297,7 @@ def settle(
     return get(conn, request_id)
 
 
-def stale_reservations(conn: Any, created_before: int) -> list[TrackRow]:
+def stale_reservations(conn: Connection, created_before: int) -> list[TrackRow]:
     return [
         _track(r)
         for r in conn.execute(
@@ -302,7 +308,7 @@ def stale_reservations(conn: Any, created_before: int) -> list[TrackRow]:
     ]
 
 
-def recent(conn: Any, limit: int = 20) -> list[TrackRow]:
+def recent(conn: Connection, limit: int = 20) -> list[TrackRow]:
     return [
         _track(r)
         for r in conn.execute(
@@ -311,7 +317,7 @@ def recent(conn: Any, limit: int = 20) -> list[TrackRow]:
     ]
 
 
-def settled_sum(conn: Any, *, day: str | None = None, month: str | None = None) -> int:
+def settled_sum(conn: Connection, *, day: str | None = None, month: str | None = None) -> int:
     """Sum of cost_micro over rows of a period (a check of the summary, used by tests)."""
     if day is not None:
         r = conn.execute(
@@ -324,7 +330,7 @@ def settled_sum(conn: Any, *, day: str | None = None, month: str | None = None) 
     return int(r[0])
 
 
-def summaries(conn: Any, period_type: str, limit: int = 31) -> list[tuple[str, Totals]]:
+def summaries(conn: Connection, period_type: str, limit: int = 31) -> list[tuple[str, Totals]]:
     return [
         (r[0], Totals(*(int(v) for v in r[1:])))
         for r in conn.execute(

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection
+
 _ERR_COLS = (
     "id, project_id, error_hash, tool, code, category, severity, message, normalized_message, "
     "file_path, line, col, end_line, end_col, occurrence_count, first_seen_at, last_seen_at, "
@@ -90,7 +92,29 @@ class OccurrenceRow:
 
 
 def _err(r: Any) -> ErrorRow:
-    return ErrorRow(*r[:4], r[4] or "", *r[5:])
+    return ErrorRow(
+        id=r[0],
+        project_id=r[1],
+        error_hash=r[2],
+        tool=r[3],
+        code=r[4] or "",
+        category=r[5],
+        severity=r[6],
+        message=r[7],
+        normalized_message=r[8],
+        file_path=r[9],
+        line=r[10],
+        col=r[11],
+        end_line=r[12],
+        end_col=r[13],
+        occurrence_count=r[14],
+        first_seen_at=r[15],
+        last_seen_at=r[16],
+        first_run_id=r[17],
+        last_run_id=r[18],
+        status=r[19],
+        resolved_at=r[20],
+    )
 
 
 def _occ(r: Any) -> OccurrenceRow:
@@ -99,7 +123,7 @@ def _occ(r: Any) -> OccurrenceRow:
 
 
 def record_errors(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     run_id: int,
     at: int,
@@ -171,7 +195,7 @@ def record_errors(
 
 
 def open_errors_of_command(
-    conn: Any, project_id: int, name: str, before_run_id: int
+    conn: Connection, project_id: int, name: str, before_run_id: int
 ) -> list[ErrorRow]:
     """Errors still open whose last sighting was an earlier run of the command ``name``."""
     rows = conn.execute(
@@ -183,19 +207,19 @@ def open_errors_of_command(
     return [_err(r) for r in rows]
 
 
-def mark_resolved(conn: Any, error_ids: Iterable[int], at: int) -> None:
+def mark_resolved(conn: Connection, error_ids: Iterable[int], at: int) -> None:
     conn.executemany(
         "UPDATE build_errors SET status = 'resolved', resolved_at = ? WHERE id = ?",
         [(at, i) for i in error_ids],
     )
 
 
-def get_error(conn: Any, error_id: int) -> ErrorRow | None:
+def get_error(conn: Connection, error_id: int) -> ErrorRow | None:
     r = conn.execute(f"SELECT {_ERR_COLS} FROM build_errors WHERE id = ?", (error_id,)).fetchone()
     return _err(r) if r else None
 
 
-def by_hash(conn: Any, project_id: int, error_hash: str) -> ErrorRow | None:
+def by_hash(conn: Connection, project_id: int, error_hash: str) -> ErrorRow | None:
     r = conn.execute(
         f"SELECT {_ERR_COLS} FROM build_errors WHERE project_id = ? AND error_hash = ?",
         (project_id, error_hash),
@@ -203,7 +227,7 @@ def by_hash(conn: Any, project_id: int, error_hash: str) -> ErrorRow | None:
     return _err(r) if r else None
 
 
-def by_hash_prefix(conn: Any, project_id: int, prefix: str) -> list[ErrorRow]:
+def by_hash_prefix(conn: Connection, project_id: int, prefix: str) -> list[ErrorRow]:
     rows = conn.execute(
         f"SELECT {_ERR_COLS} FROM build_errors WHERE project_id = ? AND error_hash >= ? "
         "AND error_hash < ? ORDER BY error_hash LIMIT 5",
@@ -212,7 +236,7 @@ def by_hash_prefix(conn: Any, project_id: int, prefix: str) -> list[ErrorRow]:
     return [_err(r) for r in rows]
 
 
-def list_errors(conn: Any, project_id: int, status: str | None = "open") -> list[ErrorRow]:
+def list_errors(conn: Connection, project_id: int, status: str | None = "open") -> list[ErrorRow]:
     sql = f"SELECT {_ERR_COLS} FROM build_errors WHERE project_id = ?"
     args: list[Any] = [project_id]
     if status is not None:
@@ -223,7 +247,7 @@ def list_errors(conn: Any, project_id: int, status: str | None = "open") -> list
 
 
 def occurrences(
-    conn: Any,
+    conn: Connection,
     run_ids: list[int],
     file_path: str | None = None,
     lines: tuple[int, int] | None = None,
@@ -252,7 +276,7 @@ def occurrences(
     return out
 
 
-def occurrence_of(conn: Any, run_id: int, error_id: int) -> OccurrenceRow | None:
+def occurrence_of(conn: Connection, run_id: int, error_id: int) -> OccurrenceRow | None:
     """Where an error was in a given run (its first place there)."""
     r = conn.execute(
         f"SELECT {_OCC_COLS} FROM build_error_occurrences o WHERE o.run_id = ? AND "
@@ -262,7 +286,7 @@ def occurrence_of(conn: Any, run_id: int, error_id: int) -> OccurrenceRow | None
     return _occ(r) if r else None
 
 
-def count_first_seen(conn: Any, run_id: int) -> int:
+def count_first_seen(conn: Connection, run_id: int) -> int:
     """Errors a run saw for the first time."""
     return int(
         conn.execute(

@@ -7,7 +7,8 @@ helped can be preferred); the build subsystem only defines the table's API.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from mira_ls.store.connection import Connection, inserted_id
 
 _COLS = "id, project_id, error_id, resolution_id, request_key, injected_at, token_count"
 
@@ -24,7 +25,7 @@ class InjectionRow:
 
 
 def record(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     error_id: int,
     request_key: str,
@@ -38,10 +39,10 @@ def record(
         "injected_at, token_count) VALUES (?, ?, ?, ?, ?, ?)",
         (project_id, error_id, resolution_id, request_key, at, token_count),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
-def for_request(conn: Any, request_key: str) -> list[InjectionRow]:
+def for_request(conn: Connection, request_key: str) -> list[InjectionRow]:
     rows = conn.execute(
         f"SELECT {_COLS} FROM build_context_injections WHERE request_key = ? ORDER BY id",
         (request_key,),
@@ -49,7 +50,7 @@ def for_request(conn: Any, request_key: str) -> list[InjectionRow]:
     return [InjectionRow(*r) for r in rows]
 
 
-def for_error(conn: Any, error_id: int) -> list[InjectionRow]:
+def for_error(conn: Connection, error_id: int) -> list[InjectionRow]:
     rows = conn.execute(
         f"SELECT {_COLS} FROM build_context_injections WHERE error_id = ? ORDER BY id",
         (error_id,),

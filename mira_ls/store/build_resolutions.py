@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection, inserted_id
+
 _COLS = (
     "res.id, res.project_id, res.error_id, res.before_run_id, res.after_run_id, res.diff, "
     "res.files, res.commit_hash, res.historical_fix_id, res.summary, res.resolved_at, "
@@ -65,7 +67,7 @@ def _row(r: Any) -> ResolutionRow:
 
 
 def add(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     error_id: int,
     before_run_id: int | None,
@@ -94,15 +96,15 @@ def add(
             at,
         ),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
-def get(conn: Any, resolution_id: int) -> ResolutionRow | None:
+def get(conn: Connection, resolution_id: int) -> ResolutionRow | None:
     r = conn.execute(f"SELECT {_COLS} {_FROM} WHERE res.id = ?", (resolution_id,)).fetchone()
     return _row(r) if r else None
 
 
-def for_error(conn: Any, error_id: int, limit: int = 10) -> list[ResolutionRow]:
+def for_error(conn: Connection, error_id: int, limit: int = 10) -> list[ResolutionRow]:
     rows = conn.execute(
         f"SELECT {_COLS} {_FROM} WHERE res.error_id = ? ORDER BY res.resolved_at DESC, res.id "
         "DESC LIMIT ?",
@@ -112,7 +114,7 @@ def for_error(conn: Any, error_id: int, limit: int = 10) -> list[ResolutionRow]:
 
 
 def same_code(
-    conn: Any, project_id: int, tool: str, code: str, exclude_error_id: int, limit: int = 10
+    conn: Connection, project_id: int, tool: str, code: str, exclude_error_id: int, limit: int = 10
 ) -> list[ResolutionRow]:
     """Resolutions of other errors with this tool's code (e.g. another F401)."""
     rows = conn.execute(
@@ -124,7 +126,7 @@ def same_code(
 
 
 def same_category(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     category: str,
     tool: str,
@@ -142,7 +144,7 @@ def same_category(
     return [_row(r) for r in rows]
 
 
-def historical_fix_id(conn: Any, project_id: int, commit_hash: str) -> int | None:
+def historical_fix_id(conn: Connection, project_id: int, commit_hash: str) -> int | None:
     """The historical_fixes row of a commit (mined by git intelligence), if any."""
     r = conn.execute(
         "SELECT id FROM historical_fixes WHERE project_id = ? AND commit_hash = ?",
@@ -151,7 +153,7 @@ def historical_fix_id(conn: Any, project_id: int, commit_hash: str) -> int | Non
     return int(r[0]) if r else None
 
 
-def link_historical_fixes(conn: Any, project_id: int) -> int:
+def link_historical_fixes(conn: Connection, project_id: int) -> int:
     """Link resolutions to fix commits mined after the resolution was recorded."""
     cur = conn.execute(
         "UPDATE error_resolutions SET historical_fix_id = (SELECT hf.id FROM historical_fixes hf "
@@ -165,7 +167,7 @@ def link_historical_fixes(conn: Any, project_id: int) -> int:
     return int(cur.rowcount)
 
 
-def count_for_error(conn: Any, error_id: int) -> int:
+def count_for_error(conn: Connection, error_id: int) -> int:
     return int(
         conn.execute(
             "SELECT count(*) FROM error_resolutions WHERE error_id = ?", (error_id,)

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection, inserted_id
+
 _COLS = (
     "id, project_id, name, tool, command, cwd, started_at, ended_at, exit_code, status, "
     "error_count, warning_count, commit_hash, tree_dirty, output_bytes, truncated, message"
@@ -62,7 +64,7 @@ def _row(r: Any) -> RunRow:
 
 
 def start_run(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     name: str,
     tool: str,
@@ -86,11 +88,11 @@ def start_run(
             None if tree_dirty is None else int(tree_dirty),
         ),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 def finish_run(
-    conn: Any,
+    conn: Connection,
     run_id: int,
     *,
     status: str,
@@ -119,13 +121,13 @@ def finish_run(
     )
 
 
-def get_run(conn: Any, run_id: int) -> RunRow | None:
+def get_run(conn: Connection, run_id: int) -> RunRow | None:
     r = conn.execute(f"SELECT {_COLS} FROM build_runs WHERE id = ?", (run_id,)).fetchone()
     return _row(r) if r else None
 
 
 def latest_complete_runs(
-    conn: Any, project_id: int, names: list[str] | None = None
+    conn: Connection, project_id: int, names: list[str] | None = None
 ) -> list[RunRow]:
     """Per command name, its newest run that ran to the end (what diagnostics show)."""
     rows = conn.execute(
@@ -140,7 +142,7 @@ def latest_complete_runs(
     return runs
 
 
-def recent_runs(conn: Any, project_id: int, limit: int = 20) -> list[RunRow]:
+def recent_runs(conn: Connection, project_id: int, limit: int = 20) -> list[RunRow]:
     rows = conn.execute(
         f"SELECT {_COLS} FROM build_runs WHERE project_id = ? ORDER BY id DESC LIMIT ?",
         (project_id, limit),
@@ -148,7 +150,7 @@ def recent_runs(conn: Any, project_id: int, limit: int = 20) -> list[RunRow]:
     return [_row(r) for r in rows]
 
 
-def mark_abandoned(conn: Any, project_id: int, now: int, older_than: int) -> int:
+def mark_abandoned(conn: Connection, project_id: int, now: int, older_than: int) -> int:
     """Runs still 'running' long after any timeout: their server died; they ended in error."""
     cur = conn.execute(
         "UPDATE build_runs SET status = 'error', ended_at = ?, message = "

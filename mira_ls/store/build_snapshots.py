@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from mira_ls.store.connection import Connection
 
-def has_snapshot(conn: Any, project_id: int, content_hash: str) -> bool:
+
+def has_snapshot(conn: Connection, project_id: int, content_hash: str) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM build_file_snapshots WHERE project_id = ? AND content_hash = ?",
@@ -18,7 +20,7 @@ def has_snapshot(conn: Any, project_id: int, content_hash: str) -> bool:
 
 
 def save(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     run_id: int,
     files: Iterable[tuple[str, str, bytes | None]],
@@ -37,7 +39,7 @@ def save(
     )
 
 
-def content_at(conn: Any, project_id: int, run_id: int, file_path: str) -> bytes | None:
+def content_at(conn: Connection, project_id: int, run_id: int, file_path: str) -> bytes | None:
     """The file's content as it was when the run ran, if it was kept."""
     r = conn.execute(
         "SELECT s.content FROM build_run_files f JOIN build_file_snapshots s "
@@ -48,7 +50,7 @@ def content_at(conn: Any, project_id: int, run_id: int, file_path: str) -> bytes
     return bytes(r[0]) if r else None
 
 
-def hash_at(conn: Any, run_id: int, file_path: str) -> str | None:
+def hash_at(conn: Connection, run_id: int, file_path: str) -> str | None:
     r = conn.execute(
         "SELECT content_hash FROM build_run_files WHERE run_id = ? AND file_path = ?",
         (run_id, file_path),
@@ -56,7 +58,7 @@ def hash_at(conn: Any, run_id: int, file_path: str) -> str | None:
     return r[0] if r else None
 
 
-def prune(conn: Any, project_id: int | None = None) -> tuple[int, int]:
+def prune(conn: Connection, project_id: int | None = None) -> tuple[int, int]:
     """Forget file contents no open error can still need (CONVENTIONS: `db prune` drops
     snapshots of resolved errors). A snapshot is needed while an error last seen in its run
     is open: that is the 'before' side of the diff its resolution will record.

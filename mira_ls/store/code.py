@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection
+
 SYMBOL_COLS = (
     "id, project_id, file_path, language, kind, name, qualified_name, ordinal, parent_id, "
     "start_line, start_col, end_line, end_col, name_line, name_col, signature, docstring, "
@@ -47,7 +49,7 @@ def symbol_from_row(r: Any) -> SymbolRow:
     return SymbolRow(*r)
 
 
-def get_symbol(conn: Any, symbol_id: int) -> SymbolRow | None:
+def get_symbol(conn: Connection, symbol_id: int) -> SymbolRow | None:
     r = conn.execute(
         f"SELECT {SYMBOL_COLS} FROM code_elements WHERE id = ?", (symbol_id,)
     ).fetchone()
@@ -55,7 +57,12 @@ def get_symbol(conn: Any, symbol_id: int) -> SymbolRow | None:
 
 
 def find_symbol(
-    conn: Any, project_id: int, file_path: str, qualified_name: str, kind: str, ordinal: int = 0
+    conn: Connection,
+    project_id: int,
+    file_path: str,
+    qualified_name: str,
+    kind: str,
+    ordinal: int = 0,
 ) -> SymbolRow | None:
     """Look a symbol up by its identity (file, qualified name, kind, ordinal)."""
     r = conn.execute(
@@ -66,7 +73,7 @@ def find_symbol(
     return symbol_from_row(r) if r else None
 
 
-def symbols_in_file(conn: Any, project_id: int, file_path: str) -> list[SymbolRow]:
+def symbols_in_file(conn: Connection, project_id: int, file_path: str) -> list[SymbolRow]:
     rows = conn.execute(
         f"SELECT {SYMBOL_COLS} FROM code_elements WHERE {_FILE_ID} ORDER BY start_line, start_col",
         (project_id, file_path),
@@ -97,7 +104,7 @@ class FileRow:
     parse_errors: int
 
 
-def get_file(conn: Any, project_id: int, file_path: str) -> FileRow | None:
+def get_file(conn: Connection, project_id: int, file_path: str) -> FileRow | None:
     r = conn.execute(
         f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ? AND file_path = ?",
         (project_id, file_path),
@@ -105,7 +112,7 @@ def get_file(conn: Any, project_id: int, file_path: str) -> FileRow | None:
     return FileRow(*r) if r else None
 
 
-def files_of_project(conn: Any, project_id: int) -> dict[str, FileRow]:
+def files_of_project(conn: Connection, project_id: int) -> dict[str, FileRow]:
     rows = conn.execute(
         f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ?", (project_id,)
     ).fetchall()
@@ -113,7 +120,7 @@ def files_of_project(conn: Any, project_id: int) -> dict[str, FileRow]:
 
 
 def upsert_file(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     file_path: str,
     *,
@@ -155,12 +162,12 @@ def upsert_file(
     return int(r[0])
 
 
-def touch_files(conn: Any, rows: list[tuple[int, int | None, int]]) -> None:
+def touch_files(conn: Connection, rows: list[tuple[int, int | None, int]]) -> None:
     """(size_bytes, mtime_ns, file_id): the bytes are unchanged, only the stat moved."""
     conn.executemany("UPDATE repository_files SET size_bytes = ?, mtime_ns = ? WHERE id = ?", rows)
 
 
-def delete_file(conn: Any, file_id: int) -> None:
+def delete_file(conn: Connection, file_id: int) -> None:
     """Remove a file row; its symbols, their edges and its imports go with it (cascade)."""
     conn.execute(
         "UPDATE call_graph SET needs_resolution = 1 WHERE callee_id IN "
@@ -175,7 +182,7 @@ def delete_file(conn: Any, file_id: int) -> None:
 
 
 def rename_file_rows(
-    conn: Any, project_id: int, file_id: int, new_path: str, old_module: str, new_module: str
+    conn: Connection, project_id: int, file_id: int, new_path: str, old_module: str, new_module: str
 ) -> None:
     """Point a file's rows at its new path; qualified names move to the new module name so
     the next reconcile matches the same rows (ids survive a rename)."""
@@ -202,7 +209,7 @@ def rename_file_rows(
     )
 
 
-def file_path_of(conn: Any, file_id: int) -> str | None:
+def file_path_of(conn: Connection, file_id: int) -> str | None:
     r = conn.execute("SELECT file_path FROM repository_files WHERE id = ?", (file_id,)).fetchone()
     return r[0] if r else None
 
@@ -230,7 +237,7 @@ class StoredKey:
     name: str
 
 
-def stored_keys(conn: Any, file_id: int) -> list[StoredKey]:
+def stored_keys(conn: Connection, file_id: int) -> list[StoredKey]:
     rows = conn.execute(
         "SELECT id, qualified_name, kind, ordinal, parent_id, content_hash, signature_hash,"
         " start_line, start_col, end_line, end_col, name_line, name_col, name"
@@ -240,7 +247,7 @@ def stored_keys(conn: Any, file_id: int) -> list[StoredKey]:
     return [StoredKey(*r) for r in rows]
 
 
-def next_symbol_id(conn: Any) -> int:
+def next_symbol_id(conn: Connection) -> int:
     """First free id; only valid inside the write transaction that uses it."""
     return int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM code_elements").fetchone()[0])
 
@@ -253,7 +260,7 @@ SYMBOL_WRITE_COLS = (
 )
 
 
-def insert_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id()."""
     conn.executemany(
         f"INSERT INTO code_elements(id, {SYMBOL_WRITE_COLS}) VALUES "
@@ -262,7 +269,7 @@ def insert_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-def update_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def update_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Rows are (parent_id, start_line, start_col, end_line, end_col, name_line, name_col,
     signature, docstring, content_hash, signature_hash, complexity, updated_at, id)."""
     conn.executemany(
@@ -273,7 +280,7 @@ def update_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-def move_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def move_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Rows are (parent_id, start_line, start_col, end_line, end_col, name_line, name_col,
     id): same bytes, new place."""
     conn.executemany(
@@ -283,7 +290,7 @@ def move_symbols(conn: Any, rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-def delete_symbols(conn: Any, ids: list[int]) -> list[int]:
+def delete_symbols(conn: Connection, ids: list[int]) -> list[int]:
     """Delete symbols; edges pointing at them are flagged for re-resolution first (their
     callers' ids are returned)."""
     callers_ = flag_callers_of(conn, ids)
@@ -301,22 +308,22 @@ EDGE_WRITE_COLS = (
 )
 
 
-def insert_edges(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def insert_edges(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     conn.executemany(f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
 
 
-def delete_edges_from(conn: Any, caller_ids: list[int]) -> None:
+def delete_edges_from(conn: Connection, caller_ids: list[int]) -> None:
     for chunk in _chunks(caller_ids):
         marks = ",".join("?" * len(chunk))
         conn.execute(f"DELETE FROM call_graph WHERE caller_id IN ({marks})", chunk)
 
 
-def shift_edges(conn: Any, rows: list[tuple[int, int]]) -> None:
+def shift_edges(conn: Connection, rows: list[tuple[int, int]]) -> None:
     """(line delta, caller_id): a symbol moved without changing."""
     conn.executemany("UPDATE call_graph SET line = line + ? WHERE caller_id = ?", rows)
 
 
-def edges_of_callers(conn: Any, caller_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
+def edges_of_callers(conn: Connection, caller_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
     """caller id -> [(edge id, callee_name, receiver, line, col)] ordered by position."""
     out: dict[int, list[tuple[Any, ...]]] = {}
     for chunk in _chunks(caller_ids):
@@ -330,12 +337,12 @@ def edges_of_callers(conn: Any, caller_ids: list[int]) -> dict[int, list[tuple[A
     return out
 
 
-def set_edge_lines(conn: Any, rows: list[tuple[int, int]]) -> None:
+def set_edge_lines(conn: Connection, rows: list[tuple[int, int]]) -> None:
     """(line, edge id): the call moved with its unchanged surroundings."""
     conn.executemany("UPDATE call_graph SET line = ? WHERE id = ?", rows)
 
 
-def flag_callers_of(conn: Any, callee_ids: list[int]) -> list[int]:
+def flag_callers_of(conn: Connection, callee_ids: list[int]) -> list[int]:
     """Mark edges into these symbols for re-resolution; returns the callers' ids."""
     out: list[int] = []
     for chunk in _chunks(callee_ids):
@@ -351,7 +358,7 @@ def flag_callers_of(conn: Any, callee_ids: list[int]) -> list[int]:
     return out
 
 
-def flag_unresolved_named(conn: Any, project_id: int, names: list[str]) -> list[int]:
+def flag_unresolved_named(conn: Connection, project_id: int, names: list[str]) -> list[int]:
     """Unresolved edges calling one of these (new) names get another chance; returns the
     callers' ids."""
     out: list[int] = []
@@ -379,7 +386,7 @@ class PendingEdge:
     col: int
 
 
-def pending_files(conn: Any, project_id: int, level: int) -> list[tuple[int, str, str]]:
+def pending_files(conn: Connection, project_id: int, level: int) -> list[tuple[int, str, str]]:
     """(file_id, file_path, language) of files with edges at this needs_resolution level."""
     rows = conn.execute(
         "SELECT DISTINCT e.file_id, e.file_path, e.language FROM call_graph g"
@@ -390,7 +397,7 @@ def pending_files(conn: Any, project_id: int, level: int) -> list[tuple[int, str
     return [(int(r[0]), r[1], r[2]) for r in rows]
 
 
-def file_info(conn: Any, file_ids: list[int]) -> list[tuple[int, str, str]]:
+def file_info(conn: Connection, file_ids: list[int]) -> list[tuple[int, str, str]]:
     """(file_id, file_path, language) of these files."""
     out: list[tuple[int, str, str]] = []
     for chunk in _chunks(sorted(set(file_ids))):
@@ -405,7 +412,7 @@ def file_info(conn: Any, file_ids: list[int]) -> list[tuple[int, str, str]]:
     return out
 
 
-def pending_edges_in_file(conn: Any, file_id: int, level: int) -> list[PendingEdge]:
+def pending_edges_in_file(conn: Connection, file_id: int, level: int) -> list[PendingEdge]:
     rows = conn.execute(
         "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col FROM call_graph g"
         " WHERE g.caller_id IN (SELECT id FROM code_elements WHERE file_id = ?)"
@@ -415,7 +422,9 @@ def pending_edges_in_file(conn: Any, file_id: int, level: int) -> list[PendingEd
     return [PendingEdge(*r) for r in rows]
 
 
-def set_edge_resolutions(conn: Any, rows: list[tuple[int | None, str | None, int, int]]) -> None:
+def set_edge_resolutions(
+    conn: Connection, rows: list[tuple[int | None, str | None, int, int]]
+) -> None:
     """(callee_id, resolved_by, needs_resolution, edge_id)."""
     conn.executemany(
         "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ? WHERE id = ?",
@@ -449,7 +458,7 @@ _REF_SELECT = (
 )
 
 
-def refs_by_name(conn: Any, project_id: int, name: str, limit: int = 500) -> list[SymbolRef]:
+def refs_by_name(conn: Connection, project_id: int, name: str, limit: int = 500) -> list[SymbolRef]:
     rows = conn.execute(
         f"{_REF_SELECT} WHERE c.project_id = ? AND c.name = ? COLLATE NOCASE LIMIT ?",
         (project_id, name, limit),
@@ -457,7 +466,7 @@ def refs_by_name(conn: Any, project_id: int, name: str, limit: int = 500) -> lis
     return [SymbolRef(*r) for r in rows if r[5] == name]
 
 
-def refs_by_qualified(conn: Any, project_id: int, qualified_name: str) -> list[SymbolRef]:
+def refs_by_qualified(conn: Connection, project_id: int, qualified_name: str) -> list[SymbolRef]:
     rows = conn.execute(
         f"{_REF_SELECT} WHERE c.project_id = ? AND c.qualified_name = ?",
         (project_id, qualified_name),
@@ -465,17 +474,19 @@ def refs_by_qualified(conn: Any, project_id: int, qualified_name: str) -> list[S
     return [SymbolRef(*r) for r in rows]
 
 
-def ref_by_id(conn: Any, symbol_id: int) -> SymbolRef | None:
+def ref_by_id(conn: Connection, symbol_id: int) -> SymbolRef | None:
     r = conn.execute(f"{_REF_SELECT} WHERE c.id = ?", (symbol_id,)).fetchone()
     return SymbolRef(*r) if r else None
 
 
-def refs_in_file(conn: Any, file_id: int) -> list[SymbolRef]:
+def refs_in_file(conn: Connection, file_id: int) -> list[SymbolRef]:
     rows = conn.execute(f"{_REF_SELECT} WHERE c.file_id = ?", (file_id,)).fetchall()
     return [SymbolRef(*r) for r in rows]
 
 
-def symbol_containing_line(conn: Any, project_id: int, file_path: str, line: int) -> int | None:
+def symbol_containing_line(
+    conn: Connection, project_id: int, file_path: str, line: int
+) -> int | None:
     """The innermost symbol of a file whose name is on ``line`` (else that contains it)."""
     r = conn.execute(
         f"SELECT id FROM code_elements WHERE {_FILE_ID} AND name_line = ?"
@@ -492,7 +503,7 @@ def symbol_containing_line(conn: Any, project_id: int, file_path: str, line: int
     return int(r[0]) if r else None
 
 
-def module_prefix_exists(conn: Any, project_id: int, prefix: str) -> bool:
+def module_prefix_exists(conn: Connection, project_id: int, prefix: str) -> bool:
     """Some symbol's qualified name starts with ``prefix`` (a package of the project)."""
     r = conn.execute(
         "SELECT 1 FROM code_elements WHERE project_id = ? AND qualified_name >= ?"
@@ -502,7 +513,7 @@ def module_prefix_exists(conn: Any, project_id: int, prefix: str) -> bool:
     return r is not None
 
 
-def module_dirs(conn: Any, project_id: int, language: str) -> set[str]:
+def module_dirs(conn: Connection, project_id: int, language: str) -> set[str]:
     """Directories holding files of a language (Go packages are directories)."""
     rows = conn.execute(
         "SELECT file_path FROM repository_files WHERE project_id = ? AND language = ?",
@@ -511,7 +522,7 @@ def module_dirs(conn: Any, project_id: int, language: str) -> set[str]:
     return {r[0].rsplit("/", 1)[0] if "/" in r[0] else "" for r in rows}
 
 
-def file_exists(conn: Any, project_id: int, file_path: str) -> bool:
+def file_exists(conn: Connection, project_id: int, file_path: str) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM repository_files WHERE project_id = ? AND file_path = ?",
@@ -533,13 +544,16 @@ class ImportRow:
 
 
 def replace_imports(
-    conn: Any, project_id: int, file_id: int, rows: list[tuple[str, str | None, str | None, int]]
+    conn: Connection,
+    project_id: int,
+    file_id: int,
+    rows: list[tuple[str, str | None, str | None, int]],
 ) -> None:
     conn.execute("DELETE FROM code_imports WHERE file_id = ?", (file_id,))
     insert_imports(conn, project_id, file_id, rows)
 
 
-def insert_import_rows(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def insert_import_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Rows are (project_id, file_id, module, name, alias, line)."""
     if rows:
         conn.executemany(
@@ -550,7 +564,10 @@ def insert_import_rows(conn: Any, rows: list[tuple[Any, ...]]) -> None:
 
 
 def insert_imports(
-    conn: Any, project_id: int, file_id: int, rows: list[tuple[str, str | None, str | None, int]]
+    conn: Connection,
+    project_id: int,
+    file_id: int,
+    rows: list[tuple[str, str | None, str | None, int]],
 ) -> None:
     if rows:
         conn.executemany(
@@ -560,7 +577,7 @@ def insert_imports(
         )
 
 
-def imports_of_file(conn: Any, file_id: int) -> list[ImportRow]:
+def imports_of_file(conn: Connection, file_id: int) -> list[ImportRow]:
     rows = conn.execute(
         "SELECT module, name, alias, line FROM code_imports WHERE file_id = ? ORDER BY line",
         (file_id,),
@@ -568,7 +585,9 @@ def imports_of_file(conn: Any, file_id: int) -> list[ImportRow]:
     return [ImportRow(*r) for r in rows]
 
 
-def project_imports(conn: Any, project_id: int) -> list[tuple[str, str, str, str | None, int]]:
+def project_imports(
+    conn: Connection, project_id: int
+) -> list[tuple[str, str, str, str | None, int]]:
     """(file_path, language, module, name, line) of every import in a project."""
     rows = conn.execute(
         "SELECT f.file_path, f.language, i.module, i.name, i.line FROM code_imports i"
@@ -598,7 +617,7 @@ class CallSite:
 _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
 
 
-def callers(conn: Any, symbol_id: int) -> list[CallSite]:
+def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
     rows = conn.execute(
         f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by"
         " FROM call_graph g JOIN code_elements s ON s.id = g.caller_id"
@@ -613,7 +632,7 @@ def callers(conn: Any, symbol_id: int) -> list[CallSite]:
     return out
 
 
-def callees(conn: Any, symbol_id: int) -> list[CallSite]:
+def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     rows = conn.execute(
         f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by,"
         " c.file_path FROM call_graph g JOIN code_elements c ON c.id = g.caller_id"
@@ -630,7 +649,7 @@ def callees(conn: Any, symbol_id: int) -> list[CallSite]:
 
 
 def unresolved_calls_named(
-    conn: Any, project_id: int | None, name: str, limit: int = 200
+    conn: Connection, project_id: int | None, name: str, limit: int = 200
 ) -> list[CallSite]:
     """Call sites of a name that no symbol was found for (the caller is ``symbol``)."""
     where = "g.callee_id IS NULL AND g.callee_name = ?"
@@ -652,7 +671,7 @@ def unresolved_calls_named(
     return out
 
 
-def _edge_counts(conn: Any, column: str, ids: list[int]) -> dict[int, int]:
+def _edge_counts(conn: Connection, column: str, ids: list[int]) -> dict[int, int]:
     """symbol id -> call_graph rows whose ``column`` (caller_id or callee_id) is that id."""
     out: dict[int, int] = {}
     for chunk in _chunks(list(ids)):
@@ -666,17 +685,19 @@ def _edge_counts(conn: Any, column: str, ids: list[int]) -> dict[int, int]:
     return out
 
 
-def caller_counts(conn: Any, ids: list[int]) -> dict[int, int]:
+def caller_counts(conn: Connection, ids: list[int]) -> dict[int, int]:
     """symbol id -> number of resolved call sites calling it (ids with none are absent)."""
     return _edge_counts(conn, "callee_id", ids)
 
 
-def callee_counts(conn: Any, ids: list[int]) -> dict[int, int]:
+def callee_counts(conn: Connection, ids: list[int]) -> dict[int, int]:
     """symbol id -> number of call sites inside it (resolved or not)."""
     return _edge_counts(conn, "caller_id", ids)
 
 
-def find_by_name(conn: Any, project_id: int | None, name: str, limit: int = 200) -> list[SymbolRow]:
+def find_by_name(
+    conn: Connection, project_id: int | None, name: str, limit: int = 200
+) -> list[SymbolRow]:
     """Symbols whose name or qualified name is exactly ``name`` (a dotted suffix also
     matches: 'Command.invoke' finds 'click.core.Command.invoke')."""
     proj = "project_id = ? AND " if project_id is not None else ""
@@ -704,7 +725,7 @@ def find_by_name(conn: Any, project_id: int | None, name: str, limit: int = 200)
     return (exact_case or syms)[:limit]
 
 
-def index_summary(conn: Any, project_id: int) -> dict[str, Any]:
+def index_summary(conn: Connection, project_id: int) -> dict[str, Any]:
     """The ``mira-ls index --json`` shape without ``seconds``."""
     langs: dict[str, dict[str, int]] = {}
     files = 0
@@ -735,7 +756,7 @@ def index_summary(conn: Any, project_id: int) -> dict[str, Any]:
     }
 
 
-def skipped_counts(conn: Any, project_id: int) -> dict[str, int]:
+def skipped_counts(conn: Connection, project_id: int) -> dict[str, int]:
     return {
         r[0]: int(r[1])
         for r in conn.execute(
@@ -807,7 +828,7 @@ def _like_escape(s: str) -> str:
 
 
 def search_symbols(
-    conn: Any, project_id: int | None, query: str, limit: int = 100
+    conn: Connection, project_id: int | None, query: str, limit: int = 100
 ) -> list[SymbolRow]:
     """Workspace symbol search, case-insensitive: exact > prefix > word boundary (after
     ``_ . - $`` or at a camelCase hump, or the words' initials: 'gcs' for get_call_sites) >
@@ -899,7 +920,7 @@ def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def callee_split(conn: Any, symbol_id: int) -> tuple[int, int]:
+def callee_split(conn: Connection, symbol_id: int) -> tuple[int, int]:
     """(resolved, unresolved) call sites inside a symbol."""
     r = conn.execute(
         "SELECT count(callee_id), count(*) - count(callee_id) FROM call_graph WHERE caller_id = ?",
@@ -908,7 +929,7 @@ def callee_split(conn: Any, symbol_id: int) -> tuple[int, int]:
     return int(r[0] or 0), int(r[1] or 0)
 
 
-def file_ids_of_symbols(conn: Any, symbol_ids: list[int]) -> set[int]:
+def file_ids_of_symbols(conn: Connection, symbol_ids: list[int]) -> set[int]:
     out: set[int] = set()
     for chunk in _chunks(sorted(set(symbol_ids))):
         marks = ",".join("?" * len(chunk))
@@ -921,7 +942,7 @@ def file_ids_of_symbols(conn: Any, symbol_ids: list[int]) -> set[int]:
     return out
 
 
-def flag_file_edges(conn: Any, file_id: int) -> None:
+def flag_file_edges(conn: Connection, file_id: int) -> None:
     """Every edge out of a file's symbols gets resolved again (its imports may mean
     something else now, e.g. after a rename)."""
     conn.execute(
@@ -931,7 +952,7 @@ def flag_file_edges(conn: Any, file_id: int) -> None:
     )
 
 
-def set_module_name(conn: Any, file_id: int, name: str) -> None:
+def set_module_name(conn: Connection, file_id: int, name: str) -> None:
     conn.execute(
         "UPDATE code_elements SET name = ? WHERE file_id = ? AND kind = 'module'"
         " AND parent_id IS NULL",
@@ -939,7 +960,7 @@ def set_module_name(conn: Any, file_id: int, name: str) -> None:
     )
 
 
-def indexed_paths(conn: Any, project_id: int) -> list[tuple[str, str | None]]:
+def indexed_paths(conn: Connection, project_id: int) -> list[tuple[str, str | None]]:
     """(file_path, language) of the indexed files of a project."""
     return [
         (r[0], r[1])
@@ -951,7 +972,7 @@ def indexed_paths(conn: Any, project_id: int) -> list[tuple[str, str | None]]:
     ]
 
 
-def module_qualified_names(conn: Any, project_id: int) -> set[str]:
+def module_qualified_names(conn: Connection, project_id: int) -> set[str]:
     return {
         r[0]
         for r in conn.execute(
@@ -962,7 +983,7 @@ def module_qualified_names(conn: Any, project_id: int) -> set[str]:
     }
 
 
-def begin_bulk(conn: Any) -> tuple[int, int]:
+def begin_bulk(conn: Connection) -> tuple[int, int]:
     """Settings for a long series of write transactions on this connection (a full index):
     fewer WAL checkpoints, and a 16 MB page cache (a 48 MB one saved no CPU measurably on a
     1.7 M-line corpus and added its size to the peak RSS). Returns what ``end_bulk``
@@ -974,7 +995,7 @@ def begin_bulk(conn: Any) -> tuple[int, int]:
     return cache, auto
 
 
-def end_bulk(conn: Any, saved: tuple[int, int]) -> None:
+def end_bulk(conn: Connection, saved: tuple[int, int]) -> None:
     cache, auto = saved
     if conn.in_transaction:
         conn.execute("ROLLBACK")
@@ -983,7 +1004,7 @@ def end_bulk(conn: Any, saved: tuple[int, int]) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def file_has_pending(conn: Any, project_id: int, file_path: str, level: int) -> bool:
+def file_has_pending(conn: Connection, project_id: int, file_path: str, level: int) -> bool:
     """Whether a file's calls wait at this needs_resolution level (2: for jedi)."""
     r = conn.execute(
         "SELECT 1 FROM repository_files f JOIN code_elements e ON e.file_id = f.id"

@@ -6,13 +6,12 @@ the call whose name is under the cursor are both rows already.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mira_ls.store.code import SYMBOL_COLS, SymbolRow, symbol_from_row
+from mira_ls.store.connection import Connection
 
 
 def symbol_named_at(
-    conn: Any, project_id: int, file_path: str, line: int, col: int
+    conn: Connection, project_id: int, file_path: str, line: int, col: int
 ) -> SymbolRow | None:
     """The symbol whose name spans (1-based line, 0-based code-point col)."""
     r = conn.execute(
@@ -25,7 +24,7 @@ def symbol_named_at(
 
 
 def call_at(
-    conn: Any, project_id: int, file_path: str, line: int, col: int
+    conn: Connection, project_id: int, file_path: str, line: int, col: int
 ) -> tuple[str, SymbolRow | None] | None:
     """(callee name, resolved callee or None) of the call whose name spans the position."""
     r = conn.execute(

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TypeAlias
 
 from mira_ls.store.errors import (
     DatabaseCorrupt,
@@ -27,6 +27,11 @@ from mira_ls.store.errors import (
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+
+Connection: TypeAlias = sqlite3.Connection
+"""What ``connect`` returns. With sqlean it is ``sqlean.Connection``: the same C type built
+against another SQLite, with the same methods but not a subclass, so it is named by the
+stdlib's class for type checking only (never use it with ``isinstance``)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,15 @@ class Backend:
         return error_types()
 
 
-def _try_load_vec(conn: Any) -> str:
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (``lastrowid`` is None only for other statements)."""
+    rowid = cur.lastrowid
+    if rowid is None:
+        raise RuntimeError("inserted_id() needs the cursor of an INSERT")
+    return rowid
+
+
+def _try_load_vec(conn: Connection) -> str:
     import sqlite_vec
 
     conn.enable_load_extension(True)
@@ -201,7 +214,7 @@ def ensure_parent(path: Path) -> None:
         )
 
 
-def connect(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Any:
+def connect(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, foreign keys on."""
     path = Path(path)
     be = backend()
@@ -239,7 +252,7 @@ def connect(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Any:
     return conn
 
 
-def refuse_foreign(conn: Any, path: Path | str) -> None:
+def refuse_foreign(conn: Connection, path: Path | str) -> None:
     """Leave the database of another program untouched (tables, but no schema_migrations)."""
     names = [
         r[0]

@@ -10,6 +10,7 @@ from typing import Any
 
 from mira_ls.store.connection import (
     BUSY_TIMEOUT_MS,
+    Connection,
     connect,
     error_types,
     explain,
@@ -38,7 +39,7 @@ class Store:
         self.busy_timeout_ms = busy_timeout_ms
         self.applied_now: list[int] = []
         self._local = threading.local()
-        self._all: list[Any] = []
+        self._all: list[Connection] = []
         self._lock = threading.Lock()
         try:
             conn = self.conn()
@@ -52,7 +53,7 @@ class Store:
             self.close()
             raise explain(exc, self.path, busy_timeout_ms) from exc
 
-    def _optimize(self, conn: Any) -> None:
+    def _optimize(self, conn: Connection) -> None:
         """Refresh planner statistics if SQLite thinks they are stale, but never wait for
         another process's write lock to do it (busy_timeout 0 for this one statement)."""
         try:
@@ -63,7 +64,7 @@ class Store:
         finally:
             conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
 
-    def conn(self) -> Any:
+    def conn(self) -> Connection:
         """This thread's connection (created on first use)."""
         c = getattr(self._local, "conn", None)
         if c is None:
@@ -74,7 +75,7 @@ class Store:
         return c
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Any]:
+    def write(self) -> Iterator[Connection]:
         """One short write transaction, rolled back on any exception.
 
         Nested use on the same thread becomes a savepoint inside the outer transaction, so

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from mira_ls.store.connection import Connection
 
 COLS = "name, version_spec, ecosystem, source, file_path, manifest_path, line, is_dev"
 
@@ -20,7 +21,7 @@ class Dependency:
     is_dev: bool = False  # a development/optional dependency in its manifest
 
 
-def table_exists(conn: Any) -> bool:
+def table_exists(conn: Connection) -> bool:
     return (
         conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'external_dependencies'"
@@ -29,7 +30,7 @@ def table_exists(conn: Any) -> bool:
     )
 
 
-def replace_dependencies(conn: Any, project_id: int, deps: list[Dependency]) -> bool:
+def replace_dependencies(conn: Connection, project_id: int, deps: list[Dependency]) -> bool:
     """Replace a project's rows (a dependency listed twice in one manifest is one row);
     False when the schema has no such table yet."""
     if not table_exists(conn):
@@ -47,7 +48,7 @@ def replace_dependencies(conn: Any, project_id: int, deps: list[Dependency]) -> 
     return True
 
 
-def dependencies(conn: Any, project_id: int) -> list[Dependency]:
+def dependencies(conn: Connection, project_id: int) -> list[Dependency]:
     if not table_exists(conn):
         return []
     rows = conn.execute(
@@ -55,4 +56,16 @@ def dependencies(conn: Any, project_id: int) -> list[Dependency]:
         " ORDER BY ecosystem, name, source, file_path",
         (project_id,),
     ).fetchall()
-    return [Dependency(*r[:7], is_dev=bool(r[7])) for r in rows]
+    return [
+        Dependency(
+            name=r[0],
+            version_spec=r[1],
+            ecosystem=r[2],
+            source=r[3],
+            file_path=r[4],
+            manifest_path=r[5],
+            line=r[6],
+            is_dev=bool(r[7]),
+        )
+        for r in rows
+    ]

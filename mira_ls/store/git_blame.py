@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from mira_ls.store.connection import Connection
 
 KEEP_BLOBS = 3  # blamed versions kept per file (switching branches back and forth is cheap)
 
@@ -20,7 +21,7 @@ class BlameRange:
     summary: str | None
 
 
-def has_blame(conn: Any, project_id: int, path: str, blob_id: str) -> bool:
+def has_blame(conn: Connection, project_id: int, path: str, blob_id: str) -> bool:
     r = conn.execute(
         "SELECT 1 FROM blame_files WHERE project_id = ? AND file_path = ? AND blob_id = ?",
         (project_id, path, blob_id),
@@ -28,13 +29,13 @@ def has_blame(conn: Any, project_id: int, path: str, blob_id: str) -> bool:
     return r is not None
 
 
-def is_current(conn: Any, project_id: int, path: str, blob_id: str) -> bool:
+def is_current(conn: Connection, project_id: int, path: str, blob_id: str) -> bool:
     cur = current(conn, project_id, path)
     return cur is not None and cur.blob_id == blob_id
 
 
 def store_blame(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     path: str,
     blob_id: str,
@@ -94,14 +95,14 @@ def store_blame(
         )
 
 
-def _next_seq(conn: Any, project_id: int) -> int:
+def _next_seq(conn: Connection, project_id: int) -> int:
     r = conn.execute(
         "SELECT coalesce(max(seq), 0) + 1 FROM blame_files WHERE project_id = ?", (project_id,)
     ).fetchone()
     return int(r[0])
 
 
-def touch(conn: Any, project_id: int, path: str, blob_id: str) -> None:
+def touch(conn: Connection, project_id: int, path: str, blob_id: str) -> None:
     """Mark a cached blob as the file's current version again (e.g. after a branch switch)."""
     conn.execute(
         "UPDATE blame_files SET seq = ? WHERE project_id = ? AND file_path = ? AND blob_id = ?",
@@ -118,7 +119,7 @@ class BlameFile:
     computed_at: int
 
 
-def current(conn: Any, project_id: int, path: str) -> BlameFile | None:
+def current(conn: Connection, project_id: int, path: str) -> BlameFile | None:
     """The most recently blamed (or re-opened) version of a file."""
     r = conn.execute(
         "SELECT blob_id, status, line_count, error, computed_at FROM blame_files "
@@ -129,7 +130,7 @@ def current(conn: Any, project_id: int, path: str) -> BlameFile | None:
 
 
 def ranges(
-    conn: Any, project_id: int, path: str, blob_id: str, start: int = 1, end: int = 1 << 31
+    conn: Connection, project_id: int, path: str, blob_id: str, start: int = 1, end: int = 1 << 31
 ) -> list[BlameRange]:
     """Blame ranges of a blob overlapping lines start..end (1-based inclusive).
 
@@ -150,7 +151,7 @@ def ranges(
     ]
 
 
-def forget_paths(conn: Any, project_id: int, paths: Iterable[str]) -> None:
+def forget_paths(conn: Connection, project_id: int, paths: Iterable[str]) -> None:
     for p in paths:
         conn.execute(
             "DELETE FROM blame_annotations WHERE project_id = ? AND file_path = ?", (project_id, p)
@@ -160,7 +161,7 @@ def forget_paths(conn: Any, project_id: int, paths: Iterable[str]) -> None:
         )
 
 
-def blamed_versions(conn: Any, project_id: int) -> list[tuple[str, str, bool]]:
+def blamed_versions(conn: Connection, project_id: int) -> list[tuple[str, str, bool]]:
     """(file_path, blob_id, is_current) of every cached blame of a project."""
     rows = conn.execute(
         "SELECT file_path, blob_id, seq = max(seq) OVER (PARTITION BY file_path) "
@@ -170,7 +171,7 @@ def blamed_versions(conn: Any, project_id: int) -> list[tuple[str, str, bool]]:
     return [(r[0], r[1], bool(r[2])) for r in rows]
 
 
-def forget_versions(conn: Any, project_id: int, versions: Iterable[tuple[str, str]]) -> int:
+def forget_versions(conn: Connection, project_id: int, versions: Iterable[tuple[str, str]]) -> int:
     """Drop cached blame of (file_path, blob_id) pairs; returns annotation rows deleted."""
     deleted = 0
     for path, blob in versions:

@@ -6,16 +6,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mira_ls.store.connection import Connection
+
 
 class _PatternLike(Protocol):
-    file: str
-    partner: str
-    shared: int
-    commits: int
-    partner_commits: int
-    confidence: float
-    dice: float
-    last_at: int
+    """git.cochange.Pattern as the store reads it (read-only: that dataclass is frozen)."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def partner(self) -> str: ...
+    @property
+    def shared(self) -> int: ...
+    @property
+    def commits(self) -> int: ...
+    @property
+    def partner_commits(self) -> int: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def dice(self) -> float: ...
+    @property
+    def last_at(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,9 @@ def _rows(project_id: int, patterns: Iterable[_PatternLike], now: int) -> Iterab
         )
 
 
-def insert_patterns(conn: Any, project_id: int, patterns: Iterable[_PatternLike], now: int) -> None:
+def insert_patterns(
+    conn: Connection, project_id: int, patterns: Iterable[_PatternLike], now: int
+) -> None:
     """Insert partner rows; patterns of one file must be consecutive, strongest first."""
     conn.executemany(
         "INSERT INTO file_cochange_patterns(project_id, file_a, file_b, shared_commits, "
@@ -61,11 +75,11 @@ def insert_patterns(conn: Any, project_id: int, patterns: Iterable[_PatternLike]
     )
 
 
-def delete_all(conn: Any, project_id: int) -> None:
+def delete_all(conn: Connection, project_id: int) -> None:
     conn.execute("DELETE FROM file_cochange_patterns WHERE project_id = ?", (project_id,))
 
 
-def delete_for(conn: Any, project_id: int, files: Iterable[str]) -> None:
+def delete_for(conn: Connection, project_id: int, files: Iterable[str]) -> None:
     """Drop the stored partner lists of these files."""
     fs = list(files)
     for i in range(0, len(fs), 400):
@@ -77,7 +91,7 @@ def delete_for(conn: Any, project_id: int, files: Iterable[str]) -> None:
         )
 
 
-def files_listing(conn: Any, project_id: int, partners: Iterable[str]) -> set[str]:
+def files_listing(conn: Connection, project_id: int, partners: Iterable[str]) -> set[str]:
     """Files whose stored lists name any of ``partners``."""
     out: set[str] = set()
     ps = list(partners)
@@ -95,7 +109,9 @@ def files_listing(conn: Any, project_id: int, partners: Iterable[str]) -> set[st
     return out
 
 
-def partners(conn: Any, project_id: int, path: str, limit: int | None = None) -> list[PartnerRow]:
+def partners(
+    conn: Connection, project_id: int, path: str, limit: int | None = None
+) -> list[PartnerRow]:
     """The stored partners of ``path``, strongest first."""
     sql = (
         "SELECT file_b, shared_commits, commits_a, commits_b, confidence, dice, "
@@ -113,7 +129,7 @@ def partners(conn: Any, project_id: int, path: str, limit: int | None = None) ->
 
 
 def strong_partners(
-    conn: Any, project_id: int, path: str, min_confidence: float, min_shared: int
+    conn: Connection, project_id: int, path: str, min_confidence: float, min_shared: int
 ) -> list[PartnerRow]:
     return [
         p
@@ -122,7 +138,7 @@ def strong_partners(
     ]
 
 
-def all_patterns(conn: Any, project_id: int) -> list[tuple[Any, ...]]:
+def all_patterns(conn: Connection, project_id: int) -> list[tuple[Any, ...]]:
     """Every stored row (for comparing two runs)."""
     return [
         tuple(r)

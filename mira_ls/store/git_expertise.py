@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
+
+from mira_ls.store.connection import Connection
 
 
 class _ExpertLike(Protocol):
-    author: str
-    email: str
-    commits: int
-    lines_added: int
-    lines_deleted: int
-    last_at: int
-    score: float
-    share: float
+    """git.expertise.Expert as the store reads it (read-only: that dataclass is frozen)."""
+
+    @property
+    def author(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def commits(self) -> int: ...
+    @property
+    def lines_added(self) -> int: ...
+    @property
+    def lines_deleted(self) -> int: ...
+    @property
+    def last_at(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def share(self) -> float: ...
 
 
 def insert_rows(
-    conn: Any, project_id: int, rows: Iterable[tuple[str, str, _ExpertLike]], now: int
+    conn: Connection, project_id: int, rows: Iterable[tuple[str, str, _ExpertLike]], now: int
 ) -> None:
     """rows: (scope, path, expert)."""
     conn.executemany(
@@ -46,7 +58,7 @@ def insert_rows(
 
 
 def insert_fragmentation(
-    conn: Any, project_id: int, rows: Iterable[tuple[str, str, int, float]]
+    conn: Connection, project_id: int, rows: Iterable[tuple[str, str, int, float]]
 ) -> None:
     conn.executemany(
         "INSERT OR REPLACE INTO path_fragmentation(project_id, scope, path, authors, "
@@ -55,12 +67,12 @@ def insert_fragmentation(
     )
 
 
-def delete_all(conn: Any, project_id: int) -> None:
+def delete_all(conn: Connection, project_id: int) -> None:
     conn.execute("DELETE FROM author_expertise WHERE project_id = ?", (project_id,))
     conn.execute("DELETE FROM path_fragmentation WHERE project_id = ?", (project_id,))
 
 
-def delete_scope(conn: Any, project_id: int, scope: str) -> None:
+def delete_scope(conn: Connection, project_id: int, scope: str) -> None:
     conn.execute(
         "DELETE FROM author_expertise WHERE project_id = ? AND scope = ?", (project_id, scope)
     )
@@ -69,7 +81,7 @@ def delete_scope(conn: Any, project_id: int, scope: str) -> None:
     )
 
 
-def delete_paths(conn: Any, project_id: int, scope: str, paths: Iterable[str]) -> None:
+def delete_paths(conn: Connection, project_id: int, scope: str, paths: Iterable[str]) -> None:
     for p in paths:
         conn.execute(
             "DELETE FROM author_expertise WHERE project_id = ? AND scope = ? AND path = ?",
@@ -82,7 +94,7 @@ def delete_paths(conn: Any, project_id: int, scope: str, paths: Iterable[str]) -
 
 
 def add_directory(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     path: str,
     email: str,
@@ -106,7 +118,7 @@ def add_directory(
     )
 
 
-def rename_author(conn: Any, project_id: int, email: str, name: str) -> None:
+def rename_author(conn: Connection, project_id: int, email: str, name: str) -> None:
     conn.execute(
         "UPDATE author_expertise SET author_name = ? WHERE project_id = ? AND author_email = ? "
         "AND author_name != ?",
@@ -115,7 +127,7 @@ def rename_author(conn: Any, project_id: int, email: str, name: str) -> None:
 
 
 def aggregates(
-    conn: Any, project_id: int, scope: str, path: str
+    conn: Connection, project_id: int, scope: str, path: str
 ) -> dict[str, tuple[str, int, int, int, int]]:
     """email -> (name, commits, lines added, lines deleted, last commit at)."""
     return {
@@ -128,7 +140,7 @@ def aggregates(
     }
 
 
-def fragmentation(conn: Any, project_id: int, scope: str, path: str) -> float | None:
+def fragmentation(conn: Connection, project_id: int, scope: str, path: str) -> float | None:
     r = conn.execute(
         "SELECT fragmentation FROM path_fragmentation WHERE project_id = ? AND scope = ? "
         "AND path = ?",
@@ -137,7 +149,7 @@ def fragmentation(conn: Any, project_id: int, scope: str, path: str) -> float | 
     return float(r[0]) if r else None
 
 
-def refresh_scores(conn: Any, project_id: int, scope: str, path: str, now: int) -> None:
+def refresh_scores(conn: Connection, project_id: int, scope: str, path: str, now: int) -> None:
     """Recompute score, share and fragmentation of one path from its stored aggregates
     (same formula as expertise.score, in two statements instead of a row-by-row rewrite)."""
     r = conn.execute(
@@ -188,7 +200,7 @@ _SCORE_SQL = (
 
 
 def top(
-    conn: Any, project_id: int, scope: str, path: str, now: int, limit: int
+    conn: Connection, project_id: int, scope: str, path: str, now: int, limit: int
 ) -> list[tuple[str, str, int, int, int, int, float, float]]:
     """The best ``limit`` authors of a path scored against ``now`` in SQL (the hover path:
     a file with a hundred authors costs one query, not a hundred objects).

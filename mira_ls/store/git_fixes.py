@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection
+
 
 @dataclass(frozen=True)
 class FixRow:
@@ -43,7 +45,7 @@ def _row(r: Any) -> FixRow:
     )
 
 
-def insert_fixes(conn: Any, project_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+def insert_fixes(conn: Connection, project_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
     """rows: (commit_id, hash, subject, message, category, error_text, files JSON,
     issue_refs JSON, words, similarity_hash, fixed_at)."""
     conn.executemany(
@@ -54,7 +56,7 @@ def insert_fixes(conn: Any, project_id: int, rows: Sequence[tuple[Any, ...]]) ->
     )
 
 
-def all_fixes(conn: Any, project_id: int) -> list[FixRow]:
+def all_fixes(conn: Connection, project_id: int) -> list[FixRow]:
     return [
         _row(r)
         for r in conn.execute(
@@ -63,7 +65,7 @@ def all_fixes(conn: Any, project_id: int) -> list[FixRow]:
     ]
 
 
-def fixes_for_file(conn: Any, project_id: int, path: str, limit: int = 50) -> list[FixRow]:
+def fixes_for_file(conn: Connection, project_id: int, path: str, limit: int = 50) -> list[FixRow]:
     """Fixes whose commit touched this file (under any of its names), newest first."""
     return [
         _row(r)
@@ -77,7 +79,7 @@ def fixes_for_file(conn: Any, project_id: int, path: str, limit: int = 50) -> li
     ]
 
 
-def pending_symbols(conn: Any, project_id: int) -> list[tuple[int, str]]:
+def pending_symbols(conn: Connection, project_id: int) -> list[tuple[int, str]]:
     return [
         (int(r[0]), r[1])
         for r in conn.execute(
@@ -88,7 +90,7 @@ def pending_symbols(conn: Any, project_id: int) -> list[tuple[int, str]]:
     ]
 
 
-def set_symbols(conn: Any, updates: Iterable[tuple[str, int]]) -> None:
+def set_symbols(conn: Connection, updates: Iterable[tuple[str, int]]) -> None:
     """updates: (symbols JSON [[path, name], ...], fix id)."""
     updates = list(updates)
     conn.executemany(
@@ -101,7 +103,7 @@ def set_symbols(conn: Any, updates: Iterable[tuple[str, int]]) -> None:
     )
 
 
-def rename_paths(conn: Any, project_id: int, renames: dict[str, str]) -> None:
+def rename_paths(conn: Connection, project_id: int, renames: dict[str, str]) -> None:
     """Symbols recorded under an older file name move to the file's current name."""
     touched: set[int] = set()
     for old, new in renames.items():
@@ -140,7 +142,7 @@ class FixBrief:
 
 
 def fixes_for_symbol(
-    conn: Any, project_id: int, path: str, name: str, limit: int
+    conn: Connection, project_id: int, path: str, name: str, limit: int
 ) -> list[FixBrief]:
     """Fixes that touched the definition ``name`` in ``path``, newest first."""
     return [
@@ -154,7 +156,9 @@ def fixes_for_symbol(
     ]
 
 
-def recent_fixes_for_file(conn: Any, project_id: int, path: str, limit: int) -> list[FixBrief]:
+def recent_fixes_for_file(
+    conn: Connection, project_id: int, path: str, limit: int
+) -> list[FixBrief]:
     """Fixes whose commit touched the file (under any of its names), newest first."""
     return [
         FixBrief(r[0], r[1], int(r[2]))
@@ -167,7 +171,7 @@ def recent_fixes_for_file(conn: Any, project_id: int, path: str, limit: int) -> 
     ]
 
 
-def fix_file_paths(conn: Any, fix_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+def fix_file_paths(conn: Connection, fix_ids: Iterable[int]) -> dict[int, dict[str, str]]:
     """fix id -> {path in that commit: canonical path}."""
     out: dict[int, dict[str, str]] = {}
     ids = list(fix_ids)
@@ -183,7 +187,7 @@ def fix_file_paths(conn: Any, fix_ids: Iterable[int]) -> dict[int, dict[str, str
     return out
 
 
-def refresh_files(conn: Any, project_id: int, paths: Iterable[str]) -> None:
+def refresh_files(conn: Connection, project_id: int, paths: Iterable[str]) -> None:
     """Rewrite the file lists of fixes touching ``paths`` with current canonical names."""
     ids: set[int] = set()
     for p in paths:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from mira_ls.store.connection import Connection
 
 # ---------------------------------------------------------------- attachment and state
 
@@ -32,7 +33,7 @@ _ATT_COLS = (
 )
 
 
-def get_attachment(conn: Any, project_id: int) -> Attachment | None:
+def get_attachment(conn: Connection, project_id: int) -> Attachment | None:
     r = conn.execute(
         f"SELECT {_ATT_COLS} FROM git_repo_attachments WHERE project_id = ? "
         "ORDER BY id DESC LIMIT 1",
@@ -40,11 +41,24 @@ def get_attachment(conn: Any, project_id: int) -> Attachment | None:
     ).fetchone()
     if r is None:
         return None
-    return Attachment(*r[:9], bool(r[9]), r[10], r[11])
+    return Attachment(
+        id=r[0],
+        project_id=r[1],
+        repo_root=r[2],
+        git_dir=r[3],
+        head_commit=r[4],
+        head_ref=r[5],
+        last_mined_commit=r[6],
+        last_mined_at=r[7],
+        mined_commits=r[8],
+        is_shallow=bool(r[9]),
+        status=r[10],
+        error=r[11],
+    )
 
 
 def save_attachment(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     repo_root: str,
     *,
@@ -95,7 +109,7 @@ class MiningState:
     complete: bool
 
 
-def get_state(conn: Any, project_id: int) -> MiningState | None:
+def get_state(conn: Connection, project_id: int) -> MiningState | None:
     r = conn.execute(
         "SELECT policy_hash, mailmap_hash, shallow_hash, complete FROM git_mining_state "
         "WHERE project_id = ?",
@@ -105,7 +119,7 @@ def get_state(conn: Any, project_id: int) -> MiningState | None:
 
 
 def set_state(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     policy_hash: str,
     mailmap_hash: str,
@@ -123,7 +137,7 @@ def set_state(
     )
 
 
-def clear_project(conn: Any, project_id: int) -> None:
+def clear_project(conn: Connection, project_id: int) -> None:
     """Forget every mined fact of a project (history rewritten, policy or mailmap changed)."""
     conn.execute("DELETE FROM git_commit_files WHERE project_id = ?", (project_id,))
     conn.execute("DELETE FROM historical_fix_symbols WHERE project_id = ?", (project_id,))
@@ -150,12 +164,14 @@ FileRow = tuple[int, int, str, str | None, str, int | None, int | None]
 # (commit_id, project_id, file_path, old_path, canonical_path, added, deleted)
 
 
-def next_commit_id(conn: Any) -> int:
+def next_commit_id(conn: Connection) -> int:
     """Ids are assigned by the miner so files can be inserted with executemany."""
     return int(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM git_commits").fetchone()[0])
 
 
-def insert_commits(conn: Any, commits: Sequence[CommitRow], files: Sequence[FileRow]) -> None:
+def insert_commits(
+    conn: Connection, commits: Sequence[CommitRow], files: Sequence[FileRow]
+) -> None:
     conn.executemany(
         "INSERT INTO git_commits(id, project_id, commit_hash, parent_count, author_name, "
         "author_email, authored_at, committed_at, subject, message, files_changed, insertions, "
@@ -169,7 +185,7 @@ def insert_commits(conn: Any, commits: Sequence[CommitRow], files: Sequence[File
     )
 
 
-def rename_canonical(conn: Any, project_id: int, old: str, new: str) -> int:
+def rename_canonical(conn: Connection, project_id: int, old: str, new: str) -> int:
     """History stored under ``old`` now belongs to the file's newer name."""
     cur = conn.execute(
         "UPDATE git_commit_files SET canonical_path = ? WHERE project_id = ? AND "
@@ -179,7 +195,7 @@ def rename_canonical(conn: Any, project_id: int, old: str, new: str) -> int:
     return int(cur.rowcount or 0)
 
 
-def commit_count(conn: Any, project_id: int) -> int:
+def commit_count(conn: Connection, project_id: int) -> int:
     return int(
         conn.execute(
             "SELECT count(*) FROM git_commits WHERE project_id = ?", (project_id,)
@@ -187,7 +203,7 @@ def commit_count(conn: Any, project_id: int) -> int:
     )
 
 
-def ignored_hashes(conn: Any, project_id: int) -> list[str]:
+def ignored_hashes(conn: Connection, project_id: int) -> list[str]:
     return [
         r[0]
         for r in conn.execute(
@@ -208,7 +224,7 @@ class CommitInfo:
     ignored_reason: str | None
 
 
-def last_commit_for_file(conn: Any, project_id: int, path: str) -> CommitInfo | None:
+def last_commit_for_file(conn: Connection, project_id: int, path: str) -> CommitInfo | None:
     """Newest counted commit of a file (renames followed)."""
     r = conn.execute(
         "SELECT c.commit_hash, c.author_name, c.author_email, c.authored_at, c.subject, "
@@ -223,7 +239,9 @@ def last_commit_for_file(conn: Any, project_id: int, path: str) -> CommitInfo | 
 # ---------------------------------------------------------------- per-file commit counts
 
 
-def replace_file_stats(conn: Any, project_id: int, rows: Iterable[tuple[str, int, int]]) -> None:
+def replace_file_stats(
+    conn: Connection, project_id: int, rows: Iterable[tuple[str, int, int]]
+) -> None:
     conn.execute("DELETE FROM git_file_stats WHERE project_id = ?", (project_id,))
     conn.executemany(
         "INSERT INTO git_file_stats(project_id, path, commits, last_commit_at) VALUES (?,?,?,?)",
@@ -231,7 +249,7 @@ def replace_file_stats(conn: Any, project_id: int, rows: Iterable[tuple[str, int
     )
 
 
-def recompute_file_stats(conn: Any, project_id: int, paths: Iterable[str]) -> None:
+def recompute_file_stats(conn: Connection, project_id: int, paths: Iterable[str]) -> None:
     """Recount counted commits of these canonical paths from the stored rows."""
     for p in paths:
         conn.execute(
@@ -246,7 +264,9 @@ def recompute_file_stats(conn: Any, project_id: int, paths: Iterable[str]) -> No
         )
 
 
-def file_stats(conn: Any, project_id: int, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
+def file_stats(
+    conn: Connection, project_id: int, paths: Iterable[str]
+) -> dict[str, tuple[int, int]]:
     """path -> (commits, last_commit_at) for those that have counted commits."""
     out: dict[str, tuple[int, int]] = {}
     ps = list(paths)
@@ -262,14 +282,14 @@ def file_stats(conn: Any, project_id: int, paths: Iterable[str]) -> dict[str, tu
     return out
 
 
-def file_commit_count(conn: Any, project_id: int, path: str) -> int:
+def file_commit_count(conn: Connection, project_id: int, path: str) -> int:
     r = conn.execute(
         "SELECT commits FROM git_file_stats WHERE project_id = ? AND path = ?", (project_id, path)
     ).fetchone()
     return int(r[0]) if r else 0
 
 
-def all_file_stats(conn: Any, project_id: int) -> list[tuple[str, int, int]]:
+def all_file_stats(conn: Connection, project_id: int) -> list[tuple[str, int, int]]:
     return [
         (r[0], int(r[1]), int(r[2]))
         for r in conn.execute(
@@ -280,7 +300,7 @@ def all_file_stats(conn: Any, project_id: int) -> list[tuple[str, int, int]]:
     ]
 
 
-def co_counts(conn: Any, project_id: int, path: str) -> list[tuple[str, int, int]]:
+def co_counts(conn: Connection, project_id: int, path: str) -> list[tuple[str, int, int]]:
     """(partner, shared counted commits, last time together) for every partner of ``path``."""
     return [
         (r[0], int(r[1]), int(r[2]))
@@ -296,7 +316,7 @@ def co_counts(conn: Any, project_id: int, path: str) -> list[tuple[str, int, int
 
 
 def author_file_aggregates(
-    conn: Any, project_id: int, path: str
+    conn: Connection, project_id: int, path: str
 ) -> list[tuple[str, int, int, int, int]]:
     """(email, commits, lines added, lines deleted, last commit) per author of one file."""
     return [
@@ -311,7 +331,9 @@ def author_file_aggregates(
     ]
 
 
-def counted_file_rows(conn: Any, project_id: int) -> Iterable[tuple[int, str, str, int, int, int]]:
+def counted_file_rows(
+    conn: Connection, project_id: int
+) -> Iterable[tuple[int, str, str, int, int, int]]:
     """(commit id, email, canonical path, added, deleted, authored_at) of counted commits."""
     return conn.execute(
         "SELECT c.id, c.author_email, f.canonical_path, coalesce(f.added, 0), "
@@ -322,7 +344,7 @@ def counted_file_rows(conn: Any, project_id: int) -> Iterable[tuple[int, str, st
     )
 
 
-def newest_names(conn: Any, project_id: int, emails: Iterable[str]) -> dict[str, str]:
+def newest_names(conn: Connection, project_id: int, emails: Iterable[str]) -> dict[str, str]:
     """email -> the name of that author's newest commit."""
     out: dict[str, str] = {}
     for e in emails:

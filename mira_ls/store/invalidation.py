@@ -6,9 +6,8 @@ One function for every cache keyed on a symbol: the index calls it whenever symb
 
 from __future__ import annotations
 
-from typing import Any
-
 from mira_ls.store import llm_cache
+from mira_ls.store.connection import Connection
 
 # (table, column holding a symbol id, column holding a content hash)
 _CACHES = (
@@ -18,7 +17,7 @@ _CACHES = (
 _CHUNK = 500
 
 
-def _existing_tables(conn: Any) -> set[str]:
+def _existing_tables(conn: Connection) -> set[str]:
     return {
         r[0]
         for r in conn.execute(
@@ -29,7 +28,7 @@ def _existing_tables(conn: Any) -> set[str]:
     }
 
 
-def invalidate_symbols(conn: Any, symbol_ids: list[int], content_hashes: list[str]) -> int:
+def invalidate_symbols(conn: Connection, symbol_ids: list[int], content_hashes: list[str]) -> int:
     """Delete cache rows for these symbols or these (old) content hashes; returns rows
     deleted. Tables not created yet (older schema) are skipped."""
     ids = sorted({int(i) for i in symbol_ids})
@@ -41,9 +40,10 @@ def invalidate_symbols(conn: Any, symbol_ids: list[int], content_hashes: list[st
         if table not in _existing_tables(conn):
             continue
         for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i : i + _CHUNK]
+            id_chunk = ids[i : i + _CHUNK]
             deleted += conn.execute(
-                f"DELETE FROM {table} WHERE {id_col} IN ({','.join('?' * len(chunk))})", chunk
+                f"DELETE FROM {table} WHERE {id_col} IN ({','.join('?' * len(id_chunk))})",
+                id_chunk,
             ).rowcount
         for i in range(0, len(hashes), _CHUNK):
             chunk = hashes[i : i + _CHUNK]

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection
+
 _CHUNK = 500
 _COLS = (
     "cache_key, model, reasoning_effort, response, tool_calls, input_tokens, output_tokens, "
@@ -49,12 +51,12 @@ def _entry(r: Any) -> CacheEntry:
     )
 
 
-def get(conn: Any, cache_key: str) -> CacheEntry | None:
+def get(conn: Connection, cache_key: str) -> CacheEntry | None:
     r = conn.execute(f"SELECT {_COLS} FROM llm_cache WHERE cache_key = ?", (cache_key,)).fetchone()
     return _entry(r) if r else None
 
 
-def touch(conn: Any, cache_key: str, now: int, tick: int) -> None:
+def touch(conn: Connection, cache_key: str, now: int, tick: int) -> None:
     conn.execute(
         "UPDATE llm_cache SET access_count = access_count + 1, last_accessed_at = ?, "
         "lru_tick = ? WHERE cache_key = ?",
@@ -62,7 +64,7 @@ def touch(conn: Any, cache_key: str, now: int, tick: int) -> None:
     )
 
 
-def delete(conn: Any, cache_keys: Iterable[str]) -> int:
+def delete(conn: Connection, cache_keys: Iterable[str]) -> int:
     keys = list(cache_keys)
     n = 0
     for i in range(0, len(keys), _CHUNK):
@@ -73,7 +75,7 @@ def delete(conn: Any, cache_keys: Iterable[str]) -> int:
     return n
 
 
-def put(conn: Any, e: CacheEntry, tick: int, content_hashes: Iterable[str]) -> None:
+def put(conn: Connection, e: CacheEntry, tick: int, content_hashes: Iterable[str]) -> None:
     """Insert or replace an entry (UPSERT, so the size triggers see an update, not a delete)."""
     conn.execute(
         "INSERT INTO llm_cache(cache_key, model, reasoning_effort, response, tool_calls, "
@@ -110,7 +112,7 @@ def put(conn: Any, e: CacheEntry, tick: int, content_hashes: Iterable[str]) -> N
     )
 
 
-def content_hashes(conn: Any, cache_key: str) -> list[str]:
+def content_hashes(conn: Connection, cache_key: str) -> list[str]:
     return [
         r[0]
         for r in conn.execute(
@@ -120,7 +122,7 @@ def content_hashes(conn: Any, cache_key: str) -> list[str]:
     ]
 
 
-def count_hit(conn: Any, model: str, saved_micro: int, now: int) -> None:
+def count_hit(conn: Connection, model: str, saved_micro: int, now: int) -> None:
     conn.execute(
         "INSERT INTO llm_cache_stats(model, hits, misses, saved_micro, updated_at) "
         "VALUES (?, 1, 0, ?, ?) ON CONFLICT(model) DO UPDATE SET hits = hits + 1, "
@@ -129,7 +131,7 @@ def count_hit(conn: Any, model: str, saved_micro: int, now: int) -> None:
     )
 
 
-def count_miss(conn: Any, model: str, now: int) -> None:
+def count_miss(conn: Connection, model: str, now: int) -> None:
     conn.execute(
         "INSERT INTO llm_cache_stats(model, hits, misses, saved_micro, updated_at) "
         "VALUES (?, 0, 1, 0, ?) ON CONFLICT(model) DO UPDATE SET misses = misses + 1, "
@@ -138,13 +140,13 @@ def count_miss(conn: Any, model: str, now: int) -> None:
     )
 
 
-def totals(conn: Any) -> tuple[int, int]:
+def totals(conn: Connection) -> tuple[int, int]:
     """(entries, bytes) from the trigger-maintained totals row."""
     r = conn.execute("SELECT entries, bytes FROM llm_cache_totals WHERE id = 1").fetchone()
     return (int(r[0]), int(r[1])) if r else (0, 0)
 
 
-def least_recent(conn: Any, limit: int) -> list[tuple[str, int]]:
+def least_recent(conn: Connection, limit: int) -> list[tuple[str, int]]:
     return [
         (r[0], int(r[1]))
         for r in conn.execute(
@@ -154,11 +156,11 @@ def least_recent(conn: Any, limit: int) -> list[tuple[str, int]]:
     ]
 
 
-def delete_expired(conn: Any, now: int) -> int:
+def delete_expired(conn: Connection, now: int) -> int:
     return conn.execute("DELETE FROM llm_cache WHERE expires_at <= ?", (now,)).rowcount
 
 
-def delete_for_content_hashes(conn: Any, hashes: Iterable[str]) -> int:
+def delete_for_content_hashes(conn: Connection, hashes: Iterable[str]) -> int:
     """Entries whose context held any of these symbol versions; returns entries deleted."""
     hs = sorted({h for h in hashes if h})
     n = 0
@@ -172,11 +174,11 @@ def delete_for_content_hashes(conn: Any, hashes: Iterable[str]) -> int:
     return n
 
 
-def clear(conn: Any) -> int:
+def clear(conn: Connection) -> int:
     return conn.execute("DELETE FROM llm_cache").rowcount
 
 
-def reset_stats(conn: Any) -> None:
+def reset_stats(conn: Connection) -> None:
     conn.execute("DELETE FROM llm_cache_stats")
 
 
@@ -190,7 +192,7 @@ class ModelStats:
     saved_micro: int
 
 
-def stats_by_model(conn: Any) -> list[ModelStats]:
+def stats_by_model(conn: Connection) -> list[ModelStats]:
     """Entries and bytes from llm_cache, counters from llm_cache_stats, one row per model."""
     sizes = {
         r[0]: (int(r[1]), int(r[2]))

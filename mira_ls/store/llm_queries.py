@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mira_ls.store import git_expertise
+from mira_ls.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Expert:
     scope: str
 
 
-def experts(conn: Any, project_id: int, path: str, now: int, limit: int = 5) -> list[Expert]:
+def experts(conn: Connection, project_id: int, path: str, now: int, limit: int = 5) -> list[Expert]:
     """File-level experts; the nearest directory's when the file has none."""
     candidates = [("file", path)]
     parts = path.split("/")[:-1]
@@ -51,7 +52,7 @@ class Change:
     deleted: int | None
 
 
-def file_history(conn: Any, project_id: int, path: str, limit: int = 10) -> list[Change]:
+def file_history(conn: Connection, project_id: int, path: str, limit: int = 10) -> list[Change]:
     rows = conn.execute(
         "SELECT c.commit_hash, c.author_name, c.authored_at, c.subject, f.added, f.deleted "
         "FROM git_commit_files f JOIN git_commits c ON c.id = f.commit_id "
@@ -91,7 +92,7 @@ def _err(r: Any) -> BuildError:
 
 
 def open_build_errors(
-    conn: Any, project_id: int, path: str | None = None, limit: int = 20
+    conn: Connection, project_id: int, path: str | None = None, limit: int = 20
 ) -> list[BuildError]:
     if path is None:
         rows = conn.execute(
@@ -109,7 +110,7 @@ def open_build_errors(
 
 
 def build_error_at(
-    conn: Any, project_id: int, path: str, line: int, message: str | None
+    conn: Connection, project_id: int, path: str, line: int, message: str | None
 ) -> BuildError | None:
     """The open error a diagnostic shows: same file and line, the message when it matches."""
     rows = conn.execute(
@@ -135,7 +136,7 @@ class Resolution:
     resolved_at: int
 
 
-def resolutions_for(conn: Any, error_id: int, limit: int = 3) -> list[Resolution]:
+def resolutions_for(conn: Connection, error_id: int, limit: int = 3) -> list[Resolution]:
     """Resolutions of this very error, then of errors with the same tool and code."""
     rows = conn.execute(
         "SELECT r.id, r.error_id, r.summary, r.diff, r.files, r.commit_hash, r.resolved_at "
@@ -157,7 +158,7 @@ def resolutions_for(conn: Any, error_id: int, limit: int = 3) -> list[Resolution
 
 
 def record_injection(
-    conn: Any,
+    conn: Connection,
     project_id: int,
     error_id: int,
     resolution_id: int | None,
@@ -180,7 +181,7 @@ class Guideline:
     token_count: int
 
 
-def guidelines(conn: Any, project_id: int) -> dict[str, Guideline]:
+def guidelines(conn: Connection, project_id: int) -> dict[str, Guideline]:
     return {
         r[0]: Guideline(r[0], r[1], r[2], int(r[3]))
         for r in conn.execute(
@@ -191,7 +192,7 @@ def guidelines(conn: Any, project_id: int) -> dict[str, Guideline]:
     }
 
 
-def upsert_guideline(conn: Any, project_id: int, g: Guideline, now: int) -> None:
+def upsert_guideline(conn: Connection, project_id: int, g: Guideline, now: int) -> None:
     conn.execute(
         "INSERT INTO project_guidelines(project_id, file_path, content, content_hash, "
         "token_count, loaded_at) VALUES (?, ?, ?, ?, ?, ?) "
@@ -202,7 +203,7 @@ def upsert_guideline(conn: Any, project_id: int, g: Guideline, now: int) -> None
     )
 
 
-def delete_guideline(conn: Any, project_id: int, file_path: str) -> None:
+def delete_guideline(conn: Connection, project_id: int, file_path: str) -> None:
     conn.execute(
         "DELETE FROM project_guidelines WHERE project_id = ? AND file_path = ?",
         (project_id, file_path),

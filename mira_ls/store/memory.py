@@ -6,8 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.connection import Connection, inserted_id
 
-def local_user_id(conn: Any, username: str) -> int:
+
+def local_user_id(conn: Connection, username: str) -> int:
     """The users row of the person running mira-ls (created on first use)."""
     r = conn.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()
     if r is not None:
@@ -38,7 +40,7 @@ def _session(r: Any) -> SessionRow:
 
 
 def create_session(
-    conn: Any,
+    conn: Connection,
     session_id: str,
     user_id: int,
     project_id: int | None,
@@ -56,13 +58,13 @@ def create_session(
     return s
 
 
-def get_session(conn: Any, session_id: str) -> SessionRow | None:
+def get_session(conn: Connection, session_id: str) -> SessionRow | None:
     r = conn.execute(f"SELECT {_S_COLS} FROM sessions WHERE id = ?", (session_id,)).fetchone()
     return _session(r) if r else None
 
 
 def latest_session(
-    conn: Any, user_id: int, project_id: int | None, active_since: int
+    conn: Connection, user_id: int, project_id: int | None, active_since: int
 ) -> SessionRow | None:
     r = conn.execute(
         f"SELECT {_S_COLS} FROM sessions WHERE user_id = ? AND project_id IS ? "
@@ -86,7 +88,7 @@ class EntryRow:
 
 
 def add_entry(
-    conn: Any,
+    conn: Connection,
     session_id: str,
     role: str,
     content: str,
@@ -118,10 +120,10 @@ def add_entry(
         "last_active_at = ?, title = COALESCE(title, ?) WHERE id = ?",
         (now, now, content[:80] if role == "user" else None, session_id),
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
-def recent_entries(conn: Any, session_id: str, limit: int) -> list[EntryRow]:
+def recent_entries(conn: Connection, session_id: str, limit: int) -> list[EntryRow]:
     """The last ``limit`` entries of a session, oldest first."""
     rows = conn.execute(
         "SELECT id, session_id, role, content, token_count, model, cost_micro, metadata, "

@@ -14,9 +14,14 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from mira_ls.store.connection import backend, error_types, is_environmental, refuse_foreign
+from mira_ls.store.connection import (
+    Connection,
+    backend,
+    error_types,
+    is_environmental,
+    refuse_foreign,
+)
 from mira_ls.store.errors import (
     MigrationChecksumMismatch,
     SchemaTooNew,
@@ -129,7 +134,7 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
 MIN_SQLITE = (3, 38, 0)  # unixepoch(), built-in JSON functions
 
 
-def _require_sqlite(conn: Any) -> None:
+def _require_sqlite(conn: Connection) -> None:
     version = conn.execute("SELECT sqlite_version()").fetchone()[0]
     parts = tuple(int(x) for x in re.findall(r"\d+", version)[:3])
     if parts < MIN_SQLITE:
@@ -139,14 +144,14 @@ def _require_sqlite(conn: Any) -> None:
         )
 
 
-def _has_table(conn: Any, name: str) -> bool:
+def _has_table(conn: Connection, name: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
     ).fetchone()
     return row is not None
 
 
-def _ensure_table(conn: Any, db_label: str) -> None:
+def _ensure_table(conn: Connection, db_label: str) -> None:
     """Create schema_migrations on a fresh database; refuse a database of another program."""
     if _has_table(conn, "schema_migrations"):
         return  # no write: opening a migrated database never needs the write lock
@@ -160,7 +165,7 @@ def _ensure_table(conn: Any, db_label: str) -> None:
     )
 
 
-def applied(conn: Any) -> dict[int, AppliedMigration]:
+def applied(conn: Connection) -> dict[int, AppliedMigration]:
     """The migrations recorded in the database, by version (empty when there are none)."""
     if not _has_table(conn, "schema_migrations"):
         return {}
@@ -196,7 +201,7 @@ def _check(done: dict[int, AppliedMigration], known: list[Migration], db_label: 
             )
 
 
-def _apply_one(conn: Any, m: Migration, known: list[Migration], db_label: str) -> bool:
+def _apply_one(conn: Connection, m: Migration, known: list[Migration], db_label: str) -> bool:
     """Apply one file in one transaction; False when another process applied it first."""
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -226,7 +231,9 @@ def _apply_one(conn: Any, m: Migration, known: list[Migration], db_label: str) -
     return True
 
 
-def migrate(conn: Any, *, directory: Path | None = None, db_label: str = "database") -> list[int]:
+def migrate(
+    conn: Connection, *, directory: Path | None = None, db_label: str = "database"
+) -> list[int]:
     """Apply pending migrations; return the versions this call applied.
 
     Driver errors raised while applying a file are wrapped in a StoreError naming the

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mira_ls.store.connection import Connection
+
 
 @dataclass(frozen=True)
 class Project:
@@ -24,7 +26,7 @@ def _row(r: Any) -> Project:
     return Project(int(r[0]), r[1], r[2], r[3], bool(r[4]), r[5])
 
 
-def get_or_create(conn: Any, root: Path | str, name: str | None = None) -> Project:
+def get_or_create(conn: Connection, root: Path | str, name: str | None = None) -> Project:
     """The project row for an absolute workspace root, created on first sight."""
     root_s = str(Path(root).resolve())
     r = conn.execute(f"SELECT {_COLS} FROM projects WHERE root_path = ?", (root_s,)).fetchone()
@@ -38,19 +40,19 @@ def get_or_create(conn: Any, root: Path | str, name: str | None = None) -> Proje
     return _row(r)
 
 
-def by_root(conn: Any, root: Path | str) -> Project | None:
+def by_root(conn: Connection, root: Path | str) -> Project | None:
     r = conn.execute(
         f"SELECT {_COLS} FROM projects WHERE root_path = ?", (str(Path(root).resolve()),)
     ).fetchone()
     return _row(r) if r else None
 
 
-def by_id(conn: Any, project_id: int) -> Project | None:
+def by_id(conn: Connection, project_id: int) -> Project | None:
     r = conn.execute(f"SELECT {_COLS} FROM projects WHERE id = ?", (project_id,)).fetchone()
     return _row(r) if r else None
 
 
-def for_path(conn: Any, path: Path | str) -> Project | None:
+def for_path(conn: Connection, path: Path | str) -> Project | None:
     """The innermost project whose root contains an absolute path."""
     p = str(Path(path).resolve())
     best: Project | None = None
@@ -63,18 +65,18 @@ def for_path(conn: Any, path: Path | str) -> Project | None:
     return best
 
 
-def all_projects(conn: Any) -> list[Project]:
+def all_projects(conn: Connection) -> list[Project]:
     return [_row(r) for r in conn.execute(f"SELECT {_COLS} FROM projects ORDER BY id")]
 
 
-def set_indexed(conn: Any, project_id: int, at: int) -> None:
+def set_indexed(conn: Connection, project_id: int, at: int) -> None:
     conn.execute(
         "UPDATE projects SET last_indexed_at = ?, updated_at = ? WHERE id = ?",
         (at, at, project_id),
     )
 
 
-def set_build_confirmed(conn: Any, project_id: int, confirmed: bool) -> None:
+def set_build_confirmed(conn: Connection, project_id: int, confirmed: bool) -> None:
     conn.execute(
         "UPDATE projects SET build_confirmed = ? WHERE id = ?", (int(confirmed), project_id)
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from mira_ls.store.connection import Connection
 
 # ------------------------------------------------------------------------------ index
 
@@ -21,7 +22,7 @@ class IndexTotals:
     languages: dict[str, int]  # language -> indexed files
 
 
-def index_totals(conn: Any, project_id: int) -> IndexTotals:
+def index_totals(conn: Connection, project_id: int) -> IndexTotals:
     files = conn.execute(
         "SELECT COUNT(*) FROM repository_files WHERE project_id = ? AND status = 'indexed'",
         (project_id,),
@@ -53,7 +54,7 @@ class FileComplexity:
     complexity: int  # sum of (branches + 1) over the file's symbols
 
 
-def file_complexity(conn: Any, project_id: int) -> list[FileComplexity]:
+def file_complexity(conn: Connection, project_id: int) -> list[FileComplexity]:
     """Indexed files that have symbols, with the sum of their symbols' complexity."""
     rows = conn.execute(
         "SELECT f.file_path, f.language, f.line_count, COUNT(e.id), SUM(e.complexity) "
@@ -64,7 +65,7 @@ def file_complexity(conn: Any, project_id: int) -> list[FileComplexity]:
     return [FileComplexity(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
 
-def indexed_paths(conn: Any, project_id: int) -> set[str]:
+def indexed_paths(conn: Connection, project_id: int) -> set[str]:
     return {
         r[0]
         for r in conn.execute(
@@ -87,7 +88,7 @@ class GitAttachment:
     error: str | None
 
 
-def git_attachment(conn: Any, project_id: int) -> GitAttachment | None:
+def git_attachment(conn: Connection, project_id: int) -> GitAttachment | None:
     r = conn.execute(
         "SELECT status, head_commit, head_ref, last_mined_at, mined_commits, is_shallow, error "
         "FROM git_repo_attachments WHERE project_id = ? ORDER BY id DESC LIMIT 1",
@@ -98,7 +99,7 @@ def git_attachment(conn: Any, project_id: int) -> GitAttachment | None:
     return GitAttachment(r[0], r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6])
 
 
-def commit_counts(conn: Any, project_id: int) -> tuple[int, dict[str, int]]:
+def commit_counts(conn: Connection, project_id: int) -> tuple[int, dict[str, int]]:
     """(commits the ignore policy counts, ignored commits per reason)."""
     counted = 0
     ignored: dict[str, int] = {}
@@ -114,7 +115,7 @@ def commit_counts(conn: Any, project_id: int) -> tuple[int, dict[str, int]]:
     return counted, ignored
 
 
-def _path_column(conn: Any) -> str:
+def _path_column(conn: Connection) -> str:
     """The file's newest name when the schema follows renames, else the path in the commit."""
     cols = {r[1] for r in conn.execute("PRAGMA table_info(git_commit_files)")}
     return "COALESCE(f.canonical_path, f.file_path)" if "canonical_path" in cols else "f.file_path"
@@ -129,7 +130,7 @@ class FileChurn:
     last_at: int
 
 
-def file_churn(conn: Any, project_id: int) -> list[FileChurn]:
+def file_churn(conn: Connection, project_id: int) -> list[FileChurn]:
     """Per file: counted commits (no merges, bots, ignore-revs, large changesets) and lines."""
     path = _path_column(conn)
     rows = conn.execute(
@@ -150,7 +151,7 @@ class AuthorActivity:
     counted: int  # commits the ignore policy counts (0 for bots and merge-only authors)
 
 
-def author_activity(conn: Any, project_id: int) -> dict[str, AuthorActivity]:
+def author_activity(conn: Connection, project_id: int) -> dict[str, AuthorActivity]:
     return {
         str(r[0]): AuthorActivity(str(r[0]), int(r[1]), int(r[2]))
         for r in conn.execute(
@@ -175,7 +176,7 @@ class PairRow:
 
 
 def strongest_pairs(
-    conn: Any, project_id: int, limit: int, strong_shared: int, strong_confidence: float
+    conn: Connection, project_id: int, limit: int, strong_shared: int, strong_confidence: float
 ) -> list[PairRow]:
     """Co-change pairs, each once (a pair may be stored from both sides): strong pairs
     first (enough shared commits and confidence), then by confidence and shared commits."""
@@ -197,7 +198,7 @@ def strongest_pairs(
     ]
 
 
-def cochange_pair_count(conn: Any, project_id: int) -> int:
+def cochange_pair_count(conn: Connection, project_id: int) -> int:
     return int(
         conn.execute(
             "SELECT COUNT(*) FROM file_cochange_patterns p WHERE project_id = ? AND "
@@ -219,7 +220,7 @@ class ExpertiseRow:
     share: float  # of the path's lines added
 
 
-def expertise(conn: Any, project_id: int, scope: str) -> list[ExpertiseRow]:
+def expertise(conn: Connection, project_id: int, scope: str) -> list[ExpertiseRow]:
     """Every author's aggregate per file or directory, biggest share first within a path."""
     rows = conn.execute(
         "SELECT path, author_name, author_email, commits, lines_added, last_commit_at, "
@@ -246,7 +247,7 @@ class BuildRunRow:
     warning_count: int
 
 
-def recent_build_runs(conn: Any, project_id: int, limit: int) -> list[BuildRunRow]:
+def recent_build_runs(conn: Connection, project_id: int, limit: int) -> list[BuildRunRow]:
     """The newest finished runs, oldest first (the order a trend is read in)."""
     rows = conn.execute(
         "SELECT id, name, tool, started_at, status, error_count, warning_count FROM build_runs "
@@ -267,7 +268,7 @@ class BuildDayRow:
     warnings: int
 
 
-def build_days(conn: Any, project_id: int, limit: int) -> list[BuildDayRow]:
+def build_days(conn: Connection, project_id: int, limit: int) -> list[BuildDayRow]:
     """Finished runs per UTC day, the newest ``limit`` days that had runs, oldest first."""
     rows = conn.execute(
         "SELECT date(started_at, 'unixepoch') AS d, COUNT(*), "
@@ -288,7 +289,7 @@ class BuildTotals:
     last_at: int | None
 
 
-def build_totals(conn: Any, project_id: int) -> BuildTotals:
+def build_totals(conn: Connection, project_id: int) -> BuildTotals:
     r = conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(status != 'succeeded'), 0), MIN(started_at), "
         "MAX(started_at) FROM build_runs WHERE project_id = ? AND status != 'running'",
@@ -310,7 +311,7 @@ class CategoryRow:
     occurrences: int
 
 
-def build_error_categories(conn: Any, project_id: int) -> list[CategoryRow]:
+def build_error_categories(conn: Connection, project_id: int) -> list[CategoryRow]:
     rows = conn.execute(
         "SELECT category, SUM(status = 'open'), SUM(status = 'resolved'), SUM(occurrence_count) "
         "FROM build_errors WHERE project_id = ? GROUP BY category "
@@ -334,7 +335,7 @@ class BuildErrorRow:
     status: str
 
 
-def top_build_errors(conn: Any, project_id: int, limit: int) -> list[BuildErrorRow]:
+def top_build_errors(conn: Connection, project_id: int, limit: int) -> list[BuildErrorRow]:
     """The errors seen in the most runs."""
     rows = conn.execute(
         "SELECT tool, code, category, message, file_path, line, occurrence_count, "
@@ -360,7 +361,7 @@ class SpendRow:
     saved_micro: int
 
 
-def spend(conn: Any, period_type: str, periods: Iterable[str]) -> dict[str, SpendRow]:
+def spend(conn: Connection, period_type: str, periods: Iterable[str]) -> dict[str, SpendRow]:
     """budget_summary rows of the given periods (missing periods had no requests)."""
     wanted = list(periods)
     if not wanted:
@@ -374,7 +375,7 @@ def spend(conn: Any, period_type: str, periods: Iterable[str]) -> dict[str, Spen
     return {r[0]: SpendRow(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
 
 
-def spend_totals(conn: Any) -> SpendRow:
+def spend_totals(conn: Connection) -> SpendRow:
     """All months together: what was ever spent, requested and saved."""
     r = conn.execute(
         "SELECT COALESCE(SUM(cost_micro), 0), COALESCE(SUM(requests), 0), "
@@ -394,7 +395,7 @@ class CacheRow:
     saved_micro: int
 
 
-def cache_figures(conn: Any, now: int) -> CacheRow:
+def cache_figures(conn: Connection, now: int) -> CacheRow:
     e = conn.execute(
         "SELECT COUNT(*), COALESCE(SUM(expires_at > ?), 0), COALESCE(SUM(size_bytes), 0) "
         "FROM llm_cache",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mira_ls.store.connection import backend
+from mira_ls.store.connection import Connection, backend
 from mira_ls.store.db import Store
 from mira_ls.store.migrate import applied
 
@@ -24,7 +24,7 @@ class DbStatus:
     tables: dict[str, int] = field(default_factory=dict)
 
 
-def table_names(conn: Any) -> list[str]:
+def table_names(conn: Connection) -> list[str]:
     """Ordinary tables, without SQLite's own and the shadow tables of virtual tables."""
     rows = conn.execute(
         "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "

@@ -9,8 +9,8 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.git_repo import Repo, fixtures
 from tests.lsp.conftest import StartServer, eventually, wait_for_progress_end
+from tests.support.repo import Repo, fixtures
 from tests.test_git_features import A_SRC, history
 
 git_isolation, _store, _repo = fixtures()
@@ -54,8 +54,8 @@ async def ready(start_server: StartServer, root: Path) -> LanguageClient:
 async def test_hover_sections_and_author_lens(start_server: StartServer, tmp_path: Path) -> None:
     repo = Repo(tmp_path / "ws")
     h = history(repo)
-    client = await ready(start_server, repo.path)
-    uri = open_file(client, repo.path / "a.py")
+    client = await ready(start_server, repo.root)
+    uri = open_file(client, repo.root / "a.py")
 
     async def with_blame() -> str | None:
         md = await hover_text(client, uri, LOAD)
@@ -87,8 +87,8 @@ async def test_no_history_no_empty_sections(start_server: StartServer, tmp_path:
     repo = Repo(tmp_path / "ws")
     history(repo)
     repo.write("fresh.py", "def fresh():\n    return 1\n")
-    client = await ready(start_server, repo.path)
-    uri = open_file(client, repo.path / "fresh.py")
+    client = await ready(start_server, repo.root)
+    uri = open_file(client, repo.root / "fresh.py")
     await asyncio.sleep(0.5)  # let the background blame record "not committed yet"
     md = await hover_text(client, uri, types.Position(line=0, character=5))
     assert "def fresh()" in md
@@ -101,9 +101,9 @@ async def test_cochange_diagnostic_appears_and_clears(
 ) -> None:
     repo = Repo(tmp_path / "ws")
     history(repo)
-    client = await ready(start_server, repo.path)
-    a_uri = open_file(client, repo.path / "a.py")
-    b_uri = open_file(client, repo.path / "b.py")
+    client = await ready(start_server, repo.root)
+    a_uri = open_file(client, repo.root / "a.py")
+    b_uri = open_file(client, repo.root / "b.py")
 
     def diags(uri: str) -> list[str]:
         return [d.message for d in client.diagnostics.get(uri, []) if d.source == "mira-ls"]
@@ -139,14 +139,14 @@ async def test_cochange_diagnostic_appears_and_clears(
 async def test_mining_again_when_head_moves(start_server: StartServer, tmp_path: Path) -> None:
     repo = Repo(tmp_path / "ws")
     history(repo)
-    client = await ready(start_server, repo.path)
-    uri = open_file(client, repo.path / "a.py")
+    client = await ready(start_server, repo.root)
+    uri = open_file(client, repo.root / "a.py")
     repo.commit("Another pair change", touch=["a.py", "b.py"], at=1_702_000_000)
     client.workspace_did_change_watched_files(
         types.DidChangeWatchedFilesParams(
             changes=[
                 types.FileEvent(
-                    uri=(repo.path / ".git" / "refs" / "heads" / "main").as_uri(),
+                    uri=(repo.root / ".git" / "refs" / "heads" / "main").as_uri(),
                     type=types.FileChangeType.Changed,
                 )
             ]
@@ -165,9 +165,9 @@ async def test_mining_again_when_head_moves(start_server: StartServer, tmp_path:
 async def test_git_can_be_switched_off(start_server: StartServer, tmp_path: Path) -> None:
     repo = Repo(tmp_path / "ws")
     history(repo)
-    client = await start_server(repo.path, init_options={"mira": {"git": {"enabled": False}}})
+    client = await start_server(repo.root, init_options={"mira": {"git": {"enabled": False}}})
     await wait_for_progress_end(client, "indexing")
-    uri = open_file(client, repo.path / "a.py")
+    uri = open_file(client, repo.root / "a.py")
     await asyncio.sleep(0.5)
     md = await hover_text(client, uri, LOAD)
     assert "def load(path)" in md and "**Experts**" not in md

@@ -12,8 +12,8 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.git_repo import Repo, fixtures
 from tests.lsp.conftest import StartServer, eventually, wait_for_progress_end
+from tests.support.repo import Repo, fixtures
 
 git_isolation, _store, _repo = fixtures()
 
@@ -99,11 +99,11 @@ async def test_ranges_in_negotiated_encoding(
     start_server: StartServer, tmp_path: Path, offered: list[str], encoding: str
 ) -> None:
     repo = make_repo(tmp_path / "ws")
-    client = await ready(start_server, repo.path, offered)
+    client = await ready(start_server, repo.root, offered)
     assert client.init_result.capabilities.position_encoding == encoding  # type: ignore[attr-defined]
-    uni_uri = (repo.path / "pkg/uni.py").as_uri()
-    use_uri = (repo.path / "pkg/use.py").as_uri()
-    ts_uri = (repo.path / "web/m.ts").as_uri()
+    uni_uri = (repo.root / "pkg/uni.py").as_uri()
+    use_uri = (repo.root / "pkg/use.py").as_uri()
+    ts_uri = (repo.root / "web/m.ts").as_uri()
 
     # workspace/symbol: no file is open, so every line is read from disk.
     async def symbols(query: str) -> dict[str, types.Location]:
@@ -156,7 +156,7 @@ async def test_ranges_in_negotiated_encoding(
     ]
 
     # The co-change diagnostic spans a.py's whole (non-ASCII) first line.
-    a_path = repo.path / "a.py"
+    a_path = repo.root / "a.py"
     a_uri = a_path.as_uri()
     repo.append("a.py", "NEW = 1\n")
     client.text_document_did_open(

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from tests.support.openai_server import Answer, OpenAIServer
-from tests.support.repo import BASE_TIME, Repo
+from tests.support.repo import T0, Repo
 
 ROOT = Path(__file__).resolve().parents[2]
 VSCODE = ROOT / "editors" / "vscode"
@@ -110,16 +110,14 @@ def _make_repo(root: Path) -> Repo:
     repo.commit(
         "Add pricing",
         {"shop/__init__.py": "", "shop/pricing.py": CORE_V1, "shop/app.py": APP},
-        author="Alice Martin",
-        email="alice@example.com",
-        at=BASE_TIME,
+        author=("Alice Martin", "alice@example.com"),
+        at=T0,
     )
     repo.commit(
         "Fix rounding of total prices",
         {"shop/pricing.py": CORE_V2},
-        author="Bob Chen",
-        email="bob@example.com",
-        at=BASE_TIME + 86400 * 3,
+        author=("Bob Chen", "bob@example.com"),
+        at=T0 + 86400 * 3,
     )
     return repo
 

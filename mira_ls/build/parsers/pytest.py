@@ -46,12 +46,12 @@ def _short(test_id: str) -> str:
 def _analyse(f: _Failure, paths: PathMapper) -> ParsedError:
     entries: list[tuple[str | None, int, str]] = []
     e_lines: list[str] = []
-    for line in f.text.splitlines():
-        m = _ENTRY.match(line)
+    for text_line in f.text.splitlines():
+        m = _ENTRY.match(text_line)
         if m:
             entries.append((paths(m["file"]), int(m["line"]), (m["rest"] or "").strip()))
             continue
-        e = _E_LINE.match(line)
+        e = _E_LINE.match(text_line)
         if e:
             e_lines.append(e["text"].rstrip())
     exc_type, detail = "", ""
