@@ -9,6 +9,7 @@ returns the command's result. Budget, cache and status commands are here too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -30,6 +31,7 @@ from mira_ls.index.symbols import symbol_at
 from mira_ls.llm import context as ctx
 from mira_ls.llm import patch, prompts, review
 from mira_ls.llm.errors import LlmError
+from mira_ls.llm.patch_guard import guard_for
 from mira_ls.llm.pricing import usd
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import Answer, LlmService, Question
@@ -505,9 +507,62 @@ class Sink:
     cancelled: Callable[[], bool] = lambda: False
 
 
+@dataclass
+class ChatResult:
+    """What a chat command answers (``as_json`` is the command result an editor gets)."""
+
+    id: str
+    operation: str
+    cached: bool
+    cost_usd: float
+    saved_usd: float
+    model: str
+    reasoning_effort: str | None
+    cancelled: bool
+    complete: bool
+    session: str | None
+    notes: list[str]
+    cost: str
+    chunks: int
+    file: str = ""
+    uri: str = ""
+    text: str = ""
+    edit_files: list[str] = field(default_factory=list)
+    edit_sizes: list[str] = field(default_factory=list)  # "+N -M" per file, as edit_files
+    edit_refused: str | None = None  # why a fix's diff is not offered
+    estimated: bool = False  # the endpoint reported no usage: token counts are ours
+
+    def as_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        if not self.edit_files:
+            del out["edit_files"], out["edit_sizes"]
+        if self.edit_refused is None:
+            del out["edit_refused"]
+        return out
+
+    def consent(self) -> str:
+        """The question the editor asks before the fix is applied: every file, every size."""
+        files = ", ".join(
+            f"{p} ({n} lines)" for p, n in zip(self.edit_files, self.edit_sizes, strict=True)
+        )
+        return f"Apply Mira's fix? It changes {files}. The editor will show the edit."
+
+
+@dataclass(frozen=True)
+class ChatFailure:
+    """A chat command that did not answer: the sentence, and ``kind`` for the severity."""
+
+    id: str
+    error: str
+    kind: str
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 def run(
     state: ChatState, session: Session, prep: Prepared, sink: Sink, answer_id: str | None = None
-) -> dict[str, Any]:
+) -> ChatResult:
     """Ask, stream, write the answer file; the command's result (raises LlmError)."""
     svc = state.service(session)
     aid = answer_id or uuid.uuid4().hex[:12]
@@ -519,61 +574,65 @@ def run(
         sink.chunk(text, seq)
 
     answer = svc.ask(prep.question, on_text, sink.cancelled)
-    notes = list(answer.notes)
-    result: dict[str, Any] = {
-        "id": aid,
-        "operation": prep.op,
-        "cached": answer.cached,
-        "cost_usd": answer.cost_micro / 1_000_000,
-        "saved_usd": answer.saved_micro / 1_000_000,
-        "model": answer.model,
-        "reasoning_effort": answer.reasoning_effort,
-        "cancelled": answer.cancelled,
-        "complete": answer.complete,
-        "session": answer.session_id,
-        "notes": notes,
-        "cost": answer.cost_line(),
-        "chunks": seq,
-    }
+    result = ChatResult(
+        aid,
+        prep.op,
+        answer.cached,
+        answer.cost_micro / 1_000_000,
+        answer.saved_micro / 1_000_000,
+        answer.model,
+        answer.reasoning_effort,
+        answer.cancelled,
+        answer.complete,
+        answer.session_id,
+        list(answer.notes),
+        answer.cost_line(),
+        seq,
+        estimated=answer.estimated,
+    )
     if prep.op == "fix_error" and answer.text and prep.where is not None:
-        offered = _offer_patch(state, prep, answer.text, aid)
-        if offered:
-            result["edit_files"] = [p.path for p in offered]
-            notes.append(
-                "the fix applies to the current file: apply it with "
-                f'mira.applyFix {{"id": "{aid}"}}'
-            )
-    path = write_answer(prep, answer, aid, notes)
-    result["file"] = str(path)
-    result["uri"] = path.as_uri()
-    result["text"] = answer.text
+        _offer_patch(state, session, prep, answer.text, result)
+    path = write_answer(prep, answer, aid, result.notes)
+    result.file = str(path)
+    result.uri = path.as_uri()
+    result.text = answer.text
     return result
 
 
 def _offer_patch(
-    state: ChatState, prep: Prepared, text: str, aid: str
-) -> list[patch.FilePatch] | None:
+    state: ChatState, session: Session, prep: Prepared, text: str, result: ChatResult
+) -> None:
+    """Keep the answer's diff as an offer when every file it touches may be changed."""
     where = prep.where
     assert where is not None
+    if not patch.diff_blocks(text):
+        return
+    guard = guard_for(session.store, where.project_id, where.root)
 
     def read(rel: str) -> str | None:
+        guard.check(rel)
         if rel == where.rel_path:
             return where.text
-        p = (where.root / rel).resolve()
-        if where.root.resolve() not in p.parents or not p.is_file():
-            return None
         try:
-            return p.read_text("utf-8")
+            return (where.root / rel).read_text("utf-8")
         except (OSError, UnicodeDecodeError):
             return None
 
-    patches = patch.apply(text, read)
-    if patches:
-        with state._lock:
-            state.offers[aid] = patches
-            while len(state.offers) > 20:
-                state.offers.pop(next(iter(state.offers)))
-    return patches
+    planned = patch.plan(text, read)
+    if planned.problem is not None:
+        result.edit_refused = f"No edit is offered: {planned.problem}."
+        result.notes.append(result.edit_refused)
+        return
+    with state._lock:
+        state.offers[result.id] = planned.patches
+        while len(state.offers) > 20:
+            state.offers.pop(next(iter(state.offers)))
+    result.edit_files = [p.path for p in planned.patches]
+    result.edit_sizes = [p.size() for p in planned.patches]
+    changed = ", ".join(f"{p.path} ({p.size()})" for p in planned.patches)
+    result.notes.append(
+        f'the fix changes {changed}: apply it with mira.applyFix {{"id": "{result.id}"}}'
+    )
 
 
 def workspace_edit(
@@ -622,12 +681,41 @@ def budget_text(report: dict[str, Any]) -> str:
     def money(x: float) -> str:
         return usd(round(x * 1_000_000))
 
+    hold = report.get("hold")
+    held = (
+        f" Spending is on hold until {dates.minute(hold['until'])} (a call cost "
+        f"{money(hold['cost_usd'])} where {money(hold['reserved_usd'])} was reserved); "
+        "resume with `mira-ls budget --resume` or mira.resumeBudget."
+        if hold
+        else ""
+    )
     return (
         f"Today {money(d['spent_usd'])} of {money(d['limit_usd'])} (resets "
         f"{dates.minute(d['reset_at'])}); this month {money(m['spent_usd'])} of "
         f"{money(m['limit_usd'])} (resets {dates.minute(m['reset_at'])}); cache "
         f"{c['hits']} hits / {c['misses']} misses ({c['hit_rate']:.0%}), saved "
-        f"{money(c['saved_usd'])}."
+        f"{money(c['saved_usd'])}.{held}"
+    )
+
+
+@dataclass(frozen=True)
+class Resumed:
+    lifted: int
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def resume_budget(svc: LlmService) -> Resumed:
+    """The user confirmed after an overrun: lift the hold, say what the limits are now."""
+    lifted = svc.budget.resume()
+    if not lifted:
+        return Resumed(0, "Spending was not on hold; nothing to resume.")
+    return Resumed(
+        lifted,
+        "Spending resumed: Mira may ask the model again within the daily and monthly limits. "
+        + budget_text(budget_report(svc)),
     )
 
 
@@ -639,6 +727,6 @@ def cache_text(stats: dict[str, Any]) -> str:
     )
 
 
-def error_result(exc: LlmError | NeedInput, aid: str) -> dict[str, Any]:
+def error_result(exc: LlmError | NeedInput, aid: str) -> ChatFailure:
     kind = exc.kind if isinstance(exc, LlmError) else "input"
-    return {"id": aid, "error": str(exc), "kind": kind}
+    return ChatFailure(aid, str(exc), kind)

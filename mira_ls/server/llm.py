@@ -39,7 +39,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
             {"id": aid, "seq": seq, "text": text, "done": done},
         )
 
-    def job() -> dict[str, Any]:
+    def job() -> chat.ChatResult | chat.ChatFailure:
         try:
             svc = ls.chat.service(ls.session)
             prep = chat.prepare(ls.chat, ls.session, op, arg, ls.document, ls.encoding, svc.secrets)
@@ -67,7 +67,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
             notify("", seq_box[0] + 1, True)
         if tail:  # the last throttled report would otherwise hide the end of the answer
             progress.report(0, 0, "".join(tail)[-80:].replace("\n", " ").strip(), force=True)
-        progress.end(result["cost"])
+        progress.end(result.cost)
         return result
 
     fut = asyncio.get_running_loop().run_in_executor(ls.llm_jobs, job)
@@ -76,34 +76,34 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
     except asyncio.CancelledError:
         cancel.set()
         raise
-    if "error" in result:
+    if isinstance(result, chat.ChatFailure):
         kind = (
             types.MessageType.Warning
-            if result["kind"] in ("input", "budget")
+            if result.kind in ("input", "budget")
             else types.MessageType.Error
         )
-        ls.window_show_message(types.ShowMessageParams(type=kind, message=result["error"]))
-        return result
+        ls.window_show_message(types.ShowMessageParams(type=kind, message=result.error))
+        return result.as_json()
     await ls.show_document(
-        result["uri"],
-        fallback=f"{result['text'][:1500]}\n\n({result['cost']}; full answer: {result['file']})",
+        result.uri,
+        fallback=f"{result.text[:1500]}\n\n({result.cost}; full answer: {result.file})",
     )
     caps = ls.client_capabilities.window
-    if result.get("edit_files") and caps is not None and caps.show_message is not None:
-        task = asyncio.ensure_future(_offer_fix(ls, result["id"], arg.get("uri")))
+    if result.edit_files and caps is not None and caps.show_message is not None:
+        task = asyncio.ensure_future(_offer_fix(ls, result, arg.get("uri")))
         ls.chat.tasks.add(task)
         task.add_done_callback(ls.chat.tasks.discard)
-    return result
+    return result.as_json()
 
 
-async def _offer_fix(ls: MiraServer, aid: str, uri: str | None) -> None:
+async def _offer_fix(ls: MiraServer, result: chat.ChatResult, uri: str | None) -> None:
     apply = types.MessageActionItem(title="Apply")
     try:
         choice = await asyncio.wait_for(
             ls.window_show_message_request_async(
                 types.ShowMessageRequestParams(
                     type=types.MessageType.Info,
-                    message="Mira's fix applies to the current file. Apply it?",
+                    message=result.consent(),
                     actions=[apply, types.MessageActionItem(title="Dismiss")],
                 )
             ),
@@ -113,7 +113,7 @@ async def _offer_fix(ls: MiraServer, aid: str, uri: str | None) -> None:
         log.debug("showMessageRequest failed: %s", exc)
         return
     if choice is not None and choice.title == apply.title:
-        await cmd_apply_fix(ls, {"id": aid, "uri": uri})
+        await cmd_apply_fix(ls, {"id": result.id, "uri": uri})
 
 
 def _root_of(ls: MiraServer, uri: str) -> Path | None:
@@ -191,6 +191,13 @@ def _llm_info(
 @server.command("mira.budget")
 def cmd_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(ls, args, chat.budget_report, chat.budget_text)
+
+
+@server.command("mira.resumeBudget")
+def cmd_resume_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(
+        ls, args, lambda svc: chat.resume_budget(svc).as_json(), lambda d: str(d["message"])
+    )
 
 
 @server.command("mira.cacheStats")
