@@ -14,7 +14,7 @@ import pytest
 
 from mira_ls.features import chat
 from mira_ls.features.session import Located, Session
-from mira_ls.llm.patch_guard import guard_for
+from mira_ls.llm.patch_guard import guard_for, guard_for_recorded
 from tests.support.llm_world import APP, World
 from tests.support.openai_server import Answer
 
@@ -156,3 +156,13 @@ def test_the_guard_on_its_own(world: World) -> None:
     for rel, why in reasons.items():
         said = guard.refusal(rel)
         assert said is not None and why in said and rel.lstrip("/") in said, (rel, said)
+
+
+def test_past_fixes_skip_only_the_tracked_rule(world: World) -> None:
+    """A recorded diff may touch an untracked file the build reported, never the rest."""
+    plant(world)
+    (world.root / "notes.txt").write_text("untracked\n")
+    guard = guard_for_recorded(world.root)
+    assert guard.refusal("notes.txt") is None and guard.refusal("app.py") is None
+    for rel in (".git/config", ".venv/bin/x", "local.py", "linked.py", "tool", ".env"):
+        assert guard.refusal(rel) is not None, rel

@@ -67,10 +67,15 @@ def _executable(path: Path, rel: str) -> str | None:
 
 @dataclass(frozen=True)
 class PatchGuard:
-    """The checks for one project; ``tracked`` answers "index or git holds this file"."""
+    """The checks for one project; ``tracked`` answers "index or git holds this file".
+
+    Without ``tracked`` every check but that one applies: a past fix re-applies a diff that
+    mira-ls itself recorded from the workspace's own files (build snapshots), which may be
+    outside git and of no indexed language (a config file a build reported an error in).
+    """
 
     root: Path
-    tracked: Callable[[str], bool]
+    tracked: Callable[[str], bool] | None
 
     def refusal(self, rel: str) -> str | None:
         """None when a patch may change ``rel``, else the sentence why not."""
@@ -103,7 +108,7 @@ class PatchGuard:
             return f"{rel} does not exist in the workspace (fixes do not create files)"
         if is_ignored(root, rel):
             return f"{rel} is ignored by git"
-        if not self.tracked(rel):
+        if self.tracked is not None and not self.tracked(rel):
             return f"{rel} is neither tracked by git nor indexed"
         exe = _executable(path, rel)
         if exe:
@@ -136,4 +141,10 @@ def tracked_in(store: Store | None, project_id: int | None, root: Path) -> Calla
 
 
 def guard_for(store: Store | None, project_id: int | None, root: Path) -> PatchGuard:
+    """The guard for patches a model wrote: only files the index or git tracks."""
     return PatchGuard(root, tracked_in(store, project_id, root))
+
+
+def guard_for_recorded(root: Path) -> PatchGuard:
+    """The guard for diffs mira-ls recorded from the workspace itself (past fixes)."""
+    return PatchGuard(root, None)
