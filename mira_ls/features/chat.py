@@ -284,6 +284,42 @@ def prepare(
     return prep
 
 
+@dataclass(frozen=True)
+class _Asker:
+    """The per-request choices every command's Question carries (session, model, effort)."""
+
+    session_id: str | None
+    new_session: bool
+    client_name: str | None
+    model: str | None
+    effort: str | None
+
+    def question(
+        self,
+        request: str,
+        shown: str,
+        op: str,
+        bundle: ctx.ContextBundle | None,
+        project_id: int | None,
+        root: Path | None,
+        with_history: bool = False,
+    ) -> Question:
+        return Question(
+            request,
+            shown,
+            op,
+            bundle,
+            project_id,
+            root,
+            session_id=self.session_id,
+            new_session=self.new_session,
+            client_name=self.client_name,
+            model=self.model,
+            reasoning_effort=self.effort,
+            with_history=with_history,
+        )
+
+
 def _prepare(
     state: ChatState,
     session: Session,
@@ -300,153 +336,163 @@ def _prepare(
     session_id = _typed(arg, "session", str, "a conversation id (text)")
     new_session = bool(_typed(arg, "newSession", bool, "true or false"))
     model, effort = _model_and_effort(arg)
-
-    def ask(
-        request: str,
-        shown: str,
-        op_name: str,
-        bundle: ctx.ContextBundle | None,
-        project_id: int | None,
-        root: Path | None,
-        **kw: Any,
-    ) -> Question:
-        return Question(
-            request,
-            shown,
-            op_name,
-            bundle,
-            project_id,
-            root,
-            session_id=session_id,
-            new_session=new_session,
-            client_name=client_name,
-            model=model,
-            reasoning_effort=effort,
-            **kw,
-        )
-
+    asker = _Asker(session_id, new_session, client_name, model, effort)
     if op == "review":
-        roots = session.roots
-        if uri is not None:
-            p = uri_to_path(uri)
-            found = session.locate(p) if p else None
-            roots = [found.project] if found else roots
-        if not roots:
-            raise NeedInput("mira.reviewChanges needs an open workspace folder.")
-        root = roots[0]
-        assert session.store is not None
-        try:
-            sections, tree = review.sections(
-                session.store,
-                root.project_id,
-                root.root,
-                session.settings.llm.context_tokens,
-                secrets,
-            )
-        except review.ReviewError as exc:
-            raise NeedInput(str(exc)) from None
-        chosen, _ = ctx.fit(sections, session.settings.llm.context_tokens)
-        text = "\n\n".join(s.render() for s in chosen)
-        bundle = ctx.ContextBundle(text, chosen, [], 0, [], [], None)
-        request = prompts.review(tree.stat)
-        return Prepared(
-            "review",
-            f"Review of {len(tree.files)} changed files",
-            ask(
-                request,
-                "Review my uncommitted changes",
-                "review",
-                bundle,
-                root.project_id,
-                root.root,
-            ),
-        )
-
+        return _prepare_review(session, uri, secrets, asker)
     if op == "fix_error":
-        diag = _typed(arg, "diagnostic", dict, "an LSP diagnostic object")
-        if diag is None or not isinstance(diag.get("message"), str):
-            raise NeedInput(
-                'mira.fixError needs {"uri": ..., "diagnostic": {...}}: run it '
-                'from the "Ask Mira to fix" code action on an error.'
-            )
-        if uri is None:
-            raise NeedInput("mira.fixError needs the uri of the file with the error.")
-        drange = _lsp_range(diag.get("range"), "diagnostic.range")
-        fix_at, _ = _where(session, documents, uri, drange[0] if drange else pos, None, encoding)
-        message = diag["message"]
-        code = diag.get("code")
-        source = diag.get("source")
-        label = " ".join(str(x) for x in (source, code) if x)
-        assert session.store is not None
-        err = lq.build_error_at(
-            session.store.conn(), fix_at.project_id, fix_at.rel_path, fix_at.line, message
-        )
-        extra = [
-            ctx.Section(
-                "diagnostic",
-                f"The error ({fix_at.rel_path}:{fix_at.line})",
-                f"{label + ': ' if label else ''}{message}",
-                0,
-                error_ids=[(err.id, None)] if err else [],
-            )
-        ]
-        bundle = _context(session, fix_at, secrets, extra, error_text=message)
-        req = prompts.fix_error(
-            f"{label + ': ' if label else ''}{message}", f"{fix_at.rel_path}:{fix_at.line}"
-        )
-        return Prepared(
-            "fix_error",
-            f"Fix: {redact(message, secrets)[:60]}",
-            ask(
-                req,
-                f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
-                "fix_error",
-                bundle,
-                fix_at.project_id,
-                fix_at.root,
-            ),
-            fix_at,
-            uri,
-            diag,
-        )
-
+        return _prepare_fix(session, arg, uri, pos, documents, encoding, secrets, asker)
     # chat and explain need a place unless a question stands on its own
-    where: ctx.Where | None = None
-    if uri is not None:
-        where, _ = _where(session, documents, uri, pos, rng, encoding)
+    where = _where(session, documents, uri, pos, rng, encoding)[0] if uri is not None else None
     if op == "explain" or (op == "chat" and not question):
-        if where is None:
-            raise NeedInput(
-                USAGE
-                if op == "chat"
-                else 'mira.explain needs {"uri": ..., "position": ...}, or hover the '
-                "symbol first and run it again."
-            )
-        name = _symbol_name(session, where)
-        bundle = _context(session, where, secrets)
-        req = prompts.explain(name) if name else prompts.explain_here()
-        shown = f"Explain {name or f'{where.rel_path}:{where.line}'}"
-        return Prepared(
-            "explain",
-            shown,
-            ask(req, shown, "explain", bundle, where.project_id, where.root),
-            where,
-            uri,
-        )
+        return _prepare_explain(session, op, where, uri, secrets, asker)
     assert question is not None
+    return _prepare_chat(session, question, where, uri, secrets, asker)
+
+
+def _prepare_review(
+    session: Session, uri: str | None, secrets: tuple[str, ...], asker: _Asker
+) -> Prepared:
+    roots = session.roots
+    if uri is not None:
+        p = uri_to_path(uri)
+        found = session.locate(p) if p else None
+        roots = [found.project] if found else roots
+    if not roots:
+        raise NeedInput("mira.reviewChanges needs an open workspace folder.")
+    root = roots[0]
+    assert session.store is not None
+    try:
+        sections, tree = review.sections(
+            session.store,
+            root.project_id,
+            root.root,
+            session.settings.llm.context_tokens,
+            secrets,
+        )
+    except review.ReviewError as exc:
+        raise NeedInput(str(exc)) from None
+    chosen, _ = ctx.fit(sections, session.settings.llm.context_tokens)
+    text = "\n\n".join(s.render() for s in chosen)
+    bundle = ctx.ContextBundle(text, chosen, [], 0, [], [], None)
+    return Prepared(
+        "review",
+        f"Review of {len(tree.files)} changed files",
+        asker.question(
+            prompts.review(tree.stat),
+            "Review my uncommitted changes",
+            "review",
+            bundle,
+            root.project_id,
+            root.root,
+        ),
+    )
+
+
+def _prepare_fix(
+    session: Session,
+    arg: dict[str, Any],
+    uri: str | None,
+    pos: types.Position | None,
+    documents: Documents,
+    encoding: str,
+    secrets: tuple[str, ...],
+    asker: _Asker,
+) -> Prepared:
+    diag = _typed(arg, "diagnostic", dict, "an LSP diagnostic object")
+    if diag is None or not isinstance(diag.get("message"), str):
+        raise NeedInput(
+            'mira.fixError needs {"uri": ..., "diagnostic": {...}}: run it '
+            'from the "Ask Mira to fix" code action on an error.'
+        )
+    if uri is None:
+        raise NeedInput("mira.fixError needs the uri of the file with the error.")
+    drange = _lsp_range(diag.get("range"), "diagnostic.range")
+    fix_at, _ = _where(session, documents, uri, drange[0] if drange else pos, None, encoding)
+    message = diag["message"]
+    label = " ".join(str(x) for x in (diag.get("source"), diag.get("code")) if x)
+    said = f"{label + ': ' if label else ''}{message}"
+    assert session.store is not None
+    err = lq.build_error_at(
+        session.store.conn(), fix_at.project_id, fix_at.rel_path, fix_at.line, message
+    )
+    extra = [
+        ctx.Section(
+            "diagnostic",
+            f"The error ({fix_at.rel_path}:{fix_at.line})",
+            said,
+            0,
+            error_ids=[(err.id, None)] if err else [],
+        )
+    ]
+    bundle = _context(session, fix_at, secrets, extra, error_text=message)
+    return Prepared(
+        "fix_error",
+        f"Fix: {redact(message, secrets)[:60]}",
+        asker.question(
+            prompts.fix_error(said, f"{fix_at.rel_path}:{fix_at.line}"),
+            f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
+            "fix_error",
+            bundle,
+            fix_at.project_id,
+            fix_at.root,
+        ),
+        fix_at,
+        uri,
+        diag,
+    )
+
+
+def _prepare_explain(
+    session: Session,
+    op: str,
+    where: ctx.Where | None,
+    uri: str | None,
+    secrets: tuple[str, ...],
+    asker: _Asker,
+) -> Prepared:
+    if where is None:
+        raise NeedInput(
+            USAGE
+            if op == "chat"
+            else 'mira.explain needs {"uri": ..., "position": ...}, or hover the '
+            "symbol first and run it again."
+        )
+    name = _symbol_name(session, where)
+    bundle = _context(session, where, secrets)
+    req = prompts.explain(name) if name else prompts.explain_here()
+    shown = f"Explain {name or f'{where.rel_path}:{where.line}'}"
+    return Prepared(
+        "explain",
+        shown,
+        asker.question(req, shown, "explain", bundle, where.project_id, where.root),
+        where,
+        uri,
+    )
+
+
+def _prepare_chat(
+    session: Session,
+    question: str,
+    where: ctx.Where | None,
+    uri: str | None,
+    secrets: tuple[str, ...],
+    asker: _Asker,
+) -> Prepared:
+    follow_up = not asker.new_session
+    title = redact(question, secrets)[:60]  # scrub first: a cut key would not match
     if where is not None:
         bundle = _context(session, where, secrets)
         return Prepared(
             "chat",
-            redact(question, secrets)[:60],  # scrub first: a cut key would not match
-            ask(
+            title,
+            asker.question(
                 prompts.chat(question),
                 question,
                 "chat",
                 bundle,
                 where.project_id,
                 where.root,
-                with_history=not new_session,
+                with_history=follow_up,
             ),
             where,
             uri,
@@ -454,15 +500,15 @@ def _prepare(
     project = session.roots[0] if session.roots else None
     return Prepared(
         "chat",
-        redact(question, secrets)[:60],  # scrub first: a cut key would not match
-        ask(
+        title,
+        asker.question(
             prompts.chat(question),
             question,
             "chat",
             None,
             project.project_id if project else None,
             project.root if project else None,
-            with_history=not new_session,
+            with_history=follow_up,
         ),
     )
 
