@@ -298,51 +298,39 @@ def _build_errors(a: Asked) -> list[Section]:
     ]
 
 
+def _refs_section(
+    kind: str, title: str, priority: int, refs: list[tuple[SymbolRow, str]]
+) -> list[Section]:
+    """One line per symbol: its signature, qualified name and where (callers, callees)."""
+    if not refs:
+        return []
+    lines = [
+        f"- `{(sym.signature or sym.name).strip()[:200]}` ({sym.qualified_name}, {at})"
+        for sym, at in refs
+    ]
+    return [Section(kind, title, "\n".join(lines), priority, [s.content_hash for s, _ in refs])]
+
+
 def _callers(a: Asked) -> list[Section]:
     if a.row is None:
         return []
-    callers = [c for c in code_store.callers(a.conn, a.row.id)[:LIST_LIMIT] if c.symbol]
-    if not callers:
-        return []
-    lines = [
-        f"- `{(c.symbol.signature or c.symbol.name).strip()[:200]}` "
-        f"({c.symbol.qualified_name}, calls at {c.file_path}:{c.line})"
-        for c in callers
+    refs = [
+        (c.symbol, f"calls at {c.file_path}:{c.line}")
+        for c in code_store.callers(a.conn, a.row.id)[:LIST_LIMIT]
         if c.symbol is not None
     ]
-    return [
-        Section(
-            "callers",
-            f"Callers of `{a.row.name}`",
-            "\n".join(lines),
-            3,
-            [c.symbol.content_hash for c in callers if c.symbol],
-        )
-    ]
+    return _refs_section("callers", f"Callers of `{a.row.name}`", 3, refs)
 
 
 def _callees(a: Asked) -> list[Section]:
     if a.row is None:
         return []
-    resolved = [c for c in code_store.callees(a.conn, a.row.id) if c.symbol is not None]
-    resolved = resolved[:LIST_LIMIT]
-    if not resolved:
-        return []
-    lines = [
-        f"- `{(c.symbol.signature or c.symbol.name).strip()[:200]}` "
-        f"({c.symbol.qualified_name}, {c.symbol.file_path}:{c.symbol.start_line})"
-        for c in resolved
+    refs = [
+        (c.symbol, f"{c.symbol.file_path}:{c.symbol.start_line}")
+        for c in code_store.callees(a.conn, a.row.id)
         if c.symbol is not None
-    ]
-    return [
-        Section(
-            "callees",
-            f"What `{a.row.name}` calls",
-            "\n".join(lines),
-            4,
-            [c.symbol.content_hash for c in resolved if c.symbol],
-        )
-    ]
+    ][:LIST_LIMIT]
+    return _refs_section("callees", f"What `{a.row.name}` calls", 4, refs)
 
 
 def _guidelines(a: Asked) -> list[Section]:
