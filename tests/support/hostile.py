@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 from tests.support.repo import Repo
 
@@ -46,8 +47,15 @@ def command(markers: Path, name: str, *, read_stdin: bool = False) -> str:
     return f"sh -c '{drain}touch {mark}; exec cat \"$@\" 2>/dev/null' sh"
 
 
-def plant(repo: Repo, markers: Path, *, fsmonitor_reads_stdin: bool = False) -> None:
-    """Write the hostile config, attributes, hooks and an included config file."""
+def plant(
+    repo: Repo,
+    markers: Path,
+    *,
+    fsmonitor_reads_stdin: bool = False,
+    only: tuple[str, ...] = (),
+) -> None:
+    """Write the hostile config (``only`` these keys, when given), attributes, hooks and an
+    included config file."""
     markers.mkdir(parents=True, exist_ok=True)
     root = repo.root
     (root / ".gitattributes").write_text(
@@ -63,6 +71,8 @@ def plant(repo: Repo, markers: Path, *, fsmonitor_reads_stdin: bool = False) -> 
             )
             p.chmod(0o755)
     for key, name in KEYS.items():
+        if only and key not in only:
+            continue
         if key == "core.hooksPath":
             value = str(hooks)
         elif key == "core.fsmonitor":
@@ -85,7 +95,7 @@ def fired(markers: Path) -> set[str]:
     return {p.name for p in markers.iterdir() if not p.name.endswith(".stdin")}
 
 
-def hostile_repo(root: Path, markers: Path, **kw: bool) -> Repo:
+def hostile_repo(root: Path, markers: Path, **kw: Any) -> Repo:
     """A committed repository with a modified, an untracked and a staged file, then planted."""
     repo = Repo(root)
     repo.commit(
