@@ -14,7 +14,7 @@ from mira_ls.build import pipeline
 from mira_ls.build.model import BuildCommand
 from mira_ls.config import Settings
 from mira_ls.git import blame
-from mira_ls.git.repo import local_config_keys, run_git
+from mira_ls.git.repo import GitError, local_config_keys, run_git
 from mira_ls.llm import review
 from mira_ls.store import Store, build_runs, git_blame, projects
 from mira_ls.store import code as code_store
@@ -79,16 +79,23 @@ def test_trusted_the_repository_config_runs_as_git_would(tmp_path: Path) -> None
     assert "diff-external" in fired(markers)
 
 
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown the repository"
+)
 def test_a_refused_repository_still_gets_the_safe_directory_sentence(tmp_path: Path) -> None:
     markers = tmp_path / "m"
     repo = hostile_repo(tmp_path / "repo", markers)
-    # Another owner cannot be faked without root; git's own check is the same when
-    # safe.directory is set to something else and ownership differs, so use the message
-    # path directly: the sentence is produced from git's "dubious ownership" text.
-    from mira_ls.git.repo import _message
-
-    msg = _message(b"fatal: detected dubious ownership in repository", ("log",), repo.root)
-    assert msg.startswith(f"git refuses to read {repo.root} because it is owned by another")
+    for dirpath, dirnames, filenames in os.walk(repo.root):
+        for name in [*dirnames, *filenames]:
+            os.lchown(os.path.join(dirpath, name), 12345, 12345)
+    os.chown(repo.root, 12345, 12345)
+    with pytest.raises(GitError) as exc:
+        run_git(repo.root, "log")
+    assert str(exc.value) == (
+        f"git refuses to read {repo.root} because it is owned by another user; run "
+        f"`git config --global --add safe.directory {repo.root}` if you trust it."
+    )
+    assert fired(markers) == set()
 
 
 def test_mira_ls_index_runs_nothing_and_trust_lets_fsmonitor_run(tmp_path: Path) -> None:
