@@ -60,3 +60,29 @@ async def test_trusted_workspace_lets_git_run_them_and_a_stdin_reader_does_not_s
     assert "symbols" in (end.message or ""), end.message
     assert "fsmonitor" in fired(markers)
     assert (markers / "fsmonitor.stdin").read_bytes() == b""
+
+
+async def test_trust_pushed_by_did_change_configuration_takes_effect(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """The VS Code extension pushes the trust when the user grants it mid-session."""
+    markers = tmp_path / "m"
+    repo = hostile_repo(tmp_path / "ws", markers, only=("core.fsmonitor",))
+    client = await start_server(repo.root, env=env(tmp_path))
+    await wait_for_progress_end(client, "indexing")
+    await wait_for_progress_end(client, "git history")
+    uri = open_file(client, repo.root / "app.py")
+    assert fired(markers) == set()  # listing and mining ran untrusted
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"mira": {"git": {"trustRepositoryConfig": True}}}
+        )
+    )
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+
+    async def ran() -> bool | None:
+        return True if "fsmonitor" in fired(markers) else None
+
+    assert await eventually(ran)
