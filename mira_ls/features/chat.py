@@ -25,6 +25,7 @@ from lsprotocol import types
 
 from mira_ls import dates, paths
 from mira_ls.config import REASONING_EFFORTS
+from mira_ls.confined import is_inside
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, Session
 from mira_ls.index.symbols import symbol_at
@@ -368,6 +369,7 @@ def _prepare_review(
             root.root,
             session.settings.llm.context_tokens,
             secrets,
+            trusted=session.settings.git.trust_repository_config,
         )
     except review.ReviewError as exc:
         raise NeedInput(str(exc)) from None
@@ -659,6 +661,8 @@ def _offer_patch(
         guard.check(rel)
         if rel == where.rel_path:
             return where.text
+        if not is_inside(where.root, where.root / rel):  # the guard checked; kept as a belt
+            return None
         try:
             return (where.root / rel).read_text("utf-8")
         except (OSError, UnicodeDecodeError):
