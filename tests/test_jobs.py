@@ -224,12 +224,12 @@ class Sink:
         return self.user_cancelled
 
 
-def test_titled_jobs_get_a_progress_sink_and_its_cancel_stops_them() -> None:
+def test_jobs_with_a_progress_title_get_a_progress_sink_and_its_cancel_stops_them() -> None:
     sinks: dict[str, Sink] = {}
 
     def make(job: Any) -> Sink:
-        sinks[job.title] = Sink()
-        return sinks[job.title]
+        sinks[job.progress] = Sink()
+        return sinks[job.progress]
 
     r = Runner([Lane("a")], progress=make)
     try:
@@ -242,7 +242,7 @@ def test_titled_jobs_get_a_progress_sink_and_its_cancel_stops_them() -> None:
             ctx.progress.end(result)
             return result
 
-        h = r.submit("a", job, title="indexing")
+        h = r.submit("a", job, progress="indexing")
         untitled = r.submit("a", lambda ctx: type(ctx.progress).__name__)
         assert h is not None and h.future.result(WAIT) == "cancelled"
         assert untitled is not None and untitled.future.result(WAIT) == "NullProgress"
@@ -283,7 +283,7 @@ def wait_for_report(sinks: list[Sink]) -> None:
 
 
 def test_a_process_job_returns_its_result_and_progress(proc_runner: Any) -> None:
-    h = proc_runner.submit("jedi", jobs_worker.square_with_progress, 7, title="jedi")
+    h = proc_runner.submit("jedi", jobs_worker.square_with_progress, 7, progress="jedi")
     value, pid = h.future.result(WAIT)
     assert value == 49 and pid != os.getpid()
     assert proc_runner.sinks[0].events == [
@@ -303,14 +303,14 @@ def test_a_process_job_error_is_a_sentence_and_the_lane_goes_on(proc_runner: Any
 
 
 def test_a_process_job_sees_the_cancel(proc_runner: Any) -> None:
-    h = proc_runner.submit("jedi", jobs_worker.until_cancelled, title="wait")
+    h = proc_runner.submit("jedi", jobs_worker.until_cancelled, progress="wait")
     wait_for_report(proc_runner.sinks)
     h.token.cancel()
     assert h.future.result(WAIT) == "saw the cancel"
 
 
 def test_a_process_job_that_ignores_the_cancel_is_killed(proc_runner: Any) -> None:
-    h = proc_runner.submit("jedi", jobs_worker.ignore_cancel, title="stubborn")
+    h = proc_runner.submit("jedi", jobs_worker.ignore_cancel, progress="stubborn")
     wait_for_report(proc_runner.sinks)
     h.token.cancel()
     assert isinstance(h.future.exception(WAIT), Cancelled)

@@ -30,14 +30,16 @@ class Lane:
 
 @dataclass
 class Job:
-    """``fn(ctx, *args)``; ``title`` names it in progress and in error messages (no
-    title: no progress sink is made for it)."""
+    """``fn(ctx, *args)``. ``title`` says what it does in logs and error messages
+    ("indexing /src/app"); ``progress`` is the title of its progress bar (None: the job
+    gets a ``NullProgress``)."""
 
     lane: str
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     key: Hashable | None = None
     title: str | None = None
+    progress: str | None = None
 
 
 class Handle:
@@ -85,8 +87,9 @@ class _LaneState:
 
 
 class Runner:
-    """Background work off the request path. ``progress(job)`` makes the sink of a titled
-    job; ``on_error(job, exc)`` hears about a job that failed (the lane goes on)."""
+    """Background work off the request path. ``progress(job)`` makes the sink of a job
+    with a progress title; ``on_error(job, exc)`` hears about a job that failed (the lane
+    goes on)."""
 
     def __init__(
         self,
@@ -110,6 +113,7 @@ class Runner:
         *args: Any,
         key: Hashable | None = None,
         title: str | None = None,
+        progress: str | None = None,
         merge: Merge | None = None,
     ) -> Handle | None:
         """Queue ``fn(ctx, *args)`` on ``lane``. Same ``key`` still queued: that entry
@@ -124,10 +128,10 @@ class Runner:
                 if queued is not None:
                     queued.job.args = merge(queued.job.args, args) if merge else args
                     queued.job.fn = fn
-                    if title is not None:
-                        queued.job.title = title
+                    queued.job.title = title or queued.job.title
+                    queued.job.progress = progress or queued.job.progress
                     return queued
-            handle = Handle(Job(lane, fn, args, key, title))
+            handle = Handle(Job(lane, fn, args, key, title, progress))
             state.queue.append(handle)
             self._start_workers(state)
             self._cond.notify_all()
@@ -170,11 +174,11 @@ class Runner:
         if not handle.future.set_running_or_notify_cancel():
             return  # cancelled while queued
         progress: ProgressSink = NullProgress()
-        if job.title is not None and self._progress is not None:
+        if job.progress is not None and self._progress is not None:
             try:
                 progress = self._progress(job)
             except Exception as exc:  # no progress bar is no reason not to run
-                log.debug("no progress for %s: %s", job.title, exc)
+                log.debug("no progress for %s: %s", job.progress, exc)
         ctx = JobContext(job.lane, job.key, handle.token, progress)
         try:
             if ctx.cancelled():
@@ -243,6 +247,12 @@ class Runner:
         with self._cond:
             states = [self._lanes[lane]] if lane else list(self._lanes.values())
             return sum(len(s.queue) + len(s.running) for s in states)
+
+    def has_key(self, lane: str, key: Hashable) -> bool:
+        """Whether a job of ``key`` is queued or running on ``lane``."""
+        with self._cond:
+            state = self._lanes[lane]
+            return any(h.job.key == key for h in list(state.queue) + list(state.running.values()))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running (the CLI, tests); False on timeout."""
