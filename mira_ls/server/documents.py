@@ -7,12 +7,13 @@ import logging
 
 from lsprotocol import types
 
+from mira_ls.features import watched
 from mira_ls.features.session import Located
 from mira_ls.index.languages import language_for_path
 from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import start_build
 from mira_ls.server.code import apply_file_changes, rename_file_job, update_file_job
-from mira_ls.server.git import after_save, is_git_head_change, schedule_blame, schedule_mining
+from mira_ls.server.git import after_save, schedule_blame, schedule_mining
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -51,10 +52,11 @@ def on_watched(ls: MiraServer, params: types.DidChangeWatchedFilesParams) -> Non
         loc = ls.session.locate(path) if path else None
         if loc is None:
             continue
-        if is_git_head_change(loc.rel_path):
+        what = watched.classify(loc.rel_path)
+        if what == "head":
             schedule_mining(ls, loc.project.root)  # a commit, checkout or reset
             continue
-        if ".git/" in f"/{loc.rel_path}" or language_for_path(loc.rel_path) is None:
+        if what is None:
             continue
         kind = "deleted" if change.type == types.FileChangeType.Deleted else "changed"
         changes.append((kind, loc))

@@ -146,7 +146,3 @@ def _after_save_job(ctx: JobContext, ls: MiraServer, loc: Located) -> None:
         return
     schedule_blame(ls, loc)
     _publish_cochange(ls, loc.project.project_id, loc.project.root)
-
-
-def is_git_head_change(rel_path: str) -> bool:
-    return rel_path in (".git/HEAD", ".git/packed-refs") or rel_path.startswith(".git/refs/")
