@@ -75,6 +75,20 @@ def test_a_queued_key_is_replaced_in_place(runner: Runner) -> None:
     assert first is not None and first.future.result() == "new"
 
 
+def test_a_cancelled_queued_job_takes_no_new_work(runner: Runner) -> None:
+    gate, out = Gate(), []
+    runner.submit("a", gate)
+    first = runner.submit("a", record, out, "cancelled", key="k")
+    assert first is not None
+    first.cancel()
+    again = runner.submit("a", record, out, "fresh", key="k")
+    assert again is not None and again is not first
+    gate.open.set()
+    assert again.future.result(WAIT) == "fresh"
+    assert runner.wait_idle(WAIT)
+    assert out == ["fresh"]
+
+
 def test_merge_combines_the_queued_arguments(runner: Runner) -> None:
     gate, out = Gate(), []
     runner.submit("a", gate)

@@ -70,7 +70,7 @@ class _LaneState:
 
     def queued_with(self, key: Hashable) -> Handle | None:
         for h in self.queue:
-            if h.job.key == key:
+            if h.job.key == key and not h.cancelled:  # a cancelled entry takes no new work
                 return h
         return None
 
@@ -252,7 +252,8 @@ class Runner:
         """Whether a job of ``key`` is queued or running on ``lane``."""
         with self._cond:
             state = self._lanes[lane]
-            return any(h.job.key == key for h in list(state.queue) + list(state.running.values()))
+            handles = list(state.queue) + list(state.running.values())
+            return any(h.job.key == key and not h.cancelled for h in handles)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no job is queued or running (the CLI, tests); False on timeout."""
