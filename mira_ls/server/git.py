@@ -14,8 +14,8 @@ from mira_ls.features import (
 from mira_ls.features.session import Located
 from mira_ls.git import blame as git_blame
 from mira_ls.git import miner
+from mira_ls.jobs import JobContext
 from mira_ls.server.base import MiraServer, open_documents
-from mira_ls.server.progress import ThreadSafeProgress
 
 log = logging.getLogger(__name__)
 
@@ -24,21 +24,27 @@ def schedule_mining(ls: MiraServer, root: Path) -> None:
     """Mine in the background (cheap when HEAD has not moved); one queued run per root."""
     if ls.session.store is None or not ls.session.settings.git.enabled:
         return
-    with ls.mining_lock:
-        if root in ls.mining_queued:
-            return
-        ls.mining_queued.add(root)
-    ls.submit(ls.git_jobs, f"mining the git history of {root}", _mine, ls, root)
+    ls.submit(
+        "mine",
+        f"mining the git history of {root}",
+        _mine_job,
+        ls,
+        root,
+        key=("mine", root),
+        progress=f"mira-ls: git history of {root.name}",
+    )
 
 
-def _mine(ls: MiraServer, root: Path) -> None:
-    with ls.mining_lock:
-        ls.mining_queued.discard(root)
+def _mine_job(ctx: JobContext, ls: MiraServer, root: Path) -> None:
+    _mine(ctx, ls, root)
+
+
+def _mine(ctx: JobContext, ls: MiraServer, root: Path) -> None:
     store = ls.session.store
     loc = ls.session.locate(root)
     if store is None or loc is None:
         return
-    progress = ThreadSafeProgress(ls, f"mira-ls: git history of {root.name}")
+    progress = ctx.progress
     started = False
 
     def report(message: str, pct: int | None) -> None:
@@ -55,7 +61,7 @@ def _mine(ls: MiraServer, root: Path) -> None:
             root,
             ls.session.settings,
             progress=report,
-            cancel=progress.cancelled,
+            cancel=ctx.cancelled,
         )
     except BaseException:
         if started:
@@ -78,10 +84,17 @@ def _mine(ls: MiraServer, root: Path) -> None:
 def schedule_blame(ls: MiraServer, loc: Located) -> None:
     if ls.session.store is None or not ls.session.settings.git.enabled:
         return
-    ls.submit(ls.blame_jobs, f"blaming {loc.rel_path}", _blame, ls, loc)
+    ls.submit(
+        "blame",
+        f"blaming {loc.rel_path}",
+        _blame,
+        ls,
+        loc,
+        key=(loc.project.project_id, loc.rel_path),
+    )
 
 
-def _blame(ls: MiraServer, loc: Located) -> None:
+def _blame(ctx: JobContext, ls: MiraServer, loc: Located) -> None:
     store = ls.session.store
     if store is None:
         return
@@ -113,11 +126,23 @@ def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:
 
 def after_save(ls: MiraServer, loc: Located) -> None:
     """HEAD may have moved (a commit from the terminal): mine, blame the saved file, then
-    check co-change partners of every open file."""
-    _mine(ls, loc.project.root)
+    check co-change partners of every open file. One queued check per saved file."""
+    if ls.session.store is None or not ls.session.settings.git.enabled:
+        return
+    ls.submit(
+        "mine",
+        f"checking git for {loc.rel_path}",
+        _after_save_job,
+        ls,
+        loc,
+        key=("save", loc.project.root, loc.rel_path),
+        progress=f"mira-ls: git history of {loc.project.root.name}",
+    )
+
+
+def _after_save_job(ctx: JobContext, ls: MiraServer, loc: Located) -> None:
+    _mine(ctx, ls, loc.project.root)
+    if ctx.cancelled():
+        return
     schedule_blame(ls, loc)
     _publish_cochange(ls, loc.project.project_id, loc.project.root)
-
-
-def is_git_head_change(rel_path: str) -> bool:
-    return rel_path in (".git/HEAD", ".git/packed-refs") or rel_path.startswith(".git/refs/")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -16,20 +15,22 @@ from lsprotocol import types
 from mira_ls.features import (
     chat,
 )
+from mira_ls.jobs import JobContext
 from mira_ls.llm.errors import LlmError
-from mira_ls.server.base import MiraServer, command_arg, server, uri_to_path
+from mira_ls.server.base import Handlers, MiraServer, command_arg, uri_to_path
 from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 
 async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
-    """Run one chat command in llm_jobs: chunks as mira/chatChunk and $/progress, the answer
+    """Run one chat command on the "llm" lane: chunks as mira/chatChunk and $/progress, the answer
     as a markdown file shown with window/showDocument (showMessage when unsupported)."""
     arg = command_arg(args)
     aid = uuid.uuid4().hex[:12]
-    cancel = threading.Event()
     seq_box = [0]
 
     def notify(text: str, seq: int, done: bool) -> None:
@@ -39,7 +40,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
             {"id": aid, "seq": seq, "text": text, "done": done},
         )
 
-    def job() -> chat.ChatResult | chat.ChatFailure:
+    def job(ctx: JobContext) -> chat.ChatResult | chat.ChatFailure:
         try:
             svc = ls.chat.service(ls.session)
             prep = chat.prepare(ls.chat, ls.session, op, arg, ls.document, ls.encoding, svc.secrets)
@@ -56,7 +57,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
             shown = "".join(tail)[-80:].replace("\n", " ").strip()
             progress.report(0, 0, shown)
 
-        sink = chat.Sink(chunk, lambda: cancel.is_set() or progress.cancelled())
+        sink = chat.Sink(chunk, lambda: ctx.cancelled() or progress.cancelled())
         try:
             result = chat.run(ls.chat, ls.session, prep, sink, aid)
         except (LlmError, chat.NeedInput) as exc:
@@ -70,11 +71,13 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
         progress.end(result.cost)
         return result
 
-    fut = asyncio.get_running_loop().run_in_executor(ls.llm_jobs, job)
+    handle = ls.submit("llm", f"the mira.{op} command", job)
+    if handle is None:
+        return chat.error_result(chat.NeedInput("mira-ls is shutting down."), aid).as_json()
     try:
-        result = await asyncio.shield(fut)
+        result = await asyncio.shield(asyncio.wrap_future(handle.future))
     except asyncio.CancelledError:
-        cancel.set()
+        handle.token.cancel()
         raise
     if isinstance(result, chat.ChatFailure):
         kind = (
@@ -122,27 +125,27 @@ def _root_of(ls: MiraServer, uri: str) -> Path | None:
     return loc.project.root if loc else None
 
 
-@server.command("mira.chat")
+@handlers.command("mira.chat")
 async def cmd_chat(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "chat", args)
 
 
-@server.command("mira.explain")
+@handlers.command("mira.explain")
 async def cmd_explain(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "explain", args)
 
 
-@server.command("mira.fixError")
+@handlers.command("mira.fixError")
 async def cmd_fix_error(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "fix_error", args)
 
 
-@server.command("mira.reviewChanges")
+@handlers.command("mira.reviewChanges")
 async def cmd_review(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "review", args)
 
 
-@server.command("mira.applyFix")
+@handlers.command("mira.applyFix")
 async def cmd_apply_fix(ls: MiraServer, *args: Any) -> dict[str, Any]:
     a = command_arg(args)
     aid = a.get("id") if isinstance(a.get("id"), str) else ""
@@ -188,24 +191,24 @@ def _llm_info(
     return data
 
 
-@server.command("mira.budget")
+@handlers.command("mira.budget")
 def cmd_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(ls, args, chat.budget_report, chat.budget_text)
 
 
-@server.command("mira.resumeBudget")
+@handlers.command("mira.resumeBudget")
 def cmd_resume_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(
         ls, args, lambda svc: chat.resume_budget(svc).as_json(), lambda d: str(d["message"])
     )
 
 
-@server.command("mira.cacheStats")
+@handlers.command("mira.cacheStats")
 def cmd_cache_stats(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(ls, args, lambda svc: svc.cache.stats().as_dict(), chat.cache_text)
 
 
-@server.command("mira.clearCache")
+@handlers.command("mira.clearCache")
 def cmd_clear_cache(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(
         ls,
