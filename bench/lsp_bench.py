@@ -397,7 +397,12 @@ def prepare(corpus: Path, work: Path, mira: list[str]) -> tuple[Path, Path]:
     if not db.exists():
         tmp = cache / "mira.db.tmp"
         for cmd in (["index", str(root), "--quiet"], ["mine", str(root)]):
-            subprocess.run([*mira, *cmd, "--db", str(tmp)], check=True, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [*mira, *cmd, "--db", str(tmp)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         tmp.rename(db)
     fresh = work / "mira.db"
     shutil.copyfile(db, fresh)
