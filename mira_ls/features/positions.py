@@ -126,6 +126,11 @@ class Lines:
         self._buffer_text = buffer_text
         self._stored = stored
         self._maps: dict[Path, LineMap] = {}
+        self._known: dict[Path, frozenset[int]] = {}
+
+    def seed(self, known: dict[Path, frozenset[int]]) -> None:
+        """Stored non-ASCII lines the caller fetched in one query (as ``stored`` gives)."""
+        self._known.update(known)
 
     def map_for(self, path: Path) -> LineMap:
         lm = self._maps.get(path)
@@ -133,8 +138,10 @@ class Lines:
             text = None
             if self.encoding != types.PositionEncodingKind.Utf32:  # columns are code points
                 text = self._buffer_text(path) if self._buffer_text is not None else None
-                if text is None and self._stored is not None:
-                    known = self._stored(path)
+                if text is None and (path in self._known or self._stored is not None):
+                    known = self._known.get(path)
+                    if known is None and self._stored is not None:
+                        known = self._stored(path)
                     if known is not None:
                         lm = self._maps[path] = LineMap(
                             None, self.encoding, non_ascii=known, load=lambda: read_text(path)

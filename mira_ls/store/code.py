@@ -165,6 +165,30 @@ def upsert_file(
     return int(r[0])
 
 
+def _line_set(value: str | None) -> frozenset[int] | None:
+    if value is None:
+        return None
+    return frozenset(int(n) for n in value.split(",")) if value else frozenset()
+
+
+def non_ascii_lines_many(
+    conn: Connection, project_id: int, file_paths: list[str]
+) -> dict[str, frozenset[int]]:
+    """non_ascii_lines() of many files at once; files where it is not known are left out."""
+    out: dict[str, frozenset[int]] = {}
+    for part in _chunks(file_paths):
+        marks = ",".join("?" * len(part))
+        for path, value in conn.execute(
+            "SELECT file_path, non_ascii_lines FROM repository_files WHERE project_id = ?"
+            f" AND status = 'indexed' AND file_path IN ({marks})",
+            (project_id, *part),
+        ):
+            known = _line_set(value)
+            if known is not None:
+                out[path] = known
+    return out
+
+
 def non_ascii_lines(conn: Connection, project_id: int, file_path: str) -> frozenset[int] | None:
     """The 1-based lines of an indexed file that are not ASCII (empty: all are), or None
     when that is not known (no row, or indexed before migration 015)."""
@@ -173,9 +197,7 @@ def non_ascii_lines(conn: Connection, project_id: int, file_path: str) -> frozen
         " AND status = 'indexed'",
         (project_id, file_path),
     ).fetchone()
-    if r is None or r[0] is None:
-        return None
-    return frozenset(int(n) for n in r[0].split(",")) if r[0] else frozenset()
+    return _line_set(r[0]) if r is not None else None
 
 
 def touch_files(conn: Connection, rows: list[tuple[int, int | None, int]]) -> None:
