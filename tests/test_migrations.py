@@ -59,6 +59,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
     },
     "011_budget_holds.sql": {"budget_holds"},
+    "015_position_columns.sql": set(),
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order
@@ -189,7 +190,7 @@ def mig_dir(tmp_path: Path) -> Path:
 # --- the runner ---------------------------------------------------------------------------
 
 
-def test_fresh_database_applies_001_to_009_in_order(tmp_path: Path) -> None:
+def test_fresh_database_applies_every_file_in_order(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
     with Store(db) as store:
         assert store.applied_now == SHIPPED
@@ -265,14 +266,15 @@ def test_newer_schema_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
     with Store(db) as store, store.write() as c:
         c.execute(
-            "INSERT INTO schema_migrations VALUES (12, 'from_the_future', 'abc', unixepoch())"
+            "INSERT INTO schema_migrations VALUES (?, 'from_the_future', 'abc', unixepoch())",
+            (NEXT + 2,),
         )
     before = db.read_bytes()
     rows = migration_rows(db)
     with pytest.raises(SchemaTooNew) as err:
         Store(db)
     msg = str(err.value)
-    assert "012" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
+    assert f"{NEXT + 2:03d}" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
     assert db.read_bytes() == before
     assert migration_rows(db) == rows
 

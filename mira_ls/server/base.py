@@ -189,7 +189,7 @@ class MiraServer(LanguageServer):
                             by_path[p] = doc.source
             return by_path.get(path)
 
-        return Lines(self.encoding, buffer_text)
+        return Lines(self.encoding, buffer_text, self.session.stored_non_ascii)
 
     # -- background work --------------------------------------------------------------
 
