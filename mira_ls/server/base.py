@@ -29,6 +29,7 @@ from mira_ls.features.positions import LineMap, Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.index import indexer
 from mira_ls.jobs import Handle, Job, Lane, ProcessExecutor, ProgressSink, Runner
+from mira_ls.jobs.runner import Merge
 from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import StoreError
 
@@ -67,6 +68,9 @@ class MiraServer(LanguageServer):
         self.session = Session(store=None, settings=config.Settings())
         self.loop: asyncio.AbstractEventLoop | None = None
         self.jobs = Runner(lanes(), progress=self._progress_for, on_error=self._job_failed)
+        # Mining and blame run in child processes that write the database themselves; the
+        # lane's thread only waits on a pipe, so requests never wait on their GIL.
+        self.workers = ProcessExecutor()
         self.parse_cache = indexer.ParseCache()  # a save re-parses only the edited region
         self.chat = chat.ChatState()
         # Diagnostics per document and source: publishDiagnostics replaces a document's whole
@@ -201,12 +205,16 @@ class MiraServer(LanguageServer):
         *args: Any,
         key: Hashable | None = None,
         progress: str | None = None,
+        merge: Merge | None = None,
     ) -> Handle | None:
         """Run ``fn(ctx, *args)`` on a lane of the job runner; ``what`` names it in the
-        message its failure becomes (never a dead server); ``progress`` titles its bar."""
+        message its failure becomes (never a dead server); ``progress`` titles its bar;
+        ``merge`` combines the arguments of a job queued under the same key."""
         if self.shutting_down:
             return None
-        return self.jobs.submit(lane, fn, *args, key=key, title=what, progress=progress)
+        return self.jobs.submit(
+            lane, fn, *args, key=key, title=what, progress=progress, merge=merge
+        )
 
     def _progress_for(self, job: Job) -> ProgressSink:
         return ThreadSafeProgress(self, job.progress or job.title or job.lane)
@@ -222,6 +230,7 @@ class MiraServer(LanguageServer):
         """Shutdown: cancel every job and kill worker processes, waiting for none."""
         self.shutting_down = True
         self.jobs.stop()
+        self.workers.stop()
 
 
 class Handlers:
