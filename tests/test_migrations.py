@@ -58,8 +58,11 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "009_project_context.sql": {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
     },
+    "010_run_phases.sql": {"runs", "run_phases", "index_staged_calls"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
+# The newest shipped migration; tests that add one of their own number it 900.
+SHIPPED = len(list(migrations_dir().glob("*.sql")))
 
 # Columns later subsystems were promised, by name.
 REQUIRED_COLUMNS: dict[str, set[str]] = {
@@ -185,12 +188,12 @@ def mig_dir(tmp_path: Path) -> Path:
 # --- the runner ---------------------------------------------------------------------------
 
 
-def test_fresh_database_applies_001_to_009_in_order(tmp_path: Path) -> None:
+def test_fresh_database_applies_every_migration_in_order(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
-    with Store(db) as store:
-        assert store.applied_now == list(range(1, 10))
-    rows = migration_rows(db)
     files = sorted(p.name for p in migrations_dir().glob("*.sql"))
+    with Store(db) as store:
+        assert store.applied_now == list(range(1, len(files) + 1))
+    rows = migration_rows(db)
     assert [f"{v:03d}_{name}.sql" for v, name, _, _ in rows] == files
     assert [m.checksum for m in load_migrations()] == [r[2] for r in rows]
     assert all(r[3] > 1_600_000_000 for r in rows)  # unix seconds
@@ -276,7 +279,7 @@ def test_newer_schema_is_refused_and_left_unchanged(tmp_path: Path) -> None:
 def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path, mig_dir: Path) -> None:
     db = tmp_path / "mira.db"
     Store(db, migrations=mig_dir).close()
-    bad = mig_dir / "010_broken.sql"
+    bad = mig_dir / "900_broken.sql"
     bad.write_text(
         "CREATE TABLE half_done (x INTEGER);\n"
         "INSERT INTO projects(root_path, name) VALUES ('/p', 'p');\n"
@@ -284,29 +287,29 @@ def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path, mig_dir: 
     )
     with pytest.raises(StoreError) as err:
         Store(db, migrations=mig_dir)
-    assert "010_broken.sql" in str(err.value) and "rolled back" in str(err.value)
+    assert "900_broken.sql" in str(err.value) and "rolled back" in str(err.value)
     conn = sqlite3.connect(db)
     assert "half_done" not in tables(conn)
     assert conn.execute("SELECT count(*) FROM projects").fetchone() == (0,)
-    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (9,)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (SHIPPED,)
     conn.close()
     # It was never recorded, so fixing the file is allowed and applies it.
     bad.write_text("CREATE TABLE half_done (x INTEGER);\n")
     with Store(db, migrations=mig_dir) as store:
-        assert store.applied_now == [10]
+        assert store.applied_now == [900]
         assert "half_done" in tables(store.conn())
 
 
 def test_foreign_key_violation_rolls_a_migration_back(tmp_path: Path, mig_dir: Path) -> None:
     db = tmp_path / "mira.db"
-    (mig_dir / "010_dangling.sql").write_text(
+    (mig_dir / "900_dangling.sql").write_text(
         "PRAGMA defer_foreign_keys = ON;\n"
         "INSERT INTO repository_files(project_id, file_path, content_hash) "
         "VALUES (999, 'a.py', 'h');\n"
     )
-    with pytest.raises(StoreError, match=r"010_dangling\.sql leaves 1 foreign key violation"):
+    with pytest.raises(StoreError, match=r"900_dangling\.sql leaves 1 foreign key violation"):
         Store(db, migrations=mig_dir)
-    assert [r[0] for r in migration_rows(db)] == list(range(1, 10))
+    assert [r[0] for r in migration_rows(db)] == list(range(1, SHIPPED + 1))
 
 
 @pytest.mark.parametrize(
@@ -315,9 +318,9 @@ def test_foreign_key_violation_rolls_a_migration_back(tmp_path: Path, mig_dir: P
 def test_transaction_statements_in_a_migration_are_refused(
     tmp_path: Path, mig_dir: Path, statement: str
 ) -> None:
-    (mig_dir / "010_tx.sql").write_text(f"-- note\n{statement}\nCREATE TABLE t (x);\n")
+    (mig_dir / "900_tx.sql").write_text(f"-- note\n{statement}\nCREATE TABLE t (x);\n")
     db = tmp_path / "mira.db"
-    with pytest.raises(StoreError, match=r"010_tx\.sql contains"):
+    with pytest.raises(StoreError, match=r"900_tx\.sql contains"):
         Store(db, migrations=mig_dir)
     assert not db.exists() or "t" not in tables(sqlite3.connect(db))
 
@@ -325,7 +328,7 @@ def test_transaction_statements_in_a_migration_are_refused(
 def test_triggers_and_semicolons_in_strings_survive_splitting(
     tmp_path: Path, mig_dir: Path
 ) -> None:
-    (mig_dir / "010_trigger.sql").write_text(
+    (mig_dir / "900_trigger.sql").write_text(
         "-- a trigger body has its own BEGIN ... END and semicolons\n"
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT DEFAULT 'a;b');\n"
         "CREATE TRIGGER notes_touch AFTER INSERT ON notes BEGIN\n"
