@@ -60,8 +60,9 @@ from mira_ls.index.writer import (
     remove_file_rows,
     store_result,
 )
-from mira_ls.store import Store, projects
+from mira_ls.store import Store, index_staged, locks, projects, runs
 from mira_ls.store import code as cs
+from mira_ls.testhooks import pause_point
 
 __all__ = [
     "FileUpdate",
@@ -107,6 +108,7 @@ class IndexStats:
     parse_seconds: float = 0.0
     resolve_seconds: float = 0.0
     workers: int = 0  # parser processes used (0: parsed in this process)
+    resumed: str | None = None  # the phase an interrupted previous run stopped in
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -154,24 +156,17 @@ def _resolve_staged(
             workers,
             cancel,
         )
-    for batch, (rows, _stats) in zip(batches, results, strict=False):
+    for n, (batch, (rows, _stats)) in enumerate(zip(batches, results, strict=False)):
         with store.write() as c:
             cs.insert_edges(c, rows)
+            index_staged.delete(c, (item.file_id for item in batch))
         del staged[: len(batch)]
+        if n == 0 and len(batches) > 1:
+            pause_point("index:resolve:middle")
     return not staged
 
 
-def index_workspace(
-    store: Store,
-    root: Path,
-    settings: IndexSettings,
-    progress: Progress | None = None,
-    cancel: Cancel | None = None,
-) -> IndexStats:
-    """Index (or catch up) one workspace root; unchanged files are skipped, vanished files
-    removed. ``progress(done, total, message)`` is called after every chunk; ``cancel()``
-    is polled between chunks (what is written stays written)."""
-    t0 = time.perf_counter()
+def _checked_root(root: Path) -> Path:
     root = Path(root).expanduser()
     try:
         root = root.resolve(strict=True)
@@ -183,7 +178,10 @@ def index_workspace(
         raise WorkspaceError(
             f"Cannot index {root}: it is not a directory. Pass a workspace folder."
         )
+    return root
 
+
+def _reporter(progress: Progress | None) -> Progress:
     def report(done: int, total: int, msg: str) -> None:
         if progress is not None:
             try:
@@ -191,67 +189,189 @@ def index_workspace(
             except Exception as exc:  # a broken progress sink must not stop indexing
                 log.debug("progress callback failed: %s", exc)
 
-    stats = IndexStats()
-    with store.write() as c:
-        project = projects.get_or_create(c, root)
-    pid = project.id
-    stats.project_id = pid
-    conn = store.conn()
-    stored = cs.files_of_project(conn, pid)
-    fresh = not stored
-    report(0, 0, "listing files")
-    warm = EarlyPool() if fresh and worker_count(settings) > 1 else None
-    listing = walk.list_files(root, settings.exclude, on_file=warm)
-    stats.mode = listing.mode
-    for k, v in listing.skipped.items():
-        stats.skipped[k] = stats.skipped.get(k, 0) + v
-    listed = {c.rel for c in listing.files}
-    gone = [row for path, row in stored.items() if path not in listed]
-    todo: list[tuple[str, str | None, str | None, int]] = []
-    for cand in listing.files:
-        old = stored.get(cand.rel)
-        too_large = cand.size > settings.max_file_bytes
-        if (
-            old is not None
-            and old.size_bytes == cand.size
-            and old.mtime_ns == cand.mtime_ns
-            and (
-                (old.status == "skipped_large" and too_large)
-                or (old.status in ("indexed", "skipped_binary") and not too_large)
-            )
-        ):
-            stats.unchanged += 1
-            continue
-        old_hash = old.content_hash if old is not None and old.status == "indexed" else None
-        todo.append((cand.rel, old_hash, cand.language, cand.size))
-    if gone:
-        with store.write() as c:
-            ctx = WriteCtx(c, pid, fresh=False)
-            for row in gone:
-                remove_file_rows(ctx, row)
-            ctx.flush()
-        stats.removed = len(gone)
+    return report
 
-    total = len(todo)
-    done = 0
-    workers = stats.workers = pool_size(todo, settings)
-    t_parse = t_res = time.perf_counter()
-    report(0, total, f"parsing {total} files")
-    # Calls awaiting project-wide resolution, from committed transactions only (so every
-    # caller id exists); whatever is left here after an error or a cancel is stored as
-    # pending edges, which the next run resolves.
-    staged: list[StagedCalls] = []
-    saved = cs.begin_bulk(conn)
-    pool = start_pool(workers) if workers else None
-    try:
-        results = parse_results(pool, workers, root, todo, settings, cancel)
+
+def index_workspace(
+    store: Store,
+    root: Path,
+    settings: IndexSettings,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    *,
+    wait_s: float = 0.0,
+) -> IndexStats:
+    """Index (or catch up) one workspace root; unchanged files are skipped, vanished files
+    removed. ``progress(done, total, message)`` is called after every chunk; ``cancel()``
+    is polled between chunks (what is written stays written).
+
+    One full index per project at a time (a lock beside the database): another one waits
+    up to ``wait_s`` seconds, then raises ``locks.Busy``. A run interrupted before (even by
+    kill -9) is finished by this one: see ``_IndexRun``."""
+    t0 = time.perf_counter()
+    root = _checked_root(root)
+    with store.write() as c:
+        pid = projects.get_or_create(c, root).id
+    with locks.hold(
+        store.path,
+        f"index-{pid}",
+        what=f"indexing {root}",
+        wait_s=wait_s,
+        cancel=cancel,
+        hint=" (or pass --wait SECONDS to wait for it)",
+    ):
+        stats = _IndexRun(store, pid, root, settings, _reporter(progress), cancel).execute()
+    summary = cs.index_summary(store.conn(), pid)
+    stats.files = summary["files"]
+    stats.symbols = summary["symbols"]
+    stats.edges = summary["edges"]
+    stats.resolved = summary["resolved"]
+    stats.unresolved = summary["unresolved"]
+    stats.languages = summary["languages"]
+    stats.seconds = time.perf_counter() - t0
+    return stats
+
+
+_Todo = list[tuple[str, str | None, str | None, int]]
+
+
+class _IndexRun:
+    """One full index, phase by phase: walk, parse (and store), resolve calls, dependencies.
+
+    Each phase is recorded in ``runs`` when it is complete. What a killed run leaves is
+    consistent by construction: files are stored with their symbols in one transaction,
+    together with their staged calls (``index_staged_calls``); a resolved batch is stored
+    in the transaction that drops its staged rows. So the next run needs no replay: it
+    turns leftover staged calls into pending edges, parses the files not stored yet, and
+    resolves everything pending."""
+
+    def __init__(
+        self,
+        store: Store,
+        pid: int,
+        root: Path,
+        settings: IndexSettings,
+        report: Progress,
+        cancel: Cancel | None,
+    ) -> None:
+        self.store, self.pid, self.root, self.settings = store, pid, root, settings
+        self.report, self.cancel = report, cancel
+        self.stats = IndexStats(project_id=pid)
+        self.run_id = 0
+        self.fresh = False  # nothing stored yet (set by _walk)
+        # Calls awaiting project-wide resolution, from committed transactions only (so
+        # every caller id exists); also in index_staged_calls until resolved.
+        self.staged: list[StagedCalls] = []
+
+    def _cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel()
+
+    def _phase_done(self, c: Any, phase: str) -> None:
+        runs.phase_done(c, self.run_id, phase, int(time.time()))
+
+    def execute(self) -> IndexStats:
+        store, stats = self.store, self.stats
+        with store.write() as c:
+            self.run_id, interrupted = runs.begin(
+                c, self.pid, "index", int(time.time()), exclusive=True
+            )
+            leftover = _staged_rows(c, self.pid)
+            if leftover:
+                cs.insert_edges(c, staged_as_pending(self.pid, leftover))
+                index_staged.delete_project(c, self.pid)
+        if interrupted is not None:
+            stats.resumed = interrupted.stopped_in or "start"
+            log.info(
+                "the previous index of %s was interrupted (%s); finishing it",
+                self.root,
+                stats.resumed,
+            )
+        conn = store.conn()
+        saved = cs.begin_bulk(conn)
         try:
-            more = True
+            status = self._phases()
+        except BaseException:
+            self._finish("failed")
+            raise
+        finally:
+            self._keep_staged()
+            cs.end_bulk(conn, saved)
+        self._finish(status)
+        return stats
+
+    def _phases(self) -> str:
+        stats = self.stats
+        stored, todo = self._walk()
+        pause_point("index:walk:done")
+        workers = stats.workers = pool_size(todo, self.settings)
+        pool = start_pool(workers) if workers else None
+        try:
+            t_parse = time.perf_counter()
+            self._parse(pool, workers, stored, todo)
+            stats.parse_seconds = time.perf_counter() - t_parse
+            t_res = time.perf_counter()
+            if not stats.cancelled:
+                pause_point("index:parse:done")
+                self._resolve(pool, workers)
+            stats.resolve_seconds = time.perf_counter() - t_res
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        return "cancelled" if stats.cancelled else "complete"
+
+    def _walk(self) -> tuple[dict[str, cs.FileRow], _Todo]:
+        """List the files; what changed is to parse, what vanished is removed now."""
+        stats, settings = self.stats, self.settings
+        stored = cs.files_of_project(self.store.conn(), self.pid)
+        self.fresh = not stored
+        self.report(0, 0, "listing files")
+        warm = EarlyPool() if self.fresh and worker_count(settings) > 1 else None
+        listing = walk.list_files(self.root, settings.exclude, on_file=warm)
+        stats.mode = listing.mode
+        for k, v in listing.skipped.items():
+            stats.skipped[k] = stats.skipped.get(k, 0) + v
+        listed = {c.rel for c in listing.files}
+        gone = [row for path, row in stored.items() if path not in listed]
+        todo: _Todo = []
+        for cand in listing.files:
+            old = stored.get(cand.rel)
+            if old is not None and _still_current(old, cand, settings.max_file_bytes):
+                stats.unchanged += 1
+                continue
+            old_hash = old.content_hash if old is not None and old.status == "indexed" else None
+            todo.append((cand.rel, old_hash, cand.language, cand.size))
+        with self.store.write() as c:
+            if gone:
+                ctx = WriteCtx(c, self.pid, fresh=False)
+                for row in gone:
+                    remove_file_rows(ctx, row)
+                ctx.flush()
+                stats.removed = len(gone)
+            self._phase_done(c, "walk")
+        return stored, todo
+
+    def _parse(
+        self,
+        pool: cf.ProcessPoolExecutor | None,
+        workers: int,
+        stored: dict[str, cs.FileRow],
+        todo: _Todo,
+    ) -> None:
+        """Parse and store the files in ``todo``; the phase is complete with the last one."""
+        stats, store = self.stats, self.store
+        total, done = len(todo), 0
+        self.report(0, total, f"parsing {total} files")
+        results = parse_results(pool, workers, self.root, todo, self.settings, self.cancel)
+        try:
+            more, first = True, True
             while more and not stats.cancelled:
-                # One transaction spans the chunks of about COMMIT_EVERY_S seconds: fewer
-                # commits rewrite fewer index pages, and the lock is still held only briefly.
+                # One transaction spans the chunks of about COMMIT_EVERY_S seconds (the
+                # first one chunk, so the first symbols are served early): fewer commits
+                # rewrite fewer index pages, and the lock is still held only briefly.
                 with store.write() as c:
-                    ctx = WriteCtx(c, pid, fresh=fresh, stage=True, jedi=settings.jedi)
+                    ctx = WriteCtx(
+                        c, self.pid, fresh=self.fresh, stage=True, jedi=self.settings.jedi
+                    )
                     began = time.monotonic()
                     while time.monotonic() - began < COMMIT_EVERY_S:
                         chunk = next(results, None)
@@ -263,58 +383,96 @@ def index_workspace(
                             _count(stats, res)
                         ctx.flush()
                         done += len(chunk)
-                        report(done, total, f"parsed {done} of {total} files")
-                        if cancel is not None and cancel():
+                        self.report(done, total, f"parsed {done} of {total} files")
+                        if self._cancelled():
                             stats.cancelled = True
                             break
-                staged.extend(ctx.staged_files)
+                        if first:
+                            break
+                    index_staged.save(
+                        c,
+                        self.pid,
+                        ((s.file_id, s.ids, s.calls, s.count) for s in ctx.staged_files),
+                    )
+                    if not more:
+                        self._phase_done(c, "parse")
+                self.staged.extend(ctx.staged_files)
+                if first and more:
+                    pause_point("index:parse:middle")
+                first = False
         finally:
             results.close()
-        stats.parse_seconds = time.perf_counter() - t_parse
 
-        t_res = time.perf_counter()
+    def _resolve(self, pool: cf.ProcessPoolExecutor | None, workers: int) -> None:
+        """Staged calls, then whatever is pending (from earlier runs, incremental updates),
+        then the dependencies; the run is complete with them."""
+        store, stats, pid = self.store, self.stats, self.pid
+        total = stats.parsed
+        self.report(total, total, "resolving calls")
+        found: cf.Future[list[Any]] | None = None
+        if pool is not None:
+            found = pool.submit(collect_dependencies, str(store.path), pid, str(self.root))
+        if not _resolve_staged(store, pid, self.staged, pool, workers, self.settings, self.cancel):
+            stats.cancelled = True
+            return
+        pause_point("index:resolve:staged")
 
         def write(fn: Callable[[Any], None]) -> None:
             with store.write() as c:
                 fn(c)
 
-        report(total, total, "resolving calls")
-        found: cf.Future[list[Any]] | None = None
-        if pool is not None and not stats.cancelled:
-            found = pool.submit(collect_dependencies, str(store.path), pid, str(root))
-        if not stats.cancelled and not _resolve_staged(
-            store, pid, staged, pool, workers, settings, cancel
-        ):
+        resolve_pending(
+            store.conn(), pid, jedi_next=self.settings.jedi, write=write, cancel=self.cancel
+        )
+        if self._cancelled():
             stats.cancelled = True
-        if not stats.cancelled:
-            resolve_pending(conn, pid, jedi_next=settings.jedi, write=write, cancel=cancel)
-            with store.write() as c:
-                if found is not None:
-                    deps.save(c, pid, found.result())
-                else:
-                    deps.refresh(c, pid, root)
-                projects.set_indexed(c, pid, int(time.time()))
-    finally:
+            return
+        with store.write() as c:
+            self._phase_done(c, "resolve calls")
+        pause_point("index:resolve:done")
+        with store.write() as c:
+            if found is not None:
+                deps.save(c, pid, found.result())
+            else:
+                deps.refresh(c, pid, self.root)
+            projects.set_indexed(c, pid, int(time.time()))
+            self._phase_done(c, "dependencies")
+
+    def _keep_staged(self) -> None:
+        """Cancelled or failed: keep the staged calls as pending edges, not lose them."""
+        if not self.staged:
+            return
         try:
-            if staged:
-                # Cancelled or failed: keep the staged calls as pending edges, not lose them.
-                with store.write() as c:
-                    cs.insert_edges(c, staged_as_pending(pid, staged))
+            with self.store.write() as c:
+                cs.insert_edges(c, staged_as_pending(self.pid, self.staged))
+                index_staged.delete(c, (s.file_id for s in self.staged))
+            self.staged.clear()
         except Exception as exc:
             log.warning("could not keep the staged calls of an interrupted index: %s", exc)
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        cs.end_bulk(conn, saved)
-    stats.resolve_seconds = time.perf_counter() - t_res
-    summary = cs.index_summary(conn, pid)
-    stats.files = summary["files"]
-    stats.symbols = summary["symbols"]
-    stats.edges = summary["edges"]
-    stats.resolved = summary["resolved"]
-    stats.unresolved = summary["unresolved"]
-    stats.languages = summary["languages"]
-    stats.seconds = time.perf_counter() - t0
-    return stats
+
+    def _finish(self, status: str) -> None:
+        try:
+            with self.store.write() as c:
+                runs.finish(c, self.run_id, status, int(time.time()))
+        except Exception as exc:
+            log.warning("could not record the end of the index run: %s", exc)
+
+
+def _staged_rows(c: Any, pid: int) -> list[StagedCalls]:
+    return [StagedCalls(*row) for row in index_staged.load(c, pid)]
+
+
+def _still_current(old: cs.FileRow, cand: walk.Candidate, max_bytes: int) -> bool:
+    """The stored row is still right: same size and mtime, and the same verdict on size."""
+    too_large = cand.size > max_bytes
+    return (
+        old.size_bytes == cand.size
+        and old.mtime_ns == cand.mtime_ns
+        and (
+            (old.status == "skipped_large" and too_large)
+            or (old.status in ("indexed", "skipped_binary") and not too_large)
+        )
+    )
 
 
 def _count(stats: IndexStats, res: FileResult) -> None:
