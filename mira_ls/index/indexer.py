@@ -200,14 +200,15 @@ def index_workspace(
     cancel: Cancel | None = None,
     *,
     wait_s: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IndexStats:
     """Index (or catch up) one workspace root; unchanged files are skipped, vanished files
     removed. ``progress(done, total, message)`` is called after every chunk; ``cancel()``
     is polled between chunks (what is written stays written).
 
     One full index per project at a time (a lock beside the database): another one waits
-    up to ``wait_s`` seconds, then raises ``locks.Busy``. A run interrupted before (even by
-    kill -9) is finished by this one: see ``_IndexRun``."""
+    up to ``wait_s`` seconds (``on_wait(sentence)`` says so), then raises ``locks.Busy``.
+    A run interrupted before (even by kill -9) is finished by this one: see ``_IndexRun``."""
     t0 = time.perf_counter()
     root = _checked_root(root)
     with store.write() as c:
@@ -219,6 +220,7 @@ def index_workspace(
         wait_s=wait_s,
         cancel=cancel,
         hint=" (or pass --wait SECONDS to wait for it)",
+        on_wait=on_wait,
     ):
         stats = _IndexRun(store, pid, root, settings, _reporter(progress), cancel).execute()
     summary = cs.index_summary(store.conn(), pid)
@@ -266,8 +268,12 @@ class _IndexRun:
     def _cancelled(self) -> bool:
         return self.cancel is not None and self.cancel()
 
-    def _phase_done(self, c: Any, phase: str) -> None:
-        runs.phase_done(c, self.run_id, phase, int(time.time()))
+    def _phase_done(self, c: Any, phase: str, then: str | None = None) -> None:
+        """Record ``phase`` complete (in the caller's transaction) and ``then`` begun."""
+        now = int(time.time())
+        runs.phase_done(c, self.run_id, phase, now)
+        if then is not None:
+            runs.phase_started(c, self.run_id, then, now)
 
     def execute(self) -> IndexStats:
         store, stats = self.store, self.stats
@@ -275,12 +281,13 @@ class _IndexRun:
             self.run_id, interrupted = runs.begin(
                 c, self.pid, "index", int(time.time()), exclusive=True
             )
+            runs.phase_started(c, self.run_id, "walk", int(time.time()))
             leftover = _staged_rows(c, self.pid)
             if leftover:
                 cs.insert_edges(c, staged_as_pending(self.pid, leftover))
                 index_staged.delete_project(c, self.pid)
         if interrupted is not None:
-            stats.resumed = interrupted.stopped_in or "start"
+            stats.resumed = f"it stopped in {interrupted.stopped_in or 'walk'}"
             log.info(
                 "the previous index of %s was interrupted (%s); finishing it",
                 self.root,
@@ -347,7 +354,7 @@ class _IndexRun:
                     remove_file_rows(ctx, row)
                 ctx.flush()
                 stats.removed = len(gone)
-            self._phase_done(c, "walk")
+            self._phase_done(c, "walk", "parse")
         return stored, todo
 
     def _parse(
@@ -395,7 +402,7 @@ class _IndexRun:
                         ((s.file_id, s.ids, s.calls, s.count) for s in ctx.staged_files),
                     )
                     if not more:
-                        self._phase_done(c, "parse")
+                        self._phase_done(c, "parse", "resolve calls")
                 self.staged.extend(ctx.staged_files)
                 if first and more:
                     pause_point("index:parse:middle")
@@ -428,7 +435,7 @@ class _IndexRun:
             stats.cancelled = True
             return
         with store.write() as c:
-            self._phase_done(c, "resolve calls")
+            self._phase_done(c, "resolve calls", "dependencies")
         pause_point("index:resolve:done")
         with store.write() as c:
             if found is not None:

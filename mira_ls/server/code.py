@@ -22,9 +22,13 @@ from mira_ls.server.base import MiraServer, command_arg, guarded, position, serv
 from mira_ls.server.git import schedule_mining
 from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import code as code_store
+from mira_ls.store import locks
 
 log = logging.getLogger(__name__)
 
+# Another process (a `mira-ls index` in a terminal) indexing the same workspace: the server
+# waits for it, then catches up on what is left (usually nothing).
+INDEX_LOCK_WAIT_S = 900.0
 JEDI_PENDING = 2  # call_graph.needs_resolution: scope rules failed, jedi may place it
 
 
@@ -41,7 +45,13 @@ def full_index(ls: MiraServer, root: Path) -> None:
             ls.session.settings.index,
             progress=lambda done, total, msg: progress.report(done, total, msg),
             cancel=progress.cancelled,
+            wait_s=INDEX_LOCK_WAIT_S,
+            on_wait=lambda msg: progress.report(0, 0, msg, force=True),
         )
+    except locks.Busy as exc:
+        progress.end(str(exc))
+        log.warning("%s", exc)
+        return
     except BaseException:
         progress.end("indexing failed")
         raise

@@ -45,10 +45,12 @@ def hold(
     wait_s: float = 0.0,
     cancel: Callable[[], bool] | None = None,
     hint: str = "",
+    on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """Hold lock ``name`` of the database at ``db_path``; wait up to ``wait_s`` seconds for
     another holder (``cancel()`` polled meanwhile), then raise Busy with a sentence naming
-    ``what`` is running. A database that is not a file (``:memory:``) needs no lock."""
+    ``what`` is running. ``on_wait(sentence)`` is told once when the wait begins. A
+    database that is not a file (``:memory:``) needs no lock."""
     if str(db_path) == ":memory:":
         yield
         return
@@ -63,6 +65,7 @@ def hold(
         ) from exc
     try:
         deadline = time.monotonic() + max(0.0, wait_s)
+        told = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -75,6 +78,12 @@ def hold(
                 raise Busy(
                     f"Another mira-ls is {what} with this database{_holder(path)}{waited}; "
                     f"try again when it has finished{hint}."
+                )
+            if on_wait is not None and not told:
+                told = True
+                on_wait(
+                    f"Another mira-ls is {what} with this database{_holder(path)}; "
+                    f"waiting up to {wait_s:g} s for it."
                 )
             time.sleep(POLL_S)
         os.ftruncate(fd, 0)
