@@ -60,8 +60,10 @@ from mira_ls.index.writer import (
     remove_file_rows,
     store_result,
 )
+from mira_ls.paths import text_path
 from mira_ls.store import Store, index_staged, locks, projects, runs
 from mira_ls.store import code as cs
+from mira_ls.store.connection import error_types, is_environmental
 from mira_ls.testhooks import pause_point
 
 __all__ = [
@@ -385,10 +387,9 @@ class _IndexRun:
                         if chunk is None:
                             more = False
                             break
+                        _store_chunk(ctx, chunk, stored)
                         for res in chunk:
-                            store_result(ctx, res, stored.get(res.rel))
                             _count(stats, res)
-                        ctx.flush()
                         done += len(chunk)
                         self.report(done, total, f"parsed {done} of {total} files")
                         if self._cancelled():
@@ -465,6 +466,57 @@ class _IndexRun:
             log.warning("could not record the end of the index run: %s", exc)
 
 
+def _file_failures() -> tuple[type[BaseException], ...]:
+    """What storing one file's rows can raise because of that file (a constraint, a value
+    SQLite refuses), as opposed to the database failing."""
+    return (*error_types(), ValueError, RecursionError, OverflowError)
+
+
+def _store_chunk(ctx: WriteCtx, chunk: list[FileResult], stored: dict[str, cs.FileRow]) -> None:
+    """Store a chunk of results; if that fails, store them one by one, and a file whose rows
+    cannot be stored is recorded as not indexed, with the reason, instead of stopping the
+    index (its FileResult becomes an 'error')."""
+    c, mark = ctx.conn, ctx.mark()
+    c.execute("SAVEPOINT mira_chunk")
+    try:
+        for res in chunk:
+            store_result(ctx, res, stored.get(res.rel))
+        ctx.flush()
+    except _file_failures() as exc:
+        if isinstance(exc, error_types()) and is_environmental(exc):
+            raise  # the database, not a file: nothing else would store either
+        c.execute("ROLLBACK TO mira_chunk")
+        ctx.discard(mark)
+        for res in chunk:
+            _store_one(ctx, res, stored.get(res.rel))
+    c.execute("RELEASE mira_chunk")
+
+
+def _store_one(ctx: WriteCtx, res: FileResult, old: cs.FileRow | None) -> None:
+    c = ctx.conn
+    for attempt in (0, 1):
+        mark = ctx.mark()
+        c.execute("SAVEPOINT mira_file")
+        try:
+            store_result(ctx, res, old)
+            ctx.flush()
+        except _file_failures() as exc:
+            if isinstance(exc, error_types()) and is_environmental(exc):
+                raise
+            c.execute("ROLLBACK TO mira_file")
+            c.execute("RELEASE mira_file")
+            ctx.discard(mark)
+            if attempt == 0:  # once more, as a file that is not indexed, with the reason
+                res.status, res.error = "error", f"could not be stored: {exc}"
+                res.symbols = res.calls = res.imports = None
+                res.staged, res.staged_count = None, 0
+                continue
+            log.warning("not indexed: %s: %s", text_path(res.rel), exc)
+            return
+        c.execute("RELEASE mira_file")
+        return
+
+
 def _staged_rows(c: Any, pid: int) -> list[StagedCalls]:
     return [StagedCalls(*row) for row in index_staged.load(c, pid)]
 
@@ -490,5 +542,5 @@ def _count(stats: IndexStats, res: FileResult) -> None:
     else:
         stats.skipped[res.status] = stats.skipped.get(res.status, 0) + 1
         if res.status == "error" and len(stats.errors) < MAX_ERRORS_KEPT:
-            stats.errors.append(f"{res.rel}: {res.error}")
-            log.warning("not indexed: %s: %s", res.rel, res.error)
+            stats.errors.append(f"{text_path(res.rel)}: {res.error}")
+            log.warning("not indexed: %s: %s", text_path(res.rel), res.error)

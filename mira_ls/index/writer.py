@@ -21,6 +21,7 @@ from mira_ls.index.resolve import (
     pack_staged,
 )
 from mira_ls.index.worker import FileResult
+from mira_ls.paths import text_path
 from mira_ls.store import code as cs
 from mira_ls.store.connection import Connection
 from mira_ls.store.invalidation import invalidate_symbols
@@ -90,6 +91,23 @@ class WriteCtx:
         self.invalid_ids: list[int] = []
         self.invalid_hashes: list[str] = []
         self.pending_files: set[int] = set()
+
+    def mark(self) -> int:
+        """Where ``discard`` returns to (rows are collected until ``flush``)."""
+        return len(self.staged_files)
+
+    def discard(self, mark: int) -> None:
+        """Forget what was collected since ``mark``, after the caller rolled its rows back."""
+        for lst in (
+            self.sym_inserts, self.sym_updates, self.sym_moves, self.sym_deletes,
+            self.edge_delete_callers, self.edge_shifts, self.edge_lines, self.edge_inserts,
+            self.sig_ids, self.added_names, self.imports_new, self.imports_replace,
+            self.invalid_ids, self.invalid_hashes,
+        ):  # fmt: skip
+            lst.clear()
+        self.pending_files.clear()
+        del self.staged_files[mark:]
+        self._next_id = None
 
     def take_id(self) -> int:
         return self.take_ids(1)
@@ -425,7 +443,7 @@ def store_result(ctx: WriteCtx, res: FileResult, old: cs.FileRow | None) -> File
     return reconcile(
         ctx,
         file_id,
-        res.rel,
+        text_path(res.rel),
         res.language or "",
         res.symbols,
         res.calls,
