@@ -62,3 +62,28 @@ def test_a_file_that_cannot_be_stored_is_skipped_with_a_reason(ws: Path, tmp_pat
     assert "Traceback" not in err
     code, out, _ = _cli(tmp_path, "callers", "ok_helper", "--root", str(ws))
     assert code == 0 and "other.py" in out  # the other files are indexed
+
+
+def test_a_pathologically_nested_file_is_indexed_partially_with_the_reason(
+    ws: Path, tmp_path: Path
+) -> None:
+    deep = 50_000
+    (ws / "nest.py").write_text(
+        "def g(x):\n    return x\n\n\ny = " + "g(" * deep + "1" + ")" * deep
+    )
+    code, out, err = _cli(tmp_path, "index", str(ws))
+    assert code == 0, err
+    assert "nest.py: indexed partially: code nested more than 1000 levels deep" in err
+    conn = sqlite3.connect(tmp_path / "mira.db")
+    status, error = conn.execute(
+        "SELECT status, error FROM repository_files WHERE file_path = 'nest.py'"
+    ).fetchone()
+    calls = conn.execute(
+        "SELECT count(*) FROM call_graph g JOIN code_elements e ON e.id = g.caller_id"
+        " WHERE e.file_path = 'nest.py'"
+    ).fetchone()[0]
+    conn.close()
+    assert status == "indexed" and "indexed partially" in error
+    assert 0 < calls < deep  # the calls above the bound are indexed
+    code, out, _ = _cli(tmp_path, "callers", "ok_helper", "--root", str(ws))
+    assert code == 0 and "other.py" in out

@@ -147,6 +147,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print("; ".join(notes), file=sys.stderr)
     for e in stats.errors:
         print(f"not indexed: {e}", file=sys.stderr)
+    for p in stats.partial:
+        print(p, file=sys.stderr)
     return 0
 
 

@@ -104,6 +104,7 @@ class IndexStats:
     removed: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)  # "path: why", files indexed partially
     cancelled: bool = False
     mode: str = "walk"
     project_id: int = 0
@@ -537,6 +538,9 @@ def _still_current(old: cs.FileRow, cand: walk.Candidate, max_bytes: int) -> boo
 def _count(stats: IndexStats, res: FileResult) -> None:
     if res.status == "parsed":
         stats.parsed += 1
+        if res.partial is not None and len(stats.partial) < MAX_ERRORS_KEPT:
+            stats.partial.append(f"{text_path(res.rel)}: {res.partial}")
+            log.info("%s: %s", text_path(res.rel), res.partial)
     elif res.status == "unchanged":
         stats.unchanged += 1
     else:

@@ -61,6 +61,7 @@ class FileResult:
     # (caller, name, receiver, line, col) and left out of ``calls``.
     staged: bytes | None = None
     staged_count: int = 0
+    partial: str | None = None  # parsed, but a per-file bound left part of it out: why
 
 
 def is_binary(data: bytes) -> bool:
@@ -187,6 +188,7 @@ def process_bytes(
         parsed=fx.parsed if keep_parse else None,
         staged=pack_staged(staged) if split else None,
         staged_count=len(staged),
+        partial=fx.partial,
     )
 
 

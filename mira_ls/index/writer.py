@@ -429,7 +429,7 @@ def store_result(ctx: WriteCtx, res: FileResult, old: cs.FileRow | None) -> File
         line_count=res.line_count,
         mtime_ns=res.mtime_ns,
         status=status,
-        error=res.error,
+        error=res.error if status != "indexed" else res.partial,
         parse_errors=res.parse_errors,
         at=ctx.now,
     )
@@ -440,7 +440,7 @@ def store_result(ctx: WriteCtx, res: FileResult, old: cs.FileRow | None) -> File
         upd.rel_path, upd.status, upd.error = res.rel, status, res.error
         return upd
     assert res.symbols is not None and res.calls is not None and res.imports is not None
-    return reconcile(
+    upd = reconcile(
         ctx,
         file_id,
         text_path(res.rel),
@@ -452,3 +452,5 @@ def store_result(ctx: WriteCtx, res: FileResult, old: cs.FileRow | None) -> File
         staged=res.staged,
         staged_count=res.staged_count,
     )
+    upd.rel_path, upd.error = res.rel, res.partial  # indexed, but partially: why
+    return upd
