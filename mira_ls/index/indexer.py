@@ -1,13 +1,14 @@
 """Full and incremental indexing of a workspace into code_elements / call_graph.
 
-Full index (or catch-up): list files, skip those whose size and mtime match the stored row,
-parse the rest in worker processes ("forkserver": the server has threads, plain fork is
-unsafe), and write from this process only, one transaction per chunk. Calls that the
-worker could not resolve inside their own file are stored pending and resolved once every
-symbol is in.
+Full index (or catch-up), here: list files, skip those whose size and mtime match the
+stored row, parse the rest (``pool``: worker processes, "forkserver" since the server has
+threads) and write from this process only (``writer``), a transaction per chunk. Calls that
+the worker could not resolve inside their own file are staged and resolved once every
+symbol is in. Each phase is recorded in ``runs``; a run killed anywhere is finished by the
+next one (``_IndexRun``). One full index per project at a time (``store/locks``).
 
-Incremental (didSave, watched files): one parse, then a diff against the stored rows by
-identity (qualified_name, kind, ordinal):
+Incremental (didSave, watched files; ``incremental``): one parse, then a diff against the
+stored rows by identity (qualified_name, kind, ordinal):
 - same content_hash: the row is untouched (id stable; only its position moves if lines
   above it changed);
 - body changed: the row and its outgoing edges are rewritten;
@@ -15,7 +16,6 @@ identity (qualified_name, kind, ordinal):
 - removed: the row and its edges go; callers' edges are re-resolved (maybe elsewhere).
 Changed and removed symbols invalidate the caches keyed on them.
 """
-
 from __future__ import annotations
 
 import concurrent.futures as cf

@@ -261,6 +261,28 @@ def reconcile(
     if not is_new:
         ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
         ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
+    _place_calls(ctx, file_id, rel, language, ids, calls, rewrite)
+    if not is_new:
+        ctx.imports_replace.append(file_id)
+    ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
+    if upd.changed_symbol_ids:
+        ctx.invalid_ids.extend(upd.changed_symbol_ids)
+        ctx.invalid_hashes.extend(upd.changed_content_hashes)
+    return upd
+
+
+def _place_calls(
+    ctx: WriteCtx,
+    file_id: int,
+    rel: str,
+    language: str,
+    ids: list[int],
+    calls: list[tuple[Any, ...]],
+    rewrite: set[int],
+) -> None:
+    """The edges of the symbols in ``rewrite``: placed locally, settled, staged for the
+    project-wide pass (full index) or stored pending (incremental)."""
+    pid = ctx.project_id
     pending = False
     to_stage: list[tuple[Any, ...]] = []
     for caller, name, receiver, line, col, target, need in calls:
@@ -279,19 +301,12 @@ def reconcile(
         else:
             pending = True
             ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
+    if pending:
+        ctx.pending_files.add(file_id)
     if to_stage:
         ctx.staged_files.append(
             StagedCalls(file_id, rel, language, ids, pack_staged(to_stage), len(to_stage))
         )
-    if not is_new:
-        ctx.imports_replace.append(file_id)
-    ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
-    if upd.changed_symbol_ids:
-        ctx.invalid_ids.extend(upd.changed_symbol_ids)
-        ctx.invalid_hashes.extend(upd.changed_content_hashes)
-    if pending:
-        ctx.pending_files.add(file_id)
-    return upd
 
 
 def _insert_new(
