@@ -28,8 +28,8 @@ from mira_ls.store import (
     connect,
     error_types,
 )
-from mira_ls.store.status import status
 from mira_ls.store.migrate import load_migrations
+from mira_ls.store.status import status
 from tests.support.cli import run_cli
 
 ALL_VERSIONS = [m.version for m in load_migrations()]
