@@ -16,6 +16,7 @@ stored rows by identity (qualified_name, kind, ordinal):
 - removed: the row and its edges go; callers' edges are re-resolved (maybe elsewhere).
 Changed and removed symbols invalidate the caches keyed on them.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as cf
