@@ -29,10 +29,11 @@ def _module(i: int, version: int = 0) -> str:
     nxt, prev = (i + 1) % N_FILES, (i - 1) % N_FILES
     body = "\n".join(f"    f{nxt}()  # {k}" if k % 2 else f"    g{prev}()" for k in range(CALLS))
     return (
-        f"from m{nxt} import f{nxt}\nfrom m{prev} import g{prev}\n\n\n"
+        f"from m{nxt} import C{nxt}, f{nxt}\nfrom m{prev} import g{prev}\n\n\n"
         f"def f{i}():\n    return {version}\n\n\n"
         f"def g{i}():\n{body}\n\n\n"
-        f"class C{i}:\n    def run(self):\n        return g{i}() or f{i}()\n"
+        f"class C{i}:\n    def run(self):\n        return g{i}() or f{i}()\n\n"
+        f"    def other(self):\n        obj = C{nxt}()\n        return obj.run()  # jedi\n"
     )
 
 
@@ -273,3 +274,19 @@ def test_second_index_says_another_is_running_then_waits_for_it(
     got = _content(tmp_path / "mira.db")
     for key in ("files", "symbols", "edges", "staged"):
         assert got[key] == clean[key], key
+
+
+def test_killed_jedi_pass_rerun_equals_a_clean_one(workspace: Path, tmp_path: Path) -> None:
+    """The jedi pass settles each file's edges in one write; a re-run does the rest."""
+    clean_dir, killed = tmp_path / "clean", tmp_path / "killed"
+    clean_dir.mkdir()
+    killed.mkdir()
+    _run(["index", str(workspace), "--jedi"], clean_dir)
+    want = _content(clean_dir / "mira.db")
+    assert any(e[7] == "jedi" for e in want["edges"])
+    assert not any(e[8] == 2 for e in want["edges"])  # nothing left for jedi
+    _kill_at(["index", str(workspace), "--jedi"], killed, "index:jedi:middle")
+    _run(["index", str(workspace), "--jedi"], killed)
+    got = _content(killed / "mira.db")
+    for key in ("files", "symbols", "edges", "staged"):
+        assert got[key] == want[key], key
