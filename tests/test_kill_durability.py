@@ -101,7 +101,7 @@ def _run(cmd: list[str], tmp: Path) -> str:
 def _content(db: Path) -> dict[str, Any]:
     """What the database says about the workspace, independent of row ids."""
     conn = sqlite3.connect(db)
-    q = lambda sql: sorted(conn.execute(sql).fetchall())  # noqa: E731
+    q = lambda sql: sorted(conn.execute(sql).fetchall(), key=repr)  # noqa: E731
     out = {
         "files": q("SELECT file_path, content_hash, status, error FROM repository_files"),
         "symbols": q(
