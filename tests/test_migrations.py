@@ -268,14 +268,14 @@ def test_newer_schema_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     with Store(db) as store, store.write() as c:
         c.execute(
             "INSERT INTO schema_migrations VALUES (?, 'from_the_future', 'abc', unixepoch())",
-            (NEXT + 2,),
+            (LAST + 2,),
         )
     before = db.read_bytes()
     rows = migration_rows(db)
     with pytest.raises(SchemaTooNew) as err:
         Store(db)
     msg = str(err.value)
-    assert f"{NEXT + 2:03d}" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
+    assert f"{LAST + 2:03d}" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
     assert db.read_bytes() == before
     assert migration_rows(db) == rows
 
