@@ -58,6 +58,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "009_project_context.sql": {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
     },
+    "010_run_phases.sql": {"runs", "run_phases", "index_staged_calls"},
     "011_budget_holds.sql": {"budget_holds"},
     "015_position_columns.sql": set(),
 }  # fmt: skip
