@@ -66,7 +66,7 @@ def resolve_python_with_jedi(
         except ValueError as exc:
             log.debug("jedi cannot read %s: %s", rel, exc)
             script = None
-        rows: list[tuple[int | None, str | None, int, int]] = []
+        rows: list[tuple[int | None, str | None, int, str | None, int]] = []
         for e in edges:
             if cancel is not None and cancel():
                 break
@@ -75,9 +75,9 @@ def resolve_python_with_jedi(
                 target = _jedi_target(conn, project_id, root, script, e)
             if target is not None:
                 resolved += 1
-                rows.append((target, "jedi", 0, e.id))
+                rows.append((target, "jedi", 0, None, e.id))
             else:
-                rows.append((None, None, 0, e.id))
+                rows.append((None, None, 0, None, e.id))
         with store.write() as c:
             cs.set_edge_resolutions(c, rows)
     return resolved

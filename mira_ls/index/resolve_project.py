@@ -25,11 +25,13 @@ from mira_ls.index.resolve_scope import (
     local_target,
     scope_from_refs,
 )
+from mira_ls.index.resolve_types import TypeEval
 from mira_ls.index.symbols import CLASS_KINDS, SPECS, module_name
 from mira_ls.store import code as cs
 from mira_ls.store.connection import Connection
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_PY_SELF = frozenset({"self", "cls", "super()"})
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 # --- project-wide resolution over stored rows ----------------------------------------------
@@ -62,6 +64,13 @@ class ResolveStats:
     unresolved: int = 0
     by: dict[str, int] = field(default_factory=dict)
 
+    def count(self, by: str | None) -> None:
+        if by is None:
+            self.unresolved += 1
+        else:
+            self.resolved += 1
+            self.by[by] = self.by.get(by, 0) + 1
+
 
 class Resolver:
     """Resolves stored edges with memoized look-ups (one instance per pass)."""
@@ -75,6 +84,8 @@ class Resolver:
         self._py_memo: dict[str, int | None] = {}
         self._packages: dict[str, bool] = {}
         self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
+        self._ctx_memo: dict[int, _FileCtx] = {}
+        self.types = TypeEval(self)
 
     # memoized look-ups
     def by_name(self, name: str) -> list[cs.SymbolRef]:
@@ -110,6 +121,16 @@ class Resolver:
         for imp in imports:
             self._bind(language, path, module_qn, imp, bindings, stars, stems)
         return _FileCtx(file_id, path, language, bindings, stars, stems, bool(imports), self.conn)
+
+    def ctx_of(self, file_id: int, path: str, language: str) -> _FileCtx:
+        """A file's context, kept for the pass (another file's classes and functions are
+        looked at many times while following types)."""
+        hit = self._ctx_memo.get(file_id)
+        if hit is None:
+            if len(self._ctx_memo) > 5_000:
+                self._ctx_memo.clear()
+            hit = self._ctx_memo[file_id] = self.file_ctx(file_id, path, language)
+        return hit
 
     def _bind(
         self,
@@ -186,9 +207,11 @@ class Resolver:
         receiver: str | None,
         *,
         local_done: bool = False,
+        receiver_type: str | None = None,
     ) -> tuple[int, str] | None:
         """The target of one call; ``local_done``: the file-local rules already failed
-        (the worker tried them on this very content)."""
+        (the worker tried them on this very content); ``receiver_type``: what the parser
+        inferred the receiver to be (py_types)."""
         if not local_done:
             scope = ctx.scope
             if caller not in scope.kind:
@@ -198,9 +221,40 @@ class Resolver:
                 return hit, "scope"
         if receiver is None:
             return self._bare(ctx, name)
+        if ctx.language == "python" and (receiver_type or receiver in _PY_SELF):
+            hit = self.types.method_call(ctx, caller, name, receiver_type or receiver)
+            if hit is not None:
+                return hit, "type"
         if receiver in SPECS[ctx.language].self_names:
             return self._own_type(ctx, caller, name)
         return self._dotted(ctx, name, receiver)
+
+    def settle(
+        self,
+        ctx: _FileCtx,
+        caller: int,
+        name: str,
+        receiver: str | None,
+        receiver_type: str | None,
+        *,
+        jedi_next: bool,
+        local_done: bool = False,
+    ) -> tuple[int | None, str | None, int, str | None]:
+        """(callee id, resolved_by, needs_resolution, external module) for one call: its
+        target, else whether jedi may still find one, else the module it leaves for."""
+        try:
+            res = self.resolve(
+                ctx, caller, name, receiver, local_done=local_done, receiver_type=receiver_type
+            )
+        except RecursionError:
+            res = None
+        if res is not None:
+            return res[0], res[1], 0, None
+        ext = self.types.external_module(ctx, caller, name, receiver, receiver_type)
+        if ext is not None:
+            return None, None, 0, ext
+        wait = 2 if jedi_next and self.jedi_may_help(ctx, name, receiver) else 0
+        return None, None, wait, None
 
     def _bare(self, ctx: _FileCtx, name: str) -> tuple[int, str] | None:
         """``f()``: imported, the same Go package, a star import, or a unique global."""
@@ -527,7 +581,7 @@ def resolve_pending(
     ``file_ids`` limits the pass to edges whose caller is in these files."""
     stats = ResolveStats()
     resolver = Resolver(conn, project_id)
-    updates: list[tuple[int | None, str | None, int, int]] = []
+    updates: list[tuple[int | None, str | None, int, str | None, int]] = []
 
     def flush() -> None:
         if not updates:
@@ -547,20 +601,11 @@ def resolve_pending(
             break
         ctx = resolver.file_ctx(file_id, path, lang)
         for e in cs.pending_edges_in_file(conn, file_id, 1):
-            try:
-                res = resolver.resolve(ctx, e.caller_id, e.callee_name, e.receiver)
-            except RecursionError:
-                res = None
-            if res is None:
-                stats.unresolved += 1
-                wait = (
-                    2 if jedi_next and resolver.jedi_may_help(ctx, e.callee_name, e.receiver) else 0
-                )
-                updates.append((None, None, wait, e.id))
-            else:
-                stats.resolved += 1
-                stats.by[res[1]] = stats.by.get(res[1], 0) + 1
-                updates.append((res[0], res[1], 0, e.id))
+            callee, by, wait, ext = resolver.settle(
+                ctx, e.caller_id, e.callee_name, e.receiver, e.receiver_type, jedi_next=jedi_next
+            )
+            stats.count(by)
+            updates.append((callee, by, wait, ext, e.id))
         if len(updates) >= batch:
             flush()
     flush()
@@ -571,8 +616,8 @@ def resolve_pending(
 class StagedCalls:
     """One file's calls that need project-wide resolution, kept by a full index until every
     symbol is stored. ``calls`` is a pickled list of (caller index, name, receiver, line,
-    col), compact and opaque to the writer; ``ids`` maps a caller index to its symbol id (a
-    ``range`` for a new file)."""
+    col, receiver type), compact and opaque to the
+    writer; ``ids`` maps a caller index to its symbol id (a ``range`` for a new file)."""
 
     file_id: int
     path: str
@@ -605,20 +650,15 @@ def resolve_staged(
     for item in items:
         ctx = resolver.file_ctx(item.file_id, item.path, item.language)
         ids = item.ids
-        for caller, name, receiver, line, col in pickle.loads(item.calls):
+        for caller, name, receiver, line, col, rtype in pickle.loads(item.calls):
             caller_id = ids[caller]
-            try:
-                res = resolver.resolve(ctx, caller_id, name, receiver, local_done=True)
-            except RecursionError:
-                res = None
-            if res is None:
-                stats.unresolved += 1
-                wait = 2 if jedi_next and resolver.jedi_may_help(ctx, name, receiver) else 0
-                out.append((project_id, caller_id, None, name, receiver, line, col, None, wait))
-            else:
-                stats.resolved += 1
-                stats.by[res[1]] = stats.by.get(res[1], 0) + 1
-                out.append((project_id, caller_id, res[0], name, receiver, line, col, res[1], 0))
+            callee, by, wait, ext = resolver.settle(
+                ctx, caller_id, name, receiver, rtype, jedi_next=jedi_next, local_done=True
+            )
+            stats.count(by)
+            out.append(
+                (project_id, caller_id, callee, name, receiver, line, col, by, wait, rtype, ext)
+            )
     return out, stats
 
 
@@ -626,7 +666,7 @@ def staged_as_pending(project_id: int, items: Iterable[StagedCalls]) -> list[tup
     """Rows for staged calls left unresolved (an interrupted index): pending
     (needs_resolution=1), so the next pass resolves them."""
     return [
-        (project_id, item.ids[caller], None, name, receiver, line, col, None, 1)
+        (project_id, item.ids[caller], None, name, receiver, line, col, None, 1, rtype, None)
         for item in items
-        for caller, name, receiver, line, col in pickle.loads(item.calls)
+        for caller, name, receiver, line, col, rtype in pickle.loads(item.calls)
     ]

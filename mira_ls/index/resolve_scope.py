@@ -136,6 +136,7 @@ BARE_SEES_MEMBERS = frozenset({"java", "cpp"})
 FAMILY = {"typescript": "js", "tsx": "js", "javascript": "js", "c": "c", "cpp": "c"}
 
 
+_PY_SELF = frozenset({"self", "cls", "super()"})
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _HEAD = re.compile(r"::|\.|->|\(|\[")
 
@@ -315,10 +316,19 @@ def local_bindings(fx: FileExtract) -> tuple[set[str], bool, bool]:
 
 
 def after_local(
-    lang: str, name: str, receiver: str | None, bound: set[str], star: bool, has_imports: bool
+    lang: str,
+    name: str,
+    receiver: str | None,
+    bound: set[str],
+    star: bool,
+    has_imports: bool,
+    *,
+    receiver_type: str | None = None,
 ) -> int:
     """For a call the file-local rules could not resolve: NEEDS_PROJECT, NEEDS_JEDI or
     SETTLED. Mirrors ``Resolver.resolve``: a call it could never resolve is not staged."""
+    if receiver_type is not None or (lang == "python" and receiver in _PY_SELF):
+        return NEEDS_PROJECT  # a known receiver type, or an inherited method
     if lang in ("rust", "cpp"):
         return NEEDS_PROJECT  # paths (a::b::f, Type::new) and out-of-line impls elsewhere
     builtins_ = BUILTINS.get(lang, frozenset())

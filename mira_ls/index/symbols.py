@@ -108,6 +108,7 @@ class FileExtract:
     decoded_with_replacement: bool = False
     children: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     parsed: Parsed | None = None  # pass to the next extract() of the same file
+    spans: list[tuple[int, int]] = field(default_factory=list)  # byte span per symbol
 
     @property
     def module(self) -> Symbol:
@@ -688,6 +689,7 @@ def extract(
         decoded_with_replacement=replaced,
         children=children,
         parsed=Parsed(language, src, tree),
+        spans=spans,
     )
 
 

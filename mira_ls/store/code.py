@@ -304,12 +304,14 @@ def delete_symbols(conn: Connection, ids: list[int]) -> list[int]:
 
 EDGE_WRITE_COLS = (
     "project_id, caller_id, callee_id, callee_name, receiver, line, col, resolved_by,"
-    " needs_resolution"
+    " needs_resolution, receiver_type, external"
 )
 
 
 def insert_edges(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    conn.executemany(f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany(
+        f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+    )
 
 
 def delete_edges_from(conn: Connection, caller_ids: list[int]) -> None:
@@ -324,12 +326,13 @@ def shift_edges(conn: Connection, rows: list[tuple[int, int]]) -> None:
 
 
 def edges_of_callers(conn: Connection, caller_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
-    """caller id -> [(edge id, callee_name, receiver, line, col)] ordered by position."""
+    """caller id -> [(edge id, callee_name, receiver, line, col, receiver_type)] ordered by
+    position."""
     out: dict[int, list[tuple[Any, ...]]] = {}
     for chunk in _chunks(caller_ids):
         marks = ",".join("?" * len(chunk))
         for r in conn.execute(
-            "SELECT caller_id, id, callee_name, receiver, line, col FROM call_graph"
+            "SELECT caller_id, id, callee_name, receiver, line, col, receiver_type FROM call_graph"
             f" WHERE caller_id IN ({marks}) ORDER BY caller_id, line, col",
             chunk,
         ):
@@ -384,6 +387,7 @@ class PendingEdge:
     receiver: str | None
     line: int
     col: int
+    receiver_type: str | None = None
 
 
 def pending_files(conn: Connection, project_id: int, level: int) -> list[tuple[int, str, str]]:
@@ -414,7 +418,8 @@ def file_info(conn: Connection, file_ids: list[int]) -> list[tuple[int, str, str
 
 def pending_edges_in_file(conn: Connection, file_id: int, level: int) -> list[PendingEdge]:
     rows = conn.execute(
-        "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col FROM call_graph g"
+        "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col, g.receiver_type"
+        " FROM call_graph g"
         " WHERE g.caller_id IN (SELECT id FROM code_elements WHERE file_id = ?)"
         " AND g.needs_resolution = ?",
         (file_id, level),
@@ -423,11 +428,12 @@ def pending_edges_in_file(conn: Connection, file_id: int, level: int) -> list[Pe
 
 
 def set_edge_resolutions(
-    conn: Connection, rows: list[tuple[int | None, str | None, int, int]]
+    conn: Connection, rows: list[tuple[int | None, str | None, int, str | None, int]]
 ) -> None:
-    """(callee_id, resolved_by, needs_resolution, edge_id)."""
+    """(callee_id, resolved_by, needs_resolution, external module, edge_id)."""
     conn.executemany(
-        "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ? WHERE id = ?",
+        "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ?,"
+        " external = ? WHERE id = ?",
         rows,
     )
 
@@ -477,6 +483,28 @@ def refs_by_qualified(conn: Connection, project_id: int, qualified_name: str) ->
 def ref_by_id(conn: Connection, symbol_id: int) -> SymbolRef | None:
     r = conn.execute(f"{_REF_SELECT} WHERE c.id = ?", (symbol_id,)).fetchone()
     return SymbolRef(*r) if r else None
+
+
+def signature_of(conn: Connection, symbol_id: int) -> str | None:
+    """A symbol's display signature (bases of a class, annotations of a function)."""
+    r = conn.execute("SELECT signature FROM code_elements WHERE id = ?", (symbol_id,)).fetchone()
+    return r[0] if r else None
+
+
+def is_decorated(conn: Connection, symbol_id: int) -> bool:
+    """Whether a symbol's span starts before its name's line (decorators, attributes)."""
+    r = conn.execute(
+        "SELECT start_line < name_line FROM code_elements WHERE id = ?", (symbol_id,)
+    ).fetchone()
+    return bool(r and r[0])
+
+
+def members_named(conn: Connection, class_id: int, name: str) -> list[SymbolRef]:
+    """The direct members of a class with this name, in file order."""
+    rows = conn.execute(
+        f"{_REF_SELECT} WHERE c.parent_id = ? AND c.name = ? ORDER BY c.id", (class_id, name)
+    ).fetchall()
+    return [SymbolRef(*r) for r in rows]
 
 
 def refs_in_file(conn: Connection, file_id: int) -> list[SymbolRef]:
