@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mira_ls.index import indexer
+from mira_ls.index.resolve_external import CalleeCounts, callee_counts
 from mira_ls.store import Store
 from tests.index_helpers import index, new_store, write_files
 
@@ -240,7 +241,7 @@ def test_fixture_typed_parameters(tmp_path: Path) -> None:
 
 
 def test_externals_stored_apart(tmp_path: Path) -> None:
-    store, pid, _ = _project(tmp_path)
+    store, _, _ = _project(tmp_path)
     rows = store.conn().execute(
         "SELECT g.callee_name, g.external, g.callee_id FROM call_graph g"
         " JOIN code_elements a ON a.id = g.caller_id WHERE a.qualified_name = 'pkg.views.external'"
@@ -248,6 +249,22 @@ def test_externals_stored_apart(tmp_path: Path) -> None:
     got = {r[0]: (r[1], r[2]) for r in rows}
     assert got["join"] == ("os.path", None)
     assert got["upper"] == ("builtins", None)
+    fn = (
+        store.conn()
+        .execute("SELECT id FROM code_elements WHERE qualified_name = 'pkg.views.external'")
+        .fetchone()[0]
+    )
+    # join (os.path), upper (str), len and sorted (builtins, settled by the parser): external
+    counts = callee_counts(store.conn(), fn, "python")
+    assert counts == CalleeCounts(project=0, external=4, unresolved=0)
+    assert counts.describe() == "0 callees, 4 external"
+    unknown = (
+        store.conn()
+        .execute("SELECT id FROM code_elements WHERE qualified_name = 'pkg.views.unknown'")
+        .fetchone()[0]
+    )
+    # x.route() / x.get() on an unknown x: unresolved, not external
+    assert callee_counts(store.conn(), unknown, "python").describe() == "0 callees (2 unresolved)"
 
 
 def test_rename_method_then_new_one(tmp_path: Path) -> None:

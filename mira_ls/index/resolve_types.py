@@ -241,8 +241,10 @@ class TypeEval:
         cands = [r for r in self.r.by_name(name) if r.kind in ("function", "method")]
         for place in places:
             for r in cands:
-                if r.file_path == place and r.parent_kind == "module" and cs.is_decorated(
-                    self.r.conn, r.id
+                if (
+                    r.file_path == place
+                    and r.parent_kind == "module"
+                    and cs.is_decorated(self.r.conn, r.id)
                 ):
                     return self.returns(r)
         return None

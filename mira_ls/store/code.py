@@ -640,6 +640,8 @@ class CallSite:
     line: int
     col: int
     resolved_by: str | None
+    external: str | None = None  # callees(): the module an unresolved call goes into
+    language: str = ""  # callees(): the caller's language
 
 
 _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
@@ -663,7 +665,8 @@ def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
 def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     rows = conn.execute(
         f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by,"
-        " c.file_path FROM call_graph g JOIN code_elements c ON c.id = g.caller_id"
+        " c.file_path, g.external, c.language FROM call_graph g"
+        " JOIN code_elements c ON c.id = g.caller_id"
         " LEFT JOIN code_elements s ON s.id = g.callee_id"
         " WHERE g.caller_id = ? ORDER BY g.line, g.col",
         (symbol_id,),
@@ -672,8 +675,23 @@ def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     out = []
     for r in rows:
         s = symbol_from_row(r[:n]) if r[0] is not None else None
-        out.append(CallSite(s, r[n], r[n + 1], r[n + 5], r[n + 2], r[n + 3], r[n + 4]))
+        out.append(
+            CallSite(s, r[n], r[n + 1], r[n + 5], r[n + 2], r[n + 3], r[n + 4], r[n + 6], r[n + 7])
+        )
     return out
+
+
+def callee_rows(conn: Connection, symbol_id: int) -> list[tuple[str, str | None, str | None]]:
+    """(callee_name, receiver, external) of the unresolved calls inside a symbol, plus one
+    ('', None, None) row per resolved call (counts without loading symbols)."""
+    rows = conn.execute(
+        "SELECT CASE WHEN callee_id IS NULL THEN callee_name ELSE '' END,"
+        " CASE WHEN callee_id IS NULL THEN receiver END,"
+        " CASE WHEN callee_id IS NULL THEN external END"
+        " FROM call_graph WHERE caller_id = ?",
+        (symbol_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def unresolved_calls_named(
