@@ -38,7 +38,7 @@ def resolve_python_with_jedi(
         return 0
     root = Path(root).resolve()
     conn = store.conn()
-    project = jedi.Project(str(root))
+    project = jedi_project(jedi, root)
     resolved = 0
     started = time.monotonic()
     for file_id, rel, _lang in cs.pending_files(conn, project_id, 2):
@@ -81,6 +81,14 @@ def resolve_python_with_jedi(
         with store.write() as c:
             cs.set_edge_resolutions(c, rows)
     return resolved
+
+
+def jedi_project(jedi: Any, root: Path) -> Any:
+    """A jedi project that imports the project's own packages the way the index names
+    them: a ``src/`` layout's packages are importable (without it, ``import click`` in a
+    test of ``src/click`` led nowhere, and so did every call through it)."""
+    extra = [str(root / "src")] if (root / "src").is_dir() else []
+    return jedi.Project(str(root), added_sys_path=extra)
 
 
 def _jedi_target(
