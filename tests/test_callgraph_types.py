@@ -278,3 +278,62 @@ def test_rename_method_then_new_one(tmp_path: Path) -> None:
     (root / "pkg/client.py").write_text(CLIENT + "\n    def get(self, url):\n        return 2\n")
     indexer.update_file(store, pid, root, "pkg/client.py")
     assert ("pkg/views.py", line) in _sites(store, "pkg.client.Client.get")
+
+
+DECO_LIB = """\
+import typing as t
+
+
+class Group:
+    def command(self, name=None) -> t.Callable[[t.Any], "Command"]:
+        return lambda f: Command()
+
+
+class Command:
+    def main(self):
+        return 0
+
+
+def group(name=None) -> t.Callable[[t.Any], Group]:
+    return lambda f: Group()
+
+
+def command(f) -> "Command | t.Callable[[t.Any], Command]":
+    return Command()
+"""
+
+DECO_CLI = """\
+from lib import group, Group
+
+
+@group()
+def cli():
+    pass
+
+
+@cli.command()
+def sub():
+    pass
+
+
+def plain():
+    pass
+
+
+def run():
+    sub.main()
+    plain.main()
+"""
+
+
+def test_decorated_functions_hold_what_the_decorator_returns(tmp_path: Path) -> None:
+    root = tmp_path / "deco"
+    write_files(root, {"lib.py": DECO_LIB, "cli.py": DECO_CLI})
+    store = new_store(tmp_path)
+    index(store, root, jedi=False)
+    # cli = group()(cli): a Group, so @cli.command() calls Group.command
+    assert ("cli.py", _line(DECO_CLI, "@cli.command()")) in _sites(store, "lib.Group.command")
+    # sub = cli.command()(sub): a Command
+    assert ("cli.py", _line(DECO_CLI, "sub.main()")) in _sites(store, "lib.Command.main")
+    # an undecorated function has no main
+    assert ("cli.py", _line(DECO_CLI, "plain.main()")) not in _sites(store, "lib.Command.main")

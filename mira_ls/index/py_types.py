@@ -36,6 +36,8 @@ _QUERY = """
 (for_statement left: (identifier) @var) @rebind
 (as_pattern_target (identifier) @var) @rebind
 (named_expression name: (identifier) @var) @rebind
+(decorated_definition . (decorator) @dec definition: (function_definition name: (identifier) @var))
+  @decorated
 """
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -44,6 +46,7 @@ _OPTIONAL = re.compile(r"^(?:[A-Za-z_]\w*\.)?Optional\[(.*)\]$", re.S)
 _UNION = re.compile(r"^(?:[A-Za-z_]\w*\.)?Union\[(.*)\]$", re.S)
 _TYPE_OF = re.compile(r"^(?:[A-Za-z_]\w*\.)?[Tt]ype\[(.*)\]$", re.S)
 _ANNOTATED = re.compile(r"^(?:[A-Za-z_]\w*\.)?Annotated\[([^,\]]*)", re.S)
+_CALLABLE = re.compile(r"^(?:[A-Za-z_]\w*\.)*Callable\[\s*(?:\[[^\]]*\]|\.\.\.)\s*,(.*)\]$", re.S)
 _UNKNOWN = object()  # assigned two different things
 
 
@@ -90,11 +93,17 @@ def annotation_type(text: str | None) -> str | None:
         parts = _split_top(m.group(1), ",") if m else _split_top(t, "|")
         if len(parts) > 1:
             rest = [p for p in parts if p not in ("None", "'None'", '"None"')]
+            kinds = {annotation_type(p) for p in rest}
+            if len(rest) > 1 and len(kinds) == 1 and None not in kinds:
+                return kinds.pop()  # Command | Callable[..., Command]: a Command either way
             if len(rest) != 1:
                 return None
             t = rest[0]
             continue
         break
+    m = _CALLABLE.match(t)
+    if m:  # what calling it gives; a decorator factory's result is applied (f()())
+        return annotation_type(m.group(1))
     m = _TYPE_OF.match(t)
     if m:
         inner = annotation_type(m.group(1))
@@ -127,7 +136,7 @@ def receiver_expression(receiver: str) -> str | None:
     if depth:
         return None
     expr = "".join(out)
-    if not re.fullmatch(r"[A-Za-z_]\w*(?:\(\))?(?:\.[A-Za-z_]\w*(?:\(\))?)*", expr):
+    if not re.fullmatch(r"[A-Za-z_]\w*(?:\(\)){0,2}(?:\.[A-Za-z_]\w*(?:\(\)){0,2})*", expr):
         return None
     return expr
 
@@ -183,7 +192,7 @@ class _Types:
         starts = sorted(
             (caps[k][0].start_byte, i)
             for i, caps in enumerate(caps_list)
-            for k in ("assign", "attr", "param", "bare", "rebind")
+            for k in ("assign", "attr", "param", "bare", "rebind", "decorated")
             if k in caps
         )
         owners = _innermost([s for s, _ in starts], self.fx.spans)
@@ -197,6 +206,9 @@ class _Types:
             ann = caps["ann"][0].text
             expr = annotation_type(ann.decode("utf-8", "replace") if ann else None)
             _record(self.env.setdefault(owner, {}), var, expr, annotated=True)
+            return
+        if "decorated" in caps:
+            self._decorated(caps, var, owner)
             return
         if "rebind" in caps:  # a loop, with or := target: what it holds is not followed
             _record(self.env.setdefault(owner, {}), var, None, annotated=False)
@@ -224,6 +236,19 @@ class _Types:
         cls = self._class_of_method(owner)
         if cls is not None:
             _record(self.attrs.setdefault(cls, {}), var, expr, annotated=annotated)
+
+    def _decorated(self, caps: dict[str, list[Node]], var: str, owner: int) -> None:
+        """``@click.group() def cli()``: the name holds what the outermost decorator
+        returns when applied to the function (``click.group()()``)."""
+        parent = self.fx.symbols[owner].parent
+        if self.fx.symbols[owner].name == var and parent is not None:
+            owner = parent  # the span of a definition starts at its decorators
+        dec = caps["dec"][0]
+        inner = dec.named_children[0] if dec.named_child_count else None
+        expr = _value_expression(inner)
+        if expr is not None:
+            expr = self.substitute(expr + "()", owner)
+        _record(self.env.setdefault(owner, {}), var, expr, annotated=False)
 
     def _takes_fixtures(self, owner: int) -> bool:
         s = self.fx.symbols[owner]

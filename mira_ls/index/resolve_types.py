@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mira_ls.index.resolve_project import Resolver, _FileCtx
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
-_PART = re.compile(r"([A-Za-z_]\w*)(\(\))?$")
+_PART = re.compile(r"([A-Za-z_]\w*)(\(\))?(\(\))?$")
 _RETURN = re.compile(r"\)\s*->\s*(.+?)\s*$")
 _SELF_TYPES = frozenset({"Self", "typing.Self", "typing_extensions.Self"})
 _LITERAL_START = re.compile(r"""^(?:[rRbBuUfF]*["']|\d|\[|\{)""")
@@ -147,6 +147,7 @@ class TypeEval:
             if m is None:
                 return None
             ty = self._name(ctx, caller, m.group(1), called=bool(m.group(2)))
+            ty = _applied(ty) if m.group(3) else ty
         for part in parts[1:]:
             if ty is None:
                 return None
@@ -154,6 +155,7 @@ class TypeEval:
             if m is None:
                 return None
             ty = self._attribute(ctx, ty, m.group(1), called=bool(m.group(2)))
+            ty = _applied(ty) if m.group(3) else ty
         return ty
 
     def _name(self, ctx: _FileCtx, caller: int, name: str, *, called: bool) -> Ty | None:
@@ -299,6 +301,14 @@ class TypeEval:
         res = ([cls, *_c3(seqs)], external)
         self._mro[cls] = res
         return res
+
+
+def _applied(ty: Ty | None) -> Ty | None:
+    """A decorator's result applied to the function (``click.group()()``): a return
+    annotation ``Callable[..., Group]`` was already read as a ``Group``."""
+    if ty is None or ty.kind not in ("instance", "external"):
+        return None
+    return ty
 
 
 def _bases(signature: str) -> list[str]:
