@@ -64,3 +64,12 @@ def callee_counts(conn: Connection, symbol_id: int, language: str) -> CalleeCoun
         else:
             unresolved += 1
     return CalleeCounts(project, external, unresolved)
+
+
+def project_external(conn: Connection, project_id: int) -> int:
+    """How many of a project's unresolved calls are external."""
+    return sum(
+        n
+        for lang, name, receiver, stored, n in cs.unresolved_kinds(conn, project_id)
+        if external_module(lang, name, receiver, stored) is not None
+    )

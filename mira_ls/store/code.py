@@ -681,6 +681,19 @@ def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     return out
 
 
+def unresolved_kinds(
+    conn: Connection, project_id: int
+) -> list[tuple[str, str, str | None, str | None, int]]:
+    """(language, callee_name, receiver, external, count) of a project's unresolved calls."""
+    rows = conn.execute(
+        "SELECT c.language, g.callee_name, g.receiver, g.external, count(*) FROM call_graph g"
+        " JOIN code_elements c ON c.id = g.caller_id"
+        " WHERE g.project_id = ? AND g.callee_id IS NULL GROUP BY 1, 2, 3, 4",
+        (project_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
 def callee_rows(conn: Connection, symbol_id: int) -> list[tuple[str, str | None, str | None]]:
     """(callee_name, receiver, external) of the unresolved calls inside a symbol, plus one
     ('', None, None) row per resolved call (counts without loading symbols)."""
