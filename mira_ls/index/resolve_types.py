@@ -216,6 +216,21 @@ class TypeEval:
             hit = self._returns[fn.id]
             return None if hit is _GUARD else hit
         self._returns[fn.id] = _GUARD
+        res = self._annotated_return(fn)
+        if res is None:
+            # @overload: the implementation's annotation is often a union; the overloads
+            # that name a type, when they all name the same one, say what it returns
+            seen = {
+                self._annotated_return(o)
+                for o in self.r.by_qn(fn.qualified_name)
+                if o.id != fn.id and o.kind == fn.kind and o.file_id == fn.file_id
+            }
+            seen.discard(None)
+            res = seen.pop() if len(seen) == 1 else None
+        self._returns[fn.id] = res
+        return res
+
+    def _annotated_return(self, fn: cs.SymbolRef) -> Ty | None:
         res: Ty | None = None
         m = _RETURN.search(cs.signature_of(self.r.conn, fn.id) or "")
         if m is not None:
@@ -228,7 +243,6 @@ class TypeEval:
                 if expr is not None:
                     fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
                     res = self.evaluate(fctx, fn.id, expr)
-        self._returns[fn.id] = res
         return res
 
     def _fixture(self, ctx: _FileCtx, name: str) -> Ty | None:
