@@ -162,10 +162,10 @@ def _goto_calls(
         except Exception:  # jedi fails on some code; that site is not counted
             continue
         for n in names:
-            if n.module_path is not None and n.line in lines:
-                if Path(n.module_path).resolve() == target:
-                    out.add((path, line, col))
-                    break
+            mp = n.module_path
+            if mp is not None and n.line in lines and Path(mp).resolve() == target:
+                out.add((path, line, col))
+                break
     return out
 
 

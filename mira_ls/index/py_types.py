@@ -31,8 +31,6 @@ _QUERY = """
 (assignment left: (attribute object: (identifier) @obj attribute: (identifier) @var)) @attr
 (typed_parameter (identifier) @var type: (type) @ann) @param
 (typed_default_parameter name: (identifier) @var type: (type) @ann) @param
-(parameters (identifier) @var) @bare
-(parameters (default_parameter name: (identifier) @var)) @bare
 (for_statement left: (identifier) @var) @rebind
 (as_pattern_target (identifier) @var) @rebind
 (named_expression name: (identifier) @var) @rebind
@@ -47,12 +45,23 @@ _UNION = re.compile(r"^(?:[A-Za-z_]\w*\.)?Union\[(.*)\]$", re.S)
 _TYPE_OF = re.compile(r"^(?:[A-Za-z_]\w*\.)?[Tt]ype\[(.*)\]$", re.S)
 _ANNOTATED = re.compile(r"^(?:[A-Za-z_]\w*\.)?Annotated\[([^,\]]*)", re.S)
 _CALLABLE = re.compile(r"^(?:[A-Za-z_]\w*\.)*Callable\[\s*(?:\[[^\]]*\]|\.\.\.)\s*,(.*)\]$", re.S)
+_ARGS = re.compile(r"\((?:[^()]|\(\))+\)")  # innermost non-empty argument list
+_EMPTY = re.compile(r"\(\)")
+_EXPR = re.compile(r"[A-Za-z_]\w*(?:\(\)){0,2}(?:\.[A-Za-z_]\w*(?:\(\)){0,2})*")
+_KINDS = ("assign", "attr", "param", "bare", "rebind", "decorated")
 _UNKNOWN = object()  # assigned two different things
 
 
+_FIXTURE_PARAMS = """
+(parameters (identifier) @var) @bare
+(parameters (default_parameter name: (identifier) @var)) @bare
+"""
+
+
 @functools.cache
-def _query() -> Query:
-    return Query(get_language("python"), _QUERY)
+def _query(tests: bool) -> Query:
+    """Test files also need their untyped parameters (fixtures by name)."""
+    return Query(get_language("python"), _QUERY + (_FIXTURE_PARAMS if tests else ""))
 
 
 def _split_top(text: str, sep: str) -> list[str]:
@@ -118,27 +127,15 @@ def receiver_expression(receiver: str) -> str | None:
     """A receiver as written, as a type expression: call arguments dropped
     (``Flask(__name__).test_client()`` -> ``Flask().test_client()``); None for what no
     rule here follows (subscripts, literals, operators)."""
-    out: list[str] = []
-    depth = 0
-    for ch in receiver:
-        if ch == "(":
-            if depth == 0:
-                out.append("(")
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return None
-            if depth == 0:
-                out.append(")")
-        elif depth == 0:
-            out.append(ch)
-    if depth:
-        return None
-    expr = "".join(out)
-    if not re.fullmatch(r"[A-Za-z_]\w*(?:\(\)){0,2}(?:\.[A-Za-z_]\w*(?:\(\)){0,2})*", expr):
-        return None
-    return expr
+    expr = receiver
+    while "(" in expr:
+        inner = _ARGS.sub("()", expr)
+        if inner == expr:
+            break
+        expr = inner
+        if "(" not in _EMPTY.sub("", expr):
+            break
+    return expr if _EXPR.fullmatch(expr) else None
 
 
 def _value_expression(node: Node | None) -> str | None:
@@ -187,17 +184,54 @@ class _Types:
         self.attrs: dict[int, dict[str, object]] = {}
         self.tests = _is_test_file(rel)
 
-    def collect(self, root: Node) -> None:
-        caps_list = [caps for _, caps in QueryCursor(_query()).matches(root)]
-        starts = sorted(
-            (caps[k][0].start_byte, i)
-            for i, caps in enumerate(caps_list)
-            for k in ("assign", "attr", "param", "bare", "rebind", "decorated")
-            if k in caps
-        )
-        owners = _innermost([s for s, _ in starts], self.fx.spans)
-        for (_, i), owner in zip(starts, owners, strict=True):
-            self._one(caps_list[i], owner)
+    def collect(self, root: Node, names: set[str], attrs: set[str]) -> None:
+        """Record what the file says about ``names`` (and ``self.<attrs>``), then about
+        the names those are made from, and so on: the rest of the file is not looked at
+        (most assignments never reach a call's receiver)."""
+        caps_list = [caps for _, caps in QueryCursor(_query(self.tests)).matches(root)]
+        todo = list(range(len(caps_list)))
+        want, want_attrs = set(names), set(attrs)
+        for _ in range(4):
+            take: list[int] = []
+            rest: list[int] = []
+            for i in todo:
+                caps = caps_list[i]
+                var = caps["var"][0].text or b""
+                name = var.decode("utf-8", "replace")
+                (take if (name in want_attrs if "attr" in caps else name in want) else rest).append(
+                    i
+                )
+            if not take:
+                break
+            starts = sorted(
+                (caps_list[i][k][0].start_byte, i)
+                for i in take
+                for k in _KINDS
+                if k in caps_list[i]
+            )
+            owners = _innermost([st for st, _ in starts], self.fx.spans)
+            for (_, i), owner in zip(starts, owners, strict=True):
+                self._one(caps_list[i], owner)
+            todo = rest
+            want, want_attrs = self._heads(), set()
+            for env in self.attrs.values():
+                for v in env.values():
+                    held = v[1] if isinstance(v, tuple) else v
+                    if isinstance(held, str) and held.startswith("self."):
+                        want_attrs.add(held[5:].split(".", 1)[0].split("(", 1)[0])
+
+    def _heads(self) -> set[str]:
+        """The leading names of every recorded expression."""
+        out: set[str] = set()
+        for envs in (self.env, self.attrs):
+            for env in envs.values():
+                for v in env.values():
+                    held = v[1] if isinstance(v, tuple) else v
+                    if isinstance(held, str):
+                        m = _HEAD.match(held)
+                        if m:
+                            out.add(m.group(0))
+        return out
 
     def _one(self, caps: dict[str, list[Node]], owner: int) -> None:
         var_node = caps["var"][0]
@@ -317,15 +351,31 @@ def receiver_types(fx: FileExtract, rel: str, unresolved: list[bool]) -> list[st
     out: list[str | None] = [None] * len(fx.calls)
     if fx.language != "python" or fx.parsed is None or not any(unresolved):
         return out
-    types = _Types(fx, rel)
-    types.collect(fx.parsed.tree.root_node)
+    todo: list[tuple[int, str]] = []
+    names: set[str] = set()
+    attrs: set[str] = set()
     for i, c in enumerate(fx.calls):
         if not unresolved[i] or c.receiver is None or c.receiver in ("self", "cls"):
             continue
         expr = receiver_expression(c.receiver)
         if expr is None:
             continue
-        typed = types.substitute(expr, c.caller)
+        todo.append((i, expr))
+        m = _HEAD.match(expr)
+        if m is None:
+            continue
+        head = m.group(0)
+        if head in ("self", "cls"):
+            attrs.add(expr[len(head) + 1 :].split(".", 1)[0].split("(", 1)[0])
+        else:
+            names.add(head)
+    if not todo:
+        return out
+    types = _Types(fx, rel)
+    if names or attrs:
+        types.collect(fx.parsed.tree.root_node, names, attrs)
+    for i, expr in todo:
+        typed = types.substitute(expr, fx.calls[i].caller)
         if typed is not None and (typed != expr or "()" in expr):
             out[i] = typed
     return out
