@@ -337,3 +337,21 @@ def test_decorated_functions_hold_what_the_decorator_returns(tmp_path: Path) -> 
     assert ("cli.py", _line(DECO_CLI, "sub.main()")) in _sites(store, "lib.Command.main")
     # an undecorated function has no main
     assert ("cli.py", _line(DECO_CLI, "plain.main()")) not in _sites(store, "lib.Command.main")
+
+
+def test_a_save_that_changes_a_receiver_type(tmp_path: Path) -> None:
+    root = tmp_path / "swap"
+    lib = (
+        "class A:\n    def go(self):\n        return 1\n\n\n"
+        "class B:\n    def go(self):\n        return 2\n"
+    )
+    use = "from lib import A, B\n\n\ndef f():\n    x = A()\n    return x.go()\n"
+    write_files(root, {"lib.py": lib, "use.py": use})
+    store = new_store(tmp_path)
+    index(store, root, jedi=False)
+    pid = store.conn().execute("SELECT id FROM projects").fetchone()[0]
+    assert ("use.py", 6) in _sites(store, "lib.A.go")
+    (root / "use.py").write_text(use.replace("x = A()", "x = B()"))
+    indexer.update_file(store, pid, root, "use.py")
+    assert ("use.py", 6) in _sites(store, "lib.B.go")
+    assert ("use.py", 6) not in _sites(store, "lib.A.go")
