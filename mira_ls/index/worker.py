@@ -61,6 +61,20 @@ class FileResult:
     # (caller, name, receiver, line, col) and left out of ``calls``.
     staged: bytes | None = None
     staged_count: int = 0
+    non_ascii_lines: str | None = None  # see non_ascii_lines()
+
+
+MAX_NON_ASCII_LINES = 5000  # beyond that the list costs more to parse than the file
+
+
+def non_ascii_lines(data: bytes) -> str | None:
+    """The 1-based numbers of the lines (split on LF, as positions count them) holding a
+    byte above 0x7F, comma-separated; '' when all are ASCII (most source files: one pass in
+    C); None when there are too many to be worth listing."""
+    if data.isascii():
+        return ""
+    found = [str(i) for i, line in enumerate(data.split(b"\n"), 1) if not line.isascii()]
+    return ",".join(found) if len(found) <= MAX_NON_ASCII_LINES else None
 
 
 def is_binary(data: bytes) -> bool:
@@ -190,6 +204,7 @@ def process_bytes(
         parsed=fx.parsed if keep_parse else None,
         staged=pack_staged(staged) if split else None,
         staged_count=len(staged),
+        non_ascii_lines=non_ascii_lines(data),
     )
 
 
