@@ -12,6 +12,7 @@ from typing import Any
 from mira_ls.store import Store
 from mira_ls.store import code as cs
 from mira_ls.store.connection import Connection
+from mira_ls.testhooks import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ def resolve_python_with_jedi(
     project = jedi_project(jedi, root)
     resolved = 0
     started = time.monotonic()
-    for file_id, rel, _lang in cs.pending_files(conn, project_id, 2):
+    files = cs.pending_files(conn, project_id, 2)
+    for n, (file_id, rel, _lang) in enumerate(files):
         if cancel is not None and cancel():
             break
         if time_budget_s is not None and time.monotonic() - started > time_budget_s:
@@ -80,6 +82,8 @@ def resolve_python_with_jedi(
                 rows.append((None, None, 0, None, e.id))
         with store.write() as c:
             cs.set_edge_resolutions(c, rows)
+        if n == 0 and len(files) > 1:
+            pause_point("index:jedi:middle")  # each file's edges are settled in one write
     return resolved
 
 

@@ -29,6 +29,7 @@ from mira_ls.index.resolve import (
     resolve_staged,
 )
 from mira_ls.index.symbols import FileExtract, Parsed, extract
+from mira_ls.paths import text_path
 from mira_ls.store.connection import connect
 from mira_ls.store.dependencies import Dependency
 
@@ -61,6 +62,7 @@ class FileResult:
     # (caller, name, receiver, line, col) and left out of ``calls``.
     staged: bytes | None = None
     staged_count: int = 0
+    partial: str | None = None  # parsed, but a per-file bound left part of it out: why
     non_ascii_lines: str | None = None  # see non_ascii_lines()
 
 
@@ -187,8 +189,9 @@ def process_bytes(
         lang = language_for_path(rel, data[:4096])
     if lang is None:
         return FileResult(rel, "error", h, len(data), mtime_ns, None, error="unknown language")
-    fx = extract(data, rel, lang, previous, source_hash=h)
-    symbols, calls, imports, staged = pack(fx, rel, split=split)
+    name = text_path(rel)  # what is stored: module names come from it
+    fx = extract(data, name, lang, previous, source_hash=h)
+    symbols, calls, imports, staged = pack(fx, name, split=split)
     return FileResult(
         rel,
         "parsed",
@@ -205,6 +208,7 @@ def process_bytes(
         staged=pack_staged(staged) if split else None,
         staged_count=len(staged),
         non_ascii_lines=non_ascii_lines(data),
+        partial=fx.partial,
     )
 
 
@@ -222,8 +226,8 @@ def process_file(
         return FileResult(rel, status, "", size, mtime_ns, language, error=err or None)
     try:
         return process_bytes(rel, data, mtime_ns, old_hash, language, split=split)
-    except (RecursionError, MemoryError, ValueError) as exc:
-        log.warning("could not parse %s: %s", rel, exc)
+    except Exception as exc:  # one file's failure skips that file, with the reason
+        log.warning("could not parse %s: %s", text_path(rel), exc)
         h = hashlib.sha256(data).hexdigest()
         return FileResult(rel, "error", h, size, mtime_ns, language, error=f"parse failed: {exc}")
 
