@@ -14,6 +14,7 @@ from typing import Any
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
 from mira_ls.index import indexer
+from mira_ls.index.resolve_external import project_external
 from mira_ls.store import code as cs
 from mira_ls.store import locks, projects
 from mira_ls.store.connection import Connection
@@ -123,10 +124,15 @@ def cmd_index(args: argparse.Namespace) -> int:
             summary = cs.index_summary(store.conn(), stats.project_id)
             stats.resolved, stats.unresolved = summary["resolved"], summary["unresolved"]
             stats.seconds += time.perf_counter() - t
+        external = project_external(store.conn(), stats.project_id)
     data = stats.as_json()
+    # calls out of the project (builtins, stdlib, packages) are counted apart
+    data["external"] = external
+    data["unresolved"] = stats.unresolved - external
     lines = [
         f"{stats.files} files, {stats.symbols} symbols, {stats.edges} call edges "
-        f"({stats.resolved} resolved, {stats.unresolved} unresolved) in {stats.seconds:.2f} s",
+        f"({stats.resolved} resolved, {external} external, {stats.unresolved - external}"
+        f" unresolved) in {stats.seconds:.2f} s",
     ]
     for lang, v in stats.languages.items():
         lines.append(f"  {lang:<11} {v['files']:>7} files {v['symbols']:>9} symbols")

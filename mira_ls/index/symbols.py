@@ -115,6 +115,7 @@ class FileExtract:
     decoded_with_replacement: bool = False
     children: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     parsed: Parsed | None = None  # pass to the next extract() of the same file
+    spans: list[tuple[int, int]] = field(default_factory=list)  # byte span per symbol
     partial: str | None = None  # why some of the file is not indexed (a per-file bound)
 
     @property
@@ -699,6 +700,7 @@ def extract(
         decoded_with_replacement=replaced,
         children=children,
         parsed=Parsed(language, src, tree),
+        spans=spans,
         partial=partial,
     )
 

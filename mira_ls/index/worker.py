@@ -17,6 +17,7 @@ from typing import Any
 
 from mira_ls.index import deps
 from mira_ls.index.languages import language_for_path
+from mira_ls.index.py_types import receiver_types
 from mira_ls.index.resolve import (
     NEEDS_PROJECT,
     ResolveStats,
@@ -115,9 +116,11 @@ def pack(
     list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]
 ]:
     """(symbols, calls, imports, staged) as plain tuples. Each call carries its local
-    target (symbol index) or, failing that, what it still needs (resolve.after_local);
+    target (symbol index) or, failing that, what it still needs (resolve.after_local),
+    and its receiver's type expression where the file tells it (py_types);
     with ``split`` the calls needing the project go to ``staged`` instead of ``calls``."""
     targets = resolve_local(fx, rel)
+    rtypes = receiver_types(fx, rel, [t is None for t in targets])
     symbols = [
         (
             s.kind,
@@ -143,19 +146,21 @@ def pack(
     lang = fx.language
     calls: list[tuple[Any, ...]] = []
     staged: list[tuple[Any, ...]] = []
-    needs: dict[tuple[str, str | None], int] = {}
-    for c, t in zip(fx.calls, targets, strict=True):
+    needs: dict[tuple[str, str | None, str | None], int] = {}
+    for c, t, rt in zip(fx.calls, targets, rtypes, strict=True):
         if t is not None:
-            calls.append((c.caller, c.name, c.receiver, c.line, c.col, t, -1))
+            calls.append((c.caller, c.name, c.receiver, c.line, c.col, t, -1, None))
             continue
-        key = (c.name, c.receiver)
+        key = (c.name, c.receiver, rt)
         need = needs.get(key)
         if need is None:
-            need = needs[key] = after_local(lang, c.name, c.receiver, bound, star, has_imports)
+            need = needs[key] = after_local(
+                lang, c.name, c.receiver, bound, star, has_imports, receiver_type=rt
+            )
         if split and need == NEEDS_PROJECT:
-            staged.append((c.caller, c.name, c.receiver, c.line, c.col))
+            staged.append((c.caller, c.name, c.receiver, c.line, c.col, rt))
         else:
-            calls.append((c.caller, c.name, c.receiver, c.line, c.col, None, need))
+            calls.append((c.caller, c.name, c.receiver, c.line, c.col, None, need, rt))
     imports = [(i.module, i.name, i.alias, i.line) for i in fx.imports]
     return symbols, calls, imports, staged
 

@@ -195,7 +195,7 @@ def reconcile(
             ctx, file_id, rel, language, symbols, calls, imports, staged, staged_count
         )
     if staged is not None:
-        calls = calls + [(*c, None, NEEDS_PROJECT) for c in pickle.loads(staged)]
+        calls = calls + [(*c[:5], None, NEEDS_PROJECT, c[5]) for c in pickle.loads(staged)]
     conn, pid, now = ctx.conn, ctx.project_id, ctx.now
     upd = FileUpdate(rel, "indexed")
     stored = (
@@ -285,22 +285,26 @@ def _place_calls(
     pid = ctx.project_id
     pending = False
     to_stage: list[tuple[Any, ...]] = []
-    for caller, name, receiver, line, col, target, need in calls:
+    for caller, name, receiver, line, col, target, need, rtype in calls:
         if caller not in rewrite:
             continue
         if target is not None:
             ctx.edge_inserts.append(
-                (pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0)
+                (pid, ids[caller], ids[target], name, receiver, line, col, "scope", 0, rtype, None)
             )
         elif need != NEEDS_PROJECT:
             # No project rule can place it: stored settled (or waiting for jedi) right away.
             wait = NEEDS_JEDI if need == NEEDS_JEDI and ctx.jedi else SETTLED
-            ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, wait))
+            ctx.edge_inserts.append(
+                (pid, ids[caller], None, name, receiver, line, col, None, wait, rtype, None)
+            )
         elif ctx.stage:
-            to_stage.append((caller, name, receiver, line, col))
+            to_stage.append((caller, name, receiver, line, col, rtype))
         else:
             pending = True
-            ctx.edge_inserts.append((pid, ids[caller], None, name, receiver, line, col, None, 1))
+            ctx.edge_inserts.append(
+                (pid, ids[caller], None, name, receiver, line, col, None, 1, rtype, None)
+            )
     if pending:
         ctx.pending_files.add(file_id)
     if to_stage:
@@ -335,15 +339,21 @@ def _insert_new(
     jedi_wait = NEEDS_JEDI if ctx.jedi else SETTLED
     to_stage: list[tuple[Any, ...]] = []
     pending: list[tuple[Any, ...]] = []
-    for caller, name, receiver, line, col, target, need in calls:
+    for caller, name, receiver, line, col, target, need, rt in calls:
         if target is not None:
-            edges.append((pid, b + caller, b + target, name, receiver, line, col, "scope", 0))
+            edges.append(
+                (pid, b + caller, b + target, name, receiver, line, col, "scope", 0, rt, None)
+            )
         elif need == NEEDS_JEDI:
-            edges.append((pid, b + caller, None, name, receiver, line, col, None, jedi_wait))
+            edges.append(
+                (pid, b + caller, None, name, receiver, line, col, None, jedi_wait, rt, None)
+            )
         elif need != NEEDS_PROJECT:
-            edges.append((pid, b + caller, None, name, receiver, line, col, None, SETTLED))
+            edges.append(
+                (pid, b + caller, None, name, receiver, line, col, None, SETTLED, rt, None)
+            )
         else:
-            to_stage.append((caller, name, receiver, line, col))
+            to_stage.append((caller, name, receiver, line, col, rt))
     if staged is not None and not to_stage:
         blob, count = staged, staged_count
     else:
@@ -354,8 +364,8 @@ def _insert_new(
         ctx.staged_files.append(StagedCalls(file_id, rel, language, range(b, b + n), blob, count))
     elif count:
         pending = [
-            (pid, b + caller, None, name, receiver, line, col, None, 1)
-            for caller, name, receiver, line, col in pickle.loads(blob)
+            (pid, b + caller, None, name, receiver, line, col, None, 1, rtype, None)
+            for caller, name, receiver, line, col, rtype in pickle.loads(blob)
         ]
         edges.extend(pending)
         ctx.pending_files.add(file_id)
@@ -381,7 +391,10 @@ def _keep_same_calls(
         old = stored.get(ids[i], [])
         if len(new) != len(old):
             continue
-        if any((n[1], n[2], n[4]) != (o[1], o[2], o[4]) for n, o in zip(new, old, strict=True)):
+        if any(
+            (n[1], n[2], n[4], n[7]) != (o[1], o[2], o[4], o[5])
+            for n, o in zip(new, old, strict=True)
+        ):
             continue
         rewrite.discard(i)
         ctx.edge_lines.extend((n[3], o[0]) for n, o in zip(new, old, strict=True) if n[3] != o[3])

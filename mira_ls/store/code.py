@@ -361,12 +361,14 @@ def delete_symbols(conn: Connection, ids: list[int]) -> list[int]:
 
 EDGE_WRITE_COLS = (
     "project_id, caller_id, callee_id, callee_name, receiver, line, col, resolved_by,"
-    " needs_resolution"
+    " needs_resolution, receiver_type, external"
 )
 
 
 def insert_edges(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    conn.executemany(f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany(
+        f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+    )
 
 
 def delete_edges_from(conn: Connection, caller_ids: list[int]) -> None:
@@ -381,12 +383,13 @@ def shift_edges(conn: Connection, rows: list[tuple[int, int]]) -> None:
 
 
 def edges_of_callers(conn: Connection, caller_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
-    """caller id -> [(edge id, callee_name, receiver, line, col)] ordered by position."""
+    """caller id -> [(edge id, callee_name, receiver, line, col, receiver_type)] ordered by
+    position."""
     out: dict[int, list[tuple[Any, ...]]] = {}
     for chunk in _chunks(caller_ids):
         marks = ",".join("?" * len(chunk))
         for r in conn.execute(
-            "SELECT caller_id, id, callee_name, receiver, line, col FROM call_graph"
+            "SELECT caller_id, id, callee_name, receiver, line, col, receiver_type FROM call_graph"
             f" WHERE caller_id IN ({marks}) ORDER BY caller_id, line, col",
             chunk,
         ):
@@ -441,6 +444,7 @@ class PendingEdge:
     receiver: str | None
     line: int
     col: int
+    receiver_type: str | None = None
 
 
 def pending_files(conn: Connection, project_id: int, level: int) -> list[tuple[int, str, str]]:
@@ -471,7 +475,8 @@ def file_info(conn: Connection, file_ids: list[int]) -> list[tuple[int, str, str
 
 def pending_edges_in_file(conn: Connection, file_id: int, level: int) -> list[PendingEdge]:
     rows = conn.execute(
-        "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col FROM call_graph g"
+        "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col, g.receiver_type"
+        " FROM call_graph g"
         " WHERE g.caller_id IN (SELECT id FROM code_elements WHERE file_id = ?)"
         " AND g.needs_resolution = ?",
         (file_id, level),
@@ -480,11 +485,12 @@ def pending_edges_in_file(conn: Connection, file_id: int, level: int) -> list[Pe
 
 
 def set_edge_resolutions(
-    conn: Connection, rows: list[tuple[int | None, str | None, int, int]]
+    conn: Connection, rows: list[tuple[int | None, str | None, int, str | None, int]]
 ) -> None:
-    """(callee_id, resolved_by, needs_resolution, edge_id)."""
+    """(callee_id, resolved_by, needs_resolution, external module, edge_id)."""
     conn.executemany(
-        "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ? WHERE id = ?",
+        "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ?,"
+        " external = ? WHERE id = ?",
         rows,
     )
 
@@ -534,6 +540,28 @@ def refs_by_qualified(conn: Connection, project_id: int, qualified_name: str) ->
 def ref_by_id(conn: Connection, symbol_id: int) -> SymbolRef | None:
     r = conn.execute(f"{_REF_SELECT} WHERE c.id = ?", (symbol_id,)).fetchone()
     return SymbolRef(*r) if r else None
+
+
+def signature_of(conn: Connection, symbol_id: int) -> str | None:
+    """A symbol's display signature (bases of a class, annotations of a function)."""
+    r = conn.execute("SELECT signature FROM code_elements WHERE id = ?", (symbol_id,)).fetchone()
+    return r[0] if r else None
+
+
+def is_decorated(conn: Connection, symbol_id: int) -> bool:
+    """Whether a symbol's span starts before its name's line (decorators, attributes)."""
+    r = conn.execute(
+        "SELECT start_line < name_line FROM code_elements WHERE id = ?", (symbol_id,)
+    ).fetchone()
+    return bool(r and r[0])
+
+
+def members_named(conn: Connection, class_id: int, name: str) -> list[SymbolRef]:
+    """The direct members of a class with this name, in file order."""
+    rows = conn.execute(
+        f"{_REF_SELECT} WHERE c.parent_id = ? AND c.name = ? ORDER BY c.id", (class_id, name)
+    ).fetchall()
+    return [SymbolRef(*r) for r in rows]
 
 
 def refs_in_file(conn: Connection, file_id: int) -> list[SymbolRef]:
@@ -669,6 +697,8 @@ class CallSite:
     line: int
     col: int
     resolved_by: str | None
+    external: str | None = None  # callees(): the module an unresolved call goes into
+    language: str = ""  # callees(): the caller's language
 
 
 _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
@@ -692,7 +722,8 @@ def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
 def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     rows = conn.execute(
         f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by,"
-        " c.file_path FROM call_graph g JOIN code_elements c ON c.id = g.caller_id"
+        " c.file_path, g.external, c.language FROM call_graph g"
+        " JOIN code_elements c ON c.id = g.caller_id"
         " LEFT JOIN code_elements s ON s.id = g.callee_id"
         " WHERE g.caller_id = ? ORDER BY g.line, g.col",
         (symbol_id,),
@@ -701,8 +732,36 @@ def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     out = []
     for r in rows:
         s = symbol_from_row(r[:n]) if r[0] is not None else None
-        out.append(CallSite(s, r[n], r[n + 1], r[n + 5], r[n + 2], r[n + 3], r[n + 4]))
+        out.append(
+            CallSite(s, r[n], r[n + 1], r[n + 5], r[n + 2], r[n + 3], r[n + 4], r[n + 6], r[n + 7])
+        )
     return out
+
+
+def unresolved_kinds(
+    conn: Connection, project_id: int
+) -> list[tuple[str, str, str | None, str | None, int]]:
+    """(language, callee_name, receiver, external, count) of a project's unresolved calls."""
+    rows = conn.execute(
+        "SELECT c.language, g.callee_name, g.receiver, g.external, count(*) FROM call_graph g"
+        " JOIN code_elements c ON c.id = g.caller_id"
+        " WHERE g.project_id = ? AND g.callee_id IS NULL GROUP BY 1, 2, 3, 4",
+        (project_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
+def callee_rows(conn: Connection, symbol_id: int) -> list[tuple[str, str | None, str | None]]:
+    """(callee_name, receiver, external) of the unresolved calls inside a symbol, plus one
+    ('', None, None) row per resolved call (counts without loading symbols)."""
+    rows = conn.execute(
+        "SELECT CASE WHEN callee_id IS NULL THEN callee_name ELSE '' END,"
+        " CASE WHEN callee_id IS NULL THEN receiver END,"
+        " CASE WHEN callee_id IS NULL THEN external END"
+        " FROM call_graph WHERE caller_id = ?",
+        (symbol_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def unresolved_calls_named(
