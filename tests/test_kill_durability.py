@@ -33,7 +33,8 @@ def _module(i: int, version: int = 0) -> str:
         f"def f{i}():\n    return {version}\n\n\n"
         f"def g{i}():\n{body}\n\n\n"
         f"class C{i}:\n    def run(self):\n        return g{i}() or f{i}()\n\n"
-        f"    def other(self):\n        obj = [C{nxt}()][0]\n        return obj.run()  # jedi: subscript\n"
+        f"    def other(self):\n        obj = [C{nxt}()][0]\n"
+        "        return obj.run()  # jedi: a subscript's type\n"
     )
 
 
