@@ -113,6 +113,8 @@ def cmd_cochange(args: argparse.Namespace) -> int:
             "commits": r.commits,
             "partner_commits": r.partner_commits,
             "confidence": round(r.confidence, 4),
+            "reverse_confidence": round(r.reverse_confidence, 4),
+            "jaccard": round(r.jaccard, 4),
             "dice": round(r.dice, 4),
             "last_at": r.last_at,
         }
@@ -131,7 +133,7 @@ def cmd_cochange(args: argparse.Namespace) -> int:
             last = day(r.last_at) if r.last_at else "-"
             lines.append(
                 f"  {r.path:<{width}}  {r.shared:>4} of {r.commits:<4} "
-                f"jaccard {r.confidence:.2f}  dice {r.dice:.2f}  last {last}"
+                f"confidence {r.confidence:.2f}  jaccard {r.jaccard:.2f}  last {last}"
             )
         text = "\n".join(lines)
     common.emit(args, data, text)

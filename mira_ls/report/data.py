@@ -52,12 +52,15 @@ KNOWLEDGE_RULE = (
 def _coupling_rule(settings: Settings) -> str:
     cc = settings.cochange
     return (
-        "Pairs of files that change in the same counted commits. Strong pairs come first: "
-        f"at least {cc.strong_shared} shared commits and Jaccard confidence "
+        "Pairs of files that change in the same counted commits, each shown from the file "
+        "with fewer commits (a). Strong pairs come first: "
+        f"at least {cc.strong_shared} shared commits and confidence c / a of "
         f"{cc.strong_confidence:g} or more (cochange.strongShared, cochange.strongConfidence); "
-        "then by Jaccard confidence c / (a + b − c), ties by shared commits c, where a and b "
-        f"are each file's counted commits. Stored pairs have at least {cc.min_shared} shared "
-        f"commits and confidence {cc.min_confidence:g}."
+        "then by confidence c / a (of the a commits of the file, the share that also changed "
+        "its partner), ties by shared commits c; Jaccard c / (a + b − c) and Dice "
+        "2c / (a + b) are shown for reference. Each file keeps its "
+        f"{cc.top_partners} strongest partners with at least {cc.min_shared} shared commits "
+        f"and confidence {cc.min_confidence:g} in either direction."
     )
 
 
@@ -114,7 +117,8 @@ class CouplingPair:
     shared: int
     commits_a: int
     commits_b: int
-    confidence: float  # Jaccard
+    confidence: float  # directional c / a from file_a, the file with fewer commits
+    jaccard: float
     dice: float
     last_at: int | None
     strong: bool
@@ -376,6 +380,7 @@ def _coupling(conn: Connection, pid: int, ov: Overview, settings: Settings) -> C
             r.commits_a,
             r.commits_b,
             r.confidence,
+            r.jaccard,
             r.dice,
             r.last_at,
             r.strong,

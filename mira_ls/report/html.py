@@ -329,8 +329,8 @@ def _coupling(sec: CouplingSection) -> Markup:
                     index[p.file_b],
                     p.shared,
                     p.confidence,
-                    f"{p.file_a} ↔ {p.file_b}: {p.shared} shared commits, "
-                    f"Jaccard {p.confidence:.2f}",
+                    f"{p.file_a} ↔ {p.file_b}: {p.shared} of {p.commits_a} commits, "
+                    f"confidence {p.confidence:.2f}",
                 )
                 for p in sec.pairs
             ],
@@ -345,6 +345,7 @@ def _coupling(sec: CouplingSection) -> Markup:
                 ("Shared", "num"),
                 ("Commits (a)", "num"),
                 ("Commits (b)", "num"),
+                ("Confidence c/a", "num"),
                 ("Jaccard", "num"),
                 ("Dice", "num"),
                 ("Strong", ""),
@@ -360,6 +361,7 @@ def _coupling(sec: CouplingSection) -> Markup:
                         ("commits_a", num(p.commits_a), "num"),
                         ("commits_b", num(p.commits_b), "num"),
                         ("confidence", f"{p.confidence:.2f}", "num"),
+                        ("jaccard", f"{p.jaccard:.2f}", "num"),
                         ("dice", f"{p.dice:.2f}", "num"),
                         ("strong", "strong" if p.strong else "", ""),
                         ("last_at", date(p.last_at), "date"),
