@@ -87,9 +87,10 @@ def run_git(
 
 
 def popen_git(
-    root: Path | str, *args: str, stderr: IO[bytes] | None = None
+    root: Path | str, *args: str, stderr: IO[bytes] | None = None, stdin: int | None = None
 ) -> subprocess.Popen[bytes]:
-    """A streaming git process; stderr goes to a file so a chatty git can never block."""
+    """A streaming git process; stderr goes to a file so a chatty git can never block;
+    ``stdin=subprocess.PIPE`` for a request/answer process (``cat-file --batch``)."""
     cmd = ["git", *GIT_CONFIG_OVERRIDES, *args]
     try:
         return subprocess.Popen(
@@ -98,7 +99,7 @@ def popen_git(
             env=git_env(),
             stdout=subprocess.PIPE,
             stderr=stderr if stderr is not None else subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
             bufsize=0,
         )
     except FileNotFoundError as exc:
