@@ -58,6 +58,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "009_project_context.sql": {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
     },
+    "012_xray.sql": {"xray_cache"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 
@@ -188,7 +189,7 @@ def mig_dir(tmp_path: Path) -> Path:
 def test_fresh_database_applies_001_to_009_in_order(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
     with Store(db) as store:
-        assert store.applied_now == list(range(1, 10))
+        assert store.applied_now == [int(p.name[:3]) for p in sorted(migrations_dir().glob("*.sql"))]
     rows = migration_rows(db)
     files = sorted(p.name for p in migrations_dir().glob("*.sql"))
     assert [f"{v:03d}_{name}.sql" for v, name, _, _ in rows] == files
@@ -261,14 +262,14 @@ def test_newer_schema_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
     with Store(db) as store, store.write() as c:
         c.execute(
-            "INSERT INTO schema_migrations VALUES (12, 'from_the_future', 'abc', unixepoch())"
+            "INSERT INTO schema_migrations VALUES (99, 'from_the_future', 'abc', unixepoch())"
         )
     before = db.read_bytes()
     rows = migration_rows(db)
     with pytest.raises(SchemaTooNew) as err:
         Store(db)
     msg = str(err.value)
-    assert "012" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
+    assert "099" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
     assert db.read_bytes() == before
     assert migration_rows(db) == rows
 
@@ -276,7 +277,8 @@ def test_newer_schema_is_refused_and_left_unchanged(tmp_path: Path) -> None:
 def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path, mig_dir: Path) -> None:
     db = tmp_path / "mira.db"
     Store(db, migrations=mig_dir).close()
-    bad = mig_dir / "010_broken.sql"
+    newest = max(int(p.name[:3]) for p in mig_dir.glob("*.sql"))
+    bad = mig_dir / "098_broken.sql"
     bad.write_text(
         "CREATE TABLE half_done (x INTEGER);\n"
         "INSERT INTO projects(root_path, name) VALUES ('/p', 'p');\n"
@@ -284,16 +286,16 @@ def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path, mig_dir: 
     )
     with pytest.raises(StoreError) as err:
         Store(db, migrations=mig_dir)
-    assert "010_broken.sql" in str(err.value) and "rolled back" in str(err.value)
+    assert "098_broken.sql" in str(err.value) and "rolled back" in str(err.value)
     conn = sqlite3.connect(db)
     assert "half_done" not in tables(conn)
     assert conn.execute("SELECT count(*) FROM projects").fetchone() == (0,)
-    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (9,)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (newest,)
     conn.close()
     # It was never recorded, so fixing the file is allowed and applies it.
     bad.write_text("CREATE TABLE half_done (x INTEGER);\n")
     with Store(db, migrations=mig_dir) as store:
-        assert store.applied_now == [10]
+        assert store.applied_now == [98]
         assert "half_done" in tables(store.conn())
 
 

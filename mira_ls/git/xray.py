@@ -19,20 +19,26 @@ friends), qualified through the partner's current definitions.
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import subprocess
 import tempfile
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mira_ls.git.fixes import _attributes_file, parse_fix_diffs
-from mira_ls.git.repo import GitError, popen_git, run_git
+from mira_ls.git.repo import GitError, head_commit, popen_git, run_git
 from mira_ls.index import symbols
 from mira_ls.index.languages import language_for_path, new_parser
 from mira_ls.index.symbols import DefSpan
+from mira_ls.store import Store, git_cochange, git_history
+from mira_ls.store import xray as xray_store
+from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +226,7 @@ class _Blobs:
     def __init__(self, root: Path | str) -> None:
         self.proc = popen_git(root, "cat-file", "--batch", stdin=subprocess.PIPE)
         assert self.proc.stdout is not None
-        self.out = io.BufferedReader(self.proc.stdout, 1 << 16)  # type: ignore[arg-type]
+        self.out = io.BufferedReader(self.proc.stdout, 1 << 16)  # type: ignore[type-var]
 
     def read(self, sha: str) -> bytes:
         proc = self.proc
@@ -424,6 +430,7 @@ def _partner_definitions(
                 "--no-ext-diff",
                 "--no-textconv",
                 "--format=%x00%H",
+                "--relative",
                 "--",
                 *partners,
                 input_bytes="\n".join(hashes).encode(),
@@ -474,7 +481,7 @@ def xray(
     with tempfile.TemporaryFile() as errf:
         proc = popen_git(root, *_log_args(rel_path), stderr=errf)
         assert proc.stdout is not None
-        reader = io.BufferedReader(proc.stdout, 1 << 18)  # type: ignore[arg-type]
+        reader = io.BufferedReader(proc.stdout, 1 << 18)  # type: ignore[type-var]
         try:
             commits = _parse_log(reader, cancel)
         except Cancelled:
@@ -557,16 +564,20 @@ def xray(
             blobs.close()
     current = current or empty
     defs: list[DefinitionHistory] = []
-    for d in current.defs:
-        s = stats.get(d.name)
-        h = DefinitionHistory(d.name, d.kind, d.start_line, d.end_line)
+    seen: set[str] = set()
+    for span in current.defs:
+        if span.name in seen:  # overloads share a name (and so their history)
+            continue
+        seen.add(span.name)
+        s = stats.get(span.name)
+        dh = DefinitionHistory(span.name, span.kind, span.start_line, span.end_line)
         if s is not None:
-            h.changes, h.last_at, h.last_commit = s.changes, s.last_at, s.last_commit
-            h.authors = [
+            dh.changes, dh.last_at, dh.last_commit = s.changes, s.last_at, s.last_commit
+            dh.authors = [
                 Author(n, e, k)
-                for (n, e), k in sorted(authors[d.name].items(), key=lambda x: (-x[1], x[0]))
+                for (n, e), k in sorted(authors[span.name].items(), key=lambda x: (-x[1], x[0]))
             ]
-        defs.append(h)
+        defs.append(dh)
     _couple_inside(defs, per_commit, rel_path)
     if partners:
         if progress:
@@ -641,3 +652,109 @@ def _couple_partners(
             d.couplings.append(Coupling(y, p, c, min(conf, 1.0)))
 
 
+
+
+# --- the stored, per-HEAD X-Ray ---------------------------------------------------------
+
+
+def to_json(x: XRay) -> dict[str, Any]:
+    """The ``mira-ls xray --json`` document (CONVENTIONS; fields may be added)."""
+    return {
+        "path": x.path,
+        "head": x.head,
+        "commits": x.commits,
+        "versions": x.versions,
+        "parsed_versions": x.parsed_versions,
+        "definitions": [
+            {
+                "symbol": d.symbol,
+                "kind": d.kind,
+                "line": d.line,
+                "end_line": d.end_line,
+                "changes": d.changes,
+                "authors": [
+                    {"name": a.name, "email": a.email, "changes": a.changes} for a in d.authors
+                ],
+                "last_at": d.last_at,
+                "last_commit": d.last_commit,
+                "couplings": [
+                    {
+                        "symbol": c.symbol,
+                        "path": c.path,
+                        "shared": c.shared,
+                        "confidence": round(c.confidence, 4),
+                    }
+                    for c in d.couplings
+                ],
+            }
+            for d in x.definitions
+        ],
+    }
+
+
+def from_json(doc: dict[str, Any]) -> XRay:
+    return XRay(
+        doc["path"],
+        doc.get("head", ""),
+        int(doc["commits"]),
+        [
+            DefinitionHistory(
+                d["symbol"],
+                d.get("kind", ""),
+                int(d["line"]),
+                int(d.get("end_line", d["line"])),
+                int(d["changes"]),
+                [Author(a["name"], a["email"], int(a["changes"])) for a in d["authors"]],
+                d.get("last_at"),
+                d.get("last_commit"),
+                [
+                    Coupling(c["symbol"], c["path"], int(c["shared"]), float(c["confidence"]))
+                    for c in d["couplings"]
+                ],
+            )
+            for d in doc["definitions"]
+        ],
+        int(doc.get("parsed_versions", 0)),
+        int(doc.get("versions", 0)),
+    )
+
+
+def stored(conn: Connection, project_id: int, path: str, head: str | None) -> XRay | None:
+    """The X-Ray of ``path`` if one was computed at ``head`` (no git: the hover's path)."""
+    if not head:
+        return None
+    raw = xray_store.get(conn, project_id, path, head)
+    return None if raw is None else from_json(json.loads(raw))
+
+
+def ensure_xray(
+    store: Store,
+    project_id: int,
+    root: Path | str,
+    path: str,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+    refresh: bool = False,
+) -> XRay:
+    """The X-Ray of ``path`` at the current HEAD: from the cache, else computed (with the
+    miner's ignore policy and the file's top co-change partners) and stored."""
+    head = head_commit(root)
+    if head is None:
+        raise GitError(f"{root} has no commits yet; there is no history to X-Ray.")
+    conn = store.conn()
+    if not refresh:
+        cached = stored(conn, project_id, path, head)
+        if cached is not None:
+            return cached
+    ignored = set(git_history.ignored_hashes(conn, project_id))
+    partners = [
+        p.path
+        for p in git_cochange.partners(conn, project_id, path)
+        if language_for_path(p.path) is not None
+    ][:PARTNER_FILES]
+    t0 = time.perf_counter()
+    x = xray(root, path, head, ignored, partners, progress, cancel)
+    seconds = time.perf_counter() - t0
+    with store.write() as c:
+        xray_store.put(c, project_id, path, head, x.commits, json.dumps(to_json(x)), seconds)
+    return x
