@@ -189,7 +189,9 @@ def mig_dir(tmp_path: Path) -> Path:
 def test_fresh_database_applies_001_to_009_in_order(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
     with Store(db) as store:
-        assert store.applied_now == [int(p.name[:3]) for p in sorted(migrations_dir().glob("*.sql"))]
+        assert store.applied_now == [
+            int(p.name[:3]) for p in sorted(migrations_dir().glob("*.sql"))
+        ]
     rows = migration_rows(db)
     files = sorted(p.name for p in migrations_dir().glob("*.sql"))
     assert [f"{v:03d}_{name}.sql" for v, name, _, _ in rows] == files

@@ -11,9 +11,9 @@ from pathlib import Path
 from mira_ls.cli import common
 from mira_ls.dates import day
 from mira_ls.git import expertise, xray
-from mira_ls.git.repo import GitError
 from mira_ls.git.fixes import rank_fixes
 from mira_ls.git.miner import mine
+from mira_ls.git.repo import GitError
 from mira_ls.store import Store, git_cochange, git_history, projects
 
 TEXT_ROWS = 15  # authors listed in text output

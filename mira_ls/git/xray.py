@@ -520,14 +520,14 @@ def xray(
                     new = empty
                 elif c.new in versions:
                     new = versions[c.new]
-                elif c.binary:
-                    new = empty
+                elif c.binary or not c.hunks:
+                    # Git showed no lines (binary on one side): every definition changed.
+                    new = parser.full(blobs.read(c.new))
+                    touched.update(d.name for d in new.defs)
+                    touched.update(d.name for d in old.defs)
                 elif c.old is None or not all(_certain(old, h) for h in c.hunks):
                     src = blobs.read(c.new)
-                    if c.old is None or not c.hunks:
-                        new = parser.full(src)
-                    else:
-                        new = parser.region(src, old, c.hunks)
+                    new = parser.full(src) if c.old is None else parser.region(src, old, c.hunks)
                 elif language == "python":
                     new = _shift(old, c.hunks)
                 else:
@@ -650,8 +650,6 @@ def _couple_partners(
         conf = c / d.changes if d.changes else 0.0
         if c >= MIN_SHARED and conf >= MIN_CONFIDENCE:
             d.couplings.append(Coupling(y, p, c, min(conf, 1.0)))
-
-
 
 
 # --- the stored, per-HEAD X-Ray ---------------------------------------------------------
