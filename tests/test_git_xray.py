@@ -4,6 +4,7 @@ old versions, and the shifted definitions checked against a parse of every versi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from mira_ls.git import xray
 from mira_ls.index import symbols
@@ -184,3 +185,26 @@ def test_cached_per_head_and_cli(tmp_path, store, repo: Repo) -> None:
     assert "m.py: 5 counted commits" in text.stdout and "load" in text.stdout
     missing = run_cli("xray", str(repo.root / "nope.py"), "--db", str(db))
     assert missing.returncode == 1 and "nope.py is not a file" in missing.stderr
+
+
+def test_hover_shows_the_definitions_history_and_partners(store, repo: Repo) -> None:
+    from mira_ls.features.hover_git import git_sections
+    from mira_ls.store.code import SymbolRow
+    from tests.index_helpers import function_row
+
+    bodies = {"load": "y = 0", "save": "y = 0", "alone": "y = 0"}
+    repo.commit("start", {"m.py": module(bodies)})
+    for i in range(1, 4):
+        bodies["load"], bodies["save"] = f"y = {i}", f"y = {i} + 1"
+        repo.commit(f"both {i}", {"m.py": module(bodies)}, author=BOB)
+    pid, _ = mine_repo(store, repo.root)
+    row: SymbolRow = replace(function_row("load", 4, 7, path="m.py"), qualified_name="m.load")
+    before = git_sections(store.conn(), pid, "m.py", row, now=T0 + 30 * DAY)
+    assert not any(s.startswith("**History**") for s in before)  # no X-Ray yet
+    xray.ensure_xray(store, pid, repo.root, "m.py")
+    sections = git_sections(store.conn(), pid, "m.py", row, now=T0 + 30 * DAY)
+    history = next(s for s in sections if s.startswith("**History**"))
+    assert "changed in 4 commits" in history
+    assert "knows its history: Bob Jones 3, Alice Smith 1 (changes to this definition)" in history
+    with_ = next(s for s in sections if s.startswith("**Changes with**"))
+    assert "`load` usually changes with `save`, 4 of 4 commits" in with_

@@ -717,6 +717,12 @@ def from_json(doc: dict[str, Any]) -> XRay:
     )
 
 
+def latest(conn: Connection, project_id: int, path: str) -> XRay | None:
+    """The last X-Ray computed for ``path``, whatever HEAD it was computed at."""
+    row = xray_store.latest(conn, project_id, path)
+    return None if row is None else from_json(json.loads(row[1]))
+
+
 def stored(conn: Connection, project_id: int, path: str, head: str | None) -> XRay | None:
     """The X-Ray of ``path`` if one was computed at ``head`` (no git: the hover's path)."""
     if not head:

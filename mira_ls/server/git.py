@@ -14,6 +14,9 @@ from mira_ls.features import (
 from mira_ls.features.session import Located
 from mira_ls.git import blame as git_blame
 from mira_ls.git import miner
+from mira_ls.git import xray as git_xray
+from mira_ls.git.repo import GitError
+from mira_ls.index.languages import language_for_path
 from mira_ls.server.base import MiraServer, open_documents
 from mira_ls.server.progress import ThreadSafeProgress
 
@@ -91,6 +94,44 @@ def _blame(ls: MiraServer, loc: Located) -> None:
     lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
     if ls.session.settings.code_lens.authors and lens and lens.refresh_support:
         ls.send_soon(ls.workspace_code_lens_refresh, None)
+    if language_for_path(loc.rel_path) is not None:
+        ls.submit(ls.git_jobs, f"X-Ray of {loc.rel_path}", _xray, ls, loc)
+
+
+def _xray(ls: MiraServer, loc: Located) -> None:
+    """The symbol-level history the hover shows (cached per HEAD: usually instant)."""
+    store = ls.session.store
+    if store is None:
+        return
+    progress = ThreadSafeProgress(ls, f"mira-ls: X-Ray of {loc.rel_path}")
+    started = False
+
+    def report(message: str, pct: int | None) -> None:
+        nonlocal started
+        if not started:
+            started = True
+            progress.begin(message)
+        progress.report(pct or 0, 100 if pct is not None else 0, message)
+
+    try:
+        x = git_xray.ensure_xray(
+            store,
+            loc.project.project_id,
+            loc.project.root,
+            loc.rel_path,
+            progress=report,
+            cancel=progress.cancelled,
+        )
+    except git_xray.Cancelled:
+        progress.end("X-Ray cancelled")
+        return
+    except GitError as exc:
+        log.info("no X-Ray of %s: %s", loc.rel_path, exc)
+        if started:
+            progress.end("X-Ray failed")
+        return
+    if started:
+        progress.end(f"{len(x.definitions)} definitions, {x.commits} commits")
 
 
 def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:

@@ -42,3 +42,13 @@ def all_current(conn: Connection, project_id: int, head: str) -> list[tuple[str,
             (project_id, head),
         )
     ]
+
+
+def latest(conn: Connection, project_id: int, path: str) -> tuple[str, str] | None:
+    """(head, JSON) of the last X-Ray computed for ``path`` (the hover shows it until the
+    background job has one for the new HEAD)."""
+    row = conn.execute(
+        "SELECT head, result FROM xray_cache WHERE project_id = ? AND file_path = ?",
+        (project_id, path),
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
