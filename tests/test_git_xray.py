@@ -208,3 +208,31 @@ def test_hover_shows_the_definitions_history_and_partners(store, repo: Repo) -> 
     assert "knows its history: Bob Jones 3, Alice Smith 1 (changes to this definition)" in history
     with_ = next(s for s in sections if s.startswith("**Changes with**"))
     assert "`load` usually changes with `save`, 4 of 4 commits" in with_
+
+
+def test_report_ranks_definitions_by_changes_times_complexity(store, repo: Repo) -> None:
+    from mira_ls.config import Settings
+    from mira_ls.index import indexer
+    from mira_ls.report import data
+
+    bodies = {"busy": "y = 0", "twisty": "y = 0"}
+    repo.commit("start", {"m.py": module(bodies)})
+    for i in range(1, 4):
+        bodies["busy"] = f"y = {i}"
+        repo.commit(f"busy {i}", {"m.py": module(bodies)})
+    bodies["twisty"] = "y = 1 if x else 2 if x > 1 else 3\n    if x:\n        y = 4"
+    repo.commit("twisty", {"m.py": module(bodies)})
+    settings = Settings()
+    settings.index.workers = 1
+    settings.index.jedi = False
+    pid = indexer.index_workspace(store, repo.root, settings.index).project_id
+    mine_repo(store, repo.root)
+    before = data.collect(store, repo.root, settings).hotspots
+    assert before.functions == [] and "X-Rays of 0 file(s)" in before.functions_note
+    xray.ensure_xray(store, pid, repo.root, "m.py")
+    fns = data.collect(store, repo.root, settings).hotspots.functions
+    # busy: 4 changes x complexity 1; twisty: 2 changes x (3 branches + 1).
+    assert [(f.symbol, f.changes, f.complexity, f.score) for f in fns] == [
+        ("twisty", 2, 4, 8),
+        ("busy", 4, 1, 4),
+    ]

@@ -298,6 +298,35 @@ def _hotspots(sec: HotspotSection) -> Markup:
             ),
         )
     )
+    parts.append(_p("note", sec.functions_note))
+    if sec.functions:
+        parts.append(
+            _table(
+                "function_hotspot",
+                [
+                    ("#", "num"),
+                    ("Definition", ""),
+                    ("File", ""),
+                    ("Score", "num"),
+                    ("Changes", "num"),
+                    ("Complexity", "num"),
+                ],
+                (
+                    (
+                        f"{f.path}|{f.symbol}",
+                        [
+                            ("rank", str(i), "num"),
+                            ("symbol", f.symbol, ""),
+                            ("path", f"{f.path}:{f.line}", "path"),
+                            ("score", num(f.score), "num"),
+                            ("changes", num(f.changes), "num"),
+                            ("complexity", num(f.complexity), "num"),
+                        ],
+                    )
+                    for i, f in enumerate(sec.functions, 1)
+                ),
+            )
+        )
     return _section("hotspots", "Hotspots", parts)
 
 

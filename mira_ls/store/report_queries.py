@@ -65,6 +65,33 @@ def file_complexity(conn: Connection, project_id: int) -> list[FileComplexity]:
     return [FileComplexity(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
 
+def symbol_complexity(
+    conn: Connection, project_id: int, path: str
+) -> dict[str, tuple[int, str, int]]:
+    """qualified name -> (complexity, kind, name line) of the indexed definitions of a file
+    (the first of overloads sharing a name)."""
+    out: dict[str, tuple[int, str, int]] = {}
+    for r in conn.execute(
+        "SELECT e.qualified_name, e.complexity, e.kind, e.name_line FROM code_elements e "
+        "JOIN repository_files f ON f.id = e.file_id WHERE f.project_id = ? AND f.file_path = ? "
+        "AND e.kind != 'module' ORDER BY e.ordinal",
+        (project_id, path),
+    ):
+        out.setdefault(str(r[0]), (int(r[1]), str(r[2]), int(r[3])))
+    return out
+
+
+def xray_paths(conn: Connection, project_id: int) -> list[str]:
+    """Files that have an X-Ray (any HEAD)."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT file_path FROM xray_cache WHERE project_id = ? ORDER BY file_path",
+            (project_id,),
+        )
+    ]
+
+
 def indexed_paths(conn: Connection, project_id: int) -> set[str]:
     return {
         r[0]
