@@ -236,3 +236,24 @@ def test_report_ranks_definitions_by_changes_times_complexity(store, repo: Repo)
         ("twisty", 2, 4, 8),
         ("busy", 4, 1, 4),
     ]
+
+
+def test_llm_context_section(store, repo: Repo) -> None:
+    from mira_ls.llm.context import xray_section
+
+    bodies = {"load": "y = 0", "save": "y = 0"}
+    repo.commit("start", {"m.py": module(bodies)})
+    for i in range(1, 3):
+        bodies["load"], bodies["save"] = f"y = {i}", f"y = {i} + 1"
+        repo.commit(f"both {i}", {"m.py": module(bodies)}, author=BOB)
+    pid, _ = mine_repo(store, repo.root)
+    assert xray_section(store.conn(), pid, "m.py", "m.load") is None  # no X-Ray yet
+    xray.ensure_xray(store, pid, repo.root, "m.py")
+    s = xray_section(store.conn(), pid, "m.py", "m.load")
+    assert s is not None and s.kind == "xray"
+    assert s.body.splitlines() == [
+        "- `load` changed in 3 of 3 commits (Bob Jones 2, Alice Smith 1)",
+        "- usually changes with `save`: 3 of 3 commits",
+    ]
+    whole = xray_section(store.conn(), pid, "m.py", None)
+    assert whole is not None and "`load`: 3 changes" in whole.body
