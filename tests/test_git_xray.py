@@ -257,3 +257,20 @@ def test_llm_context_section(store, repo: Repo) -> None:
     ]
     whole = xray_section(store.conn(), pid, "m.py", None)
     assert whole is not None and "`load`: 3 changes" in whole.body
+
+
+def test_last_line_edits_are_shifted_and_match_a_parse(repo: Repo) -> None:
+    """Each commit rewrites every function's last line (a return): shifted, not parsed."""
+
+    def src(v: int) -> str:
+        return "".join(f"def f{j}(x):\n    return x + {v + j}\n\n" for j in range(4))
+
+    for v in range(6):
+        repo.commit(f"v{v}", {"m.py": src(v)}, at=T0 + v * DAY)
+    x = run(repo.root, "m.py")
+    assert x.parsed_versions == 1  # the first version only
+    truth = symbols.definition_spans(new_parser("python").parse(src(5).encode()), "python")
+    assert [(s.name, s.start_line, s.end_line) for s in truth] == [
+        (d.symbol, d.line, d.end_line) for d in x.definitions
+    ]
+    assert {d.symbol: d.changes for d in x.definitions} == {f"f{j}": 6 for j in range(4)}

@@ -305,6 +305,15 @@ def _certain(v: _Version, h: _Hunk) -> bool:
         d = _innermost(v, lo)
         if d is not None and d.start_line < lo and hi < d.end_line:
             return not _may_extend_child(v, d, lo, h)
+        if d is not None and d.start_line < lo and hi == d.end_line and h.d > 0:
+            # The def's last lines replaced by lines that all belong to it (deeper, ending
+            # on a non-blank one), and to every def ending there: it ends on the last one.
+            ending = [x for x in v.defs if x.end_line == hi and x.start_line < lo]
+            return (
+                h.indents[-1] is not None
+                and all(h.inside(x.indent) == h.d for x in ending)
+                and not _may_extend_child(v, d, lo, h)
+            )
     else:
         d = _innermost(v, h.a)
         if d is not None and d.start_line <= h.a < d.end_line:
@@ -357,6 +366,8 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
                 ds += delta
             if last < end or (h.b == 0 and h.a < end):
                 de += delta
+            elif h.b > 0 and h.a <= end <= last and h.d > 0:
+                de += delta + (last - end)  # ends on the last added line
         if gone:
             continue
         ns = start + ds
