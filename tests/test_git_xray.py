@@ -150,6 +150,21 @@ def test_syntax_errors_in_old_versions_still_complete(repo: Repo) -> None:
     assert set(d) == {"load", "save"} and d["save"].changes >= 2
 
 
+def test_a_fix_after_a_broken_version_finds_the_definitions_far_from_it(repo: Repo) -> None:
+    # The file starts with a syntax error at the top that hides every definition; the commit
+    # that fixes it touches only the top, yet the functions far below are known from then on.
+    bodies = {f"f{i}": "y = 0" for i in range(12)}
+    good = module(bodies)
+    repo.commit("broken", {"m.py": good.replace("def f0(x):", "def f0(x:\n    z = (")}, at=T0)
+    repo.commit("fix", {"m.py": good}, at=T0 + DAY)
+    bodies["f11"] = "y = 11"
+    repo.commit("f11", {"m.py": module(bodies)}, at=T0 + 2 * DAY)
+    d = by_symbol(run(repo.root, "m.py"))
+    assert set(d) == {f"f{i}" for i in range(12)}
+    assert d["f11"].changes == 1  # its one edit; the break and the fix were at f0
+    assert d["f0"].changes >= 1
+
+
 def test_cached_per_head_and_cli(tmp_path, store, repo: Repo) -> None:
     bodies = {"load": "y = 0", "save": "y = 0"}
     repo.commit("start", {"m.py": module(bodies), "other.py": module({"helper": "y = 0"})})

@@ -253,11 +253,12 @@ class _Blobs:
 class _Version:
     defs: list[DefSpan]
     starts: list[int]
+    broken: bool = False  # the parse had syntax errors: the next version is parsed in full
 
 
-def _version(defs: list[DefSpan]) -> _Version:
+def _version(defs: list[DefSpan], broken: bool = False) -> _Version:
     defs.sort(key=lambda d: (d.start_line, -d.end_line))
-    return _Version(defs, [d.start_line for d in defs])
+    return _Version(defs, [d.start_line for d in defs], broken)
 
 
 def _touched(v: _Version, lo: int, hi: int, out: set[str]) -> None:
@@ -387,7 +388,7 @@ class _Parser:
         tree = symbols.parse(src, self.language, self.last)
         self.last = symbols.Parsed(self.language, src, tree)
         self.count += 1
-        return _version(symbols.definition_spans(tree, self.language))
+        return _version(symbols.definition_spans(tree, self.language), tree.root_node.has_error)
 
     def region(self, src: bytes, base: _Version, hunks: list[_Hunk]) -> _Version:
         """Definitions shifted outside the added lines, re-read from the tree inside them."""
@@ -415,7 +416,7 @@ class _Parser:
             if (d.name, d.start_line) not in fresh
             and not any(d.start_line <= hi and d.end_line >= lo for lo, hi in changed)
         ]
-        return _version(keep + list(fresh.values()))
+        return _version(keep + list(fresh.values()), tree.root_node.has_error)
 
 
 def _partner_definitions(
@@ -536,9 +537,11 @@ def xray(
                     new = parser.full(blobs.read(c.new))
                     touched.update(d.name for d in new.defs)
                     touched.update(d.name for d in old.defs)
-                elif c.old is None or not all(_certain(old, h) for h in c.hunks):
-                    src = blobs.read(c.new)
-                    new = parser.full(src) if c.old is None else parser.region(src, old, c.hunks)
+                elif c.old is None or old.broken:
+                    # A broken tree can hide definitions far from the hunks: read them all.
+                    new = parser.full(blobs.read(c.new))
+                elif not all(_certain(old, h) for h in c.hunks):
+                    new = parser.region(blobs.read(c.new), old, c.hunks)
                 elif language == "python":
                     new = _shift(old, c.hunks)
                 else:
