@@ -15,7 +15,7 @@ from mira_ls.cli import common
 from mira_ls.cli.common import CliError
 from mira_ls.index import indexer
 from mira_ls.store import code as cs
-from mira_ls.store import projects
+from mira_ls.store import locks, projects
 from mira_ls.store.connection import Connection
 
 # Why files were left out, as a person reads it (keys: walk.Listing and indexer statuses).
@@ -37,6 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--jedi", action="store_true", help="also resolve Python calls with jedi (slower)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another mira-ls is indexing this workspace, wait up to SECONDS for it "
+        "(default: say so and stop)",
+    )
     common.add_common(p, json_flag=True)
     p.set_defaults(func=cmd_index)
 
@@ -95,8 +103,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     progress = _StderrProgress(not args.quiet)
     with common.open_db(args) as store:
         try:
-            stats = indexer.index_workspace(store, root, settings.index, progress=progress)
-        except indexer.WorkspaceError as exc:
+            stats = indexer.index_workspace(
+                store,
+                root,
+                settings.index,
+                progress=progress,
+                trust_git=settings.git.trust_repository_config,
+                wait_s=max(0.0, args.wait),
+                on_wait=lambda msg: print(msg, file=sys.stderr, flush=True),
+            )
+        except (indexer.WorkspaceError, locks.Busy) as exc:
             raise CliError(str(exc)) from exc
         finally:
             progress.close()
@@ -116,6 +132,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         lines.append(f"  {lang:<11} {v['files']:>7} files {v['symbols']:>9} symbols")
     common.emit(args, data, "\n".join(lines))
     notes = [f"{stats.parsed} parsed, {stats.unchanged} unchanged, {stats.removed} removed"]
+    if stats.resumed is not None:
+        notes.insert(0, f"finished an index that was interrupted ({stats.resumed})")
     if stats.skipped:
         notes.append(
             "skipped: "
@@ -130,6 +148,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print("; ".join(notes), file=sys.stderr)
     for e in stats.errors:
         print(f"not indexed: {e}", file=sys.stderr)
+    for p in stats.partial:
+        print(p, file=sys.stderr)
     return 0
 
 

@@ -7,14 +7,15 @@ whether it was cached, what it cost and any budget notes go to stderr.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mira_ls import confined
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError, UsageError
 from mira_ls.config import REASONING_EFFORTS
+from mira_ls.git.repo import GitError, run_git
 
 if TYPE_CHECKING:
     from mira_ls.features import chat
@@ -57,6 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = sub.add_parser("budget", help="LLM spending today and this month (UTC), cache savings")
     b.add_argument("--days", type=int, default=0, help="also list the last N daily summaries")
+    b.add_argument(
+        "--resume",
+        action="store_true",
+        help="lift a hold on spending (set when a call cost more than was reserved for it)",
+    )
     common.add_common(b, json_flag=True)
     b.set_defaults(func=cmd_budget)
 
@@ -81,16 +87,24 @@ def _project_root(path: Path) -> Path:
     """The git top level of a path, else its directory."""
     start = path if path.is_dir() else path.parent
     try:
-        out = subprocess.run(
-            ["git", "-C", str(start), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            timeout=10,
-        )
+        out = run_git(start, "rev-parse", "--show-toplevel", check=False, timeout=10)
         if out.returncode == 0 and out.stdout.strip():
             return Path(out.stdout.decode().strip())
-    except (OSError, subprocess.TimeoutExpired):
+    except GitError:
         pass
     return start
+
+
+def _confined_file(given: str) -> Path:
+    """``--file`` as an absolute path inside its workspace; a link that leads out of the
+    workspace is refused (what is read here goes to the model), as the editor path does."""
+    shown = Path(given).absolute()
+    # The workspace is found from where the name is, not from where a link points.
+    root = _project_root(shown.parent.resolve())
+    try:
+        return confined.resolve_inside(root, shown.parent.resolve() / shown.name)
+    except confined.OutsideWorkspace as exc:
+        raise CliError(str(exc)) from None
 
 
 def _session(args: argparse.Namespace, store: Store, anchor: Path | None) -> Session:
@@ -143,8 +157,8 @@ def _check_position(shown: str, file: Path, line: int, col: int) -> None:
         )
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    question = (args.question or "").strip()
+def _chat_target(args: argparse.Namespace, question: str) -> Path | None:
+    """The file the question is about, once the flags make sense together (else UsageError)."""
     if not question and not args.file:
         raise UsageError(
             'give a question, e.g. mira-ls chat "why does X fail?" [--file F '
@@ -157,30 +171,42 @@ def cmd_chat(args: argparse.Namespace) -> int:
         raise UsageError(f"{flag} needs --file: the file the position is in")
     if (args.line is not None and args.line < 1) or (args.col is not None and args.col < 1):
         raise UsageError("--line and --col are 1-based")
-    file = Path(args.file).resolve() if args.file else None
+    file = _confined_file(args.file) if args.file else None
     if file is not None and not file.is_file():
         raise CliError(f"{args.file} is not a file")
     if file is not None:
         _check_position(args.file, file, args.line or 1, args.col or 1)
+    return file
+
+
+def _chat_arg(args: argparse.Namespace, question: str, file: Path | None) -> dict[str, Any]:
+    """The command's arguments as an editor would send them."""
+    arg: dict[str, Any] = {}
+    if question and not args.explain:
+        arg["question"] = question
+    if file is not None:
+        arg["uri"] = file.as_uri()
+        arg["position"] = {"line": (args.line or 1) - 1, "character": (args.col or 1) - 1}
+    if args.session:
+        arg["session"] = args.session
+    if args.model:
+        arg["model"] = args.model
+    if args.effort:
+        arg["effort"] = args.effort
+    arg["newSession"] = not (args.cont or args.session)
+    return arg
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    question = (args.question or "").strip()
+    file = _chat_target(args, question)
     from mira_ls.features import chat
     from mira_ls.llm.errors import LlmError
 
     store = common.open_db(args)
     with store:
         session = _session(args, store, file or Path.cwd())
-        arg: dict[str, Any] = {}
-        if question and not args.explain:
-            arg["question"] = question
-        if file is not None:
-            arg["uri"] = file.as_uri()
-            arg["position"] = {"line": (args.line or 1) - 1, "character": (args.col or 1) - 1}
-        if args.session:
-            arg["session"] = args.session
-        if args.model:
-            arg["model"] = args.model
-        if args.effort:
-            arg["effort"] = args.effort
-        arg["newSession"] = not (args.cont or args.session)
+        arg = _chat_arg(args, question, file)
         state = chat.ChatState()
         try:
             svc = state.service(session)
@@ -206,16 +232,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if streamed and not args.json:
                 sys.stdout.write("\n")
             raise CliError(str(exc)) from None
-    text = result["text"]
+    text = result.text
     if args.json:
-        common.emit(args, {k: v for k, v in result.items() if k != "uri"}, "")
+        common.emit(args, {k: v for k, v in result.as_json().items() if k != "uri"}, "")
     elif not text.endswith("\n"):
         sys.stdout.write("\n")
-    print(("cached: " if result["cached"] else "") + result["cost"], file=sys.stderr)
-    for note in result["notes"]:
+    print(("cached: " if result.cached else "") + result.cost, file=sys.stderr)
+    for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"answer saved to {result['file']}", file=sys.stderr)
-    return 0 if result["complete"] else 1
+    print(f"answer saved to {result.file}", file=sys.stderr)
+    return 0 if result.complete else 1
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
@@ -227,6 +253,8 @@ def cmd_budget(args: argparse.Namespace) -> int:
     store = common.open_db(args)
     with store:
         svc = chat.ChatState().service(Session(store, common.settings(args)))
+        if args.resume:
+            print(chat.resume_budget(svc).message, file=sys.stderr)
         report = chat.budget_report(svc)
         days = budget_store.summaries(store.conn(), "day", args.days) if args.days else []
         months = budget_store.summaries(store.conn(), "month", 12) if args.days else []

@@ -10,6 +10,7 @@ from mira_ls.features.positions import LineMap, Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.features.symbol_kinds import lsp_kind
 from mira_ls.index.symbols import FileExtract, Symbol
+from mira_ls.paths import fs_name
 from mira_ls.store import code as code_store
 from mira_ls.store import projects as project_store
 from mira_ls.store.code import SymbolRow
@@ -52,11 +53,11 @@ def document_symbols(fx: FileExtract, lm: LineMap) -> list[types.DocumentSymbol]
 def path_for(session: Session, row: SymbolRow) -> Path:
     for r in session.roots:
         if r.project_id == row.project_id:
-            return r.root / row.file_path
+            return fs_name(r.root, row.file_path)
     if session.store is not None:
         project = project_store.by_id(session.store.conn(), row.project_id)
         if project is not None:
-            return Path(project.root_path) / row.file_path
+            return fs_name(Path(project.root_path), row.file_path)
     return Path(row.file_path).resolve()
 
 
@@ -85,14 +86,20 @@ def workspace_symbols(
     out: list[types.WorkspaceSymbol] = []
     # Each file's path and URI once: pathlib per row cost more than reading the files.
     places: dict[tuple[int, str], tuple[Path, str]] = {}
-    for row in rows[:limit]:
-        if row.kind == "module" and query:
-            continue
-        place = places.get((row.project_id, row.file_path))
-        if place is None:
+    rows = [row for row in rows[:limit] if not (row.kind == "module" and query)]
+    for row in rows:
+        if (row.project_id, row.file_path) not in places:
             path = path_for(session, row)
-            place = places[(row.project_id, row.file_path)] = (path, path.as_uri())
-        path, uri = place
+            places[(row.project_id, row.file_path)] = (path, path.as_uri())
+    # Which lines are not ASCII, for all the files in one query per project.
+    by_project: dict[int, list[str]] = {}
+    for pid, file_path in places:
+        by_project.setdefault(pid, []).append(file_path)
+    for pid, paths in by_project.items():
+        known = code_store.non_ascii_lines_many(conn, pid, paths)
+        lines.seed({places[(pid, fp)][0]: lines_of for fp, lines_of in known.items()})
+    for row in rows:
+        path, uri = places[(row.project_id, row.file_path)]
         out.append(
             types.WorkspaceSymbol(
                 name=row.name,

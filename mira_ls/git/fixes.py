@@ -30,6 +30,7 @@ from pathlib import Path
 from mira_ls.git.repo import GitError, run_git
 from mira_ls.store import Store, git_fixes
 from mira_ls.store.connection import Connection
+from mira_ls.testhooks import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -336,8 +337,11 @@ class FixDiffs:
     """Diffs of fix commits, fetched by a background thread in batches while mining goes on,
     so the extra git work overlaps the main log instead of following it."""
 
-    def __init__(self, root: Path | str, relative: bool, batch: int = 100) -> None:
+    def __init__(
+        self, root: Path | str, relative: bool, batch: int = 100, *, trusted: bool = False
+    ) -> None:
         self.root = root
+        self.trusted = trusted
         self.relative = relative
         self.batch = batch
         self._pending: list[str] = []
@@ -365,6 +369,7 @@ class FixDiffs:
             *_diff_args(self._attrs, self.relative),
             input_bytes="\n".join(hashes).encode(),
             timeout=600,
+            trusted=self.trusted,
         )
         return proc.stdout
 
@@ -403,6 +408,8 @@ def extract_symbols(
     root: Path | str,
     relative: bool,
     prefetched: FixDiffs | None = None,
+    *,
+    trusted: bool = False,
 ) -> int:
     """Fill ``symbols`` of fixes still without them; returns how many were done.
 
@@ -414,13 +421,14 @@ def extract_symbols(
         if prefetched is not None:
             prefetched.close()
         return 0
-    diffs = prefetched or FixDiffs(root, relative)
+    diffs = prefetched or FixDiffs(root, relative, trusted=trusted)
     for _, h in pending:
         if h not in diffs.requested:
             diffs.add(h)
     found = diffs.finish()
     if found is None:
         return 0
+    pause_point("mine:fix symbols:middle")
     canon = git_fixes.fix_file_paths(store.conn(), [fid for fid, _ in pending])
     with store.write() as w:
         git_fixes.set_symbols(

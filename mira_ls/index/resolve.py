@@ -30,6 +30,7 @@ from mira_ls.index.symbols import CALLABLE_KINDS, CLASS_KINDS, SPECS, FileExtrac
 from mira_ls.store import Store
 from mira_ls.store import code as cs
 from mira_ls.store.connection import Connection
+from mira_ls.testhooks import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -970,7 +971,8 @@ def resolve_python_with_jedi(
     project = jedi.Project(str(root))
     resolved = 0
     started = time.monotonic()
-    for file_id, rel, _lang in cs.pending_files(conn, project_id, 2):
+    files = cs.pending_files(conn, project_id, 2)
+    for n, (file_id, rel, _lang) in enumerate(files):
         if cancel is not None and cancel():
             break
         if time_budget_s is not None and time.monotonic() - started > time_budget_s:
@@ -1009,6 +1011,8 @@ def resolve_python_with_jedi(
                 rows.append((None, None, 0, e.id))
         with store.write() as c:
             cs.set_edge_resolutions(c, rows)
+        if n == 0 and len(files) > 1:
+            pause_point("index:jedi:middle")  # each file's edges are settled in one write
     return resolved
 
 

@@ -28,6 +28,7 @@ from mira_ls.index.resolve import (
     resolve_staged,
 )
 from mira_ls.index.symbols import FileExtract, Parsed, extract
+from mira_ls.paths import text_path
 from mira_ls.store.connection import connect
 from mira_ls.store.dependencies import Dependency
 
@@ -60,6 +61,21 @@ class FileResult:
     # (caller, name, receiver, line, col) and left out of ``calls``.
     staged: bytes | None = None
     staged_count: int = 0
+    partial: str | None = None  # parsed, but a per-file bound left part of it out: why
+    non_ascii_lines: str | None = None  # see non_ascii_lines()
+
+
+MAX_NON_ASCII_LINES = 5000  # beyond that the list costs more to parse than the file
+
+
+def non_ascii_lines(data: bytes) -> str | None:
+    """The 1-based numbers of the lines (split on LF, as positions count them) holding a
+    byte above 0x7F, comma-separated; '' when all are ASCII (most source files: one pass in
+    C); None when there are too many to be worth listing."""
+    if data.isascii():
+        return ""
+    found = [str(i) for i, line in enumerate(data.split(b"\n"), 1) if not line.isascii()]
+    return ",".join(found) if len(found) <= MAX_NON_ASCII_LINES else None
 
 
 def is_binary(data: bytes) -> bool:
@@ -168,8 +184,9 @@ def process_bytes(
         lang = language_for_path(rel, data[:4096])
     if lang is None:
         return FileResult(rel, "error", h, len(data), mtime_ns, None, error="unknown language")
-    fx = extract(data, rel, lang, previous, source_hash=h)
-    symbols, calls, imports, staged = pack(fx, rel, split=split)
+    name = text_path(rel)  # what is stored: module names come from it
+    fx = extract(data, name, lang, previous, source_hash=h)
+    symbols, calls, imports, staged = pack(fx, name, split=split)
     return FileResult(
         rel,
         "parsed",
@@ -185,6 +202,8 @@ def process_bytes(
         parsed=fx.parsed if keep_parse else None,
         staged=pack_staged(staged) if split else None,
         staged_count=len(staged),
+        non_ascii_lines=non_ascii_lines(data),
+        partial=fx.partial,
     )
 
 
@@ -202,8 +221,8 @@ def process_file(
         return FileResult(rel, status, "", size, mtime_ns, language, error=err or None)
     try:
         return process_bytes(rel, data, mtime_ns, old_hash, language, split=split)
-    except (RecursionError, MemoryError, ValueError) as exc:
-        log.warning("could not parse %s: %s", rel, exc)
+    except Exception as exc:  # one file's failure skips that file, with the reason
+        log.warning("could not parse %s: %s", text_path(rel), exc)
         h = hashlib.sha256(data).hexdigest()
         return FileResult(rel, "error", h, size, mtime_ns, language, error=f"parse failed: {exc}")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.paths import raw_path, text_path
 from mira_ls.store.connection import Connection
 
 SYMBOL_COLS = (
@@ -105,18 +107,24 @@ class FileRow:
 
 
 def get_file(conn: Connection, project_id: int, file_path: str) -> FileRow | None:
+    """``file_path`` as the file system gives it (a name that is not UTF-8 included)."""
     r = conn.execute(
         f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ? AND file_path = ?",
-        (project_id, file_path),
+        (project_id, text_path(file_path)),
     ).fetchone()
     return FileRow(*r) if r else None
 
 
 def files_of_project(conn: Connection, project_id: int) -> dict[str, FileRow]:
+    """The project's files by their name as the file system gives it (the exact bytes of a
+    name that is not UTF-8 come back from raw_path)."""
     rows = conn.execute(
-        f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ?", (project_id,)
+        f"SELECT {FILE_COLS}, raw_path FROM repository_files WHERE project_id = ?",
+        (project_id,),
     ).fetchall()
-    return {r[2]: FileRow(*r) for r in rows}
+    return {
+        (os.fsdecode(bytes(r[-1])) if r[-1] is not None else r[2]): FileRow(*r[:-1]) for r in rows
+    }
 
 
 def upsert_file(
@@ -133,21 +141,29 @@ def upsert_file(
     error: str | None,
     parse_errors: int,
     at: int,
+    non_ascii_lines: str | None = None,
 ) -> int:
-    """Insert or update the file row; returns its id (stable across updates)."""
+    """Insert or update the file row; returns its id (stable across updates).
+
+    ``file_path`` as the file system gives it: a name that is not UTF-8 is stored escaped
+    in file_path (paths.text_path) and exactly in raw_path. ``non_ascii_lines``: see
+    migration 015 (None: not known)."""
     r = conn.execute(
         "INSERT INTO repository_files(project_id, file_path, content_hash, language, size_bytes,"
-        " line_count, mtime_ns, status, error, parse_errors, indexed_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        " line_count, mtime_ns, status, error, parse_errors, indexed_at, raw_path,"
+        " non_ascii_lines)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(project_id, file_path) DO UPDATE SET content_hash = excluded.content_hash,"
         " language = excluded.language, size_bytes = excluded.size_bytes,"
         " line_count = excluded.line_count, mtime_ns = excluded.mtime_ns,"
         " status = excluded.status, error = excluded.error,"
-        " parse_errors = excluded.parse_errors, indexed_at = excluded.indexed_at"
+        " parse_errors = excluded.parse_errors, indexed_at = excluded.indexed_at,"
+        " non_ascii_lines = excluded.non_ascii_lines"
+        " WHERE repository_files.raw_path IS excluded.raw_path"
         " RETURNING id",
         (
             project_id,
-            file_path,
+            text_path(file_path),
             content_hash,
             language,
             size_bytes,
@@ -157,9 +173,50 @@ def upsert_file(
             error,
             parse_errors,
             at,
+            raw_path(file_path),
+            non_ascii_lines,
         ),
     ).fetchone()
+    if r is None:  # the WHERE above: another name escapes to the same text
+        raise ValueError(
+            f"its name reads the same as another file's once escaped ({text_path(file_path)})"
+        )
     return int(r[0])
+
+
+def _line_set(value: str | None) -> frozenset[int] | None:
+    if value is None:
+        return None
+    return frozenset(int(n) for n in value.split(",")) if value else frozenset()
+
+
+def non_ascii_lines_many(
+    conn: Connection, project_id: int, file_paths: list[str]
+) -> dict[str, frozenset[int]]:
+    """non_ascii_lines() of many files at once; files where it is not known are left out."""
+    out: dict[str, frozenset[int]] = {}
+    for part in _chunks(file_paths):
+        marks = ",".join("?" * len(part))
+        for path, value in conn.execute(
+            "SELECT file_path, non_ascii_lines FROM repository_files WHERE project_id = ?"
+            f" AND status = 'indexed' AND file_path IN ({marks})",
+            (project_id, *part),
+        ):
+            known = _line_set(value)
+            if known is not None:
+                out[path] = known
+    return out
+
+
+def non_ascii_lines(conn: Connection, project_id: int, file_path: str) -> frozenset[int] | None:
+    """The 1-based lines of an indexed file that are not ASCII (empty: all are), or None
+    when that is not known (no row, or indexed before migration 015)."""
+    r = conn.execute(
+        "SELECT non_ascii_lines FROM repository_files WHERE project_id = ? AND file_path = ?"
+        " AND status = 'indexed'",
+        (project_id, file_path),
+    ).fetchone()
+    return _line_set(r[0]) if r is not None else None
 
 
 def touch_files(conn: Connection, rows: list[tuple[int, int | None, int]]) -> None:
