@@ -17,6 +17,10 @@ benchmark commits into its copy, never into PATH itself: a work tree is cloned t
   server does on didOpen; full_hover_*: ``hover.hover_markdown`` (the whole hover the server
   serves: live-buffer parse, code section, git sections); lsp_hover_*: the LSP round trip
   to the real server over stdio (same symbols; --no-lsp skips it).
+- xray_s: ``xray.ensure_xray`` (refresh) of --xray-file (default: the most-changed file the
+  index parses), with xray_ratio = xray_s / raw_git_log_follow_s (``git log -p --follow --
+  FILE`` read and discarded, same run, alternating). ``--only-git`` stops after mining and
+  the X-Ray.
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ from mira_ls.config import Settings
 from mira_ls.features import hover
 from mira_ls.features.hover_git import git_sections
 from mira_ls.features.session import ProjectRoot, Session
+from mira_ls.git import xray
 from mira_ls.git.blame import ensure_blame
 from mira_ls.git.log import LOG_OPTIONS
 from mira_ls.git.miner import mine
 from mira_ls.git.repo import popen_git
 from mira_ls.index import indexer
-from mira_ls.store import Store, projects
+from mira_ls.index.languages import language_for_path
+from mira_ls.store import Store, git_history, projects
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
 
@@ -176,6 +182,53 @@ async def lsp_hovers(root: Path, db: Path, syms: list[SymbolRow], tmp: Path) -> 
         await client.stop()
 
 
+def raw_follow_log(root: Path, rel: str) -> float:
+    """``git log -p --follow -- FILE``, read through a pipe and discarded."""
+    t = time.perf_counter()
+    proc = popen_git(root, "log", "-p", "--follow", "--", rel)
+    assert proc.stdout is not None
+    while proc.stdout.read(1 << 18):
+        pass
+    proc.wait()
+    return time.perf_counter() - t
+
+
+def most_changed_code_file(store: Store, pid: int, root: Path) -> str:
+    """The file with the most counted commits that the index parses and that exists."""
+    for path, _, _ in sorted(
+        git_history.all_file_stats(store.conn(), pid), key=lambda r: (-r[1], r[0])
+    ):
+        if language_for_path(path) is not None and (root / path).is_file():
+            return path
+    raise SystemExit("no parseable file with history")
+
+
+def xray_bench(root: Path, db: Path, rel: str | None, runs: int) -> dict:
+    """X-Ray of one file (with the ignore policy and co-change partners, as the server
+    computes it, never from the cache) against ``git log -p --follow`` of it, alternating."""
+    store = Store(db)
+    pid = projects.get_or_create(store.conn(), root).id
+    rel = rel or most_changed_code_file(store, pid, root)
+    raws, xs, info = [], [], {}
+    for _ in range(runs):
+        raws.append(raw_follow_log(root, rel))
+        t0 = time.perf_counter()
+        x = xray.ensure_xray(store, pid, root, rel, refresh=True)
+        xs.append(time.perf_counter() - t0)
+        info = {"versions": x.versions, "parsed_versions": x.parsed_versions}
+    store.close()
+    return {
+        "xray_file": rel,
+        "xray_commits": x.commits,
+        "xray_definitions": len(x.definitions),
+        **{f"xray_{k}": v for k, v in info.items()},
+        "raw_git_log_follow_s": round(statistics.median(raws), 3),
+        "xray_s": round(statistics.median(xs), 3),
+        "xray_ratio": round(statistics.median(xs) / statistics.median(raws), 3),
+        "xray_runs": {"raw": [round(r, 3) for r in raws], "xray": [round(r, 3) for r in xs]},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
@@ -184,6 +237,11 @@ def main() -> None:
     ap.add_argument("--new-commits", type=int, default=5)
     ap.add_argument(
         "--no-lsp", dest="lsp", action="store_false", help="skip the LSP round-trip measurement"
+    )
+    ap.add_argument("--xray-file", help="the file to X-Ray (default: the most-changed one)")
+    ap.add_argument("--xray-runs", type=int, default=1)
+    ap.add_argument(
+        "--only-git", action="store_true", help="mining and X-Ray only (no incremental, hovers)"
     )
     args = ap.parse_args()
     src = Path(args.path).resolve()
@@ -201,6 +259,28 @@ def main() -> None:
         raw_s = statistics.median(raws)
         mine_s = statistics.median(mines)
         core_s = statistics.median(cores)
+        xr = xray_bench(root, tmp / f"mine{args.runs - 1}.db", args.xray_file, args.xray_runs)
+        if args.only_git:
+            print(
+                json.dumps(
+                    {
+                        "repo": str(src),
+                        "commits": info.get("commits"),
+                        "raw_git_log_s": round(raw_s, 3),
+                        "mine_s": round(mine_s, 3),
+                        "ratio": round(mine_s / raw_s, 3),
+                        "ratio_paired_median": round(
+                            statistics.median(m / r for m, r in zip(mines, raws, strict=True)),
+                            3,
+                        ),
+                        **xr,
+                        "cpu_count": os.cpu_count(),
+                        "load_avg_1m": round(os.getloadavg()[0], 2),
+                    },
+                    indent=2,
+                )
+            )
+            return
 
         # Incremental: the last fresh database, one new commit at a time.
         store = Store(tmp / f"mine{args.runs - 1}.db")
@@ -298,6 +378,7 @@ def main() -> None:
             "full_hover_p50_ms": round(full50, 3),
             "full_hover_p95_ms": round(full95, 3),
             **lsp,
+            **xr,
             "cpu_count": os.cpu_count(),
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }

@@ -65,12 +65,24 @@ class GitSettings:
 
 @dataclass
 class CochangeSettings:
-    min_shared: int = _f(2, "Minimum shared commits for a co-change pair.", min=1)
-    min_confidence: float = _f(0.3, "Minimum Jaccard confidence for a pair.", min=0.0, max=1.0)
+    min_shared: int = _f(3, "Minimum shared commits for a co-change pair.", min=1)
+    min_confidence: float = _f(
+        0.2,
+        "Minimum confidence c/a (either direction) for a pair; partners rank by c/a.",
+        min=0.0,
+        max=1.0,
+    )
     top_partners: int = _f(10, "Partners kept per file.", min=1)
     diagnostic: bool = _f(True, "Warn on save when a strong partner is not modified.")
-    strong_confidence: float = _f(0.5, "Confidence of a 'strong' partner.", min=0.0, max=1.0)
+    strong_confidence: float = _f(0.5, "Confidence c/a of a 'strong' partner.", min=0.0, max=1.0)
     strong_shared: int = _f(5, "Shared commits of a 'strong' partner.", min=1)
+    diagnostic_max_share: float = _f(
+        0.25,
+        "A partner changed in more than this share of all counted commits (a changelog) is "
+        "not offered by the save diagnostic.",
+        min=0.0,
+        max=1.0,
+    )
 
 
 @dataclass

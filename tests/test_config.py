@@ -63,7 +63,7 @@ def test_invalid_values_keep_defaults_with_a_sentence() -> None:
     assert s.cache.enabled is True
     assert s.llm.reasoning_effort == "medium"
     assert s.llm.max_output_tokens == 1024
-    assert s.cochange.min_confidence == 0.3
+    assert s.cochange.min_confidence == 0.2
     text = "\n".join(problems)
     assert "mira.cache.enabled" in text and "MIRA_CACHE_ENABLED" in text
     assert "expected one of none, low, medium, high, got 'extreme'" in text

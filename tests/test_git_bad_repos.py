@@ -20,6 +20,13 @@ from tests.test_git_log import raw_commit
 git_isolation, store, repo = fixtures()
 
 
+def two_shared() -> Settings:
+    """Co-change settings for two- and three-commit histories: pairs sharing 2 commits."""
+    s = Settings()
+    s.cochange.min_shared = 2
+    return s
+
+
 def sym(path: str, start: int = 1, end: int = 2) -> SymbolRow:
     return function_row("f", start, end, path=path)
 
@@ -81,11 +88,11 @@ def test_detached_head(store, repo: Repo) -> None:
     first = repo.commit("one", touch=["a.py", "b.py"], at=T0)
     repo.commit("two", touch=["a.py", "b.py"], at=T0 + DAY)
     repo.git("checkout", "-q", "--detach", first)
-    pid, stats = mine_repo(store, repo.root)
+    pid, stats = mine_repo(store, repo.root, two_shared())
     assert stats.status == "ok" and stats.total_commits == 1
     assert git_history.get_attachment(store.conn(), pid).head_ref is None
     repo.commit("three on detached head", touch=["a.py", "b.py"], at=T0 + 2 * DAY)
-    _, stats = mine_repo(store, repo.root)
+    _, stats = mine_repo(store, repo.root, two_shared())
     assert stats.mode == "incremental" and stats.new_commits == 1
     assert [p.shared for p in git_cochange.partners(store.conn(), pid, "a.py")] == [2]
 
@@ -158,7 +165,7 @@ def test_commit_touching_5000_files(store, repo: Repo) -> None:
             (folder / f"f{i}.txt").write_bytes(b"%d\n" % i)
     repo.lines("a.py", 1)
     big = repo.commit("Generate 5000 files", at=T0 + 2 * DAY)
-    pid, stats = mine_repo(store, repo.root)
+    pid, stats = mine_repo(store, repo.root, two_shared())
     assert stats.status == "ok" and stats.ignored == {"large": 1}
     files = (
         store.conn()
@@ -206,7 +213,7 @@ def test_git_missing_is_a_clear_error(store, repo: Repo, monkeypatch) -> None:
 def test_workspace_below_the_repository_top(store, repo: Repo) -> None:
     repo.commit("both", touch=["pkg/a.py", "pkg/b.py", "top.py"], at=T0)
     repo.commit("both again", touch=["pkg/a.py", "pkg/b.py", "top.py"], at=T0 + DAY)
-    pid, stats = mine_repo(store, repo.root / "pkg")
+    pid, stats = mine_repo(store, repo.root / "pkg", two_shared())
     assert stats.status == "ok" and stats.total_commits == 2
     # Paths are relative to the workspace folder; files outside it are not seen.
     assert [(p.path, p.shared) for p in git_cochange.partners(store.conn(), pid, "a.py")] == [

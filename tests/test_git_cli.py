@@ -33,7 +33,9 @@ def test_mine_then_query(tmp_path: Path, repo: Repo) -> None:
             "shared": 6,
             "commits": 8,
             "partner_commits": 6,
-            "confidence": 0.75,
+            "confidence": 0.75,  # c/a = 6/8
+            "reverse_confidence": 1.0,  # c/b = 6/6
+            "jaccard": 0.75,  # 6 / (8 + 6 - 6)
             "dice": round(12 / 14, 4),
             "last_at": co[0]["last_at"],
         }

@@ -13,6 +13,17 @@ from tests.support.repo import ALICE, BOB, DAY, T0, Repo, fixtures, mine_repo
 git_isolation, store, repo = fixtures()
 
 
+def small(**change: object) -> Settings:
+    """Settings for these few-commit histories: pairs sharing 2 commits count."""
+    settings = Settings()
+    settings.cochange = replace(settings.cochange, **{"min_shared": 2, **change})
+    return settings
+
+
+def mine_small(store, root, settings: Settings | None = None):
+    return mine_repo(store, root, settings or small())
+
+
 def scripted(repo: Repo) -> dict[str, str]:
     """a: 5 commits, b: 5, c: 2, d: 1; a+b share 4, a+c share 2, b+c share 1."""
     hashes = {}
@@ -32,7 +43,7 @@ def partners(store, pid: int, path: str) -> dict[str, tuple]:
             p.shared,
             p.commits,
             p.partner_commits,
-            round(p.confidence, 6),
+            round(p.jaccard, 6),
             round(p.dice, 6),
             p.last_at,
         )
@@ -42,9 +53,13 @@ def partners(store, pid: int, path: str) -> dict[str, tuple]:
 
 def test_exact_numbers(store, repo: Repo) -> None:
     scripted(repo)
-    pid, stats = mine_repo(store, repo.root)
+    pid, stats = mine_small(store, repo.root)
     assert stats.status == "ok" and stats.total_commits == 7
     # a,b: c=4, a=5, b=5 -> Jaccard 4/6, Dice 8/10; a,c: c=2, a=5, b=2 -> 2/5, 4/7.
+    assert [
+        (p.path, p.confidence, p.reverse_confidence)
+        for p in git_cochange.partners(store.conn(), pid, "a.py")
+    ] == [("b.py", 0.8, 0.8), ("c.py", 0.4, 1.0)]  # ranked by c/a
     assert partners(store, pid, "a.py") == {
         "b.py": (4, 5, 5, round(4 / 6, 6), 0.8, T0 + 7 * DAY),
         "c.py": (2, 5, 2, 0.4, round(4 / 7, 6), T0 + 4 * DAY),
@@ -57,28 +72,42 @@ def test_exact_numbers(store, repo: Repo) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "expected_a"),
+    ("change", "expected_b"),
     [
-        ({"min_confidence": 0.5}, {"b.py"}),  # 0.4 < 0.5 drops c
-        ({"min_confidence": 0.4}, {"b.py", "c.py"}),  # inclusive threshold
-        ({"min_shared": 3}, {"b.py"}),  # a,c share 2
-        ({"min_shared": 2, "min_confidence": 0.0}, {"b.py", "c.py"}),
-        ({"top_partners": 1}, {"b.py"}),  # strongest only
+        # b,c share 1 commit: c/a = 1/5 from b, 1/2 from c; either direction counts.
+        ({"min_shared": 1, "min_confidence": 0.6}, {"a.py"}),  # 0.5 < 0.6 drops c
+        ({"min_shared": 1, "min_confidence": 0.5}, {"a.py", "c.py"}),  # inclusive threshold
+        ({"min_shared": 2, "min_confidence": 0.0}, {"a.py"}),  # b,c share 1
+        ({"min_shared": 5}, set()),  # a,b share 4
+        ({"min_shared": 1, "top_partners": 1}, {"a.py"}),  # strongest only
     ],
 )
-def test_thresholds(store, repo: Repo, change: dict, expected_a: set[str]) -> None:
+def test_thresholds(store, repo: Repo, change: dict, expected_b: set[str]) -> None:
     scripted(repo)
-    settings = Settings()
-    settings.cochange = replace(settings.cochange, **change)
-    pid, _ = mine_repo(store, repo.root, settings)
-    assert set(partners(store, pid, "a.py")) == expected_a
+    pid, _ = mine_small(store, repo.root, small(**change))
+    assert set(partners(store, pid, "b.py")) == expected_b
+
+
+def test_confidence_in_either_direction_keeps_a_small_files_partner(store, repo: Repo) -> None:
+    """a,c: c/a = 2/5 = 0.4 from a, 2/2 from c: a 0.5 bar keeps the pair on both sides."""
+    scripted(repo)
+    pid, _ = mine_small(store, repo.root, small(min_confidence=0.5))
+    assert set(partners(store, pid, "a.py")) == {"b.py", "c.py"}
+    assert set(partners(store, pid, "c.py")) == {"a.py"}
+
+
+def test_threshold_change_recomputes_lists(store, repo: Repo) -> None:
+    scripted(repo)
+    pid, _ = mine_small(store, repo.root)
+    assert set(partners(store, pid, "a.py")) == {"b.py", "c.py"}
+    _, stats = mine_small(store, repo.root, small(min_shared=3))
+    assert stats.mode == "scratch"
+    assert set(partners(store, pid, "a.py")) == {"b.py"}
 
 
 def test_min_shared_one_keeps_single_shared_commits(store, repo: Repo) -> None:
     scripted(repo)
-    settings = Settings()
-    settings.cochange = replace(settings.cochange, min_shared=1, min_confidence=0.0)
-    pid, _ = mine_repo(store, repo.root, settings)
+    pid, _ = mine_small(store, repo.root, small(min_shared=1, min_confidence=0.0))
     # b,c: 1 shared, b=5, c=2 -> Jaccard 1/6.
     assert partners(store, pid, "c.py")["b.py"][:4] == (1, 2, 5, round(1 / 6, 6))
 
@@ -88,7 +117,7 @@ def test_renames_are_followed(store, repo: Repo) -> None:
     repo.git("mv", "a.py", "core.py")
     repo.commit("rename a to core", touch=["b.py"], at=T0 + 8 * DAY)
     repo.commit("after", touch=["core.py", "b.py"], at=T0 + 9 * DAY)
-    pid, _ = mine_repo(store, repo.root)
+    pid, _ = mine_small(store, repo.root)
     # core.py carries a.py's 5 commits + the rename + 1 = 7; b.py 5 + 2 = 7; shared 4 + 2 = 6.
     assert partners(store, pid, "core.py")["b.py"][:5] == (
         6,
@@ -111,7 +140,7 @@ def test_rename_chain_and_reused_name(store, repo: Repo) -> None:
     repo.git("mv", "b.py", "c.py")
     repo.commit("b->c", at=T0 + 4 * DAY)
     repo.commit("new a", touch=["a.py", "y.py"], at=T0 + 5 * DAY)
-    pid, _ = mine_repo(store, repo.root)
+    pid, _ = mine_small(store, repo.root)
     counts = dict((p, c) for p, c, _ in git_history.all_file_stats(store.conn(), pid))
     assert counts == {"c.py": 4, "z.py": 2, "a.py": 1, "y.py": 1}
     assert partners(store, pid, "z.py") == {"c.py": (2, 2, 4, 0.5, round(4 / 6, 6), T0 + 2 * DAY)}
@@ -161,7 +190,7 @@ def reasons(store, pid: int) -> dict[str, str | None]:
 
 def test_ignore_policy_each_reason(store, repo: Repo) -> None:
     h = policy_repo(repo)
-    pid, stats = mine_repo(store, repo.root)
+    pid, stats = mine_small(store, repo.root)
     r = reasons(store, pid)
     assert r[h["bot"]] == "bot"
     assert r[h["revs"]] == "ignore_revs"
@@ -179,7 +208,7 @@ def test_ignore_policy_each_reason(store, repo: Repo) -> None:
 @pytest.mark.parametrize("reason", ["bot", "ignore_revs", "large", "merge"])
 def test_each_reason_can_be_switched_off(store, repo: Repo, reason: str) -> None:
     h = policy_repo(repo)
-    settings = Settings()
+    settings = small()
     g = settings.git
     if reason == "bot":
         settings.git = replace(g, bot_pattern="")
@@ -189,7 +218,7 @@ def test_each_reason_can_be_switched_off(store, repo: Repo, reason: str) -> None
         settings.git = replace(g, max_changeset_files=100)
     else:
         settings.git = replace(g, ignore_merges=False)
-    pid, _ = mine_repo(store, repo.root, settings)
+    pid, _ = mine_small(store, repo.root, settings)
     r = reasons(store, pid)
     key = {"bot": "bot", "ignore_revs": "revs", "large": "large", "merge": "merge"}[reason]
     assert r[h[key]] is None
@@ -269,7 +298,7 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
     repo.append("c.py", "\n\ndef cfun():\n    return 0\n")
     repo.commit("Fix cfun returning None", author=BOB, at=T0 + 8 * DAY)
     inc = Store(tmp_path / "inc.db")
-    pid, first = mine_repo(inc, repo.root)
+    pid, first = mine_small(inc, repo.root)
     assert first.mode == "scratch"
     # New work: co-changes, a rename (history moves), a bot commit, a fix, a new directory.
     repo.commit("Fix crash when b is None", author=BOB, touch=["a.py", "b.py"], at=T0 + 20 * DAY)
@@ -282,14 +311,14 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
     repo.commit(
         "more", author=ALICE, touch=["pkg/c_renamed.py", "a.py", "pkg/new.py"], at=T0 + 23 * DAY
     )
-    _, second = mine_repo(inc, repo.root)
+    _, second = mine_small(inc, repo.root)
     assert second.mode == "incremental" and second.new_commits == 4
     repo.commit("Fix typo in b (#12)", author=BOB, touch=["b.py", "d.py"], at=T0 + 24 * DAY)
-    _, third = mine_repo(inc, repo.root)
+    _, third = mine_small(inc, repo.root)
     assert third.mode == "incremental" and third.new_commits == 1
 
     fresh = Store(tmp_path / "fresh.db")
-    pid2, full = mine_repo(fresh, repo.root)
+    pid2, full = mine_small(fresh, repo.root)
     assert full.mode == "scratch"
     assert snapshot(inc, pid) == snapshot(fresh, pid2)
     # And the numbers are the renamed ones; the fix's symbol moved with its file.
@@ -301,10 +330,10 @@ def test_incremental_equals_scratch(tmp_path, repo: Repo) -> None:
 
 def test_rewritten_history_is_mined_again(store, repo: Repo) -> None:
     h = scripted(repo)
-    pid, _ = mine_repo(store, repo.root)
+    pid, _ = mine_small(store, repo.root)
     repo.git("reset", "-q", "--hard", h["5"])
     repo.commit("rewritten six", touch=["a.py", "d.py"], at=T0 + 30 * DAY)
-    _, stats = mine_repo(store, repo.root)
+    _, stats = mine_small(store, repo.root)
     assert stats.mode == "scratch"
     stored = set(reasons(store, pid))
     assert h["7"] not in stored and h["6"] not in stored and repo.head() in stored
@@ -314,16 +343,47 @@ def test_rewritten_history_is_mined_again(store, repo: Repo) -> None:
 
 def test_up_to_date_does_nothing(store, repo: Repo) -> None:
     scripted(repo)
-    mine_repo(store, repo.root)
-    _, stats = mine_repo(store, repo.root)
+    mine_small(store, repo.root)
+    _, stats = mine_small(store, repo.root)
     assert stats.status == "up_to_date" and stats.new_commits == 0
 
 
 def test_policy_change_mines_from_scratch(store, repo: Repo) -> None:
     policy_repo(repo)
-    pid, _ = mine_repo(store, repo.root)
-    settings = Settings()
+    pid, _ = mine_small(store, repo.root)
+    settings = small()
     settings.git = replace(settings.git, bot_pattern="")
-    _, stats = mine_repo(store, repo.root, settings)
+    _, stats = mine_small(store, repo.root, settings)
     assert stats.mode == "scratch"
     assert partners(store, pid, "a.py")["c.py"][:3] == (3, 6, 3)
+
+
+def test_hub_file_keeps_its_real_partners(store, repo: Repo) -> None:
+    """hub.py changes in 40 commits: 12 with its test (which has 14), 8 with a sibling,
+    and 20 one-off commits with 20 different files. Jaccard would keep nothing (test:
+    12/42 = 0.29 < 0.3, sibling 8/(40+10-8) = 0.19); c/a with a minimum of shared commits
+    keeps the test and the sibling, never the one-offs."""
+    t = T0
+    for i in range(12):
+        t += DAY
+        repo.commit(f"hub and test {i}", touch=["hub.py", "tests/test_hub.py"], at=t)
+    for i in range(8):
+        t += DAY
+        repo.commit(f"hub and sibling {i}", touch=["hub.py", "sibling.py"], at=t)
+    for i in range(20):
+        t += DAY
+        repo.commit(f"hub and other {i}", touch=["hub.py", f"other{i}.py"], at=t)
+    for i in range(2):
+        t += DAY
+        repo.commit(f"test alone {i}", touch=["tests/test_hub.py"], at=t)
+        repo.commit(f"sibling alone {i}", touch=["sibling.py"], at=t + 1)
+    pid, _ = mine_repo(store, repo.root)  # the defaults
+    rows = git_cochange.partners(store.conn(), pid, "hub.py")
+    assert [(p.path, p.shared, p.commits) for p in rows] == [
+        ("tests/test_hub.py", 12, 40),
+        ("sibling.py", 8, 40),
+    ]
+    assert rows[0].jaccard < 0.3 and rows[0].confidence == 0.3
+    assert rows[1].reverse_confidence == 0.8  # 8 of sibling's 10 commits
+    # And from the other side the hub is the first partner.
+    assert [p.path for p in git_cochange.partners(store.conn(), pid, "sibling.py")] == ["hub.py"]

@@ -13,6 +13,7 @@ from mira_ls.features.cochange_diagnostics import cochange_diagnostics, cochange
 from mira_ls.features.code_lens_git import author_lens_titles
 from mira_ls.features.hover_git import git_sections
 from mira_ls.git.blame import ensure_blame
+from mira_ls.store import git_cochange
 from mira_ls.store.code import SymbolRow
 from tests.index_helpers import function_row
 from tests.support.repo import ALICE, BOB, DAY, T0, Repo, fixtures, mine_repo
@@ -190,15 +191,17 @@ def test_author_lens_on_top_level_symbols(store, repo: Repo) -> None:
 
 
 def diag_settings(**change) -> Settings:
+    """b.py changes in 6 of the 8 commits of ``history``: over the default
+    diagnosticMaxShare, so these tests of the diagnostic itself lift that bar."""
     s = Settings()
-    s.cochange = replace(s.cochange, **change)
+    s.cochange = replace(s.cochange, **{"diagnostic_max_share": 1.0, **change})
     return s
 
 
 def test_cochange_diagnostic_appears_and_clears(store, repo: Repo) -> None:
     history(repo)
     pid, _ = mine_repo(store, repo.root, now=NOW)
-    settings = Settings()
+    settings = diag_settings()
     assert cochange_diagnostics(store.conn(), pid, repo.root, "a.py", settings) == []  # clean tree
     repo.append("a.py", "\nNEW = 1\n")
     (d,) = cochange_diagnostics(store.conn(), pid, repo.root, "a.py", settings)
@@ -256,3 +259,27 @@ def test_cochange_diagnostic_thresholds_and_switch(store, repo: Repo) -> None:
         )
         == 1
     )
+
+
+def test_changelog_in_every_commit_is_not_a_forgotten_partner(store, repo: Repo) -> None:
+    """CHANGES.rst is in all 26 commits; a.py and b.py change together in 6 of them. Saving
+    a.py names b.py (6 of 26 commits: under diagnosticMaxShare) but not the changelog,
+    although it is a.py's partner in every one of a.py's commits."""
+    t = T0
+    for i in range(6):
+        t += DAY
+        repo.commit(f"a and b {i}", touch=["a.py", "b.py", "CHANGES.rst"], at=t)
+    for i in range(20):
+        t += DAY
+        repo.commit(f"other {i}", touch=[f"x{i % 5}.py", "CHANGES.rst"], at=t)
+    pid, _ = mine_repo(store, repo.root, now=NOW)
+    listed = {p.path: p.confidence for p in git_cochange.partners(store.conn(), pid, "a.py")}
+    assert listed == {"CHANGES.rst": 1.0, "b.py": 1.0}  # still listed (hover, report)
+    repo.append("a.py", "\nNEW = 1\n")
+    (d,) = cochange_diagnostics(store.conn(), pid, repo.root, "a.py", Settings())
+    assert d.message == "usually changed together with `b.py` (6 of 6 commits)"
+    # With the guard lifted the changelog is named too.
+    found = cochange_diagnostics(
+        store.conn(), pid, repo.root, "a.py", diag_settings(diagnostic_max_share=1.0)
+    )
+    assert sorted(x.data["partner"] for x in found) == ["CHANGES.rst", "b.py"]

@@ -60,6 +60,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     },
     "010_run_phases.sql": {"runs", "run_phases", "index_staged_calls"},
     "011_budget_holds.sql": {"budget_holds"},
+    "012_xray.sql": {"xray_cache"},
     "013_call_receiver_types.sql": set(),
     "015_position_columns.sql": set(),
 }  # fmt: skip

@@ -109,12 +109,23 @@ def test_full_report_renders_with_its_numbers(tmp_path: Path, tmp_db: Store) -> 
         "churn": "17",
     }
     assert [hot[k]["score"] for k in hot] == ["45", "12", "6", "1"]
-    # coupling: core+util 3 shared of 5 and 3 commits; core+app 2 of 5 and 2
+    # coupling: util+core 3 shared of 3 and 5 commits; app+core 2 of 2 and 5, each pair seen
+    # from the file with fewer commits (directional confidence c/a = 1)
     pairs = dom.rows["pair"]
-    cu = pairs["pkg/core.py|pkg/util.py"]
-    assert (cu["shared"], cu["confidence"], cu["dice"]) == ("3", "0.60", "0.75")
-    ca = next(v for k, v in pairs.items() if "app.py" in k)
-    assert (ca["shared"], ca["confidence"], ca["dice"]) == ("2", "0.40", "0.57")
+    cu = pairs["pkg/util.py|pkg/core.py"]
+    assert (cu["shared"], cu["confidence"], cu["jaccard"], cu["dice"]) == (
+        "3",
+        "1.00",
+        "0.60",
+        "0.75",
+    )
+    ca = pairs["pkg/app.py|pkg/core.py"]
+    assert (ca["shared"], ca["confidence"], ca["jaccard"], ca["dice"]) == (
+        "2",
+        "1.00",
+        "0.40",
+        "0.57",
+    )
     # ownership: whole repository 1 - (17² + 3² + 11²)/31² = 0.564, pkg/ 0.584
     dirs = dom.rows["directory"]
     assert dirs[""]["path"] == "(whole repository)"

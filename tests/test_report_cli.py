@@ -89,6 +89,8 @@ def test_report_full_pipeline_through_the_cli(tmp_path: Path) -> None:
     body = "def a(x):\n    if x:\n        return 1\n    return 2\n"
     repo.commit("one", {"m.py": body, "n.py": "X = 1\n"})
     repo.commit("two", {"m.py": body + "# more\n", "n.py": "X = 2\n"}, at=1_700_100_000)
+    # a third shared commit: cochange.minShared is 3 by default
+    repo.commit("three", {"m.py": body + "# more\n# again\n", "n.py": "X = 3\n"}, at=1_700_200_000)
     for cmd in (("index", str(repo.root), "--quiet"), ("mine", str(repo.root))):
         done = run(tmp_path, *cmd)
         assert done.returncode == 0, done.stderr
@@ -96,10 +98,10 @@ def test_report_full_pipeline_through_the_cli(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     hot = {h["path"]: h for h in doc["hotspots"]["items"]}
-    # m.py: 2 commits × (module 1 + a 2) = 6
-    assert (hot["m.py"]["commits"], hot["m.py"]["complexity"], hot["m.py"]["score"]) == (2, 3, 6)
+    # m.py: 3 commits × (module 1 + a 2) = 9
+    assert (hot["m.py"]["commits"], hot["m.py"]["complexity"], hot["m.py"]["score"]) == (3, 3, 9)
     pairs = doc["coupling"]["pairs"]
-    assert [(p["file_a"], p["file_b"], p["shared"]) for p in pairs] == [("m.py", "n.py", 2)]
+    assert [(p["file_a"], p["file_b"], p["shared"]) for p in pairs] == [("m.py", "n.py", 3)]
 
 
 @pytest.mark.parametrize(

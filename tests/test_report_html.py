@@ -259,7 +259,7 @@ def _evil_report() -> data.Report:
     )
     hs.files_ranked = 1
     cp = data.CouplingSection(
-        e, [data.CouplingPair(e, e + "2", 3, 4, 5, 0.5, 0.6, 1_700_000_000, True)], 1
+        e, [data.CouplingPair(e, e + "2", 3, 4, 5, 0.75, 0.5, 0.6, 1_700_000_000, True)], 1
     )
     owner = data.Owner(e, e, 0.7, 3, 30, 1_700_000_000)
     ow = data.OwnershipSection([data.DirectoryOwnership(e, 2, 3, 40, 0.42, 1, [owner])], 1)
@@ -381,6 +381,7 @@ def test_real_file_names_with_markup_are_escaped(tmp_path: Path, tmp_db: Store) 
     )
     repo.commit("two", {evil: body + "# x\n", "b.py": "def b():\n    return 2\n"})
     settings = Settings()
+    settings.cochange.min_shared = 2  # two commits
     stats = indexer.index_workspace(tmp_db, repo.root, settings.index)
     assert miner.mine(tmp_db, stats.project_id, repo.root, settings).status == "ok"
     markup = html.render(data.collect(tmp_db, repo.root, settings))

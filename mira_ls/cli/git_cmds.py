@@ -10,9 +10,10 @@ from pathlib import Path
 
 from mira_ls.cli import common
 from mira_ls.dates import day
-from mira_ls.git import expertise
+from mira_ls.git import expertise, xray
 from mira_ls.git.fixes import rank_fixes
 from mira_ls.git.miner import mine
+from mira_ls.git.repo import GitError
 from mira_ls.store import Store, git_cochange, git_history, projects
 
 TEXT_ROWS = 15  # authors listed in text output
@@ -33,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE")
     common.add_common(p, json_flag=True)
     p.set_defaults(func=cmd_cochange)
+
+    p = sub.add_parser(
+        "xray", help="which definitions of FILE change, by whom, and with what (symbol level)"
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--refresh", action="store_true", help="compute again even if cached")
+    common.add_common(p, json_flag=True)
+    p.set_defaults(func=cmd_xray)
 
     p = sub.add_parser("experts", help="who knows a file or directory")
     p.add_argument("path", metavar="PATH", help="a file or directory inside a mined project")
@@ -115,6 +124,8 @@ def cmd_cochange(args: argparse.Namespace) -> int:
             "commits": r.commits,
             "partner_commits": r.partner_commits,
             "confidence": round(r.confidence, 4),
+            "reverse_confidence": round(r.reverse_confidence, 4),
+            "jaccard": round(r.jaccard, 4),
             "dice": round(r.dice, 4),
             "last_at": r.last_at,
         }
@@ -133,10 +144,50 @@ def cmd_cochange(args: argparse.Namespace) -> int:
             last = day(r.last_at) if r.last_at else "-"
             lines.append(
                 f"  {r.path:<{width}}  {r.shared:>4} of {r.commits:<4} "
-                f"jaccard {r.confidence:.2f}  dice {r.dice:.2f}  last {last}"
+                f"confidence {r.confidence:.2f}  jaccard {r.jaccard:.2f}  last {last}"
             )
         text = "\n".join(lines)
     common.emit(args, data, text)
+    return 0
+
+
+def _xray_progress(message: str, pct: int | None) -> None:
+    suffix = f" ({pct}%)" if pct is not None else ""
+    print(f"{message}{suffix}", file=sys.stderr, flush=True)
+
+
+def cmd_xray(args: argparse.Namespace) -> int:
+    with common.open_db(args) as store:
+        pid, rel, root = _locate(store, args.file)
+        if not (root / rel).is_file():
+            raise common.CliError(f"{rel} is not a file in {root}.")
+        try:
+            x = xray.ensure_xray(
+                store, pid, root, rel, progress=_xray_progress, refresh=args.refresh
+            )
+        except GitError as exc:
+            raise common.CliError(str(exc)) from exc
+    doc = xray.to_json(x)
+    changed = sorted((d for d in x.definitions if d.changes), key=lambda d: (-d.changes, d.line))
+    if not x.definitions:
+        text = f"{rel}: no definitions found (not a language the index parses, or empty)."
+    else:
+        lines = [
+            f"{rel}: {x.commits} counted commits, {len(x.definitions)} definitions, "
+            f"{len(changed)} changed"
+        ]
+        width = max((len(d.symbol) for d in changed[:TEXT_ROWS]), default=0)
+        for d in changed[:TEXT_ROWS]:
+            who = ", ".join(f"{a.name} {a.changes}" for a in d.authors[:2])
+            last = day(d.last_at) if d.last_at else "-"
+            lines.append(f"  {d.symbol:<{width}}  {d.changes:>4} changes  last {last}  {who}")
+            for c in d.couplings[:2]:
+                where = "" if c.path == rel else f" in {c.path}"
+                lines.append(
+                    f"  {'':<{width}}    with {c.symbol}{where}: {c.shared} of {d.changes}"
+                )
+        text = "\n".join(lines)
+    common.emit(args, doc, text)
     return 0
 
 

@@ -1,7 +1,8 @@
 """On save: 'usually changed together with `path` (n of m commits)' when a file differs
-from HEAD and a strong co-change partner does not. Runs ``git diff HEAD --name-only`` (the
-didSave path, never the hover path); the diagnostic clears once the partner is modified
-too or the file is back to HEAD."""
+from HEAD and a strong co-change partner (c/a >= strongConfidence, c >= strongShared, not a
+file changed in more than diagnosticMaxShare of all commits) does not. Runs
+``git diff HEAD --name-only`` (the didSave path, never the hover path); the diagnostic
+clears once the partner is modified too or the file is back to HEAD."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from lsprotocol import types
 from mira_ls.config import Settings
 from mira_ls.features.positions import Lines
 from mira_ls.git.repo import modified_against_head
-from mira_ls.store import git_cochange
+from mira_ls.store import git_cochange, git_history
 from mira_ls.store.connection import Connection
 
 SOURCE = "mira-ls"
@@ -34,8 +35,12 @@ def _diagnostics_for(
     cs = settings.cochange
     out = []
     end: types.Position | None = None  # the first line, in the client's units
+    # A partner in more than diagnosticMaxShare of all commits (a changelog) is no
+    # "you forgot X": it would be named after almost every change.
+    total = git_history.counted_commit_count(conn, project_id)
+    max_commits = int(total * cs.diagnostic_max_share)
     for p in git_cochange.strong_partners(
-        conn, project_id, rel_path, cs.strong_confidence, cs.strong_shared
+        conn, project_id, rel_path, cs.strong_confidence, cs.strong_shared, max_commits
     ):
         if p.path in modified or not (root / p.path).is_file():
             continue

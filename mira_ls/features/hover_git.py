@@ -1,4 +1,6 @@
-"""The git part of the symbol hover: experts, last change, co-change partners, past fixes.
+"""The git part of the symbol hover: experts, last change, the definition's history from
+the file's X-Ray (changes, who knows its history, the definitions it changes with),
+co-change partners, past fixes.
 
 Served from the database only (blame was cached in the background when the file was
 opened); each section appears only when it has data, so a file without history adds
@@ -13,6 +15,9 @@ import time
 from mira_ls.dates import ago, day
 from mira_ls.features.session import Located, Session
 from mira_ls.git import blame, expertise
+from mira_ls.git import xray as git_xray
+from mira_ls.git.xray import DefinitionHistory
+from mira_ls.index.symbols import module_name
 from mira_ls.store import git_cochange, git_fixes, git_history
 from mira_ls.store.code import SymbolRow
 from mira_ls.store.connection import Connection
@@ -80,11 +85,52 @@ def _last_changed(
     )
 
 
-def _changes_with(conn: Connection, project_id: int, path: str) -> str | None:
+def _definition(
+    conn: Connection, project_id: int, path: str, symbol: SymbolRow | None
+) -> DefinitionHistory | None:
+    """The symbol's entry in the file's last X-Ray (names without the module prefix)."""
+    if symbol is None or symbol.kind == "module":
+        return None
+    x = git_xray.latest(conn, project_id, path)
+    if x is None:
+        return None
+    prefix = module_name(path, symbol.language) + "."
+    name = symbol.qualified_name.removeprefix(prefix)
+    return next((d for d in x.definitions if d.symbol == name), None)
+
+
+def _history(d: DefinitionHistory | None, now: int) -> str | None:
+    """How often the definition changed and who knows its history (X-Ray: authors by the
+    commits that changed it, not by the lines they own, which the blame line shows)."""
+    if d is None or not d.changes:
+        return None
+    last = f", last {ago(d.last_at, now)}" if d.last_at else ""
+    lines = [
+        f"**History** (X-Ray)\n- changed in {d.changes} commit{'s' if d.changes > 1 else ''}{last}"
+    ]
+    if d.authors:
+        who = ", ".join(f"{md(a.name)} {a.changes}" for a in d.authors[:3])
+        more = f" +{len(d.authors) - 3}" if len(d.authors) > 3 else ""
+        lines.append(f"- knows its history: {who}{more} (changes to this definition)")
+    return "\n".join(lines)
+
+
+def _changes_with(
+    conn: Connection, project_id: int, path: str, d: DefinitionHistory | None = None
+) -> str | None:
     partners = git_cochange.partners(conn, project_id, path, PARTNERS)
-    if not partners:
+    couplings = d.couplings[:PARTNERS] if d is not None else []
+    if not partners and not couplings:
         return None
     lines = ["**Changes with**"]
+    if d is not None:
+        short = code(d.symbol.rsplit(".", 1)[-1])
+        for c in couplings:
+            where = "" if c.path == path else f" in {code(c.path)}"
+            lines.append(
+                f"- {short} usually changes with {code(c.symbol)}{where}, "
+                f"{c.shared} of {d.changes} commits"
+            )
     for p in partners:
         lines.append(f"- {code(p.path)} · {p.shared} of {p.commits} commits")
     return "\n".join(lines)
@@ -121,10 +167,12 @@ def git_sections(
     """Markdown sections for the hover, each starting with a bold title, only with data."""
     now = int(time.time()) if now is None else now
     out = []
+    d = _definition(conn, project_id, file_path, symbol)
     for section in (
         _experts(conn, project_id, file_path, now),
         _last_changed(conn, project_id, file_path, symbol, now),
-        _changes_with(conn, project_id, file_path),
+        _history(d, now),
+        _changes_with(conn, project_id, file_path, d),
         _past_fixes(conn, project_id, file_path, symbol),
     ):
         if section:

@@ -1,4 +1,4 @@
-"""Git work the server runs in a child process: mining and blame.
+"""Git work the server runs in a child process: mining, blame and X-Ray.
 
 Both are CPU-bound Python (parsing git's output, co-change and expertise counts) beside a
 git child; run in the server's threads they held its GIL and every request waited behind
@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Protocol
 
 from mira_ls.config import Settings
-from mira_ls.git import blame, miner
+from mira_ls.git import blame, miner, xray
 from mira_ls.git.miner import MineStats
+from mira_ls.git.repo import GitError
 from mira_ls.store import open_store
 
 
@@ -65,3 +66,25 @@ def blame_in_child(
     finally:
         store.close()
     return done
+
+
+def xray_in_child(ctx: WorkerContext, db_path: str, project_id: int, root: str, rel: str) -> str:
+    """The file's X-Ray at HEAD (from the cache when HEAD has not moved); returns what the
+    progress bar ends with. A git failure is a sentence, not an error: the hover simply
+    has no X-Ray section."""
+
+    def progress(message: str, pct: int | None) -> None:
+        ctx.report(pct or 0, 100 if pct is not None else 0, message)
+
+    store = open_store(Path(db_path))
+    try:
+        x = xray.ensure_xray(
+            store, project_id, Path(root), rel, progress=progress, cancel=ctx.cancelled
+        )
+    except xray.Cancelled:
+        return "X-Ray cancelled"
+    except GitError as exc:
+        return f"no X-Ray of {rel}: {exc}"
+    finally:
+        store.close()
+    return f"{len(x.definitions)} definitions, {x.commits} commits"

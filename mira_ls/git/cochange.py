@@ -1,9 +1,14 @@
 """Co-change: which files change in the same commits.
 
-For a pair, ``c`` shared counted commits, ``a`` and ``b`` the counted commits of each file;
-confidence is Jaccard c/(a+b-c), dice 2c/(a+b). A file keeps its top partners (settings)
-among pairs with c >= minShared and confidence >= minConfidence, ordered by confidence,
-then shared commits, then path, so a from-scratch run and an incremental one agree.
+For a pair, ``c`` shared counted commits, ``a`` and ``b`` the counted commits of each file.
+The ranking measure is the directional confidence c/a ("of the a commits of this file, c
+also changed the partner"), what CodeScene's change coupling and the hover's "n of m
+commits" use; Jaccard c/(a+b-c), Dice 2c/(a+b) (which is code-maat's degree c/mean(a, b)) are
+kept for reference. Jaccard alone cannot rank the partners of a file that changes often (a
+central module sharing 153 of its 464 commits with the changelog scores 0.16), so a pair is
+kept when c >= minShared and either direction's confidence reaches minConfidence, and each
+file keeps its top ``topPartners`` by (confidence c/a, shared commits, path), so a
+from-scratch run and an incremental one agree.
 
 From scratch the pairs are counted in memory while the log streams (one int key and one
 packed int value per pair); incrementally only the files the new commits touch, and the
@@ -30,9 +35,14 @@ class Pattern:
     shared: int
     commits: int  # a: commits of ``file``
     partner_commits: int  # b
-    confidence: float
+    jaccard: float
     dice: float
     last_at: int
+
+    @property
+    def confidence(self) -> float:
+        """Directional confidence c/a, the ranking measure."""
+        return directional(self.shared, self.commits)
 
 
 def measures(c: int, a: int, b: int) -> tuple[float, float]:
@@ -41,6 +51,20 @@ def measures(c: int, a: int, b: int) -> tuple[float, float]:
     jac = c / union if union > 0 else 0.0
     dice = 2 * c / (a + b) if a + b > 0 else 0.0
     return min(jac, 1.0), min(dice, 1.0)
+
+
+MEASURE = "directional-1"  # bumped when the kept lists would differ for the same history
+
+
+def fingerprint(settings: CochangeSettings) -> str:
+    """Part of the mining fingerprint: stored lists made by another measure or other
+    thresholds are recomputed (the miner mines from scratch when it changes)."""
+    return f"/{MEASURE}/{settings.min_shared}/{settings.min_confidence:g}/{settings.top_partners}"
+
+
+def directional(c: int, a: int) -> float:
+    """c/a: the share of a file's a commits that also changed the partner."""
+    return min(c / a, 1.0) if a > 0 else 0.0
 
 
 def top_partners(
@@ -59,11 +83,11 @@ def top_partners(
         if st is None:
             continue
         b = st[0]
-        jac, dice = measures(c, a, b)
-        if jac < settings.min_confidence:
+        if max(directional(c, a), directional(c, b)) < settings.min_confidence:
             continue
+        jac, dice = measures(c, a, b)
         kept.append(Pattern(file, partner, c, a, b, jac, dice, last))
-    kept.sort(key=lambda p: (-p.confidence, -p.shared, p.partner))
+    kept.sort(key=lambda p: (-p.shared, p.partner))  # c/a ranks as c does: a is fixed
     return kept[: settings.top_partners]
 
 

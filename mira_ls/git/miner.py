@@ -332,7 +332,7 @@ def mine(
         progress=progress,
         cancel=cancel,
         symbols=symbols,
-        fingerprint=policy.fingerprint(),
+        fingerprint=policy.fingerprint() + cochange.fingerprint(settings.cochange),
         # The mined facts depend on these: any change means mining again from scratch.
         mailmap=_file_hash(Path(info.toplevel) / ".mailmap"),
         shallow=_file_hash(Path(info.git_dir) / "shallow") if info.is_shallow else "",

@@ -247,9 +247,14 @@ def run_git(
 
 
 def popen_git(
-    root: Path | str, *args: str, stderr: IO[bytes] | None = None, trusted: bool = False
+    root: Path | str,
+    *args: str,
+    stderr: IO[bytes] | None = None,
+    stdin: int | None = None,
+    trusted: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """A streaming git process; stderr goes to a file so a chatty git can never block."""
+    """A streaming git process; stderr goes to a file so a chatty git can never block;
+    ``stdin=subprocess.PIPE`` for a request/answer process (``cat-file --batch``)."""
     cmd = git_command(args, trusted=trusted)
     try:
         return subprocess.Popen(
@@ -258,7 +263,7 @@ def popen_git(
             env=git_env(root, trusted=trusted),
             stdout=subprocess.PIPE,
             stderr=stderr if stderr is not None else subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
             bufsize=0,
         )
     except FileNotFoundError as exc:

@@ -14,6 +14,7 @@ changes ``content_hash`` but not ``signature_hash``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import operator
@@ -22,9 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from tree_sitter import Node, QueryCursor, Tree
+from tree_sitter import Node, Query, QueryCursor, Tree
 
-from mira_ls.index.languages import get_query, new_parser, pattern_roles
+from mira_ls.index.languages import (
+    get_language,
+    get_query,
+    new_parser,
+    pattern_roles,
+    query_source,
+)
 
 CLASS_KINDS = frozenset({"class", "struct", "union", "enum", "trait", "interface", "impl"})
 CALLABLE_KINDS = frozenset({"function", "method", "constructor", "macro"})
@@ -1006,3 +1013,76 @@ _IMPORT_PARSERS: dict[str, Any] = {
     "c": _c_imports,
     "cpp": _c_imports,
 }
+
+
+# --- definitions only (the X-Ray walks hundreds of versions of one file) ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DefSpan:
+    """One definition's lines, named as ``extract`` names it minus the module prefix
+    (``Class.method``). ``indent``: the byte column its span starts at."""
+
+    start_line: int
+    end_line: int
+    name: str
+    kind: str
+    indent: int
+
+
+@functools.cache
+def _definition_query(language: str) -> Query:
+    """The index's query for ``language`` with everything but definitions disabled."""
+    q = Query(get_language(language), query_source(language))
+    for i, role in enumerate(pattern_roles(language)):
+        if not role.startswith("definition."):
+            q.disable_pattern(i)
+    return q
+
+
+def definition_spans(
+    tree: Tree, language: str, lines: tuple[int, int] | None = None
+) -> list[DefSpan]:
+    """The definitions of a parsed file, sorted by start line, with the index's query,
+    spans and naming rules; with ``lines`` (1-based, inclusive) only those intersecting
+    that range (their ancestors included, so names stay qualified)."""
+    spec = SPECS[language]
+    cursor = QueryCursor(_definition_query(language))
+    if lines is not None:
+        cursor.set_point_range((max(lines[0] - 1, 0), 0), (lines[1], 0))
+    roles = pattern_roles(language)
+    defs: list[_Def] = []
+    seen: set[tuple[int, int, str]] = set()
+    for idx, caps in cursor.matches(tree.root_node):
+        role = roles[idx]
+        if not role.startswith("definition."):
+            continue
+        d = _def_from_match(language, role[11:], role, caps, spec)
+        if d is None:
+            continue
+        ident = (d.node.start_byte, d.node.end_byte, d.kind)
+        if ident not in seen:
+            seen.add(ident)
+            defs.append(d)
+    defs.sort(key=lambda d: (d.start, -d.end))
+    out: list[DefSpan] = []
+    stack: list[tuple[int, str, str]] = []  # (end byte, qualified name, kind)
+    for d in defs:
+        while stack and stack[-1][0] <= d.start:
+            stack.pop()
+        parent_qn, parent_kind = (stack[-1][1], stack[-1][2]) if stack else ("", "module")
+        kind = d.kind
+        if kind == "function" and parent_kind in CLASS_KINDS:
+            kind = "method"
+        if d.scope and parent_kind not in CLASS_KINDS:
+            qn = f"{parent_qn}.{d.scope}.{d.name}" if parent_qn else f"{d.scope}.{d.name}"
+            if kind == "function":
+                kind = "method"
+        else:
+            qn = f"{parent_qn}.{d.name}" if parent_qn else d.name
+        sp = d.prelude[0].start_point if d.prelude else d.outer.start_point
+        ep = d.outer.end_point
+        end_line = ep[0] if ep[1] == 0 and ep[0] > sp[0] else ep[0] + 1
+        out.append(DefSpan(sp[0] + 1, end_line, qn, kind, sp[1]))
+        stack.append((d.end, qn, kind))
+    return out

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from mira_ls.dates import day as _date
+from mira_ls.git import xray as git_xray
 from mira_ls.git.fixes import rank_fixes
-from mira_ls.index.symbols import FileExtract, Symbol, symbol_at
+from mira_ls.index.languages import language_for_path
+from mira_ls.index.symbols import FileExtract, Symbol, module_name, symbol_at
 from mira_ls.llm import guidelines, tokens
 from mira_ls.llm.redact import redact
 from mira_ls.llm.workspace_files import allowed
@@ -203,6 +205,7 @@ def _section_providers() -> list[SectionProvider]:
         _past_fixes,
         _history,
         _cochange,
+        _xray,
         _experts,
     ]
 
@@ -387,6 +390,40 @@ def _cochange(a: Asked) -> list[Section]:
         for p in partners
     )
     return [Section("cochange", f"Files that usually change with {rel}", body, 8)]
+
+
+def _xray(a: Asked) -> list[Section]:
+    x = xray_section(
+        a.conn, a.where.project_id, a.where.rel_path, a.symbol.qualified_name if a.symbol else None
+    )
+    return [x] if x is not None else []
+
+
+def xray_section(conn: Connection, pid: int, rel: str, target: str | None) -> Section | None:
+    """The target definition's X-Ray (if the file has one): how often it changed, who
+    changed it, the definitions it usually changes with; without a target, the file's most
+    changed definitions."""
+    x = git_xray.latest(conn, pid, rel)
+    lang = language_for_path(rel)
+    if x is None or lang is None:
+        return None
+    name = target.removeprefix(module_name(rel, lang) + ".") if target else None
+    d = next((d for d in x.definitions if d.symbol == name), None) if name else None
+    if d is not None and d.changes:
+        who = ", ".join(f"{a.name} {a.changes}" for a in d.authors[:3])
+        lines = [f"- `{d.symbol}` changed in {d.changes} of {x.commits} commits ({who})"]
+        lines += [
+            f"- usually changes with `{c.symbol}`"
+            + ("" if c.path == rel else f" in {c.path}")
+            + f": {c.shared} of {d.changes} commits"
+            for c in d.couplings[:4]
+        ]
+        return Section("xray", f"History of `{d.symbol}` (X-Ray)", "\n".join(lines), 8)
+    busy = sorted((d for d in x.definitions if d.changes), key=lambda d: -d.changes)[:5]
+    if not busy:
+        return None
+    body = "\n".join(f"- `{d.symbol}`: {d.changes} changes" for d in busy)
+    return Section("xray", f"Most changed definitions in {rel} (X-Ray)", body, 8)
 
 
 def _experts(a: Asked) -> list[Section]:

@@ -15,6 +15,9 @@ from typing import Any
 
 from mira_ls import dates
 from mira_ls.config import Settings
+from mira_ls.git import xray as git_xray
+from mira_ls.index.languages import language_for_path
+from mira_ls.index.symbols import module_name
 from mira_ls.store import Store, projects
 from mira_ls.store import report_queries as q
 from mira_ls.store.connection import Connection
@@ -52,12 +55,15 @@ KNOWLEDGE_RULE = (
 def _coupling_rule(settings: Settings) -> str:
     cc = settings.cochange
     return (
-        "Pairs of files that change in the same counted commits. Strong pairs come first: "
-        f"at least {cc.strong_shared} shared commits and Jaccard confidence "
+        "Pairs of files that change in the same counted commits, each shown from the file "
+        "with fewer commits (a). Strong pairs come first: "
+        f"at least {cc.strong_shared} shared commits and confidence c / a of "
         f"{cc.strong_confidence:g} or more (cochange.strongShared, cochange.strongConfidence); "
-        "then by Jaccard confidence c / (a + b − c), ties by shared commits c, where a and b "
-        f"are each file's counted commits. Stored pairs have at least {cc.min_shared} shared "
-        f"commits and confidence {cc.min_confidence:g}."
+        "then by confidence c / a (of the a commits of the file, the share that also changed "
+        "its partner), ties by shared commits c; Jaccard c / (a + b − c) and Dice "
+        "2c / (a + b) are shown for reference. Each file keeps its "
+        f"{cc.top_partners} strongest partners with at least {cc.min_shared} shared commits "
+        f"and confidence {cc.min_confidence:g} in either direction."
     )
 
 
@@ -99,12 +105,24 @@ class Hotspot:
 
 
 @dataclass
+class FunctionHotspot:
+    path: str
+    symbol: str  # Class.method
+    line: int
+    changes: int  # counted commits that changed this definition (X-Ray)
+    complexity: int
+    score: int  # changes × complexity
+
+
+@dataclass
 class HotspotSection:
     formula: str
     items: list[Hotspot] = field(default_factory=list)
     files_with_history: int = 0
     files_ranked: int = 0  # with both history and indexed symbols
     empty: str | None = None
+    functions: list[FunctionHotspot] = field(default_factory=list)
+    functions_note: str = ""
 
 
 @dataclass
@@ -114,7 +132,8 @@ class CouplingPair:
     shared: int
     commits_a: int
     commits_b: int
-    confidence: float  # Jaccard
+    confidence: float  # directional c / a from file_a, the file with fewer commits
+    jaccard: float
     dice: float
     last_at: int | None
     strong: bool
@@ -356,12 +375,43 @@ def _hotspots(
     items.sort(key=lambda h: (-h.score, -h.commits, h.path))
     sec.files_ranked = len(items)
     sec.items = items[:TOP_HOTSPOTS]
+    _function_hotspots(conn, pid, sec)
     if not items:
         sec.empty = (
             "No file with git history has indexed symbols (only files in indexed languages "
             "have a complexity)."
         )
     return sec
+
+
+def _function_hotspots(conn: Connection, pid: int, sec: HotspotSection) -> None:
+    """Definitions ranked by changes × complexity, from the X-Rays already computed (the
+    report does not run them: `mira-ls xray FILE`, or opening the file in the editor, does)."""
+    ranked: list[FunctionHotspot] = []
+    files = 0
+    for path in sorted({h.path for h in sec.items} | set(q.xray_paths(conn, pid))):
+        x = git_xray.latest(conn, pid, path)
+        if x is None:
+            continue
+        files += 1
+        cx = q.symbol_complexity(conn, pid, path)
+        lang = language_for_path(path)
+        if not cx or lang is None:
+            continue
+        mod = module_name(path, lang)
+        for d in x.definitions:
+            hit = cx.get(f"{mod}.{d.symbol}")
+            if hit is None or not d.changes:
+                continue
+            ranked.append(
+                FunctionHotspot(path, d.symbol, hit[2], d.changes, hit[0], d.changes * hit[0])
+            )
+    ranked.sort(key=lambda f: (-f.score, -f.changes, f.path, f.symbol))
+    sec.functions = ranked[:TOP_HOTSPOTS]
+    sec.functions_note = (
+        f"Definitions by changes × complexity (branches + 1), from the X-Rays of {files} "
+        "file(s); a file gets one when it is opened in the editor or with `mira-ls xray FILE`."
+    )
 
 
 def _coupling(conn: Connection, pid: int, ov: Overview, settings: Settings) -> CouplingSection:
@@ -376,6 +426,7 @@ def _coupling(conn: Connection, pid: int, ov: Overview, settings: Settings) -> C
             r.commits_a,
             r.commits_b,
             r.confidence,
+            r.jaccard,
             r.dice,
             r.last_at,
             r.strong,

@@ -298,6 +298,35 @@ def _hotspots(sec: HotspotSection) -> Markup:
             ),
         )
     )
+    parts.append(_p("note", sec.functions_note))
+    if sec.functions:
+        parts.append(
+            _table(
+                "function_hotspot",
+                [
+                    ("#", "num"),
+                    ("Definition", ""),
+                    ("File", ""),
+                    ("Score", "num"),
+                    ("Changes", "num"),
+                    ("Complexity", "num"),
+                ],
+                (
+                    (
+                        f"{f.path}|{f.symbol}",
+                        [
+                            ("rank", str(i), "num"),
+                            ("symbol", f.symbol, ""),
+                            ("path", f"{f.path}:{f.line}", "path"),
+                            ("score", num(f.score), "num"),
+                            ("changes", num(f.changes), "num"),
+                            ("complexity", num(f.complexity), "num"),
+                        ],
+                    )
+                    for i, f in enumerate(sec.functions, 1)
+                ),
+            )
+        )
     return _section("hotspots", "Hotspots", parts)
 
 
@@ -329,8 +358,8 @@ def _coupling(sec: CouplingSection) -> Markup:
                     index[p.file_b],
                     p.shared,
                     p.confidence,
-                    f"{p.file_a} ↔ {p.file_b}: {p.shared} shared commits, "
-                    f"Jaccard {p.confidence:.2f}",
+                    f"{p.file_a} ↔ {p.file_b}: {p.shared} of {p.commits_a} commits, "
+                    f"confidence {p.confidence:.2f}",
                 )
                 for p in sec.pairs
             ],
@@ -345,6 +374,7 @@ def _coupling(sec: CouplingSection) -> Markup:
                 ("Shared", "num"),
                 ("Commits (a)", "num"),
                 ("Commits (b)", "num"),
+                ("Confidence c/a", "num"),
                 ("Jaccard", "num"),
                 ("Dice", "num"),
                 ("Strong", ""),
@@ -360,6 +390,7 @@ def _coupling(sec: CouplingSection) -> Markup:
                         ("commits_a", num(p.commits_a), "num"),
                         ("commits_b", num(p.commits_b), "num"),
                         ("confidence", f"{p.confidence:.2f}", "num"),
+                        ("jaccard", f"{p.jaccard:.2f}", "num"),
                         ("dice", f"{p.dice:.2f}", "num"),
                         ("strong", "strong" if p.strong else "", ""),
                         ("last_at", date(p.last_at), "date"),

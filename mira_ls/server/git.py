@@ -16,6 +16,7 @@ from mira_ls.features import (
 from mira_ls.features.session import Located
 from mira_ls.git import background
 from mira_ls.git.miner import MineStats
+from mira_ls.index.languages import language_for_path
 from mira_ls.jobs import JobContext, ProgressSink
 from mira_ls.server.base import MiraServer, open_documents
 
@@ -144,6 +145,52 @@ def _blame(ctx: JobContext, ls: MiraServer, locs: list[Located]) -> None:
     lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
     if ls.session.settings.code_lens.authors and lens and lens.refresh_support:
         ls.send_soon(ls.workspace_code_lens_refresh, None)
+    for loc in locs:
+        if language_for_path(loc.rel_path) is not None:
+            schedule_xray(ls, loc)
+
+
+def schedule_xray(ls: MiraServer, loc: Located) -> None:
+    """The symbol-level history the hover shows, after the file's blame (cached per HEAD:
+    usually instant). In a child process: parsing every version is CPU-bound Python."""
+    ls.submit(
+        "blame",
+        f"X-Ray of {loc.rel_path}",
+        _xray,
+        ls,
+        loc,
+        key=("xray", loc.project.project_id, loc.rel_path),
+        progress=f"mira-ls: X-Ray of {loc.rel_path}",
+    )
+
+
+def _xray(ctx: JobContext, ls: MiraServer, loc: Located) -> None:
+    store = ls.session.store
+    if store is None:
+        return
+    progress = ctx.progress
+    started = False
+
+    def report(message: str, pct: int | None) -> None:
+        nonlocal started
+        if not started:  # no bar when the cache answers
+            started = True
+            progress.begin(message)
+        progress.report(pct or 0, 100 if pct is not None else 0, message)
+
+    try:
+        said: str = ls.workers.run(
+            background.xray_in_child,
+            (str(store.path), loc.project.project_id, str(loc.project.root), loc.rel_path),
+            JobContext(ctx.lane, ctx.key, ctx.token, _Relay(report, progress)),
+        )
+    except BaseException:
+        if started:
+            progress.end("X-Ray failed")
+        raise
+    log.debug("X-Ray of %s: %s", loc.rel_path, said)
+    if started:
+        progress.end(said)
 
 
 def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:

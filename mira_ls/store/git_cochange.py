@@ -23,7 +23,7 @@ class _PatternLike(Protocol):
     @property
     def partner_commits(self) -> int: ...
     @property
-    def confidence(self) -> float: ...
+    def jaccard(self) -> float: ...
     @property
     def dice(self) -> float: ...
     @property
@@ -36,9 +36,20 @@ class PartnerRow:
     shared: int
     commits: int
     partner_commits: int
-    confidence: float
-    dice: float
+    jaccard: float  # c/(a+b-c)
+    dice: float  # 2c/(a+b), code-maat's degree c/mean(a, b)
     last_at: int | None
+
+    @property
+    def confidence(self) -> float:
+        """Directional confidence c/a (of this file's commits, the share that changed the
+        partner): the measure partners are ranked and judged by."""
+        return min(self.shared / self.commits, 1.0) if self.commits else 0.0
+
+    @property
+    def reverse_confidence(self) -> float:
+        """c/b: of the partner's commits, the share that changed this file."""
+        return min(self.shared / self.partner_commits, 1.0) if self.partner_commits else 0.0
 
 
 def _rows(project_id: int, patterns: Iterable[_PatternLike], now: int) -> Iterable[tuple]:
@@ -55,7 +66,7 @@ def _rows(project_id: int, patterns: Iterable[_PatternLike], now: int) -> Iterab
             p.shared,
             p.commits,
             p.partner_commits,
-            p.confidence,
+            p.jaccard,
             p.dice,
             p.last_at,
             rank,
@@ -68,6 +79,7 @@ def insert_patterns(
 ) -> None:
     """Insert partner rows; patterns of one file must be consecutive, strongest first."""
     conn.executemany(
+        # The confidence column holds Jaccard (migration 003); c/a is computed from c and a.
         "INSERT INTO file_cochange_patterns(project_id, file_a, file_b, shared_commits, "
         "commits_a, commits_b, confidence, dice, last_changed_together, rank, updated_at) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -129,12 +141,22 @@ def partners(
 
 
 def strong_partners(
-    conn: Connection, project_id: int, path: str, min_confidence: float, min_shared: int
+    conn: Connection,
+    project_id: int,
+    path: str,
+    min_confidence: float,
+    min_shared: int,
+    max_partner_commits: int | None = None,
 ) -> list[PartnerRow]:
+    """Partners with enough shared commits and confidence c/a; with
+    ``max_partner_commits``, partners that change in more commits than that (a changelog
+    every commit touches) are left out."""
     return [
         p
         for p in partners(conn, project_id, path)
-        if p.confidence >= min_confidence and p.shared >= min_shared
+        if p.confidence >= min_confidence
+        and p.shared >= min_shared
+        and (max_partner_commits is None or p.partner_commits <= max_partner_commits)
     ]
 
 

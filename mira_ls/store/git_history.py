@@ -203,6 +203,16 @@ def commit_count(conn: Connection, project_id: int) -> int:
     )
 
 
+def counted_commit_count(conn: Connection, project_id: int) -> int:
+    """Commits the ignore policy counts (the denominator of a file's share of all commits)."""
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM git_commits WHERE project_id = ? AND ignored_reason IS NULL",
+            (project_id,),
+        ).fetchone()[0]
+    )
+
+
 def ignored_hashes(conn: Connection, project_id: int) -> list[str]:
     return [
         r[0]

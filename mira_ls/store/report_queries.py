@@ -65,6 +65,33 @@ def file_complexity(conn: Connection, project_id: int) -> list[FileComplexity]:
     return [FileComplexity(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
 
+def symbol_complexity(
+    conn: Connection, project_id: int, path: str
+) -> dict[str, tuple[int, str, int]]:
+    """qualified name -> (complexity, kind, name line) of the indexed definitions of a file
+    (the first of overloads sharing a name)."""
+    out: dict[str, tuple[int, str, int]] = {}
+    for r in conn.execute(
+        "SELECT e.qualified_name, e.complexity, e.kind, e.name_line FROM code_elements e "
+        "JOIN repository_files f ON f.id = e.file_id WHERE f.project_id = ? AND f.file_path = ? "
+        "AND e.kind != 'module' ORDER BY e.ordinal",
+        (project_id, path),
+    ):
+        out.setdefault(str(r[0]), (int(r[1]), str(r[2]), int(r[3])))
+    return out
+
+
+def xray_paths(conn: Connection, project_id: int) -> list[str]:
+    """Files that have an X-Ray (any HEAD)."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT file_path FROM xray_cache WHERE project_id = ? ORDER BY file_path",
+            (project_id,),
+        )
+    ]
+
+
 def indexed_paths(conn: Connection, project_id: int) -> set[str]:
     return {
         r[0]
@@ -169,7 +196,8 @@ class PairRow:
     shared: int
     commits_a: int
     commits_b: int
-    confidence: float  # Jaccard c / (a + b - c)
+    confidence: float  # directional c / a, seen from file_a (the file with fewer commits)
+    jaccard: float  # c / (a + b - c)
     dice: float
     last_at: int | None
     strong: bool
@@ -178,21 +206,33 @@ class PairRow:
 def strongest_pairs(
     conn: Connection, project_id: int, limit: int, strong_shared: int, strong_confidence: float
 ) -> list[PairRow]:
-    """Co-change pairs, each once (a pair may be stored from both sides): strong pairs
-    first (enough shared commits and confidence), then by confidence and shared commits."""
+    """Co-change pairs, each once (a pair may be stored from both sides, then from the side
+    of the file with fewer commits, where c/a is higher): strong pairs first (enough shared
+    commits and confidence c/a), then by confidence c/a and shared commits. The stored
+    ``confidence`` column is Jaccard; c/a is computed here."""
     rows = conn.execute(
-        "SELECT file_a, file_b, shared_commits, commits_a, commits_b, confidence, dice, "
-        "last_changed_together, (shared_commits >= ? AND confidence >= ?) AS strong "
-        "FROM file_cochange_patterns p "
-        "WHERE project_id = ? AND (file_a < file_b OR NOT EXISTS ("
-        "  SELECT 1 FROM file_cochange_patterns q WHERE q.project_id = p.project_id "
-        "  AND q.file_a = p.file_b AND q.file_b = p.file_a)) "
-        "ORDER BY strong DESC, confidence DESC, shared_commits DESC, file_a, file_b LIMIT ?",
-        (strong_shared, strong_confidence, project_id, limit),
+        "SELECT file_a, file_b, shared_commits, commits_a, commits_b, conf, confidence, dice, "
+        "last_changed_together, (shared_commits >= ? AND conf >= ?) AS strong FROM ("
+        "  SELECT *, CAST(shared_commits AS REAL) / commits_a AS conf "
+        "  FROM file_cochange_patterns p WHERE project_id = ? AND ("
+        "    commits_a < commits_b OR (commits_a = commits_b AND file_a < file_b) "
+        "    OR NOT EXISTS (SELECT 1 FROM file_cochange_patterns q "
+        "      WHERE q.project_id = p.project_id AND q.file_a = p.file_b AND q.file_b = p.file_a))"
+        ") ORDER BY strong DESC, conf DESC, shared_commits DESC, file_a, file_b LIMIT ?",
+        (strong_shared, strong_confidence - 1e-12, project_id, limit),
     )
     return [
         PairRow(
-            r[0], r[1], int(r[2]), int(r[3]), int(r[4]), float(r[5]), float(r[6]), r[7], bool(r[8])
+            r[0],
+            r[1],
+            int(r[2]),
+            int(r[3]),
+            int(r[4]),
+            min(float(r[5]), 1.0),
+            float(r[6]),
+            float(r[7]),
+            r[8],
+            bool(r[9]),
         )
         for r in rows
     ]
@@ -202,8 +242,9 @@ def cochange_pair_count(conn: Connection, project_id: int) -> int:
     return int(
         conn.execute(
             "SELECT COUNT(*) FROM file_cochange_patterns p WHERE project_id = ? AND "
-            "(file_a < file_b OR NOT EXISTS (SELECT 1 FROM file_cochange_patterns q "
-            "WHERE q.project_id = p.project_id AND q.file_a = p.file_b AND q.file_b = p.file_a))",
+            "(commits_a < commits_b OR (commits_a = commits_b AND file_a < file_b) OR NOT EXISTS "
+            "(SELECT 1 FROM file_cochange_patterns q WHERE q.project_id = p.project_id "
+            "AND q.file_a = p.file_b AND q.file_b = p.file_a))",
             (project_id,),
         ).fetchone()[0]
     )

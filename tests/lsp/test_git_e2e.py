@@ -43,8 +43,15 @@ async def hover_text(client: LanguageClient, uri: str, pos: types.Position) -> s
     return h.contents.value if h is not None else ""
 
 
-async def ready(start_server: StartServer, root: Path) -> LanguageClient:
-    client = await start_server(root)
+# In these few-file histories the partner changes in most commits: lift
+# cochange.diagnosticMaxShare (a changelog guard) so the diagnostic can be seen.
+DIAG_OPTIONS = {"mira": {"cochange": {"diagnosticMaxShare": 1.0}}}
+
+
+async def ready(
+    start_server: StartServer, root: Path, init_options: dict | None = None
+) -> LanguageClient:
+    client = await start_server(root, init_options=init_options)
     await wait_for_progress_end(client, "indexing")
     end = await wait_for_progress_end(client, "git history")
     assert "commits mined (scratch)" in (end.message or ""), end.message
@@ -101,7 +108,7 @@ async def test_cochange_diagnostic_appears_and_clears(
 ) -> None:
     repo = Repo(tmp_path / "ws")
     history(repo)
-    client = await ready(start_server, repo.root)
+    client = await ready(start_server, repo.root, DIAG_OPTIONS)
     a_uri = open_file(client, repo.root / "a.py")
     b_uri = open_file(client, repo.root / "b.py")
 

@@ -1,0 +1,778 @@
+"""X-Ray: which definitions of one file change, how often, by whom, and with what.
+
+One ``git log --follow -p -U0 --raw`` stream gives every commit of the file (renames and
+copies followed) with the old and new blob ids and the changed line ranges. Definitions
+are known per blob: a version's definitions come from its parent version's, shifted
+through the hunks, unless a hunk adds or removes a definition line (``def``, ``class``, a
+decorator) or the language is not Python; only then is the blob read (through one
+``git cat-file --batch`` process), parsed incrementally from the last parse with
+tree-sitter, and the index's own definition query run on the changed lines only. Each
+commit's removed lines are mapped to the old version's innermost definitions and its added
+lines to the new version's.
+
+Coupling between definitions counts counted commits (the miner's ignore policy) touching
+both; with the definitions of the file's top co-change partners it uses the partners'
+hunks in the shared commits, named by git's function context line (``diff=python`` and
+friends), qualified through the partner's current definitions.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import subprocess
+import tempfile
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mira_ls.git.fixes import _attributes_file, parse_fix_diffs
+from mira_ls.git.repo import GitError, head_commit, popen_git, run_git
+from mira_ls.index import symbols
+from mira_ls.index.languages import language_for_path, new_parser
+from mira_ls.index.symbols import DefSpan
+from mira_ls.store import Store, git_cochange, git_history
+from mira_ls.store import xray as xray_store
+from mira_ls.store.connection import Connection
+
+log = logging.getLogger(__name__)
+
+MIN_SHARED = 2  # commits two definitions must share to couple
+MIN_CONFIDENCE = 0.5  # shared / changes of the definition
+COUPLINGS_PER_DEF = 5
+MAX_DEFS_PER_COMMIT = 30  # a commit touching more (a reformat, the first commit) does not couple
+PARTNER_FILES = 3
+_CACHE_BLOBS = 256
+
+_ZERO = re.compile(r"^0+$")
+_PY_HEADER = re.compile(rb"^[+-]\s*(?:async\s+def|def|class)\b|^[+-]\s*@")
+
+Progress = Callable[[str, int | None], None]
+
+
+class Cancelled(Exception):
+    """The X-Ray was cancelled (a newer request, shutdown)."""
+
+
+@dataclass
+class Coupling:
+    symbol: str
+    path: str
+    shared: int
+    confidence: float  # shared / changes of the definition
+
+
+@dataclass
+class Author:
+    name: str
+    email: str
+    changes: int
+
+
+@dataclass
+class DefinitionHistory:
+    symbol: str  # Class.method
+    kind: str
+    line: int  # 1-based line of its span at HEAD
+    end_line: int
+    changes: int = 0
+    authors: list[Author] = field(default_factory=list)
+    last_at: int | None = None
+    last_commit: str | None = None
+    couplings: list[Coupling] = field(default_factory=list)
+
+
+@dataclass
+class XRay:
+    path: str
+    head: str
+    commits: int  # counted commits of the file
+    definitions: list[DefinitionHistory]
+    parsed_versions: int = 0  # blobs parsed (the rest were shifted)
+    versions: int = 0
+
+
+@dataclass
+class _Hunk:
+    a: int
+    b: int
+    c: int
+    d: int
+    header: bool  # an added or removed line opens or decorates a definition
+    indents: list[int | None]  # per added line: its indentation, None when blank
+
+    def inside(self, indent: int) -> int:
+        """How many leading added lines belong to a definition indented ``indent`` (more
+        indented, or blank between such lines)."""
+        k = n = 0
+        for i in self.indents:
+            if i is None:
+                n += 1
+            elif i > indent:
+                n += 1
+                k = n
+            else:
+                break
+        return k
+
+
+@dataclass
+class _Commit:
+    hash: str
+    author: str
+    email: str
+    at: int
+    merge: bool = False
+    old: str | None = None
+    new: str | None = None
+    path: str | None = None
+    binary: bool = False
+    hunks: list[_Hunk] = field(default_factory=list)
+
+
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def _log_args(path: str) -> list[str]:
+    return [
+        "log",
+        "--follow",
+        "-M",
+        "-C",
+        "--no-abbrev",
+        "--raw",
+        "-p",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        # A merge shows its diff against its first parent: it produces the merged version
+        # (the next commit's parent) but is never counted (its changes were counted on
+        # the branch).
+        "--diff-merges=first-parent",
+        "--format=%x01%H%x00%P%x00%an%x00%ae%x00%at",
+        "--",
+        path,
+    ]
+
+
+def _parse_log(stream: Iterable[bytes], cancel: Callable[[], bool] | None) -> list[_Commit]:
+    """Commits newest first, with blob ids and hunks of the followed file."""
+    out: list[_Commit] = []
+    cur: _Commit | None = None
+    hunk: _Hunk | None = None
+    in_diff = False
+    for raw in stream:
+        line = raw.rstrip(b"\n")
+        c0 = line[:1]
+        if c0 == b"\x01":
+            if cancel is not None and len(out) % 200 == 0 and cancel():
+                raise Cancelled()
+            parts = line[1:].split(b"\x00")
+            if len(parts) < 5:
+                cur = None
+                continue
+            cur = _Commit(
+                parts[0].decode("ascii", "replace"),
+                parts[2].decode("utf-8", "replace"),
+                parts[3].decode("utf-8", "replace"),
+                int(parts[4] or 0),
+                merge=b" " in parts[1].strip(),
+            )
+            out.append(cur)
+            hunk, in_diff = None, False
+            continue
+        if cur is None:
+            continue
+        if c0 == b":" and not in_diff:
+            fields, _, paths = line.partition(b"\t")
+            f = fields.split()
+            if len(f) >= 5 and cur.new is None:
+                cur.old = None if _ZERO.match(f[2].decode()) else f[2].decode()
+                cur.new = None if _ZERO.match(f[3].decode()) else f[3].decode()
+                cur.path = paths.split(b"\t")[-1].decode("utf-8", "replace")
+            continue
+        if c0 == b"d" and line.startswith(b"diff --git "):
+            in_diff, hunk = True, None  # '--- a/x' and '+++ b/x' follow before the '@@'
+            continue
+        if c0 == b"@":
+            m = _HUNK.match(line)
+            if m:
+                b = int(m.group(2)) if m.group(2) is not None else 1
+                d = int(m.group(4)) if m.group(4) is not None else 1
+                hunk = _Hunk(int(m.group(1)), b, int(m.group(3)), d, False, [])
+                cur.hunks.append(hunk)
+            continue
+        if hunk is not None and (c0 == b"+" or c0 == b"-"):
+            if _PY_HEADER.match(line):
+                hunk.header = True
+            if c0 == b"+":
+                body = line[1:]
+                stripped = body.lstrip(b" \t")
+                hunk.indents.append(len(body) - len(stripped) if stripped.strip() else None)
+        elif c0 == b"B" and line.startswith(b"Binary files"):
+            cur.binary = True
+    return out
+
+
+class _Blobs:
+    """One ``git cat-file --batch`` process answering blob requests in order."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.proc = popen_git(root, "cat-file", "--batch", stdin=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        self.out = io.BufferedReader(self.proc.stdout, 1 << 16)  # type: ignore[type-var]
+
+    def read(self, sha: str) -> bytes:
+        proc = self.proc
+        assert proc.stdin is not None
+        proc.stdin.write(sha.encode() + b"\n")
+        proc.stdin.flush()
+        header = self.out.readline().split()
+        if len(header) < 3 or header[1] == b"missing":
+            return b""
+        data = self.out.read(int(header[2]))
+        self.out.read(1)
+        return data
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+@dataclass
+class _Version:
+    defs: list[DefSpan]
+    starts: list[int]
+    broken: bool = False  # the parse had syntax errors: the next version is parsed in full
+
+
+def _version(defs: list[DefSpan], broken: bool = False) -> _Version:
+    defs.sort(key=lambda d: (d.start_line, -d.end_line))
+    return _Version(defs, [d.start_line for d in defs], broken)
+
+
+def _touched(v: _Version, lo: int, hi: int, out: set[str]) -> None:
+    """Add the innermost definition of every line lo..hi."""
+    defs, starts = v.defs, v.starts
+    line = lo
+    n = len(defs)
+    while line <= hi:
+        i = bisect_right(starts, line) - 1
+        nxt = starts[i + 1] if i + 1 < n else None
+        j = i
+        inner = None
+        while j >= 0:
+            if defs[j].end_line >= line:
+                inner = defs[j]
+                break
+            j -= 1
+        if inner is not None:
+            out.add(inner.name)
+            stop = inner.end_line if nxt is None else min(inner.end_line, nxt - 1)
+            line = stop + 1
+        elif nxt is None:
+            return
+        else:
+            line = nxt
+
+
+def _innermost(v: _Version, line: int) -> DefSpan | None:
+    i = bisect_right(v.starts, line) - 1
+    while i >= 0:
+        if v.defs[i].end_line >= line:
+            return v.defs[i]
+        i -= 1
+    return None
+
+
+def _certain(v: _Version, h: _Hunk) -> bool:
+    """Can the definitions around this hunk be shifted without parsing? Yes when it lies
+    strictly inside one definition (between two of its lines), or outside every one and
+    adds only unindented or blank lines (a top-level statement ends any definition)."""
+    if h.header:
+        return False
+    if h.b > 0:
+        lo, hi = h.a, h.a + h.b - 1
+        d = _innermost(v, lo)
+        if d is not None and d.start_line < lo and hi < d.end_line:
+            return not _may_extend_child(v, d, lo, h)
+        if d is not None and d.start_line < lo and hi == d.end_line and h.d > 0:
+            # The def's last lines replaced by lines that all belong to it (deeper, ending
+            # on a non-blank one), and to every def ending there: it ends on the last one.
+            ending = [x for x in v.defs if x.end_line == hi and x.start_line < lo]
+            return (
+                h.indents[-1] is not None
+                and all(h.inside(x.indent) == h.d for x in ending)
+                and not _may_extend_child(v, d, lo, h)
+            )
+    else:
+        d = _innermost(v, h.a)
+        if d is not None and d.start_line <= h.a < d.end_line:
+            return not _may_extend_child(v, d, h.a + 1, h)
+        lo = hi = h.a
+    if _innermost(v, lo) is not None or _innermost(v, hi) is not None:
+        return False
+    i = bisect_right(v.starts, lo)
+    if i < len(v.starts) and v.starts[i] <= hi:
+        return False
+    return all(x is None or x == 0 for x in h.indents)
+
+
+def _may_extend_child(v: _Version, d: DefSpan, lo: int, h: _Hunk) -> bool:
+    """Could the added lines continue a nested definition of ``d`` that ended before
+    line ``lo`` (they are indented deeper than it)?"""
+    deepest = max((x for x in h.indents if x is not None), default=-1)
+    if deepest < 0:
+        return False
+    j = bisect_right(v.starts, lo - 1) - 1
+    last_end = -1
+    shallowest = None
+    while j >= 0 and v.defs[j].start_line > d.start_line:
+        x = v.defs[j]
+        if x.end_line < lo:
+            if x.end_line > last_end:
+                last_end, shallowest = x.end_line, x.indent
+            elif x.end_line == last_end and shallowest is not None:
+                shallowest = min(shallowest, x.indent)
+        j -= 1
+    return shallowest is not None and shallowest < deepest
+
+
+def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
+    """The next version's definitions by moving lines through the hunks (exact when every
+    hunk is ``_certain``); a definition whose first line was removed is dropped (the region
+    parse re-reads what is there now)."""
+    out = []
+    for d in v.defs:
+        start, end = d.start_line, d.end_line
+        ds = de = 0
+        gone = False
+        for h in hunks:
+            delta = h.d - h.b
+            last = h.a + h.b - 1 if h.b > 0 else h.a
+            if h.b > 0 and h.a <= start <= last:
+                gone = True
+                break
+            if last < start:
+                ds += delta
+            if last < end or (h.b == 0 and h.a < end):
+                de += delta
+            elif h.b > 0 and h.a <= end <= last and h.d > 0:
+                de += delta + (last - end)  # ends on the last added line
+        if gone:
+            continue
+        ns = start + ds
+        out.append(DefSpan(ns, max(end + de, ns), d.name, d.kind, d.indent))
+    return _Version(out, [d.start_line for d in out])
+
+
+class _Parser:
+    """Parses blobs of one file incrementally (from the last parse) and keeps the tree."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.last: symbols.Parsed | None = None
+        self.count = 0
+
+    def full(self, src: bytes) -> _Version:
+        tree = symbols.parse(src, self.language, self.last)
+        self.last = symbols.Parsed(self.language, src, tree)
+        self.count += 1
+        return _version(symbols.definition_spans(tree, self.language), tree.root_node.has_error)
+
+    def region(self, src: bytes, base: _Version, hunks: list[_Hunk]) -> _Version:
+        """Definitions shifted outside the added lines, re-read from the tree inside them."""
+        tree = symbols.parse(src, self.language, self.last)
+        self.last = symbols.Parsed(self.language, src, tree)
+        self.count += 1
+        # The lines each uncertain hunk changed (new numbering), and a wider range to ask
+        # the tree about (a decorated def's node starts below its decorators).
+        changed = [(h.c, h.c + max(h.d, 1) - 1) for h in hunks if not _certain(base, h)]
+        fresh: dict[tuple[str, int], DefSpan] = {}
+        for lo, hi in changed:
+            for d in symbols.definition_spans(tree, self.language, (max(lo - 1, 1), hi + 8)):
+                fresh[(d.name, d.start_line)] = d
+        shifted = _shift(base, hunks).defs
+        known = {(d.name, d.start_line) for d in shifted}
+        for d in list(fresh.values()):
+            if (d.name, d.start_line) not in known and (d.start_line, d.end_line) not in changed:
+                # A new or renamed definition: its nested ones are renamed with it.
+                changed.append((d.start_line, d.end_line))
+                for e in symbols.definition_spans(tree, self.language, changed[-1]):
+                    fresh[(e.name, e.start_line)] = e
+        keep = [
+            d
+            for d in shifted
+            if (d.name, d.start_line) not in fresh
+            and not any(d.start_line <= hi and d.end_line >= lo for lo, hi in changed)
+        ]
+        return _version(keep + list(fresh.values()), tree.root_node.has_error)
+
+
+def _partner_definitions(
+    root: Path, partners: list[str], shared: dict[str, set[str]]
+) -> dict[str, dict[str, set[str]]]:
+    """commit -> partner path -> qualified names of its definitions the commit touched."""
+    hashes = sorted({h for hs in shared.values() for h in hs})
+    if not hashes or not partners:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="mira-xray-") as tmp:
+        attrs = _attributes_file(Path(tmp))
+        try:
+            proc = run_git(
+                root,
+                "-c",
+                f"core.attributesFile={attrs}",
+                "log",
+                "--no-walk=unsorted",
+                "--stdin",
+                "-p",
+                "-U0",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--format=%x00%H",
+                "--relative",
+                "--",
+                *partners,
+                input_bytes="\n".join(hashes).encode(),
+                timeout=600,
+            )
+        except GitError as exc:
+            log.info("could not read the partners' diffs: %s", exc)
+            return {}
+    found = parse_fix_diffs(proc.stdout)
+    qualify: dict[str, dict[str, str]] = {}
+    for p in partners:
+        lang = language_for_path(p)
+        names: dict[str, str] = {}
+        try:
+            src = (root / p).read_bytes()
+        except OSError:
+            src = b""
+        if lang is not None and src:
+            tree = new_parser(lang).parse(src)
+            for d in symbols.definition_spans(tree, lang):
+                names.setdefault(d.name.rsplit(".", 1)[-1], d.name)
+        qualify[p] = names
+    out: dict[str, dict[str, set[str]]] = {}
+    for h, per_path in found.items():
+        for p, ns in per_path.items():
+            if p in qualify and h in shared.get(p, ()):
+                q = qualify[p]
+                out.setdefault(h, {})[p] = {q.get(n, n) for n in ns}
+    return out
+
+
+def xray(
+    root: Path | str,
+    rel_path: str,
+    head: str,
+    ignored: set[str] | None = None,
+    partners: list[str] | None = None,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> XRay:
+    """The X-Ray of ``rel_path`` at ``head``. ``ignored``: commit hashes the ignore policy
+    does not count; ``partners``: the file's top co-change partners (cross-file coupling)."""
+    root = Path(root)
+    language = language_for_path(rel_path)
+    ignored = ignored or set()
+    if progress:
+        progress(f"X-Ray of {rel_path}: reading history", 0)
+    with tempfile.TemporaryFile() as errf:
+        proc = popen_git(root, *_log_args(rel_path), stderr=errf)
+        assert proc.stdout is not None
+        reader = io.BufferedReader(proc.stdout, 1 << 18)  # type: ignore[type-var]
+        try:
+            commits = _parse_log(reader, cancel)
+        except Cancelled:
+            proc.kill()
+            raise
+        finally:
+            reader.close()
+            proc.wait()
+        if proc.returncode != 0:
+            errf.seek(0)
+            msg = errf.read().decode("utf-8", "replace").strip()
+            raise GitError(f"git could not read the history of {rel_path}: {msg}")
+    commits.reverse()
+    stats: dict[str, DefinitionHistory] = {}
+    authors: dict[str, dict[tuple[str, str], int]] = {}
+    per_commit: list[tuple[str, set[str]]] = []
+    versions: dict[str, _Version] = {}
+    order: list[str] = []
+    empty = _Version([], [])
+    parser = _Parser(language) if language else None
+    blobs = _Blobs(root) if parser else None
+    last_new: str | None = None
+    total = len(commits)
+    try:
+        for i, c in enumerate(commits):
+            if cancel is not None and i % 50 == 0 and cancel():
+                raise Cancelled()
+            if progress and i % 200 == 0 and total:
+                progress(f"X-Ray of {rel_path}: {i}/{total} commits", 5 + 90 * i // total)
+            if c.new is None and c.old is None:
+                continue  # a merge or a mode change: no content change shown
+            touched: set[str] = set()
+            if parser is not None and blobs is not None:
+                old = _lookup(c.old, versions, blobs, parser) if c.old else empty
+                if c.new is None:
+                    new = empty
+                elif c.new in versions:
+                    new = versions[c.new]
+                elif c.binary or not c.hunks:
+                    # Git showed no lines (binary on one side): every definition changed.
+                    new = parser.full(blobs.read(c.new))
+                    touched.update(d.name for d in new.defs)
+                    touched.update(d.name for d in old.defs)
+                elif c.old is None or old.broken:
+                    # A broken tree can hide definitions far from the hunks: read them all.
+                    new = parser.full(blobs.read(c.new))
+                elif not all(_certain(old, h) for h in c.hunks):
+                    new = parser.region(blobs.read(c.new), old, c.hunks)
+                elif language == "python":
+                    new = _shift(old, c.hunks)
+                else:
+                    new = parser.full(blobs.read(c.new))
+                for h in c.hunks:
+                    if h.b > 0:
+                        _touched(old, h.a, h.a + h.b - 1, touched)
+                    if h.d > 0:
+                        _touched(new, h.c, h.c + h.d - 1, touched)
+                if c.new is not None:
+                    versions[c.new] = new
+                    order.append(c.new)
+                    if len(order) > _CACHE_BLOBS:
+                        versions.pop(order.pop(0), None)
+            if c.new is not None:
+                last_new = c.new
+            if c.merge or c.hash in ignored:
+                continue
+            per_commit.append((c.hash, touched))
+            for name in touched:
+                s = stats.get(name)
+                if s is None:
+                    s = stats[name] = DefinitionHistory(name, "", 0, 0)
+                s.changes += 1
+                if s.last_at is None or c.at >= s.last_at:
+                    s.last_at, s.last_commit = c.at, c.hash
+                a = authors.setdefault(name, {})
+                a[(c.author, c.email)] = a.get((c.author, c.email), 0) + 1
+        current = versions.get(last_new) if last_new else None
+        if current is None and last_new and blobs is not None and parser is not None:
+            current = parser.full(blobs.read(last_new))
+    finally:
+        if blobs is not None:
+            blobs.close()
+    current = current or empty
+    defs: list[DefinitionHistory] = []
+    seen: set[str] = set()
+    for span in current.defs:
+        if span.name in seen:  # overloads share a name (and so their history)
+            continue
+        seen.add(span.name)
+        s = stats.get(span.name)
+        dh = DefinitionHistory(span.name, span.kind, span.start_line, span.end_line)
+        if s is not None:
+            dh.changes, dh.last_at, dh.last_commit = s.changes, s.last_at, s.last_commit
+            dh.authors = [
+                Author(n, e, k)
+                for (n, e), k in sorted(authors[span.name].items(), key=lambda x: (-x[1], x[0]))
+            ]
+        defs.append(dh)
+    _couple_inside(defs, per_commit, rel_path)
+    if partners:
+        if progress:
+            progress(f"X-Ray of {rel_path}: partner files", 96)
+        _couple_partners(root, defs, per_commit, partners)
+    for d in defs:
+        d.couplings.sort(key=lambda x: (-x.confidence, -x.shared, x.path, x.symbol))
+        del d.couplings[COUPLINGS_PER_DEF:]
+    return XRay(
+        rel_path,
+        head,
+        len(per_commit),
+        defs,
+        parser.count if parser else 0,
+        len(commits),
+    )
+
+
+def _lookup(sha: str, versions: dict[str, _Version], blobs: _Blobs, parser: _Parser) -> _Version:
+    v = versions.get(sha)
+    if v is None:  # a parent version this walk has not produced (a merge result): parse it
+        v = versions[sha] = parser.full(blobs.read(sha))
+    return v
+
+
+def _couple_inside(
+    defs: list[DefinitionHistory], per_commit: list[tuple[str, set[str]]], path: str
+) -> None:
+    by_name = {d.symbol: d for d in defs}
+    pairs: dict[tuple[str, str], int] = {}
+    for _, touched in per_commit:
+        names = sorted(n for n in touched if n in by_name)
+        if len(names) < 2 or len(names) > MAX_DEFS_PER_COMMIT:
+            continue
+        for i, x in enumerate(names):
+            for y in names[i + 1 :]:
+                pairs[(x, y)] = pairs.get((x, y), 0) + 1
+    for (x, y), c in pairs.items():
+        if c < MIN_SHARED:
+            continue
+        for a, b in ((x, y), (y, x)):
+            d = by_name[a]
+            conf = c / d.changes if d.changes else 0.0
+            if conf >= MIN_CONFIDENCE:
+                d.couplings.append(Coupling(b, path, c, min(conf, 1.0)))
+
+
+def _couple_partners(
+    root: Path,
+    defs: list[DefinitionHistory],
+    per_commit: list[tuple[str, set[str]]],
+    partners: list[str],
+) -> None:
+    by_name = {d.symbol: d for d in defs}
+    touched_by = {h: t for h, t in per_commit if t and len(t) <= MAX_DEFS_PER_COMMIT}
+    shared = {p: set(touched_by) for p in partners}
+    found = _partner_definitions(root, partners, shared)
+    pairs: dict[tuple[str, str, str], int] = {}
+    for h, per_path in found.items():
+        mine = touched_by.get(h, set())
+        for p, names in per_path.items():
+            if len(names) > MAX_DEFS_PER_COMMIT:
+                continue
+            for x in mine:
+                if x in by_name:
+                    for y in names:
+                        pairs[(x, p, y)] = pairs.get((x, p, y), 0) + 1
+    for (x, p, y), c in pairs.items():
+        d = by_name[x]
+        conf = c / d.changes if d.changes else 0.0
+        if c >= MIN_SHARED and conf >= MIN_CONFIDENCE:
+            d.couplings.append(Coupling(y, p, c, min(conf, 1.0)))
+
+
+# --- the stored, per-HEAD X-Ray ---------------------------------------------------------
+
+
+def to_json(x: XRay) -> dict[str, Any]:
+    """The ``mira-ls xray --json`` document (CONVENTIONS; fields may be added)."""
+    return {
+        "path": x.path,
+        "head": x.head,
+        "commits": x.commits,
+        "versions": x.versions,
+        "parsed_versions": x.parsed_versions,
+        "definitions": [
+            {
+                "symbol": d.symbol,
+                "kind": d.kind,
+                "line": d.line,
+                "end_line": d.end_line,
+                "changes": d.changes,
+                "authors": [
+                    {"name": a.name, "email": a.email, "changes": a.changes} for a in d.authors
+                ],
+                "last_at": d.last_at,
+                "last_commit": d.last_commit,
+                "couplings": [
+                    {
+                        "symbol": c.symbol,
+                        "path": c.path,
+                        "shared": c.shared,
+                        "confidence": round(c.confidence, 4),
+                    }
+                    for c in d.couplings
+                ],
+            }
+            for d in x.definitions
+        ],
+    }
+
+
+def from_json(doc: dict[str, Any]) -> XRay:
+    return XRay(
+        doc["path"],
+        doc.get("head", ""),
+        int(doc["commits"]),
+        [
+            DefinitionHistory(
+                d["symbol"],
+                d.get("kind", ""),
+                int(d["line"]),
+                int(d.get("end_line", d["line"])),
+                int(d["changes"]),
+                [Author(a["name"], a["email"], int(a["changes"])) for a in d["authors"]],
+                d.get("last_at"),
+                d.get("last_commit"),
+                [
+                    Coupling(c["symbol"], c["path"], int(c["shared"]), float(c["confidence"]))
+                    for c in d["couplings"]
+                ],
+            )
+            for d in doc["definitions"]
+        ],
+        int(doc.get("parsed_versions", 0)),
+        int(doc.get("versions", 0)),
+    )
+
+
+def latest(conn: Connection, project_id: int, path: str) -> XRay | None:
+    """The last X-Ray computed for ``path``, whatever HEAD it was computed at."""
+    row = xray_store.latest(conn, project_id, path)
+    return None if row is None else from_json(json.loads(row[1]))
+
+
+def stored(conn: Connection, project_id: int, path: str, head: str | None) -> XRay | None:
+    """The X-Ray of ``path`` if one was computed at ``head`` (no git: the hover's path)."""
+    if not head:
+        return None
+    raw = xray_store.get(conn, project_id, path, head)
+    return None if raw is None else from_json(json.loads(raw))
+
+
+def ensure_xray(
+    store: Store,
+    project_id: int,
+    root: Path | str,
+    path: str,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+    refresh: bool = False,
+) -> XRay:
+    """The X-Ray of ``path`` at the current HEAD: from the cache, else computed (with the
+    miner's ignore policy and the file's top co-change partners) and stored."""
+    head = head_commit(root)
+    if head is None:
+        raise GitError(f"{root} has no commits yet; there is no history to X-Ray.")
+    conn = store.conn()
+    if not refresh:
+        cached = stored(conn, project_id, path, head)
+        if cached is not None:
+            return cached
+    ignored = set(git_history.ignored_hashes(conn, project_id))
+    partners = [
+        p.path
+        for p in git_cochange.partners(conn, project_id, path)
+        if language_for_path(p.path) is not None
+    ][:PARTNER_FILES]
+    t0 = time.perf_counter()
+    x = xray(root, path, head, ignored, partners, progress, cancel)
+    seconds = time.perf_counter() - t0
+    with store.write() as c:
+        xray_store.put(c, project_id, path, head, x.commits, json.dumps(to_json(x)), seconds)
+    return x
