@@ -28,10 +28,11 @@ from mira_ls.store import (
     connect,
     error_types,
 )
+from mira_ls.store.migrate import load_migrations
 from mira_ls.store.status import status
 from tests.support.cli import run_cli
 
-ALL_VERSIONS = list(range(1, 10))
+ALL_VERSIONS = [m.version for m in load_migrations()]  # 001-009 from the seed, then ours
 
 
 def run_py(code: str, *args: str, timeout: float = 60, **kw: object) -> subprocess.Popen[str]:
@@ -411,9 +412,9 @@ def test_db_status_text_and_json(tmp_db: Store) -> None:
     assert data["path"] == path
     assert data["backend"] == be.name and data["sqlite_version"] == be.sqlite_version
     assert data["sqlite_vec_version"] == be.vec_version
-    assert data["journal_mode"] == "wal" and data["schema_version"] == 9
+    assert data["journal_mode"] == "wal" and data["schema_version"] == ALL_VERSIONS[-1]
     assert [m["version"] for m in data["migrations"]] == ALL_VERSIONS
-    assert [m["name"] for m in data["migrations"]][-1] == "project_context"
+    assert [m["name"] for m in data["migrations"]][-1] == load_migrations()[-1].name
     assert data["tables"]["projects"] == 1 and data["tables"]["llm_cache"] == 0
     assert data["tables"] == status(tmp_db).tables
 

@@ -57,8 +57,10 @@ from mira_ls.index.worker import (
     read_source,
     resolve_chunk,
 )
+from mira_ls.search.terms import expand
 from mira_ls.store import Store, projects
 from mira_ls.store import code as cs
+from mira_ls.store import search as search_store
 from mira_ls.store.connection import Connection
 from mira_ls.store.invalidation import invalidate_symbols
 
@@ -145,6 +147,7 @@ class FileUpdate:
     changed_content_hashes: list[str] = field(default_factory=list)
     changed_symbol_ids: list[int] = field(default_factory=list)
     error: str | None = None
+    search_rewritten: int = 0  # keyword-index rows written (a body edit: one)
 
 
 class ParseCache:
@@ -215,6 +218,8 @@ class _WriteCtx:
         self.invalid_ids: list[int] = []
         self.invalid_hashes: list[str] = []
         self.pending_files: set[int] = set()
+        self.fts_inserts: list[search_store.SymbolText] = []
+        self.fts_replaces: list[search_store.SymbolText] = []
 
     def take_id(self) -> int:
         return self.take_ids(1)
@@ -233,8 +238,12 @@ class _WriteCtx:
         flagged: list[int] = []
         if self.sym_inserts:
             cs.insert_symbols(conn, self.sym_inserts)
+        if self.fts_inserts:
+            search_store.insert_symbol_rows(conn, self.fts_inserts)
         if self.sym_updates:
             cs.update_symbols(conn, self.sym_updates)
+        if self.fts_replaces:
+            search_store.replace_symbol_rows(conn, self.fts_replaces)
         if self.sym_moves:
             cs.move_symbols(conn, self.sym_moves)
         if self.sym_deletes:
@@ -274,6 +283,8 @@ class _WriteCtx:
             self.imports_replace,
             self.invalid_ids,
             self.invalid_hashes,
+            self.fts_inserts,
+            self.fts_replaces,
         ):
             lst.clear()
         self.pending_files.clear()
@@ -292,15 +303,18 @@ def _reconcile(
     is_new: bool,
     staged: bytes | None = None,
     staged_count: int = 0,
+    search: list[tuple[str, str, str, str, str]] | None = None,
 ) -> FileUpdate:
     """Bring one file's stored rows in line with a fresh extract (written at flush).
 
     ``staged``: the extract's calls needing project-wide resolution, split off by the
-    worker (FileResult.staged)."""
+    worker (FileResult.staged); ``search``: the keyword index's text per symbol."""
     if is_new:
         return _insert_new(
-            ctx, file_id, rel, language, symbols, calls, imports, staged, staged_count
+            ctx, file_id, rel, language, symbols, calls, imports, staged, staged_count, search
         )
+    path_text = expand(rel)
+    text_changed: list[search_store.SymbolText] = []
     if staged is not None:
         calls = calls + [(*c, None, NEEDS_PROJECT) for c in pickle.loads(staged)]
     conn, pid, now = ctx.conn, ctx.project_id, ctx.now
@@ -325,6 +339,9 @@ def _reconcile(
                 (sid, pid, file_id, rel, language, kind, name, qn, ordinal, parent_id,
                  sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now)
             )  # fmt: skip
+            if search is not None:
+                n, q, sg, dc, bd = search[i]
+                ctx.fts_inserts.append((sid, n, q, path_text, sg, dc, bd))
             upd.added += 1
             rewrite.add(i)
             if not is_new and kind in TARGET_KINDS:
@@ -349,12 +366,23 @@ def _reconcile(
         )
         upd.changed_symbol_ids.append(old.id)
         upd.changed_content_hashes.append(old.content_hash)
+        if search is not None:
+            n, q, sg, dc, bd = search[i]
+            text_changed.append((old.id, n, q, path_text, sg, dc, bd))
         rewrite.add(i)
         if old.signature_hash != sh:
             upd.signature_changed += 1
             ctx.sig_ids.append(old.id)
         else:
             upd.body_changed += 1
+    if text_changed:
+        # Editing a method changes its class's and module's bytes too, but not their own
+        # text (children are not part of it): only rows whose text differs are rewritten.
+        differing = search_store.differing_rows(conn, text_changed)
+        ctx.fts_replaces.extend(differing)
+        upd.search_rewritten = len(differing)
+    if search is not None:
+        upd.search_rewritten += upd.added
     removed = list(stored.values())
     upd.removed = len(removed)
     if removed:
@@ -411,6 +439,7 @@ def _insert_new(
     imports: list[tuple[Any, ...]],
     staged: bytes | None,
     staged_count: int,
+    search: list[tuple[str, str, str, str, str]] | None,
 ) -> FileUpdate:
     """_reconcile for a file with no stored rows (most of a first index): every symbol is
     new, so ids are consecutive and each row is built in one step."""
@@ -423,6 +452,11 @@ def _insert_new(
         for i, (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx)
         in enumerate(symbols)
     )  # fmt: skip
+    if search is not None:
+        path_text = expand(rel)
+        ctx.fts_inserts.extend(
+            (b + i, n_, q, path_text, sg, dc, bd) for i, (n_, q, sg, dc, bd) in enumerate(search)
+        )
     edges = ctx.edge_inserts
     jedi_wait = NEEDS_JEDI if ctx.jedi else SETTLED
     to_stage: list[tuple[Any, ...]] = []
@@ -452,7 +486,7 @@ def _insert_new(
         edges.extend(pending)
         ctx.pending_files.add(file_id)
     ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
-    return FileUpdate(rel, "indexed", added=n)
+    return FileUpdate(rel, "indexed", added=n, search_rewritten=n if search is not None else 0)
 
 
 def _keep_same_calls(
@@ -558,6 +592,7 @@ def _store_result(ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None) -> Fi
         is_new=old is None,
         staged=res.staged,
         staged_count=res.staged_count,
+        search=res.search,
     )
 
 
@@ -887,6 +922,9 @@ def index_workspace(
                 else:
                     deps.refresh(c, pid, root)
                 projects.set_indexed(c, pid, int(time.time()))
+            if search_store.needs_backfill(conn, pid):
+                report(total, total, "building the keyword index")
+                backfill_search(store, pid, root, settings, cancel)
     finally:
         try:
             if staged:
@@ -920,6 +958,38 @@ def _count(stats: IndexStats, res: FileResult) -> None:
         if res.status == "error" and len(stats.errors) < MAX_ERRORS_KEPT:
             stats.errors.append(f"{res.rel}: {res.error}")
             log.warning("not indexed: %s: %s", res.rel, res.error)
+
+
+def backfill_search(
+    store: Store, pid: int, root: Path, settings: IndexSettings, cancel: Cancel | None = None
+) -> int:
+    """Give keyword-index rows to symbols stored before the index existed (a database
+    from before migration 016): their files are read and split again; nothing else is
+    rewritten. Returns the rows added; the project is marked done once none is missing."""
+    added = 0
+    conn = store.conn()
+    for file_id, rel in search_store.files_missing_rows(conn, pid):
+        if cancel is not None and cancel():
+            return added
+        status, data, _, _, _ = read_source(root / rel, settings.max_file_bytes)
+        if status != "ok" or data is None:
+            continue
+        res = process_bytes(rel, data, None, None, language_for_path(rel, data[:4096]))
+        if res.symbols is None or res.search is None:
+            continue
+        text = {(s[2], s[0], s[3]): t for s, t in zip(res.symbols, res.search, strict=True)}
+        path_text = expand(rel)
+        rows: list[search_store.SymbolText] = []
+        with store.write() as c:
+            for sid, qn, kind, ordinal, has_row in search_store.symbols_of_file(c, file_id):
+                t = text.get((qn, kind, ordinal))
+                if t is not None and not has_row:
+                    rows.append((sid, t[0], t[1], path_text, t[2], t[3], t[4]))
+            search_store.insert_symbol_rows(c, rows)
+        added += len(rows)
+    with store.write() as c:
+        search_store.set_backfilled(c, pid)
+    return added
 
 
 # --- incremental -------------------------------------------------------------------------------
@@ -1056,6 +1126,7 @@ def rename_file(store: Store, project_id: int, old: str, new: str) -> FileUpdate
             )
             cs.flag_file_edges(c, row.id)
             cs.set_module_name(c, row.id, module_name(new_rel, new_lang).rsplit(".", 1)[-1])
+            search_store.rename_symbol_rows(c, row.id, expand)
             resolve_pending(c, project_id, file_ids=[row.id])
             moved = True
         else:

@@ -1,0 +1,37 @@
+-- 016 search: the keyword index, always on (no endpoint or key needed).
+-- FTS5 tables whose rowid is the id of the row they index. Their text is prepared in
+-- Python (mira_ls/search/terms.py): every compound identifier is followed by its words
+-- (parseHTTPHeader -> "parseHTTPHeader parse http header"), and '_' is a token character,
+-- so the whole identifier is one token too and an exact name still matches best.
+-- Porter stemming lets "retries" find retry and "uploads" upload.
+
+-- One row per code_elements row (rowid = code_elements.id); written by the indexer in the
+-- same transaction as the symbol: a body edit rewrites one row, a delete removes it.
+CREATE VIRTUAL TABLE search_symbols USING fts5(
+    name, qualified_name, path, signature, docstring, body,
+    tokenize = "porter unicode61 tokenchars '_'"
+);
+
+CREATE TRIGGER search_symbols_gone AFTER DELETE ON code_elements BEGIN
+    DELETE FROM search_symbols WHERE rowid = old.id;
+END;
+
+-- One row per git_commits row (rowid = git_commits.id): subject, body, changed paths.
+CREATE VIRTUAL TABLE search_commits USING fts5(
+    subject, message, files,
+    tokenize = "porter unicode61 tokenchars '_'"
+);
+
+CREATE TRIGGER search_commits_gone AFTER DELETE ON git_commits BEGIN
+    DELETE FROM search_commits WHERE rowid = old.id;
+END;
+
+-- Per project: the symbols indexed before this migration still need their rows (filled by
+-- the next `mira-ls index` or server start), and how far commits are in search_commits.
+CREATE TABLE search_state (
+    project_id      INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
+    symbols_backfill INTEGER NOT NULL DEFAULT 0 CHECK (symbols_backfill IN (0, 1)),
+    commits_upto    INTEGER NOT NULL DEFAULT 0     -- git_commits.id up to which rows exist
+);
+INSERT INTO search_state(project_id, symbols_backfill)
+    SELECT DISTINCT project_id, 1 FROM code_elements;
