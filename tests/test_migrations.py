@@ -294,7 +294,9 @@ def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path, mig_dir: 
     conn = sqlite3.connect(db)
     assert "half_done" not in tables(conn)
     assert conn.execute("SELECT count(*) FROM projects").fetchone() == (0,)
-    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (load_migrations()[-1].version,)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (
+        load_migrations()[-1].version,
+    )
     conn.close()
     # It was never recorded, so fixing the file is allowed and applies it.
     bad.write_text("CREATE TABLE half_done (x INTEGER);\n")

@@ -1,7 +1,16 @@
 """The language server: pygls wiring only. One module per area wires that area's LSP messages
 to its feature functions; importing them registers the handlers on the one server object."""
 
-from mira_ls.server import build, code, documents, git, lifecycle, llm, report  # noqa: F401
+from mira_ls.server import (  # noqa: F401
+    build,
+    code,
+    documents,
+    git,
+    lifecycle,
+    llm,
+    report,
+    search,
+)
 from mira_ls.server.base import MiraServer, server
 
 __all__ = ["MiraServer", "run_stdio", "run_tcp", "server"]

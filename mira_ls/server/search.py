@@ -1,0 +1,49 @@
+"""mira.search: features/search.py does the work; this converts the argument and answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types
+
+from mira_ls.features import search as search_feature
+from mira_ls.server.base import MiraServer, command_arg, server
+from mira_ls.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+@server.command("mira.search")
+async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{query, kind?, limit?, open?} -> {query, results: [{uri, range, path, line, symbol,
+    kind, score, via, ...}], notes}; ``open``: also show the results as a markdown file of
+    links (for clients without a picker)."""
+    arg = command_arg(args)
+    try:
+        query, kind, limit = search_feature.parse_args(arg)
+    except search_feature.BadRequest as exc:
+        ls.show(str(exc), types.MessageType.Warning, once=False)
+        return {"query": arg.get("query"), "results": [], "notes": [str(exc)]}
+    lines = ls.lines()
+    try:
+        answer = await asyncio.to_thread(
+            search_feature.search, ls.session, query, kind, limit, lines
+        )
+    except StoreError as exc:
+        ls.show(str(exc), once=False)
+        return {"query": query, "results": [], "notes": [str(exc)]}
+    except Exception as exc:
+        log.exception("mira.search failed")
+        msg = f"mira-ls could not search: {exc}. Details are in the server log."
+        ls.show(msg, once=False)
+        return {"query": query, "results": [], "notes": [msg]}
+    out = answer.as_json()
+    if arg.get("open"):
+        path = await asyncio.to_thread(search_feature.write_markdown, answer)
+        out["path"] = str(path)
+        await ls.show_document(
+            path.as_uri(), fallback=f"mira-ls wrote the search results to {path}."
+        )
+    return out
