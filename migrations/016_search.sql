@@ -35,3 +35,17 @@ CREATE TABLE search_state (
 );
 INSERT INTO search_state(project_id, symbols_backfill)
     SELECT DISTINCT project_id, 1 FROM code_elements;
+
+-- Vectors by the text they embed: (model, dimensions, SHA-256 of the exact text sent). A
+-- text is embedded once, whichever symbol, file, project or clone it comes from; the vector
+-- stores (sqlite-vec, Qdrant) index copies of these under point ids derived from that key.
+CREATE TABLE embeddings (
+    id              INTEGER PRIMARY KEY,
+    model           TEXT NOT NULL,
+    dimensions      INTEGER NOT NULL CHECK (dimensions > 0),
+    text_hash       TEXT NOT NULL,                 -- SHA-256 hex of the embedded text
+    vector          BLOB NOT NULL CHECK (length(vector) = 4 * dimensions), -- float32 LE
+    tokens          INTEGER NOT NULL DEFAULT 0,    -- o200k count of the text (estimates)
+    created_at      INTEGER NOT NULL DEFAULT (unixepoch()),
+    UNIQUE (model, dimensions, text_hash)
+);
