@@ -49,3 +49,30 @@ CREATE TABLE embeddings (
     created_at      INTEGER NOT NULL DEFAULT (unixepoch()),
     UNIQUE (model, dimensions, text_hash)
 );
+
+-- What is in the vector collections: one row per embedded entry (a symbol's text, a commit
+-- message, a conversation message), its payload for filtering, and the vector it points to.
+-- sqlite-vec keeps the sign bits of each vector in a vec0 table made at run time (rowid =
+-- this id; a vec0 table in a migration would make the file unreadable without the
+-- extension); Qdrant keeps its copy under point_id. Deleting a symbol or commit deletes
+-- its row here; the vector stores drop rows without one when they next sync.
+CREATE TABLE vector_points (
+    id              INTEGER PRIMARY KEY,
+    collection      TEXT NOT NULL CHECK (collection IN ('code', 'git', 'conversation')),
+    point_id        TEXT NOT NULL,                 -- UUID of (model, dimensions, text hash)
+    embedding_id    INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+    project_id      INTEGER REFERENCES projects(id) ON DELETE CASCADE,
+    user_id         INTEGER REFERENCES users(id) ON DELETE CASCADE, -- conversation: its owner
+    kind            TEXT NOT NULL,                 -- symbol kind, 'commit', 'message'...
+    path            TEXT,
+    symbol_id       INTEGER REFERENCES code_elements(id) ON DELETE CASCADE,
+    commit_id       INTEGER REFERENCES git_commits(id) ON DELETE CASCADE,
+    content_hash    TEXT NOT NULL,                 -- SHA-256 of the embedded text
+    created_at      INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE UNIQUE INDEX idx_vector_points_symbol ON vector_points(collection, symbol_id)
+    WHERE symbol_id IS NOT NULL;
+CREATE UNIQUE INDEX idx_vector_points_commit ON vector_points(collection, commit_id)
+    WHERE commit_id IS NOT NULL;
+CREATE INDEX idx_vector_points_project ON vector_points(collection, project_id);
+CREATE INDEX idx_vector_points_embedding ON vector_points(embedding_id);

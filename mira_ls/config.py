@@ -129,6 +129,14 @@ class CacheSettings:
 
 
 @dataclass
+class VectorSettings:
+    confirm_above_usd: float = _f(
+        0.5, "Ask before embedding a workspace when the estimate is above this.", min=0.0
+    )
+    semantic: bool = _f(True, "Use vectors in search when an embedding endpoint is available.")
+
+
+@dataclass
 class Settings:
     database_path: str = _f("", "Database file (MIRA_DB wins; default: platform data dir).")
     log_level: str = _f("info", "Server log level.", choices=("debug", "info", "warning", "error"))
@@ -140,6 +148,7 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    vectors: VectorSettings = field(default_factory=VectorSettings)
 
 
 # ---------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
     },
     # FTS5 tables bring their shadow tables (_config, _content, _data, _docsize, _idx).
-    "016_search.sql": {"search_state", "embeddings"} | {
+    "016_search.sql": {"search_state", "embeddings", "vector_points"} | {
         f"search_{t}{s}" for t in ("symbols", "commits")
         for s in ("", "_config", "_content", "_data", "_docsize", "_idx")
     },

@@ -157,6 +157,7 @@ def test_a_database_from_before_the_keyword_index_is_filled_on_the_next_index(
     st.conn().executescript(
         "DROP TRIGGER search_symbols_gone; DROP TRIGGER search_commits_gone;"
         " DROP TABLE search_symbols; DROP TABLE search_commits; DROP TABLE search_state;"
+        " DROP TABLE vector_points; DROP TABLE embeddings;"
         " DELETE FROM schema_migrations WHERE version = 16;"
     )
     st.close()

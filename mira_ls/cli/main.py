@@ -18,6 +18,7 @@ _GROUPS = (
     "mira_ls.cli.index_cmds",
     "mira_ls.cli.hover_cmd",
     "mira_ls.cli.search_cmd",
+    "mira_ls.cli.embed_cmd",
     "mira_ls.cli.build_cmds",
     "mira_ls.cli.db_cmds",
     "mira_ls.cli.llm_cmds",

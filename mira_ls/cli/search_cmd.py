@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError, UsageError
-from mira_ls.search import keyword
+from mira_ls.search import hybrid
 from mira_ls.search.model import SearchResult
 from mira_ls.store import projects
 from mira_ls.store.connection import Connection
@@ -58,12 +58,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UsageError("--limit must be at least 1")
     if not args.query.strip():
         raise UsageError("give some words to search for")
+    settings = common.settings(args)
     with common.open_db(args) as store:
-        conn = store.conn()
-        pids = _project_ids(conn, args.root)
-        results = keyword.search(
-            conn, args.query, collection=args.kind, project_ids=pids, limit=args.limit
+        pids = _project_ids(store.conn(), args.root)
+        answer = hybrid.search(
+            store, settings, args.query, collection=args.kind, project_ids=pids, limit=args.limit
         )
+    results = answer.results
+    for note in answer.notes:
+        print(note, file=sys.stderr)
     common.emit(args, [r.as_json() for r in results], "\n".join(line_of(r) for r in results))
     if not results and not args.json:
         print(f"nothing matches {args.query!r}", file=sys.stderr)

@@ -16,7 +16,7 @@ from typing import Any
 from mira_ls import dates, paths
 from mira_ls.features.positions import Lines
 from mira_ls.features.session import NO_PROJECT, Session
-from mira_ls.search import keyword
+from mira_ls.search import hybrid
 from mira_ls.search.model import SearchResult
 from mira_ls.store import projects as project_store
 
@@ -89,8 +89,11 @@ def search(
         answer.notes.append("mira-ls has no database, so there is nothing to search.")
         return answer
     pids = [r.project_id for r in session.roots if r.project_id != NO_PROJECT] or None
-    conn = session.store.conn()
-    results = keyword.search(conn, query, collection=kind, project_ids=pids, limit=limit)
+    found = hybrid.search(
+        session.store, session.settings, query, collection=kind, project_ids=pids, limit=limit
+    )
+    results = found.results
+    answer.notes.extend(found.notes)
     lines = lines or Lines()
     answer.results = [_item(session, r, lines) for r in results]
     if not results:

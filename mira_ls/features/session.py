@@ -68,6 +68,7 @@ class Session:
     settings: Settings
     roots: list[ProjectRoot] = field(default_factory=list)
     _extracts: _ExtractCache = field(default_factory=_ExtractCache)
+    notices: set[str] = field(default_factory=set)  # sentences already shown to the user
 
     def add_root(self, root: Path) -> ProjectRoot:
         root = root.resolve()

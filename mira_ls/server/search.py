@@ -40,6 +40,10 @@ async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
         ls.show(msg, once=False)
         return {"query": query, "results": [], "notes": [msg]}
     out = answer.as_json()
+    for note in answer.notes:  # why semantic search is off: told once per session
+        if note.startswith("Semantic search") and note not in ls.session.notices:
+            ls.session.notices.add(note)
+            ls.show(note, types.MessageType.Info, once=False)
     if arg.get("open"):
         path = await asyncio.to_thread(search_feature.write_markdown, answer)
         out["path"] = str(path)

@@ -297,3 +297,16 @@ def counts(conn: Connection) -> dict[str, int]:
     sym = int(conn.execute("SELECT count(*) FROM search_symbols").fetchone()[0])
     com = int(conn.execute("SELECT count(*) FROM search_commits").fetchone()[0])
     return {"symbols": sym, "commits": com}
+
+
+def symbols_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, SymbolHit]:
+    out: dict[int, SymbolHit] = {}
+    for i in range(0, len(ids), 500):
+        chunk = list(ids[i : i + 500])
+        for r in conn.execute(
+            f"SELECT {_SYMBOL_COLS} FROM code_elements e"
+            f" WHERE e.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            out[int(r[0])] = _hit(r, 0.0)
+    return out
