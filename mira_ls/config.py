@@ -130,6 +130,13 @@ class CacheSettings:
 
 @dataclass
 class VectorSettings:
+    backend: str = _f(
+        "sqlite",
+        "Vector store: sqlite (sqlite-vec in the database, nothing to start) or qdrant.",
+        choices=("sqlite", "qdrant"),
+    )
+    qdrant_url: str = _f("", "Qdrant server URL (a team's; API key only from MIRA_QDRANT_API_KEY).")
+    qdrant_path: str = _f("", "Qdrant local (embedded) mode: a directory for its files.")
     confirm_above_usd: float = _f(
         0.5, "Ask before embedding a workspace when the estimate is above this.", min=0.0
     )

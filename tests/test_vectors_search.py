@@ -5,6 +5,7 @@ and the binary first pass keeps the exact ranking's neighbours."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from mira_ls.store import embeddings as emb_store
 from mira_ls.store import vectors as vstore
 from mira_ls.vectors import code as code_vectors
 from mira_ls.vectors.embeddings import Embedder, point_id, text_hash, to_blob
+from mira_ls.vectors.qdrant import QdrantIndex
 from mira_ls.vectors.sqlite_vec import SqliteVecIndex
+from mira_ls.vectors.stores import QdrantUnavailable, open_index
 from tests.index_helpers import index, write_files
 from tests.support.cli import run_cli
 from tests.support.openai_server import OpenAIServer
@@ -59,26 +62,37 @@ def srv() -> Iterator[OpenAIServer]:
         yield s
 
 
-def settings_for(srv: OpenAIServer) -> Settings:
+def settings_for(srv: OpenAIServer, backend: str = "sqlite", tmp: Path | None = None) -> Settings:
     s = Settings()
     s.llm.base_url = srv.base_url
     s.llm.max_retries = 0
     s.llm.timeout_seconds = 5
     s.llm.embedding_dimensions = 64
+    if backend == "qdrant":
+        assert tmp is not None
+        s.vectors.backend = "qdrant"
+        s.vectors.qdrant_path = str(tmp / "qdrant")
     return s
+
+
+BACKENDS = pytest.mark.parametrize("backend", ["sqlite", "qdrant"])
 
 
 def embedded_inputs(srv: OpenAIServer) -> list[str]:
     return [t for r in srv.embedding_requests() for t in r.body["input"]]
 
 
-def test_code_points_follow_the_index(tmp_db: Store, srv: OpenAIServer, tmp_path: Path) -> None:
+@BACKENDS
+def test_code_points_follow_the_index(
+    tmp_db: Store, srv: OpenAIServer, tmp_path: Path, backend: str
+) -> None:
     root = tmp_path / "ws"
     write_files(root, {"upload.py": UPLOAD, "headers.py": HTTP})
     stats = index(tmp_db, root)
-    s = settings_for(srv)
+    s = settings_for(srv, backend, tmp_path)
     emb = Embedder(tmp_db, s, env=NO_KEY)
-    idx = SqliteVecIndex(tmp_db, emb.model, emb.dimensions)
+    idx = open_index(tmp_db, s, emb.model, emb.dimensions)
+    assert idx.backend == ("qdrant" if backend == "qdrant" else "sqlite-vec")
 
     first = code_vectors.sync(emb, idx, stats.project_id)
     # Modules, the class and the three functions: one vector each, one call.
@@ -113,22 +127,26 @@ def test_code_points_follow_the_index(tmp_db: Store, srv: OpenAIServer, tmp_path
     assert idx.count() == 4
     paths = {r[0] for r in tmp_db.conn().execute("SELECT DISTINCT path FROM vector_points")}
     assert paths == {"upload.py"}
+    idx.close()
 
 
+@BACKENDS
 def test_hybrid_search_fuses_keyword_and_vector(
-    tmp_db: Store, srv: OpenAIServer, tmp_path: Path
+    tmp_db: Store, srv: OpenAIServer, tmp_path: Path, backend: str
 ) -> None:
     root = tmp_path / "ws"
     write_files(root, {"upload.py": UPLOAD, "headers.py": HTTP})
     stats = index(tmp_db, root)
-    s = settings_for(srv)
+    s = settings_for(srv, backend, tmp_path)
 
     before = hybrid.search(tmp_db, s, "retry upload", env=NO_KEY)
     assert not before.semantic and "mira-ls embed" in before.notes[0]
     assert before.results[0].symbol == "upload.Uploader.retry_upload"
 
     emb = Embedder(tmp_db, s, env=NO_KEY)
-    code_vectors.sync(emb, SqliteVecIndex(tmp_db, emb.model, emb.dimensions), stats.project_id)
+    idx = open_index(tmp_db, s, emb.model, emb.dimensions)
+    code_vectors.sync(emb, idx, stats.project_id)
+    idx.close()
     answer = hybrid.search(tmp_db, s, "retry upload", env=NO_KEY, project_ids=[stats.project_id])
     assert answer.semantic and answer.notes == []
     top = answer.results[0]
@@ -226,3 +244,49 @@ def test_cli_embed_says_the_cost_then_embeds_once(srv: OpenAIServer, tmp_path: P
     write_files(root, {"more.py": "def brand_new_function():\n    return 42\n"})
     refused = run_cli("embed", str(root), env=expensive, unset=unset, stdin="")
     assert refused.returncode == 1 and "--yes" in refused.stderr
+
+
+def test_qdrant_server_not_listening(tmp_db: Store, srv: OpenAIServer, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    write_files(root, {"upload.py": UPLOAD})
+    stats = index(tmp_db, root)
+    s = settings_for(srv)
+    emb = Embedder(tmp_db, s, env=NO_KEY)
+    idx = SqliteVecIndex(tmp_db, emb.model, emb.dimensions)
+    code_vectors.sync(emb, idx, stats.project_id)  # vectors exist locally
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    s.vectors.backend = "qdrant"
+    s.vectors.qdrant_url = f"http://127.0.0.1:{port}"
+    answer = hybrid.search(tmp_db, s, "retry upload", env=NO_KEY)
+    assert not answer.semantic
+    assert f"Qdrant server at http://127.0.0.1:{port} is not answering" in answer.notes[0]
+    assert answer.results[0].symbol == "upload.Uploader.retry_upload"
+    with pytest.raises(QdrantUnavailable, match="nothing was deleted"):
+        code_vectors.sync(emb, open_index(tmp_db, s, emb.model, emb.dimensions), stats.project_id)
+    assert idx.count() == 4  # the local vectors and points are all still there
+
+
+def test_qdrant_collection_of_other_dimensions_is_left_alone(
+    tmp_db: Store, srv: OpenAIServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "ws"
+    write_files(root, {"upload.py": UPLOAD})
+    stats = index(tmp_db, root)
+    s = settings_for(srv, "qdrant", tmp_path)
+    emb = Embedder(tmp_db, s, env=NO_KEY)
+    idx = open_index(tmp_db, s, emb.model, emb.dimensions)
+    code_vectors.sync(emb, idx, stats.project_id)
+    # Another space on the same storage is another collection: both live side by side.
+    assert isinstance(idx, QdrantIndex)
+    from qdrant_client import models
+
+    idx.client.create_collection(
+        "mira_other", vectors_config=models.VectorParams(size=8, distance=models.Distance.COSINE)
+    )
+    idx.name = "mira_other"
+    with pytest.raises(QdrantUnavailable, match="holds 8-dimensional vectors"):
+        idx.sync()
+    assert idx.client.collection_exists("mira_other")
+    idx.close()

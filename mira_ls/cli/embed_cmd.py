@@ -13,7 +13,8 @@ from mira_ls.index import indexer
 from mira_ls.llm.pricing import usd
 from mira_ls.vectors import code as code_vectors
 from mira_ls.vectors.embeddings import Embedder, semantic_off_reason
-from mira_ls.vectors.sqlite_vec import SqliteVecIndex, unavailable_reason
+from mira_ls.vectors.sqlite_vec import unavailable_reason
+from mira_ls.vectors.stores import QdrantUnavailable, open_index
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,12 +88,18 @@ def cmd_embed(args: argparse.Namespace) -> int:
                     f"vectors.confirmAboveUsd ({usd(round(limit * 1_000_000))}); run again "
                     "with --yes to go ahead"
                 )
-        index = SqliteVecIndex(store, emb.model, emb.dimensions)
+        try:
+            index = open_index(store, settings, emb.model, emb.dimensions)
+        except QdrantUnavailable as exc:
+            raise CliError(str(exc)) from exc
         bar = _StderrProgress(not args.quiet)
         try:
             done = code_vectors.sync(emb, index, stats.project_id, p, progress=bar)
+        except QdrantUnavailable as exc:
+            raise CliError(f"{exc} The vectors made so far are kept in the database.") from exc
         finally:
             bar.close()
+            index.close()
     run = done.run
     data.update(
         {

@@ -19,7 +19,8 @@ from mira_ls.search.model import SearchResult, rrf
 from mira_ls.store import Store
 from mira_ls.store import search as search_store
 from mira_ls.vectors.embeddings import Embedder, semantic_off_reason
-from mira_ls.vectors.sqlite_vec import SqliteVecIndex, unavailable_reason
+from mira_ls.vectors.sqlite_vec import unavailable_reason
+from mira_ls.vectors.stores import QdrantUnavailable, open_index
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,18 @@ def search(
         answer.notes.append(f"Semantic search is off for this query: {exc}")
         answer.results = kw
         return answer
-    index = SqliteVecIndex(store, emb.model, emb.dimensions)
-    hits = index.search(
-        qvec, "code", project_ids=project_ids, kinds=kinds, path_glob=path_glob, limit=limit
-    )
+    try:
+        index = open_index(store, settings, emb.model, emb.dimensions)
+        try:
+            hits = index.search(
+                qvec, "code", project_ids=project_ids, kinds=kinds, path_glob=path_glob, limit=limit
+            )
+        finally:
+            index.close()
+    except QdrantUnavailable as exc:
+        answer.notes.append(f"Semantic search is off for this query: {exc}")
+        answer.results = kw
+        return answer
     symbols = search_store.symbols_by_id(
         conn, [h.point.symbol_id for h in hits if h.point.symbol_id is not None]
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mira_ls.store import vectors as vstore
 from mira_ls.vectors.embeddings import Cancel, Embedder, EmbedRun, Estimate, Progress
-from mira_ls.vectors.sqlite_vec import SqliteVecIndex
+from mira_ls.vectors.stores import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class CodeSync:
 
 def sync(
     embedder: Embedder,
-    index: SqliteVecIndex,
+    index: VectorIndex,
     project_id: int,
     p: CodePlan | None = None,
     *,

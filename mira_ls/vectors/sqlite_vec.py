@@ -97,6 +97,9 @@ class SqliteVecIndex:
                 )
         return len(new), len(gone)
 
+    def close(self) -> None:
+        """Nothing to close: the index lives in the store's database."""
+
     def count(self) -> int:
         try:
             return int(
