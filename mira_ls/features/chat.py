@@ -25,13 +25,14 @@ from lsprotocol import types
 from mira_ls import dates, paths
 from mira_ls.config import REASONING_EFFORTS
 from mira_ls.features.positions import LineMap
-from mira_ls.features.session import Located, Session
+from mira_ls.features.session import NO_PROJECT, Located, Session
 from mira_ls.index.symbols import symbol_at
 from mira_ls.llm import context as ctx
-from mira_ls.llm import patch, prompts, review
+from mira_ls.llm import patch, prompts, review, tokens
 from mira_ls.llm.errors import LlmError
 from mira_ls.llm.pricing import usd
 from mira_ls.llm.redact import redact
+from mira_ls.llm.related import related_code_section
 from mira_ls.llm.service import Answer, LlmService, Question
 from mira_ls.store import llm_queries as lq
 
@@ -450,6 +451,15 @@ def _prepare(
             uri,
         )
     project = session.roots[0] if session.roots else None
+    related = None
+    if project is not None and session.store is not None and project.project_id != NO_PROJECT:
+        section = related_code_section(
+            session.store, session.settings, project.project_id, project.root, question, secrets
+        )
+        if section is not None:
+            chosen, dropped = ctx.fit([section], session.settings.llm.context_tokens)
+            text = "\n\n".join(s.render() for s in chosen)
+            related = ctx.ContextBundle(text, chosen, dropped, tokens.count(text), [], [], None)
     return Prepared(
         "chat",
         redact(question, secrets)[:60],  # scrub first: a cut key would not match
@@ -457,7 +467,7 @@ def _prepare(
             prompts.chat(question),
             question,
             "chat",
-            None,
+            related,
             project.project_id if project else None,
             project.root if project else None,
             with_history=not new_session,
