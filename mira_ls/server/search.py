@@ -8,8 +8,10 @@ from typing import Any
 
 from lsprotocol import types
 
+from mira_ls.features import embed as embed_feature
 from mira_ls.features import search as search_feature
 from mira_ls.server.base import MiraServer, command_arg, server
+from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -51,3 +53,52 @@ async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
             path.as_uri(), fallback=f"mira-ls wrote the search results to {path}."
         )
     return out
+
+
+@server.command("mira.embed")
+async def cmd_embed(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """Embed the workspace's code in the background with $/progress (cancellable); asks
+    first with window/showMessageRequest above vectors.confirmAboveUsd ({yes: true} skips)."""
+    arg = command_arg(args)
+    try:
+        ep = await asyncio.to_thread(embed_feature.plan, ls.session)
+    except embed_feature.CannotEmbed as exc:
+        ls.show(str(exc), types.MessageType.Warning, once=False)
+        return {"embedded": 0, "message": str(exc)}
+    if ep.estimate.texts == 0 and not ep.plan.texts:
+        msg = f"{ep.project.root.name} is embedded already: nothing to do."
+        ls.show(msg, types.MessageType.Info, once=False)
+        return {"embedded": 0, "message": msg}
+    if ep.needs_confirmation and not arg.get("yes"):
+        go = types.MessageActionItem("Embed")
+        answer = None
+        try:
+            answer = await ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message=ep.question(),
+                    actions=[go, types.MessageActionItem("Not now")],
+                )
+            )
+        except Exception as exc:
+            log.debug("embedding confirmation failed: %s", exc)
+        if answer is None or answer.title != go.title:
+            msg = "Not embedded: " + ep.question().replace(" Embed now?", "")
+            return {"embedded": 0, "message": msg}
+    progress = ThreadSafeProgress(ls, "Mira: embedding")
+    progress.begin(f"{ep.estimate.texts} definitions to embed")
+
+    def job() -> dict[str, Any]:
+        try:
+            return embed_feature.run(
+                ep, lambda d, t, m: progress.report(d, t, m), progress.cancelled
+            )
+        except embed_feature.CannotEmbed as exc:
+            return {"embedded": 0, "message": str(exc)}
+
+    try:
+        result = await asyncio.to_thread(job)
+    finally:
+        progress.end()
+    ls.show(result["message"], types.MessageType.Info, once=False)
+    return result

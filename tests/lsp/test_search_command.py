@@ -6,7 +6,8 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from tests.lsp.conftest import StartServer, wait_for_progress_end
+from tests.lsp.conftest import StartServer, server_env, wait_for_progress_end
+from tests.support.openai_server import OpenAIServer
 from tests.support.repo import Repo
 
 HTTP = '''\
@@ -70,3 +71,51 @@ async def test_search_without_a_query_says_what_it_needs(
     assert any("needs a query" in m.message for m in client.messages)
     bad = await run_search(client, {"query": "f", "kind": "everything"})
     assert "kind must be one of" in bad["notes"][0]
+
+
+async def test_embed_asks_first_then_runs_with_progress_and_search_uses_vectors(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("Add the header parser", {"net/http.py": HTTP})
+    with OpenAIServer() as srv:
+        env = server_env(
+            tmp_path,
+            MIRA_LLM_BASE_URL=srv.base_url,
+            MIRA_LLM_EMBEDDING_DIMENSIONS="64",
+            MIRA_LLM_MAX_RETRIES="0",
+            MIRA_VECTORS_CONFIRM_ABOVE_USD="0",
+        )
+        client = await start_server(repo.root, env=env)
+        asked: list[types.ShowMessageRequestParams] = []
+        answers = ["Not now", "Embed"]
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def on_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem:
+            asked.append(params)
+            return types.MessageActionItem(title=answers.pop(0))
+
+        await wait_for_progress_end(client, "indexing")
+        before = await run_search(client, {"query": "parse http header"})
+        assert any("mira-ls embed" in n for n in before["notes"])  # said why vectors are off
+
+        declined = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mira.embed", arguments=[])
+        )
+        assert declined["embedded"] == 0 and "Not embedded" in declined["message"]
+        assert "about $" in asked[0].message and srv.embedding_requests() == []
+
+        done = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mira.embed", arguments=[])
+        )
+        assert done["embedded"] == 3 and done["points"] == 3 and done["stopped"] is None
+        await wait_for_progress_end(client, "embedding", count=1)
+
+        result = await run_search(client, {"query": "parse http header"})
+        assert result["notes"] == []
+        assert {r["via"] for r in result["results"]} >= {"both"}
+        again = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mira.embed", arguments=[{"yes": True}])
+        )
+        assert "embedded already" in again["message"]
+        assert len(asked) == 2
