@@ -240,6 +240,20 @@ def test_cli_embed_says_the_cost_then_embeds_once(srv: OpenAIServer, tmp_path: P
     top = json.loads(found.stdout)[0]
     assert top["symbol"] == "upload.Uploader.retry_upload" and top["via"] == "both"
 
+    status = run_cli("db", "status", "--json", env=env, unset=unset)
+    data = json.loads(status.stdout)
+    assert data["collections"] == [
+        {
+            "collection": "code",
+            "backend": "sqlite-vec",
+            "model": "text-embedding-3-large",
+            "dimensions": 64,
+            "vectors": 6,
+            "bytes": 6 * 64 * 4,
+        }
+    ]
+    assert data["keyword_index"]["symbols"] == 6
+
     expensive = dict(env, MIRA_VECTORS_CONFIRM_ABOVE_USD="0")
     write_files(root, {"more.py": "def brand_new_function():\n    return 42\n"})
     refused = run_cli("embed", str(root), env=expensive, unset=unset, stdin="")
