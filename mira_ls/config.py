@@ -55,6 +55,12 @@ class GitSettings:
     ignore_merges: bool = _f(True, "Ignore merge commits in analyses.")
     ignore_revs_file: str = _f(".git-blame-ignore-revs", "Revisions listed here are ignored.")
     blame_copies: bool = _f(False, "Run git blame with -C (slower, follows moved lines).")
+    trust_repository_config: bool = _f(
+        False,
+        "Let git run what the repository's own config names (fsmonitor, hooks, filters, "
+        "textconv, external diff, helpers). Off: those are neutralised. User or machine "
+        "scope only; VS Code sends its workspace trust.",
+    )
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mira_ls import confined
 from mira_ls.build import errors as build_errors
 from mira_ls.build import patches, vcs
 from mira_ls.build.locations import is_inside
@@ -118,6 +119,8 @@ def classify(outcome: RunOutcome, spec: ParserSpec, parsed: int) -> tuple[str, s
 
 def _read(root: Path, rel: str) -> bytes | None:
     p = root / rel
+    if not confined.is_inside(root, p):  # a link out of the workspace is not a build file
+        return None
     try:
         if not p.is_file() or p.stat().st_size > SNAPSHOT_MAX_BYTES:
             return None
@@ -154,6 +157,7 @@ def _resolutions(
     gone: list[ErrorRow],
     now_files: dict[str, bytes],
     head: str | None,
+    trust_git: bool = False,
 ) -> list[_Resolution]:
     conn = store.conn()
     out: list[_Resolution] = []
@@ -181,10 +185,12 @@ def _resolutions(
             before_run = run_store.get_run(conn, before_run_id)
             commit = None
             if before_run and before_run.commit_hash and head:
-                commit = vcs.fix_commit(root, before_run.commit_hash, head, files)
+                commit = vcs.fix_commit(
+                    root, before_run.commit_hash, head, files, trusted=trust_git
+                )
                 if diff is None and commit:
                     diff = vcs.diff_commits(
-                        root, before_run.commit_hash, commit, [], DIFF_MAX_CHARS
+                        root, before_run.commit_hash, commit, [], DIFF_MAX_CHARS, trusted=trust_git
                     )
             if diff is not None and len(diff) > DIFF_MAX_CHARS:
                 diff = diff[:DIFF_MAX_CHARS]
@@ -232,6 +238,7 @@ def run_step(
     *,
     cancel: Callable[[], bool] | None = None,
     env: dict[str, str] | None = None,
+    trust_git: bool = False,
 ) -> StepResult:
     spec = parser_for(cmd.parser) or parser_for("generic")
     assert spec is not None
@@ -316,7 +323,9 @@ def run_step(
         data = _read(root, f)
         if data is not None:
             now_files[f] = data
-    resolutions = _resolutions(store, project_id, root, gone, now_files, head) if gone else []
+    resolutions = (
+        _resolutions(store, project_id, root, gone, now_files, head, trust_git) if gone else []
+    )
     ended = int(time.time())
     with store.write() as conn:
         run_store.finish_run(
@@ -389,10 +398,12 @@ def run_build(
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
     env: dict[str, str] | None = None,
+    trust_git: bool = False,
 ) -> BuildReport:
-    """Run the commands one after another; a cancel stops the running one and the rest."""
+    """Run the commands one after another; a cancel stops the running one and the rest.
+    ``trust_git``: git may run what the repository's config names."""
     report = BuildReport()
-    head, dirty = vcs.head_and_dirty(root)
+    head, dirty = vcs.head_and_dirty(root, trusted=trust_git)
     now = int(time.time())
     with store.write() as conn:
         run_store.mark_abandoned(conn, project_id, now, now - int(settings.timeout_seconds) - 3600)
@@ -401,7 +412,18 @@ def run_build(
             break
         if progress is not None:
             progress(i, len(commands), f"{cmd.name}: {' '.join(cmd.argv)}")
-        step = run_step(store, project_id, root, cmd, settings, head, dirty, cancel=cancel, env=env)
+        step = run_step(
+            store,
+            project_id,
+            root,
+            cmd,
+            settings,
+            head,
+            dirty,
+            cancel=cancel,
+            env=env,
+            trust_git=trust_git,
+        )
         report.steps.append(step)
         if step.status == "cancelled":
             break

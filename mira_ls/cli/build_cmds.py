@@ -161,7 +161,13 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"[{done}/{total}] {message}", file=sys.stderr)
 
         result = pipeline.run_build(
-            store, project.id, root, plan.commands, settings.build, progress=progress
+            store,
+            project.id,
+            root,
+            plan.commands,
+            settings.build,
+            progress=progress,
+            trust_git=settings.git.trust_repository_config,
         )
         errors = error_store.list_errors(store.conn(), project.id)
     data = {

@@ -21,7 +21,13 @@ from mira_ls.config import keys as all_keys
 # Settings a workspace must not set for the user: they choose what runs, where the API key
 # goes, or how much money may be spent. VS Code honours "machine" scope by ignoring the value
 # in workspace settings, so a cloned repository's .vscode/settings.json cannot change them.
-USER_ONLY_PREFIXES = ("databasePath", "llm.baseUrl", "build.commands", "budget.")
+USER_ONLY_PREFIXES = (
+    "databasePath",
+    "llm.baseUrl",
+    "build.commands",
+    "budget.",
+    "git.trustRepositoryConfig",
+)
 
 API_KEY_ENV = ("MIRA_OPENAI_API_KEY", "OPENAI_API_KEY")
 

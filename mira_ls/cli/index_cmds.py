@@ -95,7 +95,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     progress = _StderrProgress(not args.quiet)
     with common.open_db(args) as store:
         try:
-            stats = indexer.index_workspace(store, root, settings.index, progress=progress)
+            stats = indexer.index_workspace(
+                store,
+                root,
+                settings.index,
+                progress=progress,
+                trust_git=settings.git.trust_repository_config,
+            )
         except indexer.WorkspaceError as exc:
             raise CliError(str(exc)) from exc
         finally:

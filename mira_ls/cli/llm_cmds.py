@@ -7,14 +7,15 @@ whether it was cached, what it cost and any budget notes go to stderr.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mira_ls import confined
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError, UsageError
 from mira_ls.config import REASONING_EFFORTS
+from mira_ls.git.repo import GitError, run_git
 
 if TYPE_CHECKING:
     from mira_ls.features import chat
@@ -81,16 +82,24 @@ def _project_root(path: Path) -> Path:
     """The git top level of a path, else its directory."""
     start = path if path.is_dir() else path.parent
     try:
-        out = subprocess.run(
-            ["git", "-C", str(start), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            timeout=10,
-        )
+        out = run_git(start, "rev-parse", "--show-toplevel", check=False, timeout=10)
         if out.returncode == 0 and out.stdout.strip():
             return Path(out.stdout.decode().strip())
-    except (OSError, subprocess.TimeoutExpired):
+    except GitError:
         pass
     return start
+
+
+def _confined_file(given: str) -> Path:
+    """``--file`` as an absolute path inside its workspace; a link that leads out of the
+    workspace is refused (what is read here goes to the model), as the editor path does."""
+    shown = Path(given).absolute()
+    # The workspace is found from where the name is, not from where a link points.
+    root = _project_root(shown.parent.resolve())
+    try:
+        return confined.resolve_inside(root, shown.parent.resolve() / shown.name)
+    except confined.OutsideWorkspace as exc:
+        raise CliError(str(exc)) from None
 
 
 def _session(args: argparse.Namespace, store: Store, anchor: Path | None) -> Session:
@@ -157,7 +166,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         raise UsageError(f"{flag} needs --file: the file the position is in")
     if (args.line is not None and args.line < 1) or (args.col is not None and args.col < 1):
         raise UsageError("--line and --col are 1-based")
-    file = Path(args.file).resolve() if args.file else None
+    file = _confined_file(args.file) if args.file else None
     if file is not None and not file.is_file():
         raise CliError(f"{args.file} is not a file")
     if file is not None:

@@ -24,6 +24,7 @@ from lsprotocol import types
 
 from mira_ls import dates, paths
 from mira_ls.config import REASONING_EFFORTS
+from mira_ls.confined import is_inside
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import NO_PROJECT, Located, Session
 from mira_ls.index.symbols import symbol_at
@@ -341,6 +342,7 @@ def _prepare(
                 root.root,
                 session.settings.llm.context_tokens,
                 secrets,
+                trusted=session.settings.git.trust_repository_config,
             )
         except review.ReviewError as exc:
             raise NeedInput(str(exc)) from None
@@ -569,8 +571,10 @@ def _offer_patch(
     def read(rel: str) -> str | None:
         if rel == where.rel_path:
             return where.text
+        if not is_inside(where.root, where.root / rel):
+            return None
         p = (where.root / rel).resolve()
-        if where.root.resolve() not in p.parents or not p.is_file():
+        if not p.is_file():
             return None
         try:
             return p.read_text("utf-8")

@@ -70,7 +70,7 @@ def cochange_diagnostics_many(
     paths = list(rel_paths)
     if not settings.cochange.diagnostic:
         return {p: [] for p in paths}
-    modified = modified_against_head(root)
+    modified = modified_against_head(root, trusted=settings.git.trust_repository_config)
     if modified is None:
         return {p: [] for p in paths}
     root_p = Path(root)

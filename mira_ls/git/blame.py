@@ -132,7 +132,9 @@ def _run_blame(
             args += ["--ignore-revs-file", tmp_name]
         args += ["--", rel_path]
         try:
-            proc = run_git(root, *args, check=False, timeout=300)
+            proc = run_git(
+                root, *args, check=False, timeout=300, trusted=settings.git.trust_repository_config
+            )
         except GitError as exc:
             return "error", str(exc), [], 0
     finally:

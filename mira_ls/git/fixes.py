@@ -336,8 +336,11 @@ class FixDiffs:
     """Diffs of fix commits, fetched by a background thread in batches while mining goes on,
     so the extra git work overlaps the main log instead of following it."""
 
-    def __init__(self, root: Path | str, relative: bool, batch: int = 100) -> None:
+    def __init__(
+        self, root: Path | str, relative: bool, batch: int = 100, *, trusted: bool = False
+    ) -> None:
         self.root = root
+        self.trusted = trusted
         self.relative = relative
         self.batch = batch
         self._pending: list[str] = []
@@ -365,6 +368,7 @@ class FixDiffs:
             *_diff_args(self._attrs, self.relative),
             input_bytes="\n".join(hashes).encode(),
             timeout=600,
+            trusted=self.trusted,
         )
         return proc.stdout
 
@@ -403,6 +407,8 @@ def extract_symbols(
     root: Path | str,
     relative: bool,
     prefetched: FixDiffs | None = None,
+    *,
+    trusted: bool = False,
 ) -> int:
     """Fill ``symbols`` of fixes still without them; returns how many were done.
 
@@ -414,7 +420,7 @@ def extract_symbols(
         if prefetched is not None:
             prefetched.close()
         return 0
-    diffs = prefetched or FixDiffs(root, relative)
+    diffs = prefetched or FixDiffs(root, relative, trusted=trusted)
     for _, h in pending:
         if h not in diffs.requested:
             diffs.add(h)

@@ -195,6 +195,7 @@ def stream_log(
     rev_args: list[str],
     pathspec: list[str] | None = None,
     relative: bool = False,
+    trusted: bool = False,
 ) -> Iterator[Commit]:
     """Run one ``git log`` and yield commits newest first while it is still running."""
     opts = list(LOG_OPTIONS)
@@ -203,7 +204,7 @@ def stream_log(
         opts.append("--relative")
     args = [*opts, *rev_args, "--", *(pathspec or [])]
     with tempfile.TemporaryFile() as errf:
-        proc = popen_git(root, *args, stderr=errf)
+        proc = popen_git(root, *args, stderr=errf, trusted=trusted)
         assert proc.stdout is not None
         reader = _Prefetch(proc.stdout.read)
         try:

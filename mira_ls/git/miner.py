@@ -299,6 +299,7 @@ def mine(
     t0 = time.perf_counter()
     now = int(time.time()) if now is None else now
     root_s = str(Path(root).resolve())
+    trusted = settings.git.trust_repository_config
     try:
         info = discover(root_s)
     except NotARepository as exc:
@@ -359,7 +360,9 @@ def mine(
             last[:12],
         )
         scratch = True
-    diffs = fixes.FixDiffs(root_s, bool(info.prefix)) if scratch and symbols else None
+    diffs = (
+        fixes.FixDiffs(root_s, bool(info.prefix), trusted=trusted) if scratch and symbols else None
+    )
     try:
         try:
             stats = _scratch(ctx, diffs) if scratch else _incremental(ctx, last or "")
@@ -402,7 +405,7 @@ def mine(
         # collected now. The analyses above are already committed and served.
         t1 = time.perf_counter()
         _report(progress, "symbols touched by past fixes", None)
-        fixes.extract_symbols(store, project_id, root_s, bool(info.prefix), diffs)
+        fixes.extract_symbols(store, project_id, root_s, bool(info.prefix), diffs, trusted=trusted)
         stats.phases["fix_symbols_s"] = time.perf_counter() - t1
     stats.seconds = time.perf_counter() - t0
     return stats
@@ -484,12 +487,13 @@ def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None) -> MineStats:
             status="pending",
         )
     head = info.head or "HEAD"
-    counter = CommitCounter(info.root, head, ctx.pathspec)
+    trusted = ctx.settings.git.trust_repository_config
+    counter = CommitCounter(info.root, head, ctx.pathspec, trusted=trusted)
     _report(ctx.progress, "reading git history", 0)
     run = ctx.new_run(diffs)
     writer = _Writer(store, pid)
     try:
-        for commit in stream_log(info.root, [head], ctx.pathspec, ctx.relative):
+        for commit in stream_log(info.root, [head], ctx.pathspec, ctx.relative, trusted):
             run.add(commit)
             if run.count % 200 == 0:
                 ctx.check_cancel()
@@ -534,7 +538,11 @@ def _incremental(ctx: _Ctx, last: str) -> MineStats:
     store, pid, info, now = ctx.store, ctx.project_id, ctx.info, ctx.now
     run = ctx.new_run()
     for commit in stream_log(
-        info.root, [info.head or "HEAD", f"^{last}"], ctx.pathspec, ctx.relative
+        info.root,
+        [info.head or "HEAD", f"^{last}"],
+        ctx.pathspec,
+        ctx.relative,
+        ctx.settings.git.trust_repository_config,
     ):
         run.add(commit)
         if run.count % 500 == 0:

@@ -1,8 +1,15 @@
 """Running git and finding out what kind of repository a workspace folder is.
 
-Every git call goes through ``run_git`` / ``popen_git`` so the environment is the same
-everywhere: no pager, no prompts, no optional locks (a background ``git status`` must never
-take the index lock from under the user), signatures and colour off.
+Every git call in mira-ls goes through ``run_git`` / ``popen_git`` so the environment is the
+same everywhere: no pager, no prompts, no optional locks (a background ``git status`` must
+never take the index lock from under the user), signatures and colour off, and stdin closed
+(the server's stdin is the LSP pipe; a hook reading it would stall).
+
+Unless the workspace is trusted, nothing a repository's own config names is executed: a
+workspace handed over as an archive carries its ``.git/config``, and git would otherwise run
+its fsmonitor, hooks, filter drivers, textconv and external diff commands, pagers, editors,
+ssh and credential helpers as the user. Trust (``git.trustRepositoryConfig``) restores git's
+own behaviour.
 """
 
 from __future__ import annotations
@@ -28,6 +35,57 @@ GIT_CONFIG_OVERRIDES = (
     "diff.noprefix=false",
 )
 
+# Always set for an untrusted repository: hooks need no config to exist (.git/hooks), and
+# these cost nothing when the repository does not use them.
+UNTRUSTED_FIXED = (
+    ("core.fsmonitor", "false"),
+    ("core.hooksPath", os.devnull),  # /dev/null/<hook> never exists
+    ("core.pager", "cat"),
+    ("core.editor", ":"),
+    ("sequence.editor", ":"),
+    ("core.sshCommand", "false"),
+    ("core.askPass", ""),
+    ("core.alternateRefsCommand", ""),
+    ("credential.helper", ""),  # an empty value resets the list of helpers
+    ("gpg.program", "false"),
+    ("protocol.ext.allow", "never"),
+    ("diff.external", ""),
+)
+# The last part of a repository-local key that names a program git may run (git-config(1),
+# 2.39): filter.<d>.clean/smudge/process, diff.<d>.textconv/command, merge.<d>.driver,
+# gpg.<fmt>.program, credential.<url>.helper, difftool/mergetool/browser/man.<x>.cmd,
+# remote.<r>.uploadpack/receivepack, core.gitProxy, ...
+EXECUTING_NAMES = frozenset(
+    {
+        "textconv",
+        "command",
+        "clean",
+        "smudge",
+        "process",
+        "driver",
+        "program",
+        "helper",
+        "cmd",
+        "sshcommand",
+        "askpass",
+        "editor",
+        "pager",
+        "hookspath",
+        "fsmonitor",
+        "external",
+        "alternaterefscommand",
+        "uploadpack",
+        "receivepack",
+        "gitproxy",
+        "packobjectshook",
+    }
+)
+# Subcommands that run diff drivers: told not to, in addition to the config overrides.
+_DIFF_COMMANDS = frozenset({"diff", "log", "show"})
+# Sections whose ``.path`` names a file to read, not a program: left alone.
+_PATH_IS_DATA = frozenset({"include", "includeif"})
+_TOOL_SECTIONS = frozenset({"difftool", "mergetool", "man"})
+
 
 class GitError(Exception):
     """A git command failed; str() is a sentence for the user."""
@@ -37,7 +95,7 @@ class NotARepository(GitError):
     pass
 
 
-def git_env() -> dict[str, str]:
+def _base_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         GIT_TERMINAL_PROMPT="0",
@@ -47,9 +105,97 @@ def git_env() -> dict[str, str]:
         LC_ALL="C",
         LANGUAGE="C",
     )
-    for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+    for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS"):
         env.pop(k, None)
+    for k in [
+        k for k in env if k.startswith("GIT_CONFIG_KEY_") or k.startswith("GIT_CONFIG_VALUE_")
+    ]:
+        env.pop(k)
+    env.pop("GIT_CONFIG_COUNT", None)
     return env
+
+
+def local_config_keys(root: Path | str, env: dict[str, str] | None = None) -> list[str]:
+    """The keys the repository's own config (``.git/config``, ``config.worktree`` and what
+    they include) sets, as git spells them. Reading config runs nothing."""
+    try:
+        proc = subprocess.run(
+            ["git", "config", "--list", "--null", "--show-scope", "--includes"],
+            cwd=str(root),
+            env=env if env is not None else _base_env(),
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("git config --list failed in %s: %s", root, exc)
+        return []
+    if proc.returncode != 0:
+        return []
+    fields = proc.stdout.split(b"\0")
+    out: list[str] = []
+    # --show-scope --null: "scope\0key\nvalue\0" per entry.
+    for scope, entry in zip(fields[0::2], fields[1::2], strict=False):
+        if scope in (b"local", b"worktree"):
+            key = entry.partition(b"\n")[0].decode("utf-8", "surrogateescape")
+            out.append(key)
+    return out
+
+
+def untrusted_overrides(local_keys: list[str]) -> list[tuple[str, str]]:
+    """Config (key, value) pairs that stop git from running anything the repository's own
+    config names; given through GIT_CONFIG_COUNT they outrank repository config."""
+    pairs = dict(UNTRUSTED_FIXED)
+    for key in local_keys:
+        section, _, rest = key.partition(".")
+        name = rest.rpartition(".")[2].lower()
+        section = section.lower()
+        if section in _PATH_IS_DATA:
+            continue
+        if name == "path" and section in _TOOL_SECTIONS:
+            pairs[key] = ""  # difftool/mergetool/man.<tool>.path is the program to run
+        elif section == "pager":
+            pairs[key] = "false"  # pager.<cmd>=false: no pager for that command
+        elif section == "filter" and name in ("clean", "smudge", "process"):
+            pairs[key] = ""  # an empty filter command is no filter
+            pairs[key.rpartition(".")[0] + ".required"] = "false"
+        elif section == "diff" and name == "textconv":
+            pairs[key] = "cat"  # textconv is given a file name: cat shows it unchanged
+        elif section == "core" and name == "fsmonitor":
+            pairs[key] = "false"
+        elif section == "core" and name == "hookspath":
+            pairs[key] = os.devnull
+        elif name in ("editor",):
+            pairs[key] = ":"
+        elif name in EXECUTING_NAMES:
+            pairs[key] = ""
+    return list(pairs.items())
+
+
+def git_env(root: Path | str | None = None, *, trusted: bool = False) -> dict[str, str]:
+    """The environment of every git child; untrusted (the default) neutralises what the
+    repository at ``root`` could make git execute."""
+    env = _base_env()
+    if trusted:
+        return env
+    pairs = untrusted_overrides(local_config_keys(root, env) if root is not None else [])
+    env["GIT_CONFIG_COUNT"] = str(len(pairs))
+    for i, (k, v) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{i}"] = k
+        env[f"GIT_CONFIG_VALUE_{i}"] = v
+    return env
+
+
+def git_command(args: tuple[str, ...] | list[str], *, trusted: bool = False) -> list[str]:
+    """``git`` with the output-shaping options and, untrusted, diff drivers switched off."""
+    args = list(args)
+    if not trusted and args:
+        if args[0] in _DIFF_COMMANDS:
+            args[1:1] = ["--no-ext-diff", "--no-textconv"]
+        elif args[0] == "blame":
+            args[1:1] = ["--no-textconv"]
+    return ["git", *GIT_CONFIG_OVERRIDES, *args]
 
 
 def run_git(
@@ -58,19 +204,33 @@ def run_git(
     check: bool = True,
     timeout: float | None = 120.0,
     input_bytes: bytes | None = None,
+    trusted: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run git in ``root`` and return raw bytes; raise GitError with git's own message."""
-    cmd = ["git", *GIT_CONFIG_OVERRIDES, *args]
+    """Run git in ``root`` and return raw bytes; raise GitError with git's own message.
+    Untrusted (the default), nothing the repository's config names is executed."""
+    cmd = git_command(args, trusted=trusted)
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=str(root),
-            env=git_env(),
-            capture_output=True,
-            timeout=timeout,
-            input=input_bytes,
-            check=False,
-        )
+        env = git_env(root, trusted=trusted)
+        if input_bytes is None:  # never the server's stdin, which is the LSP pipe
+            proc = subprocess.run(
+                cmd,
+                cwd=str(root),
+                env=env,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+            )
+        else:
+            proc = subprocess.run(
+                cmd,
+                cwd=str(root),
+                env=env,
+                capture_output=True,
+                input=input_bytes,
+                timeout=timeout,
+                check=False,
+            )
     except FileNotFoundError as exc:
         raise GitError(
             "git is not installed or not on PATH; install git to use history features."
@@ -87,15 +247,15 @@ def run_git(
 
 
 def popen_git(
-    root: Path | str, *args: str, stderr: IO[bytes] | None = None
+    root: Path | str, *args: str, stderr: IO[bytes] | None = None, trusted: bool = False
 ) -> subprocess.Popen[bytes]:
     """A streaming git process; stderr goes to a file so a chatty git can never block."""
-    cmd = ["git", *GIT_CONFIG_OVERRIDES, *args]
+    cmd = git_command(args, trusted=trusted)
     try:
         return subprocess.Popen(
             cmd,
             cwd=str(root),
-            env=git_env(),
+            env=git_env(root, trusted=trusted),
             stdout=subprocess.PIPE,
             stderr=stderr if stderr is not None else subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -225,7 +385,7 @@ def head_blobs(root: Path | str) -> set[tuple[str, str]] | None:
     return out
 
 
-def modified_against_head(root: Path | str) -> set[str] | None:
+def modified_against_head(root: Path | str, *, trusted: bool = False) -> set[str] | None:
     """Files under ``root`` whose work-tree or staged content differs from HEAD (paths
     relative to ``root``); None when that cannot be known (no repository, no commit)."""
     try:
@@ -242,6 +402,7 @@ def modified_against_head(root: Path | str) -> set[str] | None:
             ".",
             check=False,
             timeout=60,
+            trusted=trusted,
         )
     except GitError:
         return None
@@ -254,11 +415,13 @@ class CommitCounter:
     """``git rev-list --count`` running beside the log (for progress percentages), read
     when it is done instead of delaying the start of mining."""
 
-    def __init__(self, root: Path | str, rev: str, pathspec: list[str]) -> None:
+    def __init__(
+        self, root: Path | str, rev: str, pathspec: list[str], *, trusted: bool = False
+    ) -> None:
         self._value: int | None = None
         try:
             self._proc: subprocess.Popen[bytes] | None = popen_git(
-                root, "rev-list", "--count", rev, "--", *pathspec
+                root, "rev-list", "--count", rev, "--", *pathspec, trusted=trusted
             )
         except GitError:
             self._proc = None

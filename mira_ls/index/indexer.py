@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mira_ls.config import IndexSettings
+from mira_ls.confined import is_inside
 from mira_ls.index import deps, walk
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.resolve import (
@@ -795,10 +796,13 @@ def index_workspace(
     settings: IndexSettings,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    *,
+    trust_git: bool = False,
 ) -> IndexStats:
     """Index (or catch up) one workspace root; unchanged files are skipped, vanished files
     removed. ``progress(done, total, message)`` is called after every chunk; ``cancel()``
-    is polled between chunks (what is written stays written)."""
+    is polled between chunks (what is written stays written). ``trust_git``: the listing's
+    git may run what the repository's config names (``git.trustRepositoryConfig``)."""
     t0 = time.perf_counter()
     root = Path(root).expanduser()
     try:
@@ -829,7 +833,7 @@ def index_workspace(
     fresh = not stored
     report(0, 0, "listing files")
     warm = _EarlyPool() if fresh and _worker_count(settings) > 1 else None
-    listing = walk.list_files(root, settings.exclude, on_file=warm)
+    listing = walk.list_files(root, settings.exclude, on_file=warm, trusted=trust_git)
     stats.mode = listing.mode
     for k, v in listing.skipped.items():
         stats.skipped[k] = stats.skipped.get(k, 0) + v
@@ -1019,6 +1023,9 @@ def update_file(
     language = language_for_path(rel)
     if language is None:
         return FileUpdate(rel, "unsupported")
+    if not is_inside(root, path):  # a link to a file outside the workspace is never indexed
+        log.info("not indexing %s: it leads outside the workspace", rel)
+        return remove_file(store, project_id, rel)
     mtime: int | None = None
     if data is None:
         status, read, size, mtime, err = read_source(path, settings.max_file_bytes)
@@ -1139,7 +1146,12 @@ def rename_file(store: Store, project_id: int, old: str, new: str) -> FileUpdate
 
 
 def scan_changes(
-    store: Store, project_id: int, root: Path, *, settings: IndexSettings | None = None
+    store: Store,
+    project_id: int,
+    root: Path,
+    *,
+    settings: IndexSettings | None = None,
+    trust_git: bool = False,
 ) -> list[str]:
     """Paths whose bytes differ from the stored ones, plus new and deleted files.
 
@@ -1147,7 +1159,7 @@ def scan_changes(
     the mtime moved (a touch without a change is not reported)."""
     settings = settings or IndexSettings()
     root = Path(root).resolve()
-    listing = walk.list_files(root, settings.exclude)
+    listing = walk.list_files(root, settings.exclude, trusted=trust_git)
     stored = cs.files_of_project(store.conn(), project_id)
     out: list[str] = []
     listed: set[str] = set()

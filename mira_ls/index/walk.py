@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pathspec
 
+from mira_ls.confined import is_inside
+from mira_ls.git.repo import GitError, run_git
 from mira_ls.index.languages import language_for_path
 
 log = logging.getLogger(__name__)
@@ -80,22 +82,19 @@ class Listing:
         log.debug("skipped %s (%s) %s", rel, reason, detail)
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+def _git(
+    root: Path, *args: str, trusted: bool = False
+) -> subprocess.CompletedProcess[bytes] | None:
     try:
-        return subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
+        return run_git(root, *args, check=False, timeout=GIT_TIMEOUT_S, trusted=trusted)
+    except GitError as exc:
         log.debug("git %s failed in %s: %s", " ".join(args), root, exc)
         return None
 
 
-def git_listing_applies(root: Path) -> bool:
+def git_listing_applies(root: Path, *, trusted: bool = False) -> bool:
     """True when ``root`` is inside a git work tree and not ignored by it."""
-    top = _git(root, "rev-parse", "--show-toplevel")
+    top = _git(root, "rev-parse", "--show-toplevel", trusted=trusted)
     if top is None or top.returncode != 0:
         return False
     toplevel = Path(os.fsdecode(top.stdout.strip()))
@@ -105,7 +104,7 @@ def git_listing_applies(root: Path) -> bool:
         return False
     if str(rel) in ("", "."):
         return True
-    ignored = _git(toplevel, "check-ignore", "-q", "--no-index", rel.as_posix())
+    ignored = _git(toplevel, "check-ignore", "-q", "--no-index", rel.as_posix(), trusted=trusted)
     return not (ignored is not None and ignored.returncode == 0)
 
 
@@ -124,6 +123,9 @@ def _stat_candidate(root: Path, rel: str, listing: Listing) -> Candidate | None:
     lang = language_for_path(rel)
     if lang is None:
         return None
+    if not is_inside(root, root / rel):
+        listing.skip("outside_workspace", rel, "a symbolic link to a file outside the workspace")
+        return None
     try:
         st = os.stat(root / rel)  # follows symlinks; a loop raises ELOOP
     except OSError as exc:
@@ -136,24 +138,31 @@ def _stat_candidate(root: Path, rel: str, listing: Listing) -> Candidate | None:
 
 
 def list_files(
-    root: Path, exclude: Iterable[str] = (), on_file: Callable[[Candidate], None] | None = None
+    root: Path,
+    exclude: Iterable[str] = (),
+    on_file: Callable[[Candidate], None] | None = None,
+    *,
+    trusted: bool = False,
 ) -> Listing:
     """Every indexable source file under ``root`` (sorted by path). ``on_file`` sees each
     candidate as it is found (the indexer starts its parser processes early for a big
-    first index)."""
+    first index). ``trusted``: git may run what the repository's config names."""
     root = Path(root)
     spec = exclude_spec(exclude)
-    if git_listing_applies(root):
-        listing = _git_files(root, spec, on_file)
+    if git_listing_applies(root, trusted=trusted):
+        listing = _git_files(root, spec, on_file, trusted)
         if listing is not None:
             return listing
     return _walk_files(root, spec, on_file)
 
 
 def _git_files(
-    root: Path, spec: pathspec.GitIgnoreSpec | None, on_file: Callable[[Candidate], None] | None
+    root: Path,
+    spec: pathspec.GitIgnoreSpec | None,
+    on_file: Callable[[Candidate], None] | None,
+    trusted: bool,
 ) -> Listing | None:
-    proc = _git(root, "ls-files", "-co", "--exclude-standard", "-z")
+    proc = _git(root, "ls-files", "-co", "--exclude-standard", "-z", trusted=trusted)
     if proc is None or proc.returncode != 0:
         return None
     listing = Listing(mode="git")

@@ -9,11 +9,11 @@ left out by ``--exclude-standard``, and symlinks are not followed out of the rep
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mira_ls.git.repo import GitError, run_git
 from mira_ls.llm import tokens
 from mira_ls.llm.context import Section
 from mira_ls.llm.redact import SECRET_FILE_PATTERNS, is_secret_path, redact
@@ -36,11 +36,11 @@ class WorkingTree:
     diff: str
 
 
-def _git(root: Path, *args: str) -> str:
+def _git(root: Path, *args: str, trusted: bool = False) -> str:
     try:
-        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ReviewError(f"git could not run in {root}: {exc}") from exc
+        proc = run_git(root, *args, check=False, timeout=30, trusted=trusted)
+    except GitError as exc:
+        raise ReviewError(str(exc)) from exc
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ReviewError(f"git {args[0]} failed in {root}: {err[-1] if err else 'unknown'}")
@@ -83,17 +83,24 @@ def _new_file_diff(root: Path, rel: str) -> str | None:
     )
 
 
-def working_tree(root: Path) -> WorkingTree:
-    """Tracked changes (staged and not) against HEAD, plus new files git does not ignore."""
-    _git(root, "rev-parse", "--verify", "-q", "HEAD")
+def working_tree(root: Path, *, trusted: bool = False) -> WorkingTree:
+    """Tracked changes (staged and not) against HEAD, plus new files git does not ignore.
+    Untrusted, no external diff, textconv or filter of the repository's config runs."""
+    _git(root, "rev-parse", "--verify", "-q", "HEAD", trusted=trusted)
     excludes = [f":(exclude,glob)**/{p}" for p in SECRET_FILE_PATTERNS]
     spec = ["--", ".", *excludes]
-    names = [n for n in _git(root, "diff", "HEAD", "--name-only", *spec).splitlines() if n]
-    stat = _git(root, "diff", "HEAD", "--stat", *spec)
-    diff = _git(root, "diff", "HEAD", "--no-color", "-U3", *spec)
+    names = [
+        n
+        for n in _git(root, "diff", "HEAD", "--name-only", *spec, trusted=trusted).splitlines()
+        if n
+    ]
+    stat = _git(root, "diff", "HEAD", "--stat", *spec, trusted=trusted)
+    diff = _git(root, "diff", "HEAD", "--no-color", "-U3", *spec, trusted=trusted)
     untracked = [
         n
-        for n in _git(root, "ls-files", "-z", "--others", "--exclude-standard", *spec).split("\0")
+        for n in _git(
+            root, "ls-files", "-z", "--others", "--exclude-standard", *spec, trusted=trusted
+        ).split("\0")
         if n and not n.endswith("/") and not is_secret_path(n)  # "dir/": a nested repository
     ]
     new_diffs: list[str] = []
@@ -118,9 +125,15 @@ def working_tree(root: Path) -> WorkingTree:
 
 
 def sections(
-    store: Store, project_id: int, root: Path, budget: int, secrets: tuple[str, ...] = ()
+    store: Store,
+    project_id: int,
+    root: Path,
+    budget: int,
+    secrets: tuple[str, ...] = (),
+    *,
+    trusted: bool = False,
 ) -> tuple[list[Section], WorkingTree]:
-    tree = working_tree(root)
+    tree = working_tree(root, trusted=trusted)
     if not tree.files:
         raise ReviewError("There are no uncommitted changes to review (working tree = HEAD).")
     conn = store.conn()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pathspec
 
+from mira_ls.confined import OutsideWorkspace, resolve_inside
+from mira_ls.git.repo import GitError, run_git
 from mira_ls.llm.redact import is_secret_path, redact
 
 DEFAULT_MAX_BYTES = 64_000
@@ -28,12 +30,13 @@ def _inside(root: Path, rel: str) -> Path:
     root = root.resolve()
     rel = rel.replace("\\", "/").lstrip("/")
     try:
-        path = (root / rel).resolve()
+        return resolve_inside(root, rel)
+    except OutsideWorkspace as exc:
+        raise FileRefused(
+            f"{rel}: outside the workspace; only workspace files can be read"
+        ) from exc
     except (OSError, RuntimeError) as exc:
         raise FileRefused(f"{rel}: cannot resolve the path ({exc})") from exc
-    if path != root and root not in path.parents:
-        raise FileRefused(f"{rel}: outside the workspace; only workspace files can be read")
-    return path
 
 
 @functools.lru_cache(maxsize=64)
@@ -60,12 +63,10 @@ def _check_ignore(root: str, rel: str, stamp: tuple[float, float, int]) -> bool:
     """One git check-ignore; ``stamp`` (ignore files' mtimes, time bucket) keys the cache."""
     del stamp
     try:
-        proc = subprocess.run(
-            ["git", "-C", root, "check-ignore", "-q", "--no-index", "--", rel],
-            capture_output=True,
-            timeout=10,
+        proc: subprocess.CompletedProcess[bytes] | None = run_git(
+            root, "check-ignore", "-q", "--no-index", "--", rel, check=False, timeout=10
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except GitError:
         proc = None
     if proc is not None and proc.returncode in (0, 1):
         return proc.returncode == 0

@@ -182,6 +182,7 @@ def _build_job(
                     ls.session.settings.build,
                     progress=functools.partial(_report_progress, progress),
                     cancel=progress.cancelled,
+                    trust_git=ls.session.settings.git.trust_repository_config,
                 )
             except BaseException:
                 progress.end("build failed")

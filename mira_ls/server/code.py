@@ -41,6 +41,7 @@ def full_index(ls: MiraServer, root: Path) -> None:
             ls.session.settings.index,
             progress=lambda done, total, msg: progress.report(done, total, msg),
             cancel=progress.cancelled,
+            trust_git=ls.session.settings.git.trust_repository_config,
         )
     except BaseException:
         progress.end("indexing failed")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Union
 
@@ -363,7 +364,9 @@ async def test_a_restarted_server_shows_the_last_build_errors_of_unedited_files(
     await first.shutdown_session()
     await first.stop()
 
-    later = os.stat(b).st_mtime + 5  # b.py is edited after the build (not rebuilt)
+    # b.py is edited after the build (not rebuilt): later than the run's start however
+    # long the first server took to get there.
+    later = time.time() + 5
     b.write_text("\n" + two)
     os.utime(b, (later, later))
     second = await start_server(repo.root, init_options=ruff_settings())
