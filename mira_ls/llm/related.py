@@ -13,7 +13,7 @@ from pathlib import Path
 from mira_ls.config import Settings
 from mira_ls.llm.context import Section, _fence, _language
 from mira_ls.llm.redact import redact
-from mira_ls.llm.workspace_files import allowed
+from mira_ls.llm.workspace_files import FileRefused, read_lines
 from mira_ls.search import hybrid
 from mira_ls.store import Store
 
@@ -44,16 +44,14 @@ def related_code_section(
         assert r.path is not None and r.line is not None
         head = f"- `{r.symbol}` ({r.kind}, {r.path}:{r.line}, found by {r.via})"
         parts.append(head)
-        if i >= SHOWN_WITH_CODE or allowed(root, r.path):
-            continue
-        try:
-            lines = (root / r.path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError as exc:
-            log.debug("related code: cannot read %s: %s", r.path, exc)
+        if i >= SHOWN_WITH_CODE:
             continue
         end = min(r.end_line or r.line, r.line + MAX_LINES - 1)
-        start = r.line
-        body = "\n".join(lines[start - 1 : end])
+        try:  # confined to the workspace; secret-looking and ignored files are refused
+            body = read_lines(root, r.path, r.line, end, secrets=secrets)
+        except FileRefused as exc:
+            log.debug("related code: %s", exc)
+            continue
         parts.append(_fence(_language(r.path), body))
     return Section(
         "related",
