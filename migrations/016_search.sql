@@ -70,9 +70,10 @@ CREATE TABLE vector_points (
     content_hash    TEXT NOT NULL,                 -- SHA-256 of the embedded text
     created_at      INTEGER NOT NULL DEFAULT (unixepoch())
 );
-CREATE UNIQUE INDEX idx_vector_points_symbol ON vector_points(collection, symbol_id)
-    WHERE symbol_id IS NOT NULL;
-CREATE UNIQUE INDEX idx_vector_points_commit ON vector_points(collection, commit_id)
-    WHERE commit_id IS NOT NULL;
-CREATE INDEX idx_vector_points_project ON vector_points(collection, project_id);
+-- Each foreign key leads a full index, so a cascade from its parent never scans this
+-- table (NULLs are distinct in a UNIQUE index: points without a symbol do not collide).
+CREATE UNIQUE INDEX idx_vector_points_symbol ON vector_points(symbol_id, collection);
+CREATE UNIQUE INDEX idx_vector_points_commit ON vector_points(commit_id, collection);
+CREATE INDEX idx_vector_points_project ON vector_points(project_id, collection);
+CREATE INDEX idx_vector_points_user ON vector_points(user_id);
 CREATE INDEX idx_vector_points_embedding ON vector_points(embedding_id);

@@ -31,6 +31,7 @@ DOCUMENTED_COMMANDS = {
     "mira.reviewChanges",
     "mira.runBuild",
     "mira.budget",
+    "mira.resumeBudget",
     "mira.cacheStats",
     "mira.clearCache",
     "mira.openReport",

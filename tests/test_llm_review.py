@@ -51,7 +51,7 @@ def test_review_sends_tracked_changes_and_new_files_but_not_ignored_secret_or_bi
     os.symlink(outside, world.root / "link.txt")
 
     result, sent = ask_review(world)
-    assert result["text"] == "Looks fine." and result["operation"] == "review"
+    assert result.text == "Looks fine." and result.operation == "review"
     # the tracked change, as git diffs it
     assert "-    return x * 2" in sent and "+    return x * 3" in sent
     # the new file, whole, as a new-file diff

@@ -58,6 +58,8 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "009_project_context.sql": {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
     },
+    "011_budget_holds.sql": {"budget_holds"},
+    "015_position_columns.sql": set(),
     # FTS5 tables bring their shadow tables (_config, _content, _data, _docsize, _idx).
     "016_search.sql": {"search_state", "embeddings", "vector_points"} | {
         f"search_{t}{s}" for t in ("symbols", "commits")
@@ -65,6 +67,9 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     },
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
+SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order
+LAST = SHIPPED[-1]
+NEXT = f"{LAST + 1:03d}"  # the version a test's own extra migration takes
 
 # Columns later subsystems were promised, by name.
 REQUIRED_COLUMNS: dict[str, set[str]] = {
@@ -190,11 +195,10 @@ def mig_dir(tmp_path: Path) -> Path:
 # --- the runner ---------------------------------------------------------------------------
 
 
-def test_fresh_database_applies_every_migration_in_order(tmp_path: Path) -> None:
+def test_fresh_database_applies_every_file_in_order(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
     with Store(db) as store:
-        assert store.applied_now == [m.version for m in load_migrations()]
-        assert store.applied_now[:9] == list(range(1, 10))
+        assert store.applied_now == SHIPPED
     rows = migration_rows(db)
     files = sorted(p.name for p in migrations_dir().glob("*.sql"))
     assert [f"{v:03d}_{name}.sql" for v, name, _, _ in rows] == files
@@ -267,14 +271,15 @@ def test_newer_schema_is_refused_and_left_unchanged(tmp_path: Path) -> None:
     db = tmp_path / "mira.db"
     with Store(db) as store, store.write() as c:
         c.execute(
-            "INSERT INTO schema_migrations VALUES (999, 'from_the_future', 'abc', unixepoch())"
+            "INSERT INTO schema_migrations VALUES (?, 'from_the_future', 'abc', unixepoch())",
+            (LAST + 3,),
         )
     before = db.read_bytes()
     rows = migration_rows(db)
     with pytest.raises(SchemaTooNew) as err:
         Store(db)
     msg = str(err.value)
-    assert "999" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
+    assert f"{LAST + 3:03d}" in msg and "Upgrade mira-ls" in msg and "not changed" in msg
     assert db.read_bytes() == before
     assert migration_rows(db) == rows
 
@@ -282,7 +287,7 @@ def test_newer_schema_is_refused_and_left_unchanged(tmp_path: Path) -> None:
 def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path, mig_dir: Path) -> None:
     db = tmp_path / "mira.db"
     Store(db, migrations=mig_dir).close()
-    bad = mig_dir / "900_broken.sql"
+    bad = mig_dir / f"{NEXT}_broken.sql"
     bad.write_text(
         "CREATE TABLE half_done (x INTEGER);\n"
         "INSERT INTO projects(root_path, name) VALUES ('/p', 'p');\n"
@@ -290,31 +295,29 @@ def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path, mig_dir: 
     )
     with pytest.raises(StoreError) as err:
         Store(db, migrations=mig_dir)
-    assert "900_broken.sql" in str(err.value) and "rolled back" in str(err.value)
+    assert f"{NEXT}_broken.sql" in str(err.value) and "rolled back" in str(err.value)
     conn = sqlite3.connect(db)
     assert "half_done" not in tables(conn)
     assert conn.execute("SELECT count(*) FROM projects").fetchone() == (0,)
-    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (
-        load_migrations()[-1].version,
-    )
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (LAST,)
     conn.close()
     # It was never recorded, so fixing the file is allowed and applies it.
     bad.write_text("CREATE TABLE half_done (x INTEGER);\n")
     with Store(db, migrations=mig_dir) as store:
-        assert store.applied_now == [900]
+        assert store.applied_now == [LAST + 1]
         assert "half_done" in tables(store.conn())
 
 
 def test_foreign_key_violation_rolls_a_migration_back(tmp_path: Path, mig_dir: Path) -> None:
     db = tmp_path / "mira.db"
-    (mig_dir / "900_dangling.sql").write_text(
+    (mig_dir / f"{NEXT}_dangling.sql").write_text(
         "PRAGMA defer_foreign_keys = ON;\n"
         "INSERT INTO repository_files(project_id, file_path, content_hash) "
         "VALUES (999, 'a.py', 'h');\n"
     )
-    with pytest.raises(StoreError, match=r"900_dangling\.sql leaves 1 foreign key violation"):
+    with pytest.raises(StoreError, match=rf"{NEXT}_dangling\.sql leaves 1 foreign key violation"):
         Store(db, migrations=mig_dir)
-    assert [r[0] for r in migration_rows(db)] == [m.version for m in load_migrations()]
+    assert [r[0] for r in migration_rows(db)] == SHIPPED
 
 
 @pytest.mark.parametrize(
@@ -323,9 +326,9 @@ def test_foreign_key_violation_rolls_a_migration_back(tmp_path: Path, mig_dir: P
 def test_transaction_statements_in_a_migration_are_refused(
     tmp_path: Path, mig_dir: Path, statement: str
 ) -> None:
-    (mig_dir / "900_tx.sql").write_text(f"-- note\n{statement}\nCREATE TABLE t (x);\n")
+    (mig_dir / f"{NEXT}_tx.sql").write_text(f"-- note\n{statement}\nCREATE TABLE t (x);\n")
     db = tmp_path / "mira.db"
-    with pytest.raises(StoreError, match=r"900_tx\.sql contains"):
+    with pytest.raises(StoreError, match=rf"{NEXT}_tx\.sql contains"):
         Store(db, migrations=mig_dir)
     assert not db.exists() or "t" not in tables(sqlite3.connect(db))
 
@@ -333,7 +336,7 @@ def test_transaction_statements_in_a_migration_are_refused(
 def test_triggers_and_semicolons_in_strings_survive_splitting(
     tmp_path: Path, mig_dir: Path
 ) -> None:
-    (mig_dir / "900_trigger.sql").write_text(
+    (mig_dir / f"{NEXT}_trigger.sql").write_text(
         "-- a trigger body has its own BEGIN ... END and semicolons\n"
         "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT DEFAULT 'a;b');\n"
         "CREATE TRIGGER notes_touch AFTER INSERT ON notes BEGIN\n"

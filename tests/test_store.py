@@ -32,7 +32,7 @@ from mira_ls.store.migrate import load_migrations
 from mira_ls.store.status import status
 from tests.support.cli import run_cli
 
-ALL_VERSIONS = [m.version for m in load_migrations()]  # 001-009 from the seed, then ours
+ALL_VERSIONS = [m.version for m in load_migrations()]  # what migrations/ ships
 
 
 def run_py(code: str, *args: str, timeout: float = 60, **kw: object) -> subprocess.Popen[str]:

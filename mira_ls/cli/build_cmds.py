@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mira_ls.build import detect, pipeline, report
+from mira_ls.build import consent, detect, pipeline, report
 from mira_ls.build import resolutions as ranking
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
@@ -79,9 +79,10 @@ def _confirm(
     store: Store, project: project_store.Project, plan: detect.CommandPlan, yes: bool
 ) -> None:
     """Detected commands run the repository's code: confirmed once per project."""
-    if not plan.detected or project.build_confirmed:
+    if not consent.needs_consent(store, project.id, plan):
         return
-    listing = "\n".join(f"  {c.describe()}" for c in plan.commands)
+    listing = consent.listing(plan, "\n  ")
+    listing = f"  {listing}"
     if not yes:
         if not sys.stdin.isatty():
             raise CliError(
@@ -96,8 +97,7 @@ def _confirm(
         answer = input("Run them? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             raise CliError("Not confirmed; nothing was run.")
-    with store.write() as c:
-        project_store.set_build_confirmed(c, project.id, True)
+    consent.remember(store, project.id)
 
 
 def _error_json(e: ErrorRow) -> dict[str, Any]:

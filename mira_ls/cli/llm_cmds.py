@@ -58,6 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = sub.add_parser("budget", help="LLM spending today and this month (UTC), cache savings")
     b.add_argument("--days", type=int, default=0, help="also list the last N daily summaries")
+    b.add_argument(
+        "--resume",
+        action="store_true",
+        help="lift a hold on spending (set when a call cost more than was reserved for it)",
+    )
     common.add_common(b, json_flag=True)
     b.set_defaults(func=cmd_budget)
 
@@ -215,16 +220,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if streamed and not args.json:
                 sys.stdout.write("\n")
             raise CliError(str(exc)) from None
-    text = result["text"]
+    text = result.text
     if args.json:
-        common.emit(args, {k: v for k, v in result.items() if k != "uri"}, "")
+        common.emit(args, {k: v for k, v in result.as_json().items() if k != "uri"}, "")
     elif not text.endswith("\n"):
         sys.stdout.write("\n")
-    print(("cached: " if result["cached"] else "") + result["cost"], file=sys.stderr)
-    for note in result["notes"]:
+    print(("cached: " if result.cached else "") + result.cost, file=sys.stderr)
+    for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"answer saved to {result['file']}", file=sys.stderr)
-    return 0 if result["complete"] else 1
+    print(f"answer saved to {result.file}", file=sys.stderr)
+    return 0 if result.complete else 1
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
@@ -236,6 +241,8 @@ def cmd_budget(args: argparse.Namespace) -> int:
     store = common.open_db(args)
     with store:
         svc = chat.ChatState().service(Session(store, common.settings(args)))
+        if args.resume:
+            print(chat.resume_budget(svc).message, file=sys.stderr)
         report = chat.budget_report(svc)
         days = budget_store.summaries(store.conn(), "day", args.days) if args.days else []
         months = budget_store.summaries(store.conn(), "month", 12) if args.days else []

@@ -28,7 +28,34 @@ _GROUPS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The module of each command, so running one imports only its group (the build pipeline,
+# the git miner, the report... are not what `mira-ls index` needs; importing every group
+# cost about half of a small project's index time). --help and unknown commands build all.
+COMMAND_GROUPS = {
+    "serve": "mira_ls.cli.serve_cmd",
+    "index": "mira_ls.cli.index_cmds",
+    "symbols": "mira_ls.cli.index_cmds",
+    "callers": "mira_ls.cli.index_cmds",
+    "hover": "mira_ls.cli.hover_cmd",
+    "search": "mira_ls.cli.search_cmd",
+    "embed": "mira_ls.cli.embed_cmd",
+    "build": "mira_ls.cli.build_cmds",
+    "errors": "mira_ls.cli.build_cmds",
+    "resolutions": "mira_ls.cli.build_cmds",
+    "db": "mira_ls.cli.db_cmds",
+    "chat": "mira_ls.cli.llm_cmds",
+    "budget": "mira_ls.cli.llm_cmds",
+    "cache": "mira_ls.cli.llm_cmds",
+    "mine": "mira_ls.cli.git_cmds",
+    "cochange": "mira_ls.cli.git_cmds",
+    "experts": "mira_ls.cli.git_cmds",
+    "fixes": "mira_ls.cli.git_cmds",
+    "config": "mira_ls.cli.config_cmds",
+    "report": "mira_ls.cli.report_cmd",
+}
+
+
+def build_parser(groups: Sequence[str] = _GROUPS) -> argparse.ArgumentParser:
     import importlib
 
     parser = argparse.ArgumentParser(
@@ -37,13 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mira-ls {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _GROUPS:
+    for name in groups:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    group = COMMAND_GROUPS.get(argv[0]) if argv else None
+    parser = build_parser((group,) if group else _GROUPS)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

@@ -23,6 +23,7 @@ from mira_ls.features.build_diagnostics import (
 )
 from mira_ls.features.positions import LineMap
 from mira_ls.features.session import Located, ProjectRoot, Session
+from mira_ls.llm.patch_guard import guard_for_recorded
 from mira_ls.store import build_errors as error_store
 from mira_ls.store.build_errors import OccurrenceRow
 
@@ -94,8 +95,12 @@ def code_actions(
         return []
     pid = loc.project.project_id
     root = loc.project.root
+    guard = guard_for_recorded(root)
 
     def live_text(path: str) -> str | None:
+        """A stored diff is applied only to files a patch may touch (llm/patch_guard.py)."""
+        if guard.refusal(path) is not None:
+            return None
         return text if path == loc.rel_path else text_of(path)
 
     found = latest_occurrences(session, pid, loc.rel_path, (first_line, last_line))

@@ -9,6 +9,7 @@ returns the command's result. Budget, cache and status commands are here too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -29,11 +30,11 @@ from mira_ls.features.positions import LineMap
 from mira_ls.features.session import NO_PROJECT, Located, Session
 from mira_ls.index.symbols import symbol_at
 from mira_ls.llm import context as ctx
-from mira_ls.llm import patch, prompts, review, tokens
+from mira_ls.llm import patch, prompts, review
 from mira_ls.llm.errors import LlmError
+from mira_ls.llm.patch_guard import guard_for
 from mira_ls.llm.pricing import usd
 from mira_ls.llm.redact import redact
-from mira_ls.llm.related import related_code_section
 from mira_ls.llm.service import Answer, LlmService, Question
 from mira_ls.store import llm_queries as lq
 
@@ -284,6 +285,42 @@ def prepare(
     return prep
 
 
+@dataclass(frozen=True)
+class _Asker:
+    """The per-request choices every command's Question carries (session, model, effort)."""
+
+    session_id: str | None
+    new_session: bool
+    client_name: str | None
+    model: str | None
+    effort: str | None
+
+    def question(
+        self,
+        request: str,
+        shown: str,
+        op: str,
+        bundle: ctx.ContextBundle | None,
+        project_id: int | None,
+        root: Path | None,
+        with_history: bool = False,
+    ) -> Question:
+        return Question(
+            request,
+            shown,
+            op,
+            bundle,
+            project_id,
+            root,
+            session_id=self.session_id,
+            new_session=self.new_session,
+            client_name=self.client_name,
+            model=self.model,
+            reasoning_effort=self.effort,
+            with_history=with_history,
+        )
+
+
 def _prepare(
     state: ChatState,
     session: Session,
@@ -300,154 +337,164 @@ def _prepare(
     session_id = _typed(arg, "session", str, "a conversation id (text)")
     new_session = bool(_typed(arg, "newSession", bool, "true or false"))
     model, effort = _model_and_effort(arg)
-
-    def ask(
-        request: str,
-        shown: str,
-        op_name: str,
-        bundle: ctx.ContextBundle | None,
-        project_id: int | None,
-        root: Path | None,
-        **kw: Any,
-    ) -> Question:
-        return Question(
-            request,
-            shown,
-            op_name,
-            bundle,
-            project_id,
-            root,
-            session_id=session_id,
-            new_session=new_session,
-            client_name=client_name,
-            model=model,
-            reasoning_effort=effort,
-            **kw,
-        )
-
+    asker = _Asker(session_id, new_session, client_name, model, effort)
     if op == "review":
-        roots = session.roots
-        if uri is not None:
-            p = uri_to_path(uri)
-            found = session.locate(p) if p else None
-            roots = [found.project] if found else roots
-        if not roots:
-            raise NeedInput("mira.reviewChanges needs an open workspace folder.")
-        root = roots[0]
-        assert session.store is not None
-        try:
-            sections, tree = review.sections(
-                session.store,
-                root.project_id,
-                root.root,
-                session.settings.llm.context_tokens,
-                secrets,
-                trusted=session.settings.git.trust_repository_config,
-            )
-        except review.ReviewError as exc:
-            raise NeedInput(str(exc)) from None
-        chosen, _ = ctx.fit(sections, session.settings.llm.context_tokens)
-        text = "\n\n".join(s.render() for s in chosen)
-        bundle = ctx.ContextBundle(text, chosen, [], 0, [], [], None)
-        request = prompts.review(tree.stat)
-        return Prepared(
-            "review",
-            f"Review of {len(tree.files)} changed files",
-            ask(
-                request,
-                "Review my uncommitted changes",
-                "review",
-                bundle,
-                root.project_id,
-                root.root,
-            ),
-        )
-
+        return _prepare_review(session, uri, secrets, asker)
     if op == "fix_error":
-        diag = _typed(arg, "diagnostic", dict, "an LSP diagnostic object")
-        if diag is None or not isinstance(diag.get("message"), str):
-            raise NeedInput(
-                'mira.fixError needs {"uri": ..., "diagnostic": {...}}: run it '
-                'from the "Ask Mira to fix" code action on an error.'
-            )
-        if uri is None:
-            raise NeedInput("mira.fixError needs the uri of the file with the error.")
-        drange = _lsp_range(diag.get("range"), "diagnostic.range")
-        fix_at, _ = _where(session, documents, uri, drange[0] if drange else pos, None, encoding)
-        message = diag["message"]
-        code = diag.get("code")
-        source = diag.get("source")
-        label = " ".join(str(x) for x in (source, code) if x)
-        assert session.store is not None
-        err = lq.build_error_at(
-            session.store.conn(), fix_at.project_id, fix_at.rel_path, fix_at.line, message
-        )
-        extra = [
-            ctx.Section(
-                "diagnostic",
-                f"The error ({fix_at.rel_path}:{fix_at.line})",
-                f"{label + ': ' if label else ''}{message}",
-                0,
-                error_ids=[(err.id, None)] if err else [],
-            )
-        ]
-        bundle = _context(session, fix_at, secrets, extra, error_text=message)
-        req = prompts.fix_error(
-            f"{label + ': ' if label else ''}{message}", f"{fix_at.rel_path}:{fix_at.line}"
-        )
-        return Prepared(
-            "fix_error",
-            f"Fix: {redact(message, secrets)[:60]}",
-            ask(
-                req,
-                f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
-                "fix_error",
-                bundle,
-                fix_at.project_id,
-                fix_at.root,
-            ),
-            fix_at,
-            uri,
-            diag,
-        )
-
+        return _prepare_fix(session, arg, uri, pos, documents, encoding, secrets, asker)
     # chat and explain need a place unless a question stands on its own
-    where: ctx.Where | None = None
-    if uri is not None:
-        where, _ = _where(session, documents, uri, pos, rng, encoding)
+    where = _where(session, documents, uri, pos, rng, encoding)[0] if uri is not None else None
     if op == "explain" or (op == "chat" and not question):
-        if where is None:
-            raise NeedInput(
-                USAGE
-                if op == "chat"
-                else 'mira.explain needs {"uri": ..., "position": ...}, or hover the '
-                "symbol first and run it again."
-            )
-        name = _symbol_name(session, where)
-        bundle = _context(session, where, secrets)
-        req = prompts.explain(name) if name else prompts.explain_here()
-        shown = f"Explain {name or f'{where.rel_path}:{where.line}'}"
-        return Prepared(
-            "explain",
-            shown,
-            ask(req, shown, "explain", bundle, where.project_id, where.root),
-            where,
-            uri,
-        )
+        return _prepare_explain(session, op, where, uri, secrets, asker)
     assert question is not None
+    return _prepare_chat(session, question, where, uri, secrets, asker)
+
+
+def _prepare_review(
+    session: Session, uri: str | None, secrets: tuple[str, ...], asker: _Asker
+) -> Prepared:
+    roots = session.roots
+    if uri is not None:
+        p = uri_to_path(uri)
+        found = session.locate(p) if p else None
+        roots = [found.project] if found else roots
+    if not roots:
+        raise NeedInput("mira.reviewChanges needs an open workspace folder.")
+    root = roots[0]
+    assert session.store is not None
+    try:
+        sections, tree = review.sections(
+            session.store,
+            root.project_id,
+            root.root,
+            session.settings.llm.context_tokens,
+            secrets,
+            trusted=session.settings.git.trust_repository_config,
+        )
+    except review.ReviewError as exc:
+        raise NeedInput(str(exc)) from None
+    chosen, _ = ctx.fit(sections, session.settings.llm.context_tokens)
+    text = "\n\n".join(s.render() for s in chosen)
+    bundle = ctx.ContextBundle(text, chosen, [], 0, [], [], None)
+    return Prepared(
+        "review",
+        f"Review of {len(tree.files)} changed files",
+        asker.question(
+            prompts.review(tree.stat),
+            "Review my uncommitted changes",
+            "review",
+            bundle,
+            root.project_id,
+            root.root,
+        ),
+    )
+
+
+def _prepare_fix(
+    session: Session,
+    arg: dict[str, Any],
+    uri: str | None,
+    pos: types.Position | None,
+    documents: Documents,
+    encoding: str,
+    secrets: tuple[str, ...],
+    asker: _Asker,
+) -> Prepared:
+    diag = _typed(arg, "diagnostic", dict, "an LSP diagnostic object")
+    if diag is None or not isinstance(diag.get("message"), str):
+        raise NeedInput(
+            'mira.fixError needs {"uri": ..., "diagnostic": {...}}: run it '
+            'from the "Ask Mira to fix" code action on an error.'
+        )
+    if uri is None:
+        raise NeedInput("mira.fixError needs the uri of the file with the error.")
+    drange = _lsp_range(diag.get("range"), "diagnostic.range")
+    fix_at, _ = _where(session, documents, uri, drange[0] if drange else pos, None, encoding)
+    message = diag["message"]
+    label = " ".join(str(x) for x in (diag.get("source"), diag.get("code")) if x)
+    said = f"{label + ': ' if label else ''}{message}"
+    assert session.store is not None
+    err = lq.build_error_at(
+        session.store.conn(), fix_at.project_id, fix_at.rel_path, fix_at.line, message
+    )
+    extra = [
+        ctx.Section(
+            "diagnostic",
+            f"The error ({fix_at.rel_path}:{fix_at.line})",
+            said,
+            0,
+            error_ids=[(err.id, None)] if err else [],
+        )
+    ]
+    bundle = _context(session, fix_at, secrets, extra, error_text=message)
+    return Prepared(
+        "fix_error",
+        f"Fix: {redact(message, secrets)[:60]}",
+        asker.question(
+            prompts.fix_error(said, f"{fix_at.rel_path}:{fix_at.line}"),
+            f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
+            "fix_error",
+            bundle,
+            fix_at.project_id,
+            fix_at.root,
+        ),
+        fix_at,
+        uri,
+        diag,
+    )
+
+
+def _prepare_explain(
+    session: Session,
+    op: str,
+    where: ctx.Where | None,
+    uri: str | None,
+    secrets: tuple[str, ...],
+    asker: _Asker,
+) -> Prepared:
+    if where is None:
+        raise NeedInput(
+            USAGE
+            if op == "chat"
+            else 'mira.explain needs {"uri": ..., "position": ...}, or hover the '
+            "symbol first and run it again."
+        )
+    name = _symbol_name(session, where)
+    bundle = _context(session, where, secrets)
+    req = prompts.explain(name) if name else prompts.explain_here()
+    shown = f"Explain {name or f'{where.rel_path}:{where.line}'}"
+    return Prepared(
+        "explain",
+        shown,
+        asker.question(req, shown, "explain", bundle, where.project_id, where.root),
+        where,
+        uri,
+    )
+
+
+def _prepare_chat(
+    session: Session,
+    question: str,
+    where: ctx.Where | None,
+    uri: str | None,
+    secrets: tuple[str, ...],
+    asker: _Asker,
+) -> Prepared:
+    follow_up = not asker.new_session
+    title = redact(question, secrets)[:60]  # scrub first: a cut key would not match
     if where is not None:
         bundle = _context(session, where, secrets)
         return Prepared(
             "chat",
-            redact(question, secrets)[:60],  # scrub first: a cut key would not match
-            ask(
+            title,
+            asker.question(
                 prompts.chat(question),
                 question,
                 "chat",
                 bundle,
                 where.project_id,
                 where.root,
-                with_history=not new_session,
+                with_history=follow_up,
             ),
             where,
             uri,
@@ -455,24 +502,26 @@ def _prepare(
     project = session.roots[0] if session.roots else None
     related = None
     if project is not None and session.store is not None and project.project_id != NO_PROJECT:
-        section = related_code_section(
-            session.store, session.settings, project.project_id, project.root, question, secrets
+        related = ctx.assemble_unplaced(
+            session.store,
+            session.settings,
+            project.project_id,
+            project.root,
+            question,
+            budget=session.settings.llm.context_tokens,
+            secrets=secrets,
         )
-        if section is not None:
-            chosen, dropped = ctx.fit([section], session.settings.llm.context_tokens)
-            text = "\n\n".join(s.render() for s in chosen)
-            related = ctx.ContextBundle(text, chosen, dropped, tokens.count(text), [], [], None)
     return Prepared(
         "chat",
-        redact(question, secrets)[:60],  # scrub first: a cut key would not match
-        ask(
+        title,
+        asker.question(
             prompts.chat(question),
             question,
             "chat",
             related,
             project.project_id if project else None,
             project.root if project else None,
-            with_history=not new_session,
+            with_history=follow_up,
         ),
     )
 
@@ -517,9 +566,62 @@ class Sink:
     cancelled: Callable[[], bool] = lambda: False
 
 
+@dataclass
+class ChatResult:
+    """What a chat command answers (``as_json`` is the command result an editor gets)."""
+
+    id: str
+    operation: str
+    cached: bool
+    cost_usd: float
+    saved_usd: float
+    model: str
+    reasoning_effort: str | None
+    cancelled: bool
+    complete: bool
+    session: str | None
+    notes: list[str]
+    cost: str
+    chunks: int
+    file: str = ""
+    uri: str = ""
+    text: str = ""
+    edit_files: list[str] = field(default_factory=list)
+    edit_sizes: list[str] = field(default_factory=list)  # "+N -M" per file, as edit_files
+    edit_refused: str | None = None  # why a fix's diff is not offered
+    estimated: bool = False  # the endpoint reported no usage: token counts are ours
+
+    def as_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        if not self.edit_files:
+            del out["edit_files"], out["edit_sizes"]
+        if self.edit_refused is None:
+            del out["edit_refused"]
+        return out
+
+    def consent(self) -> str:
+        """The question the editor asks before the fix is applied: every file, every size."""
+        files = ", ".join(
+            f"{p} ({n} lines)" for p, n in zip(self.edit_files, self.edit_sizes, strict=True)
+        )
+        return f"Apply Mira's fix? It changes {files}. The editor will show the edit."
+
+
+@dataclass(frozen=True)
+class ChatFailure:
+    """A chat command that did not answer: the sentence, and ``kind`` for the severity."""
+
+    id: str
+    error: str
+    kind: str
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 def run(
     state: ChatState, session: Session, prep: Prepared, sink: Sink, answer_id: str | None = None
-) -> dict[str, Any]:
+) -> ChatResult:
     """Ask, stream, write the answer file; the command's result (raises LlmError)."""
     svc = state.service(session)
     aid = answer_id or uuid.uuid4().hex[:12]
@@ -531,63 +633,67 @@ def run(
         sink.chunk(text, seq)
 
     answer = svc.ask(prep.question, on_text, sink.cancelled)
-    notes = list(answer.notes)
-    result: dict[str, Any] = {
-        "id": aid,
-        "operation": prep.op,
-        "cached": answer.cached,
-        "cost_usd": answer.cost_micro / 1_000_000,
-        "saved_usd": answer.saved_micro / 1_000_000,
-        "model": answer.model,
-        "reasoning_effort": answer.reasoning_effort,
-        "cancelled": answer.cancelled,
-        "complete": answer.complete,
-        "session": answer.session_id,
-        "notes": notes,
-        "cost": answer.cost_line(),
-        "chunks": seq,
-    }
+    result = ChatResult(
+        aid,
+        prep.op,
+        answer.cached,
+        answer.cost_micro / 1_000_000,
+        answer.saved_micro / 1_000_000,
+        answer.model,
+        answer.reasoning_effort,
+        answer.cancelled,
+        answer.complete,
+        answer.session_id,
+        list(answer.notes),
+        answer.cost_line(),
+        seq,
+        estimated=answer.estimated,
+    )
     if prep.op == "fix_error" and answer.text and prep.where is not None:
-        offered = _offer_patch(state, prep, answer.text, aid)
-        if offered:
-            result["edit_files"] = [p.path for p in offered]
-            notes.append(
-                "the fix applies to the current file: apply it with "
-                f'mira.applyFix {{"id": "{aid}"}}'
-            )
-    path = write_answer(prep, answer, aid, notes)
-    result["file"] = str(path)
-    result["uri"] = path.as_uri()
-    result["text"] = answer.text
+        _offer_patch(state, session, prep, answer.text, result)
+    path = write_answer(prep, answer, aid, result.notes)
+    result.file = str(path)
+    result.uri = path.as_uri()
+    result.text = answer.text
     return result
 
 
 def _offer_patch(
-    state: ChatState, prep: Prepared, text: str, aid: str
-) -> list[patch.FilePatch] | None:
+    state: ChatState, session: Session, prep: Prepared, text: str, result: ChatResult
+) -> None:
+    """Keep the answer's diff as an offer when every file it touches may be changed."""
     where = prep.where
     assert where is not None
+    if not patch.diff_blocks(text):
+        return
+    guard = guard_for(session.store, where.project_id, where.root)
 
     def read(rel: str) -> str | None:
+        guard.check(rel)
         if rel == where.rel_path:
             return where.text
-        if not is_inside(where.root, where.root / rel):
-            return None
-        p = (where.root / rel).resolve()
-        if not p.is_file():
+        if not is_inside(where.root, where.root / rel):  # the guard checked; kept as a belt
             return None
         try:
-            return p.read_text("utf-8")
+            return (where.root / rel).read_text("utf-8")
         except (OSError, UnicodeDecodeError):
             return None
 
-    patches = patch.apply(text, read)
-    if patches:
-        with state._lock:
-            state.offers[aid] = patches
-            while len(state.offers) > 20:
-                state.offers.pop(next(iter(state.offers)))
-    return patches
+    planned = patch.plan(text, read)
+    if planned.problem is not None:
+        result.edit_refused = f"No edit is offered: {planned.problem}."
+        result.notes.append(result.edit_refused)
+        return
+    with state._lock:
+        state.offers[result.id] = planned.patches
+        while len(state.offers) > 20:
+            state.offers.pop(next(iter(state.offers)))
+    result.edit_files = [p.path for p in planned.patches]
+    result.edit_sizes = [p.size() for p in planned.patches]
+    changed = ", ".join(f"{p.path} ({p.size()})" for p in planned.patches)
+    result.notes.append(
+        f'the fix changes {changed}: apply it with mira.applyFix {{"id": "{result.id}"}}'
+    )
 
 
 def workspace_edit(
@@ -636,12 +742,41 @@ def budget_text(report: dict[str, Any]) -> str:
     def money(x: float) -> str:
         return usd(round(x * 1_000_000))
 
+    hold = report.get("hold")
+    held = (
+        f" Spending is on hold until {dates.minute(hold['until'])} (a call cost "
+        f"{money(hold['cost_usd'])} where {money(hold['reserved_usd'])} was reserved); "
+        "resume with `mira-ls budget --resume` or mira.resumeBudget."
+        if hold
+        else ""
+    )
     return (
         f"Today {money(d['spent_usd'])} of {money(d['limit_usd'])} (resets "
         f"{dates.minute(d['reset_at'])}); this month {money(m['spent_usd'])} of "
         f"{money(m['limit_usd'])} (resets {dates.minute(m['reset_at'])}); cache "
         f"{c['hits']} hits / {c['misses']} misses ({c['hit_rate']:.0%}), saved "
-        f"{money(c['saved_usd'])}."
+        f"{money(c['saved_usd'])}.{held}"
+    )
+
+
+@dataclass(frozen=True)
+class Resumed:
+    lifted: int
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def resume_budget(svc: LlmService) -> Resumed:
+    """The user confirmed after an overrun: lift the hold, say what the limits are now."""
+    lifted = svc.budget.resume()
+    if not lifted:
+        return Resumed(0, "Spending was not on hold; nothing to resume.")
+    return Resumed(
+        lifted,
+        "Spending resumed: Mira may ask the model again within the daily and monthly limits. "
+        + budget_text(budget_report(svc)),
     )
 
 
@@ -653,6 +788,6 @@ def cache_text(stats: dict[str, Any]) -> str:
     )
 
 
-def error_result(exc: LlmError | NeedInput, aid: str) -> dict[str, Any]:
+def error_result(exc: LlmError | NeedInput, aid: str) -> ChatFailure:
     kind = exc.kind if isinstance(exc, LlmError) else "input"
-    return {"id": aid, "error": str(exc), "kind": kind}
+    return ChatFailure(aid, str(exc), kind)

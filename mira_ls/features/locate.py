@@ -4,7 +4,6 @@ header of a definition (its decorators and keywords, such as `def`, `class`, `as
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from mira_ls.features.session import Located, Session
@@ -48,8 +47,8 @@ def _indexed_as_is(session: Session, loc: Located, text: str) -> bool:
     row = code_store.get_file(session.store.conn(), loc.project.project_id, loc.rel_path)
     if row is None or row.status != "indexed":
         return False
-    data = text.encode("utf-8", "surrogatepass")
-    return len(data) == row.size_bytes and hashlib.sha256(data).hexdigest() == row.content_hash
+    size, digest = session.buffer_digest(loc.rel_path, text)
+    return size == row.size_bytes and digest == row.content_hash
 
 
 def target_at(

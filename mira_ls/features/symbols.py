@@ -85,14 +85,20 @@ def workspace_symbols(
     out: list[types.WorkspaceSymbol] = []
     # Each file's path and URI once: pathlib per row cost more than reading the files.
     places: dict[tuple[int, str], tuple[Path, str]] = {}
-    for row in rows[:limit]:
-        if row.kind == "module" and query:
-            continue
-        place = places.get((row.project_id, row.file_path))
-        if place is None:
+    rows = [row for row in rows[:limit] if not (row.kind == "module" and query)]
+    for row in rows:
+        if (row.project_id, row.file_path) not in places:
             path = path_for(session, row)
-            place = places[(row.project_id, row.file_path)] = (path, path.as_uri())
-        path, uri = place
+            places[(row.project_id, row.file_path)] = (path, path.as_uri())
+    # Which lines are not ASCII, for all the files in one query per project.
+    by_project: dict[int, list[str]] = {}
+    for pid, file_path in places:
+        by_project.setdefault(pid, []).append(file_path)
+    for pid, paths in by_project.items():
+        known = code_store.non_ascii_lines_many(conn, pid, paths)
+        lines.seed({places[(pid, fp)][0]: lines_of for fp, lines_of in known.items()})
+    for row in rows:
+        path, uri = places[(row.project_id, row.file_path)]
         out.append(
             types.WorkspaceSymbol(
                 name=row.name,

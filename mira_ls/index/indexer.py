@@ -574,6 +574,7 @@ def _store_result(ctx: _WriteCtx, res: FileResult, old: cs.FileRow | None) -> Fi
         error=res.error,
         parse_errors=res.parse_errors,
         at=ctx.now,
+        non_ascii_lines=res.non_ascii_lines,
     )
     if status != "indexed":
         if old is None:

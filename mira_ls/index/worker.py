@@ -67,6 +67,20 @@ class FileResult:
     # Per symbol, what the keyword index stores: (name, qualified_name, signature,
     # docstring, body), identifiers already split (search.terms.expand).
     search: list[tuple[str, str, str, str, str]] | None = None
+    non_ascii_lines: str | None = None  # see non_ascii_lines()
+
+
+MAX_NON_ASCII_LINES = 5000  # beyond that the list costs more to parse than the file
+
+
+def non_ascii_lines(data: bytes) -> str | None:
+    """The 1-based numbers of the lines (split on LF, as positions count them) holding a
+    byte above 0x7F, comma-separated; '' when all are ASCII (most source files: one pass in
+    C); None when there are too many to be worth listing."""
+    if data.isascii():
+        return ""
+    found = [str(i) for i, line in enumerate(data.split(b"\n"), 1) if not line.isascii()]
+    return ",".join(found) if len(found) <= MAX_NON_ASCII_LINES else None
 
 
 def is_binary(data: bytes) -> bool:
@@ -230,6 +244,7 @@ def process_bytes(
         staged=pack_staged(staged) if split else None,
         staged_count=len(staged),
         search=search_rows(data, symbols),
+        non_ascii_lines=non_ascii_lines(data),
     )
 
 

@@ -169,6 +169,10 @@ class Settled:
     status: str
     cost_micro: int
     usage: Usage | None
+    overrun: str | None = None  # the sentence when the call cost more than was reserved
+
+
+RESUME_HOW = "`mira-ls budget --resume` or the mira.resumeBudget command"
 
 
 @dataclass
@@ -239,16 +243,21 @@ class Budget:
             month_left = self.monthly_micro - m.committed_micro
             binding = "today" if day_left <= month_left else "this month"
             remaining = min(day_left, month_left)
-            plan = plan_call(
-                remaining_micro=remaining,
-                model=model,
-                effort=reasoning_effort,
-                prompt_tokens=prompt_tokens,
-                max_output_tokens=max_output_tokens,
-                cheaper_model=cheaper,
-                allow_downgrade=allow,
-                price=self.price,
-                period_label=binding,
+            hold = q.active_hold(conn, int(now))
+            plan = (
+                None
+                if hold is not None
+                else plan_call(
+                    remaining_micro=remaining,
+                    model=model,
+                    effort=reasoning_effort,
+                    prompt_tokens=prompt_tokens,
+                    max_output_tokens=max_output_tokens,
+                    cheaper_model=cheaper,
+                    allow_downgrade=allow,
+                    price=self.price,
+                    period_label=binding,
+                )
             )
             req = NewRequest(
                 rid,
@@ -267,7 +276,11 @@ class Budget:
                     worst_case_input(prompt_tokens),
                     min(max_output_tokens, MIN_OUTPUT_TOKENS),
                 )
-                message = self._refusal(needed, d, m, now, allow, cheaper)
+                message = (
+                    self._held(hold, now)
+                    if hold is not None
+                    else self._refusal(needed, d, m, now, allow, cheaper)
+                )
                 q.insert_refusal(conn, req, needed, message)
             else:
                 q.insert_reservation(
@@ -276,6 +289,23 @@ class Budget:
         if plan is None:
             raise BudgetRefused(message)
         return Reservation(rid, plan, prompt_tokens, day, month)
+
+    @staticmethod
+    def _held(hold: q.Hold, now: float) -> str:
+        return (
+            f"Budget: spending is on hold since {dates.minute(hold.created_at)} because a call "
+            f"cost {usd(hold.cost_micro)} where {usd(hold.reserved_micro)} was reserved. "
+            f"It resumes at {_when(hold.until_at, now)}, or now with {RESUME_HOW}."
+        )
+
+    def hold(self) -> q.Hold | None:
+        """The standing hold, if spending is stopped after an overrun."""
+        return q.active_hold(self.store.conn(), int(self.clock()))
+
+    def resume(self) -> int:
+        """Lift a hold (the user confirmed); the number of holds lifted."""
+        with self.store.write() as conn:
+            return q.resume_holds(conn, int(self.clock()))
 
     def _refusal(
         self, needed: int, d: Totals, m: Totals, now: float, allow: bool, cheaper: str
@@ -337,7 +367,13 @@ class Budget:
             cost = res.plan.reserve_micro
             tokens = (res.prompt_tokens, 0, res.plan.max_output_tokens, 0)
             message = message or "The endpoint reported no usage; the worst case was charged."
+        overrun = (
+            self._overrun(res, usage, cost)
+            if usage is not None and cost > res.plan.reserve_micro
+            else None
+        )
         with self.store.write() as conn:
+            now = self.clock()
             q.settle(
                 conn,
                 res.request_id,
@@ -347,10 +383,33 @@ class Budget:
                 cached_input_tokens=tokens[1],
                 output_tokens=tokens[2],
                 reasoning_tokens=tokens[3],
-                now=int(self.clock()),
-                message=message,
+                now=int(now),
+                message=overrun or message,
             )
-        return Settled(res.request_id, status, cost, usage)
+            if overrun is not None:
+                q.insert_hold(
+                    conn,
+                    now=int(now),
+                    until_at=day_reset(now),
+                    request_id=res.request_id,
+                    reserved_micro=res.plan.reserve_micro,
+                    cost_micro=cost,
+                    message=overrun,
+                )
+        return Settled(res.request_id, status, cost, usage, overrun)
+
+    def _overrun(self, res: Reservation, usage: Usage, cost: int) -> str:
+        """The sentence for a call that cost more than its worst case: the truth is recorded
+        and spending stops, since the endpoint's usage cannot be trusted to stay in bounds."""
+        now = self.clock()
+        return (
+            f"The endpoint reported {usage.input_tokens:,} input and {usage.output_tokens:,} "
+            f"output tokens for a call capped at {res.plan.max_output_tokens:,} output tokens "
+            f"(about {res.prompt_tokens:,} input tokens were sent): it cost {usd(cost)} where "
+            f"at most {usd(res.plan.reserve_micro)} was reserved. The reported cost was "
+            f"recorded, and Mira asks the model nothing more until the daily limit resets at "
+            f"{_when(day_reset(now), now)}, or until you confirm with {RESUME_HOW}."
+        )
 
     def release(self, res: Reservation, message: str) -> Settled:
         """The call failed before the endpoint did any work (refused connection, 401...)."""
@@ -419,7 +478,17 @@ class Budget:
                 "saved_usd": t.saved_micro / 1_000_000,
             }
 
+        hold = q.active_hold(conn, int(now))
         return {
             "day": part(d, self.daily_micro, day_reset(now), day),
             "month": part(m, self.monthly_micro, month_reset(now), month),
+            "hold": None
+            if hold is None
+            else {
+                "since": hold.created_at,
+                "until": hold.until_at,
+                "cost_usd": hold.cost_micro / 1_000_000,
+                "reserved_usd": hold.reserved_micro / 1_000_000,
+                "message": hold.message,
+            },
         }

@@ -13,19 +13,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.config import Settings
 from mira_ls.dates import day as _date
 from mira_ls.git.fixes import rank_fixes
-from mira_ls.index.symbols import FileExtract, symbol_at
+from mira_ls.index.symbols import FileExtract, Symbol, symbol_at
 from mira_ls.llm import guidelines, tokens
 from mira_ls.llm.redact import redact
 from mira_ls.llm.workspace_files import allowed
 from mira_ls.store import Store, git_cochange, git_fixes
 from mira_ls.store import code as code_store
 from mira_ls.store import llm_queries as lq
+from mira_ls.store.code import SymbolRow
+from mira_ls.store.connection import Connection
+from mira_ls.store.llm_queries import BuildError
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +172,282 @@ def _language(rel_path: str) -> str:
     }.get(ext, "")
 
 
+@dataclass
+class Asked:
+    """What every section provider may read: the place, its parse and stored symbol, the
+    file's open build errors. Gathered once per request, so providers stay independent."""
+
+    store: Store
+    conn: Connection
+    where: Where
+    fx: FileExtract | None
+    secrets: tuple[str, ...]
+    error_text: str
+    lang: str
+    symbol: Symbol | None  # the definition at the cursor in the live buffer (not a module)
+    row: SymbolRow | None  # its stored row, when indexed
+    errors: list[BuildError]
+
+
+SectionProvider = Callable[[Asked], list[Section]]
+
+
+def _section_providers() -> list[SectionProvider]:
+    """In priority order; retrieval and memory add theirs here."""
+    return [
+        _selection,
+        _code_at_cursor,
+        _build_errors,
+        _callers,
+        _callees,
+        _guidelines,
+        _past_fixes,
+        _history,
+        _cochange,
+        _experts,
+    ]
+
+
+def _gather(
+    store: Store,
+    where: Where,
+    fx: FileExtract | None,
+    secrets: tuple[str, ...],
+    error_text: str,
+) -> Asked:
+    conn = store.conn()
+    symbol = row = None
+    idx = symbol_at(fx, where.line, where.col) if fx is not None else None
+    if fx is not None and idx is not None and fx.symbols[idx].kind != "module":
+        symbol = fx.symbols[idx]
+        row = code_store.find_symbol(
+            conn,
+            where.project_id,
+            where.rel_path,
+            symbol.qualified_name,
+            symbol.kind,
+            symbol.ordinal,
+        )
+    errors = lq.open_build_errors(conn, where.project_id, where.rel_path, LIST_LIMIT)
+    return Asked(
+        store, conn, where, fx, secrets, error_text, _language(where.rel_path), symbol, row, errors
+    )
+
+
+def _selection(a: Asked) -> list[Section]:
+    w = a.where
+    if w.end_line is None or (w.end_line, w.end_col or 0) == (w.line, w.col):
+        return []
+    sel = _lines(w.text, w.line, w.end_line)
+    return [
+        Section(
+            "selection",
+            f"Selected code ({w.rel_path}:{w.line}-{w.end_line})",
+            _fence(a.lang, sel),
+            0,
+        )
+    ]
+
+
+def _code_at_cursor(a: Asked) -> list[Section]:
+    w, sym, row = a.where, a.symbol, a.row
+    if sym is not None:
+        src = _lines(w.text, sym.start_line, sym.end_line)
+        return [
+            Section(
+                "symbol",
+                f"{sym.kind} `{sym.qualified_name}` ({w.rel_path}:{sym.start_line}-"
+                f"{sym.end_line}), the code at the cursor",
+                _fence(a.lang, src),
+                1,
+                [h for h in (sym.content_hash, row.content_hash if row else None) if h],
+            )
+        ]
+    lo = max(1, w.line - AROUND_LINES)
+    hi = w.line + AROUND_LINES
+    return [
+        Section(
+            "around",
+            f"{w.rel_path}:{lo}-{hi} around the cursor (line {w.line})",
+            _fence(a.lang, _lines(w.text, lo, hi)),
+            1,
+            [_sha(_lines(w.text, lo, hi))],
+        )
+    ]
+
+
+def _build_errors(a: Asked) -> list[Section]:
+    if not a.errors:
+        return []
+    rel = a.where.rel_path
+    body: list[str] = []
+    pairs: list[tuple[int, int | None]] = []
+    for e in a.errors:
+        body.append(
+            f"- {rel}:{e.line or '?'} {e.tool} {e.code or ''} [{e.category}] "
+            f"{e.message} (seen {e.occurrences}x)"
+        )
+        res = lq.resolutions_for(a.conn, e.id, 1)
+        for r in res:
+            what = r.summary or (f"changed {', '.join(r.files[:3])}" if r.files else "")
+            body.append(
+                f"  - resolved before{' in ' + r.commit_hash[:10] if r.commit_hash else ''}: {what}"
+            )
+        pairs.append((e.id, res[0].id if res else None))
+    return [
+        Section("build_errors", f"Open build errors in {rel}", "\n".join(body), 2, error_ids=pairs)
+    ]
+
+
+def _refs_section(
+    kind: str, title: str, priority: int, refs: list[tuple[SymbolRow, str]]
+) -> list[Section]:
+    """One line per symbol: its signature, qualified name and where (callers, callees)."""
+    if not refs:
+        return []
+    lines = [
+        f"- `{(sym.signature or sym.name).strip()[:200]}` ({sym.qualified_name}, {at})"
+        for sym, at in refs
+    ]
+    return [Section(kind, title, "\n".join(lines), priority, [s.content_hash for s, _ in refs])]
+
+
+def _callers(a: Asked) -> list[Section]:
+    if a.row is None:
+        return []
+    refs = [
+        (c.symbol, f"calls at {c.file_path}:{c.line}")
+        for c in code_store.callers(a.conn, a.row.id)[:LIST_LIMIT]
+        if c.symbol is not None
+    ]
+    return _refs_section("callers", f"Callers of `{a.row.name}`", 3, refs)
+
+
+def _callees(a: Asked) -> list[Section]:
+    if a.row is None:
+        return []
+    refs = [
+        (c.symbol, f"{c.symbol.file_path}:{c.symbol.start_line}")
+        for c in code_store.callees(a.conn, a.row.id)
+        if c.symbol is not None
+    ][:LIST_LIMIT]
+    return _refs_section("callees", f"What `{a.row.name}` calls", 4, refs)
+
+
+def _guidelines(a: Asked) -> list[Section]:
+    loaded = guidelines.load(a.store, a.where.project_id, a.where.root, a.secrets)
+    return [
+        Section("guidelines", f"Project guidelines ({g.file_path})", g.content, 5)
+        for g in loaded.guidelines
+    ]
+
+
+def _past_fixes(a: Asked) -> list[Section]:
+    """With an error, all past fixes ranked by similarity (the error is the question);
+    without one, the fixes that touched this symbol, then this file."""
+    pid, rel = a.where.project_id, a.where.rel_path
+    fix_query = " ".join(filter(None, [a.error_text, " ".join(e.message for e in a.errors[:3])]))
+    ranked = rank_fixes(a.conn, pid, fix_query, [rel]) if fix_query.strip() else []
+    lines = [
+        f"- {f.commit[:10]} {_date(f.at)} [{f.category}] {f.subject} "
+        f"(files: {', '.join(f.files[:4])})"
+        for f in ranked
+    ]
+    if not lines:
+        seen: set[str] = set()
+        briefs = (
+            git_fixes.fixes_for_symbol(a.conn, pid, rel, a.row.name, 3) if a.row else []
+        ) + git_fixes.recent_fixes_for_file(a.conn, pid, rel, 3)
+        for f in briefs:
+            if f.commit_hash not in seen:
+                seen.add(f.commit_hash)
+                lines.append(f"- {f.commit_hash[:10]} {_date(f.fixed_at)} {f.subject}")
+    if not lines:
+        return []
+    return [Section("past_fixes", "Past fixes that may be relevant", "\n".join(lines[:5]), 6)]
+
+
+def _history(a: Asked) -> list[Section]:
+    rel = a.where.rel_path
+    history = lq.file_history(a.conn, a.where.project_id, rel, 5)
+    if not history:
+        return []
+    body = "\n".join(
+        f"- {c.commit_hash[:10]} {_date(c.at)} {c.author}: {c.subject}" for c in history
+    )
+    return [Section("history", f"Last changes to {rel}", body, 7)]
+
+
+def _cochange(a: Asked) -> list[Section]:
+    rel = a.where.rel_path
+    partners = git_cochange.partners(a.conn, a.where.project_id, rel, 8)
+    if not partners:
+        return []
+    body = "\n".join(
+        f"- {p.path}: {p.shared} of {p.commits} commits (confidence {p.confidence:.2f})"
+        for p in partners
+    )
+    return [Section("cochange", f"Files that usually change with {rel}", body, 8)]
+
+
+def _experts(a: Asked) -> list[Section]:
+    rel = a.where.rel_path
+    people = lq.experts(a.conn, a.where.project_id, rel, int(time.time()), 3)
+    if not people:
+        return []
+    body = "\n".join(
+        f"- {e.author}: score {e.score:.0f}, {e.commits} commits, last {_date(e.last_at)}"
+        for e in people
+    )
+    return [Section("experts", f"Who knows {rel} best", body, 9)]
+
+
+@dataclass
+class Unplaced:
+    """A question asked without a position (a chat from the palette): what its providers
+    may read. There is no file, so what matters is found from the question's words."""
+
+    store: Store
+    settings: Settings
+    project_id: int
+    root: Path
+    question: str
+    secrets: tuple[str, ...]
+
+
+QuestionProvider = Callable[[Unplaced], list[Section]]
+
+
+def _question_providers() -> list[QuestionProvider]:
+    """In priority order; memory adds its own here. Imported here: the providers build
+    on this module's sections."""
+    from mira_ls.llm.related import related_code
+
+    return [related_code]
+
+
+def assemble_unplaced(
+    store: Store,
+    settings: Settings,
+    project_id: int,
+    root: Path,
+    question: str,
+    *,
+    budget: int = DEFAULT_TOKENS,
+    secrets: tuple[str, ...] = (),
+) -> ContextBundle | None:
+    """The context of a question without a position; None when no provider found any."""
+    asked = Unplaced(store, settings, project_id, root, question, secrets)
+    sections = [s for provider in _question_providers() for s in provider(asked)]
+    if not sections:
+        return None
+    for s in sections:
+        s.body = redact(s.body, secrets)
+    chosen, dropped = fit(sections, budget)
+    text = "\n\n".join(s.render() for s in chosen)
+    return ContextBundle(text, chosen, dropped, tokens.count(text), [], [], None)
+
+
 def assemble(
     store: Store,
     where: Where,
@@ -181,193 +462,10 @@ def assemble(
     reason = allowed(where.root, where.rel_path)
     if reason:
         return ContextBundle("", [], [], 0, [], [], None, refused=reason)
-    conn = store.conn()
-    pid, rel, text = where.project_id, where.rel_path, where.text
-    lang = _language(rel)
+    asked = _gather(store, where, fx, secrets, error_text)
     sections: list[Section] = list(extra or [])
-    hashes: list[str] = []
-    target_name: str | None = None
-
-    if where.end_line is not None and (where.end_line, where.end_col or 0) != (
-        where.line,
-        where.col,
-    ):
-        sel = _lines(text, where.line, where.end_line)
-        sections.append(
-            Section(
-                "selection",
-                f"Selected code ({rel}:{where.line}-{where.end_line})",
-                _fence(lang, sel),
-                0,
-            )
-        )
-
-    row = None
-    idx = symbol_at(fx, where.line, where.col) if fx is not None else None
-    if fx is not None and idx is not None and fx.symbols[idx].kind != "module":
-        sym = fx.symbols[idx]
-        target_name = sym.qualified_name
-        src = _lines(text, sym.start_line, sym.end_line)
-        hashes.append(sym.content_hash)
-        row = code_store.find_symbol(conn, pid, rel, sym.qualified_name, sym.kind, sym.ordinal)
-        if row is not None:
-            hashes.append(row.content_hash)
-        sections.append(
-            Section(
-                "symbol",
-                f"{sym.kind} `{sym.qualified_name}` ({rel}:{sym.start_line}-"
-                f"{sym.end_line}), the code at the cursor",
-                _fence(lang, src),
-                1,
-                [h for h in (sym.content_hash, row.content_hash if row else None) if h],
-            )
-        )
-    else:
-        a = max(1, where.line - AROUND_LINES)
-        b = where.line + AROUND_LINES
-        sections.append(
-            Section(
-                "around",
-                f"{rel}:{a}-{b} around the cursor (line {where.line})",
-                _fence(lang, _lines(text, a, b)),
-                1,
-                [_sha(_lines(text, a, b))],
-            )
-        )
-
-    errs = lq.open_build_errors(conn, pid, rel, LIST_LIMIT)
-    if errs:
-        body: list[str] = []
-        pairs: list[tuple[int, int | None]] = []
-        for e in errs:
-            body.append(
-                f"- {rel}:{e.line or '?'} {e.tool} {e.code or ''} [{e.category}] "
-                f"{e.message} (seen {e.occurrences}x)"
-            )
-            res = lq.resolutions_for(conn, e.id, 1)
-            for r in res:
-                what = r.summary or (f"changed {', '.join(r.files[:3])}" if r.files else "")
-                body.append(
-                    f"  - resolved before{' in ' + r.commit_hash[:10] if r.commit_hash else ''}"
-                    f": {what}"
-                )
-            pairs.append((e.id, res[0].id if res else None))
-        sections.append(
-            Section(
-                "build_errors", f"Open build errors in {rel}", "\n".join(body), 2, error_ids=pairs
-            )
-        )
-
-    if row is not None:
-        callers = code_store.callers(conn, row.id)[:LIST_LIMIT]
-        if callers:
-            lines = []
-            for c in callers:
-                if c.symbol is None:
-                    continue
-                lines.append(
-                    f"- `{(c.symbol.signature or c.symbol.name).strip()[:200]}` "
-                    f"({c.symbol.qualified_name}, calls at {c.file_path}:{c.line})"
-                )
-                hashes.append(c.symbol.content_hash)
-            sections.append(
-                Section(
-                    "callers",
-                    f"Callers of `{row.name}`",
-                    "\n".join(lines),
-                    3,
-                    [c.symbol.content_hash for c in callers if c.symbol],
-                )
-            )
-        callees = code_store.callees(conn, row.id)
-        resolved = [c for c in callees if c.symbol is not None][:LIST_LIMIT]
-        if resolved:
-            lines = [
-                f"- `{(c.symbol.signature or c.symbol.name).strip()[:200]}` "
-                f"({c.symbol.qualified_name}, {c.symbol.file_path}:{c.symbol.start_line})"
-                for c in resolved
-                if c.symbol is not None
-            ]
-            hashes.extend(c.symbol.content_hash for c in resolved if c.symbol is not None)
-            sections.append(
-                Section(
-                    "callees",
-                    f"What `{row.name}` calls",
-                    "\n".join(lines),
-                    4,
-                    [c.symbol.content_hash for c in resolved if c.symbol],
-                )
-            )
-
-    loaded = guidelines.load(store, pid, where.root, secrets)
-    for g in loaded.guidelines:
-        sections.append(Section("guidelines", f"Project guidelines ({g.file_path})", g.content, 5))
-
-    # With an error, rank all past fixes by similarity (the error is the question); without
-    # one, the fixes that touched this symbol, then this file, are the relevant ones.
-    fix_query = " ".join(filter(None, [error_text, " ".join(e.message for e in errs[:3])]))
-    ranked = rank_fixes(conn, pid, fix_query, [rel]) if fix_query.strip() else []
-    lines = [
-        f"- {f.commit[:10]} {_date(f.at)} [{f.category}] {f.subject} "
-        f"(files: {', '.join(f.files[:4])})"
-        for f in ranked
-    ]
-    if not lines:
-        seen: set[str] = set()
-        briefs = (git_fixes.fixes_for_symbol(conn, pid, rel, row.name, 3) if row else []) + (
-            git_fixes.recent_fixes_for_file(conn, pid, rel, 3)
-        )
-        for f in briefs:
-            if f.commit_hash not in seen:
-                seen.add(f.commit_hash)
-                lines.append(f"- {f.commit_hash[:10]} {_date(f.fixed_at)} {f.subject}")
-    if lines:
-        sections.append(
-            Section("past_fixes", "Past fixes that may be relevant", "\n".join(lines[:5]), 6)
-        )
-
-    history = lq.file_history(conn, pid, rel, 5)
-    if history:
-        sections.append(
-            Section(
-                "history",
-                f"Last changes to {rel}",
-                "\n".join(
-                    f"- {c.commit_hash[:10]} {_date(c.at)} {c.author}: {c.subject}" for c in history
-                ),
-                7,
-            )
-        )
-
-    partners = git_cochange.partners(conn, pid, rel, 8)
-    if partners:
-        sections.append(
-            Section(
-                "cochange",
-                f"Files that usually change with {rel}",
-                "\n".join(
-                    f"- {p.path}: {p.shared} of {p.commits} commits (confidence {p.confidence:.2f})"
-                    for p in partners
-                ),
-                8,
-            )
-        )
-
-    people = lq.experts(conn, pid, rel, int(time.time()), 3)
-    if people:
-        sections.append(
-            Section(
-                "experts",
-                f"Who knows {rel} best",
-                "\n".join(
-                    f"- {e.author}: score {e.score:.0f}, {e.commits} commits, "
-                    f"last {_date(e.last_at)}"
-                    for e in people
-                ),
-                9,
-            )
-        )
-
+    for provider in _section_providers():
+        sections.extend(provider(asked))
     for s in sections:
         s.body = redact(s.body, secrets)
     chosen, dropped = fit(sections, budget)
@@ -381,7 +479,7 @@ def assemble(
         tokens.count(chosen_text),
         used_hashes,
         injections,
-        target_name,
+        asked.symbol.qualified_name if asked.symbol else None,
     )
 
 

@@ -89,6 +89,20 @@ def retry_after_seconds(headers: Any) -> float | None:
     return None
 
 
+def retry_when(wait_s: float | None, now: float) -> str:
+    """'Try again after 17:42 UTC (in 60 min).' from a Retry-After; 'in a moment' without one."""
+    if wait_s is None or wait_s < 1:
+        return "Try again in a moment."
+    if wait_s < 60:
+        return f"The endpoint asks to wait {math.ceil(wait_s)} s; try again after that."
+    at = math.ceil((now + wait_s) / 60) * 60  # "after" a whole minute that has passed the wait
+    minutes = round(wait_s / 60)
+    span = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+    same_day = time.gmtime(at)[:3] == time.gmtime(now)[:3]
+    clock = time.strftime("%H:%M UTC" if same_day else "%Y-%m-%d %H:%M UTC", time.gmtime(at))
+    return f"The endpoint asks to wait: try again after {clock} (in {span})."
+
+
 def _tries(info: CallInfo) -> str:
     n = info.max_retries
     return "no retry configured" if n == 0 else f"after {n} {'retry' if n == 1 else 'retries'}"
@@ -183,15 +197,10 @@ def from_openai(exc: BaseException, info: CallInfo) -> LlmError:
                     f"provider's billing settings, then try again.{said_part}",
                     status=429,
                 )
-            when = (
-                f" The endpoint asks to wait {wait:.0f} s."
-                if wait is not None and wait >= 1
-                else ""
-            )
             return make(
                 "rate_limit",
                 f"The LLM endpoint {url} is rate-limiting requests (429 Too Many "
-                f"Requests, {_tries(info)}).{when} Try again in a moment.",
+                f"Requests, {_tries(info)}). {retry_when(wait, time.time())}",
                 status=429,
                 retry_after_s=wait,
             )

@@ -1,21 +1,24 @@
-"""Apply a unified diff from an answer to the current text of the files, or say it does not.
+"""Apply a unified diff from an answer to the current text of the files, or say why it does not.
 
 Models get line numbers wrong more often than context, so each hunk is placed where its
-context and removed lines match exactly, searching outward from the stated line. A hunk
-that matches nowhere (or a file that is missing) means the patch does not apply: nothing
-is offered rather than a wrong edit.
+context and removed lines match exactly, searching the whole file outward from the stated
+line (``mira_ls.hunks`` holds the placing rules, shared with past fixes). A hunk that
+matches nowhere, a file that is missing, or a file the patch guard refuses means the patch
+does not apply: nothing is offered rather than a wrong or dangerous edit, and the reason is
+a sentence.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from unidiff import PatchSet
-from unidiff.errors import UnidiffParseError
+from mira_ls.hunks import FileChange, Hunk, LineEdit, apply_edits, edits_for_file, parse
+from mira_ls.llm.patch_guard import PatchRefused
 
 _DIFF_BLOCK = re.compile(r"```(?:diff|patch)[^\n]*\n(.*?)```", re.S)
+WHOLE_FILE = 1 << 30  # a model's line numbers are guesses: search the whole file
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,19 @@ class FilePatch:
     path: str
     old_text: str
     new_text: str
+    added: int = 0  # lines
+    removed: int = 0
+
+    def size(self) -> str:
+        return f"+{self.added} \u2212{self.removed}"
+
+
+@dataclass
+class PatchPlan:
+    """The files a patch changes, or the sentence why nothing is offered."""
+
+    patches: list[FilePatch] = field(default_factory=list)
+    problem: str | None = None
 
 
 def diff_blocks(answer: str) -> list[str]:
@@ -33,71 +49,66 @@ def diff_blocks(answer: str) -> list[str]:
     return blocks
 
 
-def _strip(path: str) -> str:
-    for prefix in ("a/", "b/"):
-        if path.startswith(prefix):
-            return path[len(prefix) :]
-    return path
+def _counts(edits: list[LineEdit]) -> tuple[int, int]:
+    added = sum(len(e.new_text.splitlines()) for e in edits)
+    return added, sum(e.end - e.start for e in edits)
 
 
-def _apply_hunks(text: str, hunks: list[tuple[int, list[str], list[str]]]) -> str | None:
-    lines = text.split("\n")
-    trailing = text.endswith("\n")
-    if trailing:
-        lines = lines[:-1]
-    offset = 0
-    for start, old, new in hunks:
-        want = max(0, start - 1 + offset)
-        pos = _find(lines, old, want)
-        if pos is None:
-            return None
-        lines[pos : pos + len(old)] = new
-        offset += len(new) - len(old)
-    out = "\n".join(lines)
-    return out + "\n" if trailing else out
+def _changes(blocks: list[str]) -> list[FileChange] | str:
+    out: list[FileChange] = []
+    for block in blocks:
+        files = parse(block)
+        if not files:
+            return "the diff in the answer could not be read"
+        out.extend(files)
+    return out
 
 
-def _find(lines: list[str], old: list[str], want: int) -> int | None:
-    if not old:
-        return min(want, len(lines))
-    n = len(old)
-    for delta in range(0, max(want, len(lines)) + 1):
-        for pos in (want - delta, want + delta) if delta else (want,):
-            if 0 <= pos <= len(lines) - n and lines[pos : pos + n] == old:
-                return pos
-    return None
+def plan(answer: str, read: Callable[[str], str | None]) -> PatchPlan:
+    """What the answer's diffs change; ``read`` gives a file's text (None: missing) or raises
+    PatchRefused with the reason it may not be changed."""
+    blocks = diff_blocks(answer)
+    if not blocks:
+        return PatchPlan(problem="the answer holds no diff")
+    changes = _changes(blocks)
+    if isinstance(changes, str):
+        return PatchPlan(problem=changes)
+    hunks: dict[str, list[Hunk]] = {}
+    for fc in changes:
+        if fc.added or fc.removed or fc.binary:
+            return PatchPlan(
+                problem=f"the diff creates or deletes {fc.path}; only edits are offered"
+            )
+        hunks.setdefault(fc.path, []).extend(fc.hunks)
+    refusals: list[str] = []
+    texts: dict[str, str] = {}
+    for path in hunks:
+        try:
+            text = read(path)
+        except PatchRefused as exc:
+            refusals.append(str(exc))
+            continue
+        if text is None:
+            refusals.append(f"{path} does not exist in the workspace")
+            continue
+        texts[path] = text
+    if refusals:
+        return PatchPlan(problem="; ".join(refusals))
+    out: list[FilePatch] = []
+    for path, file_hunks in hunks.items():
+        edits = edits_for_file(texts[path], file_hunks, WHOLE_FILE)
+        if edits is None:
+            return PatchPlan(problem=f"the diff does not match the current text of {path}")
+        if edits:
+            added, removed = _counts(edits)
+            new = apply_edits(texts[path], edits)
+            out.append(FilePatch(path, texts[path], new, added, removed))
+    if not out:
+        return PatchPlan(problem="the diff changes nothing in the current text")
+    return PatchPlan(out)
 
 
 def apply(answer: str, read: Callable[[str], str | None]) -> list[FilePatch] | None:
     """New texts for every file the answer's diffs touch; None if any part fails."""
-    blocks = diff_blocks(answer)
-    if not blocks:
-        return None
-    current: dict[str, str] = {}
-    originals: dict[str, str] = {}
-    for block in blocks:
-        try:
-            patch = PatchSet(block if block.endswith("\n") else block + "\n")
-        except (UnidiffParseError, ValueError):
-            return None
-        if not len(patch):
-            return None
-        for pf in patch:
-            if pf.is_added_file or pf.is_removed_file:
-                return None  # creating or deleting files is not offered as an edit
-            path = _strip(pf.target_file or pf.source_file)
-            if path not in current:
-                text = read(path)
-                if text is None:
-                    return None
-                current[path] = originals[path] = text
-            hunks = []
-            for h in pf:
-                old = [ln.value.rstrip("\n") for ln in h if ln.is_context or ln.is_removed]
-                new = [ln.value.rstrip("\n") for ln in h if ln.is_context or ln.is_added]
-                hunks.append((h.source_start, old, new))
-            result = _apply_hunks(current[path], hunks)
-            if result is None:
-                return None
-            current[path] = result
-    return [FilePatch(p, originals[p], current[p]) for p in current if current[p] != originals[p]]
+    result = plan(answer, read)
+    return result.patches if result.problem is None else None

@@ -242,6 +242,9 @@ class Provider:
         on_text: Callable[[str], None] | None,
         cancelled: Callable[[], bool] | None,
     ) -> Completion:
+        # Cyclomatic ~31, on purpose: one loop over the stream's chunks (text, tool-call
+        # deltas, usage, finish) and the SDK's failure types, each turned into its sentence
+        # with what had arrived; split apart, the pieces would all need the loop's state.
         import openai
 
         parts: list[str] = []

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from mira_ls.config import Settings
-from mira_ls.llm.context import Section, _fence, _language
+from mira_ls.llm.context import Section, Unplaced, _fence, _language
 from mira_ls.llm.redact import redact
 from mira_ls.llm.workspace_files import FileRefused, read_lines
 from mira_ls.search import hybrid
@@ -23,6 +23,13 @@ SHOWN_WITH_CODE = 3
 LISTED = 8
 MAX_LINES = 40
 PRIORITY = 2  # after the question's own material, before guidelines and history
+
+
+def related_code(a: Unplaced) -> list[Section]:
+    """A question provider (context.assemble_unplaced): the search hits, the first few with
+    their code."""
+    section = related_code_section(a.store, a.settings, a.project_id, a.root, a.question, a.secrets)
+    return [section] if section is not None else []
 
 
 def related_code_section(

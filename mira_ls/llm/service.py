@@ -17,7 +17,7 @@ from typing import Any
 
 from mira_ls.config import Settings
 from mira_ls.llm import prompts, tokens
-from mira_ls.llm.budget import Budget, BudgetRefused, Reservation
+from mira_ls.llm.budget import Budget, BudgetRefused, Plan, Reservation
 from mira_ls.llm.cache import LlmCache, cache_key
 from mira_ls.llm.context import ContextBundle, record_injections
 from mira_ls.llm.errors import LlmError
@@ -78,19 +78,42 @@ class Answer:
     cancelled: bool = False
     complete: bool = True
     calls: int = 0
+    downgraded: bool = False  # the budget changed the model, effort or cap: not cached
+    estimated: bool = False  # some call reported no usage: tokens are our own count
+    overrun: bool = False  # a call cost more than its reservation: spending is on hold
 
     def cost_line(self) -> str:
         if self.cached:
             return f"cached answer (cost $0, saved {usd(self.saved_micro)})"
-        parts = [f"cost {usd(self.cost_micro)}", f"{self.model}"]
+        cost = f"cost {usd(self.cost_micro)}"
+        if self.estimated:
+            cost += " (the worst case: the endpoint reported no usage)"
+        parts = [cost, f"{self.model}"]
         if self.reasoning_effort:
             parts.append(f"effort {self.reasoning_effort}")
-        parts.append(f"{self.input_tokens} in / {self.output_tokens} out tokens")
+        if self.estimated:
+            parts.append(f"~{self.input_tokens} in / ~{self.output_tokens} out tokens (estimated)")
+        else:
+            parts.append(f"{self.input_tokens} in / {self.output_tokens} out tokens")
         if self.calls > 1:
             parts.append(f"{self.calls} calls")
         if self.cancelled:
             parts.append("cancelled")
         return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What one question sends: the cache key covers the conversation, tools and model."""
+
+    shown: str
+    model: str
+    effort: str
+    session: str
+    system: str
+    convo: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None
+    key: str
 
 
 class LlmService:
@@ -126,176 +149,209 @@ class LlmService:
         cancelled: Callable[[], bool] | None = None,
     ) -> Answer:
         """Answer ``q``; raises LlmError (BudgetRefused included) with a sentence."""
+        req = self._request(q)
+        hit = self._from_cache(q, req, on_text)
+        if hit is not None:
+            return hit
+        box = (
+            ToolBox(self.store, q.project_id, q.root, self.secrets)
+            if req.tools is not None and q.project_id is not None and q.root is not None
+            else None
+        )
+        answer = self._answer(q, req, box, on_text, cancelled)
+        self._keep(q, req, answer, box)
+        return answer
+
+    def _request(self, q: Question) -> _Request:
+        """The messages, tools and cache key of a question (history and context scrubbed)."""
         llm = self.settings.llm
-        # The question as recorded (sessions.title, memory_entries): scrubbed like the request.
-        shown = self.scrub(q.shown)
         model = q.model or llm.model
         effort = q.reasoning_effort or llm.reasoning_effort
         session = self.conversations.session_for(
             q.project_id, session_id=q.session_id, new=q.new_session, client_name=q.client_name
         )
-        history_budget = int(llm.context_tokens * HISTORY_SHARE)
         history = (
             [
                 {"role": m["role"], "content": self.scrub(m["content"])}
-                for m in self.conversations.history(session, history_budget)
+                for m in self.conversations.history(
+                    session, int(llm.context_tokens * HISTORY_SHARE)
+                )
             ]
             if q.with_history
             else []
         )
         user = self.scrub(prompts.with_context(q.context.text if q.context else "", q.request))
-        system = prompts.SYSTEM
         convo = [*history, {"role": "user", "content": user}]
-        tools = (
-            SCHEMAS
-            if (
-                q.use_tools
-                and q.project_id is not None
-                and q.root is not None
-                and llm.max_tool_rounds > 0
-            )
-            else None
-        )
+        use_tools = q.use_tools and q.project_id is not None and q.root is not None
+        tools = SCHEMAS if use_tools and llm.max_tool_rounds > 0 else None
+        system = prompts.SYSTEM
         key = cache_key(convo, tools, system, model, normalize_effort(model, effort) or effort)
-        hit = self.cache.get(key, model)
-        if hit is not None:
-            if on_text is not None:
-                on_text(hit.response)
-            self.budget.record_cache_hit(
-                model=hit.model,
-                reasoning_effort=hit.reasoning_effort,
-                saved_micro=hit.cost_micro,
-                input_tokens=hit.input_tokens,
-                output_tokens=hit.output_tokens,
-                operation=q.operation,
-                project_id=q.project_id,
-            )
-            self.conversations.record(
-                session,
-                shown,
-                hit.response,
-                model=hit.model,
-                cost_micro=0,
-                metadata={"cached": True, "operation": q.operation},
-            )
-            return Answer(
-                hit.response,
-                True,
-                0,
-                hit.cost_micro,
-                hit.model,
-                hit.reasoning_effort,
-                key,
-                session,
-                tool_calls=hit.tool_calls,
-                input_tokens=hit.input_tokens,
-                output_tokens=hit.output_tokens,
-            )
+        # The question as recorded (sessions.title, memory_entries): scrubbed like the request.
+        return _Request(self.scrub(q.shown), model, effort, session, system, convo, tools, key)
 
-        messages: list[dict[str, Any]] = [{"role": "system", "content": system}, *convo]
-        box = (
-            ToolBox(self.store, q.project_id, q.root, self.secrets)
-            if tools is not None and q.project_id is not None and q.root is not None
-            else None
+    def _from_cache(
+        self, q: Question, req: _Request, on_text: Callable[[str], None] | None
+    ) -> Answer | None:
+        hit = self.cache.get(req.key, req.model)
+        if hit is None:
+            return None
+        if on_text is not None:
+            on_text(hit.response)
+        self.budget.record_cache_hit(
+            model=hit.model,
+            reasoning_effort=hit.reasoning_effort,
+            saved_micro=hit.cost_micro,
+            input_tokens=hit.input_tokens,
+            output_tokens=hit.output_tokens,
+            operation=q.operation,
+            project_id=q.project_id,
         )
-        answer = Answer("", False, 0, 0, model, effort, key, session)
-        downgraded = False
+        self.conversations.record(
+            req.session,
+            req.shown,
+            hit.response,
+            model=hit.model,
+            cost_micro=0,
+            metadata={"cached": True, "operation": q.operation},
+        )
+        return Answer(
+            hit.response,
+            True,
+            0,
+            hit.cost_micro,
+            hit.model,
+            hit.reasoning_effort,
+            req.key,
+            req.session,
+            tool_calls=hit.tool_calls,
+            input_tokens=hit.input_tokens,
+            output_tokens=hit.output_tokens,
+        )
+
+    def _answer(
+        self,
+        q: Question,
+        req: _Request,
+        box: ToolBox | None,
+        on_text: Callable[[str], None] | None,
+        cancelled: Callable[[], bool] | None,
+    ) -> Answer:
+        """The tool loop: each round reserved, called and settled on its own."""
+        llm = self.settings.llm
+        messages: list[dict[str, Any]] = [{"role": "system", "content": req.system}, *req.convo]
+        answer = Answer("", False, 0, 0, req.model, req.effort, req.key, req.session)
         rounds = llm.max_tool_rounds if box is not None else 0
-        usage_in = usage_out = 0
         for rnd in range(rounds + 1):
             last = rnd == rounds
-            prompt_tokens = tokens.count_messages(messages, tools)
+            prompt_tokens = tokens.count_messages(messages, req.tools)
             if rnd == 0:
                 res = self.budget.reserve(
-                    model=model,
-                    reasoning_effort=effort,
+                    model=req.model,
+                    reasoning_effort=req.effort,
                     prompt_tokens=prompt_tokens,
                     max_output_tokens=llm.max_output_tokens,
                     operation=q.operation,
                     project_id=q.project_id,
                 )
+                self._first_round(q, req, res.plan, answer)
             else:
                 res = self._reserve_followup(answer, prompt_tokens, q)
-            plan = res.plan
-            if rnd == 0:
-                model, effort = plan.model, plan.reasoning_effort or effort
-                answer.model, answer.reasoning_effort = plan.model, plan.reasoning_effort
-                answer.notes.extend(plan.notes)
-                downgraded = bool(plan.notes)
-                if not self.budget.price(plan.model).known:
-                    answer.notes.append(
-                        f"no price is known for {plan.model}: it is charged at gpt-5.1 rates; "
-                        "set mira.budget.prices for it (0 for a local model)"
-                    )
-                if q.context is not None and q.project_id is not None:
-                    record_injections(self.store, q.project_id, q.context, key, int(time.time()))
             call = ChatCall(
-                plan.model,
+                res.plan.model,
                 messages,
-                plan.reasoning_effort,
-                plan.max_output_tokens,
-                tools=tools,
-                tool_choice="none" if (tools is not None and last) else None,
+                res.plan.reasoning_effort,
+                res.plan.max_output_tokens,
+                tools=req.tools,
+                tool_choice="none" if (req.tools is not None and last) else None,
             )
             completion = self._call(res, call, on_text, cancelled, answer)
-            answer.calls += 1
-            if completion.usage is not None:
-                usage_in += completion.usage.input_tokens
-                usage_out += completion.usage.output_tokens
-            answer.input_tokens, answer.output_tokens = usage_in, usage_out
-            if completion.cancelled:
-                answer.text += completion.text
-                answer.cancelled = True
-                answer.complete = False
-                break
-            if completion.tool_calls and box is not None and not last:
-                messages.append(
-                    {
-                        "role": "assistant",
-                        "content": completion.text or None,
-                        "tool_calls": [t.as_message_part() for t in completion.tool_calls],
-                    }
-                )
-                for t in completion.tool_calls:
-                    result = box.run(t.name, t.arguments)
-                    messages.append({"role": "tool", "tool_call_id": t.id, "content": result})
-                answer.tool_calls = list(box.calls)
+            if not self._round_done(completion, box, messages, answer, last, res.plan):
                 continue
-            answer.text += completion.text
-            answer.complete = (
-                completion.finish_reason in ("stop", None) and not completion.tool_calls
-            )
-            if completion.finish_reason == "length":
-                answer.notes.append(
-                    "the answer hit the output limit "
-                    f"({plan.max_output_tokens} tokens) and is cut off"
-                )
             break
-        if answer.complete and not answer.cancelled and not downgraded and answer.text:
+        return answer
+
+    def _first_round(self, q: Question, req: _Request, plan: Plan, answer: Answer) -> None:
+        """What the first reservation decided (model, effort, notes) becomes the answer's."""
+        answer.model, answer.reasoning_effort = plan.model, plan.reasoning_effort
+        answer.notes.extend(plan.notes)
+        answer.downgraded = bool(plan.notes)
+        if not self.budget.price(plan.model).known:
+            answer.notes.append(
+                f"no price is known for {plan.model}: it is charged at gpt-5.1 rates; "
+                "set mira.budget.prices for it (0 for a local model)"
+            )
+        if q.context is not None and q.project_id is not None:
+            record_injections(self.store, q.project_id, q.context, req.key, int(time.time()))
+
+    @staticmethod
+    def _round_done(
+        completion: Completion,
+        box: ToolBox | None,
+        messages: list[dict[str, Any]],
+        answer: Answer,
+        last: bool,
+        plan: Plan,
+    ) -> bool:
+        """Fold one call into the answer; False when tool calls were run and a round follows."""
+        answer.calls += 1
+        if completion.cancelled:
+            answer.text += completion.text
+            answer.cancelled = True
+            answer.complete = False
+            return True
+        if completion.tool_calls and box is not None and not last:
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": completion.text or None,
+                    "tool_calls": [t.as_message_part() for t in completion.tool_calls],
+                }
+            )
+            for t in completion.tool_calls:
+                result = box.run(t.name, t.arguments)
+                messages.append({"role": "tool", "tool_call_id": t.id, "content": result})
+            answer.tool_calls = list(box.calls)
+            return False
+        answer.text += completion.text
+        answer.complete = completion.finish_reason in ("stop", None) and not completion.tool_calls
+        if completion.finish_reason == "length":
+            answer.notes.append(
+                f"the answer hit the output limit ({plan.max_output_tokens} tokens) and is cut off"
+            )
+        return True
+
+    def _keep(self, q: Question, req: _Request, answer: Answer, box: ToolBox | None) -> None:
+        """Cache a complete answer made as asked; record every answer in the conversation."""
+        if (
+            answer.complete
+            and not answer.cancelled
+            and not answer.downgraded
+            and not answer.estimated
+            and answer.text
+        ):
             hashes = list(q.context.content_hashes if q.context else [])
             if box is not None:
                 hashes.extend(box.used_hashes)
             self.cache.put(
-                key,
-                model=model,
+                req.key,
+                model=answer.model,
                 reasoning_effort=answer.reasoning_effort,
                 response=answer.text,
                 tool_calls=answer.tool_calls,
-                input_tokens=usage_in,
-                output_tokens=usage_out,
+                input_tokens=answer.input_tokens,
+                output_tokens=answer.output_tokens,
                 cost_micro=answer.cost_micro,
                 content_hashes=hashes,
             )
         if answer.text and not answer.cancelled:
             self.conversations.record(
-                session,
-                shown,
+                req.session,
+                req.shown,
                 answer.text,
                 model=answer.model,
                 cost_micro=answer.cost_micro,
                 metadata={"operation": q.operation, "cached": False},
             )
-        return answer
 
     def _reserve_followup(self, answer: Answer, prompt_tokens: int, q: Question) -> Reservation:
         """Later tool rounds keep the first round's model and effort; the cap may shrink."""
@@ -347,13 +403,21 @@ class LlmService:
             raise
         usage: Usage | None = completion.usage
         status = "cancelled" if completion.cancelled else "settled"
-        if usage is None and not completion.cancelled:
-            # The endpoint sent no usage: count what we sent and received ourselves.
-            usage = Usage(
+        seen = usage
+        if seen is None:
+            # No usage from the endpoint: show our own count of what was sent and received,
+            # and charge the worst case (hidden reasoning tokens cannot be counted here).
+            answer.estimated = True
+            seen = Usage(
                 tokens.count_messages(call.messages, call.tools),
                 tokens.count(completion.text)
                 + sum(tokens.count(t.arguments) for t in completion.tool_calls),
             )
         settled = self.budget.settle(res, usage, status=status)
         answer.cost_micro += settled.cost_micro
+        answer.input_tokens += seen.input_tokens
+        answer.output_tokens += seen.output_tokens
+        if settled.overrun is not None:
+            answer.overrun = True
+            answer.notes.append(settled.overrun)
         return completion

@@ -1,24 +1,25 @@
-"""The language server: pygls wiring only. One module per area wires that area's LSP messages
-to its feature functions; importing them registers the handlers on the one server object."""
+"""The language server: pygls wiring only. One module per area wires that area's LSP
+messages to its feature functions; ``create_server()`` builds a fresh server with all of
+them, so the CLI and tests never share one."""
 
-from mira_ls.server import (  # noqa: F401
-    build,
-    code,
-    documents,
-    git,
-    lifecycle,
-    llm,
-    report,
-    search,
-)
-from mira_ls.server.base import MiraServer, server
+from mira_ls.server import build, code, documents, lifecycle, llm, report, search
+from mira_ls.server.base import MiraServer
 
-__all__ = ["MiraServer", "run_stdio", "run_tcp", "server"]
+__all__ = ["MiraServer", "create_server", "run_stdio", "run_tcp"]
+
+AREAS = (lifecycle, documents, code, build, llm, report, search)
+
+
+def create_server() -> MiraServer:
+    ls = MiraServer()
+    for area in AREAS:
+        area.register(ls)
+    return ls
 
 
 def run_stdio() -> None:
-    server.start_io()
+    create_server().start_io()
 
 
 def run_tcp(host: str, port: int) -> None:
-    server.start_tcp(host, port)
+    create_server().start_tcp(host, port)

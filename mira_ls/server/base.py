@@ -1,8 +1,9 @@
 """The server object and what every handler module shares: messages from any thread,
 diagnostics merged per source, live documents, background jobs, guarded handlers.
 
-The server object is the only mutable state; handlers are pygls wiring around feature
-functions, and a failing handler answers empty with a sentence for the user.
+A server object (made by ``mira_ls.server.create_server``) holds all mutable state;
+handlers are pygls wiring around feature functions, and a failing handler answers empty
+with a sentence for the user.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -28,7 +28,9 @@ from mira_ls.features import (
 from mira_ls.features.positions import LineMap, Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.index import indexer
-from mira_ls.index.jedi_process import JediRunner
+from mira_ls.jobs import Handle, Job, Lane, ProcessExecutor, ProgressSink, Runner
+from mira_ls.jobs.runner import Merge
+from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -44,36 +46,44 @@ def uri_to_path(uri: str) -> Path | None:
     return Path(unquote(parsed.path))
 
 
+def lanes() -> list[Lane]:
+    """The server's lanes: each area queues apart, so a long build never delays a blame.
+    jedi is pure Python and slow: in a thread it would hold the GIL (and every hover) for
+    minutes, so it runs in a child process, killed on exit."""
+    return [
+        Lane("index"),
+        Lane("mine"),
+        Lane("blame"),
+        Lane("build"),
+        Lane("llm", workers=2),
+        Lane("embed"),  # a workspace's embedding run: apart from chat, which it would delay
+        Lane("jedi", workers=2, executor=ProcessExecutor()),
+    ]
+
+
 class MiraServer(LanguageServer):
-    """The server object is the only mutable state: session, executors, loop."""
+    """One server's mutable state: session, job runner, diagnostics, loop."""
 
     def __init__(self) -> None:
         super().__init__("mira-ls", __version__)
         self.session = Session(store=None, settings=config.Settings())
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.index_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-index")
+        self.jobs = Runner(lanes(), progress=self._progress_for, on_error=self._job_failed)
+        # Mining and blame run in child processes that write the database themselves; the
+        # lane's thread only waits on a pipe, so requests never wait on their GIL.
+        self.workers = ProcessExecutor()
         self.parse_cache = indexer.ParseCache()  # a save re-parses only the edited region
-        self.jedi = JediRunner()
-        self.git_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-git")
-        self.llm_jobs = ThreadPoolExecutor(2, thread_name_prefix="mira-llm")
         self.chat = chat.ChatState()
-        self.blame_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-blame")
-        self.mining_queued: set[Path] = set()
-        self.mining_lock = threading.Lock()
-        self.build_jobs = ThreadPoolExecutor(1, thread_name_prefix="mira-build")
-        self.builds_running: set[Path] = set()  # project roots with a build queued or running
-        self.builds_again: set[Path] = set()  # saved again while building: build once more
-        self.build_lock = threading.Lock()
         # Diagnostics per document and source: publishDiagnostics replaces a document's whole
         # list, so each source (co-change, the build) updates its part and all are sent.
         self._diagnostics: dict[str, dict[str, list[types.Diagnostic]]] = {}
         self._diagnostics_lock = threading.Lock()
         self.tasks: set[asyncio.Future[Any]] = set()  # fire-and-forget coroutines, kept alive
         self.shutting_down = False
+        self.shutdown_requested = False  # the exit code says whether shutdown came first
         self.init_options: dict[str, Any] = {}
         self._shown: dict[str, float] = {}
         self._shown_lock = threading.Lock()
-        self.pending: list[Future[Any]] = []
 
     # -- messages ---------------------------------------------------------------------
 
@@ -184,31 +194,74 @@ class MiraServer(LanguageServer):
                             by_path[p] = doc.source
             return by_path.get(path)
 
-        return Lines(self.encoding, buffer_text)
+        return Lines(self.encoding, buffer_text, self.session.stored_non_ascii)
+
+    # -- background work --------------------------------------------------------------
 
     def submit(
-        self, pool: ThreadPoolExecutor, what: str, fn: Callable[..., T], *args: Any
-    ) -> Future[T] | None:
-        """Run background work; its failure becomes a message, never a dead server."""
+        self,
+        lane: str,
+        what: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        key: Hashable | None = None,
+        progress: str | None = None,
+        merge: Merge | None = None,
+    ) -> Handle | None:
+        """Run ``fn(ctx, *args)`` on a lane of the job runner; ``what`` names it in the
+        message its failure becomes (never a dead server); ``progress`` titles its bar;
+        ``merge`` combines the arguments of a job queued under the same key."""
         if self.shutting_down:
             return None
+        return self.jobs.submit(
+            lane, fn, *args, key=key, title=what, progress=progress, merge=merge
+        )
 
-        def run() -> T | None:
-            try:
-                return fn(*args)
-            except StoreError as exc:
-                self.show(str(exc))
-            except Exception as exc:
-                log.exception("%s failed", what)
-                self.show(f"mira-ls: {what} failed: {exc}. Details are in the server log.")
-            return None
+    def _progress_for(self, job: Job) -> ProgressSink:
+        return ThreadSafeProgress(self, job.progress or job.title or job.lane)
 
-        fut = pool.submit(run)
-        self.pending = [f for f in self.pending if not f.done()] + [fut]
-        return fut  # type: ignore[return-value]
+    def _job_failed(self, job: Job, exc: BaseException) -> None:
+        if isinstance(exc, StoreError):
+            self.show(str(exc))
+        else:
+            what = job.title or f"a {job.lane} job"
+            self.show(f"mira-ls: {what} failed: {exc}. Details are in the server log.")
+
+    def stop_background(self) -> None:
+        """Shutdown: cancel every job and kill worker processes, waiting for none."""
+        self.shutting_down = True
+        self.jobs.stop()
+        self.workers.stop()
 
 
-server = MiraServer()
+class Handlers:
+    """One module's handlers, declared with ``@handlers.feature(...)`` /
+    ``@handlers.command(...)`` as on a pygls server, and put on a fresh server by
+    ``register(ls)``. The table is filled once, at import; all state is on the server."""
+
+    def __init__(self) -> None:
+        self._features: list[tuple[tuple[Any, ...], Callable[..., Any]]] = []
+        self._commands: list[tuple[str, Callable[..., Any]]] = []
+
+    def feature(self, *args: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        def deco(fn: Callable[..., T]) -> Callable[..., T]:
+            self._features.append((args, fn))
+            return fn
+
+        return deco
+
+    def command(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        def deco(fn: Callable[..., T]) -> Callable[..., T]:
+            self._commands.append((name, fn))
+            return fn
+
+        return deco
+
+    def register(self, ls: LanguageServer) -> None:
+        for args, fn in self._features:
+            ls.feature(*args)(fn)
+        for name, fn in self._commands:
+            ls.command(name)(fn)
 
 
 def guarded(

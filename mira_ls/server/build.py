@@ -12,6 +12,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from mira_ls.build import consent
 from mira_ls.build import detect as build_detect
 from mira_ls.build import pipeline as build_pipeline
 from mira_ls.features import (
@@ -19,11 +20,12 @@ from mira_ls.features import (
     build_diagnostics,
 )
 from mira_ls.features.session import ProjectRoot
-from mira_ls.server.base import MiraServer, command_arg, guarded, server, uri_to_path
-from mira_ls.server.progress import ThreadSafeProgress
-from mira_ls.store import projects as project_store
+from mira_ls.jobs import JobContext, ProgressSink
+from mira_ls.server.base import Handlers, MiraServer, command_arg, guarded, uri_to_path
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 
 CONFIRM_TIMEOUT_S = 600.0
@@ -47,47 +49,32 @@ async def _confirm_build(
     store = ls.session.store
     if store is None:
         return False
-    record = project_store.by_id(store.conn(), project.project_id)
-    if record is not None and record.build_confirmed:
+    if not consent.needs_consent(store, project.project_id, plan):
         return True
-    listing = "; ".join(c.describe() for c in plan.commands)
     run, cancel = types.MessageActionItem("Run"), types.MessageActionItem("Cancel")
-    message = (
-        f"mira-ls found build commands in {project.root.name}. They run this project's "
-        f"own code: {listing}. Run them? (Your answer is remembered for this project.)"
-    )
     caps = ls.client_capabilities.window
+    if caps is None or caps.show_message is None:
+        msg = consent.cannot_ask(project.root.name, str(project.root), plan)
+        ls.show(msg, types.MessageType.Warning)
+        return False
     answer = None
-    if caps is not None and caps.show_message is not None:
-        try:
-            answer = await asyncio.wait_for(
-                ls.window_show_message_request_async(
-                    types.ShowMessageRequestParams(
-                        type=types.MessageType.Info, message=message, actions=[run, cancel]
-                    )
-                ),
-                CONFIRM_TIMEOUT_S,
-            )
-        except Exception as exc:
-            log.debug("build confirmation request failed: %s", exc)
-            answer = None
-    else:
-        ls.show(
-            f"mira-ls needs your confirmation to run the build commands found in "
-            f"{project.root.name} ({listing}); this editor cannot ask. Run "
-            f"'mira-ls build {project.root} --yes' once, or set mira.build.commands.",
-            types.MessageType.Warning,
+    try:
+        answer = await asyncio.wait_for(
+            ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message=consent.question(project.root.name, plan),
+                    actions=[run, cancel],
+                )
+            ),
+            CONFIRM_TIMEOUT_S,
         )
-        return False
+    except Exception as exc:
+        log.debug("build confirmation request failed: %s", exc)
     if answer is None or answer.title != run.title:
-        ls.show(
-            f"The build of {project.root.name} was not run: the detected commands were not "
-            "confirmed.",
-            types.MessageType.Info,
-        )
+        ls.show(consent.declined(project.root.name), types.MessageType.Info)
         return False
-    with store.write() as conn:
-        project_store.set_build_confirmed(conn, project.project_id, True)
+    consent.remember(store, project.project_id)
     return True
 
 
@@ -116,22 +103,24 @@ async def start_build(
         return result
     if plan.detected and not await _confirm_build(ls, project, plan):
         return result
-    with ls.build_lock:
-        if project.root in ls.builds_running:
-            ls.builds_again.add(project.root)
-            result["queued"] = True
-            return result
-        ls.builds_running.add(project.root)
-    ls.submit(
-        ls.build_jobs,
+    # One build per project at a time; saved again while it runs: it runs once more after.
+    key = ("build", project.root)
+    queued = ls.jobs.has_key("build", key)
+    handle = ls.submit(
+        "build",
         f"building {project.root.name}",
         _build_job,
         ls,
         project,
         plan.commands,
         on_save,
+        key=key,
+        progress=f"mira-ls: build {project.root.name}",
     )
-    result["started"] = True
+    if queued:
+        result["queued"] = True
+    else:
+        result["started"] = handle is not None
     return result
 
 
@@ -151,7 +140,7 @@ def _publish_build(
         ls.publish_diagnostics(uri, source, wanted.get(uri, []))
 
 
-def restore_diagnostics(ls: MiraServer, project: ProjectRoot) -> None:
+def restore_diagnostics(ctx: JobContext, ls: MiraServer, project: ProjectRoot) -> None:
     """At start, show again the latest builds' errors in files not edited since: the editor
     had them before the restart, and the next build may be a while away."""
     by_uri = build_diagnostics.diagnostics_by_file(
@@ -161,57 +150,52 @@ def restore_diagnostics(ls: MiraServer, project: ProjectRoot) -> None:
         _publish_build(ls, project, by_uri)
 
 
-def _report_progress(progress: ThreadSafeProgress, done: int, total: int, msg: str) -> None:
+def _report_progress(progress: ProgressSink, done: int, total: int, msg: str) -> None:
     progress.report(done, total, msg, force=True)
 
 
 def _build_job(
-    ls: MiraServer, project: ProjectRoot, commands: list[Any], on_save: bool = False
+    ctx: JobContext,
+    ls: MiraServer,
+    project: ProjectRoot,
+    commands: list[Any],
+    on_save: bool = False,
 ) -> None:
     store = ls.session.store
+    if store is None:
+        return
+    progress = ctx.progress
+    progress.begin(", ".join(c.name for c in commands))
     try:
-        while store is not None and not ls.shutting_down:
-            progress = ThreadSafeProgress(ls, f"mira-ls: build {project.root.name}")
-            progress.begin(", ".join(c.name for c in commands))
-            try:
-                report = build_pipeline.run_build(
-                    store,
-                    project.project_id,
-                    project.root,
-                    commands,
-                    ls.session.settings.build,
-                    progress=functools.partial(_report_progress, progress),
-                    cancel=progress.cancelled,
-                    trust_git=ls.session.settings.git.trust_repository_config,
-                )
-            except BaseException:
-                progress.end("build failed")
-                raise
-            by_uri = build_diagnostics.diagnostics_by_file(
-                ls.session, project, ls.encoding, _text_of(ls, project.root)
+        report = build_pipeline.run_build(
+            store,
+            project.project_id,
+            project.root,
+            commands,
+            ls.session.settings.build,
+            progress=functools.partial(_report_progress, progress),
+            cancel=ctx.cancelled,
+            trust_git=ls.session.settings.git.trust_repository_config,
+        )
+    except BaseException:
+        progress.end("build failed")
+        raise
+    by_uri = build_diagnostics.diagnostics_by_file(
+        ls.session, project, ls.encoding, _text_of(ls, project.root)
+    )
+    _publish_build(ls, project, by_uri)
+    progress.end(report.summary())
+    for step in report.steps:
+        if step.message and step.status not in ("cancelled",):
+            kind = (
+                types.MessageType.Error
+                if step.status in ("error", "timeout")
+                else types.MessageType.Warning
             )
-            _publish_build(ls, project, by_uri)
-            progress.end(report.summary())
-            for step in report.steps:
-                if step.message and step.status not in ("cancelled",):
-                    kind = (
-                        types.MessageType.Error
-                        if step.status in ("error", "timeout")
-                        else types.MessageType.Warning
-                    )
-                    ls.show(step.message, kind, once=on_save)
-            with ls.build_lock:
-                if project.root not in ls.builds_again:
-                    return
-                ls.builds_again.discard(project.root)
-            on_save = True  # the next run is for a save made while this one ran
-    finally:
-        with ls.build_lock:
-            ls.builds_running.discard(project.root)
-            ls.builds_again.discard(project.root)
+            ls.show(step.message, kind, once=on_save)
 
 
-@server.command("mira.runBuild")
+@handlers.command("mira.runBuild")
 async def cmd_run_build(ls: MiraServer, *args: Any) -> dict[str, Any]:
     """Run the build of the project of {uri} (all workspace folders without one); {names}
     picks commands by name. Nothing runs on open: only here, or on save when enabled."""
@@ -237,7 +221,7 @@ async def cmd_run_build(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return {"started": any(b["started"] for b in builds), "builds": builds}
 
 
-@server.command(build_actions.SHOW_COMMAND)
+@handlers.command(build_actions.SHOW_COMMAND)
 async def cmd_show_resolutions(ls: MiraServer, *args: Any) -> dict[str, Any]:
     """Open the markdown summary of an error's past resolutions ({errorHash, uri})."""
     a = command_arg(args)
@@ -262,7 +246,7 @@ async def cmd_show_resolutions(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return {"path": None}
 
 
-@server.feature(
+@handlers.feature(
     types.TEXT_DOCUMENT_CODE_ACTION,
     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
 )

@@ -3,8 +3,8 @@ from it (hover, symbols, call hierarchy, code lens) plus mira.reindex / mira.cal
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +17,38 @@ from mira_ls.features import (
     symbols,
 )
 from mira_ls.features.session import Located
-from mira_ls.index import indexer
-from mira_ls.server.base import MiraServer, command_arg, guarded, position, server
+from mira_ls.index import indexer, jedi_process, renames
+from mira_ls.jobs import JobContext
+from mira_ls.server.base import Handlers, MiraServer, command_arg, guarded, position
 from mira_ls.server.git import schedule_mining
-from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import code as code_store
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 JEDI_PENDING = 2  # call_graph.needs_resolution: scope rules failed, jedi may place it
 
 
-def full_index(ls: MiraServer, root: Path) -> None:
+def schedule_index(ls: MiraServer, root: Path) -> None:
+    """A full index of a root in the background; a second request while one is queued
+    joins it."""
+    ls.submit(
+        "index",
+        f"indexing {root}",
+        full_index,
+        ls,
+        root,
+        key=("full", root),
+        progress=f"mira-ls: indexing {root.name}",
+    )
+
+
+def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
     store = ls.session.store
     if store is None:
         return
-    progress = ThreadSafeProgress(ls, f"mira-ls: indexing {root.name}")
+    progress = ctx.progress
     progress.begin("listing files")
     try:
         stats = indexer.index_workspace(
@@ -40,7 +56,7 @@ def full_index(ls: MiraServer, root: Path) -> None:
             root,
             ls.session.settings.index,
             progress=lambda done, total, msg: progress.report(done, total, msg),
-            cancel=progress.cancelled,
+            cancel=ctx.cancelled,
             trust_git=ls.session.settings.git.trust_repository_config,
         )
     except BaseException:
@@ -50,7 +66,7 @@ def full_index(ls: MiraServer, root: Path) -> None:
         f"{stats.files} files, {stats.symbols} symbols, {stats.resolved} of "
         f"{stats.edges} calls resolved in {stats.seconds:.1f} s"
     )
-    if not progress.cancelled():
+    if not ctx.cancelled():
         schedule_mining(ls, root)
         project = ls.session.locate(root)
         if project is not None:
@@ -58,18 +74,40 @@ def full_index(ls: MiraServer, root: Path) -> None:
 
 
 def schedule_jedi(ls: MiraServer, project_id: int, root: Path) -> None:
-    """Resolve what scope rules could not, with jedi in its own process; refresh the lenses
-    when it is done, since caller counts may have grown."""
+    """Resolve what scope rules could not, with jedi in its own process (one per project;
+    asked again while it runs, it runs once more after); refresh the lenses when it is
+    done, since caller counts may have grown."""
     store = ls.session.store
-    if store is None or not ls.session.settings.index.jedi or ls.shutting_down:
+    if store is None or not ls.session.settings.index.jedi:
         return
+    handle = ls.submit(
+        "jedi",
+        f"resolving calls in {root} with jedi",
+        jedi_process.resolve_job,
+        str(store.path),
+        project_id,
+        str(root),
+        None,
+        key=project_id,
+    )
+    if handle is not None:
+        handle.future.add_done_callback(lambda fut: _jedi_done(ls, fut))
 
-    def done(_: int) -> None:
-        lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
-        if lens and lens.refresh_support:
-            ls.send_soon(ls.workspace_code_lens_refresh, None)
 
-    ls.jedi.start(store.path, project_id, root, on_done=done)
+def _jedi_done(ls: MiraServer, fut: Future[Any]) -> None:
+    if fut.cancelled() or fut.exception() is not None:
+        return
+    lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
+    if lens and lens.refresh_support:
+        ls.send_soon(ls.workspace_code_lens_refresh, None)
+
+
+def update_file_job(ctx: JobContext, ls: MiraServer, loc: Located) -> None:
+    update_file(ls, loc)
+
+
+def rename_file_job(ctx: JobContext, ls: MiraServer, old: Located, new: Located) -> None:
+    rename_file(ls, old, new)
 
 
 def update_file(ls: MiraServer, loc: Located) -> None:
@@ -106,42 +144,27 @@ def rename_file(ls: MiraServer, old: Located, new: Located) -> None:
     indexer.rename_file(store, new.project.project_id, old.rel_path, new.rel_path)
 
 
-def apply_file_changes(ls: MiraServer, changes: list[tuple[str, Located]]) -> None:
-    """Files changed outside the editor. A deleted file whose stored content reappears under
-    a new name in the same batch is a rename: its symbols move and keep their ids."""
+def apply_file_changes(ctx: JobContext, ls: MiraServer, changes: list[tuple[str, Located]]) -> None:
+    """Files changed outside the editor; renames among them keep their symbol ids."""
     store = ls.session.store
     if store is None:
         return
-    deleted = {(loc.project, loc.rel_path): loc for kind, loc in changes if kind == "deleted"}
+    located: dict[renames.Change, Located] = {}
     for kind, loc in changes:
-        if kind == "deleted" or not loc.abs_path.is_file():
-            continue
-        twin = _renamed_from(ls, loc, [d for (p, _), d in deleted.items() if p == loc.project])
-        if twin is not None:
-            del deleted[(twin.project, twin.rel_path)]
-            rename_file(ls, twin, loc)
+        change = renames.Change(
+            loc.project.project_id, loc.project.root, loc.rel_path, kind == "deleted"
+        )
+        located.setdefault(change, loc)
+    for step in renames.plan(store.conn(), list(located)):
+        if ctx.cancelled():
+            return
+        if step.old is not None:
+            rename_file(ls, located[step.old], located[step.change])
         else:
-            update_file(ls, loc)
-    for loc in deleted.values():
-        update_file(ls, loc)  # gone from disk: removed
+            update_file(ls, located[step.change])
 
 
-def _renamed_from(ls: MiraServer, new: Located, candidates: list[Located]) -> Located | None:
-    if not candidates or ls.session.store is None:
-        return None
-    try:
-        digest = hashlib.sha256(new.abs_path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-    conn = ls.session.store.conn()
-    for old in candidates:
-        row = code_store.get_file(conn, old.project.project_id, old.rel_path)
-        if row is not None and row.content_hash == digest:
-            return old
-    return None
-
-
-@server.feature(types.TEXT_DOCUMENT_HOVER)
+@handlers.feature(types.TEXT_DOCUMENT_HOVER)
 @guarded(None, "the hover")
 def on_hover(ls: MiraServer, params: types.HoverParams) -> types.Hover | None:
     ls.chat.saw(params.text_document.uri, params.position.line, params.position.character)
@@ -156,7 +179,7 @@ def on_hover(ls: MiraServer, params: types.HoverParams) -> types.Hover | None:
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=md))
 
 
-@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+@handlers.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 @guarded([], "document symbols")
 def on_document_symbol(
     ls: MiraServer, params: types.DocumentSymbolParams
@@ -168,7 +191,7 @@ def on_document_symbol(
     return symbols.document_symbols_for(ls.session, loc, text, ls.encoding)
 
 
-@server.feature(types.WORKSPACE_SYMBOL)
+@handlers.feature(types.WORKSPACE_SYMBOL)
 @guarded([], "workspace symbols")
 def on_workspace_symbol(
     ls: MiraServer, params: types.WorkspaceSymbolParams
@@ -176,7 +199,7 @@ def on_workspace_symbol(
     return symbols.workspace_symbols(ls.session, params.query, lines=ls.lines())
 
 
-@server.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
+@handlers.feature(types.TEXT_DOCUMENT_PREPARE_CALL_HIERARCHY)
 @guarded(None, "the call hierarchy")
 def on_prepare_calls(
     ls: MiraServer, params: types.CallHierarchyPrepareParams
@@ -189,7 +212,7 @@ def on_prepare_calls(
     return call_hierarchy.prepare(ls.session, loc, text, line, col, ls.lines())
 
 
-@server.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
+@handlers.feature(types.CALL_HIERARCHY_INCOMING_CALLS)
 @guarded([], "incoming calls")
 def on_incoming(
     ls: MiraServer, params: types.CallHierarchyIncomingCallsParams
@@ -197,7 +220,7 @@ def on_incoming(
     return call_hierarchy.incoming(ls.session, params.item, ls.lines())
 
 
-@server.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
+@handlers.feature(types.CALL_HIERARCHY_OUTGOING_CALLS)
 @guarded([], "outgoing calls")
 def on_outgoing(
     ls: MiraServer, params: types.CallHierarchyOutgoingCallsParams
@@ -205,7 +228,7 @@ def on_outgoing(
     return call_hierarchy.outgoing(ls.session, params.item, ls.lines())
 
 
-@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+@handlers.feature(types.TEXT_DOCUMENT_CODE_LENS)
 @guarded([], "code lenses")
 def on_code_lens(ls: MiraServer, params: types.CodeLensParams) -> list[types.CodeLens]:
     found = ls.document(params.text_document.uri)
@@ -215,17 +238,17 @@ def on_code_lens(ls: MiraServer, params: types.CodeLensParams) -> list[types.Cod
     return code_lens.code_lenses(ls.session, loc, text, ls.encoding)
 
 
-@server.command("mira.reindex")
+@handlers.command("mira.reindex")
 def cmd_reindex(ls: MiraServer, *args: Any) -> dict[str, Any]:
     if ls.session.store is None:
         return {"started": False, "message": "mira-ls has no database; see the earlier error."}
     roots = list(ls.session.roots)
     for r in roots:
-        ls.submit(ls.index_jobs, f"indexing {r.root}", full_index, ls, r.root)
+        schedule_index(ls, r.root)
     return {"started": True, "roots": [str(r.root) for r in roots]}
 
 
-@server.command("mira.callers")
+@handlers.command("mira.callers")
 def cmd_callers(ls: MiraServer, *args: Any) -> list[dict[str, Any]]:
     """Caller locations of the symbol at {uri, position}: what the "N callers" lens opens."""
     a = command_arg(args)

@@ -7,17 +7,20 @@ import logging
 
 from lsprotocol import types
 
+from mira_ls.features import watched
 from mira_ls.features.session import Located
 from mira_ls.index.languages import language_for_path
-from mira_ls.server.base import MiraServer, server, uri_to_path
+from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import start_build
-from mira_ls.server.code import apply_file_changes, rename_file, update_file
-from mira_ls.server.git import after_save, is_git_head_change, schedule_blame, schedule_mining
+from mira_ls.server.code import apply_file_changes, rename_file_job, update_file_job
+from mira_ls.server.git import after_save, schedule_blame, schedule_mining
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+@handlers.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
     path = uri_to_path(params.text_document.uri)
     loc = ls.session.locate(path) if path else None
@@ -25,22 +28,23 @@ def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
         schedule_blame(ls, loc)
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+@handlers.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def on_save(ls: MiraServer, params: types.DidSaveTextDocumentParams) -> None:
     path = uri_to_path(params.text_document.uri)
     loc = ls.session.locate(path) if path else None
-    if loc is not None and ls.session.store is not None and ls.session.settings.git.enabled:
-        ls.submit(ls.git_jobs, f"checking git for {loc.rel_path}", after_save, ls, loc)
+    if loc is not None:
+        after_save(ls, loc)
     if loc is not None and ls.session.settings.build.on_save and ls.session.store is not None:
         task = asyncio.ensure_future(start_build(ls, loc.project, None, on_save=True))
         ls.tasks.add(task)
         task.add_done_callback(ls.tasks.discard)
     if loc is None or language_for_path(loc.rel_path) is None:
         return
-    ls.submit(ls.index_jobs, f"updating {loc.rel_path}", update_file, ls, loc)
+    key = ("update", loc.project.project_id, loc.rel_path)
+    ls.submit("index", f"updating {loc.rel_path}", update_file_job, ls, loc, key=key)
 
 
-@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+@handlers.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def on_watched(ls: MiraServer, params: types.DidChangeWatchedFilesParams) -> None:
     changes: list[tuple[str, Located]] = []
     for change in params.changes:
@@ -48,18 +52,19 @@ def on_watched(ls: MiraServer, params: types.DidChangeWatchedFilesParams) -> Non
         loc = ls.session.locate(path) if path else None
         if loc is None:
             continue
-        if is_git_head_change(loc.rel_path):
+        what = watched.classify(loc.rel_path)
+        if what == "head":
             schedule_mining(ls, loc.project.root)  # a commit, checkout or reset
             continue
-        if ".git/" in f"/{loc.rel_path}" or language_for_path(loc.rel_path) is None:
+        if what is None:
             continue
         kind = "deleted" if change.type == types.FileChangeType.Deleted else "changed"
         changes.append((kind, loc))
     if changes:
-        ls.submit(ls.index_jobs, "updating changed files", apply_file_changes, ls, changes)
+        ls.submit("index", "updating changed files", apply_file_changes, ls, changes)
 
 
-@server.feature(
+@handlers.feature(
     types.WORKSPACE_DID_RENAME_FILES,
     types.FileOperationRegistrationOptions(
         filters=[types.FileOperationFilter(pattern=types.FileOperationPattern(glob="**/*"))]
@@ -72,4 +77,4 @@ def on_renamed(ls: MiraServer, params: types.RenameFilesParams) -> None:
         new = ls.session.locate(new_path) if new_path else None
         if old is None or new is None:
             continue
-        ls.submit(ls.index_jobs, f"renaming {old.rel_path}", rename_file, ls, old, new)
+        ls.submit("index", f"renaming {old.rel_path}", rename_file_job, ls, old, new)

@@ -4,7 +4,9 @@ co-change diagnostics."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 
@@ -12,33 +14,41 @@ from mira_ls.features import (
     cochange_diagnostics,
 )
 from mira_ls.features.session import Located
-from mira_ls.git import blame as git_blame
-from mira_ls.git import miner
+from mira_ls.git import background
+from mira_ls.git.miner import MineStats
+from mira_ls.jobs import JobContext, ProgressSink
 from mira_ls.server.base import MiraServer, open_documents
-from mira_ls.server.progress import ThreadSafeProgress
 
 log = logging.getLogger(__name__)
+
+AFTER_SAVE_DELAY_S = 0.5
 
 
 def schedule_mining(ls: MiraServer, root: Path) -> None:
     """Mine in the background (cheap when HEAD has not moved); one queued run per root."""
     if ls.session.store is None or not ls.session.settings.git.enabled:
         return
-    with ls.mining_lock:
-        if root in ls.mining_queued:
-            return
-        ls.mining_queued.add(root)
-    ls.submit(ls.git_jobs, f"mining the git history of {root}", _mine, ls, root)
+    ls.submit(
+        "mine",
+        f"mining the git history of {root}",
+        _mine_job,
+        ls,
+        root,
+        key=("mine", root),
+        progress=f"mira-ls: git history of {root.name}",
+    )
 
 
-def _mine(ls: MiraServer, root: Path) -> None:
-    with ls.mining_lock:
-        ls.mining_queued.discard(root)
+def _mine_job(ctx: JobContext, ls: MiraServer, root: Path) -> None:
+    _mine(ctx, ls, root)
+
+
+def _mine(ctx: JobContext, ls: MiraServer, root: Path) -> None:
     store = ls.session.store
     loc = ls.session.locate(root)
     if store is None or loc is None:
         return
-    progress = ThreadSafeProgress(ls, f"mira-ls: git history of {root.name}")
+    progress = ctx.progress
     started = False
 
     def report(message: str, pct: int | None) -> None:
@@ -49,13 +59,10 @@ def _mine(ls: MiraServer, root: Path) -> None:
         progress.report(pct or 0, 100 if pct is not None else 0, message)
 
     try:
-        stats = miner.mine(
-            store,
-            loc.project.project_id,
-            root,
-            ls.session.settings,
-            progress=report,
-            cancel=progress.cancelled,
+        stats: MineStats = ls.workers.run(
+            background.mine_in_child,
+            (str(store.path), loc.project.project_id, str(root), ls.session.settings),
+            JobContext(ctx.lane, ctx.key, ctx.token, _Relay(report, progress)),
         )
     except BaseException:
         if started:
@@ -75,18 +82,64 @@ def _mine(ls: MiraServer, root: Path) -> None:
         _publish_cochange(ls, loc.project.project_id, root)
 
 
+class _Relay:
+    """The child's progress (done of 100 commits, or 0 of 0 with a message) to the bar,
+    which begins with the first report, as a run that finds HEAD unchanged shows none."""
+
+    def __init__(self, report: Callable[[str, int | None], None], sink: ProgressSink) -> None:
+        self._report = report
+        self._sink = sink
+
+    def begin(self, message: str | None = None) -> None:
+        return None
+
+    def report(
+        self, done: int, total: int, message: str | None = None, force: bool = False
+    ) -> None:
+        self._report(message or "", done if total else None)
+
+    def end(self, message: str | None = None) -> None:
+        return None
+
+    def cancelled(self) -> bool:
+        return self._sink.cancelled()
+
+
 def schedule_blame(ls: MiraServer, loc: Located) -> None:
     if ls.session.store is None or not ls.session.settings.git.enabled:
         return
-    ls.submit(ls.blame_jobs, f"blaming {loc.rel_path}", _blame, ls, loc)
+    ls.submit(
+        "blame",
+        f"blaming {loc.rel_path}",
+        _blame,
+        ls,
+        [loc],
+        key=("blame", loc.project.project_id),
+        merge=_more_files,
+    )
 
 
-def _blame(ls: MiraServer, loc: Located) -> None:
+def _more_files(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Files asked for while a blame is queued join it: one child process blames them all."""
+    ls, locs = old
+    return ls, locs + [loc for loc in new[1] if loc not in locs]
+
+
+def _blame(ctx: JobContext, ls: MiraServer, locs: list[Located]) -> None:
     store = ls.session.store
-    if store is None:
+    if store is None or not locs:
         return
-    git_blame.ensure_blame(
-        store, loc.project.project_id, loc.project.root, loc.rel_path, ls.session.settings
+    project = locs[0].project
+    ls.workers.run(
+        background.blame_in_child,
+        (
+            str(store.path),
+            project.project_id,
+            str(project.root),
+            [loc.rel_path for loc in locs],
+            ls.session.settings,
+        ),
+        ctx,
     )
     lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
     if ls.session.settings.code_lens.authors and lens and lens.refresh_support:
@@ -113,11 +166,27 @@ def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:
 
 def after_save(ls: MiraServer, loc: Located) -> None:
     """HEAD may have moved (a commit from the terminal): mine, blame the saved file, then
-    check co-change partners of every open file."""
-    _mine(ls, loc.project.root)
+    check co-change partners of every open file. One queued check per saved file."""
+    if ls.session.store is None or not ls.session.settings.git.enabled:
+        return
+    ls.submit(
+        "mine",
+        f"checking git for {loc.rel_path}",
+        _after_save_job,
+        ls,
+        loc,
+        key=("save", loc.project.root, loc.rel_path),
+        progress=f"mira-ls: git history of {loc.project.root.name}",
+    )
+
+
+def _after_save_job(ctx: JobContext, ls: MiraServer, loc: Located) -> None:
+    # Debounced: the save's own index update goes first, and saves in a burst (format on
+    # save, save all) queue one check, not one each.
+    if ctx.token.wait(AFTER_SAVE_DELAY_S):
+        return
+    _mine(ctx, ls, loc.project.root)
+    if ctx.cancelled():
+        return
     schedule_blame(ls, loc)
     _publish_cochange(ls, loc.project.project_id, loc.project.root)
-
-
-def is_git_head_change(rel_path: str) -> bool:
-    return rel_path in (".git/HEAD", ".git/packed-refs") or rel_path.startswith(".git/refs/")

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 from lsprotocol import types
 
 from mira_ls import config, paths
-from mira_ls.server.base import MiraServer, server, uri_to_path
+from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import restore_diagnostics
-from mira_ls.server.code import full_index
+from mira_ls.server.code import schedule_index
 from mira_ls.store import StoreError, open_store
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 
-@server.feature(types.INITIALIZE)
+@handlers.feature(types.INITIALIZE)
 def on_initialize(ls: MiraServer, params: types.InitializeParams) -> None:
     opts = params.initialization_options
     ls.init_options = opts if isinstance(opts, dict) else {}
@@ -51,7 +54,7 @@ def on_initialize(ls: MiraServer, params: types.InitializeParams) -> None:
             ls.show(str(exc))
 
 
-@server.feature(types.INITIALIZED)
+@handlers.feature(types.INITIALIZED)
 async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> None:
     ls.loop = asyncio.get_running_loop()
     await _pull_configuration(ls)
@@ -59,21 +62,28 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
     if ls.session.store is not None:
         for root in list(ls.session.roots):
             what = f"restoring build errors of {root.root}"
-            ls.submit(ls.build_jobs, what, restore_diagnostics, ls, root)
+            ls.submit("build", what, restore_diagnostics, ls, root)
     if ls.session.settings.index.on_start and ls.session.store is not None:
         for root in list(ls.session.roots):
-            ls.submit(ls.index_jobs, f"indexing {root.root}", full_index, ls, root.root)
+            schedule_index(ls, root.root)
 
 
-@server.feature(types.SHUTDOWN)
+@handlers.feature(types.SHUTDOWN)
 def on_shutdown(ls: MiraServer, params: None) -> None:
-    ls.shutting_down = True
-    ls.jedi.stop()
-    ls.index_jobs.shutdown(wait=False, cancel_futures=True)
-    ls.git_jobs.shutdown(wait=False, cancel_futures=True)
-    ls.llm_jobs.shutdown(wait=False, cancel_futures=True)
-    ls.blame_jobs.shutdown(wait=False, cancel_futures=True)
-    ls.build_jobs.shutdown(wait=False, cancel_futures=True)
+    ls.shutdown_requested = True
+    ls.stop_background()
+
+
+@handlers.feature(types.EXIT)
+def on_exit(ls: MiraServer, params: None) -> None:
+    """Leave at once. Editors give the server well under a second before they kill it
+    (Eglot: "exited with status 9"), and a normal interpreter exit joins every thread
+    (the stdin reader blocks until the client closes the pipe) and child process. The
+    jobs were cancelled and their processes killed; every write is a short SQLite
+    transaction, so nothing is left half-written."""
+    ls.stop_background()
+    logging.shutdown()  # flush the log file
+    os._exit(0 if ls.shutdown_requested else 1)
 
 
 async def _pull_configuration(ls: MiraServer) -> None:
@@ -121,7 +131,7 @@ async def _register_watchers(ls: MiraServer) -> None:
         log.debug("could not register file watchers: %s", exc)
 
 
-@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+@handlers.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
 async def on_config_change(ls: MiraServer, params: types.DidChangeConfigurationParams) -> None:
     if isinstance(params.settings, dict) and params.settings:
         settings, problems = config.load(init_options=ls.init_options, workspace=params.settings)
@@ -133,7 +143,7 @@ async def on_config_change(ls: MiraServer, params: types.DidChangeConfigurationP
         await _pull_configuration(ls)
 
 
-@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+@handlers.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
 def on_folders(ls: MiraServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
     for folder in params.event.removed:
         p = uri_to_path(folder.uri)
@@ -143,6 +153,6 @@ def on_folders(ls: MiraServer, params: types.DidChangeWorkspaceFoldersParams) ->
         p = uri_to_path(folder.uri)
         if p is not None and ls.session.store is not None:
             root = ls.session.add_root(p)
-            ls.submit(ls.index_jobs, f"indexing {root.root}", full_index, ls, root.root)
+            schedule_index(ls, root.root)
             what = f"restoring build errors of {root.root}"
-            ls.submit(ls.build_jobs, what, restore_diagnostics, ls, root)
+            ls.submit("build", what, restore_diagnostics, ls, root)

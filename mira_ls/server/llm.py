@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -16,20 +15,22 @@ from lsprotocol import types
 from mira_ls.features import (
     chat,
 )
+from mira_ls.jobs import JobContext
 from mira_ls.llm.errors import LlmError
-from mira_ls.server.base import MiraServer, command_arg, server, uri_to_path
+from mira_ls.server.base import Handlers, MiraServer, command_arg, uri_to_path
 from mira_ls.server.progress import ThreadSafeProgress
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 
 async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
-    """Run one chat command in llm_jobs: chunks as mira/chatChunk and $/progress, the answer
+    """Run one chat command on the "llm" lane: chunks as mira/chatChunk and $/progress, the answer
     as a markdown file shown with window/showDocument (showMessage when unsupported)."""
     arg = command_arg(args)
     aid = uuid.uuid4().hex[:12]
-    cancel = threading.Event()
     seq_box = [0]
 
     def notify(text: str, seq: int, done: bool) -> None:
@@ -39,7 +40,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
             {"id": aid, "seq": seq, "text": text, "done": done},
         )
 
-    def job() -> dict[str, Any]:
+    def job(ctx: JobContext) -> chat.ChatResult | chat.ChatFailure:
         try:
             svc = ls.chat.service(ls.session)
             prep = chat.prepare(ls.chat, ls.session, op, arg, ls.document, ls.encoding, svc.secrets)
@@ -56,7 +57,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
             shown = "".join(tail)[-80:].replace("\n", " ").strip()
             progress.report(0, 0, shown)
 
-        sink = chat.Sink(chunk, lambda: cancel.is_set() or progress.cancelled())
+        sink = chat.Sink(chunk, lambda: ctx.cancelled() or progress.cancelled())
         try:
             result = chat.run(ls.chat, ls.session, prep, sink, aid)
         except (LlmError, chat.NeedInput) as exc:
@@ -67,43 +68,45 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
             notify("", seq_box[0] + 1, True)
         if tail:  # the last throttled report would otherwise hide the end of the answer
             progress.report(0, 0, "".join(tail)[-80:].replace("\n", " ").strip(), force=True)
-        progress.end(result["cost"])
+        progress.end(result.cost)
         return result
 
-    fut = asyncio.get_running_loop().run_in_executor(ls.llm_jobs, job)
+    handle = ls.submit("llm", f"the mira.{op} command", job)
+    if handle is None:
+        return chat.error_result(chat.NeedInput("mira-ls is shutting down."), aid).as_json()
     try:
-        result = await asyncio.shield(fut)
+        result = await asyncio.shield(asyncio.wrap_future(handle.future))
     except asyncio.CancelledError:
-        cancel.set()
+        handle.token.cancel()
         raise
-    if "error" in result:
+    if isinstance(result, chat.ChatFailure):
         kind = (
             types.MessageType.Warning
-            if result["kind"] in ("input", "budget")
+            if result.kind in ("input", "budget")
             else types.MessageType.Error
         )
-        ls.window_show_message(types.ShowMessageParams(type=kind, message=result["error"]))
-        return result
+        ls.window_show_message(types.ShowMessageParams(type=kind, message=result.error))
+        return result.as_json()
     await ls.show_document(
-        result["uri"],
-        fallback=f"{result['text'][:1500]}\n\n({result['cost']}; full answer: {result['file']})",
+        result.uri,
+        fallback=f"{result.text[:1500]}\n\n({result.cost}; full answer: {result.file})",
     )
     caps = ls.client_capabilities.window
-    if result.get("edit_files") and caps is not None and caps.show_message is not None:
-        task = asyncio.ensure_future(_offer_fix(ls, result["id"], arg.get("uri")))
+    if result.edit_files and caps is not None and caps.show_message is not None:
+        task = asyncio.ensure_future(_offer_fix(ls, result, arg.get("uri")))
         ls.chat.tasks.add(task)
         task.add_done_callback(ls.chat.tasks.discard)
-    return result
+    return result.as_json()
 
 
-async def _offer_fix(ls: MiraServer, aid: str, uri: str | None) -> None:
+async def _offer_fix(ls: MiraServer, result: chat.ChatResult, uri: str | None) -> None:
     apply = types.MessageActionItem(title="Apply")
     try:
         choice = await asyncio.wait_for(
             ls.window_show_message_request_async(
                 types.ShowMessageRequestParams(
                     type=types.MessageType.Info,
-                    message="Mira's fix applies to the current file. Apply it?",
+                    message=result.consent(),
                     actions=[apply, types.MessageActionItem(title="Dismiss")],
                 )
             ),
@@ -113,7 +116,7 @@ async def _offer_fix(ls: MiraServer, aid: str, uri: str | None) -> None:
         log.debug("showMessageRequest failed: %s", exc)
         return
     if choice is not None and choice.title == apply.title:
-        await cmd_apply_fix(ls, {"id": aid, "uri": uri})
+        await cmd_apply_fix(ls, {"id": result.id, "uri": uri})
 
 
 def _root_of(ls: MiraServer, uri: str) -> Path | None:
@@ -122,27 +125,27 @@ def _root_of(ls: MiraServer, uri: str) -> Path | None:
     return loc.project.root if loc else None
 
 
-@server.command("mira.chat")
+@handlers.command("mira.chat")
 async def cmd_chat(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "chat", args)
 
 
-@server.command("mira.explain")
+@handlers.command("mira.explain")
 async def cmd_explain(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "explain", args)
 
 
-@server.command("mira.fixError")
+@handlers.command("mira.fixError")
 async def cmd_fix_error(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "fix_error", args)
 
 
-@server.command("mira.reviewChanges")
+@handlers.command("mira.reviewChanges")
 async def cmd_review(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _chat_command(ls, "review", args)
 
 
-@server.command("mira.applyFix")
+@handlers.command("mira.applyFix")
 async def cmd_apply_fix(ls: MiraServer, *args: Any) -> dict[str, Any]:
     a = command_arg(args)
     aid = a.get("id") if isinstance(a.get("id"), str) else ""
@@ -188,17 +191,24 @@ def _llm_info(
     return data
 
 
-@server.command("mira.budget")
+@handlers.command("mira.budget")
 def cmd_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(ls, args, chat.budget_report, chat.budget_text)
 
 
-@server.command("mira.cacheStats")
+@handlers.command("mira.resumeBudget")
+def cmd_resume_budget(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    return _llm_info(
+        ls, args, lambda svc: chat.resume_budget(svc).as_json(), lambda d: str(d["message"])
+    )
+
+
+@handlers.command("mira.cacheStats")
 def cmd_cache_stats(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(ls, args, lambda svc: svc.cache.stats().as_dict(), chat.cache_text)
 
 
-@server.command("mira.clearCache")
+@handlers.command("mira.clearCache")
 def cmd_clear_cache(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return _llm_info(
         ls,

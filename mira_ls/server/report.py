@@ -9,13 +9,15 @@ from typing import Any
 from lsprotocol import types
 
 from mira_ls.features import report as report_feature
-from mira_ls.server.base import MiraServer, command_arg, server, uri_to_path
+from mira_ls.server.base import Handlers, MiraServer, command_arg, uri_to_path
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 
-@server.command("mira.openReport")
+@handlers.command("mira.openReport")
 async def cmd_open_report(ls: MiraServer, *args: Any) -> dict[str, Any]:
     """Write the insight report of the workspace ({uri?} picks the folder) under the state
     dir and ask the client to open it in a browser; without showDocument, say where it is."""

@@ -10,14 +10,16 @@ from lsprotocol import types
 
 from mira_ls.features import embed as embed_feature
 from mira_ls.features import search as search_feature
-from mira_ls.server.base import MiraServer, command_arg, server
-from mira_ls.server.progress import ThreadSafeProgress
+from mira_ls.jobs import JobContext
+from mira_ls.server.base import Handlers, MiraServer, command_arg
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
 
 
-@server.command("mira.search")
+@handlers.command("mira.search")
 async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
     """{query, kind?, limit?, open?} -> {query, results: [{uri, range, path, line, symbol,
     kind, score, via, ...}], notes}; ``open``: also show the results as a markdown file of
@@ -55,7 +57,7 @@ async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return out
 
 
-@server.command("mira.embed")
+@handlers.command("mira.embed")
 async def cmd_embed(ls: MiraServer, *args: Any) -> dict[str, Any]:
     """Embed the workspace's code in the background with $/progress (cancellable); asks
     first with window/showMessageRequest above vectors.confirmAboveUsd ({yes: true} skips)."""
@@ -85,20 +87,33 @@ async def cmd_embed(ls: MiraServer, *args: Any) -> dict[str, Any]:
         if answer is None or answer.title != go.title:
             msg = "Not embedded: " + ep.question().replace(" Embed now?", "")
             return {"embedded": 0, "message": msg}
-    progress = ThreadSafeProgress(ls, "Mira: embedding")
-    progress.begin(f"{ep.estimate.texts} definitions to embed")
-
-    def job() -> dict[str, Any]:
-        try:
-            return embed_feature.run(
-                ep, lambda d, t, m: progress.report(d, t, m), progress.cancelled
-            )
-        except embed_feature.CannotEmbed as exc:
-            return {"embedded": 0, "message": str(exc)}
-
+    handle = ls.submit(
+        "embed",
+        f"embedding {ep.project.root}",
+        _embed_job,
+        ep,
+        key=("embed", ep.project.root),
+        progress=f"Mira: embedding {ep.project.root.name}",
+    )
+    if handle is None:
+        return {"embedded": 0, "message": "mira-ls is shutting down."}
     try:
-        result = await asyncio.to_thread(job)
-    finally:
-        progress.end()
+        result: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
+    except asyncio.CancelledError:
+        handle.token.cancel()
+        raise
     ls.show(result["message"], types.MessageType.Info, once=False)
+    return result
+
+
+def _embed_job(ctx: JobContext, ep: embed_feature.EmbedPlan) -> dict[str, Any]:
+    """On the "embed" lane (apart from chat, so a long run never delays a question):
+    $/progress from the runner's sink, cancelled from the editor's bar or at shutdown."""
+    progress = ctx.progress
+    progress.begin(f"{ep.estimate.texts} definitions to embed")
+    try:
+        result = embed_feature.run(ep, progress.report, ctx.cancelled)
+    except embed_feature.CannotEmbed as exc:
+        result = {"embedded": 0, "message": str(exc)}
+    progress.end(str(result["message"])[:200])
     return result

@@ -340,3 +340,54 @@ def summaries(conn: Connection, period_type: str, limit: int = 31) -> list[tuple
             (period_type, limit),
         )
     ]
+
+
+# -- holds (migration 011) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: int
+    created_at: int
+    until_at: int
+    request_id: str | None
+    reserved_micro: int
+    cost_micro: int
+    message: str
+
+
+def insert_hold(
+    conn: Connection,
+    *,
+    now: int,
+    until_at: int,
+    request_id: str | None,
+    reserved_micro: int,
+    cost_micro: int,
+    message: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO budget_holds(created_at, until_at, request_id, reserved_micro, cost_micro,"
+        " message) VALUES (?, ?, ?, ?, ?, ?)",
+        (now, until_at, request_id, reserved_micro, cost_micro, message),
+    )
+
+
+def active_hold(conn: Connection, now: int) -> Hold | None:
+    """The newest hold that was neither resumed nor passed its reset."""
+    r = conn.execute(
+        "SELECT id, created_at, until_at, request_id, reserved_micro, cost_micro, message "
+        "FROM budget_holds WHERE resumed_at IS NULL AND until_at > ? ORDER BY id DESC LIMIT 1",
+        (now,),
+    ).fetchone()
+    return Hold(int(r[0]), int(r[1]), int(r[2]), r[3], int(r[4]), int(r[5]), r[6]) if r else None
+
+
+def resume_holds(conn: Connection, now: int) -> int:
+    """Lift every standing hold; the number lifted."""
+    return int(
+        conn.execute(
+            "UPDATE budget_holds SET resumed_at = ? WHERE resumed_at IS NULL AND until_at > ?",
+            (now, now),
+        ).rowcount
+    )

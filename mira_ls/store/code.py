@@ -133,18 +133,20 @@ def upsert_file(
     error: str | None,
     parse_errors: int,
     at: int,
+    non_ascii_lines: str | None = None,
 ) -> int:
-    """Insert or update the file row; returns its id (stable across updates)."""
+    """Insert or update the file row; returns its id (stable across updates).
+    ``non_ascii_lines``: see migration 015 (None: not known)."""
     r = conn.execute(
         "INSERT INTO repository_files(project_id, file_path, content_hash, language, size_bytes,"
-        " line_count, mtime_ns, status, error, parse_errors, indexed_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        " line_count, mtime_ns, status, error, parse_errors, indexed_at, non_ascii_lines)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(project_id, file_path) DO UPDATE SET content_hash = excluded.content_hash,"
         " language = excluded.language, size_bytes = excluded.size_bytes,"
         " line_count = excluded.line_count, mtime_ns = excluded.mtime_ns,"
         " status = excluded.status, error = excluded.error,"
-        " parse_errors = excluded.parse_errors, indexed_at = excluded.indexed_at"
-        " RETURNING id",
+        " parse_errors = excluded.parse_errors, indexed_at = excluded.indexed_at,"
+        " non_ascii_lines = excluded.non_ascii_lines RETURNING id",
         (
             project_id,
             file_path,
@@ -157,9 +159,45 @@ def upsert_file(
             error,
             parse_errors,
             at,
+            non_ascii_lines,
         ),
     ).fetchone()
     return int(r[0])
+
+
+def _line_set(value: str | None) -> frozenset[int] | None:
+    if value is None:
+        return None
+    return frozenset(int(n) for n in value.split(",")) if value else frozenset()
+
+
+def non_ascii_lines_many(
+    conn: Connection, project_id: int, file_paths: list[str]
+) -> dict[str, frozenset[int]]:
+    """non_ascii_lines() of many files at once; files where it is not known are left out."""
+    out: dict[str, frozenset[int]] = {}
+    for part in _chunks(file_paths):
+        marks = ",".join("?" * len(part))
+        for path, value in conn.execute(
+            "SELECT file_path, non_ascii_lines FROM repository_files WHERE project_id = ?"
+            f" AND status = 'indexed' AND file_path IN ({marks})",
+            (project_id, *part),
+        ):
+            known = _line_set(value)
+            if known is not None:
+                out[path] = known
+    return out
+
+
+def non_ascii_lines(conn: Connection, project_id: int, file_path: str) -> frozenset[int] | None:
+    """The 1-based lines of an indexed file that are not ASCII (empty: all are), or None
+    when that is not known (no row, or indexed before migration 015)."""
+    r = conn.execute(
+        "SELECT non_ascii_lines FROM repository_files WHERE project_id = ? AND file_path = ?"
+        " AND status = 'indexed'",
+        (project_id, file_path),
+    ).fetchone()
+    return _line_set(r[0]) if r is not None else None
 
 
 def touch_files(conn: Connection, rows: list[tuple[int, int | None, int]]) -> None:

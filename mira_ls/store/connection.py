@@ -8,6 +8,7 @@ probe runs once per process and the chosen module is used for every connection.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
 import sqlite3
@@ -55,11 +56,18 @@ def inserted_id(cur: sqlite3.Cursor) -> int:
     return rowid
 
 
-def _try_load_vec(conn: Connection) -> str:
-    import sqlite_vec
+def _vec_path() -> str:
+    """The sqlite-vec extension's path, found without importing the package (its
+    ``__init__`` imports numpy when installed: a third of a small command's start)."""
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("sqlite-vec is not installed")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "vec0")
 
+
+def _try_load_vec(conn: Connection) -> str:
     conn.enable_load_extension(True)
-    sqlite_vec.load(conn)
+    conn.load_extension(_vec_path())
     conn.enable_load_extension(False)
     return conn.execute("select vec_version()").fetchone()[0]
 

@@ -225,7 +225,22 @@ class CommitInfo:
 
 
 def last_commit_for_file(conn: Connection, project_id: int, path: str) -> CommitInfo | None:
-    """Newest counted commit of a file (renames followed)."""
+    """Newest counted commit of a file (renames followed).
+
+    First through git_file_stats' last_commit_at (indexed lookups: the commits of that
+    second that touched the file); sorting all of a file's commits cost milliseconds on a
+    file with a thousand of them. Without a stats row, the sort."""
+    r = conn.execute(
+        "SELECT c.commit_hash, c.author_name, c.author_email, c.authored_at, c.subject, "
+        "c.ignored_reason FROM git_file_stats s JOIN git_commits c "
+        "ON c.project_id = s.project_id AND c.authored_at = s.last_commit_at "
+        "WHERE s.project_id = ? AND s.path = ? AND c.ignored_reason IS NULL AND EXISTS ("
+        "SELECT 1 FROM git_commit_files f WHERE f.project_id = s.project_id "
+        "AND f.canonical_path = s.path AND f.commit_id = c.id) ORDER BY c.id LIMIT 1",
+        (project_id, path),
+    ).fetchone()
+    if r is not None:
+        return CommitInfo(*r)
     r = conn.execute(
         "SELECT c.commit_hash, c.author_name, c.author_email, c.authored_at, c.subject, "
         "c.ignored_reason FROM git_commit_files f JOIN git_commits c ON c.id = f.commit_id "

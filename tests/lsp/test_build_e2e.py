@@ -364,9 +364,9 @@ async def test_a_restarted_server_shows_the_last_build_errors_of_unedited_files(
     await first.shutdown_session()
     await first.stop()
 
-    # b.py is edited after the build (not rebuilt): later than the run's start however
-    # long the first server took to get there.
-    later = time.time() + 5
+    # b.py is edited after the build (not rebuilt): later than the run started, however
+    # long the loaded machine took to start it after the commit
+    later = max(os.stat(b).st_mtime, time.time()) + 5
     b.write_text("\n" + two)
     os.utime(b, (later, later))
     second = await start_server(repo.root, init_options=ruff_settings())

@@ -57,6 +57,8 @@ class Answer:
     delay_s: float = 0.0  # before the response headers
     drop_after_chunks: int | None = None  # close the socket mid-stream after N content chunks
     finish_reason: str | None = None  # None: "tool_calls" when tool calls, else "stop"
+    ignore_cap: bool = False  # report completion_tokens above the request's cap (a broken server)
+    send_usage: bool = True  # False: no usage chunk even when include_usage is asked for
 
 
 @dataclass
@@ -340,7 +342,7 @@ class OpenAIServer:
                 for part in (args[:half], args[half:]):
                     event(chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]}))
             event(chunk({}, finish))
-            if (body.get("stream_options") or {}).get("include_usage"):
+            if reply.send_usage and (body.get("stream_options") or {}).get("include_usage"):
                 event(
                     {
                         "id": rid,
@@ -373,7 +375,7 @@ class OpenAIServer:
                 + reply.reasoning_tokens
             )
         cap = body.get("max_completion_tokens") or body.get("max_tokens")
-        if isinstance(cap, int):
+        if isinstance(cap, int) and not reply.ignore_cap:
             completion = min(completion, cap)  # a real server never exceeds the cap
         return {
             "prompt_tokens": prompt,

@@ -39,6 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "mira-ls.reviewChanges", title: "Review Changes", server: "mira.reviewChanges" },
   { id: "mira-ls.runBuild", title: "Run Build", server: "mira.runBuild" },
   { id: "mira-ls.showBudget", title: "Show Budget", server: "mira.budget" },
+  { id: "mira-ls.resumeBudget", title: "Resume Budget", server: "mira.resumeBudget" },
   { id: "mira-ls.cacheStats", title: "Cache Stats", server: "mira.cacheStats" },
   { id: "mira-ls.clearCache", title: "Clear Cache", server: "mira.clearCache" },
   { id: "mira-ls.reindex", title: "Reindex", server: "mira.reindex" },

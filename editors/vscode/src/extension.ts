@@ -580,6 +580,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   reg("mira-ls.runBuild", (arg) => m.simpleCommand("mira.runBuild", arg));
   reg("mira-ls.showBudget", () => m.budgetCommand());
+  reg("mira-ls.resumeBudget", () => m.simpleCommand("mira.resumeBudget"));
   reg("mira-ls.cacheStats", () => m.simpleCommand("mira.cacheStats"));
   reg("mira-ls.clearCache", () => m.clearCacheCommand());
   reg("mira-ls.reindex", (arg) => m.simpleCommand("mira.reindex", arg));

@@ -1,0 +1,162 @@
+"""How a lane runs a job: in its own thread, or in a child process.
+
+A process is for CPU-bound pure-Python work (jedi, and the embedding and analysis jobs to
+come): it has its own interpreter, so the server's request path never waits on its GIL,
+and it can be killed at once on cancel or exit. Its function and arguments must pickle
+(a module-level function); it gets a ``ChildContext`` in place of the ``JobContext``.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from mira_ls.jobs.context import Cancelled, JobContext
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+
+
+class Executor(Protocol):
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], ctx: JobContext) -> Any:
+        """Run ``fn(ctx, *args)`` to the end (or cancellation) and return its result."""
+        ...
+
+    def stop(self) -> None:
+        """End whatever is running, without waiting for it."""
+        ...
+
+
+class ThreadExecutor:
+    """Runs the job in the lane's worker thread (I/O-bound work: git, SQLite, HTTP)."""
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], ctx: JobContext) -> Any:
+        return fn(ctx, *args)
+
+    def stop(self) -> None:
+        return None  # a thread cannot be killed; its job sees ctx.cancelled()
+
+
+class WorkerFailed(RuntimeError):
+    """The job raised in its process; the message names the exception, ``details`` holds
+    the child's traceback for the log."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class ChildContext:
+    """The job's side in the child process: cancel flag and progress, over a pipe."""
+
+    def __init__(self, conn: Any, cancel: Any) -> None:
+        self._conn = conn
+        self._cancel = cancel
+
+    def cancelled(self) -> bool:
+        return bool(self._cancel.is_set())
+
+    def check(self) -> None:
+        if self.cancelled():
+            raise Cancelled
+
+    def report(self, done: int, total: int, message: str | None = None) -> None:
+        try:
+            self._conn.send(("progress", done, total, message))
+        except OSError:  # the server is gone; the job will be killed
+            pass
+
+
+def _child_main(fn: Callable[..., Any], args: tuple[Any, ...], conn: Any, cancel: Any) -> None:
+    ctx = ChildContext(conn, cancel)
+    try:
+        result = fn(ctx, *args)
+    except Cancelled:
+        conn.send(("cancelled",))
+    except BaseException as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+    else:
+        conn.send(("result", result))
+    finally:
+        conn.close()
+
+
+class ProcessExecutor:
+    """One child process per job (``forkserver``: cheap to start, no inherited threads or
+    locks). On cancel the child is asked to stop, and killed after ``grace_s``."""
+
+    def __init__(self, start_method: str = "forkserver", grace_s: float = 0.5) -> None:
+        self._mp: Any = multiprocessing.get_context(start_method)
+        self._grace_s = grace_s
+        self._procs: set[Any] = set()
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], ctx: JobContext) -> Any:
+        recv, send = self._mp.Pipe(duplex=False)
+        cancel = self._mp.Event()
+        proc = self._mp.Process(
+            target=_child_main, args=(fn, args, send, cancel), name=f"mira-{ctx.lane}", daemon=True
+        )
+        with self._lock:
+            self._procs.add(proc)
+        try:
+            proc.start()
+            send.close()
+            return self._wait(proc, recv, cancel, ctx)
+        finally:
+            recv.close()
+            with self._lock:
+                self._procs.discard(proc)
+
+    def _wait(self, proc: Any, recv: Any, cancel: Any, ctx: JobContext) -> Any:
+        kill_at: float | None = None
+        waited = 0.0
+        while True:
+            if ctx.cancelled() and kill_at is None:
+                cancel.set()
+                kill_at = waited + self._grace_s
+            if kill_at is not None and waited >= kill_at:
+                proc.kill()
+                raise Cancelled
+            try:
+                ready = recv.poll(POLL_S)
+            except (EOFError, OSError):
+                ready = False
+            waited += POLL_S
+            if not ready:
+                if not proc.is_alive():
+                    break
+                continue
+            try:
+                msg = recv.recv()
+            except (EOFError, OSError):
+                break
+            if msg[0] == "progress":
+                ctx.progress.report(msg[1], msg[2], msg[3])
+            elif msg[0] == "result":
+                proc.join(self._grace_s)
+                return msg[1]
+            elif msg[0] == "cancelled":
+                proc.join(self._grace_s)
+                raise Cancelled
+            elif msg[0] == "error":
+                proc.join(self._grace_s)
+                raise WorkerFailed(msg[1], msg[2])
+        proc.join(self._grace_s)
+        if kill_at is not None:
+            raise Cancelled
+        raise WorkerFailed(f"the worker process ended with status {proc.exitcode}")
+
+    def stop(self) -> None:
+        with self._lock:
+            procs = list(self._procs)
+        for p in procs:
+            try:
+                p.kill()  # no join: exit must not wait for a child
+            except (OSError, ValueError, AttributeError):  # not started or already reaped
+                pass

@@ -1,0 +1,30 @@
+"""Module-level job functions for ProcessExecutor tests (a child process imports them)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+
+def square_with_progress(ctx: Any, n: int) -> tuple[int, int]:
+    for i in range(3):
+        ctx.report(i + 1, 3, f"step {i + 1}")
+    return n * n, os.getpid()
+
+
+def fail(ctx: Any) -> None:
+    raise ValueError("the worker could not read its input")
+
+
+def until_cancelled(ctx: Any) -> str:
+    ctx.report(0, 0, "waiting")
+    while not ctx.cancelled():
+        time.sleep(0.01)
+    return "saw the cancel"
+
+
+def ignore_cancel(ctx: Any) -> None:
+    ctx.report(0, 0, "busy")
+    while True:
+        time.sleep(0.05)
