@@ -220,62 +220,85 @@ class InvalidValue(ValueError):
     pass
 
 
-def _coerce(info: KeyInfo, value: Any, *, from_env: bool) -> Any:
-    tp = info.type
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise InvalidValue(f"expected true or false, got {value!r}")
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise InvalidValue(f"expected a whole number, got {value!r}")
+    try:
+        result = int(value) if not isinstance(value, float) or value.is_integer() else None
+    except (TypeError, ValueError):
+        result = None
+    if result is None:
+        raise InvalidValue(f"expected a whole number, got {value!r}")
+    return result
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise InvalidValue(f"expected a number, got {value!r}")
+    try:
+        result = float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(f"expected a number, got {value!r}") from exc
+    if result != result or result in (float("inf"), float("-inf")):
+        raise InvalidValue(f"expected a finite number, got {value!r}")
+    return result
+
+
+def _to_str(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidValue(f"expected text, got {value!r}")
+    return value
+
+
+def _to_list(tp: Any, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidValue(f"expected a list, got {value!r}")
+    (item_tp,) = typing.get_args(tp) or (Any,)
+    if item_tp is str and not all(isinstance(v, str) for v in value):
+        raise InvalidValue(f"expected a list of text, got {value!r}")
+    if typing.get_origin(item_tp) is dict and not all(isinstance(v, dict) for v in value):
+        raise InvalidValue(f"expected a list of objects, got {value!r}")
+    return value
+
+
+def _to_dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidValue(f"expected an object, got {value!r}")
+    return value
+
+
+def _to_type(tp: Any, value: Any) -> Any:
+    """The value as the key's declared type, or InvalidValue saying what was expected."""
     origin = typing.get_origin(tp)
-    if from_env and isinstance(value, str) and (origin in (list, dict)):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise InvalidValue(f"expected JSON, got {value!r}") from exc
     if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
-            return True
-        if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise InvalidValue(f"expected true or false, got {value!r}")
+        return _to_bool(value)
     if tp is int:
-        if isinstance(value, bool):
-            raise InvalidValue(f"expected a whole number, got {value!r}")
-        try:
-            result: Any = int(value) if not isinstance(value, float) or value.is_integer() else None
-        except (TypeError, ValueError):
-            result = None
-        if result is None:
-            raise InvalidValue(f"expected a whole number, got {value!r}")
-    elif tp is float:
-        if isinstance(value, bool):
-            raise InvalidValue(f"expected a number, got {value!r}")
-        try:
-            result = float(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidValue(f"expected a number, got {value!r}") from exc
-        if result != result or result in (float("inf"), float("-inf")):
-            raise InvalidValue(f"expected a finite number, got {value!r}")
-    elif tp is str:
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise InvalidValue(f"expected text, got {value!r}")
-        result = value
-    elif origin is list:
-        if not isinstance(value, list):
-            raise InvalidValue(f"expected a list, got {value!r}")
-        (item_tp,) = typing.get_args(tp) or (Any,)
-        if item_tp is str and not all(isinstance(v, str) for v in value):
-            raise InvalidValue(f"expected a list of text, got {value!r}")
-        if typing.get_origin(item_tp) is dict and not all(isinstance(v, dict) for v in value):
-            raise InvalidValue(f"expected a list of objects, got {value!r}")
-        result = value
-    elif origin is dict:
-        if not isinstance(value, dict):
-            raise InvalidValue(f"expected an object, got {value!r}")
-        result = value
-    else:  # pragma: no cover - every declared type is handled above
-        result = value
-    meta = info.meta
+        return _to_int(value)
+    if tp is float:
+        return _to_float(value)
+    if tp is str:
+        return _to_str(value)
+    if origin is list:
+        return _to_list(tp, value)
+    if origin is dict:
+        return _to_dict(value)
+    return value  # pragma: no cover - every declared type is handled above
+
+
+def _check_meta(meta: Mapping[str, Any], result: Any, value: Any) -> Any:
+    """Aliases, choices, bounds and regular expressions declared beside the key."""
     if isinstance(result, str):
         result = meta.get("aliases", {}).get(result, result)
     if "choices" in meta and result not in meta["choices"]:
@@ -290,6 +313,20 @@ def _coerce(info: KeyInfo, value: Any, *, from_env: bool) -> Any:
         except re.error as exc:
             raise InvalidValue(f"not a valid regular expression ({exc}): {value!r}") from exc
     return result
+
+
+def _coerce(info: KeyInfo, value: Any, *, from_env: bool) -> Any:
+    tp = info.type
+    if from_env and isinstance(value, str) and typing.get_origin(tp) in (list, dict):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise InvalidValue(f"expected JSON, got {value!r}") from exc
+    if tp is bool:  # a bool is never checked against choices or bounds
+        return _to_bool(value)
+    if tp is str and value is None:
+        return ""
+    return _check_meta(info.meta, _to_type(tp, value), value)
 
 
 def _flatten(options: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

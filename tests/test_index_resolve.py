@@ -50,9 +50,17 @@ def use():
     return pkg.Engine()
 
 
-def inferred():
+def typed():
     e = core.Engine()
     return e.run()
+
+
+def make():
+    return core.Engine()
+
+
+def inferred():
+    return make().run()
 """,
     "pkg/star.py": "from .core import *\n\n\ndef go():\n    return start()\n",
     "other.py": "def start():\n    return 0\n",
@@ -88,6 +96,9 @@ def test_python_resolution(tmp_path: Path) -> None:
         "SELECT count(*) FROM call_graph WHERE project_id = ? AND needs_resolution = 2", (pid,)
     ).fetchone()[0]
     assert waiting > 0
+    # a constructor's instance: the method through the receiver's type, no jedi needed
+    assert em[("pkg.util.typed", "run")] == "pkg.core.Engine.run"
+    # an unannotated factory's result: only jedi can tell
     assert em[("pkg.util.inferred", "run")] is None
     n = indexer.resolve_python_with_jedi(store, pid, root)
     assert n >= 1

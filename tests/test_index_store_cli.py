@@ -158,11 +158,13 @@ def test_cli_index_symbols_callers(tmp_path: Path) -> None:
         "symbols",
         "edges",
         "resolved",
+        "external",
         "unresolved",
         "seconds",
         "languages",
     }
     assert data["files"] == 2 and data["edges"] == 4 and data["resolved"] == 4
+    assert data["external"] == 0 and data["unresolved"] == 0
     assert data["languages"] == {
         "python": {"files": 1, "symbols": 7},
         "rust": {"files": 1, "symbols": 3},

@@ -58,7 +58,9 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "009_project_context.sql": {
         "project_guidelines", "project_tasks", "task_sessions", "task_context",
     },
+    "010_run_phases.sql": {"runs", "run_phases", "index_staged_calls"},
     "011_budget_holds.sql": {"budget_holds"},
+    "013_call_receiver_types.sql": set(),
     "015_position_columns.sql": set(),
     # FTS5 tables bring their shadow tables (_config, _content, _data, _docsize, _idx).
     "016_search.sql": {"search_state", "embeddings", "vector_points"} | {

@@ -77,6 +77,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
     elif stats.status == "up_to_date":
         head = stats.head[:12] if stats.head else "?"
         text = f"up to date at {head} ({stats.total_commits} commits)"
+        if stats.message:
+            text += f"; {stats.message}"
     else:
         text = (
             f"mined {stats.new_commits} commits ({stats.mode}) in {stats.seconds:.2f} s; "

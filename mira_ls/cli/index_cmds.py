@@ -14,8 +14,9 @@ from typing import Any
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
 from mira_ls.index import indexer
+from mira_ls.index.resolve_external import project_external
 from mira_ls.store import code as cs
-from mira_ls.store import projects
+from mira_ls.store import locks, projects
 from mira_ls.store.connection import Connection
 
 # Why files were left out, as a person reads it (keys: walk.Listing and indexer statuses).
@@ -37,6 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--jedi", action="store_true", help="also resolve Python calls with jedi (slower)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another mira-ls is indexing this workspace, wait up to SECONDS for it "
+        "(default: say so and stop)",
+    )
     common.add_common(p, json_flag=True)
     p.set_defaults(func=cmd_index)
 
@@ -101,8 +110,10 @@ def cmd_index(args: argparse.Namespace) -> int:
                 settings.index,
                 progress=progress,
                 trust_git=settings.git.trust_repository_config,
+                wait_s=max(0.0, args.wait),
+                on_wait=lambda msg: print(msg, file=sys.stderr, flush=True),
             )
-        except indexer.WorkspaceError as exc:
+        except (indexer.WorkspaceError, locks.Busy) as exc:
             raise CliError(str(exc)) from exc
         finally:
             progress.close()
@@ -113,15 +124,22 @@ def cmd_index(args: argparse.Namespace) -> int:
             summary = cs.index_summary(store.conn(), stats.project_id)
             stats.resolved, stats.unresolved = summary["resolved"], summary["unresolved"]
             stats.seconds += time.perf_counter() - t
+        external = project_external(store.conn(), stats.project_id)
     data = stats.as_json()
+    # calls out of the project (builtins, stdlib, packages) are counted apart
+    data["external"] = external
+    data["unresolved"] = stats.unresolved - external
     lines = [
         f"{stats.files} files, {stats.symbols} symbols, {stats.edges} call edges "
-        f"({stats.resolved} resolved, {stats.unresolved} unresolved) in {stats.seconds:.2f} s",
+        f"({stats.resolved} resolved, {external} external, {stats.unresolved - external}"
+        f" unresolved) in {stats.seconds:.2f} s",
     ]
     for lang, v in stats.languages.items():
         lines.append(f"  {lang:<11} {v['files']:>7} files {v['symbols']:>9} symbols")
     common.emit(args, data, "\n".join(lines))
     notes = [f"{stats.parsed} parsed, {stats.unchanged} unchanged, {stats.removed} removed"]
+    if stats.resumed is not None:
+        notes.insert(0, f"finished an index that was interrupted ({stats.resumed})")
     if stats.skipped:
         notes.append(
             "skipped: "
@@ -136,6 +154,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print("; ".join(notes), file=sys.stderr)
     for e in stats.errors:
         print(f"not indexed: {e}", file=sys.stderr)
+    for p in stats.partial:
+        print(p, file=sys.stderr)
     return 0
 
 

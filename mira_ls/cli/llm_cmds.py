@@ -157,8 +157,8 @@ def _check_position(shown: str, file: Path, line: int, col: int) -> None:
         )
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    question = (args.question or "").strip()
+def _chat_target(args: argparse.Namespace, question: str) -> Path | None:
+    """The file the question is about, once the flags make sense together (else UsageError)."""
     if not question and not args.file:
         raise UsageError(
             'give a question, e.g. mira-ls chat "why does X fail?" [--file F '
@@ -176,25 +176,37 @@ def cmd_chat(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file} is not a file")
     if file is not None:
         _check_position(args.file, file, args.line or 1, args.col or 1)
+    return file
+
+
+def _chat_arg(args: argparse.Namespace, question: str, file: Path | None) -> dict[str, Any]:
+    """The command's arguments as an editor would send them."""
+    arg: dict[str, Any] = {}
+    if question and not args.explain:
+        arg["question"] = question
+    if file is not None:
+        arg["uri"] = file.as_uri()
+        arg["position"] = {"line": (args.line or 1) - 1, "character": (args.col or 1) - 1}
+    if args.session:
+        arg["session"] = args.session
+    if args.model:
+        arg["model"] = args.model
+    if args.effort:
+        arg["effort"] = args.effort
+    arg["newSession"] = not (args.cont or args.session)
+    return arg
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    question = (args.question or "").strip()
+    file = _chat_target(args, question)
     from mira_ls.features import chat
     from mira_ls.llm.errors import LlmError
 
     store = common.open_db(args)
     with store:
         session = _session(args, store, file or Path.cwd())
-        arg: dict[str, Any] = {}
-        if question and not args.explain:
-            arg["question"] = question
-        if file is not None:
-            arg["uri"] = file.as_uri()
-            arg["position"] = {"line": (args.line or 1) - 1, "character": (args.col or 1) - 1}
-        if args.session:
-            arg["session"] = args.session
-        if args.model:
-            arg["model"] = args.model
-        if args.effort:
-            arg["effort"] = args.effort
-        arg["newSession"] = not (args.cont or args.session)
+        arg = _chat_arg(args, question, file)
         state = chat.ChatState()
         try:
             svc = state.service(session)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from mira_ls.features import hover_build, hover_git
 from mira_ls.features.locate import Target, target_at
 from mira_ls.features.session import Located, Session
+from mira_ls.index.resolve_external import callee_counts
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
 
@@ -49,12 +50,8 @@ def code_section(session: Session, target: Target) -> list[str]:
     if row is not None and session.store is not None:
         conn = session.store.conn()
         callers = code_store.caller_counts(conn, [row.id]).get(row.id, 0)
-        resolved, unresolved = code_store.callee_split(conn, row.id)
-        calls = f"**Calls** {callers} caller{'s' * (callers != 1)} · {resolved} callee"
-        calls += "s" * (resolved != 1)
-        if unresolved:
-            calls += f" ({unresolved} unresolved)"
-        parts.append(calls)
+        counts = callee_counts(conn, row.id, row.language)
+        parts.append(f"**Calls** {callers} caller{'s' * (callers != 1)} · {counts.describe()}")
     elif row is None:
         parts.append("_Not indexed yet: save the file to see callers and history._")
     return parts

@@ -10,6 +10,7 @@ from mira_ls.features.positions import LineMap, Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.features.symbol_kinds import lsp_kind
 from mira_ls.index.symbols import FileExtract, Symbol
+from mira_ls.paths import fs_name
 from mira_ls.store import code as code_store
 from mira_ls.store import projects as project_store
 from mira_ls.store.code import SymbolRow
@@ -52,11 +53,11 @@ def document_symbols(fx: FileExtract, lm: LineMap) -> list[types.DocumentSymbol]
 def path_for(session: Session, row: SymbolRow) -> Path:
     for r in session.roots:
         if r.project_id == row.project_id:
-            return r.root / row.file_path
+            return fs_name(r.root, row.file_path)
     if session.store is not None:
         project = project_store.by_id(session.store.conn(), row.project_id)
         if project is not None:
-            return Path(project.root_path) / row.file_path
+            return fs_name(Path(project.root_path), row.file_path)
     return Path(row.file_path).resolve()
 
 

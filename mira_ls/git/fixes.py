@@ -30,6 +30,7 @@ from pathlib import Path
 from mira_ls.git.repo import GitError, run_git
 from mira_ls.store import Store, git_fixes
 from mira_ls.store.connection import Connection
+from mira_ls.testhooks import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -427,6 +428,7 @@ def extract_symbols(
     found = diffs.finish()
     if found is None:
         return 0
+    pause_point("mine:fix symbols:middle")
     canon = git_fixes.fix_file_paths(store.conn(), [fid for fid, _ in pending])
     with store.write() as w:
         git_fixes.set_symbols(

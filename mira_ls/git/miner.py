@@ -39,8 +39,9 @@ from mira_ls.git.repo import (
     is_ancestor,
 )
 from mira_ls.search import keyword
-from mira_ls.store import Store, git_blame, git_cochange, git_fixes, git_history
+from mira_ls.store import Store, git_blame, git_cochange, git_fixes, git_history, runs
 from mira_ls.store.connection import Connection, error_types
+from mira_ls.testhooks import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -348,11 +349,26 @@ def mine(
         or (state.policy_hash, state.mailmap_hash, state.shallow_hash)
         != (ctx.fingerprint, ctx.mailmap, ctx.shallow)
     )
+    with store.write() as c:
+        run_id, interrupted = runs.begin(c, project_id, "mine", now)
+    if interrupted is not None:
+        log.info(
+            "the previous mining of %s was interrupted (%s); finishing it",
+            root_s,
+            interrupted.stopped_in or "start",
+        )
     if not scratch and last == info.head:
+        # The history is mined; an interrupted run may still owe the fixes' symbols.
         total = git_history.commit_count(conn, project_id)
-        return MineStats(
+        done = MineStats(
             "up_to_date", "none", info.head, total_commits=total, seconds=time.perf_counter() - t0
         )
+        if symbols and git_fixes.pending_symbols(conn, project_id):
+            done.message = "finished the symbols touched by past fixes that a run left undone"
+            _fix_symbols(ctx, run_id, root_s, None, done)
+        _end_run(store, run_id, "complete")
+        done.seconds = time.perf_counter() - t0
+        return done
     if not scratch and last is not None and not is_ancestor(root_s, last, info.head):
         log.info(
             "history rewritten in %s (%s is not an ancestor of HEAD): mining again",
@@ -365,12 +381,15 @@ def mine(
     )
     try:
         try:
-            stats = _scratch(ctx, diffs) if scratch else _incremental(ctx, last or "")
+            stats = (
+                _scratch(ctx, diffs, run_id) if scratch else _incremental(ctx, last or "", run_id)
+            )
         except BaseException:
             if diffs is not None:
                 diffs.close()  # this run is over: git stops reading the fixes' diffs
             raise
     except _Cancelled:
+        _end_run(store, run_id, "cancelled")
         return MineStats(
             "cancelled",
             "scratch" if scratch else "incremental",
@@ -379,6 +398,7 @@ def mine(
             seconds=time.perf_counter() - t0,
         )
     except GitError as exc:
+        _end_run(store, run_id, "failed", str(exc))
         with store.write() as c:
             git_history.save_attachment(
                 c,
@@ -400,15 +420,43 @@ def mine(
         return MineStats("error", message=msg, seconds=time.perf_counter() - t0)
     stats.phases["core_s"] = time.perf_counter() - t0
     if symbols:
-        # Second phase: the definitions each new fix touched, from one more (smaller) git
-        # run over those commits only, started while the log was read (from scratch) and
-        # collected now. The analyses above are already committed and served.
-        t1 = time.perf_counter()
-        _report(progress, "symbols touched by past fixes", None)
-        fixes.extract_symbols(store, project_id, root_s, bool(info.prefix), diffs, trusted=trusted)
-        stats.phases["fix_symbols_s"] = time.perf_counter() - t1
+        pause_point("mine:fix symbols:start")
+        _fix_symbols(ctx, run_id, root_s, diffs, stats)
+    _end_run(store, run_id, "complete")
     stats.seconds = time.perf_counter() - t0
     return stats
+
+
+def _fix_symbols(
+    ctx: _Ctx, run_id: int, root_s: str, diffs: fixes.FixDiffs | None, stats: MineStats
+) -> None:
+    """Second phase: the definitions each new fix touched, from one more (smaller) git run
+    over those commits only, started while the log was read (from scratch) and collected
+    now. The analyses are already committed and served. Fixes still without symbols are
+    what makes this phase incomplete, so a killed run's successor finds and finishes them."""
+    t1 = time.perf_counter()
+    with ctx.store.write() as c:
+        runs.phase_started(c, run_id, "fix symbols", int(time.time()))
+    _report(ctx.progress, "symbols touched by past fixes", None)
+    fixes.extract_symbols(
+        ctx.store,
+        ctx.project_id,
+        root_s,
+        bool(ctx.info.prefix),
+        diffs,
+        trusted=ctx.settings.git.trust_repository_config,
+    )
+    with ctx.store.write() as c:
+        runs.phase_done(c, run_id, "fix symbols", int(time.time()))
+    stats.phases["fix_symbols_s"] = time.perf_counter() - t1
+
+
+def _end_run(store: Store, run_id: int, status: str, message: str | None = None) -> None:
+    try:
+        with store.write() as c:
+            runs.finish(c, run_id, status, int(time.time()), message)
+    except error_types() as exc:
+        log.warning("could not record the end of the mining run: %s", exc)
 
 
 @dataclass(frozen=True)
@@ -468,7 +516,7 @@ def _finish(c: Any, ctx: _Ctx) -> int:
     return total
 
 
-def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None) -> MineStats:
+def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None, run_id: int) -> MineStats:
     """Mine from the first commit. ``diffs`` (when given) is sent each fix as it is found, so
     git reads the fixes' diffs beside the main log instead of after it."""
     t0 = time.perf_counter()
@@ -486,6 +534,7 @@ def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None) -> MineStats:
             is_shallow=info.is_shallow,
             status="pending",
         )
+        runs.phase_started(c, run_id, "log", now)
     head = info.head or "HEAD"
     trusted = ctx.settings.git.trust_repository_config
     counter = CommitCounter(info.root, head, ctx.pathspec, trusted=trusted)
@@ -495,6 +544,9 @@ def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None) -> MineStats:
     try:
         for commit in stream_log(info.root, [head], ctx.pathspec, ctx.relative, trusted):
             run.add(commit)
+            if run.count == 2:
+                writer.put(run.take())
+                pause_point("mine:log:middle")
             if run.count % 200 == 0:
                 ctx.check_cancel()
                 total = counter.result()
@@ -511,14 +563,19 @@ def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None) -> MineStats:
         stats = {p: (v[0], v[1]) for p, v in run.stats.items()}
         patterns = run.pairs.patterns(stats, ctx.settings.cochange)
         writer.close()  # every commit row is in before the analyses that refer to them
+        pause_point("mine:analyses:start")
         with store.write() as c:
+            runs.phase_done(c, run_id, "log", now)
+            runs.phase_started(c, run_id, "co-change, expertise and fixes", now)
             git_history.replace_file_stats(
                 c, pid, ((p, v[0], v[1]) for p, v in sorted(stats.items()))
             )
             git_cochange.delete_all(c, pid)
             git_cochange.insert_patterns(c, pid, patterns, now)
             expertise.write_all(c, pid, run.experts, now)
+            pause_point("mine:analyses:middle")  # inside the transaction: all or nothing
             total_stored = _finish(c, ctx)
+            runs.phase_done(c, run_id, "co-change, expertise and fixes", now)
     finally:
         counter.close()
         writer.close()
@@ -534,7 +591,7 @@ def _scratch(ctx: _Ctx, diffs: fixes.FixDiffs | None) -> MineStats:
     )
 
 
-def _incremental(ctx: _Ctx, last: str) -> MineStats:
+def _incremental(ctx: _Ctx, last: str, run_id: int) -> MineStats:
     store, pid, info, now = ctx.store, ctx.project_id, ctx.info, ctx.now
     run = ctx.new_run()
     for commit in stream_log(
@@ -564,4 +621,6 @@ def _incremental(ctx: _Ctx, last: str) -> MineStats:
         # Lines "not committed yet" may be committed now: blame those files again.
         git_blame.forget_paths(c, pid, run.all_paths | touched | gone)
         total = _finish(c, ctx)
+        runs.phase_done(c, run_id, "log", now)
+        runs.phase_done(c, run_id, "co-change, expertise and fixes", now)
     return MineStats("ok", "incremental", info.head, run.count, total, run.ignored, run.fixes)

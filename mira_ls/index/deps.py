@@ -162,6 +162,9 @@ def python_requirement(line: str) -> tuple[str, str | None] | None:
 
 
 def _manifest_deps(root: Path, rel: str) -> list[Dependency]:
+    # Cyclomatic 31 on purpose: one short branch per manifest format (pyproject, requirements,
+    # package.json, Cargo.toml, go.mod, ...), each read top to bottom; splitting them would
+    # spread one table of formats over as many functions.
     path = root / rel
     name = posixpath.basename(rel)
     out: list[Dependency] = []

@@ -33,6 +33,13 @@ SIGNATURE_DISPLAY_MAX = 400
 DOCSTRING_MAX = 4000
 RECEIVER_MAX = 200
 HEAD_HASH_MAX = 4000
+# Per-file bound. A query match may start at most this many nodes deep: tree-sitter's query
+# cursor slows down badly on pathological nesting (``g(g(...50,000 deep...))`` took 75 s,
+# holding the GIL, so a server froze), and real code stays far shallower (a few dozen).
+MAX_QUERY_DEPTH = 1000
+# Nesting that deep needs long lines (or indentation as deep); only then is the tree walked
+# to see whether the bound cut anything, and the file marked as indexed partially.
+LONG_LINE_BYTES = 1000
 
 
 @dataclass(slots=True)
@@ -108,6 +115,8 @@ class FileExtract:
     decoded_with_replacement: bool = False
     children: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     parsed: Parsed | None = None  # pass to the next extract() of the same file
+    spans: list[tuple[int, int]] = field(default_factory=list)  # byte span per symbol
+    partial: str | None = None  # why some of the file is not indexed (a per-file bound)
 
     @property
     def module(self) -> Symbol:
@@ -568,7 +577,10 @@ def extract(
     tree = parse(src, language, previous)
     root = tree.root_node
     ascii_only = src.isascii()
-    matches = QueryCursor(get_query(language)).matches(root)
+    cursor = QueryCursor(get_query(language))
+    cursor.set_max_start_depth(MAX_QUERY_DEPTH)
+    matches = cursor.matches(root)
+    partial = _depth_note(src, root)
 
     defs: list[_Def] = []
     seen_defs: set[tuple[int, int, str]] = set()
@@ -688,7 +700,34 @@ def extract(
         decoded_with_replacement=replaced,
         children=children,
         parsed=Parsed(language, src, tree),
+        spans=spans,
+        partial=partial,
     )
+
+
+def _depth_note(src: bytes, root: Node) -> str | None:
+    """Why the file is indexed only partially (nesting beyond MAX_QUERY_DEPTH), or None.
+
+    Walking the tree costs about 0.5 s per million nodes, so it is done only for files with
+    a line longer than LONG_LINE_BYTES, and it stops at the first node too deep."""
+    if len(src) <= LONG_LINE_BYTES or max(map(len, src.split(b"\n"))) <= LONG_LINE_BYTES:
+        return None
+    c = root.walk()
+    depth = 0
+    while True:
+        if c.goto_first_child():
+            depth += 1
+            if depth > MAX_QUERY_DEPTH:
+                line = c.node.start_point[0] + 1 if c.node is not None else 1
+                return (
+                    f"indexed partially: code nested more than {MAX_QUERY_DEPTH} levels deep"
+                    f" (from line {line}) is left out"
+                )
+            continue
+        while not c.goto_next_sibling():
+            if not c.goto_parent():
+                return None
+            depth -= 1
 
 
 def _end(src: bytes, ascii_only: bool, end: int, ep: Any, start_row: int) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from mira_ls.index import deps
 from mira_ls.index.languages import language_for_path
+from mira_ls.index.py_types import receiver_types
 from mira_ls.index.resolve import (
     NEEDS_PROJECT,
     ResolveStats,
@@ -28,6 +29,7 @@ from mira_ls.index.resolve import (
     resolve_staged,
 )
 from mira_ls.index.symbols import FileExtract, Parsed, extract
+from mira_ls.paths import text_path
 from mira_ls.search.terms import expand
 from mira_ls.store.connection import connect
 from mira_ls.store.dependencies import Dependency
@@ -67,6 +69,7 @@ class FileResult:
     # Per symbol, what the keyword index stores: (name, qualified_name, signature,
     # docstring, body), identifiers already split (search.terms.expand).
     search: list[tuple[str, str, str, str, str]] | None = None
+    partial: str | None = None  # parsed, but a per-file bound left part of it out: why
     non_ascii_lines: str | None = None  # see non_ascii_lines()
 
 
@@ -157,9 +160,11 @@ def pack(
     list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]
 ]:
     """(symbols, calls, imports, staged) as plain tuples. Each call carries its local
-    target (symbol index) or, failing that, what it still needs (resolve.after_local);
+    target (symbol index) or, failing that, what it still needs (resolve.after_local),
+    and its receiver's type expression where the file tells it (py_types);
     with ``split`` the calls needing the project go to ``staged`` instead of ``calls``."""
     targets = resolve_local(fx, rel)
+    rtypes = receiver_types(fx, rel, [t is None for t in targets])
     symbols = [
         (
             s.kind,
@@ -185,19 +190,21 @@ def pack(
     lang = fx.language
     calls: list[tuple[Any, ...]] = []
     staged: list[tuple[Any, ...]] = []
-    needs: dict[tuple[str, str | None], int] = {}
-    for c, t in zip(fx.calls, targets, strict=True):
+    needs: dict[tuple[str, str | None, str | None], int] = {}
+    for c, t, rt in zip(fx.calls, targets, rtypes, strict=True):
         if t is not None:
-            calls.append((c.caller, c.name, c.receiver, c.line, c.col, t, -1))
+            calls.append((c.caller, c.name, c.receiver, c.line, c.col, t, -1, None))
             continue
-        key = (c.name, c.receiver)
+        key = (c.name, c.receiver, rt)
         need = needs.get(key)
         if need is None:
-            need = needs[key] = after_local(lang, c.name, c.receiver, bound, star, has_imports)
+            need = needs[key] = after_local(
+                lang, c.name, c.receiver, bound, star, has_imports, receiver_type=rt
+            )
         if split and need == NEEDS_PROJECT:
-            staged.append((c.caller, c.name, c.receiver, c.line, c.col))
+            staged.append((c.caller, c.name, c.receiver, c.line, c.col, rt))
         else:
-            calls.append((c.caller, c.name, c.receiver, c.line, c.col, None, need))
+            calls.append((c.caller, c.name, c.receiver, c.line, c.col, None, need, rt))
     imports = [(i.module, i.name, i.alias, i.line) for i in fx.imports]
     return symbols, calls, imports, staged
 
@@ -226,8 +233,9 @@ def process_bytes(
         lang = language_for_path(rel, data[:4096])
     if lang is None:
         return FileResult(rel, "error", h, len(data), mtime_ns, None, error="unknown language")
-    fx = extract(data, rel, lang, previous, source_hash=h)
-    symbols, calls, imports, staged = pack(fx, rel, split=split)
+    name = text_path(rel)  # what is stored: module names come from it
+    fx = extract(data, name, lang, previous, source_hash=h)
+    symbols, calls, imports, staged = pack(fx, name, split=split)
     return FileResult(
         rel,
         "parsed",
@@ -245,6 +253,7 @@ def process_bytes(
         staged_count=len(staged),
         search=search_rows(data, symbols),
         non_ascii_lines=non_ascii_lines(data),
+        partial=fx.partial,
     )
 
 
@@ -262,8 +271,8 @@ def process_file(
         return FileResult(rel, status, "", size, mtime_ns, language, error=err or None)
     try:
         return process_bytes(rel, data, mtime_ns, old_hash, language, split=split)
-    except (RecursionError, MemoryError, ValueError) as exc:
-        log.warning("could not parse %s: %s", rel, exc)
+    except Exception as exc:  # one file's failure skips that file, with the reason
+        log.warning("could not parse %s: %s", text_path(rel), exc)
         h = hashlib.sha256(data).hexdigest()
         return FileResult(rel, "error", h, size, mtime_ns, language, error=f"parse failed: {exc}")
 

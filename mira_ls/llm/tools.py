@@ -18,6 +18,7 @@ from typing import Any
 
 from mira_ls.dates import day as _date
 from mira_ls.git.fixes import rank_fixes
+from mira_ls.index.resolve_external import external_module
 from mira_ls.llm import tokens
 from mira_ls.llm.provider import parse_arguments
 from mira_ls.llm.redact import redact
@@ -83,7 +84,12 @@ SCHEMAS: list[dict[str, Any]] = [
         {"name": _SYM},
         ["name"],
     ),
-    _fn("callees", "Functions a symbol calls (resolved and unresolved).", {"name": _SYM}, ["name"]),
+    _fn(
+        "callees",
+        "What a symbol calls; externals with their module.",
+        {"name": _SYM},
+        ["name"],
+    ),
     _fn(
         "cochange",
         "Files that usually change in the same commits as a file.",
@@ -257,7 +263,9 @@ class ToolBox:
                 lines.append(f"line {site.line}: {_sig(site.symbol)}")
             else:
                 recv = f"{site.receiver}." if site.receiver else ""
-                lines.append(f"line {site.line}: {recv}{site.callee_name} (unresolved)")
+                ext = external_module(site.language, site.callee_name, site.receiver, site.external)
+                what = f"external: {ext}" if ext else "unresolved"
+                lines.append(f"line {site.line}: {recv}{site.callee_name} ({what})")
         return ToolResult("\n".join([f"{rows[0].qualified_name} calls:", *lines]))
 
     def _t_cochange(self, a: dict[str, Any]) -> ToolResult:

@@ -22,11 +22,15 @@ from mira_ls.jobs import JobContext
 from mira_ls.server.base import Handlers, MiraServer, command_arg, guarded, position
 from mira_ls.server.git import schedule_mining
 from mira_ls.store import code as code_store
+from mira_ls.store import locks
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
 register = handlers.register
 
+# Another process (a `mira-ls index` in a terminal) indexing the same workspace: the server
+# waits for it, then catches up on what is left (usually nothing).
+INDEX_LOCK_WAIT_S = 900.0
 JEDI_PENDING = 2  # call_graph.needs_resolution: scope rules failed, jedi may place it
 
 
@@ -58,7 +62,13 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
             progress=lambda done, total, msg: progress.report(done, total, msg),
             cancel=ctx.cancelled,
             trust_git=ls.session.settings.git.trust_repository_config,
+            wait_s=INDEX_LOCK_WAIT_S,
+            on_wait=lambda msg: progress.report(0, 0, msg, force=True),
         )
+    except locks.Busy as exc:
+        progress.end(str(exc))
+        log.warning("%s", exc)
+        return
     except BaseException:
         progress.end("indexing failed")
         raise

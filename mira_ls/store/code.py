@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.paths import raw_path, text_path
 from mira_ls.store.connection import Connection
 
 SYMBOL_COLS = (
@@ -105,18 +107,24 @@ class FileRow:
 
 
 def get_file(conn: Connection, project_id: int, file_path: str) -> FileRow | None:
+    """``file_path`` as the file system gives it (a name that is not UTF-8 included)."""
     r = conn.execute(
         f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ? AND file_path = ?",
-        (project_id, file_path),
+        (project_id, text_path(file_path)),
     ).fetchone()
     return FileRow(*r) if r else None
 
 
 def files_of_project(conn: Connection, project_id: int) -> dict[str, FileRow]:
+    """The project's files by their name as the file system gives it (the exact bytes of a
+    name that is not UTF-8 come back from raw_path)."""
     rows = conn.execute(
-        f"SELECT {FILE_COLS} FROM repository_files WHERE project_id = ?", (project_id,)
+        f"SELECT {FILE_COLS}, raw_path FROM repository_files WHERE project_id = ?",
+        (project_id,),
     ).fetchall()
-    return {r[2]: FileRow(*r) for r in rows}
+    return {
+        (os.fsdecode(bytes(r[-1])) if r[-1] is not None else r[2]): FileRow(*r[:-1]) for r in rows
+    }
 
 
 def upsert_file(
@@ -136,20 +144,26 @@ def upsert_file(
     non_ascii_lines: str | None = None,
 ) -> int:
     """Insert or update the file row; returns its id (stable across updates).
-    ``non_ascii_lines``: see migration 015 (None: not known)."""
+
+    ``file_path`` as the file system gives it: a name that is not UTF-8 is stored escaped
+    in file_path (paths.text_path) and exactly in raw_path. ``non_ascii_lines``: see
+    migration 015 (None: not known)."""
     r = conn.execute(
         "INSERT INTO repository_files(project_id, file_path, content_hash, language, size_bytes,"
-        " line_count, mtime_ns, status, error, parse_errors, indexed_at, non_ascii_lines)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+        " line_count, mtime_ns, status, error, parse_errors, indexed_at, raw_path,"
+        " non_ascii_lines)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(project_id, file_path) DO UPDATE SET content_hash = excluded.content_hash,"
         " language = excluded.language, size_bytes = excluded.size_bytes,"
         " line_count = excluded.line_count, mtime_ns = excluded.mtime_ns,"
         " status = excluded.status, error = excluded.error,"
         " parse_errors = excluded.parse_errors, indexed_at = excluded.indexed_at,"
-        " non_ascii_lines = excluded.non_ascii_lines RETURNING id",
+        " non_ascii_lines = excluded.non_ascii_lines"
+        " WHERE repository_files.raw_path IS excluded.raw_path"
+        " RETURNING id",
         (
             project_id,
-            file_path,
+            text_path(file_path),
             content_hash,
             language,
             size_bytes,
@@ -159,9 +173,14 @@ def upsert_file(
             error,
             parse_errors,
             at,
+            raw_path(file_path),
             non_ascii_lines,
         ),
     ).fetchone()
+    if r is None:  # the WHERE above: another name escapes to the same text
+        raise ValueError(
+            f"its name reads the same as another file's once escaped ({text_path(file_path)})"
+        )
     return int(r[0])
 
 
@@ -342,12 +361,14 @@ def delete_symbols(conn: Connection, ids: list[int]) -> list[int]:
 
 EDGE_WRITE_COLS = (
     "project_id, caller_id, callee_id, callee_name, receiver, line, col, resolved_by,"
-    " needs_resolution"
+    " needs_resolution, receiver_type, external"
 )
 
 
 def insert_edges(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    conn.executemany(f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany(
+        f"INSERT INTO call_graph({EDGE_WRITE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+    )
 
 
 def delete_edges_from(conn: Connection, caller_ids: list[int]) -> None:
@@ -362,12 +383,13 @@ def shift_edges(conn: Connection, rows: list[tuple[int, int]]) -> None:
 
 
 def edges_of_callers(conn: Connection, caller_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
-    """caller id -> [(edge id, callee_name, receiver, line, col)] ordered by position."""
+    """caller id -> [(edge id, callee_name, receiver, line, col, receiver_type)] ordered by
+    position."""
     out: dict[int, list[tuple[Any, ...]]] = {}
     for chunk in _chunks(caller_ids):
         marks = ",".join("?" * len(chunk))
         for r in conn.execute(
-            "SELECT caller_id, id, callee_name, receiver, line, col FROM call_graph"
+            "SELECT caller_id, id, callee_name, receiver, line, col, receiver_type FROM call_graph"
             f" WHERE caller_id IN ({marks}) ORDER BY caller_id, line, col",
             chunk,
         ):
@@ -422,6 +444,7 @@ class PendingEdge:
     receiver: str | None
     line: int
     col: int
+    receiver_type: str | None = None
 
 
 def pending_files(conn: Connection, project_id: int, level: int) -> list[tuple[int, str, str]]:
@@ -452,7 +475,8 @@ def file_info(conn: Connection, file_ids: list[int]) -> list[tuple[int, str, str
 
 def pending_edges_in_file(conn: Connection, file_id: int, level: int) -> list[PendingEdge]:
     rows = conn.execute(
-        "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col FROM call_graph g"
+        "SELECT g.id, g.caller_id, g.callee_name, g.receiver, g.line, g.col, g.receiver_type"
+        " FROM call_graph g"
         " WHERE g.caller_id IN (SELECT id FROM code_elements WHERE file_id = ?)"
         " AND g.needs_resolution = ?",
         (file_id, level),
@@ -461,11 +485,12 @@ def pending_edges_in_file(conn: Connection, file_id: int, level: int) -> list[Pe
 
 
 def set_edge_resolutions(
-    conn: Connection, rows: list[tuple[int | None, str | None, int, int]]
+    conn: Connection, rows: list[tuple[int | None, str | None, int, str | None, int]]
 ) -> None:
-    """(callee_id, resolved_by, needs_resolution, edge_id)."""
+    """(callee_id, resolved_by, needs_resolution, external module, edge_id)."""
     conn.executemany(
-        "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ? WHERE id = ?",
+        "UPDATE call_graph SET callee_id = ?, resolved_by = ?, needs_resolution = ?,"
+        " external = ? WHERE id = ?",
         rows,
     )
 
@@ -515,6 +540,28 @@ def refs_by_qualified(conn: Connection, project_id: int, qualified_name: str) ->
 def ref_by_id(conn: Connection, symbol_id: int) -> SymbolRef | None:
     r = conn.execute(f"{_REF_SELECT} WHERE c.id = ?", (symbol_id,)).fetchone()
     return SymbolRef(*r) if r else None
+
+
+def signature_of(conn: Connection, symbol_id: int) -> str | None:
+    """A symbol's display signature (bases of a class, annotations of a function)."""
+    r = conn.execute("SELECT signature FROM code_elements WHERE id = ?", (symbol_id,)).fetchone()
+    return r[0] if r else None
+
+
+def is_decorated(conn: Connection, symbol_id: int) -> bool:
+    """Whether a symbol's span starts before its name's line (decorators, attributes)."""
+    r = conn.execute(
+        "SELECT start_line < name_line FROM code_elements WHERE id = ?", (symbol_id,)
+    ).fetchone()
+    return bool(r and r[0])
+
+
+def members_named(conn: Connection, class_id: int, name: str) -> list[SymbolRef]:
+    """The direct members of a class with this name, in file order."""
+    rows = conn.execute(
+        f"{_REF_SELECT} WHERE c.parent_id = ? AND c.name = ? ORDER BY c.id", (class_id, name)
+    ).fetchall()
+    return [SymbolRef(*r) for r in rows]
 
 
 def refs_in_file(conn: Connection, file_id: int) -> list[SymbolRef]:
@@ -650,6 +697,8 @@ class CallSite:
     line: int
     col: int
     resolved_by: str | None
+    external: str | None = None  # callees(): the module an unresolved call goes into
+    language: str = ""  # callees(): the caller's language
 
 
 _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
@@ -673,7 +722,8 @@ def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
 def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     rows = conn.execute(
         f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by,"
-        " c.file_path FROM call_graph g JOIN code_elements c ON c.id = g.caller_id"
+        " c.file_path, g.external, c.language FROM call_graph g"
+        " JOIN code_elements c ON c.id = g.caller_id"
         " LEFT JOIN code_elements s ON s.id = g.callee_id"
         " WHERE g.caller_id = ? ORDER BY g.line, g.col",
         (symbol_id,),
@@ -682,8 +732,36 @@ def callees(conn: Connection, symbol_id: int) -> list[CallSite]:
     out = []
     for r in rows:
         s = symbol_from_row(r[:n]) if r[0] is not None else None
-        out.append(CallSite(s, r[n], r[n + 1], r[n + 5], r[n + 2], r[n + 3], r[n + 4]))
+        out.append(
+            CallSite(s, r[n], r[n + 1], r[n + 5], r[n + 2], r[n + 3], r[n + 4], r[n + 6], r[n + 7])
+        )
     return out
+
+
+def unresolved_kinds(
+    conn: Connection, project_id: int
+) -> list[tuple[str, str, str | None, str | None, int]]:
+    """(language, callee_name, receiver, external, count) of a project's unresolved calls."""
+    rows = conn.execute(
+        "SELECT c.language, g.callee_name, g.receiver, g.external, count(*) FROM call_graph g"
+        " JOIN code_elements c ON c.id = g.caller_id"
+        " WHERE g.project_id = ? AND g.callee_id IS NULL GROUP BY 1, 2, 3, 4",
+        (project_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
+def callee_rows(conn: Connection, symbol_id: int) -> list[tuple[str, str | None, str | None]]:
+    """(callee_name, receiver, external) of the unresolved calls inside a symbol, plus one
+    ('', None, None) row per resolved call (counts without loading symbols)."""
+    rows = conn.execute(
+        "SELECT CASE WHEN callee_id IS NULL THEN callee_name ELSE '' END,"
+        " CASE WHEN callee_id IS NULL THEN receiver END,"
+        " CASE WHEN callee_id IS NULL THEN external END"
+        " FROM call_graph WHERE caller_id = ?",
+        (symbol_id,),
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def unresolved_calls_named(

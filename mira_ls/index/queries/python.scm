@@ -13,3 +13,7 @@
 ; Branches for complexity (branch count + 1).
 [(if_statement) (elif_clause) (for_statement) (while_statement) (except_clause)
  (conditional_expression) (boolean_operator) (case_clause) (for_in_clause) (if_clause)] @branch
+
+; A decorator named without arguments is called with the function (@app.before_request).
+(decorator (identifier) @call.name) @call
+(decorator (attribute object: (_) @call.receiver attribute: (identifier) @call.name)) @call

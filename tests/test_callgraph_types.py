@@ -1,0 +1,357 @@
+"""Python method calls resolved through their receiver's type (issue 15), on small real
+projects: each rule with a case it resolves and one it must not (a same-named method of an
+unrelated class is never a caller)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mira_ls.index import indexer
+from mira_ls.index.resolve_external import CalleeCounts, callee_counts
+from mira_ls.store import Store
+from tests.index_helpers import index, new_store, write_files
+
+APP = """\
+from typing import Optional, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import Client
+
+
+class Base:
+    def setup(self):
+        return 1
+
+    def run(self):
+        return self.setup()
+
+    def make_client(self) -> "Client":
+        from .client import Client
+        return Client(self)
+
+
+class App(Base):
+    def __init__(self):
+        self.client = self.make_client()
+        self.other = Unrelated()
+
+    def route(self, rule):
+        def deco(f):
+            return f
+        return deco
+
+    def setup(self):
+        return super().setup()
+
+    def before(self, f):
+        return f
+
+    def go(self):
+        return self.other.route("/o")
+
+
+class Unrelated:
+    def route(self, rule):
+        return rule
+
+    def get(self):
+        return None
+"""
+
+CLIENT = """\
+class Client:
+    def __init__(self, app):
+        self.app = app
+
+    def get(self, url):
+        return url
+"""
+
+VIEWS = """\
+from typing import Optional
+
+from pkg.app import App, Unrelated
+from pkg.client import Client
+
+app = App()
+
+
+@app.route("/")
+def index():
+    return "hi"
+
+
+@app.before
+def first():
+    return None
+
+
+def use(a: Optional[App], b: "Unrelated", c: App | None):
+    a.route("/a")
+    b.route("/b")
+    c.run()
+
+
+def chain():
+    app.make_client().get("/x")
+    client = app.make_client()
+    client.get("/y")
+
+
+def unknown(x):
+    x.route("/nope")
+    x.get("/nope")
+
+
+def external(path: str):
+    import os
+    os.path.join(path, "x")
+    len(path)
+    path.upper()
+    return sorted([path])
+"""
+
+CONFTEST = """\
+import pytest
+
+from pkg.app import App
+from pkg.client import Client
+
+
+@pytest.fixture
+def app() -> App:
+    return App()
+
+
+@pytest.fixture
+def client(app) -> Client:
+    return app.make_client()
+"""
+
+TESTS = """\
+def test_route(app, client):
+    app.route("/t")
+    client.get("/t")
+
+
+def helper(app):
+    app.route("/not-a-test")
+"""
+
+
+def _project(tmp_path: Path) -> tuple[Store, int, Path]:
+    root = tmp_path / "proj"
+    write_files(
+        root,
+        {
+            "pkg/__init__.py": "",
+            "pkg/app.py": APP,
+            "pkg/client.py": CLIENT,
+            "pkg/views.py": VIEWS,
+            "tests/conftest.py": CONFTEST,
+            "tests/test_app.py": TESTS,
+        },
+    )
+    store = new_store(tmp_path)
+    index(store, root, jedi=False)
+    pid = store.conn().execute("SELECT id FROM projects").fetchone()[0]
+    return store, pid, root
+
+
+def _sites(store: Store, callee_qn: str) -> set[tuple[str, int]]:
+    """(caller file, line) of every call resolved to ``callee_qn``."""
+    rows = store.conn().execute(
+        "SELECT a.file_path, g.line FROM call_graph g JOIN code_elements a ON a.id = g.caller_id"
+        " JOIN code_elements b ON b.id = g.callee_id WHERE b.qualified_name = ?",
+        (callee_qn,),
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, ln in enumerate(text.splitlines(), 1) if needle in ln)
+
+
+def test_constructor_assignment_and_decorators(tmp_path: Path) -> None:
+    store, _, _ = _project(tmp_path)
+    route = _sites(store, "pkg.app.App.route")
+    assert ("pkg/views.py", _line(VIEWS, '@app.route("/")')) in route
+    assert ("pkg/views.py", _line(VIEWS, "@app.before")) in _sites(store, "pkg.app.App.before")
+
+
+def test_annotations_optional_union_and_string(tmp_path: Path) -> None:
+    store, _, _ = _project(tmp_path)
+    assert ("pkg/views.py", _line(VIEWS, 'a.route("/a")')) in _sites(store, "pkg.app.App.route")
+    unrelated = _sites(store, "pkg.app.Unrelated.route")
+    assert ("pkg/views.py", _line(VIEWS, 'b.route("/b")')) in unrelated
+    # the annotated App is not a caller of the same-named method of an unrelated class
+    assert ("pkg/views.py", _line(VIEWS, 'a.route("/a")')) not in unrelated
+    # c: App | None; run is inherited from Base
+    assert ("pkg/views.py", _line(VIEWS, "c.run()")) in _sites(store, "pkg.app.Base.run")
+
+
+def test_unknown_receiver_is_no_caller(tmp_path: Path) -> None:
+    store, _, _ = _project(tmp_path)
+    nope = _line(VIEWS, 'x.route("/nope")')
+    assert ("pkg/views.py", nope) not in _sites(store, "pkg.app.App.route")
+    assert ("pkg/views.py", nope) not in _sites(store, "pkg.app.Unrelated.route")
+    assert ("pkg/views.py", nope + 1) not in _sites(store, "pkg.client.Client.get")
+    assert ("pkg/views.py", nope + 1) not in _sites(store, "pkg.app.Unrelated.get")
+
+
+def test_return_annotations_and_attributes(tmp_path: Path) -> None:
+    store, _, _ = _project(tmp_path)
+    get = _sites(store, "pkg.client.Client.get")
+    for needle in ('app.make_client().get("/x")', 'client.get("/y")'):
+        assert ("pkg/views.py", _line(VIEWS, needle)) in get, needle
+    # self.other = Unrelated() in __init__: its route, not App's
+    go = ("pkg/app.py", _line(APP, 'self.other.route("/o")'))
+    assert go in _sites(store, "pkg.app.Unrelated.route")
+    assert go not in _sites(store, "pkg.app.App.route")
+    assert ("pkg/views.py", _line(VIEWS, 'client.get("/y")')) not in _sites(
+        store, "pkg.app.Unrelated.get"
+    )
+
+
+def test_inheritance_override_and_super(tmp_path: Path) -> None:
+    store, _, _ = _project(tmp_path)
+    # Base.run calls self.setup(): on a Base it is Base.setup (the known type)
+    assert ("pkg/app.py", _line(APP, "return self.setup()")) in _sites(store, "pkg.app.Base.setup")
+    # App.setup's super().setup() reaches Base.setup, not itself
+    sup = _line(APP, "return super().setup()")
+    assert ("pkg/app.py", sup) in _sites(store, "pkg.app.Base.setup")
+    assert ("pkg/app.py", sup) not in _sites(store, "pkg.app.App.setup")
+    # self.make_client() inside App.__init__ is inherited from Base
+    mk = _line(APP, "self.client = self.make_client()")
+    assert ("pkg/app.py", mk) in _sites(store, "pkg.app.Base.make_client")
+
+
+def test_fixture_typed_parameters(tmp_path: Path) -> None:
+    store, _, _ = _project(tmp_path)
+    assert ("tests/test_app.py", _line(TESTS, 'app.route("/t")')) in _sites(
+        store, "pkg.app.App.route"
+    )
+    assert ("tests/test_app.py", _line(TESTS, 'client.get("/t")')) in _sites(
+        store, "pkg.client.Client.get"
+    )
+    # a helper that is neither a test nor a fixture takes no fixtures
+    assert ("tests/test_app.py", _line(TESTS, "not-a-test")) not in _sites(
+        store, "pkg.app.App.route"
+    )
+
+
+def test_externals_stored_apart(tmp_path: Path) -> None:
+    store, _, _ = _project(tmp_path)
+    rows = store.conn().execute(
+        "SELECT g.callee_name, g.external, g.callee_id FROM call_graph g"
+        " JOIN code_elements a ON a.id = g.caller_id WHERE a.qualified_name = 'pkg.views.external'"
+    )
+    got = {r[0]: (r[1], r[2]) for r in rows}
+    assert got["join"] == ("os.path", None)
+    assert got["upper"] == ("builtins", None)
+    fn = (
+        store.conn()
+        .execute("SELECT id FROM code_elements WHERE qualified_name = 'pkg.views.external'")
+        .fetchone()[0]
+    )
+    # join (os.path), upper (str), len and sorted (builtins, settled by the parser): external
+    counts = callee_counts(store.conn(), fn, "python")
+    assert counts == CalleeCounts(project=0, external=4, unresolved=0)
+    assert counts.describe() == "0 callees, 4 external"
+    unknown = (
+        store.conn()
+        .execute("SELECT id FROM code_elements WHERE qualified_name = 'pkg.views.unknown'")
+        .fetchone()[0]
+    )
+    # x.route() / x.get() on an unknown x: unresolved, not external
+    assert callee_counts(store.conn(), unknown, "python").describe() == "0 callees (2 unresolved)"
+
+
+def test_rename_method_then_new_one(tmp_path: Path) -> None:
+    store, pid, root = _project(tmp_path)
+    line = _line(VIEWS, 'client.get("/y")')
+    assert ("pkg/views.py", line) in _sites(store, "pkg.client.Client.get")
+    (root / "pkg/client.py").write_text(CLIENT.replace("def get(", "def fetch("))
+    indexer.update_file(store, pid, root, "pkg/client.py")
+    assert ("pkg/views.py", line) not in _sites(store, "pkg.client.Client.get")
+    assert _sites(store, "pkg.client.Client.fetch") == set()
+    (root / "pkg/client.py").write_text(CLIENT + "\n    def get(self, url):\n        return 2\n")
+    indexer.update_file(store, pid, root, "pkg/client.py")
+    assert ("pkg/views.py", line) in _sites(store, "pkg.client.Client.get")
+
+
+DECO_LIB = """\
+import typing as t
+
+
+class Group:
+    def command(self, name=None) -> t.Callable[[t.Any], "Command"]:
+        return lambda f: Command()
+
+
+class Command:
+    def main(self):
+        return 0
+
+
+def group(name=None) -> t.Callable[[t.Any], Group]:
+    return lambda f: Group()
+
+
+def command(f) -> "Command | t.Callable[[t.Any], Command]":
+    return Command()
+"""
+
+DECO_CLI = """\
+from lib import group, Group
+
+
+@group()
+def cli():
+    pass
+
+
+@cli.command()
+def sub():
+    pass
+
+
+def plain():
+    pass
+
+
+def run():
+    sub.main()
+    plain.main()
+"""
+
+
+def test_decorated_functions_hold_what_the_decorator_returns(tmp_path: Path) -> None:
+    root = tmp_path / "deco"
+    write_files(root, {"lib.py": DECO_LIB, "cli.py": DECO_CLI})
+    store = new_store(tmp_path)
+    index(store, root, jedi=False)
+    # cli = group()(cli): a Group, so @cli.command() calls Group.command
+    assert ("cli.py", _line(DECO_CLI, "@cli.command()")) in _sites(store, "lib.Group.command")
+    # sub = cli.command()(sub): a Command
+    assert ("cli.py", _line(DECO_CLI, "sub.main()")) in _sites(store, "lib.Command.main")
+    # an undecorated function has no main
+    assert ("cli.py", _line(DECO_CLI, "plain.main()")) not in _sites(store, "lib.Command.main")
+
+
+def test_a_save_that_changes_a_receiver_type(tmp_path: Path) -> None:
+    root = tmp_path / "swap"
+    lib = (
+        "class A:\n    def go(self):\n        return 1\n\n\n"
+        "class B:\n    def go(self):\n        return 2\n"
+    )
+    use = "from lib import A, B\n\n\ndef f():\n    x = A()\n    return x.go()\n"
+    write_files(root, {"lib.py": lib, "use.py": use})
+    store = new_store(tmp_path)
+    index(store, root, jedi=False)
+    pid = store.conn().execute("SELECT id FROM projects").fetchone()[0]
+    assert ("use.py", 6) in _sites(store, "lib.A.go")
+    (root / "use.py").write_text(use.replace("x = A()", "x = B()"))
+    indexer.update_file(store, pid, root, "use.py")
+    assert ("use.py", 6) in _sites(store, "lib.B.go")
+    assert ("use.py", 6) not in _sites(store, "lib.A.go")
