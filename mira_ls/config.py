@@ -147,6 +147,21 @@ class CacheSettings:
 
 
 @dataclass
+class VectorSettings:
+    backend: str = _f(
+        "sqlite",
+        "Vector store: sqlite (sqlite-vec in the database, nothing to start) or qdrant.",
+        choices=("sqlite", "qdrant"),
+    )
+    qdrant_url: str = _f("", "Qdrant server URL (a team's; API key only from MIRA_QDRANT_API_KEY).")
+    qdrant_path: str = _f("", "Qdrant local (embedded) mode: a directory for its files.")
+    confirm_above_usd: float = _f(
+        0.5, "Ask before embedding a workspace when the estimate is above this.", min=0.0
+    )
+    semantic: bool = _f(True, "Use vectors in search when an embedding endpoint is available.")
+
+
+@dataclass
 class Settings:
     database_path: str = _f("", "Database file (MIRA_DB wins; default: platform data dir).")
     log_level: str = _f("info", "Server log level.", choices=("debug", "info", "warning", "error"))
@@ -158,6 +173,7 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    vectors: VectorSettings = field(default_factory=VectorSettings)
 
 
 # ---------------------------------------------------------------------------------------

@@ -168,6 +168,7 @@ def test_tools_answer_from_the_store_and_refuse_what_they_must(world: World) -> 
     box = ToolBox(world.store, world.project_id, world.root, (KEY,))
     assert {s["function"]["name"] for s in SCHEMAS} == {
         "search_symbols",
+        "search_code",
         "get_symbol",
         "callers",
         "callees",
@@ -179,6 +180,9 @@ def test_tools_answer_from_the_store_and_refuse_what_they_must(world: World) -> 
         "read_file",
     }
     assert "app.helper (function) app.py:4" in box.run("search_symbols", '{"query": "help"}')
+    assert box.run("search_code", '{"query": "double a value"}').startswith(
+        "app.helper (function) app.py:4"
+    )
     src = box.run("get_symbol", '{"name": "helper"}')
     assert "def helper(x):" in src and "return x * 2" in src and box.used_hashes
     assert "app.main calls it at app.py:10" in box.run("callers", '{"name": "helper"}')

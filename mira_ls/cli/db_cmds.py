@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import Any
 
 from mira_ls import dates
 from mira_ls.cli import common
+from mira_ls.store import search as search_store
+from mira_ls.store import vectors as vstore
 from mira_ls.store.status import status
 
 
@@ -26,8 +29,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    settings = common.settings(args)
+    v = settings.vectors
+    vec_backend = (
+        "qdrant" if v.backend == "qdrant" or v.qdrant_url or v.qdrant_path else ("sqlite-vec")
+    )
     with common.open_db(args) as store:
         st = status(store)
+        conn = store.conn()
+        keyword = search_store.counts(conn)
+        collections: list[dict[str, Any]] = [
+            {
+                "collection": c,
+                "backend": vec_backend,
+                "model": m,
+                "dimensions": d,
+                "vectors": n,
+                "bytes": b,
+            }
+            for c, m, d, n, b in vstore.collection_counts(conn)
+        ]
     lines = [
         f"database:    {st.path} ({st.size_bytes / 1e6:.1f} MB)",
         f"backend:     {st.backend} (SQLite {st.sqlite_version}), journal {st.journal_mode}",
@@ -41,7 +62,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     width = max((len(t) for t in st.tables), default=10)
     for t, n in st.tables.items():
         lines.append(f"  {t:<{width}} {n}")
-    common.emit(args, dataclasses.asdict(st), "\n".join(lines))
+    lines.append(f"keyword index: {keyword['symbols']} symbols, {keyword['commits']} commits")
+    lines.append("vector collections:" + ("" if collections else " none (mira-ls embed PATH)"))
+    for c in collections:
+        lines.append(
+            f"  {c['collection']:<12} {c['backend']:<10} {c['model']} ({c['dimensions']} dims)"
+            f"  {c['vectors']} vectors, {c['bytes'] / 1e6:.1f} MB"
+        )
+    data = dataclasses.asdict(st)
+    data["keyword_index"] = keyword
+    data["collections"] = collections
+    common.emit(args, data, "\n".join(lines))
     return 0
 
 

@@ -27,7 +27,7 @@ from mira_ls import dates, paths
 from mira_ls.config import REASONING_EFFORTS
 from mira_ls.confined import is_inside
 from mira_ls.features.positions import LineMap
-from mira_ls.features.session import Located, Session
+from mira_ls.features.session import NO_PROJECT, Located, Session
 from mira_ls.index.symbols import symbol_at
 from mira_ls.llm import context as ctx
 from mira_ls.llm import patch, prompts, review
@@ -500,6 +500,17 @@ def _prepare_chat(
             uri,
         )
     project = session.roots[0] if session.roots else None
+    related = None
+    if project is not None and session.store is not None and project.project_id != NO_PROJECT:
+        related = ctx.assemble_unplaced(
+            session.store,
+            session.settings,
+            project.project_id,
+            project.root,
+            question,
+            budget=session.settings.llm.context_tokens,
+            secrets=secrets,
+        )
     return Prepared(
         "chat",
         title,
@@ -507,7 +518,7 @@ def _prepare_chat(
             prompts.chat(question),
             question,
             "chat",
-            None,
+            related,
             project.project_id if project else None,
             project.root if project else None,
             with_history=follow_up,

@@ -95,6 +95,7 @@ class Session:
     roots: list[ProjectRoot] = field(default_factory=list)
     _extracts: _ExtractCache = field(default_factory=_ExtractCache)
     _digests: _DigestCache = field(default_factory=_DigestCache)
+    notices: set[str] = field(default_factory=set)  # sentences already shown to the user
 
     def add_root(self, root: Path) -> ProjectRoot:
         root = root.resolve()

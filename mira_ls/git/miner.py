@@ -38,6 +38,7 @@ from mira_ls.git.repo import (
     discover,
     is_ancestor,
 )
+from mira_ls.search import keyword
 from mira_ls.store import Store, git_blame, git_cochange, git_fixes, git_history, runs
 from mira_ls.store.connection import Connection, error_types
 from mira_ls.testhooks import pause_point
@@ -511,6 +512,7 @@ def _finish(c: Any, ctx: _Ctx) -> int:
     git_history.set_state(
         c, ctx.project_id, ctx.fingerprint, ctx.mailmap, ctx.shallow, True, ctx.now
     )
+    keyword.index_commits(c, ctx.project_id)
     return total
 
 

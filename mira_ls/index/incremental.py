@@ -27,8 +27,10 @@ from mira_ls.index.writer import (
     remove_file_rows,
     store_result,
 )
+from mira_ls.search.terms import expand
 from mira_ls.store import Store, projects
 from mira_ls.store import code as cs
+from mira_ls.store import search as search_store
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,7 @@ def rename_file(store: Store, project_id: int, old: str, new: str) -> FileUpdate
             )
             cs.flag_file_edges(c, row.id)
             cs.set_module_name(c, row.id, module_name(new_rel, new_lang).rsplit(".", 1)[-1])
+            search_store.rename_symbol_rows(c, row.id, expand)
             resolve_pending(c, project_id, file_ids=[row.id])
             moved = True
         else:

@@ -53,6 +53,7 @@ from mira_ls.index.resolve import (
     resolve_staged,
     staged_as_pending,
 )
+from mira_ls.index.search_backfill import backfill_search
 from mira_ls.index.worker import FileResult, collect_dependencies, resolve_chunk
 from mira_ls.index.writer import (
     FileUpdate,
@@ -64,6 +65,7 @@ from mira_ls.index.writer import (
 from mira_ls.paths import text_path
 from mira_ls.store import Store, index_staged, locks, projects, runs
 from mira_ls.store import code as cs
+from mira_ls.store import search as search_store
 from mira_ls.store.connection import error_types, is_environmental
 from mira_ls.testhooks import pause_point
 
@@ -455,6 +457,9 @@ class _IndexRun:
                 deps.refresh(c, pid, self.root)
             projects.set_indexed(c, pid, int(time.time()))
             self._phase_done(c, "dependencies")
+        if search_store.needs_backfill(store.conn(), pid):
+            self.report(total, total, "building the keyword index")
+            backfill_search(store, pid, self.root, self.settings, self.cancel)
 
     def _keep_staged(self) -> None:
         """Cancelled or failed: keep the staged calls as pending edges, not lose them."""

@@ -30,12 +30,16 @@ from mira_ls.index.resolve import (
 )
 from mira_ls.index.symbols import FileExtract, Parsed, extract
 from mira_ls.paths import text_path
+from mira_ls.search.terms import expand
 from mira_ls.store.connection import connect
 from mira_ls.store.dependencies import Dependency
 
 log = logging.getLogger(__name__)
 
 BINARY_SNIFF_BYTES = 8192
+# Characters of a symbol's own text kept for keyword search: enough for the words of a
+# function, bounded so a generated 10,000-line function costs no more than a long one.
+SEARCH_BODY_CHARS = 2000
 
 
 @dataclass(slots=True)
@@ -62,6 +66,9 @@ class FileResult:
     # (caller, name, receiver, line, col) and left out of ``calls``.
     staged: bytes | None = None
     staged_count: int = 0
+    # Per symbol, what the keyword index stores: (name, qualified_name, signature,
+    # docstring, body), identifiers already split (search.terms.expand).
+    search: list[tuple[str, str, str, str, str]] | None = None
     partial: str | None = None  # parsed, but a per-file bound left part of it out: why
     non_ascii_lines: str | None = None  # see non_ascii_lines()
 
@@ -108,6 +115,43 @@ def read_source(path: Path, max_bytes: int) -> tuple[str, bytes | None, int, int
     if len(data) > max_bytes:
         return "skipped_large", None, len(data), st.st_mtime_ns, ""
     return "ok", data, len(data), st.st_mtime_ns, ""
+
+
+def search_rows(
+    data: bytes, symbols: list[tuple[Any, ...]]
+) -> list[tuple[str, str, str, str, str]]:
+    """The keyword index's text for each symbol tuple (see ``pack``).
+
+    A symbol's body is its own lines without those of its direct children (a class keeps
+    its attributes, a module its imports and top-level code), so each line is indexed once,
+    under the innermost definition it belongs to; cut to SEARCH_BODY_CHARS."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    children: dict[int, list[tuple[int, int]]] = {}
+    for s in symbols:
+        if s[4] is not None:
+            children.setdefault(s[4], []).append((s[5], s[7]))
+    out: list[tuple[str, str, str, str, str]] = []
+    for i, s in enumerate(symbols):
+        start, end = s[5], s[7]
+        taken: list[str] = []
+        size = 0
+        spans = sorted(children.get(i, ()))
+        line = start
+        k = 0
+        while line <= end and size < SEARCH_BODY_CHARS:
+            while k < len(spans) and spans[k][1] < line:
+                k += 1
+            if k < len(spans) and spans[k][0] <= line:
+                line = spans[k][1] + 1
+                continue
+            if line - 1 < len(lines):
+                text = lines[line - 1]
+                taken.append(text)
+                size += len(text) + 1
+            line += 1
+        body = "\n".join(taken)[:SEARCH_BODY_CHARS]
+        out.append((expand(s[1]), expand(s[2]), expand(s[11]), expand(s[12]), expand(body)))
+    return out
 
 
 def pack(
@@ -207,6 +251,7 @@ def process_bytes(
         parsed=fx.parsed if keep_parse else None,
         staged=pack_staged(staged) if split else None,
         staged_count=len(staged),
+        search=search_rows(data, symbols),
         non_ascii_lines=non_ascii_lines(data),
         partial=fx.partial,
     )

@@ -22,7 +22,9 @@ from mira_ls.index.resolve import (
 )
 from mira_ls.index.worker import FileResult
 from mira_ls.paths import text_path
+from mira_ls.search.terms import expand
 from mira_ls.store import code as cs
+from mira_ls.store import search as search_store
 from mira_ls.store.connection import Connection
 from mira_ls.store.invalidation import invalidate_symbols
 
@@ -48,6 +50,7 @@ class FileUpdate:
     changed_content_hashes: list[str] = field(default_factory=list)
     changed_symbol_ids: list[int] = field(default_factory=list)
     error: str | None = None
+    search_rewritten: int = 0  # keyword-index rows written (a body edit: one)
 
 
 class WriteCtx:
@@ -91,6 +94,8 @@ class WriteCtx:
         self.invalid_ids: list[int] = []
         self.invalid_hashes: list[str] = []
         self.pending_files: set[int] = set()
+        self.fts_inserts: list[search_store.SymbolText] = []
+        self.fts_replaces: list[search_store.SymbolText] = []
 
     def mark(self) -> int:
         """Where ``discard`` returns to (rows are collected until ``flush``)."""
@@ -102,7 +107,7 @@ class WriteCtx:
             self.sym_inserts, self.sym_updates, self.sym_moves, self.sym_deletes,
             self.edge_delete_callers, self.edge_shifts, self.edge_lines, self.edge_inserts,
             self.sig_ids, self.added_names, self.imports_new, self.imports_replace,
-            self.invalid_ids, self.invalid_hashes,
+            self.invalid_ids, self.invalid_hashes, self.fts_inserts, self.fts_replaces,
         ):  # fmt: skip
             lst.clear()
         self.pending_files.clear()
@@ -126,8 +131,12 @@ class WriteCtx:
         flagged: list[int] = []
         if self.sym_inserts:
             cs.insert_symbols(conn, self.sym_inserts)
+        if self.fts_inserts:
+            search_store.insert_symbol_rows(conn, self.fts_inserts)
         if self.sym_updates:
             cs.update_symbols(conn, self.sym_updates)
+        if self.fts_replaces:
+            search_store.replace_symbol_rows(conn, self.fts_replaces)
         if self.sym_moves:
             cs.move_symbols(conn, self.sym_moves)
         if self.sym_deletes:
@@ -167,6 +176,8 @@ class WriteCtx:
             self.imports_replace,
             self.invalid_ids,
             self.invalid_hashes,
+            self.fts_inserts,
+            self.fts_replaces,
         ):
             lst.clear()
         self.pending_files.clear()
@@ -185,14 +196,15 @@ def reconcile(
     is_new: bool,
     staged: bytes | None = None,
     staged_count: int = 0,
+    search: list[tuple[str, str, str, str, str]] | None = None,
 ) -> FileUpdate:
     """Bring one file's stored rows in line with a fresh extract (written at flush).
 
     ``staged``: the extract's calls needing project-wide resolution, split off by the
-    worker (FileResult.staged)."""
+    worker (FileResult.staged); ``search``: the keyword index's text per symbol."""
     if is_new:
         return _insert_new(
-            ctx, file_id, rel, language, symbols, calls, imports, staged, staged_count
+            ctx, file_id, rel, language, symbols, calls, imports, staged, staged_count, search
         )
     if staged is not None:
         calls = calls + [(*c[:5], None, NEEDS_PROJECT, c[5]) for c in pickle.loads(staged)]
@@ -207,6 +219,8 @@ def reconcile(
     existing: list[int] = []
     shifts: list[tuple[int, int]] = []
     rewrite: set[int] = set()
+    text_new: list[tuple[int, int]] = []  # (index, symbol id) whose search row is written
+    text_edited: list[tuple[int, int]] = []
     for i, s in enumerate(symbols):
         (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx) = s
         parent_id = ids[parent] if parent is not None else None
@@ -218,6 +232,7 @@ def reconcile(
                 (sid, pid, file_id, rel, language, kind, name, qn, ordinal, parent_id,
                  sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now)
             )  # fmt: skip
+            text_new.append((i, sid))
             upd.added += 1
             rewrite.add(i)
             if not is_new and kind in TARGET_KINDS:
@@ -242,12 +257,15 @@ def reconcile(
         )
         upd.changed_symbol_ids.append(old.id)
         upd.changed_content_hashes.append(old.content_hash)
+        text_edited.append((i, old.id))
         rewrite.add(i)
         if old.signature_hash != sh:
             upd.signature_changed += 1
             ctx.sig_ids.append(old.id)
         else:
             upd.body_changed += 1
+    if search is not None:
+        _queue_search(ctx, upd, rel, search, text_new, text_edited)
     removed = list(stored.values())
     upd.removed = len(removed)
     if removed:
@@ -313,6 +331,25 @@ def _place_calls(
         )
 
 
+def _queue_search(
+    ctx: WriteCtx,
+    upd: FileUpdate,
+    rel: str,
+    search: list[tuple[str, str, str, str, str]],
+    new: list[tuple[int, int]],
+    edited: list[tuple[int, int]],
+) -> None:
+    """Keyword-index rows of a file's new and edited symbols. Editing a method changes
+    its class's and module's bytes too, but not their own text (children are not part of
+    it): only rows whose text differs are rewritten."""
+    path_text = expand(rel)
+    ctx.fts_inserts.extend((sid, *search[i][:2], path_text, *search[i][2:]) for i, sid in new)
+    changed = [(sid, *search[i][:2], path_text, *search[i][2:]) for i, sid in edited]
+    differing = search_store.differing_rows(ctx.conn, changed) if changed else []
+    ctx.fts_replaces.extend(differing)
+    upd.search_rewritten = len(differing) + len(new)
+
+
 def _insert_new(
     ctx: WriteCtx,
     file_id: int,
@@ -323,6 +360,7 @@ def _insert_new(
     imports: list[tuple[Any, ...]],
     staged: bytes | None,
     staged_count: int,
+    search: list[tuple[str, str, str, str, str]] | None,
 ) -> FileUpdate:
     """reconcile for a file with no stored rows (most of a first index): every symbol is
     new, so ids are consecutive and each row is built in one step."""
@@ -335,6 +373,11 @@ def _insert_new(
         for i, (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx)
         in enumerate(symbols)
     )  # fmt: skip
+    if search is not None:
+        path_text = expand(rel)
+        ctx.fts_inserts.extend(
+            (b + i, n_, q, path_text, sg, dc, bd) for i, (n_, q, sg, dc, bd) in enumerate(search)
+        )
     edges = ctx.edge_inserts
     jedi_wait = NEEDS_JEDI if ctx.jedi else SETTLED
     to_stage: list[tuple[Any, ...]] = []
@@ -370,7 +413,7 @@ def _insert_new(
         edges.extend(pending)
         ctx.pending_files.add(file_id)
     ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
-    return FileUpdate(rel, "indexed", added=n)
+    return FileUpdate(rel, "indexed", added=n, search_rewritten=n if search is not None else 0)
 
 
 def _keep_same_calls(
@@ -480,6 +523,7 @@ def store_result(ctx: WriteCtx, res: FileResult, old: cs.FileRow | None) -> File
         is_new=old is None,
         staged=res.staged,
         staged_count=res.staged_count,
+        search=res.search,
     )
     upd.rel_path, upd.error = res.rel, res.partial  # indexed, but partially: why
     return upd

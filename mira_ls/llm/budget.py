@@ -99,7 +99,8 @@ def plan_call(
         if full <= remaining_micro:
             return Plan(m, e, max_output_tokens, full, tuple(notes))
         cap = min(max_output_tokens, pricing.max_output_tokens_for(p, remaining_micro, inp))
-        if cap >= min(MIN_OUTPUT_TOKENS, max_output_tokens):
+        # An input-only call (embeddings) cannot be made smaller: it fits or it does not.
+        if max_output_tokens > 0 and cap >= min(MIN_OUTPUT_TOKENS, max_output_tokens):
             notes.append(
                 f"output limited to {cap} tokens (of {max_output_tokens}) to stay "
                 f"within {period_label}'s remaining {usd(max(remaining_micro, 0))}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.config import Settings
 from mira_ls.dates import day as _date
 from mira_ls.git import xray as git_xray
 from mira_ls.git.fixes import rank_fixes
@@ -436,6 +437,52 @@ def _experts(a: Asked) -> list[Section]:
         for e in people
     )
     return [Section("experts", f"Who knows {rel} best", body, 9)]
+
+
+@dataclass
+class Unplaced:
+    """A question asked without a position (a chat from the palette): what its providers
+    may read. There is no file, so what matters is found from the question's words."""
+
+    store: Store
+    settings: Settings
+    project_id: int
+    root: Path
+    question: str
+    secrets: tuple[str, ...]
+
+
+QuestionProvider = Callable[[Unplaced], list[Section]]
+
+
+def _question_providers() -> list[QuestionProvider]:
+    """In priority order; memory adds its own here. Imported here: the providers build
+    on this module's sections."""
+    from mira_ls.llm.related import related_code
+
+    return [related_code]
+
+
+def assemble_unplaced(
+    store: Store,
+    settings: Settings,
+    project_id: int,
+    root: Path,
+    question: str,
+    *,
+    budget: int = DEFAULT_TOKENS,
+    secrets: tuple[str, ...] = (),
+) -> ContextBundle | None:
+    """The context of a question without a position; None when no provider found any."""
+    asked = Unplaced(store, settings, project_id, root, question, secrets)
+    sections = [s for provider in _question_providers() for s in provider(asked)]
+    if not sections:
+        return None
+    for s in sections:
+        s.body = redact(s.body, secrets)
+    chosen, dropped = fit(sections, budget)
+    text = "\n\n".join(s.render() for s in chosen)
+    return ContextBundle(text, chosen, dropped, tokens.count(text), [], [], None)
 
 
 def assemble(

@@ -45,6 +45,10 @@ PRICES: Mapping[str, Price] = {
     "gpt-4.1-nano": _p("0.1", "0.025", "0.4"),
     "gpt-4o": _p("2.5", "1.25", "10"),
     "gpt-4o-mini": _p("0.15", "0.075", "0.6"),
+    # Embeddings: input only.
+    "text-embedding-3-large": _p("0.13", "0.13", "0"),
+    "text-embedding-3-small": _p("0.02", "0.02", "0"),
+    "text-embedding-ada-002": _p("0.10", "0.10", "0"),
 }
 
 _DATED = re.compile(r"-\d{4}-\d{2}-\d{2}$")

@@ -361,6 +361,51 @@ class Provider:
         )
 
 
+@dataclass
+class EmbeddingBatch:
+    vectors: list[list[float]]
+    input_tokens: int | None  # None: the endpoint sent no usage
+    model: str
+
+
+def embed(
+    provider: Provider, model: str, inputs: list[str], dimensions: int | None
+) -> EmbeddingBatch:
+    """One /v1/embeddings call (the SDK retries as for chat); vectors in input order.
+
+    ``dimensions`` is sent only when given: text-embedding-3 models shorten their vectors
+    to it, while other servers (Ollama, LM Studio) may reject the parameter."""
+    client = provider._client
+    if client is None:
+        raise LlmError(
+            "auth",
+            f"No API key is set for {provider.endpoint.base_url}, so nothing can be embedded. "
+            f"{KEY_HELP}",
+            status=401,
+        )
+    import openai
+
+    params: dict[str, Any] = {"model": model, "input": inputs, "encoding_format": "float"}
+    if dimensions is not None:
+        params["dimensions"] = dimensions
+    try:
+        resp = client.embeddings.create(**params)
+    except openai.OpenAIError as exc:
+        raise from_openai(exc, provider.info(model)) from None
+    data = sorted(resp.data or [], key=lambda d: d.index)
+    if len(data) != len(inputs):
+        raise LlmError(
+            "bad_response",
+            f"The embedding endpoint {provider.endpoint.base_url} returned {len(data)} vectors "
+            f"for {len(inputs)} texts. Check that mira.llm.embeddingModel ({model}) is an "
+            "embedding model.",
+            maybe_billed=True,
+        )
+    usage = getattr(resp, "usage", None)
+    tokens = int(usage.prompt_tokens) if usage is not None and usage.prompt_tokens else None
+    return EmbeddingBatch([list(d.embedding) for d in data], tokens, resp.model or model)
+
+
 def _usage(u: Any) -> Usage:
     cached = 0
     reasoning = 0

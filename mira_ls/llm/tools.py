@@ -23,6 +23,7 @@ from mira_ls.llm import tokens
 from mira_ls.llm.provider import parse_arguments
 from mira_ls.llm.redact import redact
 from mira_ls.llm.workspace_files import FileRefused, allowed, read_lines, read_text
+from mira_ls.search import keyword
 from mira_ls.store import Store, git_cochange
 from mira_ls.store import code as code_store
 from mira_ls.store import llm_queries as lq
@@ -61,6 +62,13 @@ SCHEMAS: list[dict[str, Any]] = [
     _fn(
         "search_symbols",
         "Find symbols (functions, classes, methods) by name, fuzzy.",
+        {"query": _S, "limit": _I},
+        ["query"],
+    ),
+    _fn(
+        "search_code",
+        'Find code by what it does, in words ("where are failed uploads retried"): '
+        "keyword search over names, signatures, docstrings and bodies, identifiers split.",
         {"query": _S, "limit": _I},
         ["query"],
     ),
@@ -200,6 +208,18 @@ class ToolBox:
             self._conn(), self.project_id, str(a["query"]), limit=limit
         )
         return ToolResult("\n".join(_sig(s) for s in rows) or "No matching symbols.")
+
+    def _t_search_code(self, a: dict[str, Any]) -> ToolResult:
+        limit = max(1, min(int(a.get("limit") or LIST_LIMIT), 50))
+        hits = keyword.code_hits(
+            self._conn(), str(a["query"]), project_ids=[self.project_id], limit=limit
+        )
+        lines = [
+            f"{h.qualified_name} ({h.kind}) {h.path}:{h.line}  "
+            f"{(h.signature or h.name).strip().replace(chr(10), ' ')[:200]}"
+            for h in hits
+        ]
+        return ToolResult("\n".join(lines) or "No code matches those words.")
 
     def _t_get_symbol(self, a: dict[str, Any]) -> ToolResult:
         rows = self._resolve(a["name"], a.get("path"))

@@ -56,6 +56,7 @@ def lanes() -> list[Lane]:
         Lane("blame"),
         Lane("build"),
         Lane("llm", workers=2),
+        Lane("embed"),  # a workspace's embedding run: apart from chat, which it would delay
         Lane("jedi", workers=2, executor=ProcessExecutor()),
     ]
 

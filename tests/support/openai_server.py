@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 that speaks the OpenAI Chat Completions wire format.
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI Chat Completions and Embeddings
+wire formats.
 
 Tests point the openai SDK at it through ``base_url``. Replies are scripted per request
 (queue) or produced by a default function: JSON or SSE (chunked transfer encoding, usage in
@@ -6,14 +7,22 @@ the last chunk when ``stream_options.include_usage`` is set), tool-call deltas, 
 with headers (retry-after), slow answers and dropped connections. It records every request
 (body and headers) so tests can check what the client sent.
 
+``/v1/embeddings`` answers with deterministic vectors made from the words of each input
+(feature hashing: each lowercase word adds a signed unit at a hashed position, then the
+vector is normalized), so texts sharing words are near and the same text always gets the
+same vector. They are the test server's, not the product's.
+
 Run it standalone for other processes: ``python -m tests.support.openai_server`` prints
 ``PORT`` on its first line and serves the default reply until killed.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import math
 import re
 import socket
 import sys
@@ -66,7 +75,16 @@ class Drop:
     """Accept the request, then close the connection without any response."""
 
 
-Reply = Answer | Error | Drop
+@dataclass
+class Vectors:
+    """An embeddings answer with a fixed dimension (e.g. a model making 768 whatever was
+    asked), or without usage."""
+
+    dimensions: int | None = None
+    usage: bool = True
+
+
+Reply = Answer | Error | Drop | Vectors
 ReplyFn = Callable[[dict[str, Any]], Reply]
 
 
@@ -136,6 +154,9 @@ class OpenAIServer:
                         Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                     )
                     reply = owner.queue.popleft() if owner.queue else None
+                if self.path.rstrip("/").endswith("/embeddings"):
+                    owner._embed(self, body, reply)
+                    return
                 if reply is None:
                     reply = owner.default(body)
                 if not self.path.rstrip("/").endswith("/chat/completions"):
@@ -185,11 +206,48 @@ class OpenAIServer:
         with self._lock:
             self.queue.extend(replies)
 
+    def embedding_requests(self) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.path.rstrip("/").endswith("/embeddings")]
+
     def chat_requests(self) -> list[Received]:
         with self._lock:
             return [r for r in self.received if r.path.rstrip("/").endswith("/chat/completions")]
 
     # -- serving ----------------------------------------------------------------------
+
+    def _embed(self, h: Any, body: dict[str, Any], reply: Reply | None) -> None:
+        if isinstance(reply, Drop):
+            _abort(h)
+            return
+        if isinstance(reply, Error):
+            h._json(reply.status, _error_body(reply.message, reply.type, reply.code), reply.headers)
+            return
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs or len(inputs) > 2048:
+            h._json(
+                400, _error_body("input must be 1 to 2048 strings", "invalid_request_error", None)
+            )
+            return
+        model = str(body.get("model", "text-embedding-3-large"))
+        dims = int(body.get("dimensions") or (3072 if model.endswith("large") else 1536))
+        if isinstance(reply, Vectors) and reply.dimensions is not None:
+            dims = reply.dimensions
+        b64 = body.get("encoding_format") == "base64"
+        data = []
+        for i, text in enumerate(inputs):
+            vec = word_vector(str(text), dims)
+            emb: Any = vec
+            if b64:
+                emb = base64.b64encode(b"".join(_f32(x) for x in vec)).decode()
+            data.append({"object": "embedding", "index": i, "embedding": emb})
+        out: dict[str, Any] = {"object": "list", "data": data, "model": model}
+        if not (isinstance(reply, Vectors) and not reply.usage):
+            n = sum(max(1, _words(str(t))) for t in inputs)
+            out["usage"] = {"prompt_tokens": n, "total_tokens": n}
+        h._json(200, out)
 
     def _serve(self, h: Any, body: dict[str, Any], reply: Reply) -> None:
         if isinstance(reply, Drop):
@@ -326,6 +384,25 @@ class OpenAIServer:
             "prompt_tokens_details": {"cached_tokens": reply.cached_tokens},
             "completion_tokens_details": {"reasoning_tokens": reply.reasoning_tokens},
         }
+
+
+def _f32(x: float) -> bytes:
+    import struct
+
+    return struct.pack("<f", x)
+
+
+def word_vector(text: str, dims: int) -> list[float]:
+    """The test server's deterministic embedding of ``text`` (see the module docstring)."""
+    vec = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()):
+        d = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        vec[int.from_bytes(d[:4], "little") % dims] += 1.0 if d[4] & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vec))
+    if norm == 0:
+        vec[0] = 1.0
+        return vec
+    return [x / norm for x in vec]
 
 
 def _split(text: str) -> list[str]:

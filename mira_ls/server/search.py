@@ -1,0 +1,119 @@
+"""mira.search: features/search.py does the work; this converts the argument and answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types
+
+from mira_ls.features import embed as embed_feature
+from mira_ls.features import search as search_feature
+from mira_ls.jobs import JobContext
+from mira_ls.server.base import Handlers, MiraServer, command_arg
+from mira_ls.store import StoreError
+
+log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
+
+
+@handlers.command("mira.search")
+async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{query, kind?, limit?, open?} -> {query, results: [{uri, range, path, line, symbol,
+    kind, score, via, ...}], notes}; ``open``: also show the results as a markdown file of
+    links (for clients without a picker)."""
+    arg = command_arg(args)
+    try:
+        query, kind, limit = search_feature.parse_args(arg)
+    except search_feature.BadRequest as exc:
+        ls.show(str(exc), types.MessageType.Warning, once=False)
+        return {"query": arg.get("query"), "results": [], "notes": [str(exc)]}
+    lines = ls.lines()
+    try:
+        answer = await asyncio.to_thread(
+            search_feature.search, ls.session, query, kind, limit, lines
+        )
+    except StoreError as exc:
+        ls.show(str(exc), once=False)
+        return {"query": query, "results": [], "notes": [str(exc)]}
+    except Exception as exc:
+        log.exception("mira.search failed")
+        msg = f"mira-ls could not search: {exc}. Details are in the server log."
+        ls.show(msg, once=False)
+        return {"query": query, "results": [], "notes": [msg]}
+    out = answer.as_json()
+    for note in answer.notes:  # why semantic search is off: told once per session
+        if note.startswith("Semantic search") and note not in ls.session.notices:
+            ls.session.notices.add(note)
+            ls.show(note, types.MessageType.Info, once=False)
+    if arg.get("open"):
+        path = await asyncio.to_thread(search_feature.write_markdown, answer)
+        out["path"] = str(path)
+        await ls.show_document(
+            path.as_uri(), fallback=f"mira-ls wrote the search results to {path}."
+        )
+    return out
+
+
+@handlers.command("mira.embed")
+async def cmd_embed(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """Embed the workspace's code in the background with $/progress (cancellable); asks
+    first with window/showMessageRequest above vectors.confirmAboveUsd ({yes: true} skips)."""
+    arg = command_arg(args)
+    try:
+        ep = await asyncio.to_thread(embed_feature.plan, ls.session)
+    except embed_feature.CannotEmbed as exc:
+        ls.show(str(exc), types.MessageType.Warning, once=False)
+        return {"embedded": 0, "message": str(exc)}
+    if ep.estimate.texts == 0 and not ep.plan.texts:
+        msg = f"{ep.project.root.name} is embedded already: nothing to do."
+        ls.show(msg, types.MessageType.Info, once=False)
+        return {"embedded": 0, "message": msg}
+    if ep.needs_confirmation and not arg.get("yes"):
+        go = types.MessageActionItem("Embed")
+        answer = None
+        try:
+            answer = await ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message=ep.question(),
+                    actions=[go, types.MessageActionItem("Not now")],
+                )
+            )
+        except Exception as exc:
+            log.debug("embedding confirmation failed: %s", exc)
+        if answer is None or answer.title != go.title:
+            msg = "Not embedded: " + ep.question().replace(" Embed now?", "")
+            return {"embedded": 0, "message": msg}
+    handle = ls.submit(
+        "embed",
+        f"embedding {ep.project.root}",
+        _embed_job,
+        ep,
+        key=("embed", ep.project.root),
+        progress=f"Mira: embedding {ep.project.root.name}",
+    )
+    if handle is None:
+        return {"embedded": 0, "message": "mira-ls is shutting down."}
+    try:
+        result: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
+    except asyncio.CancelledError:
+        handle.token.cancel()
+        raise
+    ls.show(result["message"], types.MessageType.Info, once=False)
+    return result
+
+
+def _embed_job(ctx: JobContext, ep: embed_feature.EmbedPlan) -> dict[str, Any]:
+    """On the "embed" lane (apart from chat, so a long run never delays a question):
+    $/progress from the runner's sink, cancelled from the editor's bar or at shutdown."""
+    progress = ctx.progress
+    progress.begin(f"{ep.estimate.texts} definitions to embed")
+    try:
+        result = embed_feature.run(ep, progress.report, ctx.cancelled)
+    except embed_feature.CannotEmbed as exc:
+        result = {"embedded": 0, "message": str(exc)}
+    progress.end(str(result["message"])[:200])
+    return result

@@ -1,0 +1,191 @@
+"""The vector collections' bookkeeping (migration 016, vector_points) and the texts to embed.
+
+vector_points is the source of truth of what each collection holds; the vector stores
+(sqlite-vec's vec0 index, Qdrant) are mirrors of it, brought in line by their ``sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mira_ls.store.connection import Connection
+
+# Definitions worth a vector: the ones with a body of their own.
+CODE_KINDS = (
+    "module", "namespace", "class", "struct", "union", "enum", "trait", "interface", "impl",
+    "type", "function", "method", "constructor", "macro",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CodeText:
+    symbol_id: int
+    kind: str
+    path: str
+    language: str
+    qualified_name: str
+    signature: str
+    docstring: str
+    body: str
+
+
+def code_texts(conn: Connection, project_id: int) -> list[CodeText]:
+    """Each definition's keyword-index text (identifiers split, body cut), the material of
+    its code vector: the same text changes exactly when its search row does."""
+    marks = ",".join("?" * len(CODE_KINDS))
+    return [
+        CodeText(r[0], r[1], r[2], r[3], r[4], r[5] or "", r[6] or "", r[7] or "")
+        for r in conn.execute(
+            "SELECT e.id, e.kind, e.file_path, e.language, e.qualified_name, s.signature,"
+            " s.docstring, s.body FROM code_elements e JOIN search_symbols s ON s.rowid = e.id"
+            f" WHERE e.project_id = ? AND e.kind IN ({marks}) ORDER BY e.file_path, e.id",
+            (project_id, *CODE_KINDS),
+        )
+    ]
+
+
+def symbol_points(conn: Connection, project_id: int) -> dict[int, tuple[int, str]]:
+    """symbol_id -> (vector_points id, content_hash) of the project's code points."""
+    return {
+        int(r[0]): (int(r[1]), str(r[2]))
+        for r in conn.execute(
+            "SELECT symbol_id, id, content_hash FROM vector_points"
+            " WHERE collection = 'code' AND project_id = ? AND symbol_id IS NOT NULL",
+            (project_id,),
+        )
+    }
+
+
+@dataclass(frozen=True)
+class NewPoint:
+    collection: str
+    point_id: str
+    embedding_id: int
+    project_id: int | None
+    kind: str
+    path: str | None
+    symbol_id: int | None
+    commit_id: int | None
+    content_hash: str
+    user_id: int | None = None
+
+
+def replace_points(conn: Connection, points: Sequence[NewPoint]) -> None:
+    """Insert points, replacing the one an entry (symbol or commit) had before."""
+    for p in points:
+        if p.symbol_id is not None:
+            conn.execute(
+                "DELETE FROM vector_points WHERE collection = ? AND symbol_id = ?",
+                (p.collection, p.symbol_id),
+            )
+        elif p.commit_id is not None:
+            conn.execute(
+                "DELETE FROM vector_points WHERE collection = ? AND commit_id = ?",
+                (p.collection, p.commit_id),
+            )
+    conn.executemany(
+        "INSERT INTO vector_points(collection, point_id, embedding_id, project_id, user_id,"
+        " kind, path, symbol_id, commit_id, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                p.collection,
+                p.point_id,
+                p.embedding_id,
+                p.project_id,
+                p.user_id,
+                p.kind,
+                p.path,
+                p.symbol_id,
+                p.commit_id,
+                p.content_hash,
+            )
+            for p in points
+        ],
+    )
+
+
+def live_ids(conn: Connection, model: str, dimensions: int) -> dict[int, tuple[str, int | None]]:
+    """vector_points id -> (collection, project_id) of every point of one embedding space."""
+    return {
+        int(r[0]): (str(r[1]), r[2])
+        for r in conn.execute(
+            "SELECT p.id, p.collection, p.project_id FROM vector_points p"
+            " JOIN embeddings e ON e.id = p.embedding_id WHERE e.model = ? AND e.dimensions = ?",
+            (model, dimensions),
+        )
+    }
+
+
+def vectors_of(conn: Connection, ids: Sequence[int]) -> dict[int, bytes]:
+    """vector_points id -> its float32 vector bytes."""
+    out: dict[int, bytes] = {}
+    for i in range(0, len(ids), 500):
+        chunk = list(ids[i : i + 500])
+        for pid, vec in conn.execute(
+            "SELECT p.id, e.vector FROM vector_points p JOIN embeddings e ON e.id = p.embedding_id"
+            f" WHERE p.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            out[int(pid)] = bytes(vec)
+    return out
+
+
+@dataclass(frozen=True)
+class PointRow:
+    id: int
+    collection: str
+    point_id: str
+    project_id: int | None
+    user_id: int | None
+    kind: str
+    path: str | None
+    symbol_id: int | None
+    commit_id: int | None
+    content_hash: str
+    vector: bytes
+
+
+def point_rows(
+    conn: Connection,
+    ids: Sequence[int],
+    *,
+    kinds: Sequence[str] | None = None,
+    path_glob: str | None = None,
+) -> list[PointRow]:
+    """The points among ``ids`` that pass the payload filters, with their vectors."""
+    out: list[PointRow] = []
+    extra = ""
+    args: list[Any] = []
+    if kinds:
+        extra += f" AND p.kind IN ({','.join('?' * len(kinds))})"
+        args.extend(kinds)
+    if path_glob:
+        extra += " AND p.path GLOB ?"
+        args.append(path_glob)
+    for i in range(0, len(ids), 500):
+        chunk = list(ids[i : i + 500])
+        out.extend(
+            PointRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bytes(r[10]))
+            for r in conn.execute(
+                "SELECT p.id, p.collection, p.point_id, p.project_id, p.user_id, p.kind, p.path,"
+                " p.symbol_id, p.commit_id, p.content_hash, e.vector FROM vector_points p"
+                " JOIN embeddings e ON e.id = p.embedding_id"
+                f" WHERE p.id IN ({','.join('?' * len(chunk))}){extra}",
+                (*chunk, *args),
+            )
+        )
+    return out
+
+
+def collection_counts(conn: Connection) -> list[tuple[str, str, int, int, int]]:
+    """(collection, model, dimensions, points, vector bytes) for db status."""
+    return [
+        (str(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4] or 0))
+        for r in conn.execute(
+            "SELECT p.collection, e.model, e.dimensions, count(*), sum(length(e.vector))"
+            " FROM vector_points p JOIN embeddings e ON e.id = p.embedding_id"
+            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+    ]

@@ -1,0 +1,121 @@
+"""``mira.search`` through the real server over stdio, with no LLM endpoint configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types
+
+from tests.lsp.conftest import StartServer, server_env, wait_for_progress_end
+from tests.support.openai_server import OpenAIServer
+from tests.support.repo import Repo
+
+HTTP = '''\
+"""Headers."""
+
+
+def parseHTTPHeader(raw):
+    return raw.partition(":")
+
+
+def parse_http_header(raw):
+    return parseHTTPHeader(raw)
+'''
+
+
+async def run_search(client, *arguments: object) -> dict:
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mira.search", arguments=list(arguments))
+    )
+    assert isinstance(result, dict), result
+    return result
+
+
+async def test_search_returns_ranked_locations(start_server: StartServer, tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("Add the header parser", {"net/http.py": HTTP})
+    client = await start_server(repo.root)
+    await wait_for_progress_end(client, "indexing")
+
+    result = await run_search(client, {"query": "parseHTTPHeader"})
+    first = result["results"][0]
+    assert first["symbol"] == "net.http.parseHTTPHeader" and first["kind"] == "function"
+    assert first["via"] == "keyword" and first["path"] == "net/http.py"
+    assert first["uri"] == (repo.root.resolve() / "net" / "http.py").as_uri()
+    assert first["range"]["start"] == {"line": 3, "character": 4}
+    assert first["range"]["end"] == {"line": 3, "character": 4 + len("parseHTTPHeader")}
+    assert {r["symbol"] for r in result["results"]} >= {"net.http.parse_http_header"}
+
+    words = await run_search(client, {"query": "parse http header", "limit": 1})
+    assert len(words["results"]) == 1
+
+    # For clients without a picker: a markdown list of links, shown with showDocument.
+    opened = await run_search(client, {"query": "parse http header", "open": True})
+    path = Path(opened["path"])
+    assert path.is_relative_to(tmp_path / "state") and not path.is_relative_to(repo.root)
+    assert client.shown_documents[-1].uri == path.as_uri()
+    text = path.read_text(encoding="utf-8")
+    assert "`net.http.parseHTTPHeader` (function)" in text and "#L4)" in text
+
+
+async def test_search_without_a_query_says_what_it_needs(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("one", {"a.py": "def f():\n    pass\n"})
+    client = await start_server(repo.root)
+    await wait_for_progress_end(client, "indexing")
+    result = await run_search(client)  # Helix's picker sends no arguments
+    assert result["results"] == []
+    assert "needs a query" in result["notes"][0]
+    assert any("needs a query" in m.message for m in client.messages)
+    bad = await run_search(client, {"query": "f", "kind": "everything"})
+    assert "kind must be one of" in bad["notes"][0]
+
+
+async def test_embed_asks_first_then_runs_with_progress_and_search_uses_vectors(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("Add the header parser", {"net/http.py": HTTP})
+    with OpenAIServer() as srv:
+        env = server_env(
+            tmp_path,
+            MIRA_LLM_BASE_URL=srv.base_url,
+            MIRA_LLM_EMBEDDING_DIMENSIONS="64",
+            MIRA_LLM_MAX_RETRIES="0",
+            MIRA_VECTORS_CONFIRM_ABOVE_USD="0",
+        )
+        client = await start_server(repo.root, env=env)
+        asked: list[types.ShowMessageRequestParams] = []
+        answers = ["Not now", "Embed"]
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def on_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem:
+            asked.append(params)
+            return types.MessageActionItem(title=answers.pop(0))
+
+        await wait_for_progress_end(client, "indexing")
+        before = await run_search(client, {"query": "parse http header"})
+        assert any("mira-ls embed" in n for n in before["notes"])  # said why vectors are off
+
+        declined = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mira.embed", arguments=[])
+        )
+        assert declined["embedded"] == 0 and "Not embedded" in declined["message"]
+        assert "about $" in asked[0].message and srv.embedding_requests() == []
+
+        done = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mira.embed", arguments=[])
+        )
+        assert done["embedded"] == 3 and done["points"] == 3 and done["stopped"] is None
+        await wait_for_progress_end(client, "embedding", count=1)
+
+        result = await run_search(client, {"query": "parse http header"})
+        assert result["notes"] == []
+        assert {r["via"] for r in result["results"]} >= {"both"}
+        again = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mira.embed", arguments=[{"yes": True}])
+        )
+        assert "embedded already" in again["message"]
+        assert len(asked) == 2
