@@ -37,6 +37,7 @@ from mira_ls.llm.pricing import usd
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import Answer, LlmService, Question
 from mira_ls.store import llm_queries as lq
+from mira_ls.tasks.operations import Operation, Outcome
 
 USAGE = (
     "mira.chat needs a question, or a cursor position to explain: run it with "
@@ -626,13 +627,42 @@ def run(
     svc = state.service(session)
     aid = answer_id or uuid.uuid4().hex[:12]
     seq = 0
+    assert session.store is not None  # state.service checked
+    op = Operation(session.store, aid, prep.op, prep.question.shown, prep.question.project_id)
+    prep.question.on_request = op.on_request
 
     def on_text(text: str) -> None:
         nonlocal seq
         seq += 1
+        if seq == 1:
+            op.streaming()
         sink.chunk(text, seq)
 
-    answer = svc.ask(prep.question, on_text, sink.cancelled)
+    op.running(model=prep.question.model or session.settings.llm.model)
+    try:
+        answer = svc.ask(prep.question, on_text, sink.cancelled)
+    except (LlmError, NeedInput) as exc:
+        op.failed(svc.scrub(str(exc)))
+        raise
+    except BaseException as exc:
+        op.failed(f"mira-ls failed while answering: {type(exc).__name__}.")
+        raise
+    try:
+        result, outcome = _result(state, session, prep, answer, aid, seq)
+    except BaseException as exc:
+        op.failed(f"mira-ls failed after the answer arrived: {type(exc).__name__}.")
+        raise
+    if answer.cancelled:
+        op.cancelled(outcome)
+    else:
+        op.done(outcome)
+    return result
+
+
+def _result(
+    state: ChatState, session: Session, prep: Prepared, answer: Answer, aid: str, seq: int
+) -> tuple[ChatResult, Outcome]:
+    """The command's result and the operation's outcome: the offered fix, the answer file."""
     result = ChatResult(
         aid,
         prep.op,
@@ -655,7 +685,18 @@ def run(
     result.file = str(path)
     result.uri = path.as_uri()
     result.text = answer.text
-    return result
+    outcome = Outcome(
+        answer.model,
+        answer.reasoning_effort,
+        answer.input_tokens,
+        answer.output_tokens,
+        answer.cost_micro,
+        answer.cached,
+        answer.session_id,
+        answer_path=str(path),
+        summary=answer.text[:200] or None,
+    )
+    return result, outcome
 
 
 def _offer_patch(
