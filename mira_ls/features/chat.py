@@ -638,7 +638,11 @@ def run(
             op.streaming()
         sink.chunk(text, seq)
 
-    op.running(model=prep.question.model or session.settings.llm.model)
+    target = prep.question.context.target if prep.question.context else None
+    op.running(
+        model=prep.question.model or session.settings.llm.model,
+        **({"symbol": target} if target else {}),
+    )
     try:
         answer = svc.ask(prep.question, on_text, sink.cancelled)
     except (LlmError, NeedInput) as exc:

@@ -256,3 +256,33 @@ def last_context(
         (task_id, context_type),
     ).fetchone()
     return (int(r[0]), json.loads(r[1])) if r else None
+
+
+def asked_symbols(conn: Connection, task_id: int, since: int, limit: int = 12) -> list[str]:
+    """The symbols the task's questions were about since ``since``, newest first."""
+    rows = conn.execute(
+        "SELECT json_extract(e.data, '$.symbol') AS sym, max(e.created_at) AS at "
+        "FROM operations o JOIN operation_events e ON e.operation_id = o.id "
+        "WHERE o.task_id = ? AND o.created_at >= ? AND e.event_type = 'started' "
+        "AND sym IS NOT NULL GROUP BY sym ORDER BY at DESC LIMIT ?",
+        (task_id, since, limit),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def last_chat_session(conn: Connection, task_id: int) -> str | None:
+    r = conn.execute(
+        "SELECT session_id FROM operations WHERE task_id = ? AND session_id IS NOT NULL "
+        "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (task_id,),
+    ).fetchone()
+    return str(r[0]) if r else None
+
+
+def operation_counts(conn: Connection, task_id: int) -> tuple[int, int]:
+    """(operations, their cost in micro-dollars) of a task."""
+    r = conn.execute(
+        "SELECT count(*), coalesce(sum(cost_micro), 0) FROM operations WHERE task_id = ?",
+        (task_id,),
+    ).fetchone()
+    return int(r[0]), int(r[1])
