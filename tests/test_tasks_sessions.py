@@ -70,8 +70,8 @@ def test_pause_and_resume_restore_the_context_and_say_what_changed(world: World)
     assert core.current(world.store, pid) is None and _task_section(world) == ""
     assert "1 open build errors" in paused.message and "1 modified files" in paused.message
     # meanwhile: the edit is committed with a new file, and another file is edited
-    sha = world.repo.commit("Add upload with retry", {"app.py": (root / "app.py").read_text(),
-                                                      "retry.py": "def backoff():\n    pass\n"})  # fmt: skip
+    files = {"app.py": (root / "app.py").read_text(), "retry.py": "def backoff():\n    pass\n"}
+    sha = world.repo.commit("Add upload with retry", files)
     (root / "CLAUDE.md").write_text("Prefer small functions.\nAnd tests.\n")
     resumed = core.start(world.store, pid, root, task.id)
     ch = resumed.changes
