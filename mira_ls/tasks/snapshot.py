@@ -32,12 +32,13 @@ def _git(root: Path, *args: str, trusted: bool = False) -> bytes | None:
 
 
 def branch_and_head(root: Path, *, trusted: bool = False) -> tuple[str | None, str | None]:
-    head = _git(root, "rev-parse", "--verify", "-q", "HEAD", trusted=trusted)
-    name = _git(root, "symbolic-ref", "-q", "--short", "HEAD", trusted=trusted)
-    return (
-        name.decode("utf-8", "replace").strip() if name else None,
-        head.decode().strip() if head else None,
-    )
+    """(branch, HEAD commit) in one git call; the branch is None on a detached HEAD, both
+    are None in a repository without commits."""
+    out = _git(root, "rev-parse", "HEAD", "--abbrev-ref", "HEAD", trusted=trusted)
+    lines = (out or b"").decode("utf-8", "replace").split()
+    if len(lines) != 2:
+        return None, None
+    return (None if lines[1] == "HEAD" else lines[1]), lines[0]
 
 
 def modified_files(root: Path, *, trusted: bool = False) -> list[str]:
