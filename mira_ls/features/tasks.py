@@ -176,3 +176,36 @@ def task_decompose(
     tid = _id(arg)
     d = _run(lambda: decompose.decompose(store, svc, p.project_id, tid, op_id=op_id))
     return dict(d.as_json())
+
+
+def on_server_stop(session: Session) -> int:
+    """Snapshot each workspace's current task (it stays current); how many were saved."""
+    if session.store is None:
+        return 0
+    trusted = session.settings.git.trust_repository_config
+    saved = 0
+    for r in session.roots:
+        if r.project_id != NO_PROJECT:
+            saved += (
+                core.checkpoint(session.store, r.project_id, r.root, trusted=trusted) is not None
+            )
+    return saved
+
+
+def on_server_start(session: Session) -> list[str]:
+    """For each workspace with a current task: what changed since its last snapshot (kept
+    for the chat context), as the sentences to show."""
+    if session.store is None:
+        return []
+    trusted = session.settings.git.trust_repository_config
+    out = []
+    for r in session.roots:
+        if r.project_id == NO_PROJECT:
+            continue
+        found = core.refresh(session.store, r.project_id, r.root, trusted=trusted)
+        if found is not None:
+            tid, changes = found
+            t = core.get(session.store, r.project_id, tid)
+            out.append(f"Mira: task {t.id} ({t.title}) is current; since the last snapshot: "
+                       f"{changes.sentence()}.")  # fmt: skip
+    return out

@@ -218,6 +218,15 @@ def current_session(conn: Connection, task_id: int) -> TaskSession | None:
     return _tsession(r) if r else None
 
 
+def set_session_changes(
+    conn: Connection, session_id: int, files_modified: list[str], commits: list[dict[str, Any]]
+) -> None:
+    conn.execute(
+        "UPDATE task_sessions SET files_modified = ?, commits = ? WHERE id = ?",
+        (json.dumps(files_modified), json.dumps(commits), session_id),
+    )
+
+
 def end_session(conn: Connection, session_id: int, now: int, notes: str | None) -> None:
     conn.execute(
         "UPDATE task_sessions SET ended_at = max(?, started_at), progress_notes = ? WHERE id = ?",

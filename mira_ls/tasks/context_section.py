@@ -39,9 +39,9 @@ def task_section(store: Store, project_id: int) -> Section | None:
     last = q.last_context(conn, task_id)
     if last is not None:
         s = Snapshot.from_json(*last)
+        when = "When the server stopped" if s.reason == "server stopped" else "When it was paused"
         lines.append(
-            f"When it was paused ({minute(s.at)}): branch {s.branch or '(detached)'} at "
-            f"{(s.head or '?')[:10]}"
+            f"{when} ({minute(s.at)}): branch {s.branch or '(detached)'} at {(s.head or '?')[:10]}"
         )
         if s.modified:
             lines.append(f"- modified files then: {_list(s.modified)}")
@@ -56,11 +56,11 @@ def task_section(store: Store, project_id: int) -> Section | None:
         if cur is not None:
             if cur.commits:
                 shown = [f"{c.get('sha', '')[:8]} {c.get('subject', '')}" for c in cur.commits]
-                lines.append(f"Since the pause: commits {_list(shown, 8)}")
+                lines.append(f"Since then: commits {_list(shown, 8)}")
             if cur.files_modified:
-                lines.append(f"Since the pause: files changed {_list(cur.files_modified)}")
+                lines.append(f"Since then: files changed {_list(cur.files_modified)}")
             if not cur.commits and not cur.files_modified:
-                lines.append("Since the pause: nothing changed in the repository")
+                lines.append("Since then: nothing changed in the repository")
     return Section("task", "The task being worked on", "\n".join(lines), PRIORITY)
 
 

@@ -278,6 +278,46 @@ def pause(
     return Paused(get(store, project_id, task_id), snap)
 
 
+def checkpoint(
+    store: Store, project_id: int, root: Path, *, trusted: bool = False
+) -> Snapshot | None:
+    """The server is stopping: snapshot the project's current task, which stays current."""
+    conn = store.conn()
+    task_id = q.active_task(conn, project_id)
+    session = q.current_session(conn, task_id) if task_id is not None else None
+    if task_id is None or session is None:
+        return None
+    snap = capture(
+        conn, root, project_id, task_id, session.started_at, None, trusted=trusted,
+        reason="server stopped",
+    )  # fmt: skip
+    with store.write() as w:
+        q.add_context(w, task_id, "snapshot", snap.as_json(), int(time.time()))
+    return snap
+
+
+def refresh(
+    store: Store, project_id: int, root: Path, *, trusted: bool = False
+) -> tuple[int, Changes] | None:
+    """The server started: what changed since the current task's last snapshot, kept on its
+    session for the chat context. (task id, changes), or None without a current task."""
+    conn = store.conn()
+    task_id = q.active_task(conn, project_id)
+    if task_id is None:
+        return None
+    session = q.current_session(conn, task_id)
+    last = q.last_context(conn, task_id)
+    if session is None or last is None:
+        return None
+    changes = changes_since(root, Snapshot.from_json(*last), trusted=trusted)
+    with store.write() as w:
+        q.set_session_changes(
+            w, session.id, sorted(set(changes.files) | set(changes.newly_modified)),
+            changes.commits,
+        )  # fmt: skip
+    return task_id, changes
+
+
 def finish(
     store: Store, project_id: int, root: Path, task_id: int, notes: str | None = None,
     *, trusted: bool = False,

@@ -68,6 +68,7 @@ class Snapshot:
     symbols: list[str]
     chat_session: str | None
     notes: str | None
+    reason: str = "paused"  # or "server stopped": the task stayed current
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +84,7 @@ class Snapshot:
             list(d.get("symbols", [])),
             d.get("chat_session"),
             d.get("notes"),
+            d.get("reason", "paused"),
         )
 
 
@@ -96,6 +98,7 @@ def capture(
     *,
     trusted: bool = False,
     now: int | None = None,
+    reason: str = "paused",
 ) -> Snapshot:
     """The snapshot of a task now; ``since``: when its session started (for the symbols)."""
     branch, head = branch_and_head(root, trusted=trusted)
@@ -112,6 +115,7 @@ def capture(
         task_store.asked_symbols(conn, task_id, since),
         task_store.last_chat_session(conn, task_id),
         notes,
+        reason,
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.lsp.conftest import StartServer, server_env, wait_for_progress_end
+from tests.lsp.conftest import StartServer, eventually, server_env, wait_for_progress_end
 from tests.support.openai_server import Answer, OpenAIServer
 from tests.support.repo import Repo
 
@@ -99,3 +99,29 @@ async def test_create_decompose_pause_resume_and_operations(
         assert "needs the id of a task" in missing["error"]
         nope = await run(client, "mira.task.update", {"id": 999, "status": "done"})
         assert "no task 999" in nope["error"]
+
+
+@pytest.mark.timeout(120)
+async def test_the_server_stopping_snapshots_the_current_task_and_the_next_start_says_what_changed(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    root = tmp_path / "proj"
+    repo = Repo(root)
+    repo.commit("initial", {"app.py": APP})
+    env = server_env(tmp_path)
+    first = await start_server(root, env=env)
+    await wait_for_progress_end(first, "indexing", timeout=60)
+    tid = (await run(first, "mira.task.create", {"title": "Keep going"}))["task"]["id"]
+    await run(first, "mira.task.start", {"id": tid})
+    await first.shutdown_session()
+    sha = repo.commit("Work done while the editor was closed", {"app.py": APP + "\nX = 1\n"})
+    second = await start_server(root, env=env)
+
+    async def told() -> list[str]:
+        return [m.message for m in second.messages if f"task {tid} (Keep going)" in m.message]
+
+    shown = await eventually(told)
+    assert "is current" in shown[0] and "1 commit (" in shown[0] and sha[:8] in shown[0]
+    details = await run(second, "mira.task.show", {"id": tid})
+    assert details["current"] and details["snapshot"]["reason"] == "server stopped"
+    assert [c["sha"] for c in details["session"]["commits_since_pause"]] == [sha]
