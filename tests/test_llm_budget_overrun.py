@@ -102,7 +102,7 @@ def test_retry_after_3600_says_when(world: World) -> None:
     after = time.time()
     said = str(err.value)
     assert "in a moment" not in said and "(in 60 min)" in said, said
-    m = re.search(r"try again after (\d\d):(\d\d) UTC", said)
+    m = re.search(r"try again after (?:\d{4}-\d\d-\d\d )?(\d\d):(\d\d) UTC", said)
     assert m is not None, said
     named = (int(m.group(1)), int(m.group(2)))
     possible = {time.gmtime(math.ceil((t + 3600) / 60) * 60)[3:5] for t in (before, after)}

@@ -49,6 +49,7 @@ COMMAND_GROUPS = {
     "cache": "mira_ls.cli.llm_cmds",
     "mine": "mira_ls.cli.git_cmds",
     "cochange": "mira_ls.cli.git_cmds",
+    "xray": "mira_ls.cli.git_cmds",
     "experts": "mira_ls.cli.git_cmds",
     "fixes": "mira_ls.cli.git_cmds",
     "xray": "mira_ls.cli.git_cmds",

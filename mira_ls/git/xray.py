@@ -487,9 +487,41 @@ def xray(
     does not count; ``partners``: the file's top co-change partners (cross-file coupling)."""
     root = Path(root)
     language = language_for_path(rel_path)
-    ignored = ignored or set()
     if progress:
         progress(f"X-Ray of {rel_path}: reading history", 0)
+    commits = _read_log(root, rel_path, cancel)
+    walk = _Walk(root, language)
+    try:
+        for i, c in enumerate(commits):
+            if cancel is not None and i % 50 == 0 and cancel():
+                raise Cancelled()
+            if progress and i % 200 == 0 and commits:
+                progress(
+                    f"X-Ray of {rel_path}: {i}/{len(commits)} commits", 5 + 90 * i // len(commits)
+                )
+            if c.new is None and c.old is None:
+                continue  # a merge or a mode change: no content change shown
+            touched = walk.step(c)
+            if not (c.merge or c.hash in (ignored or set())):
+                walk.count(c, touched)
+        current = walk.current()
+    finally:
+        walk.close()
+    defs = walk.definitions(current)
+    _couple_inside(defs, walk.per_commit, rel_path)
+    if partners:
+        if progress:
+            progress(f"X-Ray of {rel_path}: partner files", 96)
+        _couple_partners(root, defs, walk.per_commit, partners)
+    for d in defs:
+        d.couplings.sort(key=lambda x: (-x.confidence, -x.shared, x.path, x.symbol))
+        del d.couplings[COUPLINGS_PER_DEF:]
+    parsed = walk.parser.count if walk.parser else 0
+    return XRay(rel_path, head, len(walk.per_commit), defs, parsed, len(commits))
+
+
+def _read_log(root: Path, rel_path: str, cancel: Callable[[], bool] | None) -> list[_Commit]:
+    """The file's commits, oldest first (one ``git log --follow -p``)."""
     with tempfile.TemporaryFile() as errf:
         proc = popen_git(root, *_log_args(rel_path), stderr=errf)
         assert proc.stdout is not None
@@ -507,107 +539,105 @@ def xray(
             msg = errf.read().decode("utf-8", "replace").strip()
             raise GitError(f"git could not read the history of {rel_path}: {msg}")
     commits.reverse()
-    stats: dict[str, DefinitionHistory] = {}
-    authors: dict[str, dict[tuple[str, str], int]] = {}
-    per_commit: list[tuple[str, set[str]]] = []
-    versions: dict[str, _Version] = {}
-    order: list[str] = []
-    empty = _Version([], [])
-    parser = _Parser(language) if language else None
-    blobs = _Blobs(root) if parser else None
-    last_new: str | None = None
-    total = len(commits)
-    try:
-        for i, c in enumerate(commits):
-            if cancel is not None and i % 50 == 0 and cancel():
-                raise Cancelled()
-            if progress and i % 200 == 0 and total:
-                progress(f"X-Ray of {rel_path}: {i}/{total} commits", 5 + 90 * i // total)
-            if c.new is None and c.old is None:
-                continue  # a merge or a mode change: no content change shown
-            touched: set[str] = set()
-            if parser is not None and blobs is not None:
-                old = _lookup(c.old, versions, blobs, parser) if c.old else empty
-                if c.new is None:
-                    new = empty
-                elif c.new in versions:
-                    new = versions[c.new]
-                elif c.binary or not c.hunks:
-                    # Git showed no lines (binary on one side): every definition changed.
-                    new = parser.full(blobs.read(c.new))
-                    touched.update(d.name for d in new.defs)
-                    touched.update(d.name for d in old.defs)
-                elif c.old is None or old.broken:
-                    # A broken tree can hide definitions far from the hunks: read them all.
-                    new = parser.full(blobs.read(c.new))
-                elif not all(_certain(old, h) for h in c.hunks):
-                    new = parser.region(blobs.read(c.new), old, c.hunks)
-                elif language == "python":
-                    new = _shift(old, c.hunks)
-                else:
-                    new = parser.full(blobs.read(c.new))
-                for h in c.hunks:
-                    if h.b > 0:
-                        _touched(old, h.a, h.a + h.b - 1, touched)
-                    if h.d > 0:
-                        _touched(new, h.c, h.c + h.d - 1, touched)
-                if c.new is not None:
-                    versions[c.new] = new
-                    order.append(c.new)
-                    if len(order) > _CACHE_BLOBS:
-                        versions.pop(order.pop(0), None)
+    return commits
+
+
+class _Walk:
+    """The walk over a file's versions: each version's definitions (parsed only where the
+    hunks make it necessary), which definitions each commit touched, and the counts."""
+
+    def __init__(self, root: Path, language: str | None) -> None:
+        self.language = language
+        self.parser = _Parser(language) if language else None
+        self.blobs = _Blobs(root) if self.parser else None
+        self.versions: dict[str, _Version] = {}
+        self.order: list[str] = []
+        self.last_new: str | None = None
+        self.stats: dict[str, DefinitionHistory] = {}
+        self.authors: dict[str, dict[tuple[str, str], int]] = {}
+        self.per_commit: list[tuple[str, set[str]]] = []
+        self.empty = _Version([], [])
+
+    def close(self) -> None:
+        if self.blobs is not None:
+            self.blobs.close()
+
+    def step(self, c: _Commit) -> set[str]:
+        """The definitions commit ``c`` touched; remembers the version it produced."""
+        touched: set[str] = set()
+        if self.parser is not None and self.blobs is not None:
+            old = _lookup(c.old, self.versions, self.blobs, self.parser) if c.old else self.empty
+            new = self._new_version(c, old, touched)
+            for h in c.hunks:
+                if h.b > 0:
+                    _touched(old, h.a, h.a + h.b - 1, touched)
+                if h.d > 0:
+                    _touched(new, h.c, h.c + h.d - 1, touched)
             if c.new is not None:
-                last_new = c.new
-            if c.merge or c.hash in ignored:
+                self.versions[c.new] = new
+                self.order.append(c.new)
+                if len(self.order) > _CACHE_BLOBS:
+                    self.versions.pop(self.order.pop(0), None)
+        if c.new is not None:
+            self.last_new = c.new
+        return touched
+
+    def _new_version(self, c: _Commit, old: _Version, touched: set[str]) -> _Version:
+        assert self.parser is not None and self.blobs is not None
+        parser, blobs = self.parser, self.blobs
+        if c.new is None:
+            return self.empty
+        if c.new in self.versions:
+            return self.versions[c.new]
+        if c.binary or not c.hunks:
+            # Git showed no lines (binary on one side): every definition changed.
+            new = parser.full(blobs.read(c.new))
+            touched.update(d.name for d in new.defs)
+            touched.update(d.name for d in old.defs)
+            return new
+        if c.old is None or old.broken:
+            # A broken tree can hide definitions far from the hunks: read them all.
+            return parser.full(blobs.read(c.new))
+        if not all(_certain(old, h) for h in c.hunks):
+            return parser.region(blobs.read(c.new), old, c.hunks)
+        if self.language == "python":
+            return _shift(old, c.hunks)
+        return parser.full(blobs.read(c.new))
+
+    def count(self, c: _Commit, touched: set[str]) -> None:
+        self.per_commit.append((c.hash, touched))
+        for name in touched:
+            s = self.stats.get(name)
+            if s is None:
+                s = self.stats[name] = DefinitionHistory(name, "", 0, 0)
+            s.changes += 1
+            if s.last_at is None or c.at >= s.last_at:
+                s.last_at, s.last_commit = c.at, c.hash
+            a = self.authors.setdefault(name, {})
+            a[(c.author, c.email)] = a.get((c.author, c.email), 0) + 1
+
+    def current(self) -> _Version:
+        """The definitions of the file's last version."""
+        current = self.versions.get(self.last_new) if self.last_new else None
+        if current is None and self.last_new and self.blobs and self.parser:
+            current = self.parser.full(self.blobs.read(self.last_new))
+        return current or self.empty
+
+    def definitions(self, current: _Version) -> list[DefinitionHistory]:
+        defs: list[DefinitionHistory] = []
+        seen: set[str] = set()
+        for span in current.defs:
+            if span.name in seen:  # overloads share a name (and so their history)
                 continue
-            per_commit.append((c.hash, touched))
-            for name in touched:
-                s = stats.get(name)
-                if s is None:
-                    s = stats[name] = DefinitionHistory(name, "", 0, 0)
-                s.changes += 1
-                if s.last_at is None or c.at >= s.last_at:
-                    s.last_at, s.last_commit = c.at, c.hash
-                a = authors.setdefault(name, {})
-                a[(c.author, c.email)] = a.get((c.author, c.email), 0) + 1
-        current = versions.get(last_new) if last_new else None
-        if current is None and last_new and blobs is not None and parser is not None:
-            current = parser.full(blobs.read(last_new))
-    finally:
-        if blobs is not None:
-            blobs.close()
-    current = current or empty
-    defs: list[DefinitionHistory] = []
-    seen: set[str] = set()
-    for span in current.defs:
-        if span.name in seen:  # overloads share a name (and so their history)
-            continue
-        seen.add(span.name)
-        s = stats.get(span.name)
-        dh = DefinitionHistory(span.name, span.kind, span.start_line, span.end_line)
-        if s is not None:
-            dh.changes, dh.last_at, dh.last_commit = s.changes, s.last_at, s.last_commit
-            dh.authors = [
-                Author(n, e, k)
-                for (n, e), k in sorted(authors[span.name].items(), key=lambda x: (-x[1], x[0]))
-            ]
-        defs.append(dh)
-    _couple_inside(defs, per_commit, rel_path)
-    if partners:
-        if progress:
-            progress(f"X-Ray of {rel_path}: partner files", 96)
-        _couple_partners(root, defs, per_commit, partners)
-    for d in defs:
-        d.couplings.sort(key=lambda x: (-x.confidence, -x.shared, x.path, x.symbol))
-        del d.couplings[COUPLINGS_PER_DEF:]
-    return XRay(
-        rel_path,
-        head,
-        len(per_commit),
-        defs,
-        parser.count if parser else 0,
-        len(commits),
-    )
+            seen.add(span.name)
+            s = self.stats.get(span.name)
+            dh = DefinitionHistory(span.name, span.kind, span.start_line, span.end_line)
+            if s is not None:
+                dh.changes, dh.last_at, dh.last_commit = s.changes, s.last_at, s.last_commit
+                ranked = sorted(self.authors[span.name].items(), key=lambda x: (-x[1], x[0]))
+                dh.authors = [Author(n, e, k) for (n, e), k in ranked]
+            defs.append(dh)
+        return defs
 
 
 def _lookup(sha: str, versions: dict[str, _Version], blobs: _Blobs, parser: _Parser) -> _Version:

@@ -12,6 +12,7 @@ import importlib.util
 import logging
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -142,6 +143,11 @@ def _code(exc: BaseException) -> int | None:
     return next((c for text, c in _MESSAGES.items() if msg.startswith(text)), None)
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Another connection holds a lock this one needs (worth waiting for)."""
+    return _code(exc) in (_BUSY, _LOCKED)
+
+
 def is_environmental(exc: BaseException) -> bool:
     """An error about the file or other processes (lock, permissions, damage, disk), not
     about the SQL that was run (syntax, constraints)."""
@@ -222,6 +228,25 @@ def ensure_parent(path: Path) -> None:
         )
 
 
+def _enter_wal(conn: Connection, path: Path, memory: bool, busy_timeout_ms: int) -> str:
+    """Switch to WAL, retrying while another process holds the lock it needs. SQLite does
+    not call the busy handler for every lock this switch takes (a fresh file that other
+    processes are opening and migrating at the same moment answered "locked" at once), so
+    the wait is done here, up to the same timeout."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    pause = 0.005
+    while True:
+        try:
+            if not memory and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                refuse_foreign(conn, path)  # before WAL, which rewrites the file header
+            return str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except error_types() as exc:
+            if not is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
 def connect(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, foreign keys on."""
     path = Path(path)
@@ -239,9 +264,7 @@ def connect(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Conn
         )
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         conn.execute("PRAGMA foreign_keys=ON")
-        if not memory and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            refuse_foreign(conn, path)  # before WAL, which rewrites the file header
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        mode = _enter_wal(conn, path, memory, busy_timeout_ms)
         if str(mode).lower() != "wal" and not memory:
             log.warning("journal_mode is %s, not WAL, for %s", mode, path)
         conn.execute("PRAGMA synchronous=NORMAL")
