@@ -52,7 +52,6 @@ COMMAND_GROUPS = {
     "xray": "mira_ls.cli.git_cmds",
     "experts": "mira_ls.cli.git_cmds",
     "fixes": "mira_ls.cli.git_cmds",
-    "xray": "mira_ls.cli.git_cmds",
     "config": "mira_ls.cli.config_cmds",
     "report": "mira_ls.cli.report_cmd",
     "ops": "mira_ls.cli.task_cmds",
