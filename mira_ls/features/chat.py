@@ -36,7 +36,9 @@ from mira_ls.llm.patch_guard import guard_for
 from mira_ls.llm.pricing import usd
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import Answer, LlmService, Question
+from mira_ls.store import Store
 from mira_ls.store import llm_queries as lq
+from mira_ls.tasks import artifacts
 from mira_ls.tasks.operations import Operation, Outcome
 
 USAGE = (
@@ -733,6 +735,8 @@ def _offer_patch(
         state.offers[result.id] = planned.patches
         while len(state.offers) > 20:
             state.offers.pop(next(iter(state.offers)))
+    if session.store is not None:  # the proposal is kept: its diff against the file now
+        artifacts.propose(session.store, result.id, where.project_id, planned.patches)
     result.edit_files = [p.path for p in planned.patches]
     result.edit_sizes = [p.size() for p in planned.patches]
     changed = ", ".join(f"{p.path} ({p.size()})" for p in planned.patches)
@@ -763,6 +767,27 @@ def workspace_edit(
         target = (base / p.path).as_uri()
         changes[target] = [types.TextEdit(types.Range(types.Position(0, 0), end), p.new_text)]
     return types.WorkspaceEdit(changes=changes)
+
+
+def changed_since_offer(
+    store: Store, answer_id: str, current: Callable[[str], str | None]
+) -> list[str]:
+    """The files of an offered fix whose text changed since it was made (asked about first)."""
+    return artifacts.changed_since(store, answer_id, current)
+
+
+def fix_applied(session: Session, answer_id: str, project_id: int) -> int:
+    """The editor applied an offered fix: its file modifications are recorded."""
+    if session.store is None:
+        return 0
+    return artifacts.applied(session.store, answer_id, project_id)
+
+
+def file_saved(session: Session, loc: Located, text: str) -> list[int]:
+    """A saved file back at an applied fix's original text: the fix is recorded reverted."""
+    if session.store is None:
+        return []
+    return artifacts.saved(session.store, loc.project.project_id, loc.rel_path, text)
 
 
 # -- budget and cache commands ---------------------------------------------------------------
