@@ -330,3 +330,12 @@ def test_a_process_job_that_ignores_the_cancel_is_killed(proc_runner: Any) -> No
     assert isinstance(h.future.exception(WAIT), Cancelled)
     after = proc_runner.submit("jedi", jobs_worker.square_with_progress, 2)
     assert after.future.result(WAIT)[0] == 4
+
+
+def test_a_process_job_runs_at_the_executors_lower_priority() -> None:
+    r = Runner([Lane("bg", executor=ProcessExecutor(nice=5))])
+    try:
+        got = r.submit("bg", jobs_worker.niceness).future.result(WAIT)
+    finally:
+        r.stop()
+    assert got == min(os.nice(0) + 5, 19)

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MESSAGE_REPEAT_S = 60.0
+BACKGROUND_NICE = 10  # background children yield the CPU to the process answering requests
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -57,7 +58,7 @@ def lanes() -> list[Lane]:
         Lane("build"),
         Lane("llm", workers=2),
         Lane("embed"),  # a workspace's embedding run: apart from chat, which it would delay
-        Lane("jedi", workers=2, executor=ProcessExecutor()),
+        Lane("jedi", workers=2, executor=ProcessExecutor(nice=BACKGROUND_NICE)),
     ]
 
 
@@ -71,7 +72,7 @@ class MiraServer(LanguageServer):
         self.jobs = Runner(lanes(), progress=self._progress_for, on_error=self._job_failed)
         # Mining and blame run in child processes that write the database themselves; the
         # lane's thread only waits on a pipe, so requests never wait on their GIL.
-        self.workers = ProcessExecutor()
+        self.workers = ProcessExecutor(nice=BACKGROUND_NICE)
         self.parse_cache = indexer.ParseCache()  # a save re-parses only the edited region
         self.chat = chat.ChatState()
         # Diagnostics per document and source: publishDiagnostics replaces a document's whole

@@ -4,7 +4,6 @@ co-change diagnostics."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,32 +48,21 @@ def _mine(ctx: JobContext, ls: MiraServer, root: Path) -> None:
     loc = ls.session.locate(root)
     if store is None or loc is None:
         return
-    progress = ctx.progress
-    started = False
-
-    def report(message: str, pct: int | None) -> None:
-        nonlocal started
-        if not started:  # no progress bar for a run that finds HEAD unchanged
-            started = True
-            progress.begin(message)
-        progress.report(pct or 0, 100 if pct is not None else 0, message)
-
+    bar = _LazyBar(ctx.progress)  # no bar for a run that finds HEAD unchanged
     try:
         stats: MineStats = ls.workers.run(
             background.mine_in_child,
             (str(store.path), loc.project.project_id, str(root), ls.session.settings),
-            JobContext(ctx.lane, ctx.key, ctx.token, _Relay(report, progress)),
+            JobContext(ctx.lane, ctx.key, ctx.token, bar),
         )
     except BaseException:
-        if started:
-            progress.end("mining failed")
+        bar.finish("mining failed")
         raise
-    if started:
-        progress.end(
-            f"{stats.new_commits} commits mined ({stats.mode}) in {stats.seconds:.1f} s"
-            if stats.status == "ok"
-            else stats.message or stats.status
-        )
+    bar.finish(
+        f"{stats.new_commits} commits mined ({stats.mode}) in {stats.seconds:.1f} s"
+        if stats.status == "ok"
+        else stats.message or stats.status
+    )
     if stats.status == "error":
         ls.show(stats.message, types.MessageType.Warning)
     if stats.status == "ok":
@@ -83,13 +71,13 @@ def _mine(ctx: JobContext, ls: MiraServer, root: Path) -> None:
         _publish_cochange(ls, loc.project.project_id, root)
 
 
-class _Relay:
-    """The child's progress (done of 100 commits, or 0 of 0 with a message) to the bar,
-    which begins with the first report, as a run that finds HEAD unchanged shows none."""
+class _LazyBar:
+    """A child's progress (done of 100, or 0 of 0 with a message) to the job's bar, which
+    begins with the first report: a run that finds its work done shows none."""
 
-    def __init__(self, report: Callable[[str, int | None], None], sink: ProgressSink) -> None:
-        self._report = report
+    def __init__(self, sink: ProgressSink) -> None:
         self._sink = sink
+        self.started = False
 
     def begin(self, message: str | None = None) -> None:
         return None
@@ -97,10 +85,17 @@ class _Relay:
     def report(
         self, done: int, total: int, message: str | None = None, force: bool = False
     ) -> None:
-        self._report(message or "", done if total else None)
+        if not self.started:
+            self.started = True
+            self._sink.begin(message or "")
+        self._sink.report(done if total else 0, 100 if total else 0, message or "")
 
     def end(self, message: str | None = None) -> None:
         return None
+
+    def finish(self, message: str) -> None:
+        if self.started:
+            self._sink.end(message)
 
     def cancelled(self) -> bool:
         return self._sink.cancelled()
@@ -168,29 +163,18 @@ def _xray(ctx: JobContext, ls: MiraServer, loc: Located) -> None:
     store = ls.session.store
     if store is None:
         return
-    progress = ctx.progress
-    started = False
-
-    def report(message: str, pct: int | None) -> None:
-        nonlocal started
-        if not started:  # no bar when the cache answers
-            started = True
-            progress.begin(message)
-        progress.report(pct or 0, 100 if pct is not None else 0, message)
-
+    bar = _LazyBar(ctx.progress)  # no bar when the cache answers
     try:
         said: str = ls.workers.run(
             background.xray_in_child,
             (str(store.path), loc.project.project_id, str(loc.project.root), loc.rel_path),
-            JobContext(ctx.lane, ctx.key, ctx.token, _Relay(report, progress)),
+            JobContext(ctx.lane, ctx.key, ctx.token, bar),
         )
     except BaseException:
-        if started:
-            progress.end("X-Ray failed")
+        bar.finish("X-Ray failed")
         raise
     log.debug("X-Ray of %s: %s", loc.rel_path, said)
-    if started:
-        progress.end(said)
+    bar.finish(said)
 
 
 def _publish_cochange(ls: MiraServer, project_id: int, root: Path) -> None:

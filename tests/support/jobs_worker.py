@@ -28,3 +28,8 @@ def ignore_cancel(ctx: Any) -> None:
     ctx.report(0, 0, "busy")
     while True:
         time.sleep(0.05)
+
+
+def niceness(ctx: Any) -> int:
+    """The child's CPU priority (os.nice(0) reads it)."""
+    return os.nice(0)
