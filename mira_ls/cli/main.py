@@ -25,6 +25,7 @@ _GROUPS = (
     "mira_ls.cli.git_cmds",
     "mira_ls.cli.config_cmds",
     "mira_ls.cli.report_cmd",
+    "mira_ls.cli.task_cmds",
 )
 
 
@@ -53,6 +54,8 @@ COMMAND_GROUPS = {
     "fixes": "mira_ls.cli.git_cmds",
     "config": "mira_ls.cli.config_cmds",
     "report": "mira_ls.cli.report_cmd",
+    "ops": "mira_ls.cli.task_cmds",
+    "task": "mira_ls.cli.task_cmds",
 }
 
 

@@ -36,7 +36,10 @@ from mira_ls.llm.patch_guard import guard_for
 from mira_ls.llm.pricing import usd
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import Answer, LlmService, Question
+from mira_ls.store import Store
 from mira_ls.store import llm_queries as lq
+from mira_ls.tasks import artifacts
+from mira_ls.tasks.operations import Operation, Outcome
 
 USAGE = (
     "mira.chat needs a question, or a cursor position to explain: run it with "
@@ -626,13 +629,46 @@ def run(
     svc = state.service(session)
     aid = answer_id or uuid.uuid4().hex[:12]
     seq = 0
+    assert session.store is not None  # state.service checked
+    op = Operation(session.store, aid, prep.op, prep.question.shown, prep.question.project_id)
+    prep.question.on_request = op.on_request
 
     def on_text(text: str) -> None:
         nonlocal seq
         seq += 1
+        if seq == 1:
+            op.streaming()
         sink.chunk(text, seq)
 
-    answer = svc.ask(prep.question, on_text, sink.cancelled)
+    target = prep.question.context.target if prep.question.context else None
+    op.running(
+        model=prep.question.model or session.settings.llm.model,
+        **({"symbol": target} if target else {}),
+    )
+    try:
+        answer = svc.ask(prep.question, on_text, sink.cancelled)
+    except (LlmError, NeedInput) as exc:
+        op.failed(svc.scrub(str(exc)))
+        raise
+    except BaseException as exc:
+        op.failed(f"mira-ls failed while answering: {type(exc).__name__}.")
+        raise
+    try:
+        result, outcome = _result(state, session, prep, answer, aid, seq)
+    except BaseException as exc:
+        op.failed(f"mira-ls failed after the answer arrived: {type(exc).__name__}.")
+        raise
+    if answer.cancelled:
+        op.cancelled(outcome)
+    else:
+        op.done(outcome)
+    return result
+
+
+def _result(
+    state: ChatState, session: Session, prep: Prepared, answer: Answer, aid: str, seq: int
+) -> tuple[ChatResult, Outcome]:
+    """The command's result and the operation's outcome: the offered fix, the answer file."""
     result = ChatResult(
         aid,
         prep.op,
@@ -655,7 +691,18 @@ def run(
     result.file = str(path)
     result.uri = path.as_uri()
     result.text = answer.text
-    return result
+    outcome = Outcome(
+        answer.model,
+        answer.reasoning_effort,
+        answer.input_tokens,
+        answer.output_tokens,
+        answer.cost_micro,
+        answer.cached,
+        answer.session_id,
+        answer_path=str(path),
+        summary=answer.text[:200] or None,
+    )
+    return result, outcome
 
 
 def _offer_patch(
@@ -688,6 +735,8 @@ def _offer_patch(
         state.offers[result.id] = planned.patches
         while len(state.offers) > 20:
             state.offers.pop(next(iter(state.offers)))
+    if session.store is not None:  # the proposal is kept: its diff against the file now
+        artifacts.propose(session.store, result.id, where.project_id, planned.patches)
     result.edit_files = [p.path for p in planned.patches]
     result.edit_sizes = [p.size() for p in planned.patches]
     changed = ", ".join(f"{p.path} ({p.size()})" for p in planned.patches)
@@ -718,6 +767,27 @@ def workspace_edit(
         target = (base / p.path).as_uri()
         changes[target] = [types.TextEdit(types.Range(types.Position(0, 0), end), p.new_text)]
     return types.WorkspaceEdit(changes=changes)
+
+
+def changed_since_offer(
+    store: Store, answer_id: str, current: Callable[[str], str | None]
+) -> list[str]:
+    """The files of an offered fix whose text changed since it was made (asked about first)."""
+    return artifacts.changed_since(store, answer_id, current)
+
+
+def fix_applied(session: Session, answer_id: str, project_id: int) -> int:
+    """The editor applied an offered fix: its file modifications are recorded."""
+    if session.store is None:
+        return 0
+    return artifacts.applied(session.store, answer_id, project_id)
+
+
+def file_saved(session: Session, loc: Located, text: str) -> list[int]:
+    """A saved file back at an applied fix's original text: the fix is recorded reverted."""
+    if session.store is None:
+        return []
+    return artifacts.saved(session.store, loc.project.project_id, loc.rel_path, text)
 
 
 # -- budget and cache commands ---------------------------------------------------------------

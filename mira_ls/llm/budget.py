@@ -438,7 +438,8 @@ class Budget:
         output_tokens: int,
         operation: str,
         project_id: int | None = None,
-    ) -> None:
+    ) -> str:
+        """Record a cache hit; its budget_tracking request id."""
         now = self.clock()
         day, month = periods(now)
         req = NewRequest(
@@ -454,6 +455,7 @@ class Budget:
         )
         with self.store.write() as conn:
             q.insert_cache_hit(conn, req, saved_micro, input_tokens, output_tokens)
+        return req.request_id
 
     def status(self) -> dict[str, Any]:
         """Spent, limits and reset times of today and this month (UTC), in dollars."""

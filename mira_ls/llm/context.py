@@ -196,7 +196,10 @@ SectionProvider = Callable[[Asked], list[Section]]
 
 def _section_providers() -> list[SectionProvider]:
     """In priority order; retrieval and memory add theirs here."""
+    from mira_ls.tasks.context_section import current_task
+
     return [
+        current_task,
         _selection,
         _code_at_cursor,
         _build_errors,
@@ -459,8 +462,9 @@ def _question_providers() -> list[QuestionProvider]:
     """In priority order; memory adds its own here. Imported here: the providers build
     on this module's sections."""
     from mira_ls.llm.related import related_code
+    from mira_ls.tasks.context_section import current_task_unplaced
 
-    return [related_code]
+    return [related_code, current_task_unplaced]
 
 
 def assemble_unplaced(

@@ -152,6 +152,7 @@ class ChatCall:
     max_output_tokens: int
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | None = None  # "none" forces a final answer
+    response_format: dict[str, Any] | None = None  # json_schema for answers that are data
 
 
 # -- the provider -----------------------------------------------------------------------
@@ -200,6 +201,8 @@ class Provider:
             p["max_completion_tokens"] = call.max_output_tokens
         else:
             p["max_tokens"] = call.max_output_tokens
+        if call.response_format is not None:
+            p["response_format"] = call.response_format
         if call.tools:
             p["tools"] = call.tools
             if call.tool_choice:

@@ -59,6 +59,8 @@ class Question:
     use_tools: bool = True
     client_name: str | None = None
     with_history: bool = False  # a follow-up: earlier turns of the session go along
+    # told each budget_tracking request id as it is made (an operation links its calls)
+    on_request: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -197,7 +199,7 @@ class LlmService:
             return None
         if on_text is not None:
             on_text(hit.response)
-        self.budget.record_cache_hit(
+        rid = self.budget.record_cache_hit(
             model=hit.model,
             reasoning_effort=hit.reasoning_effort,
             saved_micro=hit.cost_micro,
@@ -206,6 +208,8 @@ class LlmService:
             operation=q.operation,
             project_id=q.project_id,
         )
+        if q.on_request is not None:
+            q.on_request(rid)
         self.conversations.record(
             req.session,
             req.shown,
@@ -264,7 +268,7 @@ class LlmService:
                 tools=req.tools,
                 tool_choice="none" if (req.tools is not None and last) else None,
             )
-            completion = self._call(res, call, on_text, cancelled, answer)
+            completion = self._call(res, call, on_text, cancelled, answer, q.on_request)
             if not self._round_done(completion, box, messages, answer, last, res.plan):
                 continue
             break
@@ -384,8 +388,11 @@ class LlmService:
         on_text: Callable[[str], None] | None,
         cancelled: Callable[[], bool] | None,
         answer: Answer,
+        on_request: Callable[[str], None] | None = None,
     ) -> Completion:
         """One upstream call, always settled: real usage, worst case, or nothing."""
+        if on_request is not None:
+            on_request(res.request_id)
         try:
             completion = self.provider.stream(call, on_text, cancelled)
         except LlmError as exc:

@@ -7,13 +7,14 @@ import logging
 
 from lsprotocol import types
 
-from mira_ls.features import watched
+from mira_ls.features import chat, watched
 from mira_ls.features.session import Located
 from mira_ls.index.languages import language_for_path
 from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import start_build
 from mira_ls.server.code import apply_file_changes, rename_file_job, update_file_job
 from mira_ls.server.git import after_save, schedule_blame, schedule_mining
+from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -34,6 +35,12 @@ def on_save(ls: MiraServer, params: types.DidSaveTextDocumentParams) -> None:
     loc = ls.session.locate(path) if path else None
     if loc is not None:
         after_save(ls, loc)
+        found = ls.document(params.text_document.uri)
+        try:  # an applied fix undone by hand is recorded against it
+            if found is not None:
+                chat.file_saved(ls.session, loc, found[1])
+        except StoreError as exc:
+            log.warning("could not check %s against applied fixes: %s", loc.rel_path, exc)
     if loc is not None and ls.session.settings.build.on_save and ls.session.store is not None:
         task = asyncio.ensure_future(start_build(ls, loc.project, None, on_save=True))
         ls.tasks.add(task)

@@ -11,6 +11,8 @@ from pathlib import Path
 from lsprotocol import types
 
 from mira_ls import config, paths
+from mira_ls.features import tasks as task_feature
+from mira_ls.jobs import JobContext
 from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import restore_diagnostics
 from mira_ls.server.code import schedule_index
@@ -63,6 +65,7 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
         for root in list(ls.session.roots):
             what = f"restoring build errors of {root.root}"
             ls.submit("build", what, restore_diagnostics, ls, root)
+        ls.submit("mine", "what changed for the current task", _task_on_start, ls)
     if ls.session.settings.index.on_start and ls.session.store is not None:
         for root in list(ls.session.roots):
             schedule_index(ls, root.root)
@@ -72,6 +75,15 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
 def on_shutdown(ls: MiraServer, params: None) -> None:
     ls.shutdown_requested = True
     ls.stop_background()
+    try:  # the current task's snapshot: the next start says what changed since
+        task_feature.on_server_stop(ls.session)
+    except Exception:
+        log.exception("could not snapshot the current task")
+
+
+def _task_on_start(ctx: JobContext, ls: MiraServer) -> None:
+    for message in task_feature.on_server_start(ls.session):
+        ls.show(message, types.MessageType.Info, once=False)
 
 
 @handlers.feature(types.EXIT)

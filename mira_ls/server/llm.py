@@ -15,6 +15,7 @@ from lsprotocol import types
 from mira_ls.features import (
     chat,
 )
+from mira_ls.features.session import ProjectRoot
 from mira_ls.jobs import JobContext
 from mira_ls.llm.errors import LlmError
 from mira_ls.server.base import Handlers, MiraServer, command_arg, uri_to_path
@@ -160,14 +161,65 @@ async def cmd_apply_fix(ls: MiraServer, *args: Any) -> dict[str, Any]:
     if uri is None and ls.chat.cursor is not None:
         uri = ls.chat.cursor.uri
     edit = chat.workspace_edit(ls.chat, aid, lambda u: _root_of(ls, u), uri, ls.encoding)
-    if edit is None:
+    project = _project_of(ls, uri) if uri else None
+    if edit is None or project is None:
         msg = "No applicable fix with that id; run mira.fixError again."
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=msg))
         return {"applied": False, "error": msg}
+    if ls.session.store is not None and a.get("force") is not True:
+        changed = await asyncio.to_thread(
+            chat.changed_since_offer, ls.session.store, aid, lambda rel: _text_of(ls, project, rel)
+        )
+        if changed and not await _confirm_changed(ls, changed):
+            msg = (
+                f"Not applied: {', '.join(changed)} changed since Mira proposed the fix; run "
+                'mira.fixError again, or apply it anyway with {"force": true}.'
+            )
+            ls.show(msg, types.MessageType.Warning, once=False)
+            return {"applied": False, "error": msg}
     r = await ls.workspace_apply_edit_async(
         types.ApplyWorkspaceEditParams(edit=edit, label="Mira: apply fix")
     )
-    return {"applied": bool(r and r.applied)}
+    applied = bool(r and r.applied)
+    if applied:
+        try:
+            await asyncio.to_thread(chat.fix_applied, ls.session, aid, project.project_id)
+        except StoreError as exc:
+            log.warning("could not record the applied fix %s: %s", aid, exc)
+    return {"applied": applied}
+
+
+def _project_of(ls: MiraServer, uri: str) -> ProjectRoot | None:
+    path = uri_to_path(uri)
+    loc = ls.session.locate(path) if path else None
+    return loc.project if loc else None
+
+
+def _text_of(ls: MiraServer, project: ProjectRoot, rel: str) -> str | None:
+    """A file's text now: the editor's buffer when open, else the disk."""
+    found = ls.document((project.root / rel).as_uri())
+    return found[1] if found else None
+
+
+async def _confirm_changed(ls: MiraServer, changed: list[str]) -> bool:
+    """Ask before a fix replaces files edited since it was proposed."""
+    go = types.MessageActionItem(title="Apply anyway")
+    try:
+        choice = await asyncio.wait_for(
+            ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Warning,
+                    message=f"{', '.join(changed)} changed since Mira proposed this fix; "
+                    "applying it replaces the current text. Apply anyway?",
+                    actions=[go, types.MessageActionItem(title="Cancel")],
+                )
+            ),
+            600,
+        )
+    except Exception as exc:
+        log.debug("showMessageRequest failed: %s", exc)
+        return False
+    return choice is not None and choice.title == go.title
 
 
 def _llm_info(

@@ -1,0 +1,122 @@
+"""Code an answer proposes, and what became of it.
+
+A fix offered by ``mira.fixError`` is stored as one ``artifact`` per file (kind ``patch``):
+the proposed text, the file's text when the answer was made (and their hashes) and the
+unified diff between them. Applying it records a ``file_modification`` (source
+``artifact``, before/after hashes) and marks it applied; a file changed since the artifact
+was made is named first, so the editor asks before replacing it. A saved file whose text is
+back to the artifact's original is recorded as a revert (a ``user`` modification, the
+artifact ``reverted``), which later reasoning about fixes can read."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+from mira_ls.index.languages import language_for_path
+from mira_ls.llm.patch import FilePatch
+from mira_ls.store import Store, StoreError
+from mira_ls.store import artifacts as q
+
+log = logging.getLogger(__name__)
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def unified(path: str, old: str, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            f"a/{path}",
+            f"b/{path}",
+        )
+    )
+
+
+def propose(
+    store: Store, operation_id: str, project_id: int, patches: Iterable[FilePatch]
+) -> list[int]:
+    """One artifact per file, in one transaction; [] when the database refuses (logged)."""
+    try:
+        with store.write() as conn:
+            now = int(time.time())
+            return [
+                q.insert(
+                    conn,
+                    operation_id=operation_id,
+                    project_id=project_id,
+                    kind="patch",
+                    title=f"fix for {p.path}",
+                    file_path=p.path,
+                    language=language_for_path(p.path),
+                    content=p.new_text,
+                    content_hash=sha(p.new_text),
+                    original_content=p.old_text,
+                    original_hash=sha(p.old_text),
+                    diff=unified(p.path, p.old_text, p.new_text),
+                    lines_added=p.added,
+                    lines_removed=p.removed,
+                    now=now,
+                )
+                for p in patches
+            ]
+    except StoreError as exc:
+        log.warning("could not store the proposed fix of %s: %s", operation_id, exc)
+        return []
+
+
+def changed_since(
+    store: Store, operation_id: str, current: Callable[[str], str | None]
+) -> list[str]:
+    """The files of an operation's proposed fix whose text is no longer the one the fix was
+    made against (``current``: a file's text now, None when it is gone)."""
+    return [
+        a.file_path or ""
+        for a in q.of_operation(store.conn(), operation_id)
+        if a.status == "proposed" and current(a.file_path or "") != a.original_content
+    ]
+
+
+def applied(store: Store, operation_id: str, project_id: int) -> int:
+    """The editor applied the fix of ``operation_id``: its modifications; how many files."""
+    with store.write() as conn:
+        now = int(time.time())
+        arts = [a for a in q.of_operation(conn, operation_id) if a.status == "proposed"]
+        for a in arts:
+            q.insert_modification(
+                conn, project_id=project_id, artifact_id=a.id, operation_id=operation_id,
+                file_path=a.file_path or "", source="artifact", old_hash=a.original_hash,
+                new_hash=a.content_hash, diff=a.diff, lines_added=a.lines_added,
+                lines_removed=a.lines_removed, now=now,
+            )  # fmt: skip
+            q.set_status(conn, a.id, "applied", now)
+    return len(arts)
+
+
+def saved(store: Store, project_id: int, rel_path: str, text: str) -> list[int]:
+    """A file was saved: the applied artifacts it reverted (its text is their original)."""
+    conn = store.conn()
+    h = sha(text)
+    hits = [
+        a for a in q.applied_to(conn, project_id, rel_path)
+        if a.original_hash == h and a.content_hash != h
+    ]  # fmt: skip
+    if not hits:
+        return []
+    with store.write() as w:
+        now = int(time.time())
+        for a in hits:
+            q.insert_modification(
+                w, project_id=project_id, artifact_id=a.id, operation_id=a.operation_id,
+                file_path=rel_path, source="user", old_hash=a.content_hash, new_hash=h,
+                diff=unified(rel_path, a.content, text), lines_added=a.lines_removed,
+                lines_removed=a.lines_added, now=now,
+            )  # fmt: skip
+            q.set_status(w, a.id, "reverted", now)
+    return [a.id for a in hits]
