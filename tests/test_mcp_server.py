@@ -84,83 +84,87 @@ async def test_tools_over_stdio(tmp_path: Path, repo: Repo) -> None:
         env=_env(tmp_path),
         cwd=str(tmp_path),
     )
-    with (tmp_path / "server.log").open("w") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                listed = await session.list_tools()
-                by_name = {t.name: t for t in listed.tools}
-                assert list(by_name) == [s["function"]["name"] for s in SCHEMAS]
-                for s in SCHEMAS:
-                    tool = by_name[s["function"]["name"]]
-                    assert tool.input_schema == s["function"]["parameters"]
-                    assert tool.annotations is not None and tool.annotations.read_only_hint
+    errlog = (tmp_path / "server.log").open("w")
+    async with (
+        stdio_client(params, errlog=errlog) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        listed = await session.list_tools()
+        by_name = {t.name: t for t in listed.tools}
+        assert list(by_name) == [s["function"]["name"] for s in SCHEMAS]
+        for s in SCHEMAS:
+            tool = by_name[s["function"]["name"]]
+            assert tool.input_schema == s["function"]["parameters"]
+            assert tool.annotations is not None and tool.annotations.read_only_hint
 
-                async def call(tool: str, **args: Any) -> tuple[str, bool]:
-                    res = await session.call_tool(tool, args)
-                    return _text(res), bool(res.is_error)
+        async def call(tool: str, **args: Any) -> tuple[str, bool]:
+            res = await session.call_tool(tool, args)
+            return _text(res), bool(res.is_error)
 
-                # search_symbols: the same symbols as `mira-ls symbols`
-                text, err = await call("search_symbols", query="parse")
-                assert not err
-                cli = _cli(tmp_path, "symbols", "parse", "--root", str(repo.root))
-                assert cli and all(r["qualified_name"] in text for r in cli)
-                assert "core.parse" in text
+        # search_symbols: the same symbols as `mira-ls symbols`
+        text, err = await call("search_symbols", query="parse")
+        assert not err
+        cli = _cli(tmp_path, "symbols", "parse", "--root", str(repo.root))
+        assert cli and all(r["qualified_name"] in text for r in cli)
+        assert "core.parse" in text
 
-                # callers: the same call sites as `mira-ls callers`
-                text, err = await call("callers", name="core.parse")
-                cli = _cli(tmp_path, "callers", "core.parse", "--root", str(repo.root))
-                sites = cli[0]["callers"]
-                assert not err and sites
-                assert f"Callers of core.parse: {len(sites)}" in text
-                for s in sites:
-                    assert f"{s['caller']} calls it at {s['path']}:{s['line']}" in text
+        # callers: the same call sites as `mira-ls callers`
+        text, err = await call("callers", name="core.parse")
+        cli = _cli(tmp_path, "callers", "core.parse", "--root", str(repo.root))
+        sites = cli[0]["callers"]
+        assert not err and sites
+        assert f"Callers of core.parse: {len(sites)}" in text
+        for s in sites:
+            assert f"{s['caller']} calls it at {s['path']}:{s['line']}" in text
 
-                # experts: the same people as `mira-ls experts`
-                text, err = await call("experts", path="core.py")
-                cli = _cli(tmp_path, "experts", str(repo.root / "core.py"))
-                assert not err and {e["email"] for e in cli} == {
-                    "alice@example.com",
-                    "bob@example.com",
-                }
-                for e in cli:
-                    assert f"<{e['email']}>: score {e['score']:.0f}, {e['commits']} commits" in text
+        # experts: the same people as `mira-ls experts`
+        text, err = await call("experts", path="core.py")
+        cli = _cli(tmp_path, "experts", str(repo.root / "core.py"))
+        assert not err and {e["email"] for e in cli} == {
+            "alice@example.com",
+            "bob@example.com",
+        }
+        for e in cli:
+            assert f"<{e['email']}>: score {e['score']:.0f}, {e['commits']} commits" in text
 
-                # past_fixes: the same commits as `mira-ls fixes`
-                error = "ValueError: config line has no equals sign"
-                text, err = await call("past_fixes", error_text=error, path="core.py")
-                cli = _cli(tmp_path, "fixes", error, "--file", str(repo.root / "core.py"))
-                assert not err and cli
-                assert all(f["commit"][:10] in text for f in cli)
+        # past_fixes: the same commits as `mira-ls fixes`
+        error = "ValueError: config line has no equals sign"
+        text, err = await call("past_fixes", error_text=error, path="core.py")
+        cli = _cli(tmp_path, "fixes", error, "--file", str(repo.root / "core.py"))
+        assert not err and cli
+        assert all(f["commit"][:10] in text for f in cli)
 
-                # cochange, absolute paths inside the workspace are accepted
-                text, err = await call("cochange", path=str(repo.root / "core.py"))
-                cli = _cli(tmp_path, "cochange", str(repo.root / "core.py"))
-                assert not err and cli and all(p["path"] in text for p in cli)
+        # cochange, absolute paths inside the workspace are accepted
+        text, err = await call("cochange", path=str(repo.root / "core.py"))
+        cli = _cli(tmp_path, "cochange", str(repo.root / "core.py"))
+        assert not err and cli and all(p["path"] in text for p in cli)
 
-                # refusals: outside the workspace (directly or via a link), secrets
-                text, err = await call("read_file", path="../outside.txt")
-                assert err and "outside the workspace" in text
-                text, err = await call("read_file", path="link.txt")
-                assert err and "outside the workspace" in text and "outside secret" not in text
-                text, err = await call("experts", path=str(tmp_path))
-                assert err and "outside the workspace" in text
-                text, err = await call("read_file", path=".env")
-                assert err and text.startswith("Refused: .env") and "sk-test" not in text
+        # refusals: outside the workspace (directly or via a link), secrets
+        text, err = await call("read_file", path="../outside.txt")
+        assert err and "outside the workspace" in text
+        text, err = await call("read_file", path="link.txt")
+        assert err and "outside the workspace" in text and "outside secret" not in text
+        text, err = await call("experts", path=str(tmp_path))
+        assert err and "outside the workspace" in text
+        text, err = await call("read_file", path=".env")
+        assert err and text.startswith("Refused: .env") and "sk-test" not in text
 
-                # a file edited during the session is seen by the next call
-                text, _ = await call("search_symbols", query="brand_new_helper")
-                assert "brand_new_helper" not in text
-                repo.write("core.py", CORE + "\n\ndef brand_new_helper():\n    return 1\n")
-                text, err = await call("search_symbols", query="brand_new_helper")
-                assert not err and "core.brand_new_helper" in text
-                # and a new file too
-                repo.write("extra/more.py", "def another_one():\n    return 2\n")
-                text, err = await call("get_symbol", name="another_one")
-                assert not err and "extra/more.py" in text and "return 2" in text
+        # a file edited during the session is seen by the next call
+        text, _ = await call("search_symbols", query="brand_new_helper")
+        assert "brand_new_helper" not in text
+        repo.write("core.py", CORE + "\n\ndef brand_new_helper():\n    return 1\n")
+        text, err = await call("search_symbols", query="brand_new_helper")
+        assert not err and "core.brand_new_helper" in text
+        # and a new file too
+        repo.write("extra/more.py", "def another_one():\n    return 2\n")
+        text, err = await call("get_symbol", name="another_one")
+        assert not err and "extra/more.py" in text and "return 2" in text
 
-                text, err = await call("no_such_tool")
-                assert err and "no tool named" in text
+        text, err = await call("no_such_tool")
+        assert err and "no tool named" in text
+
+    errlog.close()
 
 
 def test_exits_when_stdin_closes(tmp_path: Path, repo: Repo) -> None:
