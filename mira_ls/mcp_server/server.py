@@ -68,6 +68,15 @@ def build(ws: Workspace) -> Server[Any]:
 
     async def call_tool(ctx: Any, params: mt.CallToolRequestParams) -> mt.CallToolResult:
         args = dict(params.arguments or {})
+        said = None
+        while not ws.ready.is_set():  # the first index of a big workspace: say how far
+            if ws.status != said:
+                said = ws.status
+                try:
+                    await ctx.session.report_progress(0, None, said)
+                except Exception:  # a client that asked for no progress
+                    log.debug("progress not sent", exc_info=True)
+            await anyio.sleep(0.2)
         return await anyio.to_thread.run_sync(_call, params.name, args)
 
     return Server(
@@ -81,9 +90,12 @@ def build(ws: Workspace) -> Server[Any]:
 
 def run_stdio(ws: Workspace) -> None:
     """Serve until the client closes stdin; start-up work runs beside the session."""
-    threading.Thread(
-        target=ws.prepare, args=(lambda msg: log.info("%s", msg),), daemon=True, name="prepare"
-    ).start()
+
+    def report(msg: str) -> None:
+        ws.status = msg
+        log.info("%s", msg)
+
+    threading.Thread(target=ws.prepare, args=(report,), daemon=True, name="prepare").start()
     server = build(ws)
 
     async def main() -> None:

@@ -64,6 +64,7 @@ class Workspace:
         self._head: str | None = None
         self.ready = threading.Event()
         self.problem: str | None = None  # a sentence when start-up work failed
+        self.status = "starting"  # the last sentence about start-up work
 
     # -- start-up ---------------------------------------------------------------------
 
