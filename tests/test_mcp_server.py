@@ -193,3 +193,58 @@ def test_exits_when_stdin_closes(tmp_path: Path, repo: Repo) -> None:
     assert lines and all(json.loads(line)["jsonrpc"] == "2.0" for line in lines)
     first = json.loads(lines[0])
     assert first["id"] == 1 and first["result"]["serverInfo"]["name"] == "mira-ls"
+
+
+async def test_resources_and_prompts(tmp_path: Path, repo: Repo) -> None:
+    from mcp.shared.exceptions import MCPError
+
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mira_ls", "mcp", "--workspace", str(repo.root)],
+        env=_env(tmp_path),
+        cwd=str(tmp_path),
+    )
+    errlog = (tmp_path / "server.log").open("w")
+    async with (
+        stdio_client(params, errlog=errlog) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        templates = await session.list_resource_templates()
+        assert [t.uri_template for t in templates.resource_templates] == ["mira://context/{path}"]
+
+        # the context bundle of core.parse: its source, who calls it, who knows the file
+        res = await session.read_resource("mira://context/core.py?line=2")
+        text = res.contents[0].text  # type: ignore[union-attr]
+        assert 'return text.split("=")' in text
+        assert "app.main" in text  # a caller
+        assert "Bob Jones" in text and "Alice Smith" in text  # experts
+        with pytest.raises(MCPError, match="secrets"):
+            await session.read_resource("mira://context/.env")
+        with pytest.raises(MCPError, match="outside the workspace"):
+            await session.read_resource("mira://context/../outside.txt")
+
+        prompts = await session.list_prompts()
+        assert [p.name for p in prompts.prompts] == ["explain", "fix_error", "review"]
+
+        got = await session.get_prompt("explain", {"path": "core.py", "line": "2"})
+        body = got.messages[0].content.text  # type: ignore[union-attr]
+        assert "Explain `core.parse`" in body and 'return text.split("=")' in body
+
+        got = await session.get_prompt(
+            "fix_error",
+            {"error": "ValueError: config line has no equals sign", "path": "core.py"},
+        )
+        body = got.messages[0].content.text  # type: ignore[union-attr]
+        assert "Fix this error at core.py:1" in body
+        assert "fix: ValueError when the config line has no equals sign" in body  # past fix
+
+        repo.write("app.py", APP + "\n\ndef added_in_review():\n    return 3\n")
+        got = await session.get_prompt("review", {})
+        body = got.messages[0].content.text  # type: ignore[union-attr]
+        assert "+def added_in_review():" in body and "Review these uncommitted changes" in body
+        assert "sk-test" not in body and "outside secret" not in body
+
+        with pytest.raises(MCPError, match="needs the argument 'path'"):
+            await session.get_prompt("explain", {})
+    errlog.close()

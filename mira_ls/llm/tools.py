@@ -183,7 +183,7 @@ class ToolBox:
             )
         try:
             if args.get("path"):
-                args = {**args, "path": self._rel(str(args["path"]))}
+                args = {**args, "path": self.workspace_path(str(args["path"]))}
             result = fn(args)
         except FileRefused as exc:
             return ToolReply(f"Refused: {exc}", True)
@@ -204,7 +204,7 @@ class ToolBox:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _rel(self, path: str) -> str:
+    def workspace_path(self, path: str) -> str:
         """A path argument as the workspace-relative POSIX path the store keys on: an
         absolute path inside the root is made relative (agents send those); one that leads
         outside the workspace, even through a link, is refused."""
