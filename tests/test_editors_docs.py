@@ -140,3 +140,32 @@ def test_vscode_and_neovim_attach_to_the_indexed_languages() -> None:
     nvim_block = re.search(r"filetypes = \{(.*?)\}", lua, re.S)
     assert nvim_block
     assert set(re.findall(r'"([a-z]+)"', nvim_block.group(1))) == wanted
+
+
+def _mcp_args() -> list[tuple[str, list[str]]]:
+    """(client, argv after `mira-ls`) of every MCP set-up snippet in editors/README.md."""
+    text = (EDITORS / "README.md").read_text(encoding="utf-8")
+    out: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```sh\n(claude mcp add .*?)```", text, re.S):
+        argv = block.split()
+        out.append(("claude", argv[argv.index("--") + 2 :]))
+    for block in re.findall(r"```toml\n(.*?)```", text, re.S):
+        servers = tomllib.loads(block).get("mcp_servers", {})
+        out.extend(("codex", s["args"]) for s in servers.values() if s["command"] == "mira-ls")
+    for block in re.findall(r"```json\n(.*?)```", text, re.S):
+        data = json.loads(block)
+        for key, client in (("mcpServers", "cursor"), ("context_servers", "zed")):
+            for s in data.get(key, {}).values():
+                assert s["command"] == "mira-ls"
+                out.append((client, s["args"]))
+    return out
+
+
+def test_mcp_snippets_start_the_mcp_server() -> None:
+    from mira_ls.cli.main import build_parser
+
+    found = _mcp_args()
+    assert {c for c, _ in found} == {"claude", "codex", "cursor", "zed"}
+    for client, argv in found:
+        args = build_parser().parse_args(argv)
+        assert args.command == "mcp" and args.workspace, client

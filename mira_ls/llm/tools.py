@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import posixpath
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.confined import OutsideWorkspace, resolve_inside
 from mira_ls.dates import day as _date
 from mira_ls.git.fixes import rank_fixes
 from mira_ls.index.resolve_external import external_module
@@ -131,6 +134,14 @@ SCHEMAS: list[dict[str, Any]] = [
 NAMES = tuple(s["function"]["name"] for s in SCHEMAS)
 
 
+@dataclass(frozen=True)
+class ToolReply:
+    """What a caller of a tool gets: text, and whether it is a refusal or an error."""
+
+    text: str
+    is_error: bool = False
+
+
 @dataclass
 class ToolResult:
     text: str
@@ -159,25 +170,57 @@ class ToolBox:
         self.calls.append({"name": name, "arguments": raw_arguments[:500]})
         if problem is not None or args is None:
             return f"Error: {problem}. Call {name} again with a JSON object of arguments."
+        return self.call(name, args).text
+
+    def call(self, name: str, args: dict[str, Any]) -> ToolReply:
+        """One tool on parsed arguments: the LLM loop and the MCP server both come here, so
+        they answer alike (same checks, same redaction, same cap)."""
         fn: Callable[[dict[str, Any]], ToolResult] | None = getattr(self, f"_t_{name}", None)
         if name not in NAMES or fn is None:
-            return f"Error: there is no tool named {name!r}; the tools are {', '.join(NAMES)}."
+            return ToolReply(
+                f"Error: there is no tool named {name!r}; the tools are {', '.join(NAMES)}.",
+                True,
+            )
         try:
+            if args.get("path"):
+                args = {**args, "path": self.workspace_path(str(args["path"]))}
             result = fn(args)
         except FileRefused as exc:
-            return f"Refused: {exc}"
+            return ToolReply(f"Refused: {exc}", True)
         except (KeyError, TypeError, ValueError) as exc:
-            return f"Error: bad arguments for {name}: {exc}"
+            return ToolReply(f"Error: bad arguments for {name}: {exc}", True)
         except Exception as exc:
             log.exception("tool %s failed", name)
-            return f"Error: {name} failed ({type(exc).__name__}); try another tool."
+            failed = f"Error: {name} failed ({type(exc).__name__}); try another tool."
+            return ToolReply(failed, True)
         self.used_hashes.extend(result.content_hashes)
         text = redact(result.text, self.secrets) or "(nothing found)"
         if tokens.count(text) > RESULT_TOKENS:
-            text = tokens.truncate(text, RESULT_TOKENS) + "\n[... truncated]"
-        return text
+            text = (
+                tokens.truncate(text, RESULT_TOKENS)
+                + f"\n[... truncated at {RESULT_TOKENS} tokens; narrow the query]"
+            )
+        return ToolReply(text)
 
     # -- helpers ------------------------------------------------------------------------
+
+    def workspace_path(self, path: str) -> str:
+        """A path argument as the workspace-relative POSIX path the store keys on: an
+        absolute path inside the root is made relative (agents send those); one that leads
+        outside the workspace, even through a link, is refused."""
+        p = path.replace("\\", "/")
+        if p in (".", "./"):
+            return ""
+        try:
+            real = resolve_inside(self.root, p)
+        except OutsideWorkspace as exc:
+            raise FileRefused(
+                f"{path}: outside the workspace; only workspace paths can be asked about"
+            ) from exc
+        root = Path(os.path.realpath(self.root))
+        if Path(p).is_absolute():
+            return real.relative_to(root).as_posix()
+        return posixpath.normpath(p.lstrip("/")) if p.strip("/") else ""
 
     def _conn(self) -> Connection:
         return self.store.conn()
