@@ -291,3 +291,58 @@ def test_killed_jedi_pass_rerun_equals_a_clean_one(workspace: Path, tmp_path: Pa
     got = _content(killed / "mira.db")
     for key in ("files", "symbols", "edges", "staged"):
         assert got[key] == want[key], key
+
+
+_UPDATE = """
+import sys
+from pathlib import Path
+from mira_ls.index.incremental import update_file
+from mira_ls.store import Store, projects
+store = Store(sys.argv[1])
+root = Path(sys.argv[2])
+pid = projects.by_root(store.conn(), str(root.resolve())).id
+update_file(store, pid, root, "m0.py")
+"""
+
+
+def test_save_killed_before_its_calls_resolve(workspace: Path, tmp_path: Path) -> None:
+    """A save commits its symbols first and resolves their calls in a second write: killed
+    between the two, the new symbol is there, its call waits flagged, and the next index
+    run resolves it, as a clean run would."""
+    ws = tmp_path / "ws"
+    subprocess.run(["git", "clone", "-q", str(workspace), str(ws)], check=True)
+    _run(["index", str(ws)], tmp_path)
+    source = ws / "m0.py"
+    source.write_text(source.read_text() + "\n\ndef saved_new():\n    return f1()\n")
+    (tmp_path / "pause").mkdir(exist_ok=True)
+    marker = tmp_path / "pause" / "update_resolve"
+    env = {**os.environ, **_env(tmp_path, "update:resolve")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _UPDATE, str(tmp_path / "mira.db"), str(ws)],
+        env=env,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        while not marker.exists():
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                pytest.fail(f"the update ended (exit {proc.returncode}) before pausing: {err}")
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+    edge = (
+        "SELECT g.needs_resolution, b.qualified_name FROM call_graph g"
+        " JOIN code_elements a ON a.id = g.caller_id"
+        " LEFT JOIN code_elements b ON b.id = g.callee_id WHERE a.name = 'saved_new'"
+    )
+    conn = sqlite3.connect(tmp_path / "mira.db")
+    assert conn.execute(edge).fetchall() == [(1, None)]  # visible, its call still pending
+    conn.close()
+    _run(["index", str(ws)], tmp_path)
+    conn = sqlite3.connect(tmp_path / "mira.db")
+    assert conn.execute(edge).fetchall() == [(0, "m1.f1")]
+    conn.close()

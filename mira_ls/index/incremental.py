@@ -31,6 +31,7 @@ from mira_ls.search.terms import expand
 from mira_ls.store import Store, projects
 from mira_ls.store import code as cs
 from mira_ls.store import search as search_store
+from mira_ls.testhooks import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,12 @@ def update_file(
         ctx = WriteCtx(c, project_id, fresh=False, jedi=settings.jedi)
         upd = store_result(ctx, res, old)
         pending = ctx.flush()
-        if pending:
+    if pending:
+        # A transaction of its own: the saved symbols are visible while their calls resolve
+        # (tens of ms in a big file). The edges wait flagged in the database, so a kill
+        # between the two leaves them for the next index run, which resolves what is pending.
+        pause_point("update:resolve")
+        with store.write() as c:
             resolve_pending(c, project_id, jedi_next=settings.jedi, file_ids=sorted(pending))
     return upd
 

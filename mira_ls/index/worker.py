@@ -11,9 +11,10 @@ import hashlib
 import logging
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from mira_ls.index import deps
 from mira_ls.index.languages import language_for_path
@@ -68,7 +69,7 @@ class FileResult:
     staged_count: int = 0
     # Per symbol, what the keyword index stores: (name, qualified_name, signature,
     # docstring, body), identifiers already split (search.terms.expand).
-    search: list[tuple[str, str, str, str, str]] | None = None
+    search: Sequence[tuple[str, str, str, str, str]] | None = None
     partial: str | None = None  # parsed, but a per-file bound left part of it out: why
     non_ascii_lines: str | None = None  # see non_ascii_lines()
 
@@ -117,25 +118,50 @@ def read_source(path: Path, max_bytes: int) -> tuple[str, bytes | None, int, int
     return "ok", data, len(data), st.st_mtime_ns, ""
 
 
-def search_rows(
-    data: bytes, symbols: list[tuple[Any, ...]]
-) -> list[tuple[str, str, str, str, str]]:
-    """The keyword index's text for each symbol tuple (see ``pack``).
+SearchRow = tuple[str, str, str, str, str]
+
+
+class SearchRows(Sequence[SearchRow]):
+    """The keyword index's text for each symbol tuple (see ``pack``), made on first use:
+    a save rewrites the rows of its edited symbols only, so the others are never built.
 
     A symbol's body is its own lines without those of its direct children (a class keeps
     its attributes, a module its imports and top-level code), so each line is indexed once,
     under the innermost definition it belongs to; cut to SEARCH_BODY_CHARS."""
-    lines = data.decode("utf-8", "replace").split("\n")
-    children: dict[int, list[tuple[int, int]]] = {}
-    for s in symbols:
-        if s[4] is not None:
-            children.setdefault(s[4], []).append((s[5], s[7]))
-    out: list[tuple[str, str, str, str, str]] = []
-    for i, s in enumerate(symbols):
+
+    def __init__(self, data: bytes, symbols: list[tuple[Any, ...]]) -> None:
+        self._lines = data.decode("utf-8", "replace").split("\n")
+        self._symbols = symbols
+        self._children: dict[int, list[tuple[int, int]]] = {}
+        for s in symbols:
+            if s[4] is not None:
+                self._children.setdefault(s[4], []).append((s[5], s[7]))
+        self._made: dict[int, SearchRow] = {}
+
+    def __len__(self) -> int:
+        return len(self._symbols)
+
+    @overload
+    def __getitem__(self, i: int) -> SearchRow: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SearchRow]: ...
+    def __getitem__(self, i: int | slice) -> SearchRow | list[SearchRow]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        row = self._made.get(i)
+        if row is None:
+            row = self._made[i] = self._make(i)
+        return row
+
+    def _make(self, i: int) -> SearchRow:
+        s = self._symbols[i]
+        lines = self._lines
         start, end = s[5], s[7]
         taken: list[str] = []
         size = 0
-        spans = sorted(children.get(i, ()))
+        spans = sorted(self._children.get(i, ()))
         line = start
         k = 0
         while line <= end and size < SEARCH_BODY_CHARS:
@@ -150,8 +176,12 @@ def search_rows(
                 size += len(text) + 1
             line += 1
         body = "\n".join(taken)[:SEARCH_BODY_CHARS]
-        out.append((expand(s[1]), expand(s[2]), expand(s[11]), expand(s[12]), expand(body)))
-    return out
+        return (expand(s[1]), expand(s[2]), expand(s[11]), expand(s[12]), expand(body))
+
+
+def search_rows(data: bytes, symbols: list[tuple[Any, ...]]) -> list[SearchRow]:
+    """Every symbol's keyword-index text at once (a worker's result is pickled)."""
+    return list(SearchRows(data, symbols))
 
 
 def pack(
@@ -251,7 +281,7 @@ def process_bytes(
         parsed=fx.parsed if keep_parse else None,
         staged=pack_staged(staged) if split else None,
         staged_count=len(staged),
-        search=search_rows(data, symbols),
+        search=SearchRows(data, symbols) if keep_parse else search_rows(data, symbols),
         non_ascii_lines=non_ascii_lines(data),
         partial=fx.partial,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,7 +197,7 @@ def reconcile(
     is_new: bool,
     staged: bytes | None = None,
     staged_count: int = 0,
-    search: list[tuple[str, str, str, str, str]] | None = None,
+    search: Sequence[tuple[str, str, str, str, str]] | None = None,
 ) -> FileUpdate:
     """Bring one file's stored rows in line with a fresh extract (written at flush).
 
@@ -335,7 +336,7 @@ def _queue_search(
     ctx: WriteCtx,
     upd: FileUpdate,
     rel: str,
-    search: list[tuple[str, str, str, str, str]],
+    search: Sequence[tuple[str, str, str, str, str]],
     new: list[tuple[int, int]],
     edited: list[tuple[int, int]],
 ) -> None:
@@ -360,7 +361,7 @@ def _insert_new(
     imports: list[tuple[Any, ...]],
     staged: bytes | None,
     staged_count: int,
-    search: list[tuple[str, str, str, str, str]] | None,
+    search: Sequence[tuple[str, str, str, str, str]] | None,
 ) -> FileUpdate:
     """reconcile for a file with no stored rows (most of a first index): every symbol is
     new, so ids are consecutive and each row is built in one step."""

@@ -33,22 +33,23 @@ def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
 def on_save(ls: MiraServer, params: types.DidSaveTextDocumentParams) -> None:
     path = uri_to_path(params.text_document.uri)
     loc = ls.session.locate(path) if path else None
-    if loc is not None:
-        after_save(ls, loc)
-        found = ls.document(params.text_document.uri)
-        try:  # an applied fix undone by hand is recorded against it
-            if found is not None:
-                chat.file_saved(ls.session, loc, found[1])
-        except StoreError as exc:
-            log.warning("could not check %s against applied fixes: %s", loc.rel_path, exc)
-    if loc is not None and ls.session.settings.build.on_save and ls.session.store is not None:
+    if loc is None:
+        return
+    if language_for_path(loc.rel_path) is not None:
+        # First: the saved symbols are what the user looks for next (workspace/symbol, lens).
+        key = ("update", loc.project.project_id, loc.rel_path)
+        ls.submit("index", f"updating {loc.rel_path}", update_file_job, ls, loc, key=key)
+    after_save(ls, loc)
+    found = ls.document(params.text_document.uri)
+    try:  # an applied fix undone by hand is recorded against it
+        if found is not None:
+            chat.file_saved(ls.session, loc, found[1])
+    except StoreError as exc:
+        log.warning("could not check %s against applied fixes: %s", loc.rel_path, exc)
+    if ls.session.settings.build.on_save and ls.session.store is not None:
         task = asyncio.ensure_future(start_build(ls, loc.project, None, on_save=True))
         ls.tasks.add(task)
         task.add_done_callback(ls.tasks.discard)
-    if loc is None or language_for_path(loc.rel_path) is None:
-        return
-    key = ("update", loc.project.project_id, loc.rel_path)
-    ls.submit("index", f"updating {loc.rel_path}", update_file_job, ls, loc, key=key)
 
 
 @handlers.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
