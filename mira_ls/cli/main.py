@@ -27,6 +27,7 @@ _GROUPS = (
     "mira_ls.cli.report_cmd",
     "mira_ls.cli.task_cmds",
     "mira_ls.cli.mcp_cmd",
+    "mira_ls.cli.understand_cmds",
 )
 
 
@@ -58,6 +59,7 @@ COMMAND_GROUPS = {
     "ops": "mira_ls.cli.task_cmds",
     "task": "mira_ls.cli.task_cmds",
     "mcp": "mira_ls.cli.mcp_cmd",
+    "quality": "mira_ls.cli.understand_cmds",
 }
 
 

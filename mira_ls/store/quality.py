@@ -1,0 +1,100 @@
+"""Queries over code_quality_issues (migrations 002 and 021) and what measuring reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mira_ls.store.connection import Connection
+
+CALLABLES = ("function", "method", "constructor")
+
+
+@dataclass(frozen=True)
+class Callable:
+    """A stored function or method, as measuring needs it."""
+
+    id: int
+    file_path: str
+    language: str
+    qualified_name: str
+    name_line: int
+    start_line: int
+    end_line: int
+    complexity: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    symbol_id: int | None
+    file_path: str
+    issue_type: str
+    severity: str
+    message: str
+    start_line: int | None
+    end_line: int | None
+    content_hash: str | None
+    metric: str
+    value: int
+    threshold: int
+    churn: int | None
+
+
+def callables(conn: Connection, project_id: int, prefix: str = "") -> list[Callable]:
+    """The project's functions and methods (under ``prefix``, a project-relative folder or
+    file), by file and line."""
+    like = prefix.rstrip("/")
+    rows = conn.execute(
+        "SELECT id, file_path, language, qualified_name, name_line, start_line, end_line, "
+        "complexity, content_hash FROM code_elements WHERE project_id = ? AND kind IN "
+        f"({','.join('?' * len(CALLABLES))}) AND (? = '' OR file_path = ? OR file_path LIKE ?)"
+        " ORDER BY file_path, name_line",
+        (project_id, *CALLABLES, like, like, like + "/%"),
+    )
+    return [Callable(*r) for r in rows]
+
+
+def replace_issues(
+    conn: Connection, project_id: int, paths: Iterable[str], issues: list[IssueRow], now: int
+) -> None:
+    """The open metric issues of these files become exactly ``issues``."""
+    ps = list(paths)
+    for i in range(0, len(ps), 500):
+        part = ps[i : i + 500]
+        conn.execute(
+            "DELETE FROM code_quality_issues WHERE project_id = ? AND metric IS NOT NULL AND "
+            f"file_path IN ({','.join('?' * len(part))})",
+            (project_id, *part),
+        )
+    conn.executemany(
+        "INSERT INTO code_quality_issues(project_id, file_path, symbol_id, issue_type, "
+        "severity, message, start_line, end_line, content_hash, metric, value, threshold, "
+        "churn, detected_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (project_id, x.file_path, x.symbol_id, x.issue_type, x.severity, x.message,
+             x.start_line, x.end_line, x.content_hash, x.metric, x.value, x.threshold,
+             x.churn, now)
+            for x in issues
+        ],
+    )  # fmt: skip
+
+
+def _issue(r: Any) -> IssueRow:
+    return IssueRow(*r)
+
+
+_ISSUE_COLS = (
+    "symbol_id, file_path, issue_type, severity, message, start_line, end_line, content_hash, "
+    "metric, value, threshold, churn"
+)
+
+
+def open_issues(conn: Connection, project_id: int, file_path: str | None = None) -> list[IssueRow]:
+    rows = conn.execute(
+        f"SELECT {_ISSUE_COLS} FROM code_quality_issues WHERE project_id = ? AND status = 'open'"
+        " AND metric IS NOT NULL AND (? IS NULL OR file_path = ?) ORDER BY file_path, start_line",
+        (project_id, file_path, file_path),
+    )
+    return [_issue(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Code understanding: quality metrics measured from the syntax tree (issue 19)."""

@@ -1,0 +1,194 @@
+"""What each symbol is for, asked of the LLM in batches and cached by content hash.
+
+One structured (schema-checked) answer covers several symbols: purpose (one line),
+concepts, domain and side effects. Results are stored per (symbol, content_hash) in
+``semantic_analysis_cache``, mirrored in ``semantic_nodes`` and ``concept_index``; the index
+deletes a symbol's cache rows when its content changes, so a re-run over an unchanged
+workspace asks nothing and an edit re-asks only the edited symbol (and its file, whose
+module symbol's content changed too). A batch's rows are written in one transaction after
+its answer validated, so a failed answer leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mira_ls.confined import OutsideWorkspace, resolve_inside
+from mira_ls.llm import structured, tokens
+from mira_ls.llm.pricing import cost_micro, price_for
+from mira_ls.llm.service import LlmService
+from mira_ls.store import Store
+from mira_ls.store import understanding as q
+from mira_ls.store.understanding import Pending
+
+NAME = "symbol_analysis"
+KIND = "semantic"
+BATCH = 8
+SOURCE_MAX_TOKENS = 600  # per symbol; longer bodies are cut
+OUTPUT_TOKENS_PER_SYMBOL = 90  # what one symbol's answer takes, for the estimate
+
+KEYS = ("id", "purpose", "concepts", "domain", "side_effects")
+_ITEM: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": list(KEYS),
+    "properties": {
+        "id": {"type": "integer", "description": "the symbol's id as given"},
+        "purpose": {"type": "string", "description": "one line: what it is for"},
+        "concepts": {"type": "array", "items": {"type": "string"},
+                     "description": "domain concepts it deals with, e.g. 'retry policy'"},
+        "domain": {"type": "string", "description": "the functional area, e.g. 'auth'"},
+        "side_effects": {"type": "array", "items": {"type": "string"},
+                         "description": "I/O, mutation of shared state, network; [] if pure"},
+    },
+}  # fmt: skip
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["symbols"],
+    "properties": {"symbols": {"type": "array", "items": _ITEM}},
+}
+SYSTEM = (
+    "You analyse source code. For each symbol given (its id, kind, name and source), say in "
+    "one line what it is for, the domain concepts it deals with (2-5 short noun phrases, "
+    "lowercase), its functional domain (one or two words) and its side effects. Answer "
+    "with JSON only, one entry per id given."
+)
+
+
+def _validator(ids: set[int]) -> structured.Validator:
+    def validate(data: Any) -> str | None:
+        if not isinstance(data, dict) or not isinstance(data.get("symbols"), list):
+            return 'the answer must be an object with a list "symbols"'
+        seen: set[int] = set()
+        for i, it in enumerate(data["symbols"]):
+            if not isinstance(it, dict) or set(it) != set(KEYS):
+                return f"entry {i + 1} must have exactly the keys {', '.join(KEYS)}"
+            if it["id"] not in ids or it["id"] in seen:
+                return f"entry {i + 1}: id {it['id']!r} is not one asked for, or repeated"
+            if not isinstance(it["purpose"], str) or not it["purpose"].strip():
+                return f"entry {i + 1}: purpose must be non-empty text"
+            if not isinstance(it["domain"], str):
+                return f"entry {i + 1}: domain must be text"
+            for k in ("concepts", "side_effects"):
+                if not isinstance(it[k], list) or not all(isinstance(x, str) for x in it[k]):
+                    return f"entry {i + 1}: {k} must be a list of text"
+            seen.add(it["id"])
+        if seen != ids:
+            return f"ids {sorted(ids - seen)} have no entry"
+        return None
+
+    return validate
+
+
+def _source(root: Path, p: Pending, cache: dict[str, list[str]]) -> str:
+    lines = cache.get(p.file_path)
+    if lines is None:
+        try:
+            text = resolve_inside(root, p.file_path).read_text("utf-8", errors="replace")
+        except (OSError, OutsideWorkspace):
+            text = ""
+        lines = cache[p.file_path] = text.splitlines()
+    body = "\n".join(lines[p.start_line - 1 : p.end_line])
+    return tokens.truncate(body, SOURCE_MAX_TOKENS)
+
+
+def _prompt(root: Path, batch: list[Pending], cache: dict[str, list[str]]) -> str:
+    parts = []
+    for p in batch:
+        parts.append(
+            f"## id {p.id}: {p.kind} {p.qualified_name} ({p.file_path}:{p.start_line})\n"
+            f"```\n{_source(root, p, cache)}\n```"
+        )
+    return "\n\n".join(parts)
+
+
+@dataclass
+class Plan:
+    pending: list[Pending]
+    analysed: int  # symbols already analysed at their current content
+    prompts: list[tuple[list[Pending], str]] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_micro: int = 0
+
+
+def plan(svc: LlmService, root: Path, project_id: int, prefix: str = "") -> Plan:
+    """What an analysis would ask and what it would cost at most (worst case output)."""
+    conn = svc.store.conn()
+    pending, done = q.pending_analysis(conn, project_id, prefix, KIND)
+    out = Plan(pending, done)
+    cache: dict[str, list[str]] = {}
+    for i in range(0, len(pending), BATCH):
+        batch = pending[i : i + BATCH]
+        text = _prompt(root, batch, cache)
+        out.prompts.append((batch, text))
+        out.input_tokens += tokens.count(SYSTEM) + tokens.count(text) + 20
+        out.output_tokens += OUTPUT_TOKENS_PER_SYMBOL * len(batch)
+    price = price_for(svc.settings.llm.model)
+    out.cost_micro = cost_micro(price, out.input_tokens, out.output_tokens)
+    return out
+
+
+@dataclass
+class Analysed:
+    symbols: int = 0
+    calls: int = 0
+    cached_answers: int = 0
+    cost_micro: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+def run(
+    store: Store,
+    svc: LlmService,
+    project_id: int,
+    p: Plan,
+    cancelled: Callable[[], bool] | None = None,
+) -> Analysed:
+    """Ask for each batch of the plan and store the answers; LlmError (with a sentence)
+    stops the run, keeping the batches stored before it."""
+    out = Analysed()
+    for batch, text in p.prompts:
+        if cancelled is not None and cancelled():
+            break
+        req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, text, "analyze", project_id)
+        ans = structured.ask(svc, req, _validator({b.id for b in batch}), cancelled)
+        out.calls += 0 if ans.cached else ans.attempts
+        out.cached_answers += int(ans.cached)
+        out.cost_micro += ans.cost_micro
+        out.input_tokens += ans.input_tokens
+        out.output_tokens += ans.output_tokens
+        by_id = {b.id: b for b in batch}
+        with store.write() as w:
+            for it in ans.data["symbols"]:
+                sym = by_id[it["id"]]
+                q.store_analysis(w, project_id, sym.id, sym.content_hash, KIND, it, ans.model)
+        out.symbols += len(batch)
+    return out
+
+
+def as_json(p: Plan, a: Analysed | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "to_analyse": len(p.pending),
+        "already_analysed": p.analysed,
+        "calls_planned": len(p.prompts),
+        "estimated_input_tokens": p.input_tokens,
+        "estimated_usd": p.cost_micro / 1_000_000,
+    }
+    if a is not None:
+        data.update(
+            {"analysed": a.symbols, "calls": a.calls, "cached_answers": a.cached_answers,
+             "input_tokens": a.input_tokens, "output_tokens": a.output_tokens,
+             "cost_usd": a.cost_micro / 1_000_000}
+        )  # fmt: skip
+    return data
+
+
+def dumps(item: dict[str, Any]) -> str:
+    return json.dumps(item, sort_keys=True)
