@@ -69,6 +69,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
         for s in ("", "_config", "_content", "_data", "_docsize", "_idx")
     },
     "018_tasks.sql": {"operation_requests", "task_targets"},
+    "023_artifact_errors.sql": {"artifact_errors"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order

@@ -26,10 +26,12 @@ from mira_ls.build.parsers import ParserSpec, parser_for
 from mira_ls.build.runners import RunOutcome, run_command
 from mira_ls.config import BuildSettings
 from mira_ls.store import Store
+from mira_ls.store import artifacts as artifact_store
 from mira_ls.store import build_errors as error_store
 from mira_ls.store import build_resolutions as resolution_store
 from mira_ls.store import build_runs as run_store
 from mira_ls.store import build_snapshots as snapshot_store
+from mira_ls.store import operations as operation_store
 from mira_ls.store.build_errors import ErrorRow
 
 log = logging.getLogger(__name__)
@@ -351,6 +353,21 @@ def run_step(
             ended,
         )
         new_errors = error_store.count_first_seen(conn, run_id)
+        for back in artifact_store.mark_returned(conn, project_id, run_id, ended):
+            if back.operation_id is not None:  # the fix that was applied did not fix it
+                operation_store.add_note(
+                    conn,
+                    back.operation_id,
+                    {
+                        "status": "not_fixed",
+                        "artifact_id": back.artifact_id,
+                        "file": back.file_path,
+                        "error_id": back.error_id,
+                        "run_id": run_id,
+                        "message": back.message,
+                    },
+                    ended,
+                )
         error_store.mark_resolved(conn, [r.error.id for r in resolutions], ended)
         for r in resolutions:
             fix_id = (

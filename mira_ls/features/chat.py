@@ -115,6 +115,7 @@ class Prepared:
     where: ctx.Where | None = None
     uri: str | None = None
     diagnostic: dict[str, Any] | None = None
+    error_id: int | None = None  # fix_error: the stored build error the diagnostic shows
 
 
 def _shown(value: Any) -> str:
@@ -444,6 +445,7 @@ def _prepare_fix(
         fix_at,
         uri,
         diag,
+        err.id if err else None,
     )
 
 
@@ -736,7 +738,9 @@ def _offer_patch(
         while len(state.offers) > 20:
             state.offers.pop(next(iter(state.offers)))
     if session.store is not None:  # the proposal is kept: its diff against the file now
-        artifacts.propose(session.store, result.id, where.project_id, planned.patches)
+        artifacts.propose(
+            session.store, result.id, where.project_id, planned.patches, prep.error_id
+        )
     result.edit_files = [p.path for p in planned.patches]
     result.edit_sizes = [p.size() for p in planned.patches]
     changed = ", ".join(f"{p.path} ({p.size()})" for p in planned.patches)

@@ -40,13 +40,19 @@ def unified(path: str, old: str, new: str) -> str:
 
 
 def propose(
-    store: Store, operation_id: str, project_id: int, patches: Iterable[FilePatch]
+    store: Store,
+    operation_id: str,
+    project_id: int,
+    patches: Iterable[FilePatch],
+    error_id: int | None = None,
 ) -> list[int]:
-    """One artifact per file, in one transaction; [] when the database refuses (logged)."""
+    """One artifact per file, in one transaction, each linked to the build error it was made
+    for (``error_id``), so the error coming back is held against it; [] when the database
+    refuses (logged)."""
     try:
         with store.write() as conn:
             now = int(time.time())
-            return [
+            ids = [
                 q.insert(
                     conn,
                     operation_id=operation_id,
@@ -66,6 +72,10 @@ def propose(
                 )
                 for p in patches
             ]
+            if error_id is not None:
+                for a in ids:
+                    q.link_error(conn, a, error_id)
+            return ids
     except StoreError as exc:
         log.warning("could not store the proposed fix of %s: %s", operation_id, exc)
         return []

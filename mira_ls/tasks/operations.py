@@ -211,4 +211,10 @@ def line_of(op: dict[str, Any]) -> str:
     )
     if op["error"]:
         line += f"\n    {op['error']}"
+    for e in op["events"]:
+        if e["status"] == "not_fixed":
+            line += (
+                f"\n    did not fix it: '{e['message']}' came back in build run {e['run_id']} "
+                f"after the fix of {e['file']} was applied"
+            )
     return line
