@@ -6,6 +6,7 @@ against it. A patch aimed outside the workspace stores nothing."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import pytest
 
@@ -84,6 +85,11 @@ def _build(world: World) -> int:
     return report.steps[0].run_id
 
 
+def fixes(world: World) -> list[dict[str, Any]]:
+    ops = operations.listed(world.store, project_id=world.project_id)
+    return [o for o in ops if o["kind"] == "fix_error"]
+
+
 def _apply(world: World, answer_id: str) -> None:
     (art,) = art_store.of_operation(world.store.conn(), answer_id)
     (world.root / "app.py").write_text(art.content)
@@ -102,7 +108,7 @@ def test_an_error_that_comes_back_after_the_fix_is_held_against_it(
     _apply(world, result.id)
     later = _build(world)
     assert later > first
-    op = operations.listed(world.store, project_id=world.project_id)[0]
+    (op,) = fixes(world)
     assert op["id"] == result.id and op["status"] == "done"
     notes = [e for e in op["events"] if e["status"] == "not_fixed"]
     line = operations.line_of(op)
@@ -118,5 +124,5 @@ def test_an_error_that_comes_back_after_the_fix_is_held_against_it(
         "of app.py was applied"
     ) in line
     _build(world)  # held once, not at every later run
-    op = operations.listed(world.store, project_id=world.project_id)[0]
+    (op,) = fixes(world)
     assert len([e for e in op["events"] if e["status"] == "not_fixed"]) == 1
