@@ -70,6 +70,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     },
     "018_tasks.sql": {"operation_requests", "task_targets"},
     "021_understanding.sql": set(),
+    "023_artifact_errors.sql": {"artifact_errors"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order

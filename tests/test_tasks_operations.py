@@ -1,15 +1,22 @@
 """Every chat command is one operation: events in order, model, effort, tokens, the cost
-the budget recorded, cache hits, failures with the sentence the user saw, `mira-ls ops`."""
+the budget recorded, cache hits, failures with the sentence the user saw, `mira-ls ops`.
+A build is one too."""
 
 from __future__ import annotations
 
 import json
+import sys
+from typing import Any
 
 import pytest
 
+from mira_ls.build.model import BuildCommand
+from mira_ls.build.pipeline import run_build
+from mira_ls.config import BuildSettings
 from mira_ls.features import chat
 from mira_ls.llm.errors import LlmError
 from mira_ls.store import operations as op_store
+from mira_ls.tasks import operations
 from tests.support.cli import run_cli
 from tests.support.llm_world import World
 from tests.support.openai_server import Answer, Error
@@ -22,6 +29,10 @@ def _ask(
 ) -> chat.ChatResult:
     prep = chat.Prepared("chat", ask[:60], world.question("def main", ask))
     return chat.run(state, world.session(), prep, sink or chat.Sink())
+
+
+def op_listed(world: World) -> list[dict[str, Any]]:
+    return operations.listed(world.store, project_id=world.project_id)
 
 
 def _statuses(op: op_store.OperationRow) -> list[str]:
@@ -117,3 +128,23 @@ def test_ops_command_lists_operations_with_events_as_json(world: World) -> None:
     )
     bad = run_cli("ops", "--limit", "0", env=env, cwd=world.root)
     assert bad.returncode == 2 and "--limit" in bad.stderr
+
+
+def test_a_build_is_an_operation_and_a_crashed_step_keeps_its_sentence(
+    world: World,
+) -> None:
+    (world.root / "check.py").write_text(
+        "print('app.py:6:5: error: bad [T1]')\nraise SystemExit(1)\n"
+    )
+    ok = BuildCommand("check", (sys.executable, "check.py"), "generic")
+    crash = BuildCommand("crash", (sys.executable, "-c", "import os; os.abort()"), "generic")
+    settings = BuildSettings()
+    run_build(world.store, world.project_id, world.root, [ok], settings)
+    report = run_build(world.store, world.project_id, world.root, [ok, crash], settings)
+    failed, done = [o for o in op_listed(world) if o["kind"] == "build"]
+    assert (done["status"], done["request"], done["error"]) == ("done", "check", None)
+    assert [e["status"] for e in done["events"]] == ["pending", "running", "done"]
+    assert done["events"][1]["commands"] == ["check"]
+    assert (failed["status"], failed["request"]) == ("failed", "check, crash")
+    assert failed["error"] == report.steps[1].message and failed["error"]
+    assert [e["status"] for e in failed["events"]] == ["pending", "running", "failed"]

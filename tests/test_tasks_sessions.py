@@ -126,3 +126,23 @@ def test_pausing_a_task_that_is_not_started_is_a_sentence(world: World) -> None:
         core.pause(world.store, world.project_id, world.root, task.id)
     with pytest.raises(core.TaskError, match="no task 999"):
         core.start(world.store, world.project_id, world.root, 999)
+
+
+def test_a_pause_names_the_definitions_edited_during_the_task(world: World) -> None:
+    pid, root = world.project_id, world.root
+    with world.store.write() as c:  # the workspace was indexed well before the task began
+        c.execute(
+            "UPDATE code_elements SET created_at = created_at - 600, "
+            "updated_at = updated_at - 600 WHERE project_id = ?",
+            (pid,),
+        )
+    task = core.create(world.store, pid, "Triple it")
+    core.start(world.store, pid, root, task.id)
+    (root / "app.py").write_text(
+        APP.replace("x * 2", "x * 3") + "\n\ndef upload():\n    return None\n"
+    )
+    world.reindex()  # what a save does
+    snap = core.pause(world.store, pid, root, task.id).snapshot
+    assert snap.edited == ["app.helper", "app.upload"]  # not main, Greeter: unchanged
+    core.start(world.store, pid, root, task.id)
+    assert "edited: app.helper, app.upload" in _task_section(world)

@@ -234,6 +234,14 @@ def test_cli_embed_says_the_cost_then_embeds_once(srv: OpenAIServer, tmp_path: P
     again = run_cli("embed", str(root), "--json", "--quiet", env=env, unset=unset)
     assert json.loads(again.stdout)["embedded"] == 0
     assert len(srv.embedding_requests()) == 1
+    # each run is an operation with its events and what it spent
+    ops = run_cli("ops", "--json", env=env, unset=unset, cwd=root)
+    assert ops.returncode == 0, ops.stderr
+    runs = [o for o in json.loads(ops.stdout) if o["kind"] == "embed"]
+    assert [(o["status"], o["model"]) for o in runs] == [("done", "text-embedding-3-large")] * 2
+    assert runs[1]["cost_usd"] == json.loads(done.stdout)["cost_usd"] > 0  # newest first
+    assert runs[0]["cost_usd"] == 0
+    assert [e["status"] for e in runs[1]["events"]] == ["pending", "running", "done"]
 
     found = run_cli("search", "retry upload", "--json", env=env, unset=unset, cwd=root)
     assert found.returncode == 0, found.stderr

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import signal
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,11 +27,14 @@ from mira_ls.build.parsers import ParserSpec, parser_for
 from mira_ls.build.runners import RunOutcome, run_command
 from mira_ls.config import BuildSettings
 from mira_ls.store import Store
+from mira_ls.store import artifacts as artifact_store
 from mira_ls.store import build_errors as error_store
 from mira_ls.store import build_resolutions as resolution_store
 from mira_ls.store import build_runs as run_store
 from mira_ls.store import build_snapshots as snapshot_store
+from mira_ls.store import operations as operation_store
 from mira_ls.store.build_errors import ErrorRow
+from mira_ls.tasks.operations import Operation, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -351,6 +355,21 @@ def run_step(
             ended,
         )
         new_errors = error_store.count_first_seen(conn, run_id)
+        for back in artifact_store.mark_returned(conn, project_id, run_id, ended):
+            if back.operation_id is not None:  # the fix that was applied did not fix it
+                operation_store.add_note(
+                    conn,
+                    back.operation_id,
+                    {
+                        "status": "not_fixed",
+                        "artifact_id": back.artifact_id,
+                        "file": back.file_path,
+                        "error_id": back.error_id,
+                        "run_id": run_id,
+                        "message": back.message,
+                    },
+                    ended,
+                )
         error_store.mark_resolved(conn, [r.error.id for r in resolutions], ended)
         for r in resolutions:
             fix_id = (
@@ -401,7 +420,41 @@ def run_build(
     trust_git: bool = False,
 ) -> BuildReport:
     """Run the commands one after another; a cancel stops the running one and the rest.
-    ``trust_git``: git may run what the repository's config names."""
+    ``trust_git``: git may run what the repository's config names. The build is one
+    operation (command ``build``) with its events, listed by ``mira-ls ops``."""
+    op = Operation(
+        store, uuid.uuid4().hex[:12], "build", ", ".join(c.name for c in commands), project_id
+    )
+    op.running(commands=[c.name for c in commands])
+    try:
+        report = _run_build(
+            store, project_id, root, commands, settings, progress, cancel, env, trust_git
+        )
+    except BaseException as exc:
+        op.failed(f"The build stopped: {exc or type(exc).__name__}.")
+        raise
+    summary = Outcome(summary=report.summary())
+    broken = [s for s in report.steps if s.status not in ("succeeded", "failed", "cancelled")]
+    if report.cancelled:
+        op.cancelled(summary)
+    elif broken:
+        op.failed(" ".join(s.message or f"{s.name}: {s.status}." for s in broken), summary)
+    else:
+        op.done(summary)
+    return report
+
+
+def _run_build(
+    store: Store,
+    project_id: int,
+    root: Path,
+    commands: list[BuildCommand],
+    settings: BuildSettings,
+    progress: Progress | None,
+    cancel: Callable[[], bool] | None,
+    env: dict[str, str] | None,
+    trust_git: bool,
+) -> BuildReport:
     report = BuildReport()
     head, dirty = vcs.head_and_dirty(root, trusted=trust_git)
     now = int(time.time())

@@ -115,6 +115,7 @@ class Prepared:
     where: ctx.Where | None = None
     uri: str | None = None
     diagnostic: dict[str, Any] | None = None
+    error_id: int | None = None  # fix_error: the stored build error the diagnostic shows
 
 
 def _shown(value: Any) -> str:
@@ -444,6 +445,7 @@ def _prepare_fix(
         fix_at,
         uri,
         diag,
+        err.id if err else None,
     )
 
 
@@ -685,7 +687,7 @@ def _result(
         seq,
         estimated=answer.estimated,
     )
-    if prep.op == "fix_error" and answer.text and prep.where is not None:
+    if prep.op in ("fix_error", "chat") and answer.text and prep.where is not None:
         _offer_patch(state, session, prep, answer.text, result)
     path = write_answer(prep, answer, aid, result.notes)
     result.file = str(path)
@@ -708,10 +710,12 @@ def _result(
 def _offer_patch(
     state: ChatState, session: Session, prep: Prepared, text: str, result: ChatResult
 ) -> None:
-    """Keep the answer's diff as an offer when every file it touches may be changed."""
+    """Keep the answer's diff (or its code blocks that name a file) as an offer when every
+    file it touches may be changed."""
     where = prep.where
     assert where is not None
-    if not patch.diff_blocks(text):
+    as_diff = bool(patch.diff_blocks(text))
+    if not as_diff and not patch.code_blocks(text):
         return
     guard = guard_for(session.store, where.project_id, where.root)
 
@@ -726,7 +730,7 @@ def _offer_patch(
         except (OSError, UnicodeDecodeError):
             return None
 
-    planned = patch.plan(text, read)
+    planned = patch.plan(text, read) if as_diff else patch.plan_blocks(text, read)
     if planned.problem is not None:
         result.edit_refused = f"No edit is offered: {planned.problem}."
         result.notes.append(result.edit_refused)
@@ -736,7 +740,14 @@ def _offer_patch(
         while len(state.offers) > 20:
             state.offers.pop(next(iter(state.offers)))
     if session.store is not None:  # the proposal is kept: its diff against the file now
-        artifacts.propose(session.store, result.id, where.project_id, planned.patches)
+        artifacts.propose(
+            session.store,
+            result.id,
+            where.project_id,
+            planned.patches,
+            prep.error_id,
+            kind="patch" if as_diff else "code",
+        )
     result.edit_files = [p.path for p in planned.patches]
     result.edit_sizes = [p.size() for p in planned.patches]
     changed = ", ".join(f"{p.path} ({p.size()})" for p in planned.patches)

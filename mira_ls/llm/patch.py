@@ -10,6 +10,7 @@ a sentence.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,3 +113,126 @@ def apply(answer: str, read: Callable[[str], str | None]) -> list[FilePatch] | N
     """New texts for every file the answer's diffs touch; None if any part fails."""
     result = plan(answer, read)
     return result.patches if result.problem is None else None
+
+
+# -- fenced code blocks that name a file -------------------------------------------------------
+
+_FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```", re.S | re.M)
+_PATH = re.compile(r"[\w./-]*\w\.\w{1,10}")
+_PATH_KEY = re.compile(r"""^(?:path|file|filename|title)=["']?([^"'\s]+)["']?$""")
+_COMMENT_PATH = re.compile(
+    r"^\s*(?:#|//|--|/\*|<!--)\s*(?:(?:file(?:name)?|path)\s*:\s*)?([\w./-]*\w\.\w{1,10})"
+    r"\s*(?:\*/|-->)?\s*$"
+)
+_HEADER = re.compile(r"^\s*(?:async\s+def|def|class|function|fn|func|pub\s+fn)\b")
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """A fenced block an answer labels with a file (```python app.py, path=..., or a first
+    line comment naming the file)."""
+
+    path: str
+    text: str
+
+
+def _path_of(info: str) -> str | None:
+    for word in info.split()[:3]:
+        m = _PATH_KEY.match(word)
+        cand = m.group(1) if m else word.split(":", 1)[-1]
+        if _PATH.fullmatch(cand):
+            return cand
+    return None
+
+
+def code_blocks(answer: str) -> list[CodeBlock]:
+    """The fenced blocks of an answer that name the file they belong in (diffs excluded)."""
+    out: list[CodeBlock] = []
+    for info, body in _FENCE.findall(answer):
+        if info.strip().split()[:1] in (["diff"], ["patch"]):
+            continue
+        path = _path_of(info)
+        lines = body.splitlines(keepends=True)
+        if path is None and lines:
+            m = _COMMENT_PATH.match(lines[0])
+            if m:
+                path, body = m.group(1), "".join(lines[1:])
+        if path:
+            out.append(CodeBlock(path.removeprefix("./"), body))
+    return out
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _placed(text: str, block: str) -> str | None:
+    """The file's new text: the block replaces the one definition its first line opens, or
+    the whole file when it holds at least half of it; None when it is neither (a fragment
+    that could go anywhere is not offered)."""
+    blines = block.splitlines(keepends=True)
+    if blines and not blines[-1].endswith("\n"):
+        blines[-1] += "\n"
+    body = [ln for ln in blines if ln.strip()]
+    if not body:
+        return None
+    flines = text.splitlines(keepends=True)
+    first = body[0]
+    hits = [i for i, ln in enumerate(flines) if ln.rstrip() == first.rstrip()]
+    one_def = not any(_indent(ln) <= _indent(first) for ln in body[1:])
+    if _HEADER.match(first) and len(hits) == 1 and one_def:
+        i = hits[0]
+        j = i + 1
+        while j < len(flines) and (not flines[j].strip() or _indent(flines[j]) > _indent(first)):
+            j += 1
+        while j > i + 1 and not flines[j - 1].strip():
+            j -= 1
+        lead = next(k for k, ln in enumerate(blines) if ln.strip())
+        return "".join(flines[:i] + blines[lead:] + flines[j:])
+    if len(body) * 2 >= len([ln for ln in flines if ln.strip()]):
+        return "".join(blines)
+    return None
+
+
+def _line_counts(old: str, new: str) -> tuple[int, int]:
+    added = removed = 0
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, old.splitlines(), new.splitlines(), autojunk=False
+    ).get_opcodes():
+        if op != "equal":
+            removed += i2 - i1
+            added += j2 - j1
+    return added, removed
+
+
+def plan_blocks(answer: str, read: Callable[[str], str | None]) -> PatchPlan:
+    """What the answer's path-labelled code blocks change (``read`` as for ``plan``)."""
+    blocks = code_blocks(answer)
+    if not blocks:
+        return PatchPlan(problem="the answer holds no code block naming a file")
+    refusals: list[str] = []
+    out: dict[str, FilePatch] = {}
+    for b in blocks:
+        try:
+            text = read(b.path)
+        except PatchRefused as exc:
+            refusals.append(str(exc))
+            continue
+        if text is None:
+            refusals.append(f"{b.path} does not exist in the workspace")
+            continue
+        base = out[b.path].new_text if b.path in out else text
+        new = _placed(base, b.text)
+        if new is None:
+            refusals.append(
+                f"the code block for {b.path} is neither the whole file nor one definition in it"
+            )
+            continue
+        added, removed = _line_counts(text, new)
+        out[b.path] = FilePatch(b.path, text, new, added, removed)
+    if refusals:
+        return PatchPlan(problem="; ".join(refusals))
+    changed = [p for p in out.values() if p.new_text != p.old_text]
+    if not changed:
+        return PatchPlan(problem="the code blocks change nothing in the current text")
+    return PatchPlan(changed)

@@ -142,3 +142,44 @@ def modifications(conn: Connection, project_id: int, file_path: str) -> list[Mod
         (project_id, file_path),
     ).fetchall()
     return [ModificationRow(*r) for r in rows]
+
+
+def link_error(conn: Connection, artifact_id: int, error_id: int) -> None:
+    """The build error a proposed fix was made for (migration 023)."""
+    conn.execute(
+        "INSERT OR IGNORE INTO artifact_errors(artifact_id, error_id) "
+        "VALUES (?, (SELECT id FROM build_errors WHERE id = ?))",
+        (artifact_id, error_id),
+    )
+
+
+@dataclass(frozen=True)
+class ReturnedRow:
+    """An applied fix whose error a later build run reported again."""
+
+    artifact_id: int
+    operation_id: str | None
+    error_id: int
+    file_path: str | None
+    message: str
+
+
+def mark_returned(conn: Connection, project_id: int, run_id: int, now: int) -> list[ReturnedRow]:
+    """The applied fixes whose error this run reported again, the run having started after
+    the fix was applied: recorded as returned, once per fix and error."""
+    rows = conn.execute(
+        "SELECT ae.artifact_id, a.operation_id, ae.error_id, a.file_path, e.message "
+        "FROM artifact_errors ae JOIN artifacts a ON a.id = ae.artifact_id "
+        "JOIN build_errors e ON e.id = ae.error_id JOIN build_runs r ON r.id = ? "
+        "WHERE a.project_id = ? AND a.status = 'applied' AND ae.returned_at IS NULL "
+        "AND a.applied_at <= r.started_at AND EXISTS (SELECT 1 FROM build_error_occurrences o "
+        "WHERE o.run_id = r.id AND o.error_id = ae.error_id) ORDER BY ae.artifact_id",
+        (run_id, project_id),
+    ).fetchall()
+    hits = [ReturnedRow(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+    conn.executemany(
+        "UPDATE artifact_errors SET returned_at = ?, returned_run_id = ? "
+        "WHERE artifact_id = ? AND error_id = ?",
+        [(now, run_id, h.artifact_id, h.error_id) for h in hits],
+    )
+    return hits

@@ -116,6 +116,20 @@ def add_event(conn: Connection, op_id: str, status: str, data: dict[str, Any], n
     return int(seq)
 
 
+def add_note(conn: Connection, op_id: str, data: dict[str, Any], now: int) -> int:
+    """Append an event about an operation that has ended (its fix did not fix the error),
+    leaving its status as it was."""
+    seq = conn.execute(
+        "SELECT coalesce(max(seq) + 1, 0) FROM operation_events WHERE operation_id = ?", (op_id,)
+    ).fetchone()[0]
+    conn.execute(
+        "INSERT INTO operation_events(operation_id, seq, event_type, data, created_at) "
+        "VALUES (?, ?, 'error', ?, ?)",
+        (op_id, seq, json.dumps(data), now),
+    )
+    return int(seq)
+
+
 def set_session(conn: Connection, op_id: str, session_id: str | None) -> None:
     conn.execute(
         "UPDATE operations SET session_id = (SELECT id FROM sessions WHERE id = ?) WHERE id = ?",

@@ -279,6 +279,19 @@ def asked_symbols(conn: Connection, task_id: int, since: int, limit: int = 12) -
     return [str(r[0]) for r in rows]
 
 
+def edited_symbols(conn: Connection, project_id: int, since: int, limit: int = 12) -> list[str]:
+    """The definitions whose text changed (saves re-index them) since ``since``, newest first:
+    edited ones, and new ones in files that were indexed before (not a first index)."""
+    rows = conn.execute(
+        "SELECT c.qualified_name FROM code_elements c WHERE c.project_id = ? "
+        "AND c.updated_at >= ? AND c.kind != 'module' AND (c.updated_at > c.created_at "
+        "OR EXISTS (SELECT 1 FROM code_elements o WHERE o.file_id = c.file_id "
+        "AND o.created_at < ?)) ORDER BY c.updated_at DESC, c.qualified_name LIMIT ?",
+        (project_id, since, since, limit),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def last_chat_session(conn: Connection, task_id: int) -> str | None:
     r = conn.execute(
         "SELECT session_id FROM operations WHERE task_id = ? AND session_id IS NOT NULL "

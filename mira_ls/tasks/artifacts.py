@@ -1,6 +1,7 @@
 """Code an answer proposes, and what became of it.
 
-A fix offered by ``mira.fixError`` is stored as one ``artifact`` per file (kind ``patch``):
+A fix offered by ``mira.fixError`` (kind ``patch``) or a chat answer's code block naming a file
+(kind ``code``) is stored as one ``artifact`` per file:
 the proposed text, the file's text when the answer was made (and their hashes) and the
 unified diff between them. Applying it records a ``file_modification`` (source
 ``artifact``, before/after hashes) and marks it applied; a file changed since the artifact
@@ -40,18 +41,27 @@ def unified(path: str, old: str, new: str) -> str:
 
 
 def propose(
-    store: Store, operation_id: str, project_id: int, patches: Iterable[FilePatch]
+    store: Store,
+    operation_id: str,
+    project_id: int,
+    patches: Iterable[FilePatch],
+    error_id: int | None = None,
+    *,
+    kind: str = "patch",
 ) -> list[int]:
-    """One artifact per file, in one transaction; [] when the database refuses (logged)."""
+    """One artifact per file (``patch``: from a diff, ``code``: from a code block naming
+    the file), in one transaction, each linked to the build error it was made
+    for (``error_id``), so the error coming back is held against it; [] when the database
+    refuses (logged)."""
     try:
         with store.write() as conn:
             now = int(time.time())
-            return [
+            ids = [
                 q.insert(
                     conn,
                     operation_id=operation_id,
                     project_id=project_id,
-                    kind="patch",
+                    kind=kind,
                     title=f"fix for {p.path}",
                     file_path=p.path,
                     language=language_for_path(p.path),
@@ -66,6 +76,10 @@ def propose(
                 )
                 for p in patches
             ]
+            if error_id is not None:
+                for a in ids:
+                    q.link_error(conn, a, error_id)
+            return ids
     except StoreError as exc:
         log.warning("could not store the proposed fix of %s: %s", operation_id, exc)
         return []

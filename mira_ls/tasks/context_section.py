@@ -48,6 +48,8 @@ def task_section(store: Store, project_id: int) -> Section | None:
         for e in s.errors[:LIMIT]:
             at = f"{e.get('file')}:{e.get('line')}" if e.get("file") else "(no file)"
             lines.append(f"- open build error then: {at} {e.get('code') or ''} {e.get('message')}")
+        if s.edited:
+            lines.append(f"- edited: {_list(s.edited)}")
         if s.symbols:
             lines.append(f"- asked about: {_list(s.symbols)}")
         if s.notes:

@@ -1,6 +1,7 @@
-"""Every command that asks the model is an operation: its status transitions are events
-(pending, running, streaming, done, failed, cancelled), and it keeps the model, effort,
-tokens, cost (the sum of its budget_tracking rows) and whether the cache answered.
+"""Every command that does work (asks the model, builds, embeds) is an operation: its status
+transitions are events (pending, running, streaming, done, failed, cancelled), and it keeps
+the model, effort, tokens, cost (the sum of its budget_tracking rows, or what an embedding
+run reports it spent) and whether the cache answered.
 
 A failed operation keeps the sentence the user was shown. Recording never makes a command
 fail: a database error while recording is logged and the command goes on."""
@@ -26,6 +27,8 @@ KIND_OF = {
     "fix_error": "fix_error",
     "review": "analyze",
     "decompose": "generate",
+    "build": "other",
+    "embed": "other",
 }
 STATUSES = ("pending", "running", "streaming", "done", "failed", "cancelled")
 
@@ -126,7 +129,9 @@ class Operation:
         def write(conn: Any) -> None:
             q.link_requests(conn, self.id, [*self.request_ids, *outcome.request_ids])
             q.set_session(conn, self.id, outcome.session_id)
-            if status == "failed":  # what the calls that were made cost, as the budget says
+            linked = self.request_ids or outcome.request_ids
+            if status == "failed" and (linked or not outcome.cost_micro):
+                # what the calls that were made cost, as the budget says
                 outcome.cost_micro = q.budget_cost(conn, self.id)
             q.finish(
                 conn,
@@ -211,4 +216,10 @@ def line_of(op: dict[str, Any]) -> str:
     )
     if op["error"]:
         line += f"\n    {op['error']}"
+    for e in op["events"]:
+        if e["status"] == "not_fixed":
+            line += (
+                f"\n    did not fix it: '{e['message']}' came back in build run {e['run_id']} "
+                f"after the fix of {e['file']} was applied"
+            )
     return line

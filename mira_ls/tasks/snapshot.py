@@ -1,6 +1,7 @@
 """Where the work stood when a task was paused, and what changed since: branch, HEAD and the
 modified files (through ``run_git``, never a raw git call), open build errors, the symbols
-the task's questions were about, its last chat session and the user's notes."""
+edited (saved and re-indexed) and the ones the task's questions were about, its last chat
+session and the user's notes."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ class Snapshot:
     chat_session: str | None
     notes: str | None
     reason: str = "paused"  # or "server stopped": the task stayed current
+    edited: list[str] = field(default_factory=list)  # definitions changed during the session
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +87,7 @@ class Snapshot:
             d.get("chat_session"),
             d.get("notes"),
             d.get("reason", "paused"),
+            list(d.get("edited", [])),
         )
 
 
@@ -116,6 +119,7 @@ def capture(
         task_store.last_chat_session(conn, task_id),
         notes,
         reason,
+        task_store.edited_symbols(conn, project_id, since),
     )
 
 

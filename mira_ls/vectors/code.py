@@ -8,9 +8,11 @@ unchanged workspace makes no call, and an edited function costs one.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 
 from mira_ls.store import vectors as vstore
+from mira_ls.tasks.operations import Operation, Outcome
 from mira_ls.vectors.embeddings import Cancel, Embedder, EmbedRun, Estimate, Progress
 from mira_ls.vectors.stores import VectorIndex
 
@@ -70,8 +72,46 @@ def sync(
     cancel: Cancel | None = None,
 ) -> CodeSync:
     """Embed what is missing (through the budget) and point each definition at its vector.
-    Whatever was embedded before a stop gets its point; the next run does the rest."""
+    Whatever was embedded before a stop gets its point; the next run does the rest. The run
+    is one operation (command ``embed``) with its events and cost (``mira-ls ops``)."""
     p = p if p is not None else plan(embedder, project_id)
+    op = Operation(
+        embedder.store,
+        uuid.uuid4().hex[:12],
+        "embed",
+        f"embed {len(p.texts)} definitions",
+        project_id,
+    )
+    op.running(model=embedder.model)
+    try:
+        done = _sync(embedder, index, project_id, p, progress, cancel)
+    except BaseException as exc:
+        op.failed(str(exc) or f"Embedding stopped: {type(exc).__name__}.")
+        raise
+    r = done.run
+    outcome = Outcome(
+        model=embedder.model,
+        cost_micro=r.cost_micro,
+        summary=f"{r.embedded} embedded in {r.calls} calls, {r.reused} reused, "
+        f"{done.points} points",
+    )
+    if r.stopped and cancel is not None and cancel():
+        op.cancelled(outcome)
+    elif r.stopped:
+        op.failed(r.stopped, outcome)
+    else:
+        op.done(outcome)
+    return done
+
+
+def _sync(
+    embedder: Embedder,
+    index: VectorIndex,
+    project_id: int,
+    p: CodePlan,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> CodeSync:
     run = embedder.embed(
         [text for _, text, _ in p.texts.values()],
         project_id=project_id,

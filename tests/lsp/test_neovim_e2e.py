@@ -209,7 +209,15 @@ def test_plugin_defines_the_user_commands(nvim_run: dict[str, Any]) -> None:
         "MiraExplain": True,
         "MiraBuild": True,
         "MiraBudget": True,
+        "MiraTask": True,
     }
+
+
+def test_mira_task_says_the_current_task(nvim_run: dict[str, Any]) -> None:
+    assert nvim_run["task_before"] == "Mira: no current task (mira-ls task start ID starts one)"
+    assert re.fullmatch(r"Mira task \d+: Retry uploads \(doing\)", nvim_run["task_after"]), (
+        nvim_run["task_after"]
+    )
 
 
 def test_hover_on_a_function_shows_its_code_facts(nvim_run: dict[str, Any]) -> None:

@@ -135,6 +135,12 @@ local function clear_cache()
   end)
 end
 
+local function task()
+  mira().execute("mira.task.list", vim.empty_dict(), function(err, result)
+    report(err, err or mira().format_task(result))
+  end)
+end
+
 local command = vim.api.nvim_create_user_command
 command("MiraChat", chat, { nargs = "*", range = true, desc = "Ask Mira (selected lines are sent as context)" })
 command("MiraExplain", explain, { desc = "Explain the symbol under the cursor" })
@@ -145,6 +151,7 @@ command("MiraReview", simple("mira.reviewChanges", "Mira review"), { desc = "Rev
 command("MiraReindex", simple("mira.reindex", "Mira reindex"), { desc = "Index the workspace again" })
 command("MiraCacheStats", simple("mira.cacheStats", "Mira cache"), { desc = "Show answer cache statistics" })
 command("MiraClearCache", clear_cache, { desc = "Empty Mira's answer cache" })
+command("MiraTask", task, { desc = "Show the current task" })
 command("MiraReport", simple("mira.openReport", "Mira report"), { desc = "Open Mira's report" })
 
 -- Code lenses ("N callers", authors) are asked for on entering, saving and leaving insert

@@ -26,7 +26,7 @@ local function main()
 
   out.nvim_version = tostring(vim.version().major) .. "." .. vim.version().minor .. "." .. vim.version().patch
   out.user_commands = {}
-  for _, name in ipairs({ "MiraChat", "MiraExplain", "MiraBuild", "MiraBudget" }) do
+  for _, name in ipairs({ "MiraChat", "MiraExplain", "MiraBuild", "MiraBudget", "MiraTask" }) do
     out.user_commands[name] = vim.fn.exists(":" .. name) == 2
   end
 
@@ -240,6 +240,30 @@ local function main()
   if command == "mira.budget" and out.command_result then
     out.budget_line = mira.format_budget(out.command_result)
   end
+
+  -- The current task, as :MiraTask says it: none, then one started through the server.
+  local function task_line()
+    local line = nil
+    mira.execute("mira.task.list", vim.empty_dict(), function(err, result)
+      line = err or mira.format_task(result)
+    end, bufnr)
+    vim.wait(20000, function()
+      return line ~= nil
+    end, 50)
+    return line or vim.NIL
+  end
+  out.task_before = task_line()
+  local started = false
+  mira.execute("mira.task.create", { title = "Retry uploads" }, function(_, created)
+    local id = type(created) == "table" and type(created.task) == "table" and created.task.id
+    mira.execute("mira.task.start", { id = id }, function()
+      started = true
+    end, bufnr)
+  end, bufnr)
+  vim.wait(20000, function()
+    return started
+  end, 50)
+  out.task_after = task_line()
 
   -- The plugin refuses a command the server does not advertise, with a sentence.
   mira.execute("mira.noSuchCommand", vim.empty_dict(), function(err)

@@ -118,6 +118,23 @@ function M.format_budget(b)
 end
 
 --- One line for any other command result.
+--- One line for the current task from a mira.task.list answer (what :MiraTask says).
+function M.format_task(result)
+  if type(result) ~= "table" then
+    return "Mira: no task information"
+  end
+  if type(result.error) == "string" then
+    return "Mira: " .. result.error
+  end
+  local cur = result.current
+  for _, t in ipairs(type(result.tasks) == "table" and result.tasks or {}) do
+    if cur ~= nil and cur ~= vim.NIL and t.id == cur then
+      return string.format("Mira task %d: %s (%s)", t.id, tostring(t.title), tostring(t.status))
+    end
+  end
+  return "Mira: no current task (mira-ls task start ID starts one)"
+end
+
 function M.describe(result)
   if result == nil or result == vim.NIL then
     return "done"
