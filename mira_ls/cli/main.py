@@ -26,6 +26,7 @@ _GROUPS = (
     "mira_ls.cli.config_cmds",
     "mira_ls.cli.report_cmd",
     "mira_ls.cli.task_cmds",
+    "mira_ls.cli.memory_cmds",
 )
 
 
@@ -56,6 +57,7 @@ COMMAND_GROUPS = {
     "report": "mira_ls.cli.report_cmd",
     "ops": "mira_ls.cli.task_cmds",
     "task": "mira_ls.cli.task_cmds",
+    "memory": "mira_ls.cli.memory_cmds",
 }
 
 
