@@ -189,10 +189,14 @@ class Memory:
     user_id: int
     project_id: int | None
     embedder: Embedder | None = None
+    enabled: bool = True
     clock: Callable[[], float] = time.time
 
     @classmethod
-    def open(cls, store: Store, svc: LlmService, project_id: int | None) -> Memory:
+    def open(
+        cls, store: Store, svc: LlmService, project_id: int | None, *, enabled: bool | None = None
+    ) -> Memory:
+        """``enabled``: the current memory.enabled (the service may be older than it)."""
         from mira_ls.memory.conversation import _username
         from mira_ls.store import memory as sessions
 
@@ -201,7 +205,8 @@ class Memory:
         emb = None
         if semantic_off_reason(svc.settings, svc.env) is None:
             emb = Embedder(store, svc.settings, budget=svc.budget, env=svc.env)
-        return cls(store, svc, user, project_id, emb)
+        on = svc.settings.memory.enabled if enabled is None else enabled
+        return cls(store, svc, user, project_id, emb, on)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -230,7 +235,7 @@ class Memory:
         self, text: str, *, source: str = "user", source_entry_id: int | None = None
     ) -> Remembered:
         """Extract facts from ``text`` and fold them in; MemoryError_/LlmError: a sentence."""
-        if not self.svc.settings.memory.enabled:
+        if not self.enabled:
             raise MemoryError_("Memory is off (mira.memory.enabled); nothing was remembered.")
         clean = redact(self.svc.scrub(text.strip()))[:MAX_TEXT]
         if not clean:
