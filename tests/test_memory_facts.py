@@ -71,7 +71,7 @@ def test_stated_twice_is_one_row_with_higher_confidence(world: World) -> None:
     m = memory(world)
     scripted: dict[str, list[Any]] = {"memory_facts": [
         {"facts": [_fact("package_manager", "Poetry")]},
-        {"facts": [_fact("package_manager", "Poetry", confidence=0.6)]},
+        {"facts": [_fact("package_manager", "poetry", confidence=0.6)]},
     ], "memory_decisions": []}  # fmt: skip
     answers(world, scripted)
     first = m.remember("We use Poetry.").changes[0].fact
@@ -83,6 +83,8 @@ def test_stated_twice_is_one_row_with_higher_confidence(world: World) -> None:
     assert count(world, "memory_facts") == 1
     now = m.facts()[0]
     assert now.id == first.id and now.confidence == pytest.approx(0.8)
+    # only the fact's own vector is stored (not the restatement's, made to compare)
+    assert count(world, "embeddings") == 1 and count(world, "memory_fact_vectors") == 1
     # the decision saw the existing fact by id, key and value
     decide = chat_bodies(world)[-1]
     assert decide["response_format"]["json_schema"]["name"] == "memory_decisions"

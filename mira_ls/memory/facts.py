@@ -247,7 +247,16 @@ class Memory:
         related = [self._related(c) for c in cands]
         decisions = self._decide(cands, related, out)
         self._apply(cands, decisions, source, source_entry_id, out)
+        self._drop_query_vectors([fact_text(c.key, c.value) for c in cands])
         return out
+
+    def _drop_query_vectors(self, texts: list[str]) -> None:
+        """Vectors made only to compare candidates (a kept restatement) are not kept."""
+        if self.embedder is None:
+            return
+        stored = self.embedder.stored([self.embedder.key(t) for t in texts])
+        with self.store.write() as w:
+            q.drop_unused_embeddings(w, [eid for eid, _ in stored.values()])
 
     def _ask(self, name: str, schema: dict[str, Any], system: str, user: str,
              check: structured.Validator, out: Remembered) -> Any:  # fmt: skip
