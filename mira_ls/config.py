@@ -162,6 +162,11 @@ class VectorSettings:
 
 
 @dataclass
+class MemorySettings:
+    enabled: bool = _f(True, "Remember facts from what you tell mira-ls (off: nothing is written).")
+
+
+@dataclass
 class Settings:
     database_path: str = _f("", "Database file (MIRA_DB wins; default: platform data dir).")
     log_level: str = _f("info", "Server log level.", choices=("debug", "info", "warning", "error"))
@@ -174,6 +179,7 @@ class Settings:
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
 
 
 # ---------------------------------------------------------------------------------------

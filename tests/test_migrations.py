@@ -68,6 +68,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
         f"search_{t}{s}" for t in ("symbols", "commits")
         for s in ("", "_config", "_content", "_data", "_docsize", "_idx")
     },
+    "017_memory.sql": {"memory_fact_history", "memory_fact_vectors"},
     "018_tasks.sql": {"operation_requests", "task_targets"},
     "021_understanding.sql": set(),
     "023_artifact_errors.sql": {"artifact_errors"},

@@ -126,7 +126,8 @@ class LlmService:
     ) -> None:
         self.store = store
         self.settings = settings
-        self.endpoint: Endpoint = endpoint_from(settings.llm, os.environ if env is None else env)
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.endpoint: Endpoint = endpoint_from(settings.llm, self.env)
         self.secrets: tuple[str, ...] = tuple(s for s in (self.endpoint.api_key,) if s)
         install_log_redaction(self.secrets)
         self.provider = Provider(self.endpoint)

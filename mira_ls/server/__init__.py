@@ -2,12 +2,22 @@
 messages to its feature functions; ``create_server()`` builds a fresh server with all of
 them, so the CLI and tests never share one."""
 
-from mira_ls.server import build, code, documents, lifecycle, llm, report, search, tasks
+from mira_ls.server import (
+    build,
+    code,
+    documents,
+    lifecycle,
+    llm,
+    memory,
+    report,
+    search,
+    tasks,
+)
 from mira_ls.server.base import MiraServer
 
 __all__ = ["MiraServer", "create_server", "run_stdio", "run_tcp"]
 
-AREAS = (lifecycle, documents, code, build, llm, report, search, tasks)
+AREAS = (lifecycle, documents, code, build, llm, report, search, tasks, memory)
 
 
 def create_server() -> MiraServer:

@@ -1,0 +1,99 @@
+"""``mira-ls memory list|add|forget|profile``: what mira-ls remembers, seen and corrected."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from mira_ls.cli import common
+from mira_ls.cli.common import CliError
+from mira_ls.store import Store
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    m = sub.add_parser("memory", help="facts mira-ls remembers: list, add, forget, profile")
+    msub = m.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
+
+    def action(name: str, help_: str) -> argparse.ArgumentParser:
+        a = msub.add_parser(name, help=help_)
+        a.add_argument("--root", help="the workspace (default: the one around the cwd)")
+        common.add_common(a, json_flag=True)
+        a.set_defaults(func=cmd_memory, action=name)
+        return a
+
+    a = action("list", "the remembered facts (yours and this workspace's)")
+    a.add_argument("--all", action="store_true", help="include facts no longer true")
+    a = action("add", "tell mira-ls something to remember (the LLM extracts the facts)")
+    a.add_argument("text", metavar="TEXT")
+    a = action("forget", "forget a fact by its id, or the facts some words name")
+    a.add_argument("what", metavar="ID_OR_TEXT")
+    action("profile", "your profile, folded from the facts")
+
+
+def _memory(args: argparse.Namespace, store: Store) -> Any:
+    from mira_ls.cli.task_cmds import project_of
+    from mira_ls.features import chat
+    from mira_ls.features.session import Session
+    from mira_ls.memory.facts import Memory
+
+    project = project_of(store, args.root, required=False)
+    svc = chat.ChatState().service(Session(store, common.settings(args)))
+    return Memory.open(store, svc, project.id if project else None)
+
+
+def cmd_memory(args: argparse.Namespace) -> int:
+    from mira_ls.llm.errors import LlmError
+    from mira_ls.memory.facts import MemoryError_
+
+    with common.open_db(args) as store:
+        try:
+            data, text = _action(args, _memory(args, store))
+        except (MemoryError_, LlmError) as exc:
+            raise CliError(str(exc)) from None
+    common.emit(args, data, text)
+    return 0
+
+
+def _action(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
+    from mira_ls.memory.facts import fact_json
+
+    act = args.action
+    if act == "list":
+        facts = mem.facts(deprecated=args.all)
+        lines = [_line(f) for f in facts]
+        return [fact_json(f) for f in facts], "\n".join(lines) or (
+            "nothing remembered yet: `mira-ls memory add TEXT`"
+        )
+    if act == "add":
+        r = mem.remember(args.text)
+        print(f"cost {r.cost_micro / 1e6:.4f} USD, {r.calls} calls", file=sys.stderr)
+        data = [dict(fact_json(c.fact), action=c.action, previous=c.previous) for c in r.changes]
+        return data, r.message
+    if act == "forget":
+        gone = mem.forget(args.what)
+        n = len(gone)
+        text = f"forgot {n} fact{'s' * (n != 1)}: " + "; ".join(_line(f) for f in gone)
+        return [fact_json(f) for f in gone], text
+    p = mem.profile()
+    return p, _profile_text(p)
+
+
+def _line(f: Any) -> str:
+    tail = " (no longer true)" if f.deprecated else ""
+    scope = "user" if f.project_id is None else "project"
+    return (
+        f"#{f.id}  {f.key}: {f.value}  [{f.category or 'other'}, {scope}, {f.confidence:.2f}]{tail}"
+    )
+
+
+def _profile_text(p: dict[str, Any]) -> str:
+    lines = []
+    if p["tech_stack"]:
+        lines.append("stack: " + ", ".join(p["tech_stack"]))
+    lines += [f"prefers ({k}): {v}" for k, v in p["coding_preferences"].items()]
+    if p["communication_style"]:
+        lines.append(f"communication: {p['communication_style']}")
+    if p["preferred_language"]:
+        lines.append(f"language: {p['preferred_language']}")
+    return "\n".join(lines) or "no profile yet: tell mira-ls about your tools and preferences"

@@ -1,0 +1,87 @@
+"""mira.remember, mira.forget and mira.memory as plain functions over the session, for the
+server (the CLI calls mira_ls.memory.facts directly): one argument object in, JSON out."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+from mira_ls import dates, paths
+from mira_ls.features.session import NO_PROJECT, Session
+from mira_ls.llm.service import LlmService
+from mira_ls.memory.facts import Memory, MemoryError_, fact_json
+
+
+class MemoryInputError(Exception):
+    """The command lacks what it needs: ``str(exc)`` says so."""
+
+
+def _memory(session: Session, svc: LlmService, arg: dict[str, Any]) -> Memory:
+    if session.store is None:
+        raise MemoryInputError(
+            "mira-ls has no database, so it remembers nothing; see the earlier error about it."
+        )
+    pid = _project_id(session, arg)
+    return Memory.open(session.store, svc, pid, enabled=session.settings.memory.enabled)
+
+
+def _project_id(session: Session, arg: dict[str, Any]) -> int | None:
+    uri = arg.get("uri")
+    if isinstance(uri, str):
+        from mira_ls.features.chat import uri_to_path
+
+        path = uri_to_path(uri)
+        loc = session.locate(path) if path else None
+        if loc is not None and loc.project.project_id != NO_PROJECT:
+            return loc.project.project_id
+    for r in session.roots:
+        if r.project_id != NO_PROJECT:
+            return r.project_id
+    return None
+
+
+def remember(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
+    """{text} -> {changes: [{id, key, value, action, previous, ...}], cost_usd, message}."""
+    text = arg.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise MemoryInputError('Say what to remember: {"text": "We deploy with fly.io"}.')
+    try:
+        r = _memory(session, svc, arg).remember(text)
+    except MemoryError_ as exc:
+        raise MemoryInputError(str(exc)) from None
+    changes = [dict(fact_json(c.fact), action=c.action, previous=c.previous) for c in r.changes]
+    return {"changes": changes, "cost_usd": r.cost_micro / 1_000_000, "message": r.message}
+
+
+def forget(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
+    """{id} or {query} -> {forgotten: [fact...], message}; rows and vectors are gone."""
+    what = arg.get("id", arg.get("query"))
+    if isinstance(what, bool) or not isinstance(what, int | str) or not str(what).strip():
+        raise MemoryInputError('Say what to forget: {"id": N} or {"query": "words from it"}.')
+    try:
+        gone = _memory(session, svc, arg).forget(what)
+    except MemoryError_ as exc:
+        raise MemoryInputError(str(exc)) from None
+    n = len(gone)
+    names = "; ".join(f"#{f.id} {f.key}: {f.value}" for f in gone)
+    return {"forgotten": [fact_json(f) for f in gone],
+            "message": f"Forgot {n} fact{'s' * (n != 1)}: {names}."}  # fmt: skip
+
+
+def memory(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
+    """{} -> {path, markdown, facts}: what is remembered, written under the state dir."""
+    mem = _memory(session, svc, arg)
+    md = mem.markdown()
+    path = _write(md)
+    return {"path": str(path), "markdown": md,
+            "facts": [fact_json(f) for f in mem.facts(deprecated=True)]}  # fmt: skip
+
+
+def _write(md: str) -> Path:
+    digest = hashlib.sha256(md.encode()).hexdigest()[:6]
+    path = paths.answers_dir() / "memory" / f"{dates.file_stamp(time.time())}-{digest}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(md, encoding="utf-8")
+    return path

@@ -1,0 +1,76 @@
+"""mira.remember, mira.forget, mira.memory: features/memory.py does the work; these run it
+on the "llm" lane (extraction asks the model) and turn failures into a sentence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from lsprotocol import types
+
+from mira_ls.features import chat
+from mira_ls.features import memory as memory_feature
+from mira_ls.jobs import JobContext
+from mira_ls.llm.errors import LlmError
+from mira_ls.server.base import Handlers, MiraServer, command_arg
+from mira_ls.store import StoreError
+
+log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
+
+_EXPECTED = (LlmError, chat.NeedInput, memory_feature.MemoryInputError, StoreError)
+
+
+async def _on_llm_lane(ls: MiraServer, name: str, fn: Callable[..., dict[str, Any]],
+                       arg: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    def job(ctx: JobContext) -> dict[str, Any]:
+        try:
+            return fn(ls.session, ls.chat.service(ls.session), arg)
+        except _EXPECTED as exc:
+            return {"error": str(exc)}
+        except Exception as exc:
+            log.exception("%s failed", name)
+            return {"error": f"mira-ls could not do that: {exc}. Details are in the server log."}
+
+    handle = ls.submit("llm", f"the {name} command", job)
+    if handle is None:
+        return {"error": "mira-ls is shutting down."}
+    try:
+        out: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
+    except asyncio.CancelledError:
+        handle.token.cancel()
+        raise
+    if "error" in out:
+        ls.show(str(out["error"]), types.MessageType.Warning, once=False)
+    elif out.get("message"):
+        ls.show(str(out["message"]), types.MessageType.Info, once=False)
+    return out
+
+
+@handlers.command("mira.remember")
+async def cmd_remember(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{text} -> {changes, cost_usd, message}."""
+    return await _on_llm_lane(ls, "mira.remember", memory_feature.remember, command_arg(args))
+
+
+@handlers.command("mira.forget")
+async def cmd_forget(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{id} or {query} -> {forgotten, message}."""
+    return await _on_llm_lane(ls, "mira.forget", memory_feature.forget, command_arg(args))
+
+
+@handlers.command("mira.memory")
+async def cmd_memory(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{} -> {path, markdown, facts}; the markdown file is opened in the editor."""
+    out = await _on_llm_lane(ls, "mira.memory", memory_feature.memory, command_arg(args))
+    if "path" in out:
+        from pathlib import Path
+
+        await ls.show_document(
+            Path(out["path"]).as_uri(),
+            fallback=f"mira-ls wrote what it remembers to {out['path']}.",
+        )
+    return out
