@@ -72,6 +72,9 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "018_tasks.sql": {"operation_requests", "task_targets"},
     "021_understanding.sql": set(),
     "023_artifact_errors.sql": {"artifact_errors"},
+    "025_memory_recall.sql": {
+        f"search_documents{s}" for s in ("", "_config", "_content", "_data", "_docsize", "_idx")
+    },
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order
@@ -402,7 +405,7 @@ def test_virtual_tables_are_only_fts5(tmp_db: Store) -> None:
         .execute("SELECT name, sql FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")
         .fetchall()
     )
-    assert {r[0] for r in rows} == {"search_symbols", "search_commits"}
+    assert {r[0] for r in rows} == {"search_symbols", "search_commits", "search_documents"}
     assert all(re.search(r"USING fts5\(", r[1], re.I) for r in rows)
 
 

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = action("forget", "forget a fact by its id, or the facts some words name")
     a.add_argument("what", metavar="ID_OR_TEXT")
     action("profile", "your profile, folded from the facts")
+    action("analyze", "analyse chat messages not analysed yet (salience, intent, topics)")
 
 
 def _memory(args: argparse.Namespace, store: Store) -> Any:
@@ -75,8 +76,32 @@ def _action(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
         n = len(gone)
         text = f"forgot {n} fact{'s' * (n != 1)}: " + "; ".join(_line(f) for f in gone)
         return [fact_json(f) for f in gone], text
+    if act == "analyze":
+        return _analyze(mem)
     p = mem.profile()
     return p, _profile_text(p)
+
+
+def _analyze(mem: Any) -> tuple[Any, str]:
+    """In the foreground, through the job runner (the same job the server runs)."""
+    from mira_ls.jobs import Lane, Runner
+    from mira_ls.memory.analysis import ANALYSIS_KEY, job
+
+    runner = Runner([Lane("llm")])
+    try:
+        handle = runner.submit("llm", job, mem.store, mem.svc, key=ANALYSIS_KEY)
+        if handle is None:  # pragma: no cover - a fresh runner takes every job
+            raise CliError("The job runner refused the analysis.")
+        run = handle.future.result()
+    finally:
+        runner.stop()
+    text = (
+        f"{run.analysed} analysed, {run.reused} reused, {run.failed} failed, "
+        f"{run.embedded} embedded; {run.calls} calls, {run.cost_micro / 1e6:.4f} USD"
+    )
+    if run.stopped:
+        text += f"\n{run.stopped}"
+    return run.as_json(), text
 
 
 def _line(f: Any) -> str:

@@ -85,3 +85,28 @@ def _write(md: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(md, encoding="utf-8")
     return path
+
+
+def analysis_due(session: Session) -> bool:
+    """Whether a full batch of messages waits for analysis (so each call is a full batch;
+    ``mira-ls memory analyze`` does the rest at once)."""
+    from mira_ls.memory.analysis import BATCH
+    from mira_ls.memory.conversation import _username
+    from mira_ls.store import memory as sessions
+    from mira_ls.store import memory_analysis as aq
+
+    if session.store is None or not session.settings.memory.enabled:
+        return False
+    with session.store.write() as w:
+        user = sessions.local_user_id(w, _username())
+    return aq.pending_count(session.store.conn(), user) >= BATCH
+
+
+def analyse(session: Session, svc: LlmService, cancelled: Any = None) -> dict[str, Any]:
+    """Message analysis of every message not analysed yet (a background job after chat)."""
+    from mira_ls.memory.analysis import Analyzer
+
+    if session.store is None or not session.settings.memory.enabled:
+        return {"analysed": 0}
+    run = Analyzer.open(session.store, svc, enabled=True).run(cancelled)
+    return run.as_json()

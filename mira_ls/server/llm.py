@@ -27,6 +27,21 @@ handlers = Handlers()
 register = handlers.register
 
 
+def _analyse_later(ls: MiraServer) -> None:
+    """The new messages' analysis in the background, once a full batch waits (one queued
+    run, however many asked)."""
+    from mira_ls.features import memory as memory_feature
+    from mira_ls.memory.analysis import ANALYSIS_KEY
+
+    if not memory_feature.analysis_due(ls.session):
+        return
+
+    def job(ctx: JobContext) -> dict[str, Any]:
+        return memory_feature.analyse(ls.session, ls.chat.service(ls.session), ctx.cancelled)
+
+    ls.submit("llm", "message analysis", job, key=ANALYSIS_KEY)
+
+
 async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
     """Run one chat command on the "llm" lane: chunks as mira/chatChunk and $/progress, the answer
     as a markdown file shown with window/showDocument (showMessage when unsupported)."""
@@ -70,6 +85,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
         if tail:  # the last throttled report would otherwise hide the end of the answer
             progress.report(0, 0, "".join(tail)[-80:].replace("\n", " ").strip(), force=True)
         progress.end(result.cost)
+        _analyse_later(ls)
         return result
 
     handle = ls.submit("llm", f"the mira.{op} command", job)

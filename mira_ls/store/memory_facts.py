@@ -197,13 +197,17 @@ def delete(conn: Connection, fact_ids: list[int]) -> int:
 
 
 def drop_unused_embeddings(conn: Connection, embedding_ids: list[int]) -> None:
-    """Embeddings no fact, collection point or document chunk refers to any more."""
+    """Embeddings no fact, collection point, message, summary or document chunk refers to
+    any more."""
     for eid in embedding_ids:
         conn.execute(
             "DELETE FROM embeddings WHERE id = ?"
             " AND NOT EXISTS (SELECT 1 FROM memory_fact_vectors WHERE embedding_id = ?)"
-            " AND NOT EXISTS (SELECT 1 FROM vector_points WHERE embedding_id = ?)",
-            (eid, eid, eid),
+            " AND NOT EXISTS (SELECT 1 FROM vector_points WHERE embedding_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM message_embeddings WHERE embedding_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM rolling_summaries WHERE embedding_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM document_chunks WHERE embedding_id = ?)",
+            (eid, eid, eid, eid, eid, eid),
         )
 
 
