@@ -91,14 +91,12 @@ def analysis_due(session: Session) -> bool:
     """Whether a full batch of messages waits for analysis (so each call is a full batch;
     ``mira-ls memory analyze`` does the rest at once)."""
     from mira_ls.memory.analysis import BATCH
-    from mira_ls.memory.conversation import _username
-    from mira_ls.store import memory as sessions
+    from mira_ls.memory.owner import local_user_id
     from mira_ls.store import memory_analysis as aq
 
     if session.store is None or not session.settings.memory.enabled:
         return False
-    with session.store.write() as w:
-        user = sessions.local_user_id(w, _username())
+    user = local_user_id(session.store)
     return aq.pending_count(session.store.conn(), user) >= BATCH
 
 

@@ -66,6 +66,17 @@ class StructuredAnswer:
     request_ids: list[str] = field(default_factory=list)
 
 
+def list_schema(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The schema of an answer that is an object with one key holding a list of ``item``
+    (strict json_schema needs an object at the top, never a bare array)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [key],
+        "properties": {key: {"type": "array", "items": item}},
+    }
+
+
 def schema_hash(schema: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()
 

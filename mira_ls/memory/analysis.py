@@ -23,10 +23,11 @@ from mira_ls.llm.budget import BudgetRefused
 from mira_ls.llm.errors import LlmError
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import LlmService
+from mira_ls.memory import owner
 from mira_ls.store import Store
 from mira_ls.store import memory_analysis as q
 from mira_ls.store.memory_analysis import Pending
-from mira_ls.vectors.embeddings import Embedder, semantic_off_reason
+from mira_ls.vectors.embeddings import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +49,7 @@ _ITEM = {
         "mood": {"type": "string", "description": "one word: neutral, frustrated, pleased..."},
     },
 }
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["messages"],
-    "properties": {"messages": {"type": "array", "items": _ITEM}},
-}
+SCHEMA = structured.list_schema("messages", _ITEM)
 SYSTEM = (
     "You annotate a programmer's chat messages for a long-term memory. For each message "
     "give: salience from 0 to 1 (how worth remembering it is: decisions, preferences, "
@@ -127,16 +123,8 @@ class Analyzer:
 
     @classmethod
     def open(cls, store: Store, svc: LlmService, *, enabled: bool | None = None) -> Analyzer:
-        from mira_ls.memory.conversation import _username
-        from mira_ls.store import memory as sessions
-
-        with store.write() as w:
-            user = sessions.local_user_id(w, _username())
-        emb = None
-        if semantic_off_reason(svc.settings, svc.env) is None:
-            emb = Embedder(store, svc.settings, budget=svc.budget, env=svc.env)
         on = svc.settings.memory.enabled if enabled is None else enabled
-        return cls(store, svc, user, emb, on)
+        return cls(store, svc, owner.local_user_id(store), owner.memory_embedder(store, svc), on)
 
     def run(self, cancelled: Callable[[], bool] | None = None, limit: int = 10_000) -> AnalysisRun:
         """Analyse every pending message of the user, a batch at a time."""
@@ -154,9 +142,9 @@ class Analyzer:
             done += len(todo)
             try:
                 self._batch(todo, out)
+            except structured.StructuredInvalid:
+                continue  # marked failed; the next batch goes on
             except (BudgetRefused, LlmError) as exc:
-                if isinstance(exc, structured.StructuredInvalid):
-                    continue  # marked failed; the next batch goes on
                 out.stopped = str(exc)
                 out.errors.append(str(exc))
                 break

@@ -7,7 +7,6 @@ model newest-first until its token share is used, then in chronological order.
 
 from __future__ import annotations
 
-import getpass
 import time
 import uuid
 from collections.abc import Callable
@@ -15,18 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from mira_ls.llm import tokens
+from mira_ls.memory.owner import username
 from mira_ls.store import Store
 from mira_ls.store import memory as q
 
 SESSION_IDLE_S = 30 * 60
 HISTORY_ENTRIES = 40
-
-
-def _username() -> str:
-    try:
-        return getpass.getuser() or "local"
-    except Exception:  # no passwd entry (containers)
-        return "local"
 
 
 @dataclass
@@ -45,7 +38,7 @@ class Conversations:
         """An existing session id when given and known, else the recent one, else a new one."""
         now = int(self.clock())
         with self.store.write() as conn:
-            user = q.local_user_id(conn, _username())
+            user = q.local_user_id(conn, username())
             if session_id:
                 s = q.get_session(conn, session_id)
                 if s is not None:

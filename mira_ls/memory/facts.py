@@ -23,11 +23,12 @@ from mira_ls.llm import structured
 from mira_ls.llm.errors import LlmError
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import LlmService
+from mira_ls.memory import owner
 from mira_ls.store import Store
 from mira_ls.store import memory_facts as q
 from mira_ls.store.connection import Connection
 from mira_ls.store.memory_facts import FactRow
-from mira_ls.vectors.embeddings import Embedder, from_blob, semantic_off_reason
+from mira_ls.vectors.embeddings import Embedder, from_blob
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +51,7 @@ _CANDIDATE = {
         "confidence": {"type": "number"},
     },
 }
-EXTRACT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["facts"],
-    "properties": {"facts": {"type": "array", "items": _CANDIDATE}},
-}
+EXTRACT_SCHEMA = structured.list_schema("facts", _CANDIDATE)
 EXTRACT_SYSTEM = (
     "You keep a programmer's long-term memory. From the statement, list durable facts about "
     "the user or their project (tools, stack, preferences, conventions, deployment), each as "
@@ -77,12 +73,7 @@ _DECISION = {
         },
     },
 }
-DECIDE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["decisions"],
-    "properties": {"decisions": {"type": "array", "items": _DECISION}},
-}
+DECIDE_SCHEMA = structured.list_schema("decisions", _DECISION)
 DECIDE_SYSTEM = (
     "You maintain a memory of facts. For each new fact decide, against the existing facts "
     "listed with it: add (nothing existing says this), update (an existing fact on the same "
@@ -197,16 +188,9 @@ class Memory:
         cls, store: Store, svc: LlmService, project_id: int | None, *, enabled: bool | None = None
     ) -> Memory:
         """``enabled``: the current memory.enabled (the service may be older than it)."""
-        from mira_ls.memory.conversation import _username
-        from mira_ls.store import memory as sessions
-
-        with store.write() as w:
-            user = sessions.local_user_id(w, _username())
-        emb = None
-        if semantic_off_reason(svc.settings, svc.env) is None:
-            emb = Embedder(store, svc.settings, budget=svc.budget, env=svc.env)
         on = svc.settings.memory.enabled if enabled is None else enabled
-        return cls(store, svc, user, project_id, emb, on)
+        user = owner.local_user_id(store)
+        return cls(store, svc, user, project_id, owner.memory_embedder(store, svc), on)
 
     # -- reading -------------------------------------------------------------------------
 

@@ -46,12 +46,7 @@ _NODE = {
         "symbols": {"type": "array", "items": {"type": "string"}},
     },
 }
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["subtasks"],
-    "properties": {"subtasks": {"type": "array", "items": _NODE}},
-}
+SCHEMA = structured.list_schema("subtasks", _NODE)
 
 SYSTEM = (
     "You plan programming work. Split the task into small, concrete subtasks a developer "

@@ -46,12 +46,7 @@ _ITEM: dict[str, Any] = {
                          "description": "I/O, mutation of shared state, network; [] if pure"},
     },
 }  # fmt: skip
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["symbols"],
-    "properties": {"symbols": {"type": "array", "items": _ITEM}},
-}
+SCHEMA = structured.list_schema("symbols", _ITEM)
 SYSTEM = (
     "You analyse source code. For each symbol given (its id, kind, name and source), say in "
     "one line what it is for, the domain concepts it deals with (2-5 short noun phrases, "
