@@ -214,3 +214,81 @@ def test_symbols_of_fixes_read_beside_the_log_and_pending_ones_later(store, repo
     assert stats.mode == "scratch" and stats.fixes == 130
     assert git_fixes.pending_symbols(store.conn(), pid) == []
     assert {f.subject: f.symbols for f in git_fixes.all_fixes(store.conn(), pid)} == by_subject
+
+
+def _brute_force(store, pid: int, text: str, files: list[str]) -> list[str]:
+    """Every fix of the project scored with the formula: what the term index must equal."""
+    err_files = set(files)
+    ew, eh = fixes.words(text), fixes.similarity_hash(fixes.category(text), text)
+    scored = [
+        (round(s, 6), fx.fixed_at, fx.commit_hash)
+        for fx in git_fixes.all_fixes(store.conn(), pid)
+        if (s := fixes.score_fix(fx, ew, err_files, eh)) >= 0.3
+    ]
+    scored.sort(key=lambda m: (-m[0], -m[1], m[2]))
+    return [c for _, _, c in scored[:5]]
+
+
+VOCAB = ["crash", "config", "parser", "widget", "null", "loader", "cache", "race", "typo"]
+
+
+def _many_fixes(repo: Repo) -> None:
+    import random
+
+    rng = random.Random(3)
+    repo.write("a.py", "x = 0\n")
+    repo.commit("Initial", at=T0)
+    for i in range(60):
+        path = rng.choice(["a.py", "b.py", "c/d.py"])
+        repo.append(path, f"v{i} = {i}\n")
+        words = " ".join(rng.sample(VOCAB, rng.randint(1, 4)))
+        repo.commit(f"Fix {words}", at=T0 + (i + 1) * DAY)
+
+
+def test_ranking_reads_only_sharing_fixes_and_equals_brute_force(store, repo: Repo) -> None:
+    import random
+
+    _many_fixes(repo)
+    pid, stats = mine_repo(store, repo.root)
+    assert stats.fixes == 60
+    rng = random.Random(5)
+    for _ in range(80):
+        text = " ".join(rng.sample([*VOCAB, "unrelated", "words"], rng.randint(1, 5)))
+        files = rng.sample(["a.py", "b.py", "c/d.py", "none.py"], rng.randint(0, 2))
+        got = [m.commit for m in fixes.rank_fixes(store.conn(), pid, text, files)]
+        assert got == _brute_force(store, pid, text, files), (text, files)
+    # a fix's own message: the same similarity hash, 1.0, first
+    assert not fixes.rank_fixes(store.conn(), pid, "Fix zebra", [])  # shares nothing
+    subject = git_fixes.all_fixes(store.conn(), pid)[7].subject
+    (best, *_) = fixes.rank_fixes(store.conn(), pid, subject, [])
+    assert best.score == 1.0 and best.subject == subject
+
+
+def test_renamed_file_moves_in_the_term_index(store, repo: Repo) -> None:
+    h = ranking_repo(repo)
+    repo.git("mv", "app/config.py", "app/settings.py")
+    repo.commit("Rename config to settings", at=T0 + 5 * DAY)
+    pid, _ = mine_repo(store, repo.root)
+    got = {m.commit for m in fixes.rank_fixes(store.conn(), pid, "unrelated", ["app/settings.py"])}
+    assert h["f4"] in got  # touched app/config.py, now known as app/settings.py
+    assert got == set(_brute_force(store, pid, "unrelated", ["app/settings.py"]))
+    assert not fixes.rank_fixes(store.conn(), pid, "unrelated", ["app/config.py"])
+
+
+def test_migration_027_indexes_fixes_mined_before_it(store, repo: Repo) -> None:
+    from mira_ls.store.migrate import load_migrations
+
+    _many_fixes(repo)
+    mine_repo(store, repo.root)
+    with store.write() as c:
+        before = c.execute(
+            "SELECT kind, term, fix_id FROM historical_fix_terms ORDER BY 1, 2, 3"
+        ).fetchall()
+        c.execute("DELETE FROM historical_fix_terms")  # as a database from before 027
+        (m027,) = [m for m in load_migrations() if m.version == 27]
+        for stmt in m027.statements[2:]:  # the backfill, after CREATE TABLE and INDEX
+            c.execute(stmt)
+        after = c.execute(
+            "SELECT kind, term, fix_id FROM historical_fix_terms ORDER BY 1, 2, 3"
+        ).fetchall()
+    assert before and [tuple(r) for r in after] == [tuple(r) for r in before]

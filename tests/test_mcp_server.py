@@ -47,6 +47,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path / "home"),
     }
+    if "PYTHONPATH" in os.environ:  # a checkout beside the installed one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return env
 
 
@@ -160,6 +162,10 @@ async def test_tools_over_stdio(tmp_path: Path, repo: Repo) -> None:
         repo.write("extra/more.py", "def another_one():\n    return 2\n")
         text, err = await call("get_symbol", name="another_one")
         assert not err and "extra/more.py" in text and "return 2" in text
+        # and a deleted one is gone
+        (repo.root / "extra" / "more.py").unlink()
+        text, err = await call("search_symbols", query="another_one")
+        assert "another_one" not in text
 
         text, err = await call("no_such_tool")
         assert err and "no tool named" in text
@@ -210,6 +216,10 @@ async def test_resources_and_prompts(tmp_path: Path, repo: Repo) -> None:
         ClientSession(read, write) as session,
     ):
         await session.initialize()
+        listed = await session.list_resources()
+        uris = [r.uri for r in listed.resources]
+        assert "mira://context/core.py" in uris and "mira://context/app.py" in uris
+        assert not any(".env" in u for u in uris) and listed.next_cursor is None
         templates = await session.list_resource_templates()
         assert [t.uri_template for t in templates.resource_templates] == ["mira://context/{path}"]
 
@@ -247,4 +257,49 @@ async def test_resources_and_prompts(tmp_path: Path, repo: Repo) -> None:
 
         with pytest.raises(MCPError, match="needs the argument 'path'"):
             await session.get_prompt("explain", {})
+    errlog.close()
+
+
+async def test_progress_while_the_first_index_runs(tmp_path: Path, repo: Repo) -> None:
+    """A call made before the first index is done waits for it, saying how far it is."""
+    import anyio
+
+    env = _env(tmp_path) | {
+        "MIRA_TEST_HOLD_AT": "mcp:prepare:index",
+        "MIRA_TEST_PAUSE_DIR": str(tmp_path),
+    }
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mira_ls", "mcp", "--workspace", str(repo.root)],
+        env=env,
+        cwd=str(tmp_path),
+    )
+    said: list[str] = []
+
+    async def progress(value: float, total: float | None, message: str | None) -> None:
+        said.append(message or "")
+
+    errlog = (tmp_path / "server.log").open("w")
+    async with (
+        stdio_client(params, errlog=errlog) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        held = tmp_path / "mcp_prepare_index"
+        result: list[Any] = []
+
+        async def ask() -> None:
+            result.append(
+                await session.call_tool("search_symbols", {"query": "parse"}, None, progress)
+            )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask)
+            with anyio.fail_after(60):
+                while not (held.exists() and said):
+                    await anyio.sleep(0.05)
+            assert not result  # the call waits for the index
+            assert any(m.startswith("indexing ") and str(repo.root) in m for m in said)
+            (tmp_path / "mcp_prepare_index.go").write_text("")
+        assert "core.parse" in _text(result[0]) and not result[0].is_error
     errlog.close()

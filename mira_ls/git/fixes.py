@@ -30,6 +30,7 @@ from pathlib import Path
 from mira_ls.git.repo import GitError, run_git
 from mira_ls.store import Store, git_fixes
 from mira_ls.store.connection import Connection
+from mira_ls.store.git_fixes import FixRow
 from mira_ls.testhooks import pause_point
 
 log = logging.getLogger(__name__)
@@ -191,15 +192,11 @@ def rank_fixes(
     err_words = words(error_text)
     err_hash = similarity_hash(category(error_text), error_text)
     scored: list[FixMatch] = []
-    for fx in git_fixes.all_fixes(conn, project_id):
-        if fx.similarity_hash == err_hash:
-            s = 1.0
-        else:
-            overlap = len(err_files & set(fx.files)) / len(err_files) if err_files else 0.0
-            fw = set(fx.words.split())
-            union = len(fw | err_words)
-            jac = len(fw & err_words) / union if union else 0.0
-            s = 0.2 + 0.15 * overlap + 0.65 * jac
+    # The store ranks by the same score; the slack keeps ties at the cut-off that rounding
+    # to 6 places reorders by date (the order below is the answer's).
+    best = git_fixes.best_fixes(conn, project_id, err_words, err_files, err_hash, limit + 20)
+    for fx in best:
+        s = score_fix(fx, err_words, err_files, err_hash)
         if s < 0.3:
             continue
         scored.append(
@@ -215,6 +212,17 @@ def rank_fixes(
         )
     scored.sort(key=lambda m: (-m.score, -m.at, m.commit))
     return scored[:limit]
+
+
+def score_fix(fx: FixRow, err_words: frozenset[str], err_files: set[str], err_hash: str) -> float:
+    """1.0 for the same normalized message; else mostly shared words, then shared files."""
+    if fx.similarity_hash == err_hash:
+        return 1.0
+    overlap = len(err_files & set(fx.files)) / len(err_files) if err_files else 0.0
+    fw = set(fx.words.split())
+    union = len(fw | err_words)
+    jac = len(fw & err_words) / union if union else 0.0
+    return 0.2 + 0.15 * overlap + 0.65 * jac
 
 
 # ---------------------------------------------------------------- symbols touched

@@ -12,7 +12,7 @@ import logging
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import anyio
 import mcp.types as mt
@@ -21,9 +21,11 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from mira_ls import __version__
+from mira_ls.llm.redact import is_secret_path
 from mira_ls.llm.tools import SCHEMAS
 from mira_ls.mcp_server import bundles
 from mira_ls.mcp_server.workspace import Workspace
+from mira_ls.store import code as cs
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,39 @@ CONTEXT_TEMPLATE = mt.ResourceTemplate(
     ),
     mime_type="text/markdown",
 )
+
+
+RESOURCES_PAGE = 500  # resources per resources/list page; the cursor is the next offset
+
+
+def resource_page(ws: Workspace, cursor: str | None) -> mt.ListResourcesResult:
+    """The context bundle of every indexed file (secrets left out), in path order, a page
+    at a time: an agent browsing resources sees the files it can ask about."""
+    try:
+        start = max(0, int(cursor or 0))
+    except ValueError:
+        raise MCPError(mt.INVALID_PARAMS, f"not a cursor of this server: {cursor!r}") from None
+    files = sorted(
+        (rel, f)
+        for rel, f in cs.files_of_project(ws.store.conn(), ws.project_id).items()
+        if not is_secret_path(rel)
+    )
+    page = files[start : start + RESOURCES_PAGE]
+    resources = [
+        mt.Resource(
+            name=rel,
+            title=f"mira-ls context of {rel}",
+            uri=CONTEXT_URI + quote(rel),
+            description=f"{f.language or 'text'}, {f.line_count} lines: symbols, callers, "
+            "history, co-change partners, experts and build errors",
+            mime_type="text/markdown",
+        )
+        for rel, f in page
+    ]
+    more = start + RESOURCES_PAGE < len(files)
+    return mt.ListResourcesResult(
+        resources=resources, next_cursor=str(start + RESOURCES_PAGE) if more else None
+    )
 
 
 def _arg(name: str, description: str, required: bool = False) -> mt.PromptArgument:
@@ -190,10 +225,14 @@ def build(ws: Workspace) -> Server[Any]:
         msg = mt.PromptMessage(role="user", content=mt.TextContent(type="text", text=b.prompt()))
         return mt.GetPromptResult(description=b.title, messages=[msg])
 
+    def _resources(cursor: str | None) -> mt.ListResourcesResult:
+        _fresh(ws)
+        return resource_page(ws, cursor)
+
     async def list_resources(
         ctx: Any, params: mt.PaginatedRequestParams | None
     ) -> mt.ListResourcesResult:
-        return mt.ListResourcesResult(resources=[])
+        return await anyio.to_thread.run_sync(_resources, params.cursor if params else None)
 
     async def list_templates(
         ctx: Any, params: mt.PaginatedRequestParams | None

@@ -24,6 +24,7 @@ from mira_ls.llm.provider import endpoint_from
 from mira_ls.llm.tools import ToolBox
 from mira_ls.store import Store, git_history, locks, projects
 from mira_ls.store import code as cs
+from mira_ls.testhooks import hold_point
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Workspace:
     def _index(self, report: Report) -> None:
         empty = not cs.files_of_project(self.store.conn(), self.project_id)
         report(f"indexing {self.root}" if empty else f"catching up the index of {self.root}")
+        hold_point("mcp:prepare:index")
         last = [-1]
 
         def progress(done: int, total: int, message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,69 @@ def insert_fixes(conn: Connection, project_id: int, rows: Sequence[tuple[Any, ..
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         ((project_id, *r) for r in rows),
     )
+    terms = [
+        (project_id, kind, term, project_id, r[1])
+        for r in rows
+        for kind, term in [("word", w) for w in r[8].split()]
+        + [("file", f) for f in json.loads(r[6])]
+    ]
+    conn.executemany(_INSERT_TERM, terms)
+
+
+# A fix's words and files (migration 027), by commit hash: what ranking looks up.
+_INSERT_TERM = (
+    "INSERT OR IGNORE INTO historical_fix_terms(project_id, kind, term, fix_id) "
+    "SELECT ?, ?, ?, id FROM historical_fixes WHERE project_id = ? AND commit_hash = ?"
+)
+
+
+def best_fixes(
+    conn: Connection,
+    project_id: int,
+    words: Collection[str],
+    files: Collection[str],
+    similarity_hash: str,
+    limit: int,
+) -> list[FixRow]:
+    """The ``limit`` fixes scoring best against an error's words, files and similarity
+    hash, by the score of ``git.fixes.score_fix`` computed here over the fixes sharing a
+    term with it (a fix sharing none scores below the cut-off and is never read)."""
+    terms = [("word", w) for w in words] + [("file", f) for f in files]
+    if len(terms) > 900:  # SQLite's variable limit: an error this long ranks by its start
+        terms = terms[:900]
+    match = " OR ".join("(kind = ? AND term = ?)" for _ in terms) or "0"
+    rows = conn.execute(
+        f"""
+        WITH hits(fix_id, w, f) AS (
+            SELECT fix_id, SUM(kind = 'word'), SUM(kind = 'file') FROM historical_fix_terms
+            WHERE project_id = ? AND ({match}) GROUP BY fix_id
+            UNION ALL
+            SELECT id, 0, 0 FROM historical_fixes WHERE project_id = ? AND similarity_hash = ?
+        ), scored AS (
+            SELECT h.id, h.fixed_at, h.commit_hash, CASE WHEN h.similarity_hash = ? THEN 1.0
+                ELSE 0.2 + 0.15 * (CAST(x.f AS REAL) / ?) + 0.65 * (CASE WHEN u > 0
+                    THEN CAST(x.w AS REAL) / u ELSE 0.0 END) END AS s
+            FROM (SELECT hits.*, (SELECT COUNT(*) FROM historical_fix_terms t
+                                  WHERE t.fix_id = hits.fix_id AND t.kind = 'word') + ? - w AS u
+                  FROM hits) x
+            JOIN historical_fixes h ON h.id = x.fix_id
+        )
+        SELECT {_COLS} FROM historical_fixes WHERE id IN (
+            SELECT id FROM scored WHERE s >= 0.3 - 1e-9
+            ORDER BY s DESC, fixed_at DESC, commit_hash LIMIT ?)
+        """,
+        (
+            project_id,
+            *(x for t in terms for x in t),
+            project_id,
+            similarity_hash,
+            similarity_hash,
+            max(1, len(files)),
+            len(words),
+            limit,
+        ),
+    ).fetchall()
+    return [_row(r) for r in rows]
 
 
 def all_fixes(conn: Connection, project_id: int) -> list[FixRow]:
@@ -213,4 +276,10 @@ def refresh_files(conn: Connection, project_id: int, paths: Iterable[str]) -> No
         conn.execute(
             "UPDATE historical_fixes SET files = ? WHERE id = ?",
             (json.dumps(files, ensure_ascii=False), fid),
+        )
+        conn.execute("DELETE FROM historical_fix_terms WHERE fix_id = ? AND kind = 'file'", (fid,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO historical_fix_terms(project_id, kind, term, fix_id) "
+            "VALUES (?, 'file', ?, ?)",
+            ((project_id, f, fid) for f in files),
         )
