@@ -731,6 +731,13 @@ def _offer_patch(
             return None
 
     planned = patch.plan(text, read) if as_diff else patch.plan_blocks(text, read)
+    if planned.unplaced and session.store is not None:  # kept, without a diff, never dropped
+        kept = artifacts.keep_unplaced(session.store, result.id, where.project_id,
+                                       planned.unplaced)  # fmt: skip
+        for u, art in zip(planned.unplaced, kept, strict=False):
+            result.notes.append(
+                f"the code block for {u.path} is kept as artifact {art} without a diff: {u.reason}"
+            )
     if planned.problem is not None:
         result.edit_refused = f"No edit is offered: {planned.problem}."
         result.notes.append(result.edit_refused)

@@ -29,6 +29,7 @@ class FilePatch:
     new_text: str
     added: int = 0  # lines
     removed: int = 0
+    whole_file: bool = False  # a code block holding the whole file (not one definition)
 
     def size(self) -> str:
         return f"+{self.added} \u2212{self.removed}"
@@ -40,6 +41,7 @@ class PatchPlan:
 
     patches: list[FilePatch] = field(default_factory=list)
     problem: str | None = None
+    unplaced: list[Unplaced] = field(default_factory=list)  # code blocks kept without a diff
 
 
 def diff_blocks(answer: str) -> list[str]:
@@ -124,7 +126,15 @@ _COMMENT_PATH = re.compile(
     r"^\s*(?:#|//|--|/\*|<!--)\s*(?:(?:file(?:name)?|path)\s*:\s*)?([\w./-]*\w\.\w{1,10})"
     r"\s*(?:\*/|-->)?\s*$"
 )
-_HEADER = re.compile(r"^\s*(?:async\s+def|def|class|function|fn|func|pub\s+fn)\b")
+_HEADER = re.compile(
+    r"^\s*(?:(?:export\s+)?(?:async\s+)?(?:def|class|function)|(?:pub\s+)?fn|func)\s+"
+    r"(?:\([^)]*\)\s*)?([A-Za-z_]\w*)"
+)
+_IMPORT = re.compile(r"^(?:import\s|from\s+\S+\s+import\s|use\s|#include\s)")
+_FILLER = re.compile(r"^\s*(?:(?:#|//)(?!\s*(?:type:|noqa|pragma)).*|\.\.\.|/\*.*\*/)?\s*$")
+_CLOSER = ("}", ")", "]", "end")
+_OPEN, _SHUT = "([{", ")]}"
+_DOCSTRING = ('"' * 3, "'" * 3)
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,16 @@ class CodeBlock:
 
     path: str
     text: str
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """A code block naming a file that could not be placed in it (kept without a diff)."""
+
+    path: str
+    text: str
+    original: str | None  # the file's text when the answer was made; None when it is missing
+    reason: str
 
 
 def _path_of(info: str) -> str | None:
@@ -166,32 +186,198 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def _placed(text: str, block: str) -> str | None:
-    """The file's new text: the block replaces the one definition its first line opens, or
-    the whole file when it holds at least half of it; None when it is neither (a fragment
-    that could go anywhere is not offered)."""
+def _depth(line: str) -> int:
+    """Brackets opened minus closed on a line (strings and comments not told apart: a rough
+    count, enough to find where a signature or a braced body ends)."""
+    return sum(ch in _OPEN for ch in line) - sum(ch in _SHUT for ch in line)
+
+
+def _span(lines: list[str], i: int) -> tuple[int, int]:
+    """The lines [start, end) of the definition whose header is line ``i``: its decorators,
+    a signature over several lines, a braced body, then every more indented (or blank) line."""
+    ind = _indent(lines[i])
+    start = i
+    while (
+        start > 0 and lines[start - 1].strip().startswith("@") and _indent(lines[start - 1]) == ind
+    ):
+        start -= 1
+    j, depth = i, 0
+    while j < len(lines):
+        depth += _depth(lines[j])
+        j += 1
+        if depth <= 0:
+            break
+    if depth > 0:  # never balanced: trust the indentation alone
+        j = i + 1
+    while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > ind):
+        j += 1
+    if j < len(lines) and _indent(lines[j]) == ind and lines[j].strip().startswith(_CLOSER):
+        j += 1
+    while j > i + 1 and not lines[j - 1].strip():
+        j -= 1
+    return start, j
+
+
+def _headers(lines: list[str]) -> list[tuple[int, str]]:
+    """(line, name) of every definition header."""
+    out = []
+    for i, ln in enumerate(lines):
+        m = _HEADER.match(ln)
+        if m:
+            out.append((i, m.group(1)))
+    return out
+
+
+def _is_class(line: str) -> bool:
+    return line.lstrip().startswith(("class ", "export class "))
+
+
+def _reindent(lines: list[str], have: int, want: str) -> list[str]:
+    """Lines moved from indent ``have`` to the indent string ``want``."""
+    return [want + ln[min(have, _indent(ln)) :] if ln.strip() else ln for ln in lines]
+
+
+def _top_names(lines: list[str]) -> set[str]:
+    return {name for i, name in _headers(lines) if _indent(lines[i]) == 0}
+
+
+def _loose(lines: list[str]) -> int:
+    """Non-blank lines outside the top-level definitions (a docstring, imports, constants)."""
+    n = i = 0
+    while i < len(lines):
+        ln = lines[i]
+        if _indent(ln) == 0 and _HEADER.match(ln):
+            i = _span(lines, i)[1]
+            continue
+        n += bool(ln.strip()) and not (ln.startswith("@"))
+        i += 1
+    return n
+
+
+def _statement_end(lines: list[str], i: int) -> int:
+    """The line after a statement that starts at ``i`` (brackets left open continue it)."""
+    j, depth = i, _depth(lines[i])
+    while depth > 0 and j + 1 < len(lines):
+        j += 1
+        depth += _depth(lines[j])
+    return j + 1
+
+
+def _import_at(flines: list[str]) -> int:
+    """Where a missing import goes: after the last top-level import, else after a leading
+    docstring (and comments), else at the top."""
+    last = None
+    i = 0
+    while i < len(flines):
+        if _IMPORT.match(flines[i]):
+            last = i = _statement_end(flines, i)
+            continue
+        i += 1
+    if last is not None:
+        return last
+    i = 0
+    while i < len(flines) and (flines[i].startswith("#") or not flines[i].strip()):
+        i += 1
+    if i < len(flines) and flines[i].lstrip().startswith(_DOCSTRING):
+        quote = flines[i].lstrip()[:3]
+        if flines[i].count(quote) >= 2:
+            return i + 1
+        for k in range(i + 1, len(flines)):
+            if quote in flines[k]:
+                return k + 1
+    return 0
+
+
+@dataclass
+class Placing:
+    """A code block placed in its file (``text``), or the sentence why it is not."""
+
+    text: str | None = None
+    whole: bool = False  # the block is the whole file
+    reason: str | None = None
+
+
+def _not_placed(path: str, why: str = "") -> Placing:
+    return Placing(
+        reason=f"the code block for {path} is neither the whole file nor one definition in it" + why
+    )
+
+
+def place(text: str, block: str, path: str) -> Placing:
+    """The file's new text with a code block that carries no position: the block itself
+    when it is the whole file (it holds every top-level definition of the file, and at least
+    half its lines); else each definition the block holds replaces the file's definition of
+    that name (re-indented to it) and imports the file lacks are added after its imports;
+    or the sentence why it cannot be placed (a fragment that could go anywhere, a name the
+    file does not define, or defines more than once)."""
     blines = block.splitlines(keepends=True)
     if blines and not blines[-1].endswith("\n"):
         blines[-1] += "\n"
     body = [ln for ln in blines if ln.strip()]
     if not body:
-        return None
+        return Placing(reason=f"the code block for {path} is empty")
     flines = text.splitlines(keepends=True)
-    first = body[0]
-    hits = [i for i, ln in enumerate(flines) if ln.rstrip() == first.rstrip()]
-    one_def = not any(_indent(ln) <= _indent(first) for ln in body[1:])
-    if _HEADER.match(first) and len(hits) == 1 and one_def:
-        i = hits[0]
-        j = i + 1
-        while j < len(flines) and (not flines[j].strip() or _indent(flines[j]) > _indent(first)):
-            j += 1
-        while j > i + 1 and not flines[j - 1].strip():
-            j -= 1
-        lead = next(k for k, ln in enumerate(blines) if ln.strip())
-        return "".join(flines[:i] + blines[lead:] + flines[j:])
-    if len(body) * 2 >= len([ln for ln in flines if ln.strip()]):
-        return "".join(blines)
-    return None
+    if flines and not flines[-1].endswith("\n"):
+        flines[-1] += "\n"
+    top = _top_names(flines)
+    half = len(body) * 2 >= len([ln for ln in flines if ln.strip()])
+    # the whole file: every top-level definition of it and, when it has more than those
+    # (a docstring, imports), more in the block too; a run of definitions is replaced one by one
+    every = top and top <= _top_names(blines) and (_loose(blines) > 0 or _loose(flines) == 0)
+    if (every and half) or not text.strip():
+        return Placing("".join(blines), whole=True)
+    base = min(_indent(ln) for ln in body)
+    units: list[tuple[int, int, int, str]] = []  # the block's definitions: start, header, end, name
+    imports: list[str] = []
+    i = 0
+    while i < len(blines):
+        ln = blines[i]
+        m = _HEADER.match(ln)
+        if m and _indent(ln) == base:
+            start, end = _span(blines, i)
+            units.append((start, i, end, m.group(1)))
+            i = end
+        elif _IMPORT.match(ln[base:]) and _indent(ln) == base:
+            j = _statement_end(blines, i)
+            imports.append("".join(x[base:] for x in blines[i:j]))
+            i = j
+        elif (ln.strip().startswith("@") and _indent(ln) == base) or _FILLER.match(ln):
+            i += 1
+        elif half and not top:
+            return Placing("".join(blines), whole=True)  # a script with no definitions
+        else:
+            return _not_placed(path, f" (`{ln.strip()[:60]}` is outside any definition)")
+    if not units:
+        return Placing("".join(blines), whole=True) if half else _not_placed(path)
+    found = _headers(flines)
+    edits: list[tuple[int, int, list[str]]] = []
+    for start, head, end, name in units:
+        cls = _is_class(blines[head])
+        cands = [k for k, n in found if n == name and _is_class(flines[k]) == cls]
+        if len(cands) > 1:
+            same = [k for k in cands if flines[k].strip() == blines[head].strip()]
+            cands = same or [k for k in cands if _indent(flines[k]) == _indent(blines[head])]
+        if not cands:
+            return Placing(reason=f"{path} has no definition named {name} for the code block")
+        if len(cands) > 1:
+            return Placing(
+                reason=f"{path} defines {name} {len(cands)} times and the code block does not "
+                "say which one it replaces"
+            )
+        fs, fe = _span(flines, cands[0])
+        if any(fs < e and s < fe for s, e, _ in edits):
+            return Placing(reason=f"the code block for {path} replaces {name} twice")
+        lead = flines[cands[0]][: _indent(flines[cands[0]])]
+        edits.append((fs, fe, _reindent(blines[start:end], base, lead)))
+    out = list(flines)
+    for fs, fe, new in sorted(edits, reverse=True):
+        out[fs:fe] = new
+    have = {ln.strip() for ln in flines}
+    missing = [imp for imp in imports if imp.strip() not in have]
+    if missing:
+        at = _import_at(out)
+        out[at:at] = missing
+    return Placing("".join(out))
 
 
 def _line_counts(old: str, new: str) -> tuple[int, int]:
@@ -206,11 +392,14 @@ def _line_counts(old: str, new: str) -> tuple[int, int]:
 
 
 def plan_blocks(answer: str, read: Callable[[str], str | None]) -> PatchPlan:
-    """What the answer's path-labelled code blocks change (``read`` as for ``plan``)."""
+    """What the answer's path-labelled code blocks change (``read`` as for ``plan``). A block
+    that cannot be placed is in ``unplaced`` with the reason (the others are still offered);
+    a file the guard refuses refuses the whole plan (and nothing is kept)."""
     blocks = code_blocks(answer)
     if not blocks:
         return PatchPlan(problem="the answer holds no code block naming a file")
     refusals: list[str] = []
+    unplaced: list[Unplaced] = []
     out: dict[str, FilePatch] = {}
     for b in blocks:
         try:
@@ -219,20 +408,23 @@ def plan_blocks(answer: str, read: Callable[[str], str | None]) -> PatchPlan:
             refusals.append(str(exc))
             continue
         if text is None:
-            refusals.append(f"{b.path} does not exist in the workspace")
+            why = f"{b.path} does not exist in the workspace"
+            unplaced.append(Unplaced(b.path, b.text, None, why))
             continue
-        base = out[b.path].new_text if b.path in out else text
-        new = _placed(base, b.text)
-        if new is None:
-            refusals.append(
-                f"the code block for {b.path} is neither the whole file nor one definition in it"
-            )
+        prior = out.get(b.path)
+        placed = place(prior.new_text if prior else text, b.text, b.path)
+        if placed.text is None:
+            unplaced.append(Unplaced(b.path, b.text, text, placed.reason or "it was not placed"))
             continue
-        added, removed = _line_counts(text, new)
-        out[b.path] = FilePatch(b.path, text, new, added, removed)
+        added, removed = _line_counts(text, placed.text)
+        whole = placed.whole or (prior is not None and prior.whole_file)
+        out[b.path] = FilePatch(b.path, text, placed.text, added, removed, whole)
     if refusals:
         return PatchPlan(problem="; ".join(refusals))
     changed = [p for p in out.values() if p.new_text != p.old_text]
     if not changed:
-        return PatchPlan(problem="the code blocks change nothing in the current text")
-    return PatchPlan(changed)
+        problem = "; ".join(u.reason for u in unplaced) or (
+            "the code blocks change nothing in the current text"
+        )
+        return PatchPlan(problem=problem, unplaced=unplaced)
+    return PatchPlan(changed, unplaced=unplaced)

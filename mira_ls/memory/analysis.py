@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from mira_ls.memory import owner
 from mira_ls.store import Store
 from mira_ls.store import memory_analysis as q
 from mira_ls.store.memory_analysis import Pending
+from mira_ls.tasks.operations import Operation, Outcome
 from mira_ls.vectors.embeddings import Embedder
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,9 @@ class AnalysisRun:
     output_tokens: int = 0
     cost_micro: int = 0
     embedded: int = 0
+    cached: int = 0  # batches answered from the LLM cache
+    model: str | None = None  # the model that answered (after any downgrade)
+    reasoning_effort: str | None = None
     stopped: str | None = None  # why it stopped early (budget, endpoint)
     errors: list[str] = field(default_factory=list)
 
@@ -127,30 +132,70 @@ class Analyzer:
         return cls(store, svc, owner.local_user_id(store), owner.memory_embedder(store, svc), on)
 
     def run(self, cancelled: Callable[[], bool] | None = None, limit: int = 10_000) -> AnalysisRun:
-        """Analyse every pending message of the user, a batch at a time."""
+        """Analyse every pending message of the user, a batch at a time. A run that finds
+        messages to analyse is one operation (command ``memory_analysis``, ``mira-ls ops``)
+        whose cost is its budget_tracking rows (the analysis calls and the embeddings)."""
         out = AnalysisRun()
         if not self.enabled:
             return out
         done = 0
-        while done < limit:
-            if cancelled is not None and cancelled():
-                out.stopped = "Message analysis was cancelled; the rest is analysed later."
-                break
-            todo = q.pending(self.store.conn(), self.user_id, min(self.batch, limit - done))
-            if not todo:
-                break
-            done += len(todo)
-            try:
-                self._batch(todo, out)
-            except structured.StructuredInvalid:
-                continue  # marked failed; the next batch goes on
-            except (BudgetRefused, LlmError) as exc:
-                out.stopped = str(exc)
-                out.errors.append(str(exc))
-                break
+        op: Operation | None = None
+        try:
+            while done < limit:
+                if cancelled is not None and cancelled():
+                    out.stopped = "Message analysis was cancelled; the rest is analysed later."
+                    break
+                todo = q.pending(self.store.conn(), self.user_id, min(self.batch, limit - done))
+                if not todo:
+                    break
+                if op is None:
+                    op = self._open(todo[0].project_id, limit)
+                done += len(todo)
+                try:
+                    self._batch(todo, out, op)
+                except structured.StructuredInvalid:
+                    continue  # marked failed; the next batch goes on
+                except (BudgetRefused, LlmError) as exc:
+                    out.stopped = str(exc)
+                    out.errors.append(str(exc))
+                    break
+        except BaseException as exc:
+            if op is not None:
+                op.failed(f"mira-ls failed while analysing messages: {type(exc).__name__}.")
+            raise
+        if op is not None:
+            self._close(op, out, cancelled)
         return out
 
-    def _batch(self, todo: list[Pending], out: AnalysisRun) -> None:
+    def _open(self, project_id: int | None, limit: int) -> Operation:
+        n = min(limit, q.pending_count(self.store.conn(), self.user_id))
+        op = Operation(
+            self.store, uuid.uuid4().hex[:12], "memory_analysis",
+            f"analyse {n} chat message{'s' * (n != 1)}", project_id, clock=self.clock,
+        )  # fmt: skip
+        op.running(model=self.svc.settings.llm.model, effort=CHEAPEST_EFFORT)
+        return op
+
+    def _close(self, op: Operation, out: AnalysisRun, cancelled: Callable[[], bool] | None) -> None:
+        summary = (
+            f"{out.analysed} analysed, {out.reused} reused, {out.failed} failed, "
+            f"{out.embedded} embedded; {out.calls} calls"
+        )
+        outcome = Outcome(
+            out.model or self.svc.settings.llm.model, out.reasoning_effort or CHEAPEST_EFFORT,
+            out.input_tokens, out.output_tokens, cached=out.calls == 0 and out.cached > 0,
+            summary=summary, from_budget=True,
+        )  # fmt: skip
+        if out.stopped and cancelled is not None and cancelled():
+            op.cancelled(outcome)
+        elif out.stopped:
+            op.failed(out.stopped, outcome)
+        elif out.failed and not (out.analysed or out.reused):
+            op.failed(out.errors[0] if out.errors else f"{out.failed} messages failed.", outcome)
+        else:
+            op.done(outcome)
+
+    def _batch(self, todo: list[Pending], out: AnalysisRun, op: Operation) -> None:
         now = int(self.clock())
         texts = {p.entry_id: redact(self.svc.scrub(p.content)) for p in todo}
         hashes = {p.entry_id: message_hash(p.role, texts[p.entry_id]) for p in todo}
@@ -166,7 +211,7 @@ class Analyzer:
         model = ""
         if ask:
             try:
-                ans = self._ask(ask, texts, out)
+                ans = self._ask(ask, texts, out, op)
             except structured.StructuredInvalid as exc:
                 with self.store.write() as w:
                     q.mark_failed(w, [p.entry_id for p in todo],
@@ -194,10 +239,10 @@ class Analyzer:
                     out.analysed += 1
                 else:
                     out.reused += 1
-        self._embed(todo, texts, out)
+        self._embed(todo, texts, out, op)
 
     def _ask(
-        self, ask: list[Pending], texts: dict[int, str], out: AnalysisRun
+        self, ask: list[Pending], texts: dict[int, str], out: AnalysisRun, op: Operation
     ) -> structured.StructuredAnswer:
         lines = [
             f"Message id {p.entry_id} ({p.role}):\n{texts[p.entry_id][:MAX_MESSAGE_CHARS]}"
@@ -207,22 +252,27 @@ class Analyzer:
             "message_analysis", SCHEMA, SYSTEM, "\n\n".join(lines), "memory_analysis",
             ask[0].project_id, reasoning_effort=CHEAPEST_EFFORT,
         )  # fmt: skip
-        ans = structured.ask(self.svc, req, _check([p.entry_id for p in ask]))
+        ans = structured.ask(self.svc, req, _check([p.entry_id for p in ask]), None, op.on_request)
         out.cost_micro += ans.cost_micro
+        out.model, out.reasoning_effort = ans.model, ans.reasoning_effort
+        out.cached += int(ans.cached)
         if not ans.cached:
             out.calls += ans.attempts
             out.input_tokens += ans.input_tokens
             out.output_tokens += ans.output_tokens
         return ans
 
-    def _embed(self, todo: list[Pending], texts: dict[int, str], out: AnalysisRun) -> None:
+    def _embed(
+        self, todo: list[Pending], texts: dict[int, str], out: AnalysisRun, op: Operation
+    ) -> None:
         """Each analysed message into the conversation collection (its text embedded once)."""
         if self.embedder is None:
             return
         emb = self.embedder
         wanted = {p.entry_id: texts[p.entry_id] for p in todo if texts[p.entry_id].strip()}
         run = emb.embed(list(wanted.values()), project_id=todo[0].project_id,
-                        operation="embed_memory")  # fmt: skip
+                        operation="embed_memory", on_request=op.on_request)  # fmt: skip
+        out.cost_micro += run.cost_micro
         if run.stopped:
             log.info("memory: messages not embedded: %s", run.stopped)
         keys = {eid: emb.key(t) for eid, t in wanted.items()}

@@ -24,11 +24,17 @@ class ArtifactRow:
     lines_removed: int
     status: str
     applied_at: int | None
+    title: str | None = None  # what it is; for a code block not placed, why
+
+    @property
+    def placed(self) -> bool:
+        """Whether it can be applied (a code block that could not be placed has no diff)."""
+        return self.diff is not None
 
 
 _COLS = (
     "id, operation_id, project_id, kind, file_path, content, content_hash, original_content, "
-    "original_hash, diff, lines_added, lines_removed, status, applied_at"
+    "original_hash, diff, lines_added, lines_removed, status, applied_at, title"
 )
 
 
@@ -47,9 +53,9 @@ def insert(
     language: str | None,
     content: str,
     content_hash: str,
-    original_content: str,
-    original_hash: str,
-    diff: str,
+    original_content: str | None,
+    original_hash: str | None,
+    diff: str | None,
     lines_added: int,
     lines_removed: int,
     now: int,

@@ -1,9 +1,11 @@
 """Code an answer proposes, and what became of it.
 
 A fix offered by ``mira.fixError`` (kind ``patch``) or a chat answer's code block naming a file
-(kind ``code``) is stored as one ``artifact`` per file:
-the proposed text, the file's text when the answer was made (and their hashes) and the
-unified diff between them. Applying it records a ``file_modification`` (source
+(kind ``code``; ``file`` when the block is the whole file) is stored as one ``artifact`` per
+file: the proposed text, the file's text when the answer was made (and their hashes) and the
+unified diff between them. A code block that could not be placed in its file (a fragment
+whose definition the file does not have) is kept too, as kind ``code`` with no diff and a
+title saying why: never dropped, never applied. Applying it records a ``file_modification`` (source
 ``artifact``, before/after hashes) and marks it applied; a file changed since the artifact
 was made is named first, so the editor asks before replacing it. A saved file whose text is
 back to the artifact's original is recorded as a revert (a ``user`` modification, the
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from mira_ls.index.languages import language_for_path
-from mira_ls.llm.patch import FilePatch
+from mira_ls.llm.patch import FilePatch, Unplaced
 from mira_ls.store import Store, StoreError
 from mira_ls.store import artifacts as q
 
@@ -61,7 +63,7 @@ def propose(
                     conn,
                     operation_id=operation_id,
                     project_id=project_id,
-                    kind=kind,
+                    kind="file" if p.whole_file and kind == "code" else kind,
                     title=f"fix for {p.path}",
                     file_path=p.path,
                     language=language_for_path(p.path),
@@ -85,6 +87,40 @@ def propose(
         return []
 
 
+def keep_unplaced(
+    store: Store, operation_id: str, project_id: int, blocks: Iterable[Unplaced]
+) -> list[int]:
+    """The code blocks an answer named a file for but that could not be placed in it: each
+    an artifact (kind ``code``) with the block as its text, the file's text then, no diff,
+    and the reason in its title; [] when the database refuses (logged)."""
+    try:
+        with store.write() as conn:
+            now = int(time.time())
+            return [
+                q.insert(
+                    conn,
+                    operation_id=operation_id,
+                    project_id=project_id,
+                    kind="code",
+                    title=f"code for {b.path}, not placed: {b.reason}"[:500],
+                    file_path=b.path,
+                    language=language_for_path(b.path),
+                    content=b.text,
+                    content_hash=sha(b.text),
+                    original_content=b.original,
+                    original_hash=sha(b.original) if b.original is not None else None,
+                    diff=None,
+                    lines_added=0,
+                    lines_removed=0,
+                    now=now,
+                )
+                for b in blocks
+            ]
+    except StoreError as exc:
+        log.warning("could not keep the code blocks of %s: %s", operation_id, exc)
+        return []
+
+
 def changed_since(
     store: Store, operation_id: str, current: Callable[[str], str | None]
 ) -> list[str]:
@@ -93,7 +129,7 @@ def changed_since(
     return [
         a.file_path or ""
         for a in q.of_operation(store.conn(), operation_id)
-        if a.status == "proposed" and current(a.file_path or "") != a.original_content
+        if a.status == "proposed" and a.placed and current(a.file_path or "") != a.original_content
     ]
 
 
@@ -101,7 +137,9 @@ def applied(store: Store, operation_id: str, project_id: int) -> int:
     """The editor applied the fix of ``operation_id``: its modifications; how many files."""
     with store.write() as conn:
         now = int(time.time())
-        arts = [a for a in q.of_operation(conn, operation_id) if a.status == "proposed"]
+        arts = [
+            a for a in q.of_operation(conn, operation_id) if a.status == "proposed" and a.placed
+        ]
         for a in arts:
             q.insert_modification(
                 conn, project_id=project_id, artifact_id=a.id, operation_id=operation_id,

@@ -29,6 +29,7 @@ KIND_OF = {
     "decompose": "generate",
     "build": "other",
     "embed": "other",
+    "memory_analysis": "analyze",
 }
 STATUSES = ("pending", "running", "streaming", "done", "failed", "cancelled")
 
@@ -47,6 +48,8 @@ class Outcome:
     request_ids: list[str] = field(default_factory=list)
     answer_path: str | None = None
     summary: str | None = None
+    # the cost is the sum of the operation's budget_tracking rows (a run of several calls)
+    from_budget: bool = False
 
 
 class Operation:
@@ -130,7 +133,7 @@ class Operation:
             q.link_requests(conn, self.id, [*self.request_ids, *outcome.request_ids])
             q.set_session(conn, self.id, outcome.session_id)
             linked = self.request_ids or outcome.request_ids
-            if status == "failed" and (linked or not outcome.cost_micro):
+            if outcome.from_budget or (status == "failed" and (linked or not outcome.cost_micro)):
                 # what the calls that were made cost, as the budget says
                 outcome.cost_micro = q.budget_cost(conn, self.id)
             q.finish(

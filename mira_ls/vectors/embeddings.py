@@ -193,9 +193,11 @@ class Embedder:
         progress: Progress | None = None,
         cancel: Cancel | None = None,
         raise_errors: bool = False,
+        on_request: Callable[[str], None] | None = None,
     ) -> EmbedRun:
         """Embed the texts that have no vector yet. Stops (run.stopped says why) at the
-        first refusal or failure unless ``raise_errors``, which raises it instead."""
+        first refusal or failure unless ``raise_errors``, which raises it instead.
+        ``on_request`` is told each budget_tracking request id as it is made."""
         run = EmbedRun(texts=len(texts))
         todo = self.missing(texts)
         run.reused = len({self.key(t) for t in texts}) - len(todo)
@@ -208,7 +210,7 @@ class Embedder:
                 run.stopped = "Embedding was cancelled; what was embedded so far is kept."
                 break
             try:
-                self._one_batch(batch, run, project_id, operation)
+                self._one_batch(batch, run, project_id, operation, on_request)
             except (BudgetRefused, LlmError) as exc:
                 run.stopped = str(exc)
                 run.errors.append(str(exc))
@@ -226,6 +228,7 @@ class Embedder:
         run: EmbedRun,
         project_id: int | None,
         operation: str,
+        on_request: Callable[[str], None] | None = None,
     ) -> None:
         count = sum(n for _, _, n in batch)
         res = self.budget.reserve(
@@ -237,6 +240,8 @@ class Embedder:
             project_id=project_id,
             allow_downgrade=False,
         )
+        if on_request is not None:
+            on_request(res.request_id)
         try:
             got = embed(
                 self.provider,

@@ -45,6 +45,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "mira-ls.reindex", title: "Reindex", server: "mira.reindex" },
   { id: "mira-ls.openReport", title: "Open Report", server: "mira.openReport" },
   { id: "mira-ls.showChat", title: "Show Chat" },
+  { id: "mira-ls.currentTask", title: "Current Task" },
   { id: "mira-ls.setApiKey", title: "Set API Key" },
   { id: "mira-ls.clearApiKey", title: "Clear API Key" },
   { id: "mira-ls.restartServer", title: "Restart Server" },

@@ -1,6 +1,7 @@
 /**
  * VS Code glue: starts `mira-ls serve`, maps `mira.*` settings, registers the palette
- * commands, streams chat answers into the chat view and keeps the budget in the status bar.
+ * commands, streams chat answers into the chat view and keeps the budget and the current
+ * task in the status bar.
  * The logic worth testing lives in the pure modules next to this one.
  */
 
@@ -45,7 +46,8 @@ import {
   withWorkspaceTrust,
 } from "./settings";
 import { MessageGate, MessageType } from "./messages";
-import { BudgetStatus } from "./statusBar";
+import { BudgetStatus, TaskStatus } from "./statusBar";
+import { changesTask, taskActions, taskItemState, taskMarkdown } from "./task";
 import { keepInChatView } from "./showDocument";
 const API_KEY_SECRET = "mira.openaiApiKey";
 const CHAT_CHUNK = "mira/chatChunk";
@@ -69,6 +71,13 @@ class Mira implements vscode.Disposable {
   private readonly output = vscode.window.createOutputChannel("Mira");
   private readonly chat = new ChatView();
   private readonly status = new BudgetStatus(() => this.execute("mira.budget", { quiet: true }, { quiet: true }));
+  // Tasks belong to a workspace folder: without one there is nothing to ask (and the server
+  // would warn on every poll).
+  private readonly taskStatus = new TaskStatus(async () =>
+    vscode.workspace.workspaceFolders?.length
+      ? this.execute("mira.task.list", { status: "doing" }, { quiet: true })
+      : undefined,
+  );
   private chatsPending = 0;
   private lastChatEnd: number | undefined;
   private openRequested = false;
@@ -227,7 +236,10 @@ class Mira implements vscode.Disposable {
 
   private configureStatus(): void {
     const cfg = vscode.workspace.getConfiguration(SECTION);
-    this.status.configure(cfg.get<boolean>("ui.statusBar", true), cfg.get<number>("ui.budgetPollSeconds", 300));
+    const enabled = cfg.get<boolean>("ui.statusBar", true);
+    const poll = cfg.get<number>("ui.budgetPollSeconds", 300);
+    this.status.configure(enabled, poll);
+    this.taskStatus.configure(enabled, poll);
   }
 
   async onConfigurationChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
@@ -317,6 +329,9 @@ class Mira implements vscode.Disposable {
       const result = opts.quiet ? await this.messages.whileQuiet(send) : await send();
       if (exchange) {
         this.chat.transcript.finish(exchange, chatOutcome(result));
+      }
+      if (changesTask(command)) {
+        this.taskStatus.refreshSoon();
       }
       return result;
     } catch (err) {
@@ -504,6 +519,37 @@ class Mira implements vscode.Disposable {
     void vscode.window.showInformationMessage(`Mira budget: ${text}`);
   }
 
+  /** The current task's quick pick: pause, done, show (the task status bar item's click). */
+  async currentTaskCommand(): Promise<void> {
+    const listed = await this.execute("mira.task.list", { status: "doing" });
+    if (listed === undefined) {
+      return; // execute said why
+    }
+    const state = taskItemState(listed);
+    if (!state.show) {
+      if (!state.stopPolling) {
+        void vscode.window.showInformationMessage(
+          "Mira: no task is being worked on. Start one with `mira-ls task start ID` (or the mira.task.start command).",
+        );
+      }
+      return;
+    }
+    const task = state.task;
+    const picked = await vscode.window.showQuickPick(
+      taskActions(task).map((action) => ({ label: action.label, description: action.description, action })),
+      { title: `Mira task ${task.id}: ${task.title}` },
+    );
+    if (!picked) {
+      return;
+    }
+    const result = await this.execute(picked.action.command, picked.action.arg);
+    const failed = typeof result !== "object" || result === null || "error" in result;
+    if (picked.action.command === "mira.task.show" && !failed) {
+      const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: taskMarkdown(result) });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    }
+  }
+
   async clearCacheCommand(): Promise<void> {
     const choice = await vscode.window.showWarningMessage(
       "Clear Mira's answer cache? Questions asked again will be answered (and paid for) again.",
@@ -559,6 +605,7 @@ class Mira implements vscode.Disposable {
   dispose(): void {
     this.chat.dispose();
     this.status.dispose();
+    this.taskStatus.dispose();
     this.output.dispose();
   }
 }
@@ -586,6 +633,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   reg("mira-ls.reindex", (arg) => m.simpleCommand("mira.reindex", arg));
   reg("mira-ls.openReport", (arg) => m.openReportCommand(arg));
   reg("mira-ls.showChat", () => m.showChat());
+  reg("mira-ls.currentTask", () => m.currentTaskCommand());
   reg("mira-ls.setApiKey", () => m.setApiKey());
   reg("mira-ls.clearApiKey", () => m.clearApiKey());
   reg("mira-ls.restartServer", () => m.restart());

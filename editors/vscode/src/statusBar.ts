@@ -1,8 +1,12 @@
-/** The status bar item: today's spend / daily limit, refreshed from `mira.budget`. */
+/**
+ * The status bar items: today's spend / daily limit, refreshed from `mira.budget`, and the
+ * current task, from `mira.task.list`.
+ */
 
 import * as vscode from "vscode";
 
 import { type Budget, describe, isBudget, level, statusText } from "./budget";
+import { type TaskInfo, taskItemState } from "./task";
 
 export class BudgetStatus implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -88,6 +92,96 @@ export class BudgetStatus implements vscode.Disposable {
     this.item.tooltip = `Mira budget unavailable: ${reason}`;
     this.item.backgroundColor = undefined;
     this.item.show();
+  }
+
+  dispose(): void {
+    if (this.timer) {
+      clearInterval(this.timer);
+    }
+    if (this.soon) {
+      clearTimeout(this.soon);
+    }
+    this.item.dispose();
+  }
+}
+
+/** The current task's title; a click opens the task quick pick (`mira-ls.currentTask`). */
+export class TaskStatus implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Timeout | undefined;
+  private enabled = true;
+  private polling = true;
+  /** The task shown now, if any. */
+  task: TaskInfo | undefined;
+
+  constructor(private readonly fetch: () => Promise<unknown>) {
+    this.item = vscode.window.createStatusBarItem("mira.task", vscode.StatusBarAlignment.Right, 99);
+    this.item.name = "Mira Task";
+    this.item.command = "mira-ls.currentTask";
+  }
+
+  /** Applies `mira.ui.statusBar` and `mira.ui.budgetPollSeconds` (0: only after task commands). */
+  configure(enabled: boolean, pollSeconds: number): void {
+    this.enabled = enabled;
+    this.polling = true;
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+    if (!enabled) {
+      this.hide();
+      return;
+    }
+    if (pollSeconds > 0) {
+      this.timer = setInterval(() => {
+        if (this.polling) {
+          void this.refresh();
+        }
+      }, pollSeconds * 1000);
+    }
+    void this.refresh();
+  }
+
+  /** Refresh shortly, coalescing bursts (after each task command). */
+  refreshSoon(): void {
+    this.polling = true;
+    if (this.soon) {
+      return;
+    }
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.refresh();
+    }, 300);
+  }
+
+  async refresh(): Promise<TaskInfo | undefined> {
+    if (!this.enabled) {
+      return undefined;
+    }
+    let result: unknown;
+    try {
+      result = await this.fetch();
+    } catch {
+      this.hide(); // the budget item says when the server is unavailable
+      return undefined;
+    }
+    const state = taskItemState(result);
+    if (!state.show) {
+      this.polling = !state.stopPolling;
+      this.hide();
+      return undefined;
+    }
+    this.task = state.task;
+    this.item.text = state.text;
+    this.item.tooltip = state.tooltip.join("\n");
+    this.item.show();
+    return state.task;
+  }
+
+  private hide(): void {
+    this.task = undefined;
+    this.item.hide();
   }
 
   dispose(): void {
