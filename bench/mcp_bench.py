@@ -3,8 +3,10 @@
 Clones a corpus bundle, starts `mira-ls mcp` on it with a fresh database through the
 official SDK's stdio client, and times (wall clock, client side) the first call (which
 waits for the start-up index and mining) and then ``--calls`` calls of each of
-search_symbols, callers, experts and past_fixes, with the same queries through the CLI
-(`mira-ls symbols/callers/experts/fixes`, a process each) beside them.
+search_symbols, callers, experts and past_fixes, and what a call pays besides its tool;
+then the same in a second server started on the database the first one filled. The same
+queries through the CLI (`mira-ls symbols/callers/experts/fixes`, a process each) beside
+them.
 
 Usage: python bench/mcp_bench.py [--bundle ../shared/corpus/click.bundle] [--calls 50]
 """
@@ -89,6 +91,18 @@ async def _session(root: Path, env: dict[str, str], calls: int, queries: Any) ->
                     times.append((time.perf_counter() - t) * 1000)
                     assert not res.is_error, res
                 out[tool] = _stats(times)
+            # what every call pays besides its tool: the protocol alone (tools/list), and
+            # the protocol with the freshness check (a call of a tool that does not exist)
+            for label, ask in (
+                ("protocol_only", lambda: s.list_tools()),
+                ("protocol_and_freshness", lambda: s.call_tool("no_such_tool", {})),
+            ):
+                times = []
+                for _ in range(calls):
+                    t = time.perf_counter()
+                    await ask()
+                    times.append((time.perf_counter() - t) * 1000)
+                out[label] = _stats(times)
     return out
 
 
@@ -115,6 +129,8 @@ def main() -> None:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, load "
             + " ".join(f"{x:.1f}" for x in os.getloadavg()),
             "mcp": asyncio.run(_session(root, env, a.calls, queries)),
+            # an agent starting again on a workspace already indexed and mined
+            "mcp_restarted": asyncio.run(_session(root, env, a.calls, queries)),
             "cli": {},
         }
         for tool, args in queries.items():
