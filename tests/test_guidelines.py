@@ -13,7 +13,7 @@ import pytest
 from mira_ls.features import chat
 from mira_ls.features.session import Located
 from mira_ls.llm import guidelines, tokens
-from mira_ls.llm.context import Where, assemble
+from mira_ls.llm.context import Where, assemble, assemble_unplaced
 from mira_ls.mcp_server import bundles
 from mira_ls.mcp_server.workspace import Workspace
 from mira_ls.store import Store, projects
@@ -327,3 +327,18 @@ def test_mcp_explain_bundle_has_the_subdirectory_guideline_first(world: World) -
     got = bundles.explain(mcp_ws, "pkg/mod.py", 1)
     spots = _order(got.context)
     assert spots == sorted(spots)
+
+
+def test_a_question_without_a_file_gets_the_roots_guidelines_and_no_file_rules(
+    world: World,
+) -> None:
+    _sub_guideline(world)
+    world.repo.write(".cursor/rules/general.mdc", "---\ndescription: General\n---\nBe brief.\n")
+    b = assemble_unplaced(world.store, world.settings, world.project_id, world.root, "hello?")
+    assert b is not None
+    titles = [s.title for s in b.sections if s.kind == "guidelines"]
+    assert titles == [
+        "Project guidelines (CLAUDE.md)",
+        "Project guidelines (.cursor/rules/general.mdc: General)",
+    ]
+    assert "Inside pkg" not in b.text and "Pkg python rule" not in b.text

@@ -475,7 +475,12 @@ def _question_providers() -> list[QuestionProvider]:
     from mira_ls.llm.related import related_code
     from mira_ls.tasks.context_section import current_task_unplaced
 
-    return [related_code, current_task_unplaced]
+    return [related_code, current_task_unplaced, _guidelines_unplaced]
+
+
+def _guidelines_unplaced(u: Unplaced) -> list[Section]:
+    """The root's guidelines, with the Cursor rules meant for no file in particular."""
+    return guideline_sections(u.store, u.project_id, u.root, u.secrets, None)
 
 
 def assemble_unplaced(
