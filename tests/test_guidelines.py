@@ -149,6 +149,7 @@ def test_always_apply_and_rules_with_neither(ws: tuple[Store, int, Repo]) -> Non
     always = [".cursor/rules/a-always.mdc", ".cursor/rules/b-always-globs.mdc"]
     assert paths(load(ws, "app.py")) == always
     assert paths(load(ws, "pkg/mod.py")) == always
+    assert paths(load(ws, "../elsewhere/x.py")) == always  # a file, though not placeable
     assert paths(load(ws, None)) == [
         *always,
         ".cursor/rules/c-manual.mdc",

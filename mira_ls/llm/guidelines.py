@@ -46,7 +46,6 @@ RULES_DIR = ".cursor/rules"
 RULE_SUFFIX = ".mdc"
 MAX_RULES_PER_DIRECTORY = 64
 MAX_BYTES = 32_000  # all guideline text of one request together (and so any one file)
-FILES = (*PER_DIRECTORY, *ROOT_ONLY)  # the root's fixed names, before .cursorrules and rules
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ def applies(rule: Rule, rel_in_dir: str | None) -> bool:
     if rule.always:
         return True
     if rule.globs:
-        return rel_in_dir is not None and _matches(rule.globs, rel_in_dir)
+        return bool(rel_in_dir) and _matches(rule.globs, rel_in_dir or "")
     return rel_in_dir is None
 
 
@@ -237,9 +236,11 @@ def _owned_by(d: str, path: str) -> bool:
     return path.startswith(prefix) and "/" not in path[len(prefix) :] and path.endswith(RULE_SUFFIX)
 
 
-def _rel_in(d: str, parts: list[str] | None) -> str | None:
+def _rel_in(d: str, parts: list[str] | None, asked: bool) -> str | None:
+    """The file relative to directory ``d``; None without a file, "" for a path that
+    cannot be placed (one that climbs out): such a file matches no glob."""
     if parts is None:
-        return None
+        return "" if asked else None
     return "/".join(parts[len(d.split("/")) :] if d else parts)
 
 
@@ -275,6 +276,29 @@ def _capped(found: list[Guideline], cap: int, long: set[str]) -> tuple[list[Guid
     return out, cut
 
 
+@dataclass(frozen=True)
+class _Read:
+    directory: str
+    rel: str
+    text: str
+    long: bool  # longer than MAX_BYTES on disk
+
+
+def _read_all(root: Path, dirs: list[str], secrets: tuple[str, ...]) -> list[_Read]:
+    """The guideline files of ``dirs`` that may be read, in order."""
+    read: list[_Read] = []
+    for d in dirs:
+        for rel in _candidates(root, d):
+            try:
+                text, long = read_text(root, rel, max_bytes=MAX_BYTES, secrets=secrets)
+            except FileRefused as exc:
+                if (root / rel).is_symlink():
+                    log.info("guideline not read: %s", exc)
+                continue
+            read.append(_Read(d, rel, text, long))
+    return read
+
+
 def load(
     store: Store,
     project_id: int,
@@ -284,48 +308,46 @@ def load(
 ) -> Loaded:
     """The guidelines that apply to ``rel_path`` (workspace-relative; None: a request
     without a file), nearest directory first, refreshed from disk when their hash changed."""
-    stored = lq.guidelines(store.conn(), project_id)
+    dirs = directories(rel_path)
     parts = _parts(rel_path)
+    read = _read_all(root, dirs, secrets)
+    conn = store.conn()
+    stored = lq.guidelines(conn, project_id, [r.rel for r in read])
+    on_disk = {r.rel for r in read}
+    gone = [
+        p
+        for p in sorted(lq.guideline_paths(conn, project_id))
+        if p not in on_disk and any(_owned_by(d, p) for d in dirs)
+    ]
     found: list[Guideline] = []
     changed: list[Guideline] = []
-    gone: list[str] = []
     long_files: set[str] = set()
     descriptions: dict[str, str] = {}
-    for d in directories(rel_path):
-        seen: set[str] = set()
-        for rel in _candidates(root, d):
-            try:
-                text, long = read_text(root, rel, max_bytes=MAX_BYTES, secrets=secrets)
-            except FileRefused as exc:
-                if (root / rel).is_symlink():
-                    log.info("guideline not read: %s", exc)
-                continue
-            seen.add(rel)
-            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            rule, body = (
-                parse_rule(text) if rel.endswith(RULE_SUFFIX) else (Rule(always=True), text)
-            )
-            old = stored.get(rel)
-            if old is not None and old.content_hash == digest:
-                g = old
-            else:
-                body = redact(body, secrets)
-                g = Guideline(rel, body, digest, tokens.count(body))
-                changed.append(g)
-            if not applies(rule, _rel_in(d, parts)):
-                continue
-            if long:
-                long_files.add(rel)
-            if rule.description:
-                descriptions[rel] = rule.description
-            found.append(g)
-        gone += [p for p in stored if _owned_by(d, p) and p not in seen]
+    for r in read:
+        digest = hashlib.sha256(r.text.encode("utf-8")).hexdigest()
+        rule, body = (
+            parse_rule(r.text) if r.rel.endswith(RULE_SUFFIX) else (Rule(always=True), r.text)
+        )
+        old = stored.get(r.rel)
+        if old is not None and old.content_hash == digest:
+            g = old
+        else:
+            body = redact(body, secrets)
+            g = Guideline(r.rel, body, digest, tokens.count(body))
+            changed.append(g)
+        if not applies(rule, _rel_in(r.directory, parts, bool(rel_path))):
+            continue
+        if r.long:
+            long_files.add(r.rel)
+        if rule.description:
+            descriptions[r.rel] = rule.description
+        found.append(g)
     if changed or gone:
         now = int(time.time())
-        with store.write() as conn:
+        with store.write() as wconn:
             for g in changed:
-                lq.upsert_guideline(conn, project_id, g, now)
+                lq.upsert_guideline(wconn, project_id, g, now)
             for rel in gone:
-                lq.delete_guideline(conn, project_id, rel)
+                lq.delete_guideline(wconn, project_id, rel)
     kept, cut = _capped(found, MAX_BYTES, long_files)
     return Loaded(kept, [g.file_path for g in changed], cut, descriptions)
