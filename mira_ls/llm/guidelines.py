@@ -289,6 +289,8 @@ def _read_all(root: Path, dirs: list[str], secrets: tuple[str, ...]) -> list[_Re
     read: list[_Read] = []
     for d in dirs:
         for rel in _candidates(root, d):
+            if not os.path.lexists(root / rel):  # most are absent: no path resolution
+                continue
             try:
                 text, long = read_text(root, rel, max_bytes=MAX_BYTES, secrets=secrets)
             except FileRefused as exc:
