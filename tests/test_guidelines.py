@@ -200,14 +200,23 @@ def test_a_symlink_out_of_the_workspace_is_refused(
     assert [g.content for g in load(ws, None).guidelines] == ["root claude\n", "linked guide\n"]
 
 
-def test_ignored_and_binary_files_are_not_read(ws: tuple[Store, int, Repo]) -> None:
+def test_ignored_secret_and_binary_files_are_not_read_and_keys_are_redacted(
+    ws: tuple[Store, int, Repo],
+) -> None:
     _, _, repo = ws
     repo.write(".gitignore", "vendor/\n.cursorrules\n")
     repo.write("vendor/lib/CLAUDE.md", "vendored claude\n")
     repo.write(".cursorrules", "ignored rules\n")
     repo.write("AGENTS.md", b"\x00\x01binary")
     repo.write("CLAUDE.md", "root claude\n")
+    repo.write(".cursor/rules/credentials.mdc", "---\nalwaysApply: true\n---\nsecret rule\n")
+    repo.write("pkg/CLAUDE.md", f"deploy with {KEY}\n")
     assert paths(load(ws, "vendor/lib/x.py")) == ["CLAUDE.md"]
+    store, pid, _ = ws
+    got = guidelines.load(store, pid, repo.root, (KEY,), "pkg/x.py")
+    assert paths(got) == ["pkg/CLAUDE.md", "CLAUDE.md"]
+    assert KEY not in got.guidelines[0].content and "[REDACTED]" in got.guidelines[0].content
+    assert not any(KEY in c for c in rows(store).values())
 
 
 def test_edits_reload_by_hash_and_deleted_files_drop_their_rows(
