@@ -42,7 +42,7 @@ def ask(world: World, question: str) -> tuple[chat.Prepared, str]:
 def test_keyword_hits_and_their_code_go_to_the_model(world: World) -> None:
     prep, sent = ask(world, "where do we double a value?")
     bundle = prep.question.context
-    assert bundle is not None and [s.kind for s in bundle.sections] == ["related"]
+    assert bundle is not None and [s.kind for s in bundle.sections] == ["related", "guidelines"]
     body = bundle.sections[0].body
     assert body.startswith("- `app.helper` (function, app.py:") and "found by keyword" in body
     assert "return x * 2" in body

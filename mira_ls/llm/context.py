@@ -340,12 +340,23 @@ def _callees(a: Asked) -> list[Section]:
     return _refs_section("callees", f"What `{a.row.name}` calls", 4, refs)
 
 
+def guideline_sections(
+    store: Store, project_id: int, root: Path, secrets: tuple[str, ...], rel_path: str | None
+) -> list[Section]:
+    """One section per guideline file that applies to ``rel_path`` (None: no file), the
+    nearest directory's first (fit keeps the order of equal priorities)."""
+    loaded = guidelines.load(store, project_id, root, secrets, rel_path)
+    out: list[Section] = []
+    for g in loaded.guidelines:
+        about = loaded.descriptions.get(g.file_path)
+        title = f"Project guidelines ({g.file_path}{': ' + about if about else ''})"
+        out.append(Section("guidelines", title, g.content, 5))
+    return out
+
+
 def _guidelines(a: Asked) -> list[Section]:
-    loaded = guidelines.load(a.store, a.where.project_id, a.where.root, a.secrets)
-    return [
-        Section("guidelines", f"Project guidelines ({g.file_path})", g.content, 5)
-        for g in loaded.guidelines
-    ]
+    w = a.where
+    return guideline_sections(a.store, w.project_id, w.root, a.secrets, w.rel_path)
 
 
 def _past_fixes(a: Asked) -> list[Section]:
@@ -464,7 +475,12 @@ def _question_providers() -> list[QuestionProvider]:
     from mira_ls.llm.related import related_code
     from mira_ls.tasks.context_section import current_task_unplaced
 
-    return [related_code, current_task_unplaced]
+    return [related_code, current_task_unplaced, _guidelines_unplaced]
+
+
+def _guidelines_unplaced(u: Unplaced) -> list[Section]:
+    """The root's guidelines, with the Cursor rules meant for no file in particular."""
+    return guideline_sections(u.store, u.project_id, u.root, u.secrets, None)
 
 
 def assemble_unplaced(

@@ -7,6 +7,7 @@ file) is used from there; these are the shapes only the LLM layer asks for.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,15 +182,29 @@ class Guideline:
     token_count: int
 
 
-def guidelines(conn: Connection, project_id: int) -> dict[str, Guideline]:
+def guidelines(
+    conn: Connection, project_id: int, paths: Sequence[str] | None = None
+) -> dict[str, Guideline]:
+    """The stored guideline files of a project (only ``paths``, when given)."""
+    sql = (
+        "SELECT file_path, content, content_hash, token_count FROM project_guidelines "
+        "WHERE project_id = ?"
+    )
+    if paths is not None:
+        if not paths:
+            return {}
+        sql += f" AND file_path IN ({', '.join('?' * len(paths))})"
     return {
         r[0]: Guideline(r[0], r[1], r[2], int(r[3]))
-        for r in conn.execute(
-            "SELECT file_path, content, content_hash, token_count FROM project_guidelines "
-            "WHERE project_id = ?",
-            (project_id,),
-        )
+        for r in conn.execute(sql, (project_id, *(paths or ())))
     }
+
+
+def guideline_paths(conn: Connection, project_id: int) -> set[str]:
+    rows = conn.execute(
+        "SELECT file_path FROM project_guidelines WHERE project_id = ?", (project_id,)
+    )
+    return {r[0] for r in rows}
 
 
 def upsert_guideline(conn: Connection, project_id: int, g: Guideline, now: int) -> None:
