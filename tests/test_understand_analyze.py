@@ -117,3 +117,37 @@ def test_an_answer_invalid_twice_fails_the_run_and_stores_nothing(world: World) 
     (op,) = op_store.listed(conn)
     assert op.shown_status == "failed" and "twice" in (op.error or "")
     assert op.cost_micro == op_store.budget_cost(conn, op.id) > 0
+
+
+def test_the_hover_says_what_an_analysed_definition_is_for(world: World) -> None:
+    from tests.support.llm_world import APP
+
+    world.srv.default = analyst
+    assert _analyze(world).returncode == 0
+    target = f"{world.root / 'app.py'}:4:5"  # def helper
+    shown = run_cli("hover", target, env=_env(world), cwd=world.root)
+    assert shown.returncode == 0, shown.stderr
+    assert "**Purpose** Does the work of app.helper." in shown.stdout
+    assert "concepts: greeting" in shown.stdout and "domain: greetings" in shown.stdout
+    # an edited body has no purpose until it is analysed again
+    (world.root / "app.py").write_text(APP.replace("x * 2", "x * 3"), encoding="utf-8")
+    world.reindex()
+    shown = run_cli("hover", target, env=_env(world), cwd=world.root)
+    assert shown.returncode == 0 and "**Purpose**" not in shown.stdout
+    assert "def helper" in shown.stdout
+
+
+def test_the_concept_tool_finds_analysed_definitions(world: World) -> None:
+    from mira_ls.llm.tools import ToolBox
+
+    box = ToolBox(world.store, world.project_id, world.root)
+    empty = box.call("concept", {"concept": "greeting"})
+    assert not empty.is_error and "nothing is analysed yet" in empty.text
+    world.srv.default = analyst
+    assert _analyze(world).returncode == 0
+    found = box.call("concept", {"concept": "Greeting"})
+    assert not found.is_error
+    assert "app.helper (app.py:4) [greeting]: Does the work of app.helper." in found.text
+    none = box.call("concept", {"concept": "retry policy"})
+    assert "No analysed definition deals with 'retry policy' (5 definitions" in none.text
+    assert box.call("concept", {"concept": " "}).is_error
