@@ -167,6 +167,16 @@ class MemorySettings:
 
 
 @dataclass
+class AnalysisSettings:
+    confirm_above_usd: float = _f(
+        0.5,
+        "Ask before an LLM analysis of a folder (mira.analyze, mira-ls analyze) whose estimate "
+        "is above this.",
+        min=0.0,
+    )
+
+
+@dataclass
 class Settings:
     database_path: str = _f("", "Database file (MIRA_DB wins; default: platform data dir).")
     log_level: str = _f("info", "Server log level.", choices=("debug", "info", "warning", "error"))
@@ -180,6 +190,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     vectors: VectorSettings = field(default_factory=VectorSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
 
 # ---------------------------------------------------------------------------------------

@@ -178,6 +178,7 @@ def test_tools_answer_from_the_store_and_refuse_what_they_must(world: World) -> 
         "build_errors",
         "past_fixes",
         "read_file",
+        "concept",
     }
     assert "app.helper (function) app.py:4" in box.run("search_symbols", '{"query": "help"}')
     assert box.run("search_code", '{"query": "double a value"}').startswith(

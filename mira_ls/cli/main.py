@@ -58,6 +58,7 @@ COMMAND_GROUPS = {
     "config": "mira_ls.cli.config_cmds",
     "report": "mira_ls.cli.report_cmd",
     "ops": "mira_ls.cli.task_cmds",
+    "analyze": "mira_ls.cli.understand_cmds",
     "task": "mira_ls.cli.task_cmds",
     "mcp": "mira_ls.cli.mcp_cmd",
     "quality": "mira_ls.cli.understand_cmds",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
@@ -15,6 +16,21 @@ from mira_ls.store import projects
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser(
+        "analyze", help="what each definition is for, asked of the LLM (cost said first)"
+    )
+    a.add_argument(
+        "path", nargs="?", default=".", metavar="PATH",
+        help="a workspace, or a folder or file inside one (default: the current folder)",
+    )  # fmt: skip
+    a.add_argument("--dry-run", action="store_true", help="say what it would cost, ask nothing")
+    a.add_argument(
+        "--yes", action="store_true", help="do not ask when above analysis.confirmAboveUsd"
+    )
+    a.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    common.add_common(a, json_flag=True)
+    a.set_defaults(func=cmd_analyze)
+
     p = sub.add_parser(
         "quality", help="complex, deeply nested, long or many-parameter functions, worst first"
     )
@@ -78,4 +94,71 @@ def cmd_quality(args: argparse.Namespace) -> int:
         lines.append(head)
         lines.extend(f"    {i.message}" for i in m.issues)
     common.emit(args, [m.as_json() for m in shown], "\n".join(lines) or "no issues found")
+    return 0
+
+
+def _workspace(store: Any, target: Path, settings: Any, quiet: bool) -> tuple[Path, int, str]:
+    """(root, project id, prefix of ``target`` in it), the workspace indexed first."""
+    project = projects.for_path(store.conn(), target)
+    root = Path(project.root_path) if project else target
+    if not root.is_dir():
+        raise CliError(f"{target} is not inside an indexed workspace; index its folder first")
+    bar = _StderrProgress(not quiet)
+    try:
+        stats = indexer.index_workspace(store, root, settings.index, progress=bar)
+    except indexer.WorkspaceError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    prefix = "" if target == root else target.relative_to(root).as_posix()
+    return root, stats.project_id, prefix
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from mira_ls.cli.embed_cmd import _confirm
+    from mira_ls.features import chat
+    from mira_ls.features.session import Session
+    from mira_ls.llm.pricing import usd
+    from mira_ls.understand import analysis_run, semantic
+
+    target = Path(args.path).expanduser().resolve()
+    if not target.exists():
+        raise CliError(f"{args.path} does not exist; pass a workspace folder or a file in one")
+    settings = common.settings(args)
+    with common.open_db(args) as store:
+        root, project_id, prefix = _workspace(store, target, settings, args.quiet)
+        what = prefix or root.name
+        svc = chat.ChatState().service(Session(store, settings))
+        plan = semantic.plan(svc, root, project_id, prefix)
+        said = (
+            f"{what}: {len(plan.pending)} definitions to analyse, {plan.analysed} analysed "
+            f"already; {len(plan.prompts)} calls, about {plan.input_tokens} input tokens, at "
+            f"most {usd(plan.cost_micro)} with {settings.llm.model}"
+        )
+        if not plan.prompts:
+            nothing = analysis_run.AnalysisRun(plan)
+            common.emit(args, nothing.as_json(what), nothing.message(what))
+            return 0
+        if args.dry_run:
+            common.emit(args, semantic.as_json(plan, None), said)
+            return 0
+        if not args.quiet:
+            print(said, file=sys.stderr)
+        limit = settings.analysis.confirm_above_usd
+        if plan.cost_micro > limit * 1_000_000 and not args.yes:
+            question = f"The analysis may cost up to {usd(plan.cost_micro)}. Continue? [y/N] "
+            if not _confirm(question):
+                raise CliError(
+                    f"not analysed: the estimate {usd(plan.cost_micro)} is above "
+                    f"analysis.confirmAboveUsd ({usd(round(limit * 1_000_000))}); run again "
+                    "with --yes to go ahead"
+                )
+        bar = _StderrProgress(not args.quiet)
+        try:
+            run = analysis_run.analyse(store, svc, project_id, plan, what, progress=bar)
+        finally:
+            bar.close()
+    common.emit(args, run.as_json(what), run.message(what))
+    if run.stopped:
+        raise CliError(run.stopped)
     return 0

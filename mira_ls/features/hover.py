@@ -12,6 +12,7 @@ from mira_ls.features.locate import Target, target_at
 from mira_ls.features.session import Located, Session
 from mira_ls.index.resolve_external import callee_counts
 from mira_ls.store import code as code_store
+from mira_ls.store import understanding
 from mira_ls.store.code import SymbolRow
 
 DOC_LINES = 12
@@ -33,6 +34,22 @@ def _doc(text: str | None) -> str | None:
     return "\n".join(lines)
 
 
+def purpose_line(node: understanding.Node | None) -> str | None:
+    """What the LLM analysis said the definition is for (only an analysis made at its
+    current content: an edited body shows none until it is analysed again)."""
+    if node is None:
+        return None
+    out = f"**Purpose** {node.purpose.strip()}"
+    extra = []
+    if node.concepts:
+        extra.append("concepts: " + ", ".join(node.concepts[:5]))
+    if node.domain:
+        extra.append(f"domain: {node.domain}")
+    if node.side_effects:
+        extra.append("side effects: " + ", ".join(node.side_effects[:3]))
+    return out + ("  \n_" + " · ".join(extra) + "_" if extra else "")
+
+
 def code_section(session: Session, target: Target) -> list[str]:
     row, sym = target.row, target.symbol
     signature = (row.signature if row else None) or (sym.signature if sym else None) or ""
@@ -49,6 +66,9 @@ def code_section(session: Session, target: Target) -> list[str]:
         parts.append(doc)
     if row is not None and session.store is not None:
         conn = session.store.conn()
+        purpose = purpose_line(understanding.node_of(conn, row.id, row.content_hash))
+        if purpose:
+            parts.append(purpose)
         callers = code_store.caller_counts(conn, [row.id]).get(row.id, 0)
         counts = callee_counts(conn, row.id, row.language)
         parts.append(f"**Calls** {callers} caller{'s' * (callers != 1)} · {counts.describe()}")

@@ -27,7 +27,7 @@ from mira_ls.llm.provider import parse_arguments
 from mira_ls.llm.redact import redact
 from mira_ls.llm.workspace_files import FileRefused, allowed, read_lines, read_text
 from mira_ls.search import keyword
-from mira_ls.store import Store, git_cochange
+from mira_ls.store import Store, git_cochange, understanding
 from mira_ls.store import code as code_store
 from mira_ls.store import llm_queries as lq
 from mira_ls.store.code import SymbolRow
@@ -129,6 +129,14 @@ SCHEMAS: list[dict[str, Any]] = [
         "refused). Lines are 1-based and inclusive.",
         {"path": _PATH, "start_line": _I, "end_line": _I},
         ["path"],
+    ),
+    _fn(
+        "concept",
+        "Definitions that deal with a domain concept (e.g. 'retry policy', 'session "
+        "cookie'), from mira-ls's LLM analysis of the code, with what each is for. Only "
+        "analysed definitions are known (mira-ls analyze).",
+        {"concept": _S},
+        ["concept"],
     ),
 ]
 NAMES = tuple(s["function"]["name"] for s in SCHEMAS)
@@ -386,6 +394,26 @@ class ToolBox:
                 for f in ranked
             )
         )
+
+    def _t_concept(self, a: dict[str, Any]) -> ToolResult:
+        concept = " ".join(str(a.get("concept") or "").split())
+        if not concept:
+            raise ValueError("give a concept, e.g. 'retry policy'")
+        conn = self._conn()
+        rows = understanding.symbols_with_concept(conn, self.project_id, concept, LIST_LIMIT)
+        if not rows:
+            analysed = understanding.analysed_count(conn, self.project_id)
+            return ToolResult(
+                f"No analysed definition deals with {concept!r}"
+                + (f" ({analysed} definitions are analysed)." if analysed else
+                   "; nothing is analysed yet (mira-ls analyze).")
+            )  # fmt: skip
+        out = []
+        for sid, qn, path, line, found in rows:
+            node = understanding.node_of(conn, sid)
+            what = f": {node.purpose}" if node is not None else ""
+            out.append(f"{qn} ({path}:{line}) [{found}]{what}")
+        return ToolResult("\n".join(out))
 
     def _t_read_file(self, a: dict[str, Any]) -> ToolResult:
         path = str(a["path"])

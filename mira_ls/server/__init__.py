@@ -12,12 +12,13 @@ from mira_ls.server import (
     report,
     search,
     tasks,
+    understand,
 )
 from mira_ls.server.base import MiraServer
 
 __all__ = ["MiraServer", "create_server", "run_stdio", "run_tcp"]
 
-AREAS = (lifecycle, documents, code, build, llm, report, search, tasks, memory)
+AREAS = (lifecycle, documents, code, build, llm, report, search, tasks, memory, understand)
 
 
 def create_server() -> MiraServer:

@@ -58,6 +58,7 @@ def lanes() -> list[Lane]:
         Lane("build"),
         Lane("llm", workers=2),
         Lane("embed"),  # a workspace's embedding run: apart from chat, which it would delay
+        Lane("analysis"),  # mira.analyze: apart from chat too
         Lane("jedi", workers=2, executor=ProcessExecutor(nice=BACKGROUND_NICE)),
     ]
 

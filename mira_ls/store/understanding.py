@@ -137,3 +137,12 @@ def symbols_with_concept(
             (project_id, f"%{c}%", c, limit),
         )
     ]
+
+
+def analysed_count(conn: Connection, project_id: int) -> int:
+    """How many of the project's definitions have a semantic analysis at all."""
+    r = conn.execute(
+        "SELECT count(*) FROM semantic_nodes WHERE project_id = ?",
+        (project_id,),
+    ).fetchone()
+    return int(r[0])

@@ -137,6 +137,10 @@ class Analysed:
     cost_micro: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    model: str | None = None
+
+
+Progress = Callable[[int, int, str], None]  # (symbols done, to do, what)
 
 
 def run(
@@ -145,20 +149,29 @@ def run(
     project_id: int,
     p: Plan,
     cancelled: Callable[[], bool] | None = None,
+    *,
+    into: Analysed | None = None,
+    on_request: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> Analysed:
     """Ask for each batch of the plan and store the answers; LlmError (with a sentence)
-    stops the run, keeping the batches stored before it."""
-    out = Analysed()
+    stops the run, keeping the batches stored before it (counted in ``into`` when given,
+    so a caller knows what was done before the error)."""
+    out = into if into is not None else Analysed()
+    total = len(p.pending)
     for batch, text in p.prompts:
         if cancelled is not None and cancelled():
             break
+        if progress is not None:
+            progress(out.symbols, total, f"{out.symbols} of {total} definitions analysed")
         req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, text, "analyze", project_id)
-        ans = structured.ask(svc, req, _validator({b.id for b in batch}), cancelled)
+        ans = structured.ask(svc, req, _validator({b.id for b in batch}), cancelled, on_request)
         out.calls += 0 if ans.cached else ans.attempts
         out.cached_answers += int(ans.cached)
         out.cost_micro += ans.cost_micro
         out.input_tokens += ans.input_tokens
         out.output_tokens += ans.output_tokens
+        out.model = ans.model
         by_id = {b.id: b for b in batch}
         with store.write() as w:
             for it in ans.data["symbols"]:

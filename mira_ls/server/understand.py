@@ -1,0 +1,80 @@
+"""mira.analyze: features/analyze.py does the work; this asks first and runs it as a job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types
+
+from mira_ls.features import analyze as analyze_feature
+from mira_ls.features.chat import NeedInput
+from mira_ls.jobs import JobContext
+from mira_ls.server.base import Handlers, MiraServer, command_arg
+
+log = logging.getLogger(__name__)
+handlers = Handlers()
+register = handlers.register
+
+
+@handlers.command("mira.analyze")
+async def cmd_analyze(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{uri?, yes?}: what each definition of a folder or file (default: the workspace) is
+    for, asked of the LLM in the background with $/progress (cancellable); asks first with
+    window/showMessageRequest above analysis.confirmAboveUsd ({yes: true} skips)."""
+    arg = command_arg(args)
+    try:
+        svc = ls.chat.service(ls.session)
+        ap = await asyncio.to_thread(analyze_feature.plan, ls.session, svc, arg)
+    except (analyze_feature.CannotAnalyse, NeedInput) as exc:
+        ls.show(str(exc), types.MessageType.Warning, once=False)
+        return {"analysed": 0, "message": str(exc)}
+    if not ap.plan.prompts:
+        msg = f"{ap.what}: all {ap.plan.analysed} definitions are analysed already."
+        ls.show(msg, types.MessageType.Info, once=False)
+        return {"analysed": 0, "message": msg}
+    if ap.needs_confirmation and not arg.get("yes"):
+        go = types.MessageActionItem("Analyse")
+        answer = None
+        try:
+            answer = await ls.window_show_message_request_async(
+                types.ShowMessageRequestParams(
+                    type=types.MessageType.Info,
+                    message=ap.question(),
+                    actions=[go, types.MessageActionItem("Not now")],
+                )
+            )
+        except Exception as exc:
+            log.debug("analysis confirmation failed: %s", exc)
+        if answer is None or answer.title != go.title:
+            msg = "Not analysed: " + ap.question().replace(" Analyse now?", "")
+            return {"analysed": 0, "message": msg}
+    handle = ls.submit(
+        "analysis",
+        f"analysing {ap.what}",
+        _analyse_job,
+        ap,
+        key=("analysis", ap.project.root),
+        progress=f"Mira: analysing {ap.what}",
+    )
+    if handle is None:
+        return {"analysed": 0, "message": "mira-ls is shutting down."}
+    try:
+        result: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
+    except asyncio.CancelledError:
+        handle.token.cancel()
+        raise
+    kind = types.MessageType.Warning if result.get("stopped") else types.MessageType.Info
+    ls.show(result["message"], kind, once=False)
+    return result
+
+
+def _analyse_job(ctx: JobContext, ap: analyze_feature.AnalysePlan) -> dict[str, Any]:
+    """On the "analysis" lane: $/progress from the runner's sink, cancelled from the
+    editor's bar or at shutdown."""
+    progress = ctx.progress
+    progress.begin(f"{len(ap.plan.pending)} definitions to analyse")
+    result = analyze_feature.run(ap, progress.report, ctx.cancelled)
+    progress.end(str(result["message"])[:200])
+    return result
