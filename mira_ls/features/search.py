@@ -137,8 +137,9 @@ def markdown(answer: SearchAnswer) -> str:
         uri = r.get("uri")
         if uri and r.get("line"):
             uri = f"{uri}#L{r['line']}"
-        link = f"[{where}]({uri})" if uri else where
-        out.append(f"{i}. {label}: {link} — {r['via']}")
+        label_where = where.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        link = f"[{label_where}]({uri})" if uri else where
+        out.append(f"{i}. {label}: {link} — {r['via']}" if link else f"{i}. {label} — {r['via']}")
     for n in answer.notes:
         out += ["", f"*{n}*"]
     return "\n".join(out) + "\n"
