@@ -35,6 +35,7 @@ DOCUMENTED_COMMANDS = {
     "mira.cacheStats",
     "mira.clearCache",
     "mira.openReport",
+    "mira.search",
     # Sent by the server's own lenses, code actions and answers (documented as such).
     "mira.callers",
     "mira.showResolutions",

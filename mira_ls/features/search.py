@@ -38,6 +38,30 @@ class SearchAnswer:
         return {"query": self.query, "results": self.results, "notes": self.notes}
 
 
+def command_input(args: tuple[Any, ...], arg: dict[str, Any]) -> dict[str, Any]:
+    """The command's argument object; a bare string is the query (Helix passes the JSON
+    values typed after the command name: ``mira.search "retry upload"``)."""
+    if args and isinstance(args[0], str):
+        return {"query": args[0]}
+    return arg
+
+
+def shows_markdown(arg: dict[str, Any]) -> bool:
+    """Whether the results also open as a markdown file of links: unless the caller shows
+    them itself and says so with ``open: false`` (the VS Code and Neovim integrations do).
+    Any other client (Helix, Emacs, a script) would otherwise see nothing of the answer."""
+    return arg.get("open") is not False
+
+
+def summary(answer: SearchAnswer, path: Path, top: int = 5) -> str:
+    """The message for a client that cannot open the markdown file: the first results."""
+    lines = [f"mira-ls found {len(answer.results)} results for {answer.query!r} ({path}):"]
+    for r in answer.results[:top]:
+        where = f"{r['path']}:{r['line']}" if r.get("line") else (r.get("path") or "")
+        lines.append(f"{where} {r['symbol']} ({r['via']})".strip())
+    return "\n".join(lines)
+
+
 def parse_args(arg: dict[str, Any]) -> tuple[str, str, int]:
     """(query, kind, limit) from the command's argument object, or BadRequest."""
     query = arg.get("query")
@@ -113,8 +137,9 @@ def markdown(answer: SearchAnswer) -> str:
         uri = r.get("uri")
         if uri and r.get("line"):
             uri = f"{uri}#L{r['line']}"
-        link = f"[{where}]({uri})" if uri else where
-        out.append(f"{i}. {label}: {link} — {r['via']}")
+        label_where = where.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        link = f"[{label_where}]({uri})" if uri else where
+        out.append(f"{i}. {label}: {link} — {r['via']}" if link else f"{i}. {label} — {r['via']}")
     for n in answer.notes:
         out += ["", f"*{n}*"]
     return "\n".join(out) + "\n"

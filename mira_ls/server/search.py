@@ -21,10 +21,13 @@ register = handlers.register
 
 @handlers.command("mira.search")
 async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
-    """{query, kind?, limit?, open?} -> {query, results: [{uri, range, path, line, symbol,
-    kind, score, via, ...}], notes}; ``open``: also show the results as a markdown file of
-    links (for clients without a picker)."""
-    arg = command_arg(args)
+    """{query, kind?, limit?, open?} (or the query alone, as a JSON string) -> {query,
+    results: [{uri, range, path, line, symbol, kind, score, via, ...}], notes, path?,
+    opened?}. Unless the caller shows the results itself (``open: false``: the VS Code quick
+    pick, the Neovim quickfix list), they are also written as a markdown list of links and
+    opened with window/showDocument: a client without a picker (Helix, Emacs, a bare
+    ``workspace/executeCommand``) sees nothing of a command's answer otherwise."""
+    arg = search_feature.command_input(args, command_arg(args))
     try:
         query, kind, limit = search_feature.parse_args(arg)
     except search_feature.BadRequest as exc:
@@ -48,12 +51,15 @@ async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
         if note.startswith("Semantic search") and note not in ls.session.notices:
             ls.session.notices.add(note)
             ls.show(note, types.MessageType.Info, once=False)
-    if arg.get("open"):
-        path = await asyncio.to_thread(search_feature.write_markdown, answer)
-        out["path"] = str(path)
-        await ls.show_document(
-            path.as_uri(), fallback=f"mira-ls wrote the search results to {path}."
-        )
+    if not search_feature.shows_markdown(arg):
+        return out
+    if not answer.results:  # a file listing nothing: the sentence says it
+        ls.show(answer.notes[-1], types.MessageType.Info, once=False)
+        return out
+    path = await asyncio.to_thread(search_feature.write_markdown, answer)
+    out["path"] = str(path)
+    fallback = search_feature.summary(answer, path)
+    out["opened"] = await ls.show_document(path.as_uri(), fallback=fallback)
     return out
 
 

@@ -43,6 +43,8 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         init_options: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
         position_encodings: list[str] | None = None,
+        capabilities: types.ClientCapabilities | None = None,
+        client_info: types.ClientInfo | None = None,
     ) -> LanguageClient:
         cfg = ClientServerConfig(
             server_command=[sys.executable, "-m", "mira_ls", "serve", "--log-level", "debug"],
@@ -50,7 +52,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
         )
         client = await cfg.start()
         clients.append(client)
-        caps = client_capabilities(editor)
+        caps = capabilities or client_capabilities(editor)
         if position_encodings is not None:  # what general.positionEncodings offers
             caps.general = caps.general or types.GeneralClientCapabilities()
             caps.general.position_encodings = list(position_encodings)
@@ -60,6 +62,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
                 root_uri=root.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
                 initialization_options=init_options,
+                client_info=client_info,
             )
         )
         return client

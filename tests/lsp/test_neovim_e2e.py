@@ -210,7 +210,23 @@ def test_plugin_defines_the_user_commands(nvim_run: dict[str, Any]) -> None:
         "MiraBuild": True,
         "MiraBudget": True,
         "MiraTask": True,
+        "MiraSearch": True,
     }
+
+
+def test_mira_search_fills_the_quickfix_list(nvim_run: dict[str, Any]) -> None:
+    """:MiraSearch total price: the ranked results in the quickfix list, opened; the
+    server's range (client encoding) becomes the quickfix list's byte column."""
+    assert nvim_run["search_title"] == "Mira: search total price", nvim_run["_diagnostics"]
+    first = nvim_run["search_quickfix"][0]
+    assert (first["file"], first["lnum"], first["col"]) == ("shop/pricing.py", 4, 5), nvim_run[
+        "search_quickfix"
+    ]
+    text = r"shop\.pricing\.total_price \(function\) · keyword · 0\.\d+"
+    assert re.fullmatch(text, first["text"]), first["text"]
+    assert nvim_run["search_window"] is True
+    assert nvim_run["search_cols"] == {"utf16": 9, "utf8": 9}
+    assert nvim_run["search_git_item"] == {"text": "0123456789 Fix rounding · keyword · 0.25"}
 
 
 def test_mira_task_says_the_current_task(nvim_run: dict[str, Any]) -> None:

@@ -37,17 +37,23 @@ async def test_search_returns_ranked_locations(start_server: StartServer, tmp_pa
     client = await start_server(repo.root)
     await wait_for_progress_end(client, "indexing")
 
-    result = await run_search(client, {"query": "parseHTTPHeader"})
+    # What a client with a picker sends (VS Code's quick pick, Neovim's quickfix list).
+    result = await run_search(client, {"query": "parseHTTPHeader", "open": False})
     first = result["results"][0]
     assert first["symbol"] == "net.http.parseHTTPHeader" and first["kind"] == "function"
     assert first["via"] == "keyword" and first["path"] == "net/http.py"
+    assert first["line"] == 4 and first["col"] == 5 and first["collection"] == "code"
+    scores = [r["score"] for r in result["results"]]
+    assert all(isinstance(x, float) for x in scores) and scores == sorted(scores, reverse=True)
+    assert "path" not in result and client.shown_documents == []
     assert first["uri"] == (repo.root.resolve() / "net" / "http.py").as_uri()
     assert first["range"]["start"] == {"line": 3, "character": 4}
     assert first["range"]["end"] == {"line": 3, "character": 4 + len("parseHTTPHeader")}
     assert {r["symbol"] for r in result["results"]} >= {"net.http.parse_http_header"}
 
-    words = await run_search(client, {"query": "parse http header", "limit": 1})
+    words = await run_search(client, {"query": "parse http header", "limit": 1, "open": False})
     assert len(words["results"]) == 1
+    assert client.shown_documents == []
 
     # For clients without a picker: a markdown list of links, shown with showDocument.
     opened = await run_search(client, {"query": "parse http header", "open": True})
@@ -56,6 +62,98 @@ async def test_search_returns_ranked_locations(start_server: StartServer, tmp_pa
     assert client.shown_documents[-1].uri == path.as_uri()
     text = path.read_text(encoding="utf-8")
     assert "`net.http.parseHTTPHeader` (function)" in text and "#L4)" in text
+
+
+NAIVE = '''"""Totals."""
+
+
+def naïve_total(items):
+    return sum(items)
+'''
+
+
+def helix_capabilities() -> types.ClientCapabilities:
+    """What Helix 25.07 offers that matters here: showDocument, progress, UTF-8 first."""
+    return types.ClientCapabilities(
+        general=types.GeneralClientCapabilities(
+            position_encodings=[
+                types.PositionEncodingKind.Utf8,
+                types.PositionEncodingKind.Utf32,
+                types.PositionEncodingKind.Utf16,
+            ]
+        ),
+        window=types.WindowClientCapabilities(
+            work_done_progress=True,
+            show_document=types.ShowDocumentClientCapabilities(support=True),
+        ),
+        workspace=types.WorkspaceClientCapabilities(
+            execute_command=types.ExecuteCommandClientCapabilities(dynamic_registration=False),
+            workspace_folders=True,
+        ),
+    )
+
+
+async def test_a_client_without_a_picker_gets_a_markdown_file_of_links(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Helix shows nothing of a command's answer: the results open as a markdown list of
+    links (file URI with #L<line>), ranges in the negotiated encoding (UTF-8 for Helix)."""
+    repo = Repo(tmp_path / "ws")
+    repo.commit("Add totals", {"net/http.py": HTTP, "calc/totals.py": NAIVE})
+    client = await start_server(
+        repo.root,
+        capabilities=helix_capabilities(),
+        client_info=types.ClientInfo(name="helix", version="25.7.1"),
+    )
+    assert client.init_result.capabilities.position_encoding == "utf-8"  # type: ignore[attr-defined]
+    await wait_for_progress_end(client, "indexing")
+
+    # `:lsp-workspace-command mira.search {"query":"naïve_total"}`
+    result = await run_search(client, {"query": "naïve_total"})
+    first = result["results"][0]
+    assert first["symbol"] == "calc.totals.naïve_total" and first["via"] == "keyword"
+    assert first["range"]["start"] == {"line": 3, "character": 4}
+    assert first["range"]["end"] == {"line": 3, "character": 4 + len("naïve_total".encode())}
+    path = Path(result["path"])
+    assert result["opened"] is True and client.shown_documents[-1].uri == path.as_uri()
+    assert path.suffix == ".md" and path.is_relative_to(tmp_path / "state" / "mira-ls")
+    text = path.read_text(encoding="utf-8")
+    uri = (repo.root.resolve() / "calc" / "totals.py").as_uri()
+    assert f"1. `calc.totals.naïve_total` (function): [calc/totals.py:4]({uri}#L4) — keyword" in (
+        text.splitlines()
+    ), text
+
+    # `:lsp-workspace-command mira.search "parse http header"`: a bare JSON string.
+    words = await run_search(client, "parse http header")
+    assert words["query"] == "parse http header" and len(words["results"]) >= 2
+    listed = Path(words["path"]).read_text(encoding="utf-8")
+    http = (repo.root.resolve() / "net" / "http.py").as_uri()
+    assert f"]({http}#L4) — keyword" in listed and f"]({http}#L8) — keyword" in listed
+    assert client.shown_documents[-1].uri == Path(words["path"]).as_uri()
+
+    # Nothing found: a sentence, not an empty file.
+    shown = len(client.shown_documents)
+    none = await run_search(client, {"query": "zyxwvut"})
+    assert none["results"] == [] and "path" not in none
+    assert len(client.shown_documents) == shown
+    assert any("Nothing matches 'zyxwvut'" in m.message for m in client.messages)
+
+
+async def test_without_show_document_the_first_results_are_a_message(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("Add the header parser", {"net/http.py": HTTP})
+    caps = helix_capabilities()
+    assert caps.window is not None
+    caps.window.show_document = None
+    client = await start_server(repo.root, capabilities=caps)
+    await wait_for_progress_end(client, "indexing")
+    result = await run_search(client, {"query": "parse http header"})
+    assert result["opened"] is False and client.shown_documents == []
+    said = [m.message for m in client.messages if m.message.startswith("mira-ls found")]
+    assert said and result["path"] in said[-1]
+    assert "net/http.py:4 net.http.parseHTTPHeader (keyword)" in said[-1]
 
 
 async def test_search_without_a_query_says_what_it_needs(

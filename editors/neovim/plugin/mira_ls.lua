@@ -141,8 +141,25 @@ local function task()
   end)
 end
 
+--- :MiraSearch {words}: ranked results in the quickfix list; without words it asks (the word
+--- under the cursor is the default). With a bang, commits are searched too (kind "all").
+local function search(opts)
+  local kind = opts.bang and "all" or nil
+  local function run(query)
+    if query and vim.trim(query) ~= "" then
+      mira().search(vim.trim(query), { kind = kind })
+    end
+  end
+  if opts.args ~= "" then
+    run(opts.args)
+  else
+    vim.ui.input({ prompt = "Mira search: ", default = vim.fn.expand("<cword>") }, run)
+  end
+end
+
 local command = vim.api.nvim_create_user_command
 command("MiraChat", chat, { nargs = "*", range = true, desc = "Ask Mira (selected lines are sent as context)" })
+command("MiraSearch", search, { nargs = "*", bang = true, desc = "Search the code with Mira (! also commits)" })
 command("MiraExplain", explain, { desc = "Explain the symbol under the cursor" })
 command("MiraFixError", fix_error, { desc = "Ask Mira to fix the diagnostic under the cursor" })
 command("MiraBuild", simple("mira.runBuild", "Mira build"), { desc = "Run the build and check commands" })

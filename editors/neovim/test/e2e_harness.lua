@@ -26,7 +26,7 @@ local function main()
 
   out.nvim_version = tostring(vim.version().major) .. "." .. vim.version().minor .. "." .. vim.version().patch
   out.user_commands = {}
-  for _, name in ipairs({ "MiraChat", "MiraExplain", "MiraBuild", "MiraBudget", "MiraTask" }) do
+  for _, name in ipairs({ "MiraChat", "MiraExplain", "MiraBuild", "MiraBudget", "MiraTask", "MiraSearch" }) do
     out.user_commands[name] = vim.fn.exists(":" .. name) == 2
   end
 
@@ -264,6 +264,47 @@ local function main()
     return started
   end, 50)
   out.task_after = task_line()
+
+  -- :MiraSearch fills the quickfix list with the ranked results (best first) and opens it.
+  local function quickfix_window()
+    for _, win in ipairs(vim.api.nvim_list_wins()) do
+      if vim.bo[vim.api.nvim_win_get_buf(win)].buftype == "quickfix" then
+        return true
+      end
+    end
+    return false
+  end
+  vim.cmd("cclose")
+  vim.fn.setqflist({}, "r")
+  local query = os.getenv("MIRA_E2E_SEARCH") or "total price"
+  vim.cmd("MiraSearch " .. query)
+  vim.wait(20000, function()
+    return (vim.fn.getqflist({ title = 0 }).title or ""):find("Mira: search", 1, true) ~= nil
+  end, 50)
+  out.search_title = vim.fn.getqflist({ title = 0 }).title
+  out.search_quickfix = {}
+  for _, item in ipairs(vim.fn.getqflist()) do
+    table.insert(out.search_quickfix, { file = vim.fn.bufname(item.bufnr), lnum = item.lnum, col = item.col, text = item.text })
+  end
+  out.search_window = quickfix_window()
+  if vim.fn.bufwinid(bufnr) ~= -1 then
+    vim.api.nvim_set_current_win(vim.fn.bufwinid(bufnr))
+  end
+
+  -- The quickfix column is in bytes; a result's range is in the client's encoding.
+  local probe = vim.fn.tempname() .. ".py"
+  vim.fn.writefile({ "é = 1; naïve = 2" }, probe)
+  local uri = vim.uri_from_fname(probe)
+  local function col_of(character, encoding)
+    local pos = { line = 0, character = character }
+    local items = mira.search_items({ results = { { symbol = "naïve", kind = "variable", via = "both", score = 0.5,
+      uri = uri, range = { start = pos, ["end"] = pos } } } }, encoding)
+    return items[1] and items[1].col or vim.NIL
+  end
+  -- "é = 1; " is 7 UTF-16 units and 8 bytes: both land on byte column 9 (1-based).
+  out.search_cols = { utf16 = col_of(7, "utf-16"), utf8 = col_of(8, "utf-8") }
+  out.search_git_item = mira.search_items({ results = { { symbol = "Fix rounding", collection = "git",
+    commit = "0123456789abcdef", via = "keyword", score = 0.25 } } }, "utf-16")[1]
 
   -- The plugin refuses a command the server does not advertise, with a sentence.
   mira.execute("mira.noSuchCommand", vim.empty_dict(), function(err)

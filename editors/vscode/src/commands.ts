@@ -37,6 +37,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { id: "mira-ls.explainSymbol", title: "Explain Symbol", server: "mira.explain" },
   { id: "mira-ls.fixError", title: "Fix Error", server: "mira.fixError" },
   { id: "mira-ls.reviewChanges", title: "Review Changes", server: "mira.reviewChanges" },
+  { id: "mira-ls.search", title: "Search", server: "mira.search" },
   { id: "mira-ls.runBuild", title: "Run Build", server: "mira.runBuild" },
   { id: "mira-ls.showBudget", title: "Show Budget", server: "mira.budget" },
   { id: "mira-ls.resumeBudget", title: "Resume Budget", server: "mira.resumeBudget" },

@@ -49,6 +49,7 @@ import { MessageGate, MessageType } from "./messages";
 import { BudgetStatus, TaskStatus } from "./statusBar";
 import { changesTask, taskActions, taskItemState, taskMarkdown } from "./task";
 import { keepInChatView } from "./showDocument";
+import { searchArgs, searchItems, searchNotes } from "./search";
 const API_KEY_SECRET = "mira.openaiApiKey";
 const CHAT_CHUNK = "mira/chatChunk";
 
@@ -519,6 +520,72 @@ class Mira implements vscode.Disposable {
     void vscode.window.showInformationMessage(`Mira budget: ${text}`);
   }
 
+  /**
+   * Mira: Search. Asks for the words (the selection or the word under the cursor is the
+   * default), shows the ranked results in a quick pick and opens the one picked.
+   * An object argument ({query, kind?, limit?}) skips the input box.
+   */
+  async searchCommand(arg?: object): Promise<void> {
+    const given = arg && typeof arg === "object" ? (arg as { query?: unknown; kind?: unknown; limit?: unknown }) : {};
+    let query = typeof given.query === "string" ? given.query : undefined;
+    if (query === undefined) {
+      query = await vscode.window.showInputBox({
+        title: "Mira: Search",
+        prompt: "Words to look for in the code (names split as you would say them; meaning too, once embedded)",
+        placeHolder: "where do we retry failed uploads",
+        value: this.searchDefault(),
+        ignoreFocusOut: true,
+      });
+    }
+    const args = searchArgs(
+      query,
+      typeof given.kind === "string" ? given.kind : undefined,
+      typeof given.limit === "number" ? given.limit : undefined,
+    );
+    if (!args) {
+      return;
+    }
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `Mira: searching for ${args.query}` },
+      () => this.execute("mira.search", args),
+    );
+    if (result === undefined) {
+      return; // execute said why
+    }
+    const items = searchItems(result);
+    if (items.length === 0) {
+      const notes = searchNotes(result);
+      void vscode.window.showInformationMessage(`Mira: ${notes.join(" ") || `nothing matches "${args.query}".`}`);
+      return;
+    }
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Mira: ${items.length} result${items.length === 1 ? "" : "s"} for "${args.query}"`,
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked) {
+      return;
+    }
+    const r = picked.range;
+    await vscode.window.showTextDocument(vscode.Uri.parse(picked.uri), {
+      selection: r ? new vscode.Range(r.start.line, r.start.character, r.end.line, r.end.character) : undefined,
+      preview: true,
+    });
+  }
+
+  private searchDefault(): string | undefined {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) {
+      return undefined;
+    }
+    const sel = editor.selection;
+    if (!sel.isEmpty && sel.isSingleLine) {
+      return editor.document.getText(sel);
+    }
+    const word = editor.document.getWordRangeAtPosition(sel.active);
+    return word ? editor.document.getText(word) : undefined;
+  }
+
   /** The current task's quick pick: pause, done, show (the task status bar item's click). */
   async currentTaskCommand(): Promise<void> {
     const listed = await this.execute("mira.task.list", { status: "doing" });
@@ -625,6 +692,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   reg("mira-ls.reviewChanges", (arg) =>
     m.execute("mira.reviewChanges", arg && typeof arg === "object" ? arg : {}, { label: "Review changes" }),
   );
+  reg("mira-ls.search", (arg) => m.searchCommand(arg));
   reg("mira-ls.runBuild", (arg) => m.simpleCommand("mira.runBuild", arg));
   reg("mira-ls.showBudget", () => m.budgetCommand());
   reg("mira-ls.resumeBudget", () => m.simpleCommand("mira.resumeBudget"));

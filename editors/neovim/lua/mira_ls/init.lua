@@ -293,6 +293,81 @@ function M.show_callers(command, ctx)
   end, bufnr)
 end
 
+local function score_text(x)
+  return type(x) == "number" and ("%.4g"):format(x) or "?"
+end
+
+--- Quickfix items for a mira.search answer, best first. filename, lnum and col (bytes, as
+--- the quickfix list counts) come from each result's range, which is in the client's
+--- `offset_encoding`; text is the symbol, its kind and why it matched (keyword, vector or
+--- both) with the score. A commit (no location of its own) is listed as text.
+function M.search_items(result, offset_encoding)
+  local items = {}
+  local results = type(result) == "table" and type(result.results) == "table" and result.results or {}
+  for _, r in ipairs(results) do
+    if type(r) == "table" and type(r.symbol) == "string" then
+      local why = ("%s · %s"):format(type(r.via) == "string" and r.via or "?", score_text(r.score))
+      local text
+      if r.collection == "git" then
+        local commit = type(r.commit) == "string" and r.commit:sub(1, 10) or "commit"
+        text = ("%s %s · %s"):format(commit, r.symbol, why)
+      else
+        local kind = type(r.kind) == "string" and (" (" .. r.kind .. ")") or ""
+        text = ("%s%s · %s"):format(r.symbol, kind, why)
+      end
+      local item = nil
+      if type(r.uri) == "string" and type(r.range) == "table" and type(r.range.start) == "table" then
+        local loc = { uri = r.uri, range = r.range }
+        item = vim.lsp.util.locations_to_items({ loc }, offset_encoding or "utf-16")[1]
+        if item then
+          item = { filename = item.filename, lnum = item.lnum, col = item.col }
+        end
+      elseif type(r.uri) == "string" then
+        item = { filename = vim.uri_to_fname(r.uri), lnum = type(r.line) == "number" and r.line or 1, col = 1 }
+      end
+      item = item or {}
+      item.text = text
+      table.insert(items, item)
+    end
+  end
+  return items
+end
+
+--- mira.search {query, kind?, limit?} into the quickfix list, opened (what :MiraSearch runs).
+--- `open = false`: the quickfix list shows the results, so the server writes no markdown file.
+--- on_done(items, result), if given, is called after the list is filled (or found empty).
+function M.search(query, opts, bufnr)
+  opts = opts or {}
+  local client = M.client(bufnr)
+  local arg = { query = query, open = false, kind = opts.kind, limit = opts.limit }
+  M.execute("mira.search", arg, function(err, result)
+    if err then
+      vim.notify("Mira: " .. err, vim.log.levels.ERROR)
+      if opts.on_done then
+        opts.on_done({}, nil)
+      end
+      return
+    end
+    local items = M.search_items(result, client and client.offset_encoding)
+    if #items == 0 then
+      local notes = type(result) == "table" and type(result.notes) == "table" and result.notes or {}
+      local said = {}
+      for _, n in ipairs(notes) do
+        if type(n) == "string" then
+          table.insert(said, n)
+        end
+      end
+      vim.notify("Mira: " .. (#said > 0 and table.concat(said, " ") or ("nothing matches " .. query)), vim.log.levels.INFO)
+    else
+      vim.fn.setqflist({}, " ", { title = "Mira: search " .. query, items = items })
+      vim.cmd("copen")
+    end
+    if opts.on_done then
+      opts.on_done(items, result)
+    end
+  end, bufnr)
+end
+
 --- Client-side commands to merge into the client config.
 function M.commands()
   return { ["mira.callers"] = M.show_callers }
