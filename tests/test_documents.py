@@ -321,6 +321,17 @@ def test_bad_input_is_a_sentence_and_writes_nothing(
     _nothing_written(tmp_db)
 
 
+def test_an_encrypted_pdf_is_a_sentence(tmp_db: Store, tmp_path: Path) -> None:
+    f = write_pdf(tmp_path / "locked.pdf", [["secret plans"]])
+    w = PdfWriter(clone_from=str(f))
+    w.encrypt(user_password="hunter22", algorithm="RC4-128")
+    with f.open("wb") as out:
+        w.write(out)
+    with pytest.raises(DocumentError, match="encrypted PDF"):
+        keyword_only(tmp_db).add(f)
+    _nothing_written(tmp_db)
+
+
 def test_secret_files_and_symlinks_into_secrets_are_refused(tmp_db: Store, tmp_path: Path) -> None:
     secret = tmp_path / "repo" / ".env"
     secret.parent.mkdir()
