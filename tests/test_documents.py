@@ -442,6 +442,12 @@ def test_chunks_embedded_through_the_endpoint_and_removed_with_their_vectors(
         docs.remove(str(f))
     with pytest.raises(DocumentError, match="no document #99"):
         docs.remove("99")
+    # another document now holds the same chunk ids: the vectors searched are its own
+    other = tmp_path / "other.md"
+    other.write_text("# Gears\n\nOil the gears weekly.\n")
+    docs.add(other)
+    [hit] = docs.search("oil the gears weekly")
+    assert (hit.document, hit.via) == ("Gears", "both")
 
 
 def test_a_changed_document_keeps_vectors_of_unchanged_chunks(world: World, tmp_path: Path) -> None:

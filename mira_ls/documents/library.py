@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import stat
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,12 @@ log = logging.getLogger(__name__)
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 VECTOR_MIN = 0.25  # cosine below which a chunk is not a vector match
 KEYWORD_CANDIDATES = 50
+MATRIX_CACHE = 2  # embedding spaces whose chunk matrix stays in memory between searches
+
+# (database, user, model, dimensions) -> (stamp, chunk ids, unit vectors): a search reads
+# the stamp (ids and hashes, no vectors) and reloads the vectors only when it changed.
+_MATRICES: dict[tuple[str, int, str, int], tuple[tuple[Any, ...], list[int], np.ndarray]] = {}
+_MATRIX_LOCK = threading.Lock()
 
 __all__ = ["Added", "DocumentError", "DocumentHit", "Documents"]
 
@@ -296,18 +303,42 @@ class Documents:
         if self.embedder is None:
             return {}
         emb = self.embedder
-        rows = q.vectors(self.store.conn(), self.user_id, emb.model, emb.dimensions)
-        if not rows:
+        ids, mat = self._matrix(emb)
+        if not ids:
             return {}
         try:
             qv = emb.query_vector(query)
         except (LlmError, BudgetRefused) as exc:
             self.notes.append(f"Documents were searched by keyword only: {exc}")
             return {}
-        mat = np.stack([from_blob(b) for _, b in rows])
-        sims = mat @ qv / (np.linalg.norm(mat, axis=1) * (np.linalg.norm(qv) or 1.0) + 1e-9)
+        sims = mat @ (qv / (np.linalg.norm(qv) or 1.0))
         order = np.argsort(-sims)[:limit]
-        return {rows[i][0]: float(sims[i]) for i in order if sims[i] >= VECTOR_MIN}
+        return {ids[i]: float(sims[i]) for i in order if sims[i] >= VECTOR_MIN}
+
+    def _matrix(self, emb: Embedder) -> tuple[list[int], np.ndarray]:
+        """(chunk ids, their unit vectors as rows), kept between searches while the
+        embedded chunks are the same (store.documents.vector_stamp)."""
+        conn = self.store.conn()
+        stamp = q.vector_stamp(conn, self.user_id, emb.model)
+        ck = (str(self.store.path), self.user_id, emb.model, emb.dimensions)
+        with _MATRIX_LOCK:
+            hit = _MATRICES.get(ck)
+        if hit is not None and hit[0] == stamp:
+            return hit[1], hit[2]
+        keys = q.vector_keys(conn, self.user_id, emb.model, emb.dimensions)
+        blobs = q.embedding_vectors(conn, [k[1] for k in keys])
+        ids = [k[0] for k in keys if k[1] in blobs]
+        if ids:
+            mat = np.stack([from_blob(blobs[k[1]]) for k in keys if k[1] in blobs])
+            mat = mat / (np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9)
+        else:
+            mat = np.zeros((0, emb.dimensions), dtype="<f4")
+        with _MATRIX_LOCK:
+            _MATRICES.pop(ck, None)
+            _MATRICES[ck] = (stamp, ids, mat)
+            while len(_MATRICES) > MATRIX_CACHE:
+                _MATRICES.pop(next(iter(_MATRICES)))
+        return ids, mat
 
 
 def _metadata(doc: Parsed, embedder: Embedder | None) -> dict[str, Any]:

@@ -226,17 +226,54 @@ def match(conn: Connection, fts: str, user_id: int, limit: int) -> list[tuple[in
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
-def vectors(conn: Connection, user_id: int, model: str, dimensions: int) -> list[tuple[int, bytes]]:
-    """(chunk id, float32 vector bytes) of the user's embedded chunks in one space."""
+def vector_keys(
+    conn: Connection, user_id: int, model: str, dimensions: int
+) -> list[tuple[int, int, str]]:
+    """(chunk id, embedding id, embedded text's hash) of the user's embedded chunks in one
+    space, without the vectors: what a cached matrix of them is checked against."""
     return [
-        (int(r[0]), bytes(r[1]))
+        (int(r[0]), int(r[1]), str(r[2]))
         for r in conn.execute(
-            "SELECT c.id, e.vector FROM document_chunks c"
+            "SELECT c.id, e.id, e.text_hash FROM document_chunks c"
             " JOIN documents d ON d.id = c.document_id JOIN embeddings e ON e.id = c.embedding_id"
-            " WHERE (d.user_id = ? OR d.user_id IS NULL) AND e.model = ? AND e.dimensions = ?",
+            " WHERE (d.user_id = ? OR d.user_id IS NULL) AND e.model = ? AND e.dimensions = ?"
+            " ORDER BY c.id",
             (user_id, model, dimensions),
         )
     ]
+
+
+def vector_stamp(conn: Connection, user_id: int, model: str) -> tuple[Any, ...]:
+    """What changes whenever the user's embedded chunks of ``model`` change (chunk and
+    embedding ids, and each document's hash: ids reused after a removal belong to another
+    document's text), read without touching the vectors."""
+    chunk_part = conn.execute(
+        "SELECT count(*), total(c.id), total(c.embedding_id), total(c.id * c.embedding_id)"
+        " FROM document_chunks c JOIN documents d ON d.id = c.document_id"
+        " WHERE (d.user_id = ? OR d.user_id IS NULL) AND c.embedding_model = ?"
+        " AND c.embedding_id IS NOT NULL",
+        (user_id, model),
+    ).fetchone()
+    doc_part = conn.execute(
+        "SELECT group_concat(id || ':' || content_hash, ',') FROM"
+        " (SELECT id, content_hash FROM documents WHERE user_id = ? OR user_id IS NULL"
+        "  ORDER BY id)",
+        (user_id,),
+    ).fetchone()
+    return (*tuple(chunk_part), doc_part[0])
+
+
+def embedding_vectors(conn: Connection, embedding_ids: Sequence[int]) -> dict[int, bytes]:
+    """embedding id -> float32 vector bytes."""
+    out: dict[int, bytes] = {}
+    ids = list(dict.fromkeys(embedding_ids))
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        for r in conn.execute(
+            f"SELECT id, vector FROM embeddings WHERE id IN ({','.join('?' * len(part))})", part
+        ):
+            out[int(r[0])] = bytes(r[1])
+    return out
 
 
 def chunks(conn: Connection, chunk_ids: Sequence[int]) -> dict[int, ChunkHit]:
