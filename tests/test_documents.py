@@ -244,6 +244,10 @@ def test_pdf_sections_from_outline_and_pages(tmp_db: Store, tmp_path: Path) -> N
     ).fetchall()  # fmt: skip
     assert [(s, p) for s, p, _ in rows] == [("Intro", 1), ("Install", 2), ("Install > Linux", 3)]
     assert "apt package" in rows[2][2]
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(f.read_bytes()[: f.stat().st_size * 2 // 3])
+    with pytest.raises(DocumentError, match="could not be read as a PDF"):
+        keyword_only(tmp_db).add(cut)
     plain = write_pdf(tmp_path / "plain.pdf", [["first page words"], ["second page words"]])
     doc = parse(plain, plain.read_bytes())
     assert [(s.name, s.page) for s in doc.sections] == [("page 1", 1), ("page 2", 2)]
