@@ -478,6 +478,18 @@ def test_keyword_only_then_embedded_when_an_endpoint_appears(world: World, tmp_p
     assert r.action == "unchanged" and r.embedded == 5 and r.document.status == "embedded"
 
 
+def test_budget_refusal_leaves_a_keyword_only_document(world: World, tmp_path: Path) -> None:
+    world.settings.budget.daily_usd = 0.0
+    f = tmp_path / "guide.md"
+    f.write_text(GUIDE_MD)
+    r = Documents.open(world.store, world.service()).add(f)
+    assert r.action == "added" and r.document.chunk_count == 5 and r.document.embedded == 0
+    assert r.document.status == "chunked" and world.srv.embedding_requests() == []
+    assert r.note is not None and r.note.startswith("5 of 5 chunks have no vector")
+    assert count(world.store, "embeddings") == 0
+    assert Documents.open(world.store, world.service()).search("capacitor")[0].via == "keyword"
+
+
 # -- CLI ---------------------------------------------------------------------------------
 
 
