@@ -394,6 +394,7 @@ def test_keyword_search_finds_a_chunk_by_a_word(tmp_db: Store, tmp_path: Path) -
         "Widget Guide", "Widget Guide > Troubleshooting", "keyword",
     )  # fmt: skip
     assert hit.text == "Restart the flux capacitor." and 0 < hit.score < 1
+    assert hit.project_id is None and hit.updated_at > 0 and hit.page is None
     # identifiers are split into words as in code search; a heading word finds its section
     assert docs.search("http header")[0].section == "Widget Guide > Install > Linux"
     assert docs.search("Windows")[0].section == "Widget Manual > Installing > On Windows"

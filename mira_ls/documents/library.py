@@ -39,7 +39,7 @@ from mira_ls.search import terms
 from mira_ls.store import Store
 from mira_ls.store import documents as q
 from mira_ls.store import projects as project_store
-from mira_ls.store.documents import DocumentRow, NewChunk
+from mira_ls.store.documents import ChunkHit, DocumentRow, NewChunk
 from mira_ls.store.memory_facts import drop_unused_embeddings
 from mira_ls.vectors.embeddings import Embedder, from_blob, semantic_off_reason, text_hash
 
@@ -75,7 +75,8 @@ class DocumentHit:
     document_id: int
     chunk_id: int
     page: int | None
-    project_id: int | None
+    project_id: int | None  # the workspace the file lies in (None: outside any)
+    updated_at: int = 0  # when the document was added or last changed (recall's recency)
 
     def as_json(self) -> dict[str, Any]:
         return {"document": self.document, "section": self.section, "text": self.text,
@@ -292,12 +293,7 @@ class Documents:
                 scores[cid] = (b or 0.0, "vector")
         best = sorted(scores, key=lambda c: (-scores[c][0], c))[:limit]
         rows = q.chunks(conn, best)
-        return [
-            DocumentHit(rows[c].title or Path(rows[c].source_path).name, rows[c].section,
-                        rows[c].content, scores[c][0], scores[c][1], rows[c].source_path,
-                        rows[c].document_id, c, rows[c].page, rows[c].project_id)
-            for c in best if c in rows
-        ]  # fmt: skip
+        return [_hit(rows[c], *scores[c]) for c in best if c in rows]
 
     def _vector_scores(self, query: str, limit: int) -> dict[int, float]:
         if self.embedder is None:
@@ -339,6 +335,13 @@ class Documents:
             while len(_MATRICES) > MATRIX_CACHE:
                 _MATRICES.pop(next(iter(_MATRICES)))
         return ids, mat
+
+
+def _hit(r: ChunkHit, score: float, via: str) -> DocumentHit:
+    return DocumentHit(
+        r.title or Path(r.source_path).name, r.section, r.content, score, via, r.source_path,
+        r.document_id, r.chunk_id, r.page, r.project_id, r.updated_at,
+    )  # fmt: skip
 
 
 def _metadata(doc: Parsed, embedder: Embedder | None) -> dict[str, Any]:

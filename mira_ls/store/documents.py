@@ -61,6 +61,7 @@ class ChunkHit:
     section: str | None
     content: str
     page: int | None
+    updated_at: int  # when the document was last added or changed
 
 
 _COLS = (
@@ -283,12 +284,14 @@ def chunks(conn: Connection, chunk_ids: Sequence[int]) -> dict[int, ChunkHit]:
         part = ids[i : i + 500]
         for r in conn.execute(
             "SELECT c.id, c.document_id, d.project_id, d.source_path, d.title, c.section,"
-            " c.content, c.page_number FROM document_chunks c"
+            " c.content, c.page_number, d.updated_at FROM document_chunks c"
             " JOIN documents d ON d.id = c.document_id"
             f" WHERE c.id IN ({','.join('?' * len(part))})",
             part,
         ):
-            out[int(r[0])] = ChunkHit(int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7])
+            out[int(r[0])] = ChunkHit(
+                int(r[0]), int(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], int(r[8])
+            )
     return out
 
 
