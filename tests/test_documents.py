@@ -278,6 +278,25 @@ def test_added_twice_is_chunked_once(tmp_db: Store, tmp_path: Path) -> None:
     assert docs.add(link).action == "unchanged" and count(tmp_db, "documents") == 1
 
 
+def test_the_same_file_added_at_once_from_threads_is_one_document(
+    tmp_db: Store, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    f = tmp_path / "guide.md"
+    f.write_text(GUIDE_MD)
+    keyword_only(tmp_db)  # the local user exists before the threads race
+
+    def add(_: int) -> str:
+        return keyword_only(tmp_db).add(f).action
+
+    with ThreadPoolExecutor(4) as pool:
+        actions = list(pool.map(add, range(4)))
+    assert sorted(actions) == ["added", "unchanged", "unchanged", "unchanged"]
+    assert count(tmp_db, "documents") == 1 and count(tmp_db, "document_chunks") == 5
+    assert count(tmp_db, "search_documents") == 5
+
+
 def test_a_changed_document_is_rechunked(tmp_db: Store, tmp_path: Path) -> None:
     f = tmp_path / "guide.md"
     f.write_text(GUIDE_MD)

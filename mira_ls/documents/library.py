@@ -178,6 +178,10 @@ class Documents:
         rows = [_new_chunk(c, vectors.get(c.index), self.embedder) for c in chunks]
         try:
             with self.store.write() as w:
+                # another add of the same file may have finished meanwhile
+                existing = q.by_source(w, self.user_id, str(source))
+                if existing is not None and existing.content_hash == digest:
+                    return Added("unchanged", existing, doc.format, 0, cost, note)
                 doc_id = q.save(
                     w, existing, user_id=self.user_id,
                     project_id=project.id if project else None, source_path=str(source),
