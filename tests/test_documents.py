@@ -204,6 +204,13 @@ def test_html_tags_stripped_headings_kept(tmp_path: Path) -> None:
     assert doc.sections[0].text.strip() == "Widgets & gadgets are small."
     assert "first step\nsecond step" in doc.sections[1].text
     assert "scriptword" not in doc.text and "color" not in doc.text and "<" not in doc.text
+    # a head never closed ends at the body; a heading split by inline tags is one heading
+    loose = parse(tmp_path / "loose.htm", b"<html><head><title>Loose</title><body>"
+                  b"<h2>Up <em>and</em> running</h2><p>It works.<br>Really.</p>")  # fmt: skip
+    assert loose.title == "Loose"
+    assert [(s.name, s.text.strip()) for s in loose.sections] == [
+        ("Up and running", "It works.\nReally.")
+    ]
 
 
 def test_long_text_chunks_within_the_cap_with_overlap(tmp_path: Path) -> None:

@@ -329,6 +329,8 @@ class _HtmlText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
             self._in_title = True
+        if tag == "body":  # a <head> left open ends here, as browsers do
+            self.skip = 0
         if tag in _SKIP:
             if tag not in _VOID:
                 self.skip += 1
