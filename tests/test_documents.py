@@ -207,7 +207,9 @@ def test_html_tags_stripped_headings_kept(tmp_path: Path) -> None:
     # a head never closed ends at the body; a heading split by inline tags is one heading
     loose = parse(tmp_path / "loose.htm", b"<html><head><title>Loose</title><body>"
                   b"<h2>Up <em>and</em> running</h2><p>It works.<br>Really.</p>")  # fmt: skip
-    assert loose.title == "Loose"
+    assert loose.title == "Loose" and "Loose" not in loose.text
+    bare = parse(tmp_path / "bare.html", b"<head><title>Bare</title><h1>Top</h1><p>words</p>")
+    assert [(s.name, s.text.strip()) for s in bare.sections] == [("Top", "words")]
     assert [(s.name, s.text.strip()) for s in loose.sections] == [
         ("Up and running", "It works.\nReally.")
     ]

@@ -282,7 +282,7 @@ def _rst_heading(styles: list[tuple[str, bool]], style: tuple[str, bool], title:
 
 # -- HTML -------------------------------------------------------------------------------
 
-_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "object"})
+_SKIP = frozenset({"script", "style", "noscript", "template", "svg", "iframe", "object"})
 _BLOCK = frozenset({
     "p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article", "header",
     "footer", "nav", "aside", "main", "blockquote", "pre", "hr", "dl", "dt", "dd", "figure",
@@ -299,6 +299,7 @@ class _HtmlText(HTMLParser):
         self.parts: list[str] = []
         self.size = 0
         self.skip = 0
+        self.in_head = False
         self.pre = 0
         self.title: str | None = None
         self._in_title = False
@@ -329,8 +330,10 @@ class _HtmlText(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
             self._in_title = True
-        if tag == "body":  # a <head> left open ends here, as browsers do
-            self.skip = 0
+        if tag == "head":
+            self.in_head = True
+        elif tag == "body" or tag in _BLOCK or tag in _HEADINGS:
+            self.in_head = False  # a <head> left open ends at the body, as browsers do
         if tag in _SKIP:
             if tag not in _VOID:
                 self.skip += 1
@@ -354,6 +357,8 @@ class _HtmlText(HTMLParser):
             self._in_title = False
             if self.title is None:
                 self.title = " ".join("".join(self._title_parts).split()) or None
+        if tag == "head":
+            self.in_head = False
         if tag in _SKIP:
             self.skip = max(0, self.skip - 1)
             return
@@ -375,7 +380,7 @@ class _HtmlText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self._title_parts.append(data)
-        if self.skip:
+        if self.skip or self.in_head or self._in_title:
             return
         if self.heading is not None:
             self.heading[2].append(data)
