@@ -132,7 +132,8 @@ def _queries(names: list[str], rng: random.Random, n: int) -> list[str]:
         "gcs", "getcs", "GETCALLSITES", "get", "Get", "GET", "g", "x", "_", "__", "tot", "sca",
         "sato", "desc", "on_", "all_", "rende", "crte", "zzz", "café", "CAFÉ", "straß", "é",
         "get_c", "a%b", "a_b", "50%", "\\", "get call", " get ", "$get", "get$", "cr%", "[a]",
-        "*", "?", "ΩM", "μ_", "sEt", "bAR", "Render", "tRe", "2", "y2", "v2", "set2",
+        "*", "?", "ΩM", "μ_", "xÉ", "aÉ", "Éc", "ωm", "éco", "sEt", "bAR", "Render", "tRe", "2",
+        "y2", "v2", "set2",
     ]  # fmt: skip
     while len(out) < n:
         name = rng.choice(names).lstrip("_")

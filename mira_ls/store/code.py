@@ -926,6 +926,7 @@ _MARK = 0xE000
 _NAME_WORDS = 8  # words kept; an initials pattern of up to _PIECES pieces needs no more
 _PIECES = 8  # longer queries (2^(n-1) splits) are checked in Python, over few candidates
 _ALNUM = re.compile(r"[a-z0-9]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # lower()
 
 
 def name_words(name: str) -> tuple[str, str]:
@@ -967,14 +968,14 @@ def _initials_hits(ql: str, proj: str) -> tuple[str, list[Any]]:
             lo = chr(_MARK) + ql
             parts.append(
                 f"SELECT project_id, name FROM symbol_names WHERE {proj}words >= ?"
-                " AND words < ? AND words GLOB ?"
+                " AND words < ? AND +words GLOB ?"
             )
             args += [lo, lo[:-1] + chr(ord(lo[-1]) + 1), glob]
         else:  # the initials start with the pieces' first letters: a range of that index
             ini = "".join(p[0] for p in pieces)
             parts.append(
                 f"SELECT project_id, name FROM symbol_names WHERE {proj}initials >= ?"
-                " AND initials < ? AND words GLOB ?"
+                " AND initials < ? AND +words GLOB ?"
             )
             args += [ini, ini[:-1] + chr(ord(ini[-1]) + 1), glob]
     return " UNION ".join(parts), args
@@ -1045,9 +1046,17 @@ def search_symbols(
         )
         args.append(json.dumps(found))
     camel = q[:1].upper() + q[1:]
+    # Exact, prefix and word-boundary matches all hold ql as a substring of lower (camel too
+    # when its lower case is ql), so a name without it is an initials match or fuzzy: most
+    # names are decided by the first test.
+    short = (
+        "  WHEN NOT instr(lower, ?) THEN CASE WHEN (project_id, name) IN hits THEN 2 ELSE 4 END"
+        if camel.translate(_ASCII_LOWER) == ql
+        else "  WHEN 0 AND ? THEN NULL"
+    )
     sql = (
         f"WITH hits(project_id, name) AS ({hits_sql}),"
-        " ranked AS (SELECT project_id, name, len, CASE"
+        f" ranked AS (SELECT project_id, name, len, CASE {short}"
         "  WHEN lower = ? THEN 0"
         "  WHEN name >= ? COLLATE NOCASE AND name < ? COLLATE NOCASE THEN 1"
         "  WHEN instr(lower, '_' || ?) OR instr(lower, '.' || ?) OR instr(lower, '-' || ?)"
@@ -1062,7 +1071,7 @@ def search_symbols(
         " AND e.name = ranked.name COLLATE NOCASE AND e.name = ranked.name"
         " WHERE e.kind <> 'module' ORDER BY ranked.r, ranked.len, ranked.name, e.id LIMIT ?"
     )
-    args += [ql, ql, upper, ql, ql, ql, ql, camel, ql, len(ql) > 1]
+    args += [ql, ql, ql, upper, ql, ql, ql, ql, camel, ql, len(ql) > 1]
     args += [ql[0], ql[0] + chr(0x10FFFF), ql, *pp, seq, limit, limit]
     return [symbol_from_row(r) for r in conn.execute(sql, args)]
 
