@@ -1,11 +1,12 @@
 -- 024 symbol names: what workspace/symbol ranks, one row per distinct name of a project's
 -- symbols other than modules (a module is never an answer), with what the ranking needs
 -- ready: lower(name) and length(name) as SQLite computes them, and the words of the name
--- for the initials match ('gcs' and 'getcs' for get_call_sites). Kept by the triggers below
--- on every insert, delete (cascades included) and rename of a code_elements row; the words
--- need Python's split (camelCase humps), so a new name's row has words NULL until the store
--- fills them in the same transaction (mira_ls/store/code.py fill_symbol_words), and the rows
--- made here are filled by the next index run; a search treats a NULL row the slow way.
+-- for the initials match ('gcs' and 'getcs' for get_call_sites). The words need Python's
+-- split (camelCase humps): the store's one insert path (mira_ls/store/code.py
+-- insert_symbols) counts new symbols in with their words; the triggers below count out every
+-- delete (cascades included) and follow a rename. A row without words (made here, or by a
+-- rename) is filled by the next index run (fill_symbol_words); a search treats it the slow
+-- way meanwhile.
 
 CREATE TABLE symbol_names (
     project_id      INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
@@ -19,15 +20,7 @@ CREATE TABLE symbol_names (
     PRIMARY KEY (project_id, name)
 ) WITHOUT ROWID;
 CREATE INDEX idx_symbol_names_initials ON symbol_names(project_id, initials);
-CREATE INDEX idx_symbol_names_words ON symbol_names(project_id, words);
 CREATE INDEX idx_symbol_names_unfilled ON symbol_names(project_id) WHERE words IS NULL;
-
-CREATE TRIGGER symbol_names_added AFTER INSERT ON code_elements
-WHEN new.kind <> 'module' BEGIN
-    INSERT INTO symbol_names(project_id, name, lower, len, symbols)
-        VALUES (new.project_id, new.name, lower(new.name), length(new.name), 1)
-        ON CONFLICT (project_id, name) DO UPDATE SET symbols = symbols + 1;
-END;
 
 CREATE TRIGGER symbol_names_gone AFTER DELETE ON code_elements
 WHEN old.kind <> 'module' BEGIN

@@ -137,3 +137,23 @@ def test_a_query_longer_than_eight_letters_matches_initials_too(tmp_path: Path) 
         assert got == [r.name for r in search_symbols_reference(conn, pid, q)], q
         assert set(got) >= ({"get_call_sites", "getCallSites"} if q.isalnum() else set()), q
     store.close()
+
+
+def test_a_renamed_row_moves_its_count(tmp_path: Path) -> None:
+    """No store path renames a symbol today; the triggers keep the table right if one does."""
+    root = tmp_path / "ws"
+    write_files(root, {"a.py": A})
+    store = new_store(tmp_path)
+    pid = index(store, root).project_id
+    with store.write() as c:
+        c.execute("UPDATE code_elements SET name = 'omega_call' WHERE name = 'get_call_sites'")
+        c.execute("UPDATE code_elements SET kind = 'module' WHERE name = 'Beta'")
+    names = _names(store)
+    assert (pid, "get_call_sites") not in names and (pid, "Beta") not in names
+    assert names[(pid, "omega_call")][2:] == (1, None, None)  # words come with the next index
+    conn = store.conn()
+    assert [r.name for r in cs.search_symbols(conn, pid, "oc")] == ["omega_call"]
+    with store.write() as c:
+        assert cs.fill_symbol_words(c, pid) == 1
+    assert _names(store)[(pid, "omega_call")][3:] == cs.name_words("omega_call")
+    store.close()

@@ -319,15 +319,27 @@ SYMBOL_WRITE_COLS = (
 
 
 def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id(). A new name gets
-    its symbol_names row (a trigger) and here its words."""
+    """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id(). Their names are
+    counted into symbol_names here (deletes and renames count out by triggers)."""
     conn.executemany(
         f"INSERT INTO code_elements(id, {SYMBOL_WRITE_COLS}) VALUES "
         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
-    for pid in {r[1] for r in rows}:
-        fill_symbol_words(conn, pid)
+    # workspace/symbol's names: (project_id, name) -> symbols added (r[5] kind, r[6] name)
+    added: dict[tuple[int, str], int] = {}
+    for r in rows:
+        if r[5] != "module":
+            key = (r[1], r[6])
+            added[key] = added.get(key, 0) + 1
+    conn.executemany(
+        "INSERT INTO symbol_names(project_id, name, lower, len, symbols, initials, words)"
+        " VALUES (?1, ?2, lower(?2), length(?2), ?3, ?4, ?5) ON CONFLICT (project_id, name)"
+        " DO UPDATE SET symbols = symbols + excluded.symbols,"
+        " initials = coalesce(initials, excluded.initials),"
+        " words = coalesce(words, excluded.words)",
+        [(pid, name, n, *name_words(name)) for (pid, name), n in added.items()],
+    )
 
 
 def update_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -936,8 +948,8 @@ def name_words(name: str) -> tuple[str, str]:
 
 
 def fill_symbol_words(conn: Connection, project_id: int | None = None) -> int:
-    """Fill the words of symbol_names rows that have none yet (new names, or the rows made
-    by migration 024); returns how many. Runs inside the caller's write transaction."""
+    """Fill the words of symbol_names rows that have none yet (made by migration 024 or by
+    a rename); returns how many. Runs inside the caller's write transaction."""
     proj = "project_id = ? AND " if project_id is not None else ""
     rows = conn.execute(
         f"SELECT project_id, name FROM symbol_names WHERE {proj}words IS NULL",
@@ -964,20 +976,14 @@ def _initials_hits(ql: str, proj: str) -> tuple[str, list[Any]]:
                 start = i
         pieces.append(ql[start:])
         glob = "".join(chr(_MARK + i) + p + "*" for i, p in enumerate(pieces))
-        if len(pieces) == 1:  # the first word starts with ql: a range of the words index
-            lo = chr(_MARK) + ql
-            parts.append(
-                f"SELECT project_id, name FROM symbol_names WHERE {proj}words >= ?"
-                " AND words < ? AND +words GLOB ?"
-            )
-            args += [lo, lo[:-1] + chr(ord(lo[-1]) + 1), glob]
-        else:  # the initials start with the pieces' first letters: a range of that index
-            ini = "".join(p[0] for p in pieces)
-            parts.append(
-                f"SELECT project_id, name FROM symbol_names WHERE {proj}initials >= ?"
-                " AND initials < ? AND +words GLOB ?"
-            )
-            args += [ini, ini[:-1] + chr(ord(ini[-1]) + 1), glob]
+        # the initials start with the pieces' first letters: a range of that index (+words:
+        # not the GLOB's own prefix range, which SQLite would otherwise derive and prefer)
+        ini = "".join(p[0] for p in pieces)
+        parts.append(
+            f"SELECT project_id, name FROM symbol_names WHERE {proj}initials >= ?"
+            " AND initials < ? AND +words GLOB ?"
+        )
+        args += [ini, ini[:-1] + chr(ord(ini[-1]) + 1), glob]
     return " UNION ".join(parts), args
 
 
