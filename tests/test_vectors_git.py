@@ -122,8 +122,19 @@ def test_git_collection_is_embedded_once(
     # Words and meaning agree: the keyword ranking's top commit, now found by both.
     both = hybrid.search(store, s, "changelog", collection="git", project_ids=[pid], env=NO_KEY)
     assert both.results[0].commit == h["log"] and both.results[0].via == "both"
+    every = hybrid.search(store, s, "backoff delay", collection="all", env=NO_KEY)
+    assert (every.results[0].collection, every.results[0].commit) == ("git", h["A"])
     kw = hybrid.search(store, Settings(), "backoff delay", collection="git", env={})
     assert kw.results == [] and not kw.semantic  # keyword alone, as before
+    if backend == "qdrant":  # the payload names the kind and the commit
+        idx = open_index(store, s, s.llm.embedding_model, 256)
+        try:
+            points, _ = idx.client.scroll(idx.name, limit=100, with_payload=True)  # type: ignore[attr-defined]
+        finally:
+            idx.close()
+        pay = [p.payload for p in points if p.payload and p.payload["collection"] == "git"]
+        assert sorted(k for p in pay for k in p["kinds"]) == ["commit"] * 4 + ["fix"] * 2
+        assert sum(p["commits"] == [h["A"]] for p in pay) == 2  # the commit and its fix
 
 
 @BACKENDS
