@@ -16,8 +16,10 @@ error text's vector and the fix's), over the term index's candidates and the vec
 store's nearest fixes together; a same-hash fix stays 1.0, and a fix not embedded yet keeps
 its word score. Equal weights: the word score is on a 0.2..1 scale where one shared file
 or a few shared words already mean something, and cosines of related texts sit in
-0.3..0.9, so neither swamps the other; a fix that shares no word (0.2) needs a cosine of
-at least 0.4 to pass the 0.3 cut-off. Without vectors the ranking is the word score alone.
+0.3..0.9, so neither swamps the other. A fix passes when either its word score (as
+without vectors) or its blended score reaches the 0.3 cut-off, so vectors reorder the
+fixes the words find and add the ones only meaning finds (one sharing no word, 0.2, needs
+a cosine of 0.4), never hide one. Without vectors the ranking is the word score alone.
 
 Symbols touched come from a second, smaller git run over the fix commits only (``-U0``
 with git's built-in function-name drivers): the definition named in each hunk header and
@@ -271,13 +273,13 @@ def _rank_blended(
     qn = float(np.linalg.norm(q)) or 1.0
     scored: list[FixMatch] = []
     for fx in rows.values():
-        s = score_fix(fx, err_words, err_files, err_hash)
+        w = s = score_fix(fx, err_words, err_files, err_hash)
         blob = stored.get(fx.id)
         if s < 1.0 and blob is not None:
             v = np.frombuffer(blob, dtype="<f4")
             cos = float(v @ q) / ((float(np.linalg.norm(v)) or 1.0) * qn)
             s = WORD_WEIGHT * s + (1.0 - WORD_WEIGHT) * max(0.0, cos)
-        if s < CUT_OFF:
+        if s < CUT_OFF and w < CUT_OFF - 1e-9:  # vectors reorder and add, never hide
             continue
         scored.append(
             FixMatch(
