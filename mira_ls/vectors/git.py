@@ -31,7 +31,7 @@ from mira_ls.vectors.embeddings import (
     semantic_off_reason,
 )
 from mira_ls.vectors.sqlite_vec import unavailable_reason
-from mira_ls.vectors.stores import QdrantUnavailable, VectorIndex, open_index
+from mira_ls.vectors.stores import QdrantUnavailable, VectorIndex, open_index, uses_qdrant
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,8 @@ def fix_vectors(
 
     (None, None) when the project's fixes have no vectors in the configured space (the
     ranking is then exactly the word score's). ``may_embed`` False (the hover, code
-    actions): only a vector already stored is used and the endpoint is never called."""
+    actions): only a vector already stored is used and the endpoint is never called, and
+    with Qdrant no neighbours are asked for (the word candidates are re-scored alone)."""
     if not settings.vectors.semantic or not error_text.strip():
         return None, None
     model, dims = settings.llm.embedding_model, int(settings.llm.embedding_dimensions)
@@ -207,6 +208,10 @@ def fix_vectors(
         if hit is None:
             return None, None
         query = hit[1]
+    if not may_embed and uses_qdrant(settings):
+        # The request path never waits on Qdrant (opening local mode takes ~0.5 s, a
+        # server may be down): the fixes the words find, re-scored by their stored vectors.
+        return FixVectors(query, emb.model, emb.dimensions, ()), None
     try:
         index = open_index(store, settings, emb.model, emb.dimensions)
         try:
