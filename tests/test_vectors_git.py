@@ -5,12 +5,17 @@ past fixes ranked with meaning blended in (and exactly as before without vectors
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from mira_ls.build import resolutions
-from mira_ls.config import Settings
+from mira_ls.build.model import BuildCommand
+from mira_ls.build.pipeline import run_build
+from mira_ls.config import BuildSettings, Settings
+from mira_ls.features import hover_build
+from mira_ls.features.session import Located, ProjectRoot, Session
 from mira_ls.git import fixes
 from mira_ls.search import hybrid
 from mira_ls.store import Store
@@ -289,3 +294,32 @@ def test_cli_embed_collections_search_fixes_and_status(
     git_row = next(c for c in status["collections"] if c["collection"] == "git")
     assert git_row["vectors"] == 6 and git_row["dimensions"] == 256
     assert git_row["bytes"] == 6 * 256 * 4
+
+
+def test_hover_best_past_fix_blends_only_stored_vectors(
+    store: Store, repo: Repo, srv: OpenAIServer, tmp_path: Path
+) -> None:
+    """A real build reports the error; the hover's best past fix is the word match until
+    `embed` stores the fixes' and the error's vectors, then the fix that means it, and the
+    hover itself never calls the embedding endpoint."""
+    h = history(repo)
+    pid, _ = mine_repo(store, repo.root)
+    check = (
+        "import pathlib\n"
+        "for n, line in enumerate(pathlib.Path('a.txt').read_text().splitlines(), 1):\n"
+        f"    if 'BAD' in line: print(f'a.txt:{{n}}:1: error: {ERROR} [E7]')\n"
+    )
+    cmd = BuildCommand("check", (sys.executable, "-c", check), "generic")
+    (repo.root / "a.txt").write_text("ok\nBAD\n")
+    run_build(store, pid, repo.root, [cmd], BuildSettings())
+    s = settings_for(srv, "sqlite", tmp_path)
+    pr = ProjectRoot(pid, repo.root)
+    session, loc = Session(store, s, [pr]), Located(pr, "a.txt")
+
+    (before,) = hover_build.build_sections(session, loc, None, 2)
+    assert f"commit `{h['B'][:7]}`" in before and "Fix failing upload counter" in before
+    embed_git(store, s, pid)  # the fixes, and the recorded error's text
+    calls = len(srv.embedding_requests())
+    (after,) = hover_build.build_sections(session, loc, None, 2)
+    assert f"commit `{h['A'][:7]}`" in after and "back off between send attempts" in after
+    assert len(srv.embedding_requests()) == calls
