@@ -118,6 +118,25 @@ def test_git_collection_is_embedded_once(
     assert again.run.calls == 0 and again.points == 0 and again.plan.current == 6
     assert len(srv.embedding_requests()) == 1  # nothing embedded twice
 
+    # A fix whose definitions change (found later) costs one text; its point is replaced.
+    with store.write() as c:
+        c.execute("UPDATE historical_fixes SET symbols = '[]' WHERE commit_hash = ?", (h["A"],))
+    changed = embed_git(store, s, pid)
+    assert changed.run.embedded == 1 and changed.points == 1 and changed.plan.current == 5
+    assert srv.embedding_requests()[-1].body["input"] == [
+        "fix: Fix #12: back off between send attempts\n\n"
+        "The uploader gave up when the network connection drops; retry the upload."
+    ]
+    count = "SELECT count(*) FROM vector_points WHERE collection = 'git'"
+    assert store.conn().execute(count).fetchone()[0] == 6
+    with store.write() as c:  # as it was, whose vector is stored: no call
+        c.execute(
+            "UPDATE historical_fixes SET symbols = ? WHERE commit_hash = ?",
+            (json.dumps([["app/upload.py", "backoff_delay"]]), h["A"]),
+        )
+    back = embed_git(store, s, pid)
+    assert back.run.calls == 0 and back.points == 1
+
     # A commit found by meaning: the definition its fix touched, in no message or path.
     answer = hybrid.search(
         store, s, "backoff delay", collection="git", project_ids=[pid], env=NO_KEY
@@ -323,3 +342,17 @@ def test_hover_best_past_fix_blends_only_stored_vectors(
     (after,) = hover_build.build_sections(session, loc, None, 2)
     assert f"commit `{h['A'][:7]}`" in after and "back off between send attempts" in after
     assert len(srv.embedding_requests()) == calls
+
+
+def test_a_commit_text_is_capped_with_its_files_kept() -> None:
+    from mira_ls.llm import tokens
+    from mira_ls.store.vectors import CommitText
+
+    files = tuple(f"pkg/mod{i}.py" for i in range(25))
+    long = CommitText(1, "h", "Rework the loader\n\n" + "word " * 3000, files)
+    text = git_vectors.commit_text(long)
+    assert text.startswith("Rework the loader\n\nword word")
+    assert text.endswith("pkg/mod19.py (+5 more)") and "pkg/mod20.py" not in text
+    assert tokens.count(text) <= git_vectors.COMMIT_TOKENS
+    short = CommitText(2, "h", "Small fix", ())
+    assert git_vectors.commit_text(short) == "Small fix"

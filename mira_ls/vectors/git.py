@@ -46,11 +46,9 @@ ERRORS = 2000  # build errors (newest first) whose text is embedded for the hove
 def _capped(head: str, tail: str, cap: int) -> str:
     """``head`` then ``tail`` within ``cap`` tokens, cutting ``head`` (the tail is short)."""
     text = f"{head}\n{tail}" if tail else head
-    if len(text) <= cap:  # fewer characters than tokens is impossible
+    if len(text) <= cap or tokens.count(text) <= cap:  # fewer characters than tokens: never
         return text
     room = cap - tokens.count(tail) - 1 if tail else cap
-    if tokens.count(text) <= cap:
-        return text
     cut = tokens.truncate(head, max(room, 0)).rstrip()
     return f"{cut}\n{tail}" if tail else cut
 
