@@ -313,6 +313,10 @@ def test_cli_embed_collections_search_fixes_and_status(
     git_row = next(c for c in status["collections"] if c["collection"] == "git")
     assert git_row["vectors"] == 6 and git_row["dimensions"] == 256
     assert git_row["bytes"] == 6 * 256 * 4
+    assert (git_row["commits"], git_row["fixes"]) == (4, 2)
+    text = run_cli("db", "status", env=env, unset=unset).stdout
+    assert "git          sqlite-vec text-embedding-3-large (256 dims)  6 vectors" in text
+    assert "(4 commits, 2 past fixes)" in text
 
 
 def test_hover_best_past_fix_blends_only_stored_vectors(

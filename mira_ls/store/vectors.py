@@ -204,6 +204,19 @@ def collection_counts(conn: Connection) -> list[tuple[str, str, int, int, int]]:
     ]
 
 
+def kind_counts(conn: Connection, collection: str) -> dict[tuple[str, int], dict[str, int]]:
+    """(model, dimensions) -> kind -> points of one collection (db status: commits, fixes)."""
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    for model, dims, kind, n in conn.execute(
+        "SELECT e.model, e.dimensions, p.kind, count(*) FROM vector_points p"
+        " JOIN embeddings e ON e.id = p.embedding_id WHERE p.collection = ?"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        (collection,),
+    ):
+        out.setdefault((str(model), int(dims)), {})[str(kind)] = int(n)
+    return out
+
+
 # -- the git collection ----------------------------------------------------------------
 
 
