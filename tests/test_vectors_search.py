@@ -312,3 +312,30 @@ def test_qdrant_collection_of_other_dimensions_is_left_alone(
         idx.sync()
     assert idx.client.collection_exists("mira_other")
     idx.close()
+
+
+def test_the_llm_search_code_tool_ranks_by_meaning_too(
+    tmp_db: Store, srv: OpenAIServer, tmp_path: Path
+) -> None:
+    from mira_ls.llm.tools import ToolBox
+
+    root = tmp_path / "ws"
+    write_files(root, {"upload.py": UPLOAD, "headers.py": HTTP})
+    stats = index(tmp_db, root)
+    s = settings_for(srv)
+    own = ToolBox(tmp_db, stats.project_id, root, semantic=s, env=NO_KEY)
+    agent = ToolBox(tmp_db, stats.project_id, root)  # MCP: never embeds a query
+    before = own.call("search_code", {"query": "retry upload"})
+    assert before.text.startswith("upload.Uploader.retry_upload (method) upload.py:7")
+    assert "(keyword search only: " in before.text and "mira-ls embed" in before.text
+    emb = Embedder(tmp_db, s, env=NO_KEY)
+    idx = open_index(tmp_db, s, emb.model, emb.dimensions)
+    code_vectors.sync(emb, idx, stats.project_id)
+    idx.close()
+    calls = len(srv.embedding_requests())
+    after = own.call("search_code", {"query": "retry upload"})
+    assert after.text.splitlines()[0].endswith("[both]") and "keyword search only" not in after.text
+    assert "[vector]" in after.text  # vectors rank every definition
+    assert len(srv.embedding_requests()) == calls + 1  # the query, through the budget
+    plain = agent.call("search_code", {"query": "retry upload"})
+    assert "[both]" not in plain.text and len(srv.embedding_requests()) == calls + 1

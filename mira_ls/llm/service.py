@@ -157,7 +157,14 @@ class LlmService:
         if hit is not None:
             return hit
         box = (
-            ToolBox(self.store, q.project_id, q.root, self.secrets)
+            ToolBox(
+                self.store,
+                q.project_id,
+                q.root,
+                self.secrets,
+                semantic=self.settings,
+                env=self.env,
+            )
             if req.tools is not None and q.project_id is not None and q.root is not None
             else None
         )

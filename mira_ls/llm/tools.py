@@ -13,11 +13,12 @@ import logging
 import os
 import posixpath
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.config import Settings
 from mira_ls.confined import OutsideWorkspace, resolve_inside
 from mira_ls.dates import day as _date
 from mira_ls.git.fixes import rank_fixes
@@ -169,6 +170,11 @@ class ToolBox:
     project_id: int
     root: Path
     secrets: tuple[str, ...] = ()
+    # Given by mira-ls's own model loop: search_code then ranks by meaning too when the
+    # code is embedded (embedding the query goes through the budget). Agents over MCP get
+    # none, so their calls never spend.
+    semantic: Settings | None = None
+    env: Mapping[str, str] | None = None
     used_hashes: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
 
@@ -262,15 +268,36 @@ class ToolBox:
 
     def _t_search_code(self, a: dict[str, Any]) -> ToolResult:
         limit = max(1, min(int(a.get("limit") or LIST_LIMIT), 50))
-        hits = keyword.code_hits(
-            self._conn(), str(a["query"]), project_ids=[self.project_id], limit=limit
-        )
+        query = str(a["query"])
+        if self.semantic is not None and self.semantic.vectors.semantic:
+            return self._hybrid_code(query, limit)
+        hits = keyword.code_hits(self._conn(), query, project_ids=[self.project_id], limit=limit)
         lines = [
             f"{h.qualified_name} ({h.kind}) {h.path}:{h.line}  "
             f"{(h.signature or h.name).strip().replace(chr(10), ' ')[:200]}"
             for h in hits
         ]
         return ToolResult("\n".join(lines) or "No code matches those words.")
+
+    def _hybrid_code(self, query: str, limit: int) -> ToolResult:
+        """Keyword and vector ranks fused (keyword only, and said, when vectors cannot join)."""
+        from mira_ls.search import hybrid
+
+        assert self.semantic is not None
+        found = hybrid.search(
+            self.store, self.semantic, query, collection="code",
+            project_ids=[self.project_id], limit=limit, env=self.env,
+        )  # fmt: skip
+        lines = [
+            f"{r.symbol} ({r.kind}) {r.path}:{r.line}  "
+            f"{(r.signature or r.symbol or '').strip().replace(chr(10), ' ')[:200]}"
+            f"{'' if r.via == 'keyword' else f'  [{r.via}]'}"
+            for r in found.results
+        ]
+        text = "\n".join(lines) or "No code matches those words."
+        if not found.semantic and found.notes:
+            text += "\n(keyword search only: " + found.notes[0] + ")"
+        return ToolResult(text)
 
     def _t_get_symbol(self, a: dict[str, Any]) -> ToolResult:
         rows = self._resolve(a["name"], a.get("path"))
