@@ -108,3 +108,24 @@ def analyse(session: Session, svc: LlmService, cancelled: Any = None) -> dict[st
         return {"analysed": 0}
     run = Analyzer.open(session.store, svc, enabled=True).run(cancelled)
     return run.as_json()
+
+
+def summaries_due(session: Session, session_id: str | None) -> bool:
+    """Whether the session (any when None) has a complete block of 10 messages, or of ten
+    summaries, not summarised yet."""
+    from mira_ls.memory.owner import local_user_id
+    from mira_ls.memory.summaries import due
+
+    if session.store is None or not session.settings.memory.enabled:
+        return False
+    return due(session.store, local_user_id(session.store), session_id)
+
+
+def summarise(session: Session, svc: LlmService, cancelled: Any = None) -> dict[str, Any]:
+    """Rolling summaries of every complete block not summarised yet (a background job after
+    chat, beside the message analysis)."""
+    from mira_ls.memory.summaries import Summarizer
+
+    if session.store is None or not session.settings.memory.enabled:
+        return {"level1": 0, "level2": 0}
+    return Summarizer.open(session.store, svc, enabled=True).run(cancelled).as_json()
