@@ -224,6 +224,9 @@ def test_ten_summaries_give_way_to_their_level2_summary_when_they_do_not_fit(
     # the newest messages after the summaries stay verbatim
     assert tight[-1]["content"] == "answer 103 to it"
     assert all(m["content"] != "question 0 about module0" for m in tight)
+    # room for no summary at all: the newest messages, as without summaries
+    assert [m["content"] for m in conv.history(sid, 14)] == ["question 102 about module102",
+                                                             "answer 103 to it"]  # fmt: skip
 
 
 def test_an_answer_invalid_twice_writes_nothing_and_the_run_says_so(world: World) -> None:
@@ -285,3 +288,23 @@ def test_memory_summarize_on_the_command_line(world: World) -> None:
     again = run_cli("memory", "summarize", env=env, cwd=world.root)
     assert again.returncode == 0 and again.stdout.startswith("0 summaries of 10 messages")
     assert len(summary_rows(world)) == 2
+
+
+def test_secrets_are_redacted_from_what_is_asked_and_what_is_stored(world: World) -> None:
+    aws = "AKIA" + "ABCDEFGHIJKLMNOP"
+    asked: list[str] = []
+
+    def reply(body: dict[str, Any]) -> Reply:
+        asked.append(json.dumps(body))
+        data = {"summary": f"They shared the key {aws}.", "key_facts": [f"key is {aws}"]}
+        return Answer(text=json.dumps(data), prompt_tokens=100, completion_tokens=10)
+
+    world.srv.default = reply
+    sid = new_session(world)
+    with world.store.write() as w:
+        mq.add_entry(w, sid, "user", f"Our AWS key is {aws}, keep it", 10, 1_700_000_000)
+    add_messages(world, sid, 9, start=1)
+    assert run_job(world).level1 == 1
+    assert aws not in asked[0]
+    content, facts = rows(world, "SELECT content, key_facts FROM rolling_summaries")[0]
+    assert aws not in content and aws not in facts and "They shared the key" in content
