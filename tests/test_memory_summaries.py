@@ -308,3 +308,21 @@ def test_secrets_are_redacted_from_what_is_asked_and_what_is_stored(world: World
     assert aws not in asked[0]
     content, facts = rows(world, "SELECT content, key_facts FROM rolling_summaries")[0]
     assert aws not in content and aws not in facts and "They shared the key" in content
+
+
+def test_a_failed_block_is_retried_when_the_next_block_completes_not_after_every_chat(
+    world: World,
+) -> None:
+    from mira_ls.features.memory import summaries_due
+
+    scripted(world, bad=2)
+    sid = new_session(world)
+    add_messages(world, sid, 10)
+    assert summaries_due(world.session(), sid)
+    assert run_job(world).failed == 1
+    for n in range(12, 20, 2):  # four more chats: nothing newly complete
+        add_messages(world, sid, 2, start=n - 2)
+        assert not summaries_due(world.session(), sid), n
+    add_messages(world, sid, 2, start=18)
+    assert summaries_due(world.session(), sid)
+    assert run_job(world).level1 == 2

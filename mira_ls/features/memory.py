@@ -111,14 +111,20 @@ def analyse(session: Session, svc: LlmService, cancelled: Any = None) -> dict[st
 
 
 def summaries_due(session: Session, session_id: str | None) -> bool:
-    """Whether the session (any when None) has a complete block of 10 messages, or of ten
-    summaries, not summarised yet."""
+    """Whether the last chat of the session (any when None) completed a block of 10
+    messages not summarised yet. Only then, so a block whose answer stayed invalid is asked
+    about again when the next block completes (or by ``mira-ls memory summarize``), not
+    after every chat."""
     from mira_ls.memory.owner import local_user_id
-    from mira_ls.memory.summaries import due
+    from mira_ls.store import memory_summaries as sq
 
     if session.store is None or not session.settings.memory.enabled:
         return False
-    return due(session.store, local_user_id(session.store), session_id)
+    user = local_user_id(session.store)
+    return any(
+        d.unsummarised >= sq.LEVEL1 and d.unsummarised % sq.LEVEL1 in (0, 1)
+        for d in sq.due(session.store.conn(), user, session_id)
+    )
 
 
 def summarise(session: Session, svc: LlmService, cancelled: Any = None) -> dict[str, Any]:

@@ -314,11 +314,6 @@ class Summarizer:
             op.done(outcome)
 
 
-def due(store: Store, user_id: int, session_id: str | None = None) -> bool:
-    """Whether a session (or any of the user's) has a complete block not summarised."""
-    return bool(q.due(store.conn(), user_id, session_id))
-
-
 def job(ctx: Any, store: Store, svc: LlmService) -> SummaryRun:
     """The runner's job (lane "llm", key SUMMARY_KEY): every complete block summarised."""
     run = Summarizer.open(store, svc).run(ctx.cancelled)
