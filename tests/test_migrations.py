@@ -72,10 +72,12 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "018_tasks.sql": {"operation_requests", "task_targets"},
     "021_understanding.sql": set(),
     "023_artifact_errors.sql": {"artifact_errors"},
+    "024_symbol_names.sql": {"symbol_names"},
     "025_memory_recall.sql": {
         f"search_documents{s}" for s in ("", "_config", "_content", "_data", "_docsize", "_idx")
     },
     "027_fix_terms.sql": {"historical_fix_terms"},
+    "032_git_vectors.sql": set(),
     "033_rolling_summaries.sql": set(),
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}

@@ -8,7 +8,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from mira_ls.config import Settings
 from mira_ls.git import fixes as git_fixes
+from mira_ls.store import Store
 from mira_ls.store import build_resolutions as resolution_store
 from mira_ls.store.build_errors import ErrorRow
 from mira_ls.store.build_resolutions import ResolutionRow
@@ -50,14 +52,43 @@ class RankedFix:
 HistoricalSource = Callable[[Connection, int, str, list[str]], list[HistoricalMatch]]
 
 
+def fix_query(error: ErrorRow) -> str:
+    """The text an error's fix commits are ranked by (and, for blending, embedded by
+    ``mira-ls embed`` ahead of time: mira_ls.vectors.git)."""
+    return f"{error.code} {error.message}".strip()
+
+
 def git_history(
     conn: Connection, project_id: int, error_text: str, files: list[str]
 ) -> list[HistoricalMatch]:
     """Fix commits like this error, ranked by git intelligence (mira_ls.git.fixes)."""
+    return _matches(git_fixes.rank_fixes(conn, project_id, error_text, files))
+
+
+def _matches(found: list[git_fixes.FixMatch]) -> list[HistoricalMatch]:
     return [
         HistoricalMatch(m.commit, m.subject, float(m.score), m.category, list(m.files), int(m.at))
-        for m in git_fixes.rank_fixes(conn, project_id, error_text, files)
+        for m in found
     ]
+
+
+def git_history_blended(store: Store, settings: Settings) -> HistoricalSource:
+    """Fix commits like this error, their meaning blended in when the error's vector is
+    already stored (``mira-ls embed`` embeds the project's build errors with its fixes).
+    Never calls the embedding endpoint: the hover and code actions use it on the request
+    path; without a stored vector the ranking is exactly ``git_history``'s."""
+
+    def source(
+        conn: Connection, project_id: int, error_text: str, files: list[str]
+    ) -> list[HistoricalMatch]:
+        from mira_ls.vectors import git as git_vectors
+
+        vectors, _ = git_vectors.fix_vectors(
+            store, settings, project_id, error_text, may_embed=False
+        )
+        return _matches(git_fixes.rank_fixes(conn, project_id, error_text, files, vectors=vectors))
+
+    return source
 
 
 def rank(
@@ -96,7 +127,7 @@ def rank(
             "same category",
         )
     if historical is not None:
-        text = f"{error.code} {error.message}".strip()
+        text = fix_query(error)
         files = [error.file_path] if error.file_path else []
         try:
             matches = historical(conn, project_id, text, files)

@@ -49,6 +49,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             }
             for c, m, d, n, b in vstore.collection_counts(conn)
         ]
+        git_kinds = vstore.kind_counts(conn, "git")
+        for c in collections:  # the git collection says how many commits and past fixes
+            if c["collection"] == "git":
+                kinds = git_kinds.get((c["model"], c["dimensions"]), {})
+                c["commits"], c["fixes"] = kinds.get("commit", 0), kinds.get("fix", 0)
     lines = [
         f"database:    {st.path} ({st.size_bytes / 1e6:.1f} MB)",
         f"backend:     {st.backend} (SQLite {st.sqlite_version}), journal {st.journal_mode}",
@@ -68,6 +73,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         lines.append(
             f"  {c['collection']:<12} {c['backend']:<10} {c['model']} ({c['dimensions']} dims)"
             f"  {c['vectors']} vectors, {c['bytes'] / 1e6:.1f} MB"
+            + (f" ({c['commits']} commits, {c['fixes']} past fixes)" if "commits" in c else "")
         )
     data = dataclasses.asdict(st)
     data["keyword_index"] = keyword

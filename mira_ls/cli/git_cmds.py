@@ -238,7 +238,16 @@ def cmd_fixes(args: argparse.Namespace) -> int:
                 files.append(fp.relative_to(root).as_posix())
             except ValueError:
                 files.append(Path(f).as_posix())
-        matches = rank_fixes(store.conn(), pid, args.text, files)
+        from mira_ls.vectors import git as git_vectors
+
+        # Meaning blended in when the project's fixes are embedded (`mira-ls embed`):
+        # the error text is embedded here (through the budget) if it is not stored yet.
+        vectors, note = git_vectors.fix_vectors(
+            store, common.settings(args), pid, args.text, may_embed=True
+        )
+        matches = rank_fixes(store.conn(), pid, args.text, files, vectors=vectors)
+    if note:
+        print(note, file=sys.stderr)
     data = [
         {
             "commit": m.commit,

@@ -29,6 +29,7 @@ _GROUPS = (
     "mira_ls.cli.mcp_cmd",
     "mira_ls.cli.understand_cmds",
     "mira_ls.cli.memory_cmds",
+    "mira_ls.cli.docs_cmds",
 )
 
 
@@ -63,6 +64,7 @@ COMMAND_GROUPS = {
     "mcp": "mira_ls.cli.mcp_cmd",
     "quality": "mira_ls.cli.understand_cmds",
     "memory": "mira_ls.cli.memory_cmds",
+    "docs": "mira_ls.cli.docs_cmds",
 }
 
 

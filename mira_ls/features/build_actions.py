@@ -110,6 +110,7 @@ def code_actions(
     uri = _uri(root, loc.rel_path)
     conn = session.store.conn()
     ranked: dict[int, list[RankedFix]] = {}
+    history = ranking.git_history_blended(session.store, session.settings)  # no endpoint call
     actions: list[types.CodeAction] = []
     offered: set[tuple[int, str]] = set()
     shown: set[int] = set()
@@ -117,7 +118,7 @@ def code_actions(
     for occ, err in found:
         fixes = ranked.get(err.id)
         if fixes is None:
-            fixes = ranked[err.id] = ranking.rank(conn, pid, err)
+            fixes = ranked[err.id] = ranking.rank(conn, pid, err, historical=history)
         diag = to_diagnostic(occ, err, lm, uri, lambda p: _uri(root, p))
         asked.setdefault(err.id, ask_mira(uri, diag))
         if not fixes:
@@ -197,7 +198,13 @@ def write_resolutions(
     err = error_store.by_hash(conn, project.project_id, error_hash)
     if err is None:
         return None
-    fixes = ranking.rank(conn, project.project_id, err, limit=limit)
+    fixes = ranking.rank(
+        conn,
+        project.project_id,
+        err,
+        limit=limit,
+        historical=ranking.git_history_blended(session.store, session.settings),
+    )
     out_dir = paths.answers_dir() / "resolutions"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{project.root.name or 'project'}-{error_hash[:12]}.md"

@@ -32,13 +32,16 @@ def build_sections(session: Session, loc: Located, row: SymbolRow | None, line: 
     blocks: list[str] = []
     seen: set[int] = set()
     conn = session.store.conn()
+    # Meaning blends into the past fixes only from vectors already stored: a hover never
+    # calls the embedding endpoint.
+    history = ranking.git_history_blended(session.store, session.settings)
     for occ, err in found:
         if err.id in seen:
             continue
         seen.add(err.id)
         label = f"{err.tool} {err.code}".strip()
         text = [f"**Build error** `{label}` {occ.message.splitlines()[0]} · {seen_text(err)}"]
-        best = ranking.rank(conn, loc.project.project_id, err, limit=1)
+        best = ranking.rank(conn, loc.project.project_id, err, limit=1, historical=history)
         if best:
             f = best[0]
             src = f"commit `{f.commit[:7]}`, " if f.commit else ""

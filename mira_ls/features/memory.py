@@ -110,6 +110,42 @@ def analyse(session: Session, svc: LlmService, cancelled: Any = None) -> dict[st
     return run.as_json()
 
 
+def add_document(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
+    """{path} (or {uri}) -> {id, path, title, chunks, action, message, note, ...}: the
+    document chunked, keyword-indexed and embedded (mira_ls.documents does the work)."""
+    from mira_ls.documents.library import Documents
+    from mira_ls.documents.parse import DocumentError
+
+    if session.store is None:
+        raise MemoryInputError(
+            "mira-ls has no database, so it keeps no documents; see the earlier error about it."
+        )
+    path = _document_path(session, arg)
+    docs = Documents.open(session.store, svc, enabled=session.settings.memory.enabled)
+    try:
+        return docs.add(path).as_json()
+    except DocumentError as exc:
+        raise MemoryInputError(str(exc)) from None
+
+
+def _document_path(session: Session, arg: dict[str, Any]) -> Path:
+    """An absolute path, a file: URI, or a path relative to the first workspace folder."""
+    raw = arg.get("path")
+    if not isinstance(raw, str) or not raw.strip():
+        uri = arg.get("uri")
+        if isinstance(uri, str) and uri.strip():
+            from mira_ls.features.chat import uri_to_path
+
+            found = uri_to_path(uri)
+            if found is not None:
+                return Path(found)
+        raise MemoryInputError('Say which file to add: {"path": "/path/to/guide.md"}.')
+    path = Path(raw.strip()).expanduser()
+    if not path.is_absolute() and session.roots:
+        path = session.roots[0].root / path
+    return path
+
+
 def summaries_due(session: Session, session_id: str | None) -> bool:
     """Whether the last chat of the session (any when None) completed a block of 10
     messages not summarised yet. Only then, so a block whose answer stayed invalid is asked

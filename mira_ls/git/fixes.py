@@ -10,6 +10,17 @@ ties by recency. File overlap = |fix files ∩ error files| / |error files|; wor
 lowercase alphanumeric tokens of 3+ characters without stop words, taken from the fix's
 subject and the error text found in its message.
 
+With vectors (the ``git`` collection holds the project's fixes, see mira_ls/vectors/git.py)
+the ranking blends meaning in: final = 0.5 * that word score + 0.5 * max(0, cosine of the
+error text's vector and the fix's), over the term index's candidates and the vector
+store's nearest fixes together; a same-hash fix stays 1.0, and a fix not embedded yet keeps
+its word score. Equal weights: the word score is on a 0.2..1 scale where one shared file
+or a few shared words already mean something, and cosines of related texts sit in
+0.3..0.9, so neither swamps the other. A fix passes when either its word score (as
+without vectors) or its blended score reaches the 0.3 cut-off, so vectors reorder the
+fixes the words find and add the ones only meaning finds (one sharing no word, 0.2, needs
+a cosine of 0.4), never hide one. Without vectors the ranking is the word score alone.
+
 Symbols touched come from a second, smaller git run over the fix commits only (``-U0``
 with git's built-in function-name drivers): the definition named in each hunk header and
 definitions on changed lines.
@@ -26,12 +37,17 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mira_ls.git.repo import GitError, run_git
 from mira_ls.store import Store, git_fixes
+from mira_ls.store import vectors as vstore
 from mira_ls.store.connection import Connection
 from mira_ls.store.git_fixes import FixRow
 from mira_ls.testhooks import pause_point
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +196,33 @@ class FixMatch:
     error_text: str | None = None
 
 
+WORD_WEIGHT = 0.5  # final = WORD_WEIGHT * word score + (1 - WORD_WEIGHT) * cosine
+CUT_OFF = 0.3
+
+
+@dataclass(frozen=True)
+class FixVectors:
+    """An error text's vector and the project's fixes nearest to it in the vector store
+    (made by mira_ls.vectors.git.fix_vectors), for the blended ranking."""
+
+    query: np.ndarray
+    model: str
+    dimensions: int
+    neighbours: tuple[int, ...] = ()  # historical_fixes ids, nearest first
+
+
 def rank_fixes(
     conn: Connection,
     project_id: int,
     error_text: str,
     files: Iterable[str] = (),
     limit: int = 5,
+    vectors: FixVectors | None = None,
 ) -> list[FixMatch]:
-    """Past fixes most like an error (text and the files it is in), best first."""
+    """Past fixes most like an error (text and the files it is in), best first; with
+    ``vectors``, word score and meaning blended (module docstring)."""
+    if vectors is not None:
+        return _rank_blended(conn, project_id, error_text, files, limit, vectors)
     err_files = {f for f in files if f}
     err_words = words(error_text)
     err_hash = similarity_hash(category(error_text), error_text)
@@ -198,6 +233,53 @@ def rank_fixes(
     for fx in best:
         s = score_fix(fx, err_words, err_files, err_hash)
         if s < 0.3:
+            continue
+        scored.append(
+            FixMatch(
+                fx.commit_hash,
+                fx.subject,
+                round(s, 6),
+                fx.category,
+                list(fx.files),
+                fx.fixed_at,
+                fx.error_text,
+            )
+        )
+    scored.sort(key=lambda m: (-m.score, -m.at, m.commit))
+    return scored[:limit]
+
+
+def _rank_blended(
+    conn: Connection,
+    project_id: int,
+    error_text: str,
+    files: Iterable[str],
+    limit: int,
+    vectors: FixVectors,
+) -> list[FixMatch]:
+    err_files = {f for f in files if f}
+    err_words = words(error_text)
+    err_hash = similarity_hash(category(error_text), error_text)
+    rows = {
+        fx.id: fx
+        for fx in git_fixes.best_fixes(conn, project_id, err_words, err_files, err_hash, limit + 20)
+    }
+    near = [i for i in vectors.neighbours if i not in rows]
+    rows.update({fx.id: fx for fx in git_fixes.fixes_by_id(conn, project_id, near)})
+    import numpy as np  # only with vectors: mining and the plain ranking never load it
+
+    stored = vstore.fix_vectors(conn, vectors.model, vectors.dimensions, list(rows))
+    q = np.asarray(vectors.query, dtype=np.float32)
+    qn = float(np.linalg.norm(q)) or 1.0
+    scored: list[FixMatch] = []
+    for fx in rows.values():
+        w = s = score_fix(fx, err_words, err_files, err_hash)
+        blob = stored.get(fx.id)
+        if s < 1.0 and blob is not None:
+            v = np.frombuffer(blob, dtype="<f4")
+            cos = float(v @ q) / ((float(np.linalg.norm(v)) or 1.0) * qn)
+            s = WORD_WEIGHT * s + (1.0 - WORD_WEIGHT) * max(0.0, cos)
+        if s < CUT_OFF and w < CUT_OFF - 1e-9:  # vectors reorder and add, never hide
             continue
         scored.append(
             FixMatch(

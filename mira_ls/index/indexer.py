@@ -222,6 +222,8 @@ def index_workspace(
     root = _checked_root(root)
     with store.write() as c:
         pid = projects.get_or_create(c, root).id
+        # names stored before migration 024 get their words for workspace/symbol's initials
+        cs.fill_symbol_words(c, pid)
     with locks.hold(
         store.path,
         f"index-{pid}",

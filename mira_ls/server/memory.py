@@ -1,5 +1,6 @@
-"""mira.remember, mira.forget, mira.memory: features/memory.py does the work; these run it
-on the "llm" lane (extraction asks the model) and turn failures into a sentence."""
+"""mira.remember, mira.forget, mira.memory, mira.addDocument: features/memory.py does the
+work; these run it on the "llm" lane (extraction and embedding ask the model) and turn
+failures into a sentence."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ async def _on_llm_lane(ls: MiraServer, name: str, fn: Callable[..., dict[str, An
         ls.show(str(out["error"]), types.MessageType.Warning, once=False)
     elif out.get("message"):
         ls.show(str(out["message"]), types.MessageType.Info, once=False)
+    if out.get("note"):  # e.g. keyword only: no embedding endpoint (not repeated each time)
+        ls.show(str(out["note"]), types.MessageType.Info, once=True)
     return out
 
 
@@ -74,3 +77,11 @@ async def cmd_memory(ls: MiraServer, *args: Any) -> dict[str, Any]:
             fallback=f"mira-ls wrote what it remembers to {out['path']}.",
         )
     return out
+
+
+@handlers.command("mira.addDocument")
+async def cmd_add_document(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{path} or {uri} -> {id, path, title, chunks, embedded, action, message, note}."""
+    return await _on_llm_lane(
+        ls, "mira.addDocument", memory_feature.add_document, command_arg(args)
+    )

@@ -65,15 +65,16 @@ async def cmd_search(ls: MiraServer, *args: Any) -> dict[str, Any]:
 
 @handlers.command("mira.embed")
 async def cmd_embed(ls: MiraServer, *args: Any) -> dict[str, Any]:
-    """Embed the workspace's code in the background with $/progress (cancellable); asks
-    first with window/showMessageRequest above vectors.confirmAboveUsd ({yes: true} skips)."""
+    """Embed the workspace's code and mined history in the background with $/progress
+    (cancellable); asks first with window/showMessageRequest above
+    vectors.confirmAboveUsd ({yes: true} skips)."""
     arg = command_arg(args)
     try:
         ep = await asyncio.to_thread(embed_feature.plan, ls.session)
     except embed_feature.CannotEmbed as exc:
         ls.show(str(exc), types.MessageType.Warning, once=False)
         return {"embedded": 0, "message": str(exc)}
-    if ep.estimate.texts == 0 and not ep.plan.texts:
+    if ep.nothing_to_do:
         msg = f"{ep.project.root.name} is embedded already: nothing to do."
         ls.show(msg, types.MessageType.Info, once=False)
         return {"embedded": 0, "message": msg}
@@ -116,7 +117,7 @@ def _embed_job(ctx: JobContext, ep: embed_feature.EmbedPlan) -> dict[str, Any]:
     """On the "embed" lane (apart from chat, so a long run never delays a question):
     $/progress from the runner's sink, cancelled from the editor's bar or at shutdown."""
     progress = ctx.progress
-    progress.begin(f"{ep.estimate.texts} definitions to embed")
+    progress.begin(f"{ep.estimate.texts} texts to embed")
     try:
         result = embed_feature.run(ep, progress.report, ctx.cancelled)
     except embed_feature.CannotEmbed as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -318,11 +319,26 @@ SYMBOL_WRITE_COLS = (
 
 
 def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id()."""
+    """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id(). Their names are
+    counted into symbol_names here (deletes and renames count out by triggers)."""
     conn.executemany(
         f"INSERT INTO code_elements(id, {SYMBOL_WRITE_COLS}) VALUES "
         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
+    )
+    # workspace/symbol's names: (project_id, name) -> symbols added (r[5] kind, r[6] name)
+    added: dict[tuple[int, str], int] = {}
+    for r in rows:
+        if r[5] != "module":
+            key = (r[1], r[6])
+            added[key] = added.get(key, 0) + 1
+    conn.executemany(
+        "INSERT INTO symbol_names(project_id, name, lower, len, symbols, initials, words)"
+        " VALUES (?1, ?2, lower(?2), length(?2), ?3, ?4, ?5) ON CONFLICT (project_id, name)"
+        " DO UPDATE SET symbols = symbols + excluded.symbols,"
+        " initials = coalesce(initials, excluded.initials),"
+        " words = coalesce(words, excluded.words)",
+        [(pid, name, n, *name_words(name)) for (pid, name), n in added.items()],
     )
 
 
@@ -892,34 +908,6 @@ def _words(name: str) -> list[str]:
     return [w.lower() for w in _WORD_SPLIT.findall(name)]
 
 
-def _is_subsequence(q: str, s: str) -> bool:
-    it = iter(s)
-    return all(ch in it for ch in q)
-
-
-def _rank(name: str, q: str) -> int | None:
-    """0 exact, 1 prefix, 2 word-boundary / camelCase initials, 3 substring, 4 fuzzy."""
-    low = name.lower()
-    if low == q:
-        return 0
-    if low.startswith(q):
-        return 1
-    words = _words(name)
-    if words:
-        if any(w.startswith(q) for w in words[1:]):
-            return 2
-        initials = "".join(w[0] for w in words)
-        if initials.startswith(q) or ("".join(words).startswith(q) and len(words) > 1):
-            return 2
-        if _initials_match(words, q):
-            return 2
-    if q in low:
-        return 3
-    if _is_subsequence(q, low):
-        return 4
-    return None
-
-
 def _initials_match(words: list[str], q: str) -> bool:
     """'gcs' / 'getcs' match get_call_sites: q consumes prefixes of consecutive words."""
 
@@ -943,19 +931,77 @@ def _like_escape(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# The words of a name as symbol_names keeps them: word i after the marker char(0xE000 + i),
+# so a GLOB 'M0 p0 * M1 p1 * ...' matches exactly when p0 starts word 0, p1 word 1...: each
+# marker occurs once, and words are [a-z0-9] (never a marker nor a GLOB character).
+_MARK = 0xE000
+_NAME_WORDS = 8  # words kept; an initials pattern of up to _PIECES pieces needs no more
+_PIECES = 8  # longer queries (2^(n-1) splits) are checked in Python, over few candidates
+_ALNUM = re.compile(r"[a-z0-9]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # lower()
+
+
+def name_words(name: str) -> tuple[str, str]:
+    """(initials, marked words) of a name for symbol_names, from its first 8 words."""
+    words = _words(name)[:_NAME_WORDS]
+    return "".join(w[0] for w in words), "".join(chr(_MARK + i) + w for i, w in enumerate(words))
+
+
+def fill_symbol_words(conn: Connection, project_id: int | None = None) -> int:
+    """Fill the words of symbol_names rows that have none yet (made by migration 024 or by
+    a rename); returns how many. Runs inside the caller's write transaction."""
+    proj = "project_id = ? AND " if project_id is not None else ""
+    rows = conn.execute(
+        f"SELECT project_id, name FROM symbol_names WHERE {proj}words IS NULL",
+        (project_id,) if project_id is not None else (),
+    ).fetchall()
+    conn.executemany(
+        "UPDATE symbol_names SET initials = ?, words = ? WHERE project_id = ? AND name = ?",
+        [(*name_words(name), pid, name) for pid, name in rows],
+    )
+    return len(rows)
+
+
+def _initials_hits(ql: str, proj: str) -> tuple[str, list[Any]]:
+    """A compound SELECT of the (project_id, name) whose words ``ql`` (lower case letters
+    and digits) matches by initials: one indexed probe per split of ``ql`` into pieces (p0
+    starts word 0, p1 word 1...); each probe takes the project parameters, then three."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for cuts in range(1 << (len(ql) - 1)):
+        pieces, start = [], 0
+        for i in range(1, len(ql)):
+            if cuts >> (i - 1) & 1:
+                pieces.append(ql[start:i])
+                start = i
+        pieces.append(ql[start:])
+        glob = "".join(chr(_MARK + i) + p + "*" for i, p in enumerate(pieces))
+        # the initials start with the pieces' first letters: a range of that index (+words:
+        # not the GLOB's own prefix range, which SQLite would otherwise derive and prefer)
+        ini = "".join(p[0] for p in pieces)
+        parts.append(
+            f"SELECT project_id, name FROM symbol_names WHERE {proj}initials >= ?"
+            " AND initials < ? AND +words GLOB ?"
+        )
+        args += [ini, ini[:-1] + chr(ord(ini[-1]) + 1), glob]
+    return " UNION ".join(parts), args
+
+
 def search_symbols(
     conn: Connection, project_id: int | None, query: str, limit: int = 100
 ) -> list[SymbolRow]:
     """Workspace symbol search, case-insensitive: exact > prefix > word boundary (after
     ``_ . - $`` or at a camelCase hump, or the words' initials: 'gcs' for get_call_sites) >
-    substring > fuzzy subsequence; ties: shorter name first. A query with a dot matches
-    qualified names ('core.Command'). SQLite ranks in C over the name index; Python only
-    refines the few hundred best rows."""
+    substring > fuzzy subsequence; ties: shorter name first, then the name, then the id;
+    modules are never answers. A query with a dot matches qualified names ('core.Command').
+
+    One statement over symbol_names (the distinct names, their lower case and words kept
+    ready): SQLite ranks every name that holds the query as a subsequence and keeps the
+    best ``limit``; the initials come from one indexed probe per split of the query; the
+    symbols of those names come back in rank order. Python only builds the statement."""
     q = query.strip()
     if not q:
         return []
-    proj = "project_id = ? AND " if project_id is not None else ""
-    pp: tuple[Any, ...] = (project_id,) if project_id is not None else ()
     if "." in q or "::" in q:
         dotted = q.replace("::", ".")
         last = dotted.rsplit(".", 1)[-1]
@@ -965,71 +1011,75 @@ def search_symbols(
             if dotted.lower() in s.qualified_name.lower()
         ]
         return hits[:limit]
-    ql = q.lower()
-    cap = max(4 * limit, 400)
-    found: dict[int, tuple[int, int, str]] = {}
-
-    def keep(rows: Any) -> None:
-        for sid, name, r in rows:
-            if sid not in found:
-                found[sid] = (r, len(name), name)
-
-    # 1. exact and prefix: a range over the NOCASE name index.
-    upper = ql[:-1] + chr(ord(ql[-1]) + 1)
-    keep(
-        conn.execute(
-            f"SELECT id, name, CASE WHEN lower(name) = ? THEN 0 ELSE 1 END"
-            f" FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
-            " AND name < ? COLLATE NOCASE LIMIT ?",
-            (ql, *pp, ql, upper, cap),
-        )
-    )
-    esc = [_like_escape(ch) for ch in ql]
-    if len(found) < limit and len(ql) > 1:
-        # 2. initials ('gcs' -> get_call_sites): names starting with the first letter, a range
-        # of the index, filtered by subsequence and checked word by word.
-        first_upper = ql[0] + chr(0x10FFFF)
-        for sid, name in conn.execute(
-            f"SELECT id, name FROM code_elements WHERE {proj}name >= ? COLLATE NOCASE"
-            " AND name < ? COLLATE NOCASE AND name LIKE ? ESCAPE '\\' LIMIT ?",
-            (*pp, ql[0], first_upper, "%".join(esc) + "%", 20 * cap),
-        ):
-            if sid not in found and _initials_match(_words(name), ql):
-                found[sid] = (2, len(name), name)
-    if sum(1 for v in found.values() if v[0] <= 2) < limit:
-        # 3. word boundary, substring and (for two letters or more) subsequence anywhere: one
-        # scan of the name index; SQLite ranks and keeps the best.
-        camel = q[:1].upper() + q[1:]
-        sub = "%" + "".join(esc) + "%"
-        seq = "%" + "%".join(esc) + "%" if len(ql) > 1 else sub
-        keep(
-            conn.execute(
-                "SELECT id, name, CASE"
-                " WHEN instr(lower(name), '_' || ?1) OR instr(lower(name), '.' || ?1)"
-                "   OR instr(lower(name), '-' || ?1) OR instr(lower(name), '$' || ?1)"
-                "   OR instr(substr(name, 2), ?2) THEN 2"
-                " WHEN instr(lower(name), ?1) THEN 3"
-                " WHEN name LIKE ?3 ESCAPE '\\' THEN 4 ELSE 5 END AS r"
-                f" FROM code_elements WHERE {proj.replace('?', '?5')}name LIKE ?4 ESCAPE '\\'"
-                " ORDER BY r, length(name) LIMIT ?6",
-                (ql, camel, seq[1:], seq, *(pp or (None,)), cap),
-            )
-        )
-    scored: list[tuple[int, int, str, int]] = []
-    for sid, (r, n, name) in found.items():
-        if r >= 4 and _initials_match(_words(name), ql):
-            r = 2
-        scored.append((min(r, 4), n, name, sid))
-    scored.sort()
-    ids = [t[3] for t in scored[: limit + 32]]
-    if not ids:
+    if limit <= 0:
         return []
-    marks = ",".join("?" * len(ids))
-    by_id = {
-        r[0]: symbol_from_row(r)
-        for r in conn.execute(f"SELECT {SYMBOL_COLS} FROM code_elements WHERE id IN ({marks})", ids)
-    }
-    return [by_id[i] for i in ids if i in by_id and by_id[i].kind != "module"][:limit]
+    ql = q.lower()
+    if project_id is not None:
+        proj, pp = "project_id = ? AND ", [project_id]
+    else:
+        proj, pp = "project_id IN (SELECT id FROM projects) AND ", []
+    esc = [_like_escape(ch) for ch in ql]
+    sub = "%" + "".join(esc) + "%"
+    seq = "%" + "%".join(esc) + "%" if len(ql) > 1 else sub
+    upper = ql[:-1] + chr(ord(ql[-1]) + 1)
+    can_match = len(ql) > 1 and _ALNUM.fullmatch(ql) is not None
+    hits_sql, args = "SELECT NULL, NULL WHERE 0", []
+    if can_match and len(ql) <= _PIECES:
+        hits_sql, probe_args = _initials_hits(ql, proj)
+        for i in range(0, len(probe_args), 3):  # each probe: its project, then its three
+            args += [*pp, *probe_args[i : i + 3]]
+    if can_match and (
+        len(ql) > _PIECES
+        or conn.execute(
+            f"SELECT 1 FROM symbol_names WHERE {proj}words IS NULL LIMIT 1", pp
+        ).fetchone()
+    ):
+        # a query too long to split, or names whose words are not stored yet (a database
+        # migrated since the last index run): their candidates are checked here
+        cond = "" if len(ql) > _PIECES else "words IS NULL AND "
+        found = [
+            [pid, name]
+            for pid, name in conn.execute(
+                f"SELECT project_id, name FROM symbol_names WHERE {proj}{cond}"
+                "name LIKE ? ESCAPE '\\'",
+                (*pp, seq),
+            )
+            if _initials_match(_words(name), ql)
+        ]
+        hits_sql += (
+            " UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+            " FROM json_each(?)"
+        )
+        args.append(json.dumps(found))
+    camel = q[:1].upper() + q[1:]
+    # Exact, prefix and word-boundary matches all hold ql as a substring of lower (camel too
+    # when its lower case is ql), so a name without it is an initials match or fuzzy: most
+    # names are decided by the first test.
+    short = (
+        "  WHEN NOT instr(lower, ?) THEN CASE WHEN (project_id, name) IN hits THEN 2 ELSE 4 END"
+        if camel.translate(_ASCII_LOWER) == ql
+        else "  WHEN 0 AND ? THEN NULL"
+    )
+    sql = (
+        f"WITH hits(project_id, name) AS ({hits_sql}),"
+        f" ranked AS (SELECT project_id, name, len, CASE {short}"
+        "  WHEN lower = ? THEN 0"
+        "  WHEN name >= ? COLLATE NOCASE AND name < ? COLLATE NOCASE THEN 1"
+        "  WHEN instr(lower, '_' || ?) OR instr(lower, '.' || ?) OR instr(lower, '-' || ?)"
+        "   OR instr(lower, '$' || ?) OR instr(substr(name, 2), ?) THEN 2"
+        "  WHEN (project_id, name) IN hits AND (NOT instr(lower, ?)"
+        "   OR (? AND name >= ? COLLATE NOCASE AND name < ? COLLATE NOCASE)) THEN 2"
+        "  WHEN instr(lower, ?) THEN 3 ELSE 4 END AS r"
+        f"  FROM symbol_names WHERE {proj}name LIKE ? ESCAPE '\\'"
+        "  ORDER BY r, len, name LIMIT ?)"
+        f" SELECT {', '.join('e.' + c.strip() for c in SYMBOL_COLS.split(','))}"
+        " FROM ranked JOIN code_elements e ON e.project_id = ranked.project_id"
+        " AND e.name = ranked.name COLLATE NOCASE AND e.name = ranked.name"
+        " WHERE e.kind <> 'module' ORDER BY ranked.r, ranked.len, ranked.name, e.id LIMIT ?"
+    )
+    args += [ql, ql, ql, upper, ql, ql, ql, ql, camel, ql, len(ql) > 1]
+    args += [ql[0], ql[0] + chr(0x10FFFF), ql, *pp, seq, limit, limit]
+    return [symbol_from_row(r) for r in conn.execute(sql, args)]
 
 
 def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:

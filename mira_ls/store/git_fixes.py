@@ -119,6 +119,23 @@ def best_fixes(
     return [_row(r) for r in rows]
 
 
+def fixes_by_id(conn: Connection, project_id: int, ids: Sequence[int]) -> list[FixRow]:
+    """The project's fixes among ``ids`` (the vector store's neighbours of an error)."""
+    out: list[FixRow] = []
+    ids = list(ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        out.extend(
+            _row(r)
+            for r in conn.execute(
+                f"SELECT {_COLS} FROM historical_fixes WHERE project_id = ?"
+                f" AND id IN ({','.join('?' * len(chunk))})",
+                (project_id, *chunk),
+            )
+        )
+    return out
+
+
 def all_fixes(conn: Connection, project_id: int) -> list[FixRow]:
     return [
         _row(r)

@@ -299,6 +299,24 @@ def counts(conn: Connection) -> dict[str, int]:
     return {"symbols": sym, "commits": com}
 
 
+def commits_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, CommitHit]:
+    """git_commits id -> its hit (bm25 0: found by the vector ranking)."""
+    out: dict[int, CommitHit] = {}
+    for i in range(0, len(ids), 500):
+        chunk = list(ids[i : i + 500])
+        for r in conn.execute(
+            "SELECT c.id, c.project_id, c.commit_hash, c.subject, c.authored_at, c.author_name,"
+            " (SELECT group_concat(f.file_path, char(10)) FROM git_commit_files f"
+            "  WHERE f.commit_id = c.id) FROM git_commits c"
+            f" WHERE c.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            out[int(r[0])] = CommitHit(
+                r[0], r[1], r[2], r[3], r[4], r[5], [f for f in (r[6] or "").split("\n") if f], 0.0
+            )
+    return out
+
+
 def symbols_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, SymbolHit]:
     out: dict[int, SymbolHit] = {}
     for i in range(0, len(ids), 500):

@@ -6,6 +6,7 @@ vector_points is the source of truth of what each collection holds; the vector s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -70,12 +71,18 @@ class NewPoint:
     commit_id: int | None
     content_hash: str
     user_id: int | None = None
+    fix_id: int | None = None
 
 
 def replace_points(conn: Connection, points: Sequence[NewPoint]) -> None:
-    """Insert points, replacing the one an entry (symbol or commit) had before."""
+    """Insert points, replacing the one an entry (symbol, commit or fix) had before."""
     for p in points:
-        if p.symbol_id is not None:
+        if p.fix_id is not None:
+            conn.execute(
+                "DELETE FROM vector_points WHERE collection = ? AND fix_id = ?",
+                (p.collection, p.fix_id),
+            )
+        elif p.symbol_id is not None:
             conn.execute(
                 "DELETE FROM vector_points WHERE collection = ? AND symbol_id = ?",
                 (p.collection, p.symbol_id),
@@ -87,7 +94,8 @@ def replace_points(conn: Connection, points: Sequence[NewPoint]) -> None:
             )
     conn.executemany(
         "INSERT INTO vector_points(collection, point_id, embedding_id, project_id, user_id,"
-        " kind, path, symbol_id, commit_id, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " kind, path, symbol_id, commit_id, fix_id, content_hash)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [
             (
                 p.collection,
@@ -99,6 +107,7 @@ def replace_points(conn: Connection, points: Sequence[NewPoint]) -> None:
                 p.path,
                 p.symbol_id,
                 p.commit_id,
+                p.fix_id,
                 p.content_hash,
             )
             for p in points
@@ -145,6 +154,7 @@ class PointRow:
     commit_id: int | None
     content_hash: str
     vector: bytes
+    fix_id: int | None = None
 
 
 def point_rows(
@@ -167,10 +177,13 @@ def point_rows(
     for i in range(0, len(ids), 500):
         chunk = list(ids[i : i + 500])
         out.extend(
-            PointRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bytes(r[10]))
+            PointRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bytes(r[10]), r[11]
+            )
             for r in conn.execute(
                 "SELECT p.id, p.collection, p.point_id, p.project_id, p.user_id, p.kind, p.path,"
-                " p.symbol_id, p.commit_id, p.content_hash, e.vector FROM vector_points p"
+                " p.symbol_id, p.commit_id, p.content_hash, e.vector, p.fix_id"
+                " FROM vector_points p"
                 " JOIN embeddings e ON e.id = p.embedding_id"
                 f" WHERE p.id IN ({','.join('?' * len(chunk))}){extra}",
                 (*chunk, *args),
@@ -189,3 +202,140 @@ def collection_counts(conn: Connection) -> list[tuple[str, str, int, int, int]]:
             " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
         )
     ]
+
+
+def kind_counts(conn: Connection, collection: str) -> dict[tuple[str, int], dict[str, int]]:
+    """(model, dimensions) -> kind -> points of one collection (db status: commits, fixes)."""
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    for model, dims, kind, n in conn.execute(
+        "SELECT e.model, e.dimensions, p.kind, count(*) FROM vector_points p"
+        " JOIN embeddings e ON e.id = p.embedding_id WHERE p.collection = ?"
+        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        (collection,),
+    ):
+        out.setdefault((str(model), int(dims)), {})[str(kind)] = int(n)
+    return out
+
+
+# -- the git collection ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommitText:
+    commit_id: int
+    commit_hash: str
+    message: str  # the whole message, subject first
+    files: tuple[str, ...]  # paths in that commit, as git listed them
+
+
+def commit_texts(conn: Connection, project_id: int) -> list[CommitText]:
+    """Every mined commit of the project (the ones the keyword index holds), oldest first."""
+    return [
+        CommitText(int(r[0]), r[1], r[2] or r[3] or "", tuple(r[4].split("\n")) if r[4] else ())
+        for r in conn.execute(
+            "SELECT c.id, c.commit_hash, c.message, c.subject,"
+            " (SELECT group_concat(f.file_path, char(10)) FROM git_commit_files f"
+            "  WHERE f.commit_id = c.id)"
+            " FROM git_commits c WHERE c.project_id = ? ORDER BY c.id",
+            (project_id,),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class FixText:
+    fix_id: int
+    commit_hash: str
+    message: str
+    files: tuple[str, ...]
+    symbols: tuple[tuple[str, str], ...]  # (canonical path, definition name) touched
+
+
+def fix_texts(conn: Connection, project_id: int) -> list[FixText]:
+    """Every historical fix of the project with the definitions it touched."""
+    out: list[FixText] = []
+    for r in conn.execute(
+        "SELECT id, commit_hash, message, subject, files, symbols FROM historical_fixes"
+        " WHERE project_id = ? ORDER BY id",
+        (project_id,),
+    ):
+        try:
+            files = tuple(str(f) for f in json.loads(r[4] or "[]"))
+            syms = tuple((str(p), str(n)) for p, n in json.loads(r[5] or "[]"))
+        except (ValueError, TypeError):
+            files, syms = (), ()
+        out.append(FixText(int(r[0]), r[1], r[2] or r[3] or "", files, syms))
+    return out
+
+
+def git_points(conn: Connection, project_id: int) -> dict[tuple[str, int], tuple[int, str]]:
+    """('commit', commit_id) or ('fix', fix_id) -> (vector_points id, content_hash)."""
+    out: dict[tuple[str, int], tuple[int, str]] = {}
+    for cid, fid, pid, digest in conn.execute(
+        "SELECT commit_id, fix_id, id, content_hash FROM vector_points"
+        " WHERE collection = 'git' AND project_id = ?",
+        (project_id,),
+    ):
+        if fid is not None:
+            out[("fix", int(fid))] = (int(pid), str(digest))
+        elif cid is not None:
+            out[("commit", int(cid))] = (int(pid), str(digest))
+    return out
+
+
+def has_points(
+    conn: Connection,
+    model: str,
+    dimensions: int,
+    collection: str,
+    *,
+    project_id: int | None = None,
+    kind: str | None = None,
+) -> bool:
+    """Whether a collection has any point in this embedding space (optionally of one
+    project and kind)."""
+    sql = (
+        "SELECT 1 FROM vector_points p JOIN embeddings e ON e.id = p.embedding_id"
+        " WHERE p.collection = ? AND e.model = ? AND e.dimensions = ?"
+    )
+    args: list[Any] = [collection, model, dimensions]
+    if project_id is not None:
+        sql += " AND p.project_id = ?"
+        args.append(project_id)
+    if kind is not None:
+        sql += " AND p.kind = ?"
+        args.append(kind)
+    return conn.execute(sql + " LIMIT 1", args).fetchone() is not None
+
+
+def fix_vectors(
+    conn: Connection, model: str, dimensions: int, fix_ids: Sequence[int]
+) -> dict[int, bytes]:
+    """fix id -> the float32 vector bytes of its point in this embedding space."""
+    out: dict[int, bytes] = {}
+    ids = list(fix_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for fid, vec in conn.execute(
+            "SELECT p.fix_id, e.vector FROM vector_points p JOIN embeddings e"
+            " ON e.id = p.embedding_id WHERE p.collection = 'git' AND e.model = ?"
+            f" AND e.dimensions = ? AND p.fix_id IN ({','.join('?' * len(chunk))})",
+            (model, dimensions, *chunk),
+        ):
+            out[int(fid)] = bytes(vec)
+    return out
+
+
+def fix_commits(conn: Connection, fix_ids: Sequence[int]) -> dict[int, int]:
+    """fix id -> the git_commits id of its commit."""
+    out: dict[int, int] = {}
+    ids = list(fix_ids)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for fid, cid in conn.execute(
+            "SELECT id, commit_id FROM historical_fixes"
+            f" WHERE commit_id IS NOT NULL AND id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
+            out[int(fid)] = int(cid)
+    return out

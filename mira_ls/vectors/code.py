@@ -8,11 +8,10 @@ unchanged workspace makes no call, and an edited function costs one.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 
 from mira_ls.store import vectors as vstore
-from mira_ls.tasks.operations import Operation, Outcome
+from mira_ls.vectors.collection import Pending, as_operation, embed_points
 from mira_ls.vectors.embeddings import Cancel, Embedder, EmbedRun, Estimate, Progress
 from mira_ls.vectors.stores import VectorIndex
 
@@ -75,66 +74,16 @@ def sync(
     Whatever was embedded before a stop gets its point; the next run does the rest. The run
     is one operation (command ``embed``) with its events and cost (``mira-ls ops``)."""
     p = p if p is not None else plan(embedder, project_id)
-    op = Operation(
-        embedder.store,
-        uuid.uuid4().hex[:12],
-        "embed",
-        f"embed {len(p.texts)} definitions",
-        project_id,
-    )
-    op.running(model=embedder.model)
-    try:
-        done = _sync(embedder, index, project_id, p, progress, cancel)
-    except BaseException as exc:
-        op.failed(str(exc) or f"Embedding stopped: {type(exc).__name__}.")
-        raise
-    r = done.run
-    outcome = Outcome(
-        model=embedder.model,
-        cost_micro=r.cost_micro,
-        summary=f"{r.embedded} embedded in {r.calls} calls, {r.reused} reused, "
-        f"{done.points} points",
-    )
-    if r.stopped and cancel is not None and cancel():
-        op.cancelled(outcome)
-    elif r.stopped:
-        op.failed(r.stopped, outcome)
-    else:
-        op.done(outcome)
-    return done
-
-
-def _sync(
-    embedder: Embedder,
-    index: VectorIndex,
-    project_id: int,
-    p: CodePlan,
-    progress: Progress | None,
-    cancel: Cancel | None,
-) -> CodeSync:
-    run = embedder.embed(
-        [text for _, text, _ in p.texts.values()],
-        project_id=project_id,
-        progress=progress,
-        cancel=cancel,
-    )
-    stored = embedder.stored([key for _, _, key in p.texts.values()])
-    new = [
-        vstore.NewPoint(
-            "code",
-            embedder.point_id(key),
-            stored[key][0],
-            project_id,
-            t.kind,
-            t.path,
-            sid,
-            None,
-            key,
-        )
-        for sid, (t, _, key) in p.texts.items()
-        if key in stored
+    pending = [
+        Pending(text, key, t.kind, t.path, symbol_id=sid) for sid, (t, text, key) in p.texts.items()
     ]
-    with embedder.store.write() as c:
-        vstore.replace_points(c, new)
-    index.sync()
-    return CodeSync(p, run, len(new))
+
+    def work() -> CodeSync:
+        run, points = embed_points(
+            embedder, index, project_id, "code", pending, progress=progress, cancel=cancel
+        )
+        return CodeSync(p, run, points)
+
+    return as_operation(
+        embedder, project_id, f"embed {len(p.texts)} definitions", work, cancel=cancel
+    )

@@ -3,7 +3,8 @@ or a server (``vectors.qdrantUrl``, a team's; the API key only from MIRA_QDRANT_
 
 A point's id is derived from its text's key (model, dimensions, SHA-256), so teammates on
 one server who have the same code share its point and pay for its vector once. The
-payload names the collection, the projects (by folder name) and kinds holding the text;
+payload names the collection, the projects (by folder name) and kinds holding the text
+(and, for the ``git`` collection, the commit hashes);
 searches filter on it and map the hits back to this database's entries. A server's points
 are never deleted by a sync (another user may still have that text); local mode deletes
 what this database no longer has. ``conversation`` points carry their owner and are only
@@ -129,9 +130,12 @@ class QdrantIndex:
         """point_id -> payload for every point of this space in vector_points."""
         names = self._names()
         out: dict[str, dict[str, Any]] = {}
-        for pid, coll, project_id, user_id, kind, digest in self.store.conn().execute(
-            "SELECT p.point_id, p.collection, p.project_id, p.user_id, p.kind, p.content_hash"
+        for pid, coll, project_id, user_id, kind, digest, commit in self.store.conn().execute(
+            "SELECT p.point_id, p.collection, p.project_id, p.user_id, p.kind, p.content_hash,"
+            " coalesce(c.commit_hash, h.commit_hash)"
             " FROM vector_points p JOIN embeddings e ON e.id = p.embedding_id"
+            " LEFT JOIN git_commits c ON c.id = p.commit_id"
+            " LEFT JOIN historical_fixes h ON h.id = p.fix_id"
             " WHERE e.model = ? AND e.dimensions = ?",
             (self.model, self.dimensions),
         ):
@@ -146,6 +150,8 @@ class QdrantIndex:
                 pay["kinds"].append(kind)
             if user_id is not None:
                 pay["user"] = user_id
+            if commit is not None and commit not in pay.setdefault("commits", []):
+                pay["commits"].append(commit)  # git points: the commit (or fix's commit)
         return out
 
     def _present(self) -> set[str]:

@@ -60,6 +60,14 @@ class SqliteVecIndex:
         self.table = f"vec_bits_{dimensions}_{digest}"
 
     def _ensure(self) -> None:
+        """Make the vec0 table if it is missing (a read when it exists: a search on the
+        request path never waits for the write lock)."""
+        if (
+            self.store.conn()
+            .execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (self.table,))
+            .fetchone()
+        ):
+            return
         with self.store.write() as c:
             c.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.table} USING vec0("

@@ -36,11 +36,16 @@ class VectorIndex(Protocol):
     def close(self) -> None: ...
 
 
+def uses_qdrant(settings: Settings) -> bool:
+    v = settings.vectors
+    return bool(v.backend == "qdrant" or v.qdrant_url or v.qdrant_path)
+
+
 def open_index(store: Store, settings: Settings, model: str, dimensions: int) -> VectorIndex:
     """sqlite-vec unless vectors.backend is qdrant (or a Qdrant URL or path is set).
     Raises QdrantUnavailable with a sentence when Qdrant cannot be reached."""
     v = settings.vectors
-    if v.backend == "qdrant" or v.qdrant_url or v.qdrant_path:
+    if uses_qdrant(settings):
         if not v.qdrant_url and not v.qdrant_path:
             raise QdrantUnavailable(
                 "vectors.backend is qdrant but neither vectors.qdrantUrl (a server) nor "

@@ -194,6 +194,7 @@ async def test_embed_asks_first_then_runs_with_progress_and_search_uses_vectors(
             return types.MessageActionItem(title=answers.pop(0))
 
         await wait_for_progress_end(client, "indexing")
+        await wait_for_progress_end(client, "git history")  # its one commit is embedded too
         before = await run_search(client, {"query": "parse http header"})
         assert any("mira-ls embed" in n for n in before["notes"])  # said why vectors are off
 
@@ -206,12 +207,16 @@ async def test_embed_asks_first_then_runs_with_progress_and_search_uses_vectors(
         done = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="mira.embed", arguments=[])
         )
-        assert done["embedded"] == 3 and done["points"] == 3 and done["stopped"] is None
+        # the module, the function, and the commit (the git collection)
+        assert done["embedded"] == 4 and done["points"] == 4 and done["stopped"] is None
+        assert done["git"] == {"embedded": 1, "points": 1}
         await wait_for_progress_end(client, "embedding", count=1)
 
         result = await run_search(client, {"query": "parse http header"})
         assert result["notes"] == []
         assert {r["via"] for r in result["results"]} >= {"both"}
+        commits = await run_search(client, {"query": "header parser", "kind": "git"})
+        assert commits["notes"] == [] and commits["results"][0]["via"] == "both"
         again = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="mira.embed", arguments=[{"yes": True}])
         )
