@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("what", metavar="ID_OR_TEXT")
     action("profile", "your profile, folded from the facts")
     action("analyze", "analyse chat messages not analysed yet (salience, intent, topics)")
+    action("summarize", "summarise each complete block of 10 chat messages (and of 100)")
 
 
 def _memory(args: argparse.Namespace, store: Store) -> Any:
@@ -78,6 +79,8 @@ def _action(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
         return [fact_json(f) for f in gone], text
     if act == "analyze":
         return _analyze(mem)
+    if act == "summarize":
+        return _summarize(mem)
     p = mem.profile()
     return p, _profile_text(p)
 
@@ -100,6 +103,27 @@ def _analyze(mem: Any) -> tuple[Any, str]:
         f"{run.embedded} embedded; {run.calls} calls, {run.cost_micro / 1e6:.4f} USD"
     )
     if run.stopped:
+        text += f"\n{run.stopped}"
+    return run.as_json(), text
+
+
+def _summarize(mem: Any) -> tuple[Any, str]:
+    """In the foreground, through the job runner (the same job the server runs)."""
+    from mira_ls.jobs import Lane, Runner
+    from mira_ls.memory.summaries import SUMMARY_KEY, job
+
+    if not mem.svc.settings.memory.enabled:
+        return {"enabled": False}, "Memory is off (memory.enabled is false): nothing summarised."
+    runner = Runner([Lane("llm")])
+    try:
+        handle = runner.submit("llm", job, mem.store, mem.svc, key=SUMMARY_KEY)
+        if handle is None:  # pragma: no cover - a fresh runner takes every job
+            raise CliError("The job runner refused the summaries.")
+        run = handle.future.result()
+    finally:
+        runner.stop()
+    text = run.text()
+    if run.stopped and run.stopped not in run.errors:
         text += f"\n{run.stopped}"
     return run.as_json(), text
 

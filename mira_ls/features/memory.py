@@ -144,3 +144,30 @@ def _document_path(session: Session, arg: dict[str, Any]) -> Path:
     if not path.is_absolute() and session.roots:
         path = session.roots[0].root / path
     return path
+
+
+def summaries_due(session: Session, session_id: str | None) -> bool:
+    """Whether the last chat of the session (any when None) completed a block of 10
+    messages not summarised yet. Only then, so a block whose answer stayed invalid is asked
+    about again when the next block completes (or by ``mira-ls memory summarize``), not
+    after every chat."""
+    from mira_ls.memory.owner import local_user_id
+    from mira_ls.store import memory_summaries as sq
+
+    if session.store is None or not session.settings.memory.enabled:
+        return False
+    user = local_user_id(session.store)
+    return any(
+        d.unsummarised >= sq.LEVEL1 and d.unsummarised % sq.LEVEL1 in (0, 1)
+        for d in sq.due(session.store.conn(), user, session_id)
+    )
+
+
+def summarise(session: Session, svc: LlmService, cancelled: Any = None) -> dict[str, Any]:
+    """Rolling summaries of every complete block not summarised yet (a background job after
+    chat, beside the message analysis)."""
+    from mira_ls.memory.summaries import Summarizer
+
+    if session.store is None or not session.settings.memory.enabled:
+        return {"level1": 0, "level2": 0}
+    return Summarizer.open(session.store, svc, enabled=True).run(cancelled).as_json()

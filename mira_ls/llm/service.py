@@ -33,7 +33,7 @@ from mira_ls.llm.provider import (
 )
 from mira_ls.llm.redact import install_log_redaction, redact
 from mira_ls.llm.tools import SCHEMAS, ToolBox
-from mira_ls.memory.conversation import Conversations
+from mira_ls.memory.conversation import SUMMARIES_THEN, Conversations
 from mira_ls.store import Store
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,8 @@ class LlmService:
             else []
         )
         user = self.scrub(prompts.with_context(q.context.text if q.context else "", q.request))
+        if history and history[-1]["role"] == "user":  # only summaries fitted: one message
+            user = f"{history.pop()['content']}\n\n{SUMMARIES_THEN}\n\n{user}"
         convo = [*history, {"role": "user", "content": user}]
         use_tools = q.use_tools and q.project_id is not None and q.root is not None
         tools = SCHEMAS if use_tools and llm.max_tool_rounds > 0 else None

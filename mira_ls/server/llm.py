@@ -27,19 +27,27 @@ handlers = Handlers()
 register = handlers.register
 
 
-def _analyse_later(ls: MiraServer) -> None:
-    """The new messages' analysis in the background, once a full batch waits (one queued
-    run, however many asked)."""
+def _analyse_later(ls: MiraServer, session_id: str | None = None) -> None:
+    """The new messages' analysis in the background, once a full batch waits, and the
+    session's rolling summaries, once a block of 10 messages is complete (one queued run
+    of each, however many asked)."""
     from mira_ls.features import memory as memory_feature
     from mira_ls.memory.analysis import ANALYSIS_KEY
+    from mira_ls.memory.summaries import SUMMARY_KEY
 
-    if not memory_feature.analysis_due(ls.session):
-        return
+    if memory_feature.analysis_due(ls.session):
 
-    def job(ctx: JobContext) -> dict[str, Any]:
-        return memory_feature.analyse(ls.session, ls.chat.service(ls.session), ctx.cancelled)
+        def job(ctx: JobContext) -> dict[str, Any]:
+            return memory_feature.analyse(ls.session, ls.chat.service(ls.session), ctx.cancelled)
 
-    ls.submit("llm", "message analysis", job, key=ANALYSIS_KEY)
+        ls.submit("llm", "message analysis", job, key=ANALYSIS_KEY)
+    if session_id and memory_feature.summaries_due(ls.session, session_id):
+
+        def summaries(ctx: JobContext) -> dict[str, Any]:
+            svc = ls.chat.service(ls.session)
+            return memory_feature.summarise(ls.session, svc, ctx.cancelled)
+
+        ls.submit("llm", "conversation summaries", summaries, key=SUMMARY_KEY)
 
 
 async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[str, Any]:
@@ -85,7 +93,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
         if tail:  # the last throttled report would otherwise hide the end of the answer
             progress.report(0, 0, "".join(tail)[-80:].replace("\n", " ").strip(), force=True)
         progress.end(result.cost)
-        _analyse_later(ls)
+        _analyse_later(ls, result.session)
         return result
 
     handle = ls.submit("llm", f"the mira.{op} command", job)

@@ -30,6 +30,7 @@ KIND_OF = {
     "build": "other",
     "embed": "other",
     "memory_analysis": "analyze",
+    "memory_summaries": "analyze",
     "analysis": "analyze",
 }
 STATUSES = ("pending", "running", "streaming", "done", "failed", "cancelled")
