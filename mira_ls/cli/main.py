@@ -30,6 +30,7 @@ _GROUPS = (
     "mira_ls.cli.understand_cmds",
     "mira_ls.cli.memory_cmds",
     "mira_ls.cli.docs_cmds",
+    "mira_ls.cli.learning_cmds",
 )
 
 
@@ -65,6 +66,8 @@ COMMAND_GROUPS = {
     "quality": "mira_ls.cli.understand_cmds",
     "memory": "mira_ls.cli.memory_cmds",
     "docs": "mira_ls.cli.docs_cmds",
+    "feedback": "mira_ls.cli.learning_cmds",
+    "patterns": "mira_ls.cli.learning_cmds",
 }
 
 
