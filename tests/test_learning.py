@@ -6,10 +6,19 @@ mira.fixError of that category is shown, its use recorded, its feedback counted.
 from __future__ import annotations
 
 import json
+import sys
+from typing import Any
 
+from mira_ls.build.model import BuildCommand
+from mira_ls.build.pipeline import run_build
+from mira_ls.config import BuildSettings
+from mira_ls.features import chat
+from mira_ls.features import tasks as features_tasks
+from mira_ls.store import learning as q
 from tests.support.cli import run_cli
-from tests.support.llm_world import World
+from tests.support.llm_world import APP, World
 from tests.test_llm_patch_guard import diff_answer, fix_error
+from tests.test_tasks_artifacts import _apply, _build
 
 pytest_plugins = ["tests.llm_fixtures"]
 
@@ -42,3 +51,80 @@ def test_feedback_on_an_unknown_operation_is_a_sentence(world: World) -> None:
     assert "There is no operation 'nosuchop'" in err and "Traceback" not in err
     code, _, err = _cli(world, "feedback", "nosuchop")
     assert code == 2 and "--helpful" in err
+
+
+def _located(world: World):  # type: ignore[no-untyped-def]
+    loc = world.session().locate(world.root / "app.py")
+    assert loc is not None
+    return loc
+
+
+def _patterns(world: World) -> list[dict[str, Any]]:
+    code, out, err = _cli(world, "patterns", "list", "--json")
+    assert code == 0, err
+    data: list[dict[str, Any]] = json.loads(out)
+    return data
+
+
+def _fixed_by(world: World, new: str) -> str:
+    """A build reports the error; mira.fixError proposes ``new``; the fix is applied."""
+    _build(world)
+    result = fix_error(world, diff_answer("app.py", "    return x * 2", f"    return {new}"))
+    _apply(world, result.id)
+    return result.id
+
+
+def test_a_fix_that_stays_makes_a_pattern_and_counts_once(world: World) -> None:
+    op = _fixed_by(world, "x * 4")
+    assert _patterns(world) == []  # nothing is known until a build says so
+    run = _build(world)  # the error is gone: the fix stayed
+    (p,) = _patterns(world)
+    ((category,),) = world.store.conn().execute("SELECT category FROM build_errors").fetchall()
+    assert (p["category"], p["approach"]) == (category, "edit")
+    assert (p["successes"], p["failures"], p["success_rate"]) == (1, 0, 1.0)
+    assert "-    return x * 2\n+    return x * 4" in p["template"]
+    assert [s["type"] for s in p["steps"]] == ["gather", "act", "verify"]
+    _build(world)  # counted once, not at every later run
+    assert _patterns(world)[0]["successes"] == 1
+    _, out, _ = _cli(world, "ops", "--json")
+    (d,) = [o for o in json.loads(out) if o["id"] == op]
+    assert [(f["file"], f["outcome"], f["run_id"]) for f in d["fix_outcomes"]] == [
+        ("app.py", "stayed", run)
+    ]
+    _, out, _ = _cli(world, "patterns", "list")
+    assert f"{category} errors: edit: 1 worked, 0 failed (100%)" in out
+
+
+def test_a_reverted_fix_counts_a_failure(world: World) -> None:
+    _fixed_by(world, "x * 4")
+    _build(world)
+    assert _patterns(world)[0]["successes"] == 1
+    (world.root / "app.py").write_text(APP)  # the user undoes it and saves
+    assert chat.file_saved(world.session(), _located(world), APP) != []
+    (p,) = _patterns(world)
+    assert (p["successes"], p["failures"]) == (0, 1)  # the latest outcome is what counts
+
+
+def test_an_error_that_comes_back_counts_a_failure(world: World) -> None:
+    op = _fixed_by(world, "x * 3")  # does not fix it
+    _build(world)
+    (p,) = _patterns(world)
+    assert (p["successes"], p["failures"]) == (0, 1) and p["template"] is None
+    usage = q.fix_outcomes_of(world.store.conn(), [op])[op]
+    assert [u["outcome"] for u in usage] == ["returned"]
+
+
+def test_with_learning_off_nothing_is_learned(world: World) -> None:
+    world.settings.learning.enabled = False
+    _build(world)
+    result = fix_error(world, diff_answer("app.py", "    return x * 2", "    return x * 4"))
+    _apply(world, result.id)
+    cmd = BuildCommand("check", (sys.executable, "checker.py"), "generic")
+    run_build(world.store, world.project_id, world.root, [cmd], BuildSettings(),
+              learn=world.settings.learning.enabled)  # fmt: skip
+    (world.root / "app.py").write_text(APP)
+    assert chat.file_saved(world.session(), _located(world), APP) != []
+    out = features_tasks.feedback(world.session(), {"operation": result.id, "helpful": True})
+    assert out["patterns"] == []  # the feedback is kept, not learned from
+    assert _patterns(world) == []
+    assert q.fix_outcomes_of(world.store.conn(), [result.id]) == {}

@@ -802,10 +802,16 @@ def fix_applied(session: Session, answer_id: str, project_id: int) -> int:
 
 
 def file_saved(session: Session, loc: Located, text: str) -> list[int]:
-    """A saved file back at an applied fix's original text: the fix is recorded reverted."""
+    """A saved file back at an applied fix's original text: the fix is recorded reverted
+    (and, with learning.enabled, counted as a failure of what it did)."""
     if session.store is None:
         return []
-    return artifacts.saved(session.store, loc.project.project_id, loc.rel_path, text)
+    undone = artifacts.saved(session.store, loc.project.project_id, loc.rel_path, text)
+    if undone and session.settings.learning.enabled:
+        from mira_ls.learning import outcomes
+
+        outcomes.reverted(session.store, loc.project.project_id, undone)
+    return undone
 
 
 # -- budget and cache commands ---------------------------------------------------------------
