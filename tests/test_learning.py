@@ -17,7 +17,8 @@ from mira_ls.features import tasks as features_tasks
 from mira_ls.store import learning as q
 from tests.support.cli import run_cli
 from tests.support.llm_world import APP, World
-from tests.test_llm_patch_guard import diff_answer, fix_error
+from tests.support.openai_server import Answer
+from tests.test_llm_patch_guard import diff_answer, documents, fix_error
 from tests.test_tasks_artifacts import _apply, _build
 
 pytest_plugins = ["tests.llm_fixtures"]
@@ -128,3 +129,88 @@ def test_with_learning_off_nothing_is_learned(world: World) -> None:
     assert out["patterns"] == []  # the feedback is kept, not learned from
     assert _patterns(world) == []
     assert q.fix_outcomes_of(world.store.conn(), [result.id]) == {}
+
+
+CHECKER2 = """import pathlib
+text = pathlib.Path("app.py").read_text()
+if "hi there" not in text:
+    line = text.splitlines().index('        return "hi " + name') + 1
+    print(f"app.py:{line}:9: error: greeting too short [T1]")
+"""
+
+
+def _fix_greeting(world: World) -> chat.ChatResult:
+    (world.root / "checker2.py").write_text(CHECKER2)
+    cmd = BuildCommand("check2", (sys.executable, "checker2.py"), "generic")
+    run_build(world.store, world.project_id, world.root, [cmd], BuildSettings())
+    text = (world.root / "app.py").read_text()
+    line = text.splitlines().index('        return "hi " + name')
+    world.srv.script(
+        Answer(text=diff_answer("app.py", '        return "hi " + name',
+                                '        return "hi there " + name'))
+    )  # fmt: skip
+    session = world.session()
+    state = chat.ChatState()
+    arg = {
+        "uri": (world.root / "app.py").as_uri(),
+        "diagnostic": {
+            "range": {"start": {"line": line, "character": 8},
+                      "end": {"line": line, "character": 20}},
+            "message": "greeting too short",
+        },
+    }  # fmt: skip
+    prep = chat.prepare(state, session, "fix_error", arg, documents(session), "utf-16")
+    return chat.run(state, session, prep, chat.Sink())
+
+
+def _prompt(world: World) -> str:
+    body = world.srv.chat_requests()[-1].body
+    return "\n".join(str(m.get("content")) for m in body["messages"])
+
+
+def test_the_next_fix_of_that_category_is_shown_what_worked_and_its_feedback_counts(
+    world: World,
+) -> None:
+    _fixed_by(world, "x * 4")
+    _build(world)
+    (p,) = _patterns(world)
+    second = _fix_greeting(world)
+    prompt = _prompt(world)
+    assert "## What worked before" in prompt
+    assert f"Earlier {p['category']} errors in this project were fixed like this" in prompt
+    assert "Worked 1 of 1 times" in prompt and "+    return x * 4" in prompt
+    (p,) = _patterns(world)
+    assert p["uses"] == 1
+    ((op, success),) = (
+        world.store.conn()
+        .execute("SELECT operation_id, success FROM pattern_usage WHERE pattern_id = ?", (p["id"],))
+        .fetchall()
+    )
+    assert (op, success) == (second.id, None)  # the outcome is not known yet
+    out = features_tasks.feedback(world.session(), {"operation": second.id, "helpful": True})
+    assert out["patterns"] == [p["id"]]
+    (p,) = _patterns(world)
+    assert (p["successes"], p["failures"]) == (2, 0)
+    assert world.store.conn().execute("SELECT success FROM pattern_usage").fetchall() == [(1,)]
+    features_tasks.feedback(world.session(), {"operation": second.id, "helpful": False})
+    (p,) = _patterns(world)
+    assert (p["successes"], p["failures"]) == (1, 1)
+
+
+def test_a_retired_pattern_or_learning_off_shows_nothing(world: World) -> None:
+    _fixed_by(world, "x * 4")
+    _build(world)
+    (p,) = _patterns(world)
+    code, _, err = _cli(world, "patterns", "retire", str(p["id"]))
+    assert code == 0, err
+    _fix_greeting(world)
+    assert "What worked before" not in _prompt(world)
+    assert _cli(world, "patterns", "restore", str(p["id"]))[0] == 0
+    world.settings.learning.enabled = False
+    _fix_greeting(world)
+    assert "What worked before" not in _prompt(world)
+    world.settings.learning.enabled = True
+    _fix_greeting(world)
+    assert "What worked before" in _prompt(world)
+    code, _, err = _cli(world, "patterns", "show", "999")
+    assert code == 1 and "There is no pattern 999" in err

@@ -208,3 +208,39 @@ def line_of(p: dict[str, Any]) -> str:
     for s in p.get("steps", []):
         line += f"\n    {s['step']}. {s['type']}: {s['description']}"
     return line
+
+
+def what_worked(
+    store: Store, project_id: int | None, category: str, limit: int = 3
+) -> tuple[str, list[int]]:
+    """The 'What worked before' text for an error of ``category`` (the live patterns with
+    successes, best first) and their ids; ("", []) when there are none."""
+    conn = store.conn()
+    found = q.best_for(conn, project_id, category, limit)
+    if not found:
+        return "", []
+    from mira_ls.dates import minute
+
+    lines = [
+        f"Earlier {category} errors in this project were fixed like this (the error gone in "
+        "the next build, the change kept); a hint, not a rule:"
+    ]
+    for p in found:
+        when = f", last {minute(p.last_success_at)}" if p.last_success_at else ""
+        lines.append(f"- {p.description} Worked {p.success_count} of {p.use_count} times{when}.")
+        if p.solution_template:
+            lines.append("  Example:\n  ```diff\n" + "\n".join(
+                f"  {x}" for x in p.solution_template.splitlines()[:12]
+            ) + "\n  ```")  # fmt: skip
+    return "\n".join(lines), [p.id for p in found]
+
+
+def record_use(store: Store, pattern_ids: list[int], op_id: str, project_id: int | None) -> None:
+    """The patterns went into the context of ``op_id`` (a category match: score 1)."""
+    if not pattern_ids:
+        return
+    try:
+        with store.write() as conn:
+            q.record_use(conn, pattern_ids, op_id, project_id, 1.0, int(time.time()))
+    except StoreError as exc:
+        log.warning("could not record the use of patterns %s: %s", pattern_ids, exc)
