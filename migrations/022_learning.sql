@@ -31,6 +31,10 @@ CREATE INDEX idx_fix_outcomes_run ON fix_outcomes(run_id);
 ALTER TABLE reasoning_patterns ADD COLUMN approach TEXT;
 ALTER TABLE reasoning_patterns ADD COLUMN last_success_at INTEGER;
 ALTER TABLE reasoning_patterns ADD COLUMN retired_at INTEGER;  -- set: never used again
+-- What a fixError looks up: the live patterns of a category that have worked.
+CREATE INDEX idx_reasoning_patterns_live ON reasoning_patterns(project_id, trigger_key,
+    success_rate DESC, success_count DESC, last_success_at DESC, id)
+    WHERE trigger_type = 'build_error' AND retired_at IS NULL AND success_count > 0;
 
 -- The latest judged outcome of an operation for a pattern (its own fix's approach, or a
 -- pattern its context showed): success 1 or 0, and why.

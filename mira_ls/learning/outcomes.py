@@ -225,10 +225,10 @@ def what_worked(
         f"Earlier {category} errors in this project were fixed like this (the error gone in "
         "the next build, the change kept); a hint, not a rule:"
     ]
-    for p in found:
+    for i, p in enumerate(found):
         when = f", last {minute(p.last_success_at)}" if p.last_success_at else ""
         lines.append(f"- {p.description} Worked {p.success_count} of {p.use_count} times{when}.")
-        if p.solution_template:
+        if p.solution_template and i == 0:  # one example: the best pattern's
             lines.append("  Example:\n  ```diff\n" + "\n".join(
                 f"  {x}" for x in p.solution_template.splitlines()[:12]
             ) + "\n  ```")  # fmt: skip

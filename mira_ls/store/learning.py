@@ -303,15 +303,15 @@ def record_use(
 def best_for(
     conn: Connection, project_id: int | None, category: str, limit: int = 3
 ) -> list[PatternRow]:
-    """The live patterns of a category with at least one success: best success rate first,
-    then more successes, then the most recent success."""
+    """The live patterns of a project and category with at least one success: best success
+    rate first, then more successes, then the most recent success."""
+    # idx_reasoning_patterns_live is in this order: the first rows are the best, no sort
     rows = conn.execute(
         f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.trigger_type = 'build_error' "
-        "AND p.trigger_key = ? AND (p.project_id IS ? OR p.project_id IS NULL) "
-        "AND p.retired_at IS NULL AND p.success_count > 0 "
-        "ORDER BY 1.0 * p.success_count / p.use_count DESC, p.success_count DESC, "
+        "AND p.project_id = ? AND p.trigger_key = ? AND p.retired_at IS NULL "
+        "AND p.success_count > 0 ORDER BY p.success_rate DESC, p.success_count DESC, "
         "p.last_success_at DESC, p.id LIMIT ?",
-        (category, project_id, limit),
+        (project_id, category, limit),
     ).fetchall()
     return [_pat(r) for r in rows]
 

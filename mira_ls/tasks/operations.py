@@ -247,6 +247,8 @@ def line_of(op: dict[str, Any]) -> str:
         line += f"\n    feedback: {'helpful' if fb['helpful'] else 'not helpful'}"
         line += f" ({fb['note']})" if fb["note"] else ""
     for f in op.get("fix_outcomes", []):
+        if f["outcome"] == "returned":  # said below, with the message
+            continue
         line += f"\n    fix of {f['file']}: {f['outcome']}"
         line += f" (build run {f['run_id']})" if f["run_id"] else ""
     for e in op["events"]:
