@@ -214,3 +214,21 @@ def test_a_retired_pattern_or_learning_off_shows_nothing(world: World) -> None:
     assert "What worked before" in _prompt(world)
     code, _, err = _cli(world, "patterns", "show", "999")
     assert code == 1 and "There is no pattern 999" in err
+
+
+def test_an_edited_pattern_is_shown_as_edited_and_a_forgotten_one_not_at_all(
+    world: World,
+) -> None:
+    _fixed_by(world, "x * 4")
+    _build(world)
+    (p,) = _patterns(world)
+    code, out, err = _cli(
+        world, "patterns", "edit", str(p["id"]), "--description", "Fix the factor.", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["description"] == "Fix the factor."
+    _fix_greeting(world)
+    assert "- Fix the factor. Worked 1 of 1 times" in _prompt(world)
+    assert _cli(world, "patterns", "edit", str(p["id"]))[0] == 2  # nothing to change
+    assert _cli(world, "patterns", "forget", str(p["id"]))[0] == 0
+    assert _patterns(world) == []
