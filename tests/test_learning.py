@@ -232,3 +232,15 @@ def test_an_edited_pattern_is_shown_as_edited_and_a_forgotten_one_not_at_all(
     assert _cli(world, "patterns", "edit", str(p["id"]))[0] == 2  # nothing to change
     assert _cli(world, "patterns", "forget", str(p["id"]))[0] == 0
     assert _patterns(world) == []
+
+
+def test_a_pattern_that_keeps_failing_is_retired(world: World) -> None:
+    _fixed_by(world, "x * 4")
+    _build(world)
+    for _ in range(3):
+        op = _fix_greeting(world)
+        features_tasks.feedback(world.session(), {"operation": op.id, "helpful": False})
+    (p,) = _patterns(world)
+    assert (p["successes"], p["failures"], p["retired"]) == (1, 3, True)
+    _fix_greeting(world)
+    assert "What worked before" not in _prompt(world)

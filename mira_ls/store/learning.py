@@ -143,6 +143,11 @@ def fix_outcomes_of(conn: Connection, op_ids: list[str]) -> dict[str, list[dict[
 
 # --- reasoning patterns ----------------------------------------------------------------------
 
+# A failure that leaves a pattern with this many failures and fewer than one success in
+# RETIRE_BELOW_ONE_IN outcomes retires it.
+RETIRE_FAILURES = 3
+RETIRE_BELOW_ONE_IN = 3
+
 
 @dataclass(frozen=True)
 class PatternRow:
@@ -258,6 +263,13 @@ def set_outcome(
         "last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END WHERE id = ?",
         (pattern_id, pattern_id, now, int(success), now, pattern_id),
     )
+    if not success:  # a pattern that keeps failing is retired (restore shows it again)
+        conn.execute(
+            "UPDATE reasoning_patterns SET retired_at = ? WHERE id = ? AND retired_at IS NULL "
+            f"AND use_count - success_count >= {RETIRE_FAILURES} "
+            f"AND success_count * {RETIRE_BELOW_ONE_IN} < use_count",
+            (now, pattern_id),
+        )
     conn.execute(
         "UPDATE pattern_usage SET success = ?, outcome_notes = ? "
         "WHERE pattern_id = ? AND operation_id = ?",
