@@ -137,6 +137,7 @@ FAMILY = {"typescript": "js", "tsx": "js", "javascript": "js", "c": "c", "cpp": 
 
 
 _PY_SELF = frozenset({"self", "cls", "super()"})
+_INHERITS = frozenset({"java", "javascript", "typescript", "tsx"})
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _HEAD = re.compile(r"::|\.|->|\(|\[")
 
@@ -331,6 +332,8 @@ def after_local(
         return NEEDS_PROJECT  # a known receiver type, or an inherited method
     if lang in ("rust", "cpp"):
         return NEEDS_PROJECT  # paths (a::b::f, Type::new) and out-of-line impls elsewhere
+    if lang in _INHERITS and (receiver in ("this", "super") or (lang == "java" and not receiver)):
+        return NEEDS_PROJECT  # a member of a base class (resolve_members)
     builtins_ = BUILTINS.get(lang, frozenset())
     if receiver is None:
         if name in bound or star:

@@ -1,0 +1,60 @@
+"""Method calls of the other languages through a known receiver type (issue 15, part 3), on
+small real projects: each rule with a case it resolves and one it must not (a same-named
+method of an unrelated class is never a target; an unknown receiver stays unresolved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.index_helpers import edge_map, index, new_store, write_files
+
+
+def _edges(tmp_path: Path, files: dict[str, str]) -> dict[tuple[str, str], str | None]:
+    root = tmp_path / "proj"
+    write_files(root, files)
+    store = new_store(tmp_path)
+    stats = index(store, root)
+    return edge_map(store, stats.project_id)
+
+
+TS_FILES = {
+    "web/base.ts": "export class Base {\n  save(): void {}\n  log(): void {}\n}\n"
+    "export class Other {\n  save(): void {}\n  close(): void {}\n}\n",
+    "web/model.ts": 'import { Base, Other } from "./base";\n'
+    'import * as b from "./base";\n'
+    "export class Model extends Base {\n"
+    "  run(): void { this.save(); this.helper(); super.log(); this.close(); }\n"
+    "  helper(): void {}\n}\n"
+    "export class Deep extends Model {\n  go(): void { this.log(); this.helper(); }\n}\n"
+    "class Loose {\n  go(): void { this.save(); }\n}\n"
+    "class Sib extends Other {\n  go(): void { this.log(); this.close(); }\n}\n"
+    "class ViaNs extends b.Base {\n  go(): void { this.save(); }\n}\n",
+    "js/shapes.js": "class A {\n  ping() {}\n}\nclass B extends A {\n  go() { this.ping(); }\n}\n"
+    "class C {\n  go() { this.ping(); }\n}\nclass D {\n  ping() {}\n}\n",
+}
+
+
+def test_typescript_this_reaches_inherited_methods(tmp_path: Path) -> None:
+    em = _edges(tmp_path, TS_FILES)
+    # across files through an import; own methods still first
+    assert em[("web.model.Model.run", "save")] == "web.base.Base.save"
+    assert em[("web.model.Model.run", "helper")] == "web.model.Model.helper"
+    assert em[("web.model.Model.run", "log")] == "web.base.Base.log"  # super.log()
+    # two levels up, and through a namespace import
+    assert em[("web.model.Deep.go", "log")] == "web.base.Base.log"
+    assert em[("web.model.Deep.go", "helper")] == "web.model.Model.helper"
+    assert em[("web.model.ViaNs.go", "save")] == "web.base.Base.save"
+    assert em[("web.model.Sib.go", "close")] == "web.base.Other.close"
+    # same file (JavaScript)
+    assert em[("js.shapes.B.go", "ping")] == "js.shapes.A.ping"
+
+
+def test_typescript_unrelated_class_is_no_target(tmp_path: Path) -> None:
+    em = _edges(tmp_path, TS_FILES)
+    # Model's bases do not define close(); Other does, but Model is not an Other
+    assert em[("web.model.Model.run", "close")] is None
+    # no base: the same-named methods of Base and Other are not candidates
+    assert em[("web.model.Loose.go", "save")] is None
+    # Sib extends Other, which has no log(); Base.log is unrelated
+    assert em[("web.model.Sib.go", "log")] is None
+    assert em[("js.shapes.C.go", "ping")] is None
