@@ -58,3 +58,60 @@ def test_typescript_unrelated_class_is_no_target(tmp_path: Path) -> None:
     # Sib extends Other, which has no log(); Base.log is unrelated
     assert em[("web.model.Sib.go", "log")] is None
     assert em[("js.shapes.C.go", "ping")] is None
+
+
+J = "src/main/java/com/"
+JAVA_FILES = {
+    J + "x/Base.java": "package com.x;\n\npublic class Base {\n  protected void save() {}\n"
+    "  void log() {}\n}\n",
+    J + "x/Other.java": "package com.x;\n\npublic class Other {\n  void save() {}\n"
+    "  void close() {}\n  void log() {}\n}\n",
+    J + "x/Named.java": "package com.x;\n\npublic interface Named {\n"
+    '  default String name() { return ""; }\n}\n',
+    J + "x/Model.java": "package com.x;\n\npublic class Model extends Base implements Named {\n"
+    "  void run() { this.save(); log(); super.log(); close(); name(); }\n"
+    "  void log() {}\n}\n",
+    J + "y/Sub.java": "package com.y;\n\nimport com.x.Model;\n\n"
+    "public class Sub extends Model {\n  void go() { save(); this.run(); super.log(); }\n}\n",
+    J + "y/Loose.java": "package com.y;\n\nclass Loose {\n"
+    "  void go() { save(); this.close(); }\n}\n",
+    J + "y/Stray.java": "package com.y;\n\nclass Stray extends Missing {\n"
+    "  void go() { save(); }\n}\n",
+}
+
+
+def test_java_inherited_methods(tmp_path: Path) -> None:
+    em = _edges(tmp_path, JAVA_FILES)
+    x, y = "src.main.java.com.x", "src.main.java.com.y"
+    # same package, no import: this.m(), a bare m(), super.m(), an interface's default
+    assert em[(f"{x}.Model.Model.run", "save")] == f"{x}.Base.Base.save"
+    assert em[(f"{x}.Model.Model.run", "name")] == f"{x}.Named.Named.name"
+    # through an import, two levels up; super.log() from Sub reaches Model's override
+    assert em[(f"{y}.Sub.Sub.go", "save")] == f"{x}.Base.Base.save"
+    assert em[(f"{y}.Sub.Sub.go", "run")] == f"{x}.Model.Model.run"
+    assert em[(f"{y}.Sub.Sub.go", "log")] == f"{x}.Model.Model.log"
+
+
+def test_java_super_skips_the_override(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_files(root, JAVA_FILES)
+    store = new_store(tmp_path)
+    stats = index(store, root)
+    rows = store.conn().execute(
+        "SELECT g.receiver, b.qualified_name FROM call_graph g"
+        " JOIN code_elements a ON a.id = g.caller_id"
+        " LEFT JOIN code_elements b ON b.id = g.callee_id"
+        " WHERE g.project_id = ? AND a.name = 'run' AND g.callee_name = 'log'",
+        (stats.project_id,),
+    )
+    x = "src.main.java.com.x"
+    assert dict(rows.fetchall()) == {None: f"{x}.Model.Model.log", "super": f"{x}.Base.Base.log"}
+
+
+def test_java_unrelated_class_is_no_target(tmp_path: Path) -> None:
+    em = _edges(tmp_path, JAVA_FILES)
+    x, y = "src.main.java.com.x", "src.main.java.com.y"
+    assert em[(f"{x}.Model.Model.run", "close")] is None  # only Other has close()
+    assert em[(f"{y}.Loose.Loose.go", "save")] is None  # no base class
+    assert em[(f"{y}.Loose.Loose.go", "close")] is None
+    assert em[(f"{y}.Stray.Stray.go", "save")] is None  # a base outside the project
