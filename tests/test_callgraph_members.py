@@ -115,3 +115,38 @@ def test_java_unrelated_class_is_no_target(tmp_path: Path) -> None:
     assert em[(f"{y}.Loose.Loose.go", "save")] is None  # no base class
     assert em[(f"{y}.Loose.Loose.go", "close")] is None
     assert em[(f"{y}.Stray.Stray.go", "save")] is None  # a base outside the project
+
+
+CPP_FILES = {
+    "cpp/base.h": "class Base {\n public:\n  void save() {}\n  void log();\n};\n",
+    "cpp/base.cpp": '#include "base.h"\n\nvoid Base::log() {}\n',
+    "cpp/other.h": "class Other {\n public:\n  void save() {}\n  void close() {}\n};\n",
+    "cpp/model.h": '#include "base.h"\n\nnamespace app {\n'
+    "class Model : public Base {\n public:\n  void run() { this->save(); log(); close(); }\n"
+    "  void step();\n};\n}\n",
+    "cpp/model.cpp": '#include "model.h"\n\nnamespace app {\n'
+    "void Model::step() { save(); this->log(); }\n}\n",
+    "cpp/loose.cpp": '#include "other.h"\n\nclass Loose {\n public:\n'
+    "  void go() { this->save(); close(); log(); }\n};\n"
+    "struct Kid : Other {\n  void go() { log(); this->close(); }\n};\n",
+}
+
+
+def test_cpp_base_class_methods(tmp_path: Path) -> None:
+    em = _edges(tmp_path, CPP_FILES)
+    assert em[("cpp.model.app.Model.run", "save")] == "cpp.base.Base.save"  # this->
+    assert em[("cpp.model.app.Model.run", "log")] == "cpp.base.Base.log"  # bare, out of line
+    # an out-of-line method of a derived class
+    assert em[("cpp.model.app.Model.step", "save")] == "cpp.base.Base.save"
+    assert em[("cpp.model.app.Model.step", "log")] == "cpp.base.Base.log"
+    assert em[("cpp.loose.Kid.go", "close")] == "cpp.other.Other.close"  # struct, default public
+
+
+def test_cpp_unrelated_class_is_no_target(tmp_path: Path) -> None:
+    em = _edges(tmp_path, CPP_FILES)
+    assert em[("cpp.model.app.Model.run", "close")] is None  # Other's, not a base of Model
+    assert em[("cpp.loose.Loose.go", "save")] is None
+    assert em[("cpp.loose.Loose.go", "close")] is None
+    # a method defined out of line is no global function a bare name could call
+    assert em[("cpp.loose.Loose.go", "log")] is None
+    assert em[("cpp.loose.Kid.go", "log")] is None

@@ -411,6 +411,7 @@ class Resolver:
             for r in self.by_name(name)
             if r.kind in TARGET_KINDS
             and r.parent_kind in TOP_PARENTS
+            and r.kind != "method"  # C++ 'void A::f()', Go methods: not called by bare name
             and family(r.language) == family(lang)
             and keep(r)
         ]
@@ -429,6 +430,7 @@ class Resolver:
             for r in self.by_name(name)
             if r.kind in TARGET_KINDS
             and r.parent_kind in TOP_PARENTS
+            and r.kind != "method"  # C++ 'void A::f()', Go methods: not called by bare name
             and family(r.language) == family(lang)
         ]
         if len(cands) == 1:
