@@ -150,3 +150,51 @@ def test_cpp_unrelated_class_is_no_target(tmp_path: Path) -> None:
     # a method defined out of line is no global function a bare name could call
     assert em[("cpp.loose.Loose.go", "log")] is None
     assert em[("cpp.loose.Kid.go", "log")] is None
+
+
+RUST_FILES = {
+    "src/lib.rs": "mod more;\nmod other;\nmod shape;\nmod util;\n",
+    "src/shape.rs": "pub trait Area {\n    fn area(&self) -> i32;\n"
+    "    fn describe(&self) -> i32 { self.area() }\n}\n\n"
+    "pub struct Sq { pub s: i32 }\n\nimpl Sq {\n"
+    "    pub fn new(s: i32) -> Self { Sq { s } }\n"
+    "    pub fn grow(&self) -> i32 { self.double() + self.describe() }\n}\n\n"
+    "impl Area for Sq {\n    fn area(&self) -> i32 { self.s }\n}\n",
+    "src/more.rs": "use crate::shape::Sq;\n\nimpl Sq {\n"
+    "    pub fn double(&self) -> i32 { self.area() * 2 }\n}\n",
+    "src/other.rs": "pub struct Circle { pub r: i32 }\n\nimpl Circle {\n"
+    "    pub fn double(&self) -> i32 { 0 }\n    pub fn describe(&self) -> i32 { 1 }\n"
+    "    pub fn make() -> Option<Circle> { None }\n"
+    "    pub fn spin(&self) -> i32 { self.area() + self.grow() }\n}\n",
+    "src/util.rs": "use crate::other::Circle;\nuse crate::shape::{Area, Sq};\n\n"
+    "pub fn run(p: &Sq) -> i32 {\n    let a = Sq::new(1);\n    let mut b: Sq = Sq::new(2);\n"
+    "    a.grow() + b.double() + p.describe()\n}\n\n"
+    "pub fn negative(q: i32) -> i32 {\n    let c = Circle::make();\n    let d = unknown(q);\n"
+    "    c.double() + d.grow()\n}\n\n"
+    "pub fn shadowed() -> i32 {\n    let a = Sq::new(1);\n    let a = a.grow();\n"
+    "    a.describe()\n}\n",
+}
+
+
+def test_rust_impl_blocks_traits_and_typed_locals(tmp_path: Path) -> None:
+    em = _edges(tmp_path, RUST_FILES)
+    # self.m(): another impl block of the type (another file), a trait's default method
+    assert em[("src.shape.Sq.grow", "double")] == "src.more.Sq.double"
+    assert em[("src.shape.Sq.grow", "describe")] == "src.shape.Area.describe"
+    assert em[("src.more.Sq.double", "area")] == "src.shape.Sq.area"  # impl Area for Sq
+    # x.m(): let x = X::new() (-> Self), let x: X, a parameter x: &X
+    assert em[("src.util.run", "grow")] == "src.shape.Sq.grow"
+    assert em[("src.util.run", "double")] == "src.more.Sq.double"
+    assert em[("src.util.run", "describe")] == "src.shape.Area.describe"
+
+
+def test_rust_unrelated_type_is_no_target(tmp_path: Path) -> None:
+    em = _edges(tmp_path, RUST_FILES)
+    # Circle implements no Area and has no grow(): Sq's are not candidates
+    assert em[("src.other.Circle.spin", "area")] is None
+    assert em[("src.other.Circle.spin", "grow")] is None
+    # make() returns Option<Circle>, not a Circle; d's type is unknown
+    assert em[("src.util.negative", "double")] is None
+    assert em[("src.util.negative", "grow")] is None
+    # a shadowing let whose value's type is unknown
+    assert em[("src.util.shadowed", "describe")] is None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from mira_ls.index import deps
+from mira_ls.index import deps, lang_types
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.py_types import receiver_types
 from mira_ls.index.resolve import (
@@ -194,7 +194,11 @@ def pack(
     and its receiver's type expression where the file tells it (py_types);
     with ``split`` the calls needing the project go to ``staged`` instead of ``calls``."""
     targets = resolve_local(fx, rel)
-    rtypes = receiver_types(fx, rel, [t is None for t in targets])
+    unresolved = [t is None for t in targets]
+    if fx.language == "python":
+        rtypes = receiver_types(fx, rel, unresolved)
+    else:
+        rtypes = lang_types.receiver_types(fx, unresolved)
     symbols = [
         (
             s.kind,
