@@ -198,3 +198,42 @@ def test_rust_unrelated_type_is_no_target(tmp_path: Path) -> None:
     assert em[("src.util.negative", "grow")] is None
     # a shadowing let whose value's type is unknown
     assert em[("src.util.shadowed", "describe")] is None
+
+
+GO_FILES = {
+    "api/client.go": "package api\n\ntype Client struct{}\n\n"
+    "func NewClient() *Client { return &Client{} }\n\n"
+    "func (c *Client) Get() int { return c.Put() }\n",
+    "api/put.go": "package api\n\nfunc (c *Client) Put() int { return 1 }\n\n"
+    "type Other struct{}\n\nfunc (o Other) Get() int { return 0 }\n\nfunc (o Other) Close() {}\n\n"
+    "func NewOther() (*Other, error) { return &Other{}, nil }\n",
+    "api/use.go": "package api\n\n"
+    "func useVar() int {\n\tvar a Client\n\treturn a.Get()\n}\n\n"
+    "func useLit() int {\n\tb := Client{}\n\treturn b.Put()\n}\n\n"
+    "func usePtr() int {\n\tc := &Client{}\n\treturn c.Get()\n}\n\n"
+    "func useCtor() int {\n\td := NewClient()\n\treturn d.Put()\n}\n\n"
+    "func useParam(p *Client) int {\n\treturn p.Get()\n}\n\n"
+    "func useTuple() int {\n\te, err := NewOther()\n\t_ = err\n\treturn e.Get()\n}\n\n"
+    "func neg(x Getter) {\n\tc := Client{}\n\tc.Close()\n\tx.Get()\n\tGet()\n}\n\n"
+    "func loop(c Client) {\n\tfor _, c := range others() {\n\t\tc.Close()\n\t}\n}\n",
+    "other/o.go": "package other\n\ntype Client struct{}\n\n"
+    "func (c Client) Put() int { return 2 }\n",
+}
+
+
+def test_go_methods_on_typed_receivers(tmp_path: Path) -> None:
+    em = _edges(tmp_path, GO_FILES)
+    assert em[("api.client.Client.Get", "Put")] == "api.put.Client.Put"  # the receiver
+    assert em[("api.use.useVar", "Get")] == "api.client.Client.Get"  # var a Client
+    assert em[("api.use.useLit", "Put")] == "api.put.Client.Put"  # b := Client{}
+    assert em[("api.use.usePtr", "Get")] == "api.client.Client.Get"  # c := &Client{}
+    assert em[("api.use.useCtor", "Put")] == "api.put.Client.Put"  # d := NewClient()
+    assert em[("api.use.useParam", "Get")] == "api.client.Client.Get"
+    assert em[("api.use.useTuple", "Get")] == "api.put.Other.Get"  # e, err := NewOther()
+
+
+def test_go_unrelated_type_is_no_target(tmp_path: Path) -> None:
+    em = _edges(tmp_path, GO_FILES)
+    assert em[("api.use.neg", "Close")] is None  # Client has no Close; Other's is unrelated
+    assert em[("api.use.neg", "Get")] is None  # an interface value; a bare Get() is no method
+    assert em[("api.use.loop", "Close")] is None  # the range variable shadows the parameter
