@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mira_ls.index import indexer
 from tests.index_helpers import edge_map, index, new_store, write_files
 
 
@@ -237,3 +238,25 @@ def test_go_unrelated_type_is_no_target(tmp_path: Path) -> None:
     assert em[("api.use.neg", "Close")] is None  # Client has no Close; Other's is unrelated
     assert em[("api.use.neg", "Get")] is None  # an interface value; a bare Get() is no method
     assert em[("api.use.loop", "Close")] is None  # the range variable shadows the parameter
+
+
+def test_save_of_a_base_class_re_resolves_inherited_calls(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_files(root, TS_FILES)
+    store = new_store(tmp_path)
+    pid = index(store, root).project_id
+    assert edge_map(store, pid)[("web.model.Model.run", "close")] is None
+    # Base gains close(): Model's this.close() now reaches it
+    base = root / "web/base.ts"
+    base.write_text(
+        base.read_text().replace("  log(): void {}\n", "  log(): void {}\n  close(): void {}\n", 1)
+    )
+    indexer.update_file(store, pid, root, "web/base.ts")
+    em = edge_map(store, pid)
+    assert em[("web.model.Model.run", "close")] == "web.base.Base.close"
+    # save() renamed: the inherited call is unresolved again, not moved to Other.save
+    base.write_text(base.read_text().replace("  save(): void {}\n", "  store(): void {}\n", 1))
+    indexer.update_file(store, pid, root, "web/base.ts")
+    em = edge_map(store, pid)
+    assert em[("web.model.Model.run", "save")] is None
+    assert em[("web.model.Model.run", "close")] == "web.base.Base.close"
