@@ -76,6 +76,8 @@ JAVA_FILES = {
     "public class Sub extends Model {\n  void go() { save(); this.run(); super.log(); }\n}\n",
     J + "y/Loose.java": "package com.y;\n\nclass Loose {\n"
     "  void go() { save(); this.close(); }\n}\n",
+    J + "y/Full.java": "package com.y;\n\nclass Full extends com.x.Base {\n"
+    "  void go() { save(); }\n}\n",
     J + "y/Stray.java": "package com.y;\n\nclass Stray extends Missing {\n"
     "  void go() { save(); }\n}\n",
 }
@@ -91,6 +93,7 @@ def test_java_inherited_methods(tmp_path: Path) -> None:
     assert em[(f"{y}.Sub.Sub.go", "save")] == f"{x}.Base.Base.save"
     assert em[(f"{y}.Sub.Sub.go", "run")] == f"{x}.Model.Model.run"
     assert em[(f"{y}.Sub.Sub.go", "log")] == f"{x}.Model.Model.log"
+    assert em[(f"{y}.Full.Full.go", "save")] == f"{x}.Base.Base.save"  # a qualified base
 
 
 def test_java_super_skips_the_override(tmp_path: Path) -> None:

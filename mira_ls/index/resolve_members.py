@@ -168,6 +168,8 @@ class MemberEval:
             hit = self.r._through_import(ctx, ctx.bindings[segs[0]], segs[:-1], segs[-1])
         else:
             hit = self.r._suffix(ctx, segs[:-1], segs[-1])
+            if hit is None and ctx.language == "java":  # com.x.Base: class Base of Base.java
+                hit = self.r._suffix(ctx, segs, segs[-1])
         return self._if_type(hit[0] if hit else None)
 
     def _if_type(self, sid: int | None) -> int | None:
