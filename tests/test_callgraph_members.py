@@ -263,3 +263,78 @@ def test_save_of_a_base_class_re_resolves_inherited_calls(tmp_path: Path) -> Non
     em = edge_map(store, pid)
     assert em[("web.model.Model.run", "save")] is None
     assert em[("web.model.Model.run", "close")] == "web.base.Base.close"
+
+
+TS_TYPED = {
+    "web/base.ts": TS_FILES["web/base.ts"],
+    "web/model.ts": TS_FILES["web/model.ts"],
+    "web/use.ts": 'import { Model } from "./model";\nimport { Other } from "./base";\n'
+    'import * as b from "./base";\n\n'
+    "export class Service {\n  private other: Other;\n  made = new b.Other();\n"
+    "  constructor(private readonly model: Model) {}\n"
+    "  a(): void { this.model.save(); this.other.close(); this.made.close(); }\n"
+    "  b(m: Model | undefined): void { m.helper(); }\n"
+    "  c(): void { const x = new Model(); x.run(); }\n"
+    "  d(): void { const y = new b.Base(); y.log(); }\n"
+    "  e(o: Other): void { o.log(); }\n"
+    "  f(u): void { u.save(); }\n"
+    "}\n",
+    "js/app.js": "class Client {\n  get() {}\n}\nclass Other {\n  get() {}\n}\n"
+    "class App {\n  constructor() { this.client = new Client(); this.mixed = new Client();"
+    " this.mixed = new Other(); }\n"
+    "  run() { this.client.get(); }\n  mix() { this.mixed.get(); }\n"
+    "  loop() { let c = new Client(); c.get(); c = new Other(); }\n}\n",
+}
+
+
+def test_typescript_typed_receivers(tmp_path: Path) -> None:
+    em = _edges(tmp_path, TS_TYPED)
+    s = "web.use.Service"
+    assert em[(f"{s}.a", "save")] == "web.base.Base.save"  # a parameter property, inherited
+    assert em[(f"{s}.a", "close")] == "web.base.Other.close"  # a field (annotated / new)
+    assert em[(f"{s}.b", "helper")] == "web.model.Model.helper"  # Model | undefined
+    assert em[(f"{s}.c", "run")] == "web.model.Model.run"  # const x = new Model()
+    assert em[(f"{s}.d", "log")] == "web.base.Base.log"  # new b.Base() (namespace import)
+    assert em[("js.app.App.run", "get")] == "js.app.Client.get"  # this.client = new Client()
+
+
+def test_typescript_typed_receivers_stay_precise(tmp_path: Path) -> None:
+    em = _edges(tmp_path, TS_TYPED)
+    assert em[("web.use.Service.e", "log")] is None  # Other has no log(); Base's is unrelated
+    assert em[("web.use.Service.f", "save")] is None  # no annotation
+    assert em[("js.app.App.mix", "get")] is None  # a field set to two classes
+    assert em[("js.app.App.loop", "get")] is None  # a reassigned variable (JavaScript)
+
+
+JAVA_TYPED = {
+    **JAVA_FILES,
+    J + "y/Use.java": "package com.y;\n\nimport com.x.Model;\nimport com.x.Other;\n"
+    "import java.util.List;\n\n"
+    "class Use {\n  private Model model = new Model();\n  Other other;\n\n"
+    "  void a(Model m) { m.save(); }\n"
+    "  void b() { var s = new Sub(); s.go(); }\n"
+    "  void c() { this.model.run(); other.close(); }\n"
+    "  void d(List<Model> ms) { for (Model e : ms) { e.name(); } ms.clear(); }\n"
+    "  void e(Other o) { o.run(); }\n"
+    "  void f(Object x) { x.save(); }\n"
+    "  void g() { Other model = null; model.run(); }\n}\n",
+}
+
+
+def test_java_typed_receivers(tmp_path: Path) -> None:
+    em = _edges(tmp_path, JAVA_TYPED)
+    x, u = "src.main.java.com.x", "src.main.java.com.y.Use.Use"
+    assert em[(f"{u}.a", "save")] == f"{x}.Base.Base.save"  # a parameter, inherited
+    assert em[(f"{u}.b", "go")] == "src.main.java.com.y.Sub.Sub.go"  # var s = new Sub()
+    assert em[(f"{u}.c", "run")] == f"{x}.Model.Model.run"  # this.model
+    assert em[(f"{u}.c", "close")] == f"{x}.Other.Other.close"  # a bare field
+    assert em[(f"{u}.d", "name")] == f"{x}.Named.Named.name"  # for (Model e : ms)
+
+
+def test_java_typed_receivers_stay_precise(tmp_path: Path) -> None:
+    em = _edges(tmp_path, JAVA_TYPED)
+    u = "src.main.java.com.y.Use.Use"
+    assert em[(f"{u}.d", "clear")] is None  # java.util.List is not the project's
+    assert em[(f"{u}.e", "run")] is None  # Other has no run(); Model's is unrelated
+    assert em[(f"{u}.f", "save")] is None
+    assert em[(f"{u}.g", "run")] is None  # a local Other shadows the Model field

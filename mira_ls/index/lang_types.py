@@ -1,29 +1,38 @@
-"""Receiver types of Go and Rust calls, inferred by the parser process from one file's tree.
+"""Receiver types of Go, Rust, Java and TypeScript/JavaScript calls, inferred by the parser
+process from one file's tree.
 
-What a local variable holds is written as a type expression that ``resolve_members`` names
-once every file is stored: ``Client`` (a type as the file writes it, ``a::B`` in Rust),
-``X::new()`` (Rust: what an associated function returns) or ``NewClient()`` (Go: what a
-package function returns).
+What a variable holds is written as a type expression that ``resolve_members`` names once
+every file is stored: ``Client`` (a type as the file writes it: ``a::B`` in Rust, ``lib.B``
+in TypeScript), ``X::new()`` (Rust: what an associated function returns) or ``NewClient()``
+(Go: what a package function returns).
 
-Go: a method's receiver and parameters (``func (c *Client) Get(o Other)``), ``var c
-Client``, ``var c = Client{}``, ``c := Client{}``, ``c := &Client{}``, ``c := new(Client)``,
-``c := NewClient()`` (and ``c, err := NewClient()``). Rust: parameters (``x: &X``,
-``x: Box<X>``), ``let x: X``, ``let x = X::new()``, ``let x = X { .. }``.
+- Go: a method's receiver and parameters (``func (c *Client) Get(o Other)``), ``var c
+  Client``, ``var c = Client{}``, ``c := Client{}``, ``c := &Client{}``, ``c := new(Client)``,
+  ``c := NewClient()`` (and ``c, err := NewClient()``).
+- Rust: parameters (``x: &X``, ``x: Box<X>``), ``let x: X``, ``let x = X::new()``,
+  ``let x = X { .. }``.
+- Java: parameters, locals and fields by their declared type (``Client c``, ``var c = new
+  Client()``), ``this.c`` for a field.
+- TypeScript/JavaScript: annotated parameters, variables and fields (``c: Client``,
+  constructor parameter properties), ``const c = new Client()``, ``this.c = new Client()``.
 
-A name given two different things in a function (a shadowing ``let``, a reassignment) is
-unknown: a wrong type would make a wrong edge, an unknown one only a missing edge.
+A use sees the latest declaration before it in a scope around it (block, function, loop,
+``if let``, match arm, closure); a name declared again in a way these rules do not follow
+(a pattern, a loop variable, a JavaScript reassignment) is unknown there: a wrong type would
+make a wrong edge, an unknown one only a missing edge.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node, Point, Query, QueryCursor
 
 from mira_ls.index.languages import get_language
 from mira_ls.index.resolve_scope import local_bindings
-from mira_ls.index.symbols import FileExtract
+from mira_ls.index.symbols import MAX_QUERY_DEPTH, FileExtract
 
 # A variable's static type is set where it is declared (an assignment cannot change it);
 # what else declares a name (a range clause, a pattern) makes it unknown there.
@@ -44,16 +53,54 @@ _RUST = """
 (field_pattern (shorthand_field_identifier) @name) @rebind
 (captured_pattern (identifier) @name) @rebind
 """
-_OUTER = ("param", "let", "rebind", "var", "short")
-_IDENT = re.compile(r"[A-Za-z_]\w*")
+_JAVA = """
+(formal_parameter type: (_) @type name: (identifier) @name) @param
+(enhanced_for_statement type: (_) @type name: (identifier) @name) @param
+(resource type: (_) @type name: (identifier) @name) @param
+(catch_formal_parameter name: (identifier) @name) @rebind
+(lambda_expression parameters: (identifier) @name) @rebind
+(inferred_parameters (identifier) @name) @rebind
+(local_variable_declaration) @let
+(field_declaration) @field
+"""
+_JS = """
+(variable_declarator name: (identifier) @name) @let
+(assignment_expression
+  left: (member_expression object: (this) property: (property_identifier) @name)) @field
+(assignment_expression left: (identifier) @name) @reassign
+(for_in_statement left: (identifier) @name) @rebind
+(catch_clause parameter: (identifier) @name) @rebind
+(arrow_function parameter: (identifier) @name) @rebind
+"""
+_JS_ONLY = """
+(formal_parameters (identifier) @name) @rebind
+"""
+_TS = """
+(required_parameter pattern: (identifier) @name) @param
+(optional_parameter pattern: (identifier) @name) @param
+(public_field_definition name: (property_identifier) @name) @field
+"""
+_QUERIES = {
+    "go": _GO,
+    "rust": _RUST,
+    "java": _JAVA,
+    "javascript": _JS + _JS_ONLY,
+    "typescript": _JS + _TS,
+    "tsx": _JS + _TS,
+}
+_OUTER = ("param", "let", "rebind", "var", "short", "field", "reassign")
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+_DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+_JS_LANGS = frozenset({"javascript", "typescript", "tsx"})
 _RUST_PATH = re.compile(r"[A-Za-z_]\w*(?:::[A-Za-z_]\w*)*")
 _RUST_DEREF = frozenset({"Box", "Rc", "Arc"})
 _UNKNOWN = "?"
+_ORIGIN = Point(0, 0)
 
 
 @functools.cache
 def _query(language: str) -> Query:
-    return Query(get_language(language), _GO if language == "go" else _RUST)
+    return Query(get_language(language), _QUERIES[language])
 
 
 def _text(node: Node | None) -> str:
@@ -140,8 +187,89 @@ def _rust_value(node: Node | None) -> str | None:
     return None
 
 
+def _java_type(node: Node | None) -> str | None:
+    """``Client`` / ``List<X>`` / ``a.b.Client`` -> ``Client`` / ``List`` / ``a.b.Client``;
+    ``var``, primitives and arrays -> None."""
+    if node is None:
+        return None
+    t = node.type
+    if t == "generic_type":
+        return _java_type(node.named_child(0))
+    if t in ("type_identifier", "scoped_type_identifier"):
+        text = re.sub(r"\s+", "", _text(node))
+        return text if text != "var" and _DOTTED.fullmatch(text) else None
+    return None
+
+
+def _java_value(node: Node | None) -> str | None:
+    if node is None:
+        return None
+    if node.type == "object_creation_expression":
+        return _java_type(node.child_by_field_name("type"))
+    if node.type == "parenthesized_expression":
+        return _java_value(node.named_child(0))
+    if node.type == "identifier":
+        return "=" + _text(node)
+    return None
+
+
+def _ts_type(node: Node | None) -> str | None:
+    """The type a TypeScript annotation names: ``Client``, ``lib.Client``, ``Client<T>``,
+    ``Client | undefined`` -> ``Client`` / ``lib.Client``; anything else -> None."""
+    if node is None:
+        return None
+    t = node.type
+    if t == "type_annotation":
+        return _ts_type(node.named_child(0))
+    if t == "generic_type":
+        return _ts_type(node.child_by_field_name("name"))
+    if t in ("type_identifier", "nested_type_identifier"):
+        text = re.sub(r"\s+", "", _text(node))
+        return text if _DOTTED.fullmatch(text) else None
+    if t == "union_type":
+        parts = [
+            c
+            for c in node.named_children
+            if _text(c) not in ("null", "undefined") and c.type != "literal_type"
+        ]
+        return _ts_type(parts[0]) if len(parts) == 1 else None
+    return None
+
+
+def _js_value(node: Node | None) -> str | None:
+    if node is None:
+        return None
+    t = node.type
+    if t == "new_expression":
+        ctor = node.child_by_field_name("constructor")
+        text = re.sub(r"\s+", "", _text(ctor)) if ctor is not None else ""
+        ok = ctor is not None and ctor.type in ("identifier", "member_expression")
+        return text if ok and _DOTTED.fullmatch(text) else None
+    if t == "parenthesized_expression":
+        return _js_value(node.named_child(0))
+    if t == "identifier":
+        return "=" + _text(node)
+    return None
+
+
 # --- one file's declarations ---------------------------------------------------------------
 
+_JS_SCOPES = frozenset(
+    {
+        "statement_block",
+        "method_definition",
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "arrow_function",
+        "for_statement",
+        "for_in_statement",
+        "catch_clause",
+        "switch_case",
+        "class_body",
+        "program",
+    }
+)
 _SCOPES = {
     "go": frozenset(
         {
@@ -172,41 +300,119 @@ _SCOPES = {
             "source_file",
         }
     ),
+    "java": frozenset(
+        {
+            "block",
+            "method_declaration",
+            "constructor_declaration",
+            "lambda_expression",
+            "for_statement",
+            "enhanced_for_statement",
+            "catch_clause",
+            "try_with_resources_statement",
+            "switch_block",
+            "class_body",
+            "program",
+        }
+    ),
+    "javascript": _JS_SCOPES,
+    "typescript": _JS_SCOPES,
+    "tsx": _JS_SCOPES,
 }
+_FUNCTIONS = frozenset(
+    {
+        "method_definition",
+        "function_declaration",
+        "generator_function_declaration",
+        "function_expression",
+        "arrow_function",
+        "program",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decl:
+    start: Point  # the scope's (row, byte column) span
+    end: Point
+    at: Point  # in effect from
+    expr: str  # or _UNKNOWN
+    field: bool = False
+    kills: bool = False  # a reassignment: unknown anywhere in its function
 
 
 class _Env:
-    """Each name's declarations: (scope start, scope end, declared at, expression or
-    ``_UNKNOWN``), in byte offsets; a use sees the latest declaration before it whose scope
-    (the innermost block, function, ``if let``, arm, loop or closure around it) holds it."""
+    """Each name's declarations; a use sees the latest declaration in effect before it
+    whose scope (the innermost block, function, loop, ``if let``, arm, closure or class
+    body around it) holds it."""
 
     def __init__(self, language: str) -> None:
         self.scopes = _SCOPES[language]
-        self.decls: dict[str, list[tuple[int, int, int, str]]] = {}
+        self.decls: dict[str, list[_Decl]] = {}
 
-    def record(self, node: Node, var: str, expr: str | None) -> None:
+    @staticmethod
+    def _scope(node: Node, kinds: frozenset[str]) -> Node | None:
+        scope: Node | None = node
+        while scope is not None and scope.type not in kinds:
+            scope = scope.parent
+        return scope
+
+    def record(self, node: Node, var: str, expr: str | None, at: Point | None = None) -> None:
+        """A declaration of ``var`` at ``node`` (its scope: the nearest around it), in
+        effect from ``at`` (default: the end of ``node``)."""
         if not var or var == "_":
             return
-        scope = node.parent
-        while scope is not None and scope.type not in self.scopes:
-            scope = scope.parent
+        scope = self._scope(node, self.scopes)
         if scope is None:
             return
         if expr is not None and expr.startswith("="):
-            expr = self.lookup(expr[1:], node.start_byte)  # what that variable holds there
-        self.decls.setdefault(var, []).append(
-            (scope.start_byte, scope.end_byte, node.start_byte, expr or _UNKNOWN)
+            expr = self.lookup(expr[1:], node.start_point)  # what that variable holds there
+        decl = _Decl(
+            scope.start_point,
+            scope.end_point,
+            node.end_point if at is None else at,
+            expr or _UNKNOWN,
         )
+        self.decls.setdefault(var, []).append(decl)
 
-    def lookup(self, var: str, pos: int) -> str | None:
-        best: tuple[int, str] | None = None
-        for s, e, at, expr in self.decls.get(var, ()):
-            if s <= pos < e and at < pos and (best is None or at > best[0]):
-                best = (at, expr)
-        return None if best is None or best[1] == _UNKNOWN else best[1]
+    def field(self, node: Node, var: str, expr: str | None) -> None:
+        """A field of the class around ``node``: known in all of its body; set two
+        different ways, unknown."""
+        body = self._scope(node, frozenset({"class_body"}))
+        if not var or body is None:
+            return
+        entries = self.decls.setdefault(var, [])
+        value = expr if expr is not None and not expr.startswith("=") else _UNKNOWN
+        for i, d in enumerate(entries):
+            if d.field and d.start == body.start_point:
+                if d.expr != value:
+                    entries[i] = _Decl(d.start, d.end, d.at, _UNKNOWN, True)
+                return
+        entries.append(_Decl(body.start_point, body.end_point, body.start_point, value, True))
+
+    def reassigned(self, node: Node, var: str) -> None:
+        """JavaScript ``x = ...``: ``x`` is unknown in the whole function (a loop may come
+        back to an earlier use)."""
+        scope = self._scope(node, _FUNCTIONS)
+        if scope is not None and var:
+            decl = _Decl(scope.start_point, scope.end_point, _ORIGIN, _UNKNOWN, kills=True)
+            self.decls.setdefault(var, []).append(decl)
+
+    def lookup(self, var: str, pos: Point, *, fields: bool | None = None) -> str | None:
+        """``fields``: True only fields (``this.x``), False no fields (a bare name in
+        TypeScript/JavaScript), None both (Java)."""
+        best: _Decl | None = None
+        for d in self.decls.get(var, ()):
+            if not d.start <= pos < d.end or (fields is not None and d.field != fields):
+                continue
+            if d.kills:
+                return None
+            if d.at <= pos and (best is None or d.at >= best.at):
+                best = d
+        return None if best is None or best.expr == _UNKNOWN else best.expr
 
 
-def _go_collect(env: _Env, caps: dict[str, list[Node]]) -> None:
+def _go_collect(env: _Env, caps: dict[str, list[Node]], wanted: set[str]) -> None:
     if "param" in caps:
         node = caps["param"][0]
         ty = _go_type(node.child_by_field_name("type"))
@@ -217,7 +423,7 @@ def _go_collect(env: _Env, caps: dict[str, list[Node]]) -> None:
         node = caps["rebind"][0]
         left = node.child_by_field_name("left") if node.type == "range_clause" else node
         for n in left.named_children if left is not None else []:
-            env.record(node, _text(n), None)
+            env.record(node, _text(n), None, at=n.end_point)
         return
     node = caps["var"][0] if "var" in caps else caps["short"][0]
     if "var" in caps:
@@ -244,12 +450,13 @@ def _go_collect(env: _Env, caps: dict[str, list[Node]]) -> None:
         env.record(node, _text(n), ty)
 
 
-def _rust_collect(env: _Env, caps: dict[str, list[Node]]) -> None:
+def _rust_collect(env: _Env, caps: dict[str, list[Node]], wanted: set[str]) -> None:
     if "param" in caps:
         env.record(caps["param"][0], _text(caps["name"][0]), _rust_type(caps["type"][0]))
         return
     if "rebind" in caps:
-        env.record(caps["rebind"][0], _text(caps["name"][0]), None)
+        name = caps["name"][0]
+        env.record(caps["rebind"][0], _text(name), None, at=name.end_point)
         return
     node = caps["let"][0]
     pat = node.child_by_field_name("pattern")
@@ -263,59 +470,130 @@ def _rust_collect(env: _Env, caps: dict[str, list[Node]]) -> None:
     env.record(node, _text(pat), ty)
 
 
+def _java_collect(env: _Env, caps: dict[str, list[Node]], wanted: set[str]) -> None:
+    if "param" in caps:
+        name = caps["name"][0]
+        env.record(caps["param"][0], _text(name), _java_type(caps["type"][0]), at=name.end_point)
+        return
+    if "rebind" in caps:
+        name = caps["name"][0]
+        env.record(caps["rebind"][0], _text(name), None, at=name.end_point)
+        return
+    node = caps["let"][0] if "let" in caps else caps["field"][0]
+    declared: str | None = None
+    for i, d in enumerate(node.children_by_field_name("declarator")):
+        var = d.child_by_field_name("name")
+        if var is None or _text(var) not in wanted:
+            continue
+        if d.child_by_field_name("dimensions") is not None:
+            continue
+        if i == 0 or declared is None:
+            declared = _java_type(node.child_by_field_name("type"))
+        ty = declared or _java_value(d.child_by_field_name("value"))
+        if "field" in caps:
+            env.field(node, _text(var), ty)
+        else:
+            env.record(node, _text(var), ty)
+
+
+def _js_collect(env: _Env, caps: dict[str, list[Node]], wanted: set[str]) -> None:
+    name = caps["name"][0]
+    var = _text(name)
+    if "param" in caps:
+        node = caps["param"][0]
+        ty = _ts_type(node.child_by_field_name("type"))
+        env.record(node, var, ty, at=name.end_point)
+        if any(c.type in ("accessibility_modifier", "readonly") for c in node.children):
+            env.field(node, var, ty)  # constructor(private client: Client)
+        return
+    if "rebind" in caps:
+        env.record(caps["rebind"][0], var, None, at=name.end_point)
+        return
+    if "reassign" in caps:
+        env.reassigned(caps["reassign"][0], var)
+        return
+    if "field" in caps:
+        node = caps["field"][0]
+        if node.type == "assignment_expression":  # this.x = new X()
+            env.field(node, var, _js_value(node.child_by_field_name("right")))
+        else:
+            declared = _ts_type(node.child_by_field_name("type"))
+            env.field(node, var, declared or _js_value(node.child_by_field_name("value")))
+        return
+    node = caps["let"][0]
+    declared = _ts_type(node.child_by_field_name("type"))
+    value = declared or _js_value(node.child_by_field_name("value"))
+    env.record(node, var, value, at=node.end_point)
+
+
+_COLLECT = {
+    "go": _go_collect,
+    "rust": _rust_collect,
+    "java": _java_collect,
+    "javascript": _js_collect,
+    "typescript": _js_collect,
+    "tsx": _js_collect,
+}
+_THIS_LANGS = frozenset({"java", "javascript", "typescript", "tsx"})
+_NOT_VARIABLES = frozenset(
+    {"self", "Self", "this", "super", "console", "process", "window", "document", "globalThis"}
+    | {"module", "exports", "require", "arguments"}
+)
+
+
+def _receiver_var(lang: str, receiver: str) -> tuple[str, bool | None] | None:
+    """(variable, fields) for a receiver these rules follow: a plain name, or (Java,
+    TypeScript/JavaScript) ``this.name``."""
+    if _IDENT.fullmatch(receiver):
+        if receiver in _NOT_VARIABLES or (receiver[0].isupper() and lang in _THIS_LANGS):
+            return None  # Foo.bar(): a class (resolve_project); console.log(): a global
+        return receiver, (False if lang in _JS_LANGS else None)
+    if lang in _THIS_LANGS and receiver.startswith("this."):
+        rest = receiver[5:]
+        if _IDENT.fullmatch(rest):
+            return rest, True
+    return None
+
+
 def receiver_types(fx: FileExtract, unresolved: list[bool]) -> list[str | None]:
-    """Per call of a Go or Rust extract: the type expression of its receiver when the
-    receiver is a plain variable whose type the file declares (else None). Only calls with
-    ``unresolved`` True (the local rules failed) are looked at."""
+    """Per call of a Go, Rust, Java or TypeScript/JavaScript extract: the type expression
+    of its receiver when the receiver is a variable (or field) whose type the file declares
+    (else None). Only calls with ``unresolved`` True (the local rules failed) are looked at."""
     out: list[str | None] = [None] * len(fx.calls)
     lang = fx.language
-    if lang not in ("go", "rust") or fx.parsed is None:
+    if lang not in _QUERIES or fx.parsed is None:
         return out
     bound = local_bindings(fx)[0]  # fmt.Println, io::stdin: a package, not a variable
-    todo = [
-        i
-        for i, c in enumerate(fx.calls)
-        if unresolved[i]
-        and c.receiver is not None
-        and c.receiver not in ("self", "Self")
-        and c.receiver not in bound
-        and _IDENT.fullmatch(c.receiver)
-    ]
+    todo: list[tuple[int, str, bool | None]] = []
+    for i, c in enumerate(fx.calls):
+        if not unresolved[i] or c.receiver is None or c.receiver in bound:
+            continue
+        rv = _receiver_var(lang, c.receiver)
+        if rv is not None:
+            todo.append((i, rv[0], rv[1]))
     if not todo:
         return out
-    wanted = {fx.calls[i].receiver for i in todo}
-    src = fx.parsed.source
-    caps_list = [caps for _, caps in QueryCursor(_query(lang)).matches(fx.parsed.tree.root_node)]
+    if lang == "javascript" and b"new" not in fx.parsed.source:
+        return out  # untyped: only `x = new X()` says what a name holds
+    wanted = {var for _, var, _ in todo}
+    cursor = QueryCursor(_query(lang))
+    cursor.set_max_start_depth(MAX_QUERY_DEPTH)
+    caps_list = [caps for _, caps in cursor.matches(fx.parsed.tree.root_node)]
     caps_list.sort(key=lambda c: next(c[k] for k in _OUTER if k in c)[0].start_byte)
     env = _Env(lang)
-    collect = _go_collect if lang == "go" else _rust_collect
+    collect = _COLLECT[lang]
     for caps in caps_list:
-        if lang == "rust" and "name" not in caps and _let_name(caps) not in wanted:
+        if "name" in caps and _text(caps["name"][0]) not in wanted:
             continue
-        collect(env, caps)
-    starts = _line_starts(src)
-    for i in todo:
+        if lang == "rust" and "let" in caps and _let_name(caps) not in wanted:
+            continue
+        collect(env, caps, wanted)
+    for i, var, fields in todo:
         c = fx.calls[i]
-        out[i] = env.lookup(c.receiver or "", _offset(src, starts, c.line, c.col))
+        # a code-point column: on a line with non-ASCII text before the call, a little
+        # left of the byte column the declarations carry (errs towards "declared after")
+        out[i] = env.lookup(var, Point(c.line - 1, c.col), fields=fields)
     return out
-
-
-def _line_starts(src: bytes) -> list[int]:
-    out = [0]
-    i = src.find(b"\n")
-    while i >= 0:
-        out.append(i + 1)
-        i = src.find(b"\n", i + 1)
-    return out
-
-
-def _offset(src: bytes, starts: list[int], line: int, col: int) -> int:
-    """The byte offset of a 1-based line and a code-point column."""
-    base = starts[min(line - 1, len(starts) - 1)]
-    head = src[base : base + 4 * col + 4]
-    if head.isascii():
-        return base + col
-    return base + len(head.decode("utf-8", "replace")[:col].encode("utf-8"))
 
 
 def _let_name(caps: dict[str, list[Node]]) -> str | None:

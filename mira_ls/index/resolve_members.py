@@ -12,6 +12,9 @@
 - Go: the methods of a type of the package, on a receiver, parameter or variable whose type
   the parser recorded (``var c Client``, ``c := &Client{}``, ``c := NewClient()`` through
   the function's declared result).
+- Java, TypeScript/JavaScript: ``x.m()`` / ``this.x.m()`` where the parser recorded the
+  declared type of the parameter, variable or field ``x`` (or the class it was made with,
+  ``new Client()``): the method along that class's bases.
 
 Only a known type's methods are ever candidates: a same-named method of an unrelated class
 is never a target, and a receiver of unknown type leaves the call unresolved.
@@ -96,6 +99,8 @@ class MemberEval:
         self._blocks: dict[int, list[int]] = {}
         self._traits: dict[int, list[int]] = {}
         self._owner: dict[tuple[int, int], int | None] = {}
+        self._types: dict[tuple[int, str], int | None] = {}
+        self._classes: dict[tuple[int, int], int | None] = {}
 
     # --- the questions the resolver asks ----------------------------------------------------
 
@@ -117,7 +122,7 @@ class MemberEval:
             return self.rust_member(cls, name)
         if ctx.language == "go":
             return self.go_member(cls, name)
-        return None
+        return self.member(cls, name)  # Java, TypeScript/JavaScript: along the bases
 
     # --- symbols ----------------------------------------------------------------------------
 
@@ -137,6 +142,12 @@ class MemberEval:
     def _class_of(self, ctx: _FileCtx, caller: int) -> int | None:
         """The class a method belongs to: the enclosing one, or for a C++ out-of-line
         definition (``void B::run()``) the class its qualified name names."""
+        key = (ctx.file_id, caller)
+        if key not in self._classes:
+            self._classes[key] = self._class_of_uncached(ctx, caller)
+        return self._classes[key]
+
+    def _class_of_uncached(self, ctx: _FileCtx, caller: int) -> int | None:
         scope = ctx.scope
         if caller not in scope.kind:
             return None
@@ -391,7 +402,13 @@ class MemberEval:
     def type_of(self, ctx: _FileCtx, caller: int, expr: str) -> int | None:
         """``T`` (a type as the file writes it), ``T::f()`` (Rust: what the associated
         function returns, when its declared result is ``Self`` or ``T``) or ``f()`` (Go:
-        a package function's declared result)."""
+        a package function's declared result). The same in all of a file."""
+        key = (ctx.file_id, expr)
+        if key not in self._types:
+            self._types[key] = self._type_of(ctx, caller, expr)
+        return self._types[key]
+
+    def _type_of(self, ctx: _FileCtx, caller: int, expr: str) -> int | None:
         if not expr.endswith("()"):
             return self.type_path(ctx, caller, expr)
         call = expr[:-2]
