@@ -278,6 +278,7 @@ TS_TYPED = {
     "  d(): void { const y = new b.Base(); y.log(); }\n"
     "  e(o: Other): void { o.log(); }\n"
     "  f(u): void { u.save(); }\n"
+    "  g(m: Model, p: any): void { if (p) { const { m } = p; m.run(); } }\n"
     "}\n",
     "js/app.js": "class Client {\n  get() {}\n}\nclass Other {\n  get() {}\n}\n"
     "class App {\n  constructor() { this.client = new Client(); this.mixed = new Client();"
@@ -302,6 +303,7 @@ def test_typescript_typed_receivers_stay_precise(tmp_path: Path) -> None:
     em = _edges(tmp_path, TS_TYPED)
     assert em[("web.use.Service.e", "log")] is None  # Other has no log(); Base's is unrelated
     assert em[("web.use.Service.f", "save")] is None  # no annotation
+    assert em[("web.use.Service.g", "run")] is None  # destructuring shadows the parameter
     assert em[("js.app.App.mix", "get")] is None  # a field set to two classes
     assert em[("js.app.App.loop", "get")] is None  # a reassigned variable (JavaScript)
 
@@ -317,7 +319,8 @@ JAVA_TYPED = {
     "  void d(List<Model> ms) { for (Model e : ms) { e.name(); } ms.clear(); }\n"
     "  void e(Other o) { o.run(); }\n"
     "  void f(Object x) { x.save(); }\n"
-    "  void g() { Other model = null; model.run(); }\n}\n",
+    "  void g() { Other model = null; model.run(); }\n"
+    "  void h(Object o) { if (o instanceof Model mm) { mm.run(); } }\n}\n",
 }
 
 
@@ -329,6 +332,7 @@ def test_java_typed_receivers(tmp_path: Path) -> None:
     assert em[(f"{u}.c", "run")] == f"{x}.Model.Model.run"  # this.model
     assert em[(f"{u}.c", "close")] == f"{x}.Other.Other.close"  # a bare field
     assert em[(f"{u}.d", "name")] == f"{x}.Named.Named.name"  # for (Model e : ms)
+    assert em[(f"{u}.h", "run")] == f"{x}.Model.Model.run"  # o instanceof Model mm
 
 
 def test_java_typed_receivers_stay_precise(tmp_path: Path) -> None:

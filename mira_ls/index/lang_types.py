@@ -57,6 +57,7 @@ _JAVA = """
 (formal_parameter type: (_) @type name: (identifier) @name) @param
 (enhanced_for_statement type: (_) @type name: (identifier) @name) @param
 (resource type: (_) @type name: (identifier) @name) @param
+(instanceof_expression right: (_) @type name: (identifier) @name) @param
 (catch_formal_parameter name: (identifier) @name) @rebind
 (lambda_expression parameters: (identifier) @name) @rebind
 (inferred_parameters (identifier) @name) @rebind
@@ -71,6 +72,11 @@ _JS = """
 (for_in_statement left: (identifier) @name) @rebind
 (catch_clause parameter: (identifier) @name) @rebind
 (arrow_function parameter: (identifier) @name) @rebind
+(shorthand_property_identifier_pattern) @name @rebind
+(pair_pattern value: (identifier) @name) @rebind
+(array_pattern (identifier) @name) @rebind
+(assignment_pattern left: (identifier) @name) @rebind
+(rest_pattern (identifier) @name) @rebind
 """
 _JS_ONLY = """
 (formal_parameters (identifier) @name) @rebind
