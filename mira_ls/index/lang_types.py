@@ -593,7 +593,10 @@ def receiver_types(fx: FileExtract, unresolved: list[bool]) -> list[str | None]:
             continue
         if lang == "rust" and "let" in caps and _let_name(caps) not in wanted:
             continue
-        collect(env, caps, wanted)
+        try:
+            collect(env, caps, wanted)
+        except (AttributeError, IndexError, KeyError, TypeError):  # a broken tree: skip it
+            continue
     for i, var, fields in todo:
         c = fx.calls[i]
         # a code-point column: on a line with non-ASCII text before the call, a little

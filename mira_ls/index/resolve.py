@@ -8,7 +8,9 @@ The passes, in order:
 - ``resolve_scope``: file-local rules a parser process applies to a fresh extract (nested
   definitions, the enclosing class for self/this/cls/Self, the same module, Go's package);
 - ``resolve_project``: over stored rows once every symbol is stored (imports and Python
-  re-exports, a unique top-level name, ``Type.member`` for a static-looking receiver);
+  re-exports, a unique top-level name, ``Type.member`` for a static-looking receiver),
+  with ``resolve_types`` (Python receiver types, MRO) and ``resolve_members`` (the other
+  languages: inherited members, Rust impls and traits, typed receivers from ``lang_types``);
 - ``resolve_jedi``: what is left of Python, in the background.
 """
 
