@@ -342,3 +342,17 @@ def test_java_typed_receivers_stay_precise(tmp_path: Path) -> None:
     assert em[(f"{u}.e", "run")] is None  # Other has no run(); Model's is unrelated
     assert em[(f"{u}.f", "save")] is None
     assert em[(f"{u}.g", "run")] is None  # a local Other shadows the Model field
+
+
+def test_go_method_added_in_another_file_is_picked_up(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_files(root, GO_FILES)
+    store = new_store(tmp_path)
+    pid = index(store, root).project_id
+    assert edge_map(store, pid)[("api.use.neg", "Close")] is None
+    # Client gains Close() in another file of the package: the stored receiver type of
+    # c.Close() in use.go resolves it, without use.go being parsed again
+    put = root / "api/put.go"
+    put.write_text(put.read_text() + "\nfunc (c *Client) Close() {}\n")
+    indexer.update_file(store, pid, root, "api/put.go")
+    assert edge_map(store, pid)[("api.use.neg", "Close")] == "api.put.Client.Close"
