@@ -78,6 +78,8 @@ JAVA_FILES = {
     "  void go() { save(); this.close(); }\n}\n",
     J + "y/Full.java": "package com.y;\n\nclass Full extends com.x.Base {\n"
     "  void go() { save(); }\n}\n",
+    J + "y/Outer.java": "package com.y;\n\nimport com.x.Base;\n\nclass Outer extends Base {\n"
+    "  class Inner {\n    void go() { save(); }\n  }\n}\n",
     J + "y/Stray.java": "package com.y;\n\nclass Stray extends Missing {\n"
     "  void go() { save(); }\n}\n",
 }
@@ -94,6 +96,7 @@ def test_java_inherited_methods(tmp_path: Path) -> None:
     assert em[(f"{y}.Sub.Sub.go", "run")] == f"{x}.Model.Model.run"
     assert em[(f"{y}.Sub.Sub.go", "log")] == f"{x}.Model.Model.log"
     assert em[(f"{y}.Full.Full.go", "save")] == f"{x}.Base.Base.save"  # a qualified base
+    assert em[(f"{y}.Outer.Outer.Inner.go", "save")] == f"{x}.Base.Base.save"  # the outer's
 
 
 def test_java_super_skips_the_override(tmp_path: Path) -> None:

@@ -111,7 +111,16 @@ class MemberEval:
             return None
         if ctx.language == "rust":
             return self.rust_member(cls, name)
-        return self.member(cls, name, skip_own=receiver == "super")
+        hit = self.member(cls, name, skip_own=receiver == "super")
+        if hit is None and receiver is None and ctx.language == "java":
+            # an inner class sees the (inherited) members of the classes around it
+            scope = ctx.scope
+            outer = scope.parent.get(cls)
+            while hit is None and outer is not None:
+                if scope.kind.get(outer) in CLASS_KINDS:
+                    hit = self.member(int(outer), name)
+                outer = scope.parent.get(outer)
+        return hit
 
     def typed_call(self, ctx: _FileCtx, caller: int, name: str, rtype: str) -> int | None:
         """``x.m()`` where the parser recorded the type expression ``rtype`` for ``x``."""
