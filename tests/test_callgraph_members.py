@@ -359,3 +359,25 @@ def test_go_method_added_in_another_file_is_picked_up(tmp_path: Path) -> None:
     put.write_text(put.read_text() + "\nfunc (c *Client) Close() {}\n")
     indexer.update_file(store, pid, root, "api/put.go")
     assert edge_map(store, pid)[("api.use.neg", "Close")] == "api.put.Client.Close"
+
+
+def test_parameters_of_signatures_type_no_code(tmp_path: Path) -> None:
+    """A parameter of an interface's method, a function type or a trait's method without a
+    body is seen by no code: a same-named free variable stays of unknown type."""
+    em = _edges(
+        tmp_path,
+        {
+            "web/base.ts": TS_FILES["web/base.ts"],
+            "web/sig.ts": 'import { Base } from "./base";\n\n'
+            "export interface Saver {\n  keep(x: Base): void;\n}\n"
+            "export type Cb = (y: Base) => void;\n\n"
+            "export function free(): void {\n  x.save();\n  y.save();\n}\n"
+            "export function typed(z: Base): void {\n  z.save();\n}\n",
+            "api/client.go": GO_FILES["api/client.go"],
+            "api/sig.go": "package api\n\ntype Getter interface {\n\tFetch(c Client) int\n}\n\n"
+            "type Hook func(d Client)\n\nfunc free() {\n\tc.Get()\n\td.Get()\n}\n",
+        },
+    )
+    assert em[("web.sig.typed", "save")] == "web.base.Base.save"
+    assert em[("web.sig.free", "save")] is None
+    assert em[("api.sig.free", "Get")] is None

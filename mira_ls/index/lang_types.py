@@ -593,6 +593,8 @@ def receiver_types(fx: FileExtract, unresolved: list[bool]) -> list[str | None]:
             continue
         if lang == "rust" and "let" in caps and _let_name(caps) not in wanted:
             continue
+        if "param" in caps and not _code_param(caps["param"][0], env.scopes):
+            continue
         try:
             collect(env, caps, wanted)
         except (AttributeError, IndexError, KeyError, TypeError):  # a broken tree: skip it
@@ -603,6 +605,23 @@ def receiver_types(fx: FileExtract, unresolved: list[bool]) -> list[str | None]:
         # left of the byte column the declarations carry (errs towards "declared after")
         out[i] = env.lookup(var, Point(c.line - 1, c.col), fields=fields)
     return out
+
+
+def _code_param(node: Node, scopes: frozenset[str]) -> bool:
+    """Whether a parameter belongs to code (a function, method, closure, loop) rather than
+    to a signature without a body (an interface's or trait's method, a function type,
+    ``function f(x: T);`` overloads), whose names no code sees."""
+    if node.type in scopes or node.type == "instanceof_expression":
+        return True
+    owner = node.parent.parent if node.parent is not None else None
+    return owner is not None and owner.type in scopes and owner.type not in _NOT_OWNERS
+
+
+# Scopes that hold code but own no parameter list (a parameter two levels below one is in
+# a type: ``let f: (x: T) => void`` in a block).
+_NOT_OWNERS = frozenset(
+    {"block", "statement_block", "class_body", "program", "source_file", "switch_block"}
+)
 
 
 def _let_name(caps: dict[str, list[Node]]) -> str | None:
