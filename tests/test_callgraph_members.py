@@ -381,3 +381,39 @@ def test_parameters_of_signatures_type_no_code(tmp_path: Path) -> None:
     assert em[("web.sig.typed", "save")] == "web.base.Base.save"
     assert em[("web.sig.free", "save")] is None
     assert em[("api.sig.free", "Get")] is None
+
+
+CPP_TYPED = {
+    **CPP_FILES,
+    "cpp/use.cpp": '#include "model.h"\n#include "other.h"\n\n'
+    "void use(app::Model& m, Other* o) {\n  m.save();\n  o->close();\n}\n\n"
+    "void local() {\n  app::Model here;\n  here.step();\n  auto* p = new Other();\n"
+    "  p->save();\n}\n\n"
+    "class Holder {\n  Other* other;\n  void go() { other->close(); }\n"
+    "  void again() { this->other->save(); }\n};\n\n"
+    "void neg(Other o, Unknown u, std::unique_ptr<Other> s) {\n  o.log();\n  u.save();\n"
+    "  s->close();\n}\n\n"
+    "void nested(Iter* it) {\n  it->next();\n}\n",
+    "cpp/list.h": "class List {\n public:\n  class Iter {\n   public:\n    void next() {}\n  };\n"
+    "  void walk(Iter* it) { it->next(); }\n};\n",
+}
+
+
+def test_cpp_typed_receivers(tmp_path: Path) -> None:
+    em = _edges(tmp_path, CPP_TYPED)
+    assert em[("cpp.use.use", "save")] == "cpp.base.Base.save"  # app::Model&, inherited
+    assert em[("cpp.use.use", "close")] == "cpp.other.Other.close"  # Other*
+    assert em[("cpp.use.local", "step")] == "cpp.model.app.Model.step"  # out of line
+    assert em[("cpp.use.local", "save")] == "cpp.other.Other.save"  # auto* p = new Other()
+    assert em[("cpp.use.Holder.go", "close")] == "cpp.other.Other.close"  # a field
+    assert em[("cpp.use.Holder.again", "save")] == "cpp.other.Other.save"  # this->field
+
+
+def test_cpp_typed_receivers_stay_precise(tmp_path: Path) -> None:
+    em = _edges(tmp_path, CPP_TYPED)
+    assert em[("cpp.use.neg", "log")] is None  # Other has no log(); Base's is unrelated
+    assert em[("cpp.use.neg", "save")] is None  # a type outside the project
+    assert em[("cpp.use.neg", "close")] is None  # a template: -> and . differ
+    # a class nested in another is named by its short name only inside that class
+    assert em[("cpp.list.List.walk", "next")] == "cpp.list.List.Iter.next"
+    assert em[("cpp.use.nested", "next")] is None  # another Iter (std's, a macro'd one)

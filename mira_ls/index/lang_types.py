@@ -86,7 +86,16 @@ _TS = """
 (optional_parameter pattern: (identifier) @name) @param
 (public_field_definition name: (property_identifier) @name) @field
 """
+_CPP = """
+(parameter_declaration type: (_) @type declarator: (_) @decl) @param
+(optional_parameter_declaration type: (_) @type declarator: (_) @decl) @param
+(declaration) @let
+(field_declaration) @field
+(for_range_loop) @rebind
+(structured_binding_declarator) @rebind
+"""
 _QUERIES = {
+    "cpp": _CPP,
     "go": _GO,
     "rust": _RUST,
     "java": _JAVA,
@@ -100,6 +109,7 @@ _DOTTED = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
 _JS_LANGS = frozenset({"javascript", "typescript", "tsx"})
 _RUST_PATH = re.compile(r"[A-Za-z_]\w*(?:::[A-Za-z_]\w*)*")
 _RUST_DEREF = frozenset({"Box", "Rc", "Arc"})
+_CPP_PATH = re.compile(r"[A-Za-z_]\w*(?:::[A-Za-z_]\w*)*")
 _UNKNOWN = "?"
 _ORIGIN = Point(0, 0)
 
@@ -277,6 +287,21 @@ _JS_SCOPES = frozenset(
     }
 )
 _SCOPES = {
+    "cpp": frozenset(
+        {
+            "compound_statement",
+            "function_definition",
+            "lambda_expression",
+            "for_statement",
+            "for_range_loop",
+            "if_statement",
+            "while_statement",
+            "switch_statement",
+            "catch_clause",
+            "field_declaration_list",
+            "translation_unit",
+        }
+    ),
     "go": frozenset(
         {
             "block",
@@ -381,10 +406,10 @@ class _Env:
         )
         self.decls.setdefault(var, []).append(decl)
 
-    def field(self, node: Node, var: str, expr: str | None) -> None:
+    def field(self, node: Node, var: str, expr: str | None, body_kind: str = "class_body") -> None:
         """A field of the class around ``node``: known in all of its body; set two
         different ways, unknown."""
-        body = self._scope(node, frozenset({"class_body"}))
+        body = self._scope(node, frozenset({body_kind}))
         if not var or body is None:
             return
         entries = self.decls.setdefault(var, [])
@@ -532,7 +557,79 @@ def _js_collect(env: _Env, caps: dict[str, list[Node]], wanted: set[str]) -> Non
     env.record(node, var, value, at=node.end_point)
 
 
+def _cpp_type(node: Node | None) -> str | None:
+    """``Foo`` / ``ns::Foo`` (as written, ``const``, ``*`` and ``&`` being outside the
+    type node); a template (``std::unique_ptr<Foo>``: ``->`` and ``.`` reach different
+    classes, which a call's receiver text does not tell apart), ``auto`` or a primitive ->
+    None."""
+    if node is None:
+        return None
+    if node.type == "type_identifier":
+        return _text(node)
+    if node.type == "qualified_identifier":
+        text = re.sub(r"\s+", "", _text(node))
+        return text if _CPP_PATH.fullmatch(text) else None
+    return None
+
+
+def _cpp_declared(node: Node | None) -> tuple[Node | None, Node | None]:
+    """(the declared name, its initial value) of a declarator: ``x``, ``*x``, ``&x``,
+    ``x = v``; an array or a function declarator names no variable of the type."""
+    value = None
+    while node is not None:
+        t = node.type
+        if t in ("identifier", "field_identifier"):
+            return node, value
+        if t == "init_declarator":
+            value = node.child_by_field_name("value")
+            node = node.child_by_field_name("declarator")
+        elif t in ("pointer_declarator", "reference_declarator"):
+            node = node.child_by_field_name("declarator") or (
+                node.named_child(0) if node.named_child_count else None
+            )
+        else:
+            return None, None
+    return None, None
+
+
+def _cpp_value(node: Node | None) -> str | None:
+    if node is not None and node.type == "new_expression":
+        return _cpp_type(node.child_by_field_name("type"))
+    return None
+
+
+def _cpp_collect(env: _Env, caps: dict[str, list[Node]], wanted: set[str]) -> None:
+    if "param" in caps:
+        name, _ = _cpp_declared(caps["decl"][0])
+        if name is not None and _text(name) in wanted:
+            env.record(caps["param"][0], _text(name), _cpp_type(caps["type"][0]), at=name.end_point)
+        return
+    node = caps.get("rebind", caps.get("let", caps.get("field")))[0]  # type: ignore[index]
+    if "rebind" in caps:
+        if node.type == "for_range_loop":
+            name, _ = _cpp_declared(node.child_by_field_name("declarator"))
+            ty = _cpp_type(node.child_by_field_name("type"))
+            if name is not None:
+                env.record(node, _text(name), ty, at=name.end_point)
+        else:
+            for n in node.named_children:
+                if n.type == "identifier":
+                    env.record(node, _text(n), None, at=n.end_point)
+        return
+    declared = _cpp_type(node.child_by_field_name("type"))
+    for d in node.children_by_field_name("declarator"):
+        name, value = _cpp_declared(d)
+        if name is None or _text(name) not in wanted:
+            continue
+        ty = declared or _cpp_value(value)
+        if "field" in caps:
+            env.field(node, _text(name), ty, body_kind="field_declaration_list")
+        else:
+            env.record(node, _text(name), ty)
+
+
 _COLLECT = {
+    "cpp": _cpp_collect,
     "go": _go_collect,
     "rust": _rust_collect,
     "java": _java_collect,
@@ -556,6 +653,10 @@ def _receiver_var(lang: str, receiver: str) -> tuple[str, bool | None] | None:
         return receiver, (False if lang in _JS_LANGS else None)
     if lang in _THIS_LANGS and receiver.startswith("this."):
         rest = receiver[5:]
+        if _IDENT.fullmatch(rest):
+            return rest, True
+    if lang == "cpp" and receiver.startswith("this->"):
+        rest = receiver[6:]
         if _IDENT.fullmatch(rest):
             return rest, True
     return None
@@ -614,6 +715,8 @@ def _code_param(node: Node, scopes: frozenset[str]) -> bool:
     if node.type in scopes or node.type == "instanceof_expression":
         return True
     owner = node.parent.parent if node.parent is not None else None
+    if owner is not None and owner.type in ("function_declarator", "abstract_function_declarator"):
+        owner = owner.parent  # C++: the declarator's definition, or a prototype's declaration
     return owner is not None and owner.type in scopes and owner.type not in _NOT_OWNERS
 
 

@@ -205,8 +205,20 @@ class MemberEval:
         scope = ctx.scope
         own = [k for k in scope.by_name.get(name, []) if scope.kind[k] in _TYPE_KINDS]
         if own:
-            top = [k for k in own if scope.kind.get(scope.parent.get(k)) in TOP_PARENTS]
-            return int((top or own)[0])
+            # a nested class is seen by name only from inside the class that holds it
+            around: set[object] = set()
+            k = scope.parent.get(anchor) if anchor in scope.kind else None
+            while k is not None:
+                around.add(k)
+                k = scope.parent.get(k)
+            seen = [
+                k
+                for k in own
+                if scope.kind.get(scope.parent.get(k)) in TOP_PARENTS
+                or scope.parent.get(k) in around
+            ]
+            if seen:
+                return int(seen[0])
         if name in ctx.bindings:
             target = ctx.bindings[name]
             if lang == "java":
@@ -241,6 +253,9 @@ class MemberEval:
             if hit is not None:
                 return hit
         if lang in ("cpp", "rust"):
+            # by name from anywhere: only a type of a namespace (not one nested in a class,
+            # which is named through its class), the only one of that name in the project
+            same = [r for r in same if r.parent_kind in TOP_PARENTS]
             if len(same) == 1:
                 return same[0].id
             if lang == "cpp" and len(same) > 1:
