@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mira_ls.index.resolve_members import MemberEval
 from mira_ls.index.resolve_scope import (
     BUILTINS,
     PY_BUILTINS,
@@ -32,6 +33,17 @@ from mira_ls.store.connection import Connection
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _PY_SELF = frozenset({"self", "cls", "super()"})
+# Receivers that name the caller's own class, whose (inherited) members resolve_members
+# looks up; languages where a bare name inside a class can be an inherited member.
+_MEMBER_SELF: dict[str, frozenset[str]] = {
+    "javascript": frozenset({"this", "super"}),
+    "typescript": frozenset({"this", "super"}),
+    "tsx": frozenset({"this", "super"}),
+    "java": frozenset({"this", "super"}),
+    "cpp": frozenset({"this"}),
+    "rust": frozenset({"self", "Self"}),
+}
+_BARE_MEMBERS = frozenset({"java", "cpp"})
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 # --- project-wide resolution over stored rows ----------------------------------------------
@@ -86,6 +98,7 @@ class Resolver:
         self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
         self._ctx_memo: dict[int, _FileCtx] = {}
         self.types = TypeEval(self)
+        self.members = MemberEval(self)
 
     # memoized look-ups
     def by_name(self, name: str) -> list[cs.SymbolRef]:
@@ -219,13 +232,27 @@ class Resolver:
             hit = local_target(scope, caller, name, receiver)
             if hit is not None:
                 return hit, "scope"
+        lang = ctx.language
         if receiver is None:
+            if lang in _BARE_MEMBERS:  # a class's (inherited) members before globals
+                sid = self.members.self_call(ctx, caller, name, None)
+                if sid is not None:
+                    return sid, "type"
             return self._bare(ctx, name)
-        if ctx.language == "python" and (receiver_type or receiver in _PY_SELF):
-            hit = self.types.method_call(ctx, caller, name, receiver_type or receiver)
-            if hit is not None:
-                return hit, "type"
-        if receiver in SPECS[ctx.language].self_names:
+        if lang == "python":
+            if receiver_type or receiver in _PY_SELF:
+                hit = self.types.method_call(ctx, caller, name, receiver_type or receiver)
+                if hit is not None:
+                    return hit, "type"
+        elif receiver_type is not None:
+            sid = self.members.typed_call(ctx, caller, name, receiver_type)
+            if sid is not None:
+                return sid, "type"
+        elif receiver in _MEMBER_SELF.get(lang, ()):
+            sid = self.members.self_call(ctx, caller, name, receiver)
+            if sid is not None:
+                return sid, "type"
+        if receiver in SPECS[lang].self_names:
             return self._own_type(ctx, caller, name)
         return self._dotted(ctx, name, receiver)
 
@@ -384,6 +411,7 @@ class Resolver:
             for r in self.by_name(name)
             if r.kind in TARGET_KINDS
             and r.parent_kind in TOP_PARENTS
+            and r.kind != "method"  # C++ 'void A::f()', Go methods: not called by bare name
             and family(r.language) == family(lang)
             and keep(r)
         ]
@@ -402,6 +430,7 @@ class Resolver:
             for r in self.by_name(name)
             if r.kind in TARGET_KINDS
             and r.parent_kind in TOP_PARENTS
+            and r.kind != "method"  # C++ 'void A::f()', Go methods: not called by bare name
             and family(r.language) == family(lang)
         ]
         if len(cands) == 1:
