@@ -7,13 +7,16 @@ be named with confidence stays unresolved, never a guessed edge.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from mira_ls.confined import OutsideWorkspace, resolve_inside
 from mira_ls.index.resolve_members import MemberEval
 from mira_ls.index.resolve_scope import (
     BUILTINS,
@@ -29,6 +32,7 @@ from mira_ls.index.resolve_scope import (
 from mira_ls.index.resolve_types import TypeEval
 from mira_ls.index.symbols import CLASS_KINDS, SPECS, module_name
 from mira_ls.store import code as cs
+from mira_ls.store import projects
 from mira_ls.store.connection import Connection
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
@@ -123,6 +127,23 @@ class Resolver:
         if self._go_dirs is None:
             self._go_dirs = cs.module_dirs(self.conn, self.project_id, "go")
         return self._go_dirs
+
+    def stored_source(self, fn: cs.SymbolRef) -> str | None:
+        """A definition's text read from its file, only while the file is what the index
+        stored (same SHA-256); never through a link out of the project."""
+        sym = cs.get_symbol(self.conn, fn.id)
+        project = projects.by_id(self.conn, self.project_id)
+        if sym is None or project is None:
+            return None
+        stored = cs.get_file(self.conn, self.project_id, fn.file_path)
+        try:
+            data = resolve_inside(Path(project.root_path), fn.file_path).read_bytes()
+        except (OSError, OutsideWorkspace):
+            return None
+        if stored is None or hashlib.sha256(data).hexdigest() != stored.content_hash:
+            return None
+        lines = data.decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[sym.start_line - 1 : sym.end_line])
 
     # file context
     def file_ctx(self, file_id: int, path: str, language: str) -> _FileCtx:
