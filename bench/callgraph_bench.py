@@ -196,6 +196,9 @@ def main() -> None:
     from mira_ls.store import open_store
 
     scratch = Path(tempfile.mkdtemp(prefix="callgraph_bench_"))
+    # jedi's own cache, not the user's: another process writing the shared one mid-run made
+    # jedi fail ("Ran out of input") on a third of the reference definitions
+    jedi.settings.cache_directory = str(scratch / "jedi-cache")
     root = _clone(args.source, scratch)
     store = open_store(scratch / "mira.db")
     t0 = time.perf_counter()
