@@ -19,6 +19,8 @@ from mira_ls.features.hover_git import git_sections
 from mira_ls.git import miner
 from mira_ls.index import indexer
 from mira_ls.llm.service import LlmService
+from mira_ls.report import data as report_data
+from mira_ls.report import html as report_html
 from mira_ls.store import Store
 from mira_ls.store import clusters as cs
 from mira_ls.understand import clusters
@@ -202,6 +204,22 @@ def test_cli_clusters_json_and_name(project: Project, srv: OpenAIServer) -> None
 
     missing = run_cli("clusters", str(project.root / "nope"), env=env)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_report_lists_the_clusters(project: Project) -> None:
+    empty = report_data.collect(project.store, project.root, project.settings)
+    assert empty.clusters.items == [] and "mira-ls clusters" in (empty.clusters.empty or "")
+    clusters.compute(project.store, project.project_id)
+    r = report_data.collect(project.store, project.root, project.settings)
+    names = [c.name for c in r.clusters.items]
+    assert sorted(names) == ["auth", "billing"]
+    billing = next(c for c in r.clusters.items if c.name == "billing")
+    assert billing.experts[0] == ALICE[0] and "billing/tax.py" in billing.files
+    markup = report_html.render(r)
+    assert 'data-section="clusters"' in markup and 'href="#clusters"' in markup
+    assert 'data-row="cluster" data-key="billing"' in markup
+    assert "billing/ledger.py" in markup and "Bob Jones" in markup
+    assert json.loads(json.dumps(r.as_json()))["clusters"]["items"][0]["name"] in names
 
 
 def test_hover_says_the_domain_and_its_experts(project: Project) -> None:
