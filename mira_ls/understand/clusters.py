@@ -50,6 +50,7 @@ VECTOR_MIN_SIMILARITY = 0.3
 MIN_FILES = 2
 EXPERTS = 3
 COMMON_SHARE = 0.6  # a directory names a cluster when it holds this share of its files
+PART_SHARE = 0.25  # else two directories holding this share each do
 TOP_SYMBOLS = 8
 PROMPT_FILES = 30
 
@@ -198,16 +199,37 @@ def member_hash(members: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(members)).encode()).hexdigest()
 
 
-def _common_dir(members: list[str]) -> str:
-    """The deepest directory holding at least COMMON_SHARE of the members ('' for none)."""
+def _dir_counts(members: list[str]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for p in members:
         parts = p.split("/")[:-1]
         for i in range(1, len(parts) + 1):
             counts["/".join(parts[:i])] += 1
-    need = math.ceil(COMMON_SHARE * len(members))
-    fitting = [d for d, n in counts.items() if n >= need]
-    return max(fitting, key=lambda d: (d.count("/"), counts[d], d)) if fitting else ""
+    return counts
+
+
+def _common_dirs(members: list[str]) -> list[str]:
+    """The deepest directory holding at least COMMON_SHARE of the members; else the two
+    deepest unrelated directories holding at least PART_SHARE each; else []."""
+    counts = _dir_counts(members)
+
+    def deepest(share: float, exclude: list[str]) -> str | None:
+        need = math.ceil(share * len(members))
+        fitting = [
+            d for d, n in counts.items()
+            if n >= need and not any(d == x or d.startswith(x + "/") or x.startswith(d + "/")
+                                     for x in exclude)
+        ]  # fmt: skip
+        return max(fitting, key=lambda d: (d.count("/"), counts[d], d)) if fitting else None
+
+    one = deepest(COMMON_SHARE, [])
+    if one is not None:
+        return [one]
+    first = deepest(PART_SHARE, [])
+    if first is None:
+        return []
+    second = deepest(PART_SHARE, [first])
+    return [first] if second is None else [first, second]
 
 
 def _short(qualified_name: str) -> str:
@@ -216,26 +238,28 @@ def _short(qualified_name: str) -> str:
 
 def path_name(members: list[str], top: list[str]) -> tuple[str, str]:
     """A name and description from the members' common directory and top definitions."""
-    where = _common_dir(members)
+    where = _common_dirs(members)
     if where:
-        name = where
+        name = " + ".join(where)
     elif top:
         name = ", ".join(dict.fromkeys(_short(t) for t in top[:2]))
     else:
         name = ", ".join(posixpath.splitext(posixpath.basename(p))[0] for p in members[:2])
-    under = f" under {where}/" if where else ""
+    under = f" mostly under {' and '.join(d + '/' for d in where)}" if where else ""
     most = f"; most called: {', '.join(_short(t) for t in top[:3])}" if top else ""
     return name, f"{len(members)} files{under}{most}"
 
 
-def _unique(name: str, taken: set[str], members: list[str]) -> str:
+def _unique(name: str, taken: set[str], members: list[str], top: list[str]) -> str:
+    """``name``, or, when another cluster has it, with the cluster's most called definition
+    (else its first file) in parentheses."""
     if name not in taken:
         return name
-    stem = posixpath.splitext(posixpath.basename(members[0]))[0]
-    out = f"{name} ({stem})"
+    tag = _short(top[0]) if top else posixpath.splitext(posixpath.basename(members[0]))[0]
+    out = f"{name} ({tag})"
     n = 2
     while out in taken:
-        out = f"{name} ({stem} {n})"
+        out = f"{name} ({tag} {n})"
         n += 1
     return out
 
@@ -416,13 +440,14 @@ def compute(store: Store, project_id: int, svc: Any = None) -> ClusterRun:
         asks = [(c, t) for c, t in zip(out, cluster_tops, strict=True) if c.named_by != "llm"]
         name_with_llm(svc, project_id, asks, naming)
     taken: set[str] = set()
-    for c in out:  # LLM names first, so a path name gives way to them
+    pairs = list(zip(out, cluster_tops, strict=True))
+    for c, top in pairs:  # LLM names first, so a path name gives way to them
         if c.named_by == "llm":
-            c.name = _unique(c.name, taken, c.members)
+            c.name = _unique(c.name, taken, c.members, top)
             taken.add(c.name)
-    for c in out:
+    for c, top in pairs:
         if c.named_by != "llm":
-            c.name = _unique(c.name, taken, c.members)
+            c.name = _unique(c.name, taken, c.members, top)
             taken.add(c.name)
     with store.write() as w:
         q.replace_clusters(w, project_id, out)
