@@ -232,3 +232,72 @@ def test_hover_says_the_domain_and_its_experts(project: Project) -> None:
     assert "- Domain: billing (experts: Alice Smith" in experts
     auth = "\n".join(git_sections(conn, project.project_id, "auth/users.py", None))
     assert "- Domain: auth (experts: Bob Jones" in auth
+
+
+def _embed_files(project: Project, vectors: dict[str, list[float]]) -> None:
+    """Store one code point per definition of each file, all with that file's vector."""
+    import hashlib
+    import struct
+
+    from mira_ls.store import embeddings
+    from mira_ls.store import vectors as vstore
+
+    conn = project.store.conn()
+    rows = conn.execute(
+        "SELECT id, file_path, kind FROM code_elements WHERE project_id = ? ORDER BY id",
+        (project.project_id,),
+    ).fetchall()
+    with project.store.write() as w:
+        points = []
+        for sid, path, kind in rows:
+            vec = struct.pack(f"<{len(vectors[path])}f", *vectors[path])
+            h = hashlib.sha256(f"{path}:{sid}".encode()).hexdigest()
+            embeddings.insert(w, "test-embed", 4, [(h, vec, 3)])
+            (eid,) = w.execute("SELECT id FROM embeddings WHERE text_hash = ?", (h,)).fetchone()
+            points.append(
+                vstore.NewPoint("code", h[:32], eid, project.project_id, kind, path, sid, None, h)
+            )
+        vstore.replace_points(w, points)
+
+
+def test_code_vectors_add_edges_when_embedded(project: Project) -> None:
+    plain = clusters.build_graph(project.store, project.project_id)
+    near = {p: [1.0, 0.1, 0.0, 0.0] for p in BILLING}
+    near.update({p: [0.0, 1.0, 0.1, 0.0] for p in AUTH})
+    near["app.py"] = [0.0, 0.0, 0.0, 1.0]
+    _embed_files(project, near)
+    g = clusters.build_graph(project.store, project.project_id)
+    assert g.signals["vectors"] > 0
+    pair = ("billing/invoice.py", "billing/tax.py")
+    assert g.edges[pair] > plain.edges.get(pair, 0.0)
+    assert ("auth/users.py", "billing/tax.py") not in g.edges  # orthogonal: no vector edge
+    run = clusters.compute(project.store, project.project_id)
+    assert _members(run) == [AUTH, BILLING]
+
+
+def test_an_invalid_llm_answer_writes_nothing(project: Project, srv: OpenAIServer) -> None:
+    from mira_ls.llm.structured import StructuredInvalid
+
+    clusters.compute(project.store, project.project_id)
+    project.settings.llm.base_url = srv.base_url
+    project.settings.llm.max_retries = 0
+    svc = LlmService(project.store, project.settings, {"MIRA_OPENAI_API_KEY": KEY})
+    srv.script(Answer(text="not json"), Answer(text=json.dumps({"clusters": []})))
+    with pytest.raises(StructuredInvalid):
+        clusters.compute(project.store, project.project_id, svc)
+    assert len(srv.chat_requests()) == 2  # one retry
+    kept = cs.clusters(project.store.conn(), project.project_id)
+    assert sorted(c.name for c in kept) == ["auth", "billing"]  # the path names stay
+
+
+def test_hostile_cluster_names_are_escaped_in_the_report(project: Project) -> None:
+    evil = '<script>alert("x")</script>'
+    run = clusters.compute(project.store, project.project_id)
+    with project.store.write() as w:
+        w.execute("UPDATE domain_clusters SET name = ?, description = ? WHERE name = 'auth'",
+                  (evil, evil))  # fmt: skip
+    markup = report_html.render(report_data.collect(project.store, project.root, project.settings))
+    assert "<script>" not in markup and "&lt;script&gt;" in markup
+    conn = project.store.conn()
+    hover = "\n".join(git_sections(conn, project.project_id, "auth/users.py", None))
+    assert "<script>" not in hover and len(run.clusters) == 2
