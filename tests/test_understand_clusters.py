@@ -301,3 +301,13 @@ def test_hostile_cluster_names_are_escaped_in_the_report(project: Project) -> No
     conn = project.store.conn()
     hover = "\n".join(git_sections(conn, project.project_id, "auth/users.py", None))
     assert "<script>" not in hover and len(run.clusters) == 2
+
+
+def test_cli_hover_shows_the_domain_line(project: Project) -> None:
+    clusters.compute(project.store, project.project_id)
+    env = {"MIRA_DB": str(project.store.path)}
+    target = f"{project.root / 'auth' / 'tokens.py'}:1:5"  # def issue
+    shown = run_cli("hover", target, env=env, cwd=project.root)
+    assert shown.returncode == 0, shown.stderr
+    assert "**Experts**" in shown.stdout
+    assert "- Domain: auth (experts: Bob Jones, Alice Smith)" in shown.stdout
