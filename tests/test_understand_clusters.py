@@ -129,6 +129,8 @@ def test_clusters_are_deterministic(project: Project) -> None:
     # the stored rows are replaced, not added to
     conn = project.store.conn()
     assert conn.execute("SELECT count(*) FROM domain_clusters").fetchone()[0] == 2
+    members = conn.execute("SELECT count(*) FROM domain_cluster_members").fetchone()[0]
+    assert members == sum(len(c.members) for c in first.clusters)
 
 
 def _namer(body: dict[str, Any]) -> Answer:
