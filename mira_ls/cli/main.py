@@ -28,6 +28,7 @@ _GROUPS = (
     "mira_ls.cli.task_cmds",
     "mira_ls.cli.mcp_cmd",
     "mira_ls.cli.understand_cmds",
+    "mira_ls.cli.clusters_cmd",
     "mira_ls.cli.memory_cmds",
     "mira_ls.cli.docs_cmds",
 )
@@ -63,6 +64,7 @@ COMMAND_GROUPS = {
     "task": "mira_ls.cli.task_cmds",
     "mcp": "mira_ls.cli.mcp_cmd",
     "quality": "mira_ls.cli.understand_cmds",
+    "clusters": "mira_ls.cli.clusters_cmd",
     "memory": "mira_ls.cli.memory_cmds",
     "docs": "mira_ls.cli.docs_cmds",
 }
