@@ -11,6 +11,7 @@ from typing import Any
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
 from mira_ls.cli.index_cmds import _StderrProgress
+from mira_ls.config import QualitySettings, Settings, env_name, get
 from mira_ls.index import indexer
 from mira_ls.store import projects
 
@@ -39,10 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a workspace, or a folder or file inside one (default: the current folder)",
     )  # fmt: skip
     p.add_argument("--all", action="store_true", help="list every function, not only issues")
-    p.add_argument("--max-complexity", type=int, default=10, metavar="N")
-    p.add_argument("--max-nesting", type=int, default=4, metavar="N")
-    p.add_argument("--max-length", type=int, default=60, metavar="LINES")
-    p.add_argument("--max-params", type=int, default=5, metavar="N")
+    for flag, metavar, key in (
+        ("--max-complexity", "N", "maxComplexity"),
+        ("--max-nesting", "N", "maxNesting"),
+        ("--max-length", "LINES", "maxLength"),
+        ("--max-params", "N", "maxParams"),
+    ):
+        p.add_argument(
+            flag, type=int, default=None, metavar=metavar,
+            help=f"threshold for this run (default: {env_name('quality.' + key)}, else "
+            f"{get(Settings(), 'quality.' + key)})",
+        )  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     common.add_common(p, json_flag=True)
     p.set_defaults(func=cmd_quality)
@@ -55,9 +63,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if not target.exists():
         raise CliError(f"{args.path} does not exist; pass a workspace folder or a file in one")
     for flag in ("max_complexity", "max_nesting", "max_length", "max_params"):
-        if getattr(args, flag) < 1:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise common.UsageError(f"--{flag.replace('_', '-')} must be at least 1")
     settings = common.settings(args)
+    limits = thresholds(args, settings.quality)
     with common.open_db(args) as store:
         project = projects.for_path(store.conn(), target)
         root = Path(project.root_path) if project else target
@@ -71,9 +80,6 @@ def cmd_quality(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         prefix = "" if target == root else target.relative_to(root).as_posix()
-        limits = quality.Thresholds(
-            args.max_complexity, args.max_nesting, args.max_length, args.max_params
-        )
         run = quality.measure_project(store, stats.project_id, root, prefix, limits)
     shown = run.functions if args.all else run.with_issues
     for s in run.skipped:
@@ -95,6 +101,19 @@ def cmd_quality(args: argparse.Namespace) -> int:
         lines.extend(f"    {i.message}" for i in m.issues)
     common.emit(args, [m.as_json() for m in shown], "\n".join(lines) or "no issues found")
     return 0
+
+
+def thresholds(args: argparse.Namespace, qs: QualitySettings) -> Any:
+    """The settings' thresholds, each flag given overriding its own."""
+    from mira_ls.understand import quality
+
+    base = quality.Thresholds.from_settings(qs)
+    return quality.Thresholds(
+        *(
+            getattr(base, m) if getattr(args, f"max_{m}") is None else getattr(args, f"max_{m}")
+            for m in ("complexity", "nesting", "length", "params")
+        )
+    )
 
 
 def _workspace(store: Any, target: Path, settings: Any, quiet: bool) -> tuple[Path, int, str]:
