@@ -119,6 +119,12 @@ def test_issues_stored_with_severity_sentence_and_churn(store, repo: Repo):
     assert {i.metric: i.severity for i in calm.issues}["complexity"] == "medium"
     assert "changed in 5 commits" in by_metric["complexity"].message
     assert "takes 7 parameters (threshold 5)" in by_metric["params"].message
+    # what the editor's diagnostics read back: the hotspot from the severity's extra step
+    sites = qs.issue_sites(store.conn(), pid, "hot.py")
+    assert {(s.name, s.name_line, s.name_col) for s in sites} == {("router", 1, 4)}
+    assert all(quality.in_hotspot(s.issue) for s in sites)
+    assert not any(quality.in_hotspot(i) for i in calm.issues)
+    assert qs.issue_sites(store.conn(), pid, "hot.py", (2, 9)) == []
     stored = qs.open_issues(store.conn(), pid, "hot.py")
     assert {(s.metric, s.value, s.threshold, s.start_line) for s in stored} == {
         ("complexity", 25, 10, 1), ("params", 7, 5, 1)

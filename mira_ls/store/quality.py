@@ -98,3 +98,31 @@ def open_issues(conn: Connection, project_id: int, file_path: str | None = None)
         (project_id, file_path, file_path),
     )
     return [_issue(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class IssueSite:
+    """An open metric issue with the name of its function and where that name is."""
+
+    issue: IssueRow
+    name: str
+    name_line: int
+    name_col: int
+
+
+def issue_sites(
+    conn: Connection, project_id: int, file_path: str, lines: tuple[int, int] | None = None
+) -> list[IssueSite]:
+    """The file's open metric issues of functions indexed as they were measured (whose
+    name is on lines first..last when given), by line."""
+    first, last = lines or (0, 1 << 30)
+    cols = ", ".join(f"q.{c.strip()}" for c in _ISSUE_COLS.split(","))
+    rows = conn.execute(
+        f"SELECT {cols}, e.name, e.name_line, e.name_col FROM code_quality_issues q "
+        "JOIN code_elements e ON e.id = q.symbol_id WHERE q.project_id = ? AND q.status = "
+        "'open' AND q.metric IS NOT NULL AND q.file_path = ? AND e.name_line BETWEEN ? AND ? "
+        "AND e.content_hash = q.content_hash "
+        "ORDER BY e.name_line, e.name_col, q.id",
+        (project_id, file_path, first, last),
+    )
+    return [IssueSite(IssueRow(*r[:12]), r[12], r[13], r[14]) for r in rows]

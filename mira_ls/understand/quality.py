@@ -136,6 +136,12 @@ def _sentence(name: str, metric: str, value: int, threshold: int, churn: int | N
     return f"{text}: {advice}."
 
 
+def in_hotspot(issue: q.IssueRow) -> bool:
+    """Whether an issue was found in a hotspot: its severity is one step above what its
+    value alone gives."""
+    return issue.severity != severity(issue.value, issue.threshold, False)
+
+
 def hotspot_floor(commits: list[int]) -> int:
     """Commits from which a file counts as a hotspot: the top quarter of changed files,
     and never fewer than HOTSPOT_MIN_COMMITS."""
