@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.lsp.conftest import StartServer, eventually, server_env, wait_for_progress_end
 from tests.lsp.test_build_e2e import code_actions, run_build
+from tests.support.openai_server import Answer, OpenAIServer
 from tests.support.repo import Repo
 
 BIN = Path(sys.executable).parent
@@ -177,3 +179,60 @@ async def test_env_switch_and_utf8_positions(start_server: StartServer, tmp_path
     (t,) = await until(client, uri, SOURCE, 1)
     col = len(TS_HEAD.encode("utf-8"))
     assert rng(t) == (1, col, 1, col + len("route"))
+
+
+REFACTOR_ANSWER = """`router` is one long chain of cases; the first one moves into a guard.
+
+```diff
+--- a/a.py
++++ b/a.py
+@@ -5,3 +5,3 @@
+ def router(x):
+-    if x == 0:
+-        return 0
++    if not x:
++        return 0
+```
+"""
+
+
+@pytest.mark.timeout(120)
+async def test_explain_and_refactor_ask_the_llm_and_offer_the_patch(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("initial", {"a.py": PY})
+    with OpenAIServer() as llm:
+        env = server_env(
+            tmp_path,
+            MIRA_OPENAI_API_KEY="sk-test-quality-0123456789",
+            MIRA_LLM_BASE_URL=llm.base_url,
+            MIRA_LLM_MAX_RETRIES="1",
+            MIRA_QUALITY_DIAGNOSTICS="true",
+        )
+        client = await start_server(repo.root, env=env)
+        await wait_for_progress_end(client, "mira-ls: indexing")
+        uri = open_doc(client, repo.root / "a.py", "python")
+        await until(client, uri, SOURCE, 1)
+        explain, refactor = await code_actions(client, uri, 4)
+
+        llm.script(Answer(text="router maps x to itself for 0..10."))
+        said = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command=explain.command.command, arguments=list(explain.command.arguments)
+            )
+        )
+        assert said["operation"] == "explain", said
+        assert "Explain `a.router`" in llm.chat_requests()[-1].body["messages"][-1]["content"]
+
+        llm.script(Answer(text=REFACTOR_ANSWER))
+        fixed = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command=refactor.command.command, arguments=list(refactor.command.arguments)
+            )
+        )
+        assert fixed["edit_files"] == ["a.py"], fixed  # fixError's patch path: applicable
+        sent = llm.chat_requests()[-1].body["messages"][-1]["content"]
+        assert "Refactor the function at a.py:5" in sent
+        assert "split its branches into smaller functions" in sent
+        assert "def router(x):" in sent  # the function itself is in the context
