@@ -35,9 +35,13 @@ def _diagnostic(sites: list[qs.IssueSite], lm: LineMap) -> types.Diagnostic:
     hot = any(quality.in_hotspot(i) for i in issues)
     info = hot or worst.severity in SEVERE
     col = first.name_col
+    message = "\n".join(i.message for i in issues)
+    if first.finding is not None:  # the LLM's, from mira-ls quality --findings
+        why, split = first.finding
+        message += f"\nWhy it is hard to change: {why}\nWhat to split: {split}"
     return types.Diagnostic(
         range=lm.range(first.name_line, col, first.name_line, col + len(first.name)),
-        message="\n".join(i.message for i in issues),
+        message=message,
         severity=types.DiagnosticSeverity.Information if info else types.DiagnosticSeverity.Hint,
         source=SOURCE,
         code=worst.metric,
