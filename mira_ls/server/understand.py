@@ -13,6 +13,7 @@ from mira_ls.features import analyze as analyze_feature
 from mira_ls.features import quality_diagnostics
 from mira_ls.features.chat import NeedInput
 from mira_ls.features.session import Located
+from mira_ls.index.languages import language_for_path
 from mira_ls.jobs import JobContext
 from mira_ls.server.base import Handlers, MiraServer, command_arg, open_documents
 
@@ -93,9 +94,11 @@ def schedule_quality(ls: MiraServer, docs: list[tuple[str, Located]]) -> None:
     (after a queued index update of the same file); one queued run per file."""
     if ls.session.store is None:
         return
+    on = ls.session.settings.quality.diagnostics
+    shown = set(ls.uris_with(QUALITY))
     for uri, loc in docs:
-        if not ls.session.settings.quality.diagnostics and uri not in ls.uris_with(QUALITY):
-            continue  # off, and nothing shown to clear
+        if uri not in shown and (not on or language_for_path(loc.rel_path) is None):
+            continue  # off (or not code), and nothing shown to clear
         ls.submit(
             "index",
             f"measuring {loc.rel_path}",
