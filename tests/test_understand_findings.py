@@ -69,7 +69,10 @@ def test_one_call_none_on_rerun_one_after_an_edit(store, repo: Repo, llm: OpenAI
     fp = findings.plan(svc, repo.root, worst)
     assert len(fp.pending) == 1 and fp.cost_micro > 0
     llm.script(_answer([worst[0].symbol_id]))
-    assert findings.run(store, svc, pid, fp).calls == 1
+    done = findings.run(store, svc, pid, fp)
+    assert done.calls == 1
+    ops = store.conn().execute("SELECT id, command, status FROM operations").fetchall()
+    assert [tuple(o) for o in ops] == [(done.operation_id, "quality", "completed")]
     body = llm.chat_requests()[-1].body
     assert body["response_format"]["json_schema"]["schema"] == findings.SCHEMA
     prompt = body["messages"][-1]["content"]
@@ -117,6 +120,9 @@ def test_invalid_answer_retried_once_then_nothing_written(store, repo: Repo, llm
     llm.script(Answer(text="not json"), Answer(text=json.dumps({"findings": []})))
     with pytest.raises(StructuredInvalid):
         findings.run(store, svc, pid, fp)
+    ops = store.conn().execute("SELECT command, status, error FROM operations")
+    ((command, status, error),) = ops.fetchall()
+    assert (command, status) == ("quality", "failed") and error
     assert len(llm.chat_requests()) == 2
     kind = qs.FINDING_KIND
     rows = store.conn().execute(

@@ -8,19 +8,23 @@ never a background bill.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mira_ls.confined import OutsideWorkspace, resolve_inside
 from mira_ls.llm import structured, tokens
+from mira_ls.llm.errors import LlmError
 from mira_ls.llm.pricing import cost_micro, price_for
 from mira_ls.llm.service import LlmService
 from mira_ls.store import Store
 from mira_ls.store import quality as qs
+from mira_ls.tasks.operations import Operation, Outcome
 from mira_ls.understand.quality import Measured, QualityRun
 
 NAME = "quality_findings"
+COMMAND = "quality"  # the operation's command and the budget rows' operation
 KIND = qs.FINDING_KIND
 TOP = 3  # the worst hotspot functions asked about per run
 SOURCE_MAX_TOKENS = 1500
@@ -143,16 +147,35 @@ class FindingRun:
     calls: int = 0
     cached_answer: bool = False
     cost_micro: int = 0
+    operation_id: str | None = None
 
 
 def run(store: Store, svc: LlmService, project_id: int, p: FindingPlan) -> FindingRun:
-    """Ask for the plan's pending functions in one call and store the findings (all of them
-    in one transaction, after the answer validated); LlmError with a sentence otherwise."""
+    """Ask for the plan's pending functions in one call, as one operation (``mira-ls ops``,
+    command ``quality``), and store the findings (all in one transaction, after the answer
+    validated); LlmError with a sentence otherwise."""
     out = FindingRun()
     if not p.pending:
         return out
-    req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, p.prompt, "quality", project_id)
-    ans = structured.ask(svc, req, _validator({m.symbol_id for m in p.pending}))
+    n = len(p.pending)
+    op = Operation(
+        store, uuid.uuid4().hex[:12], COMMAND,
+        f"quality findings for {n} hotspot function{'s' * (n != 1)}", project_id,
+    )  # fmt: skip
+    out.operation_id = op.id
+    op.running(model=svc.settings.llm.model, effort=structured.STRUCTURED_EFFORT)
+    req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, p.prompt, COMMAND, project_id)
+    try:
+        ans = structured.ask(
+            svc, req, _validator({m.symbol_id for m in p.pending}), on_request=op.on_request
+        )
+    except LlmError as exc:
+        op.failed(str(exc), Outcome(svc.settings.llm.model, from_budget=True))
+        raise
+    outcome = Outcome(
+        ans.model, ans.reasoning_effort, ans.input_tokens, ans.output_tokens,
+        cached=ans.cached, summary=f"findings for {n} functions", from_budget=True,
+    )  # fmt: skip
     out.calls = 0 if ans.cached else ans.attempts
     out.cached_answer, out.cost_micro = ans.cached, ans.cost_micro
     by_id = {m.symbol_id: m for m in p.pending}
@@ -162,6 +185,7 @@ def run(store: Store, svc: LlmService, project_id: int, p: FindingPlan) -> Findi
             f = Finding(" ".join(it["why_hard"].split()), " ".join(it["what_to_split"].split()))
             qs.store_finding(w, m.symbol_id, _hash(m), f.why_hard, f.what_to_split, ans.model)
             p.found[m.symbol_id] = f
+    op.done(outcome)
     return out
 
 
