@@ -136,13 +136,16 @@ def _goto_calls(
     rel: str,
     lines: set[int],
     scripts: dict[str, Any],
-) -> set[tuple[str, int, int]]:
+) -> tuple[set[tuple[str, int, int]], set[tuple[str, int, int]]]:
     """Every call site named ``name`` in the project (as the parser found them, whatever
     they resolved to) where jedi's goto lands on this definition (``rel`` at one of
-    ``lines``): jedi's answer without the reference search's 30-parsed-file cap."""
+    ``lines``): jedi's answer without the reference search's 30-parsed-file cap; and the
+    sites where jedi has no answer at all (it cannot tell, so a mira-ls edge there is
+    neither confirmed nor contradicted)."""
     import jedi
 
     out: set[tuple[str, int, int]] = set()
+    silent: set[tuple[str, int, int]] = set()
     rows = conn.execute(
         "SELECT DISTINCT a.file_path, g.line, g.col FROM call_graph g JOIN code_elements a"
         " ON a.id = g.caller_id WHERE g.project_id = ? AND g.callee_name = ?"
@@ -160,13 +163,16 @@ def _goto_calls(
         try:
             names = script.goto(line, col, follow_imports=True)
         except Exception:  # jedi fails on some code; that site is not counted
+            silent.add((path, line, col))
             continue
+        if not names:
+            silent.add((path, line, col))
         for n in names:
             mp = n.module_path
             if mp is not None and n.line in lines and Path(mp).resolve() == target:
                 out.add((path, line, col))
                 break
-    return out
+    return out, silent
 
 
 def _mira_calls(conn: Any, ids: str) -> set[tuple[str, int, int]]:
@@ -196,6 +202,9 @@ def main() -> None:
     from mira_ls.store import open_store
 
     scratch = Path(tempfile.mkdtemp(prefix="callgraph_bench_"))
+    # jedi's own cache, not the user's: another process writing the shared one mid-run made
+    # jedi fail ("Ran out of input") on a third of the reference definitions
+    jedi.settings.cache_directory = str(scratch / "jedi-cache")
     root = _clone(args.source, scratch)
     store = open_store(scratch / "mira.db")
     t0 = time.perf_counter()
@@ -231,6 +240,7 @@ def main() -> None:
     for kind, cands in _candidates(conn, pid, args.top).items():
         found = ref_n = mira_n = 0
         f_ans = r_ans = m_ans = 0
+        contradicted = unknown = 0
         s_found = s_ref = s_mira = 0
         worst: list[dict[str, Any]] = []
         for sid, rel, name, qn, line, col, all_lines, _n in cands:
@@ -240,8 +250,10 @@ def main() -> None:
                 print(f"jedi failed on {qn}: {exc}", file=sys.stderr)
                 search = set()
             lines = {int(x) for x in str(all_lines).split(",")}
-            ref = _goto_calls(root, project, conn, pid, name, rel, lines, scripts)
+            ref, silent = _goto_calls(root, project, conn, pid, name, rel, lines, scripts)
             mine = _mira_calls(conn, sid)
+            unknown += len((mine - ref) & silent)
+            contradicted += len((mine - ref) - silent)
             s_found += len(search & mine)
             s_ref += len(search)
             s_mira += len(mine)
@@ -261,6 +273,12 @@ def main() -> None:
             "recall": round(found / ref_n, 3) if ref_n else None,
             "precision": round(found / mira_n, 3) if mira_n else None,
             "precision_where_jedi_answers": round(f_ans / m_ans, 3) if m_ans else None,
+            # mira-ls's sites jedi lands elsewhere at, and those where jedi has no answer
+            "contradicted_by_jedi": contradicted,
+            "jedi_silent": unknown,
+            "precision_where_jedi_can_tell": round(found / (found + contradicted), 3)
+            if found + contradicted
+            else None,
             "recall_where_jedi_answers": round(f_ans / r_ans, 3) if r_ans else None,
             "worst": worst[:5],
             "vs_reference_search": {

@@ -186,6 +186,21 @@ class AnalysisSettings:
 
 
 @dataclass
+class QualitySettings:
+    diagnostics: bool = _f(
+        False,
+        "Show functions over a quality threshold as Hint diagnostics (Information when severe "
+        "or in a hotspot) in open files, with Explain and Ask Mira to refactor.",
+    )
+    max_complexity: int = _f(
+        10, "Cyclomatic complexity above this is a quality issue (mira-ls quality too).", min=1
+    )
+    max_nesting: int = _f(4, "Nesting depth of control structures above this is an issue.", min=1)
+    max_length: int = _f(60, "A function longer than this many lines is an issue.", min=1)
+    max_params: int = _f(5, "A function taking more parameters than this is an issue.", min=1)
+
+
+@dataclass
 class Settings:
     database_path: str = _f("", "Database file (MIRA_DB wins; default: platform data dir).")
     log_level: str = _f("info", "Server log level.", choices=("debug", "info", "warning", "error"))
@@ -200,6 +215,7 @@ class Settings:
     vectors: VectorSettings = field(default_factory=VectorSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    quality: QualitySettings = field(default_factory=QualitySettings)
     learning: LearningSettings = field(default_factory=LearningSettings)
 
 

@@ -355,3 +355,111 @@ def test_a_save_that_changes_a_receiver_type(tmp_path: Path) -> None:
     indexer.update_file(store, pid, root, "use.py")
     assert ("use.py", 6) in _sites(store, "lib.B.go")
     assert ("use.py", 6) not in _sites(store, "lib.A.go")
+
+
+FIXTURES = """\
+import pytest
+
+from pkg.client import Client
+from pkg import app as app_module
+
+
+@pytest.fixture
+def plain_client():
+    return Client(None)
+
+
+@pytest.fixture()
+def held_client(request):
+    c = Client(request)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def two_kinds(request):
+    if request.param:
+        return Client(None)
+    return app_module.App()
+
+
+def not_a_fixture():
+    return Client(None)
+"""
+
+FIXTURE_TESTS = """\
+def test_plain(plain_client):
+    plain_client.get("/plain")
+
+
+def test_held(held_client):
+    held_client.get("/held")
+
+
+def test_two(two_kinds):
+    two_kinds.get("/two")
+
+
+def test_helper(not_a_fixture):
+    not_a_fixture.get("/helper")
+"""
+
+
+def test_unannotated_fixtures_are_typed_by_the_call_they_return(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_files(
+        root,
+        {
+            "pkg/__init__.py": "",
+            "pkg/app.py": APP,
+            "pkg/client.py": CLIENT + "\n    def close(self):\n        return None\n",
+            "tests/conftest.py": FIXTURES,
+            "tests/test_values.py": FIXTURE_TESTS,
+        },
+    )
+    store = new_store(tmp_path)
+    index(store, root)
+    got = _sites(store, "pkg.client.Client.get")
+    assert ("tests/test_values.py", _line(FIXTURE_TESTS, '"/plain"')) in got  # return Client()
+    assert ("tests/test_values.py", _line(FIXTURE_TESTS, '"/held"')) in got  # c = ...; yield c
+    # two different values: unknown; a plain function is no fixture
+    assert ("tests/test_values.py", _line(FIXTURE_TESTS, '"/two"')) not in got
+    assert ("tests/test_values.py", _line(FIXTURE_TESTS, '"/helper"')) not in got
+
+
+def test_a_fixture_file_changed_since_it_was_indexed_is_not_read(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_files(
+        root,
+        {
+            "pkg/__init__.py": "",
+            "pkg/app.py": APP,
+            "pkg/client.py": CLIENT,
+            "tests/conftest.py": FIXTURES.replace("    c.close()\n", ""),
+            "tests/test_values.py": FIXTURE_TESTS,
+        },
+    )
+    store = new_store(tmp_path)
+    stats = index(store, root)
+    plain = ("tests/test_values.py", _line(FIXTURE_TESTS, '"/plain"'))
+    assert plain in _sites(store, "pkg.client.Client.get")
+    # the fixture file edited, not indexed again: its definitions are not read
+    from mira_ls.index.resolve_project import Resolver
+    from mira_ls.store import code as cs
+
+    resolver = Resolver(store.conn(), stats.project_id)
+    (ref,) = [r for r in cs.refs_by_name(store.conn(), stats.project_id, "plain_client")]
+    assert "return Client(None)" in (resolver.stored_source(ref) or "")
+    (root / "tests/conftest.py").write_text(FIXTURES.replace("Client(None)", "App()"))
+    assert resolver.stored_source(ref) is None
+
+
+def test_returned_expression_rules() -> None:
+    from mira_ls.index.py_returns import returned_expression
+
+    assert returned_expression("def f():\n    return Runner(x, y=2)\n") == "Runner()"
+    assert returned_expression("def f():\n    r = a.Runner()\n    return r\n") == "a.Runner()"
+    assert returned_expression("def f():\n    return 3\n") is None
+    assert returned_expression("def f():\n    def g():\n        return X()\n    return g\n") is None
+    method = "    @pytest.fixture\n    def f(self):\n        yield X()\n"
+    assert returned_expression(method) == "X()"

@@ -209,3 +209,33 @@ def test_ambiguous_names_stay_unresolved(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     stats = index(store, root)
     assert edge_map(store, stats.project_id)[("main.main", "dup")] is None
+
+
+def test_jedi_reaches_the_project_copy_of_a_package_mira_ls_also_has(tmp_path: Path) -> None:
+    """A project named like one of mira-ls's own installed packages (here httpx, which
+    mira-ls installs): jedi's imports go to the project's copy, not mira-ls's."""
+    import httpx  # noqa: F401  (installed beside mira-ls: the copy jedi must not use)
+
+    root = tmp_path / "ws"
+    write_files(
+        root,
+        {
+            "src/httpx/__init__.py": "from .core import make\n",
+            "src/httpx/core.py": (
+                "class Conn:\n    def fetch_project_only(self):\n        return 1\n\n\n"
+                "def make():\n    return Conn()\n"
+            ),
+            "tests/test_core.py": (
+                "import httpx\n\n\ndef test_fetch():\n"
+                "    return httpx.make().fetch_project_only()\n"
+            ),
+        },
+    )
+    store = new_store(tmp_path)
+    stats = index(store, root, jedi=True)
+    indexer.resolve_python_with_jedi(store, stats.project_id, root)
+    em = edge_map(store, stats.project_id)
+    assert (
+        em[("tests.test_core.test_fetch", "fetch_project_only")]
+        == "httpx.core.Conn.fetch_project_only"
+    )

@@ -15,6 +15,7 @@ import pytest
 
 from mira_ls.features import report
 from mira_ls.store import Store
+from mira_ls.understand import clusters
 from tests.test_report_data import (
     SPEND_TODAY,
     Project,
@@ -85,6 +86,7 @@ def test_full_report_renders_with_its_numbers(tmp_path: Path, tmp_db: Store) -> 
     p: Project = build_project(tmp_path, tmp_db)
     add_builds(p)
     add_llm_usage(p)
+    clusters.compute(p.store, p.project_id)
     page, _ = report.write_workspace_report(p.store, p.root, p.settings, tmp_path / "report.html")
     markup = page.read_text(encoding="utf-8")
     assert_self_contained(markup)
@@ -95,6 +97,7 @@ def test_full_report_renders_with_its_numbers(tmp_path: Path, tmp_db: Store) -> 
     assert dom.empties == {}  # every section has data
     assert dom.tags["svg"] >= 6  # hotspot bars, arcs, share bars, gauges, two column charts
 
+    assert "pkg/core.py" in dom.rows["cluster"]["pkg"]["members"]  # the package is one domain
     # overview
     assert (dom.figs["indexed_files"], dom.figs["commits_counted"]) == ("4", "5")
     assert dom.figs["commits_ignored"] == "2"

@@ -376,6 +376,7 @@ def test_report_json_is_plain_data(project: Project) -> None:
         "knowledge",
         "builds",
         "budget",
+        "clusters",
     }
     assert doc["hotspots"]["items"][0]["path"] == "pkg/core.py"
     assert doc["hotspots"]["items"][0]["score"] == 45

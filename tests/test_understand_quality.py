@@ -3,6 +3,7 @@ by hand), issues with severities and sentences, churn from a mined history, the 
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from mira_ls.config import IndexSettings
@@ -118,6 +119,12 @@ def test_issues_stored_with_severity_sentence_and_churn(store, repo: Repo):
     assert {i.metric: i.severity for i in calm.issues}["complexity"] == "medium"
     assert "changed in 5 commits" in by_metric["complexity"].message
     assert "takes 7 parameters (threshold 5)" in by_metric["params"].message
+    # what the editor's diagnostics read back: the hotspot from the severity's extra step
+    sites = qs.issue_sites(store.conn(), pid, "hot.py")
+    assert {(s.name, s.name_line, s.name_col) for s in sites} == {("router", 1, 4)}
+    assert all(quality.in_hotspot(s.issue) for s in sites)
+    assert not any(quality.in_hotspot(i) for i in calm.issues)
+    assert qs.issue_sites(store.conn(), pid, "hot.py", (2, 9)) == []
     stored = qs.open_issues(store.conn(), pid, "hot.py")
     assert {(s.metric, s.value, s.threshold, s.start_line) for s in stored} == {
         ("complexity", 25, 10, 1), ("params", 7, 5, 1)
@@ -146,3 +153,38 @@ def test_cli_json_and_text(tmp_path, repo: Repo):
     assert "takes 3 parameters (threshold 2)" in text.stdout
     bad = run_cli("quality", str(repo.root), "--db", db, "--max-length", "0")
     assert bad.returncode == 2 and "--max-length must be at least 1" in bad.stderr
+
+
+def test_settings_defaults_and_env_feed_the_cli_flags_override(tmp_path, repo: Repo):
+    from mira_ls import config
+    from mira_ls.cli.understand_cmds import thresholds
+
+    s, problems = config.load(env={})
+    assert problems == [] and s.quality.diagnostics is False
+    assert quality.Thresholds.from_settings(s.quality) == quality.Thresholds(10, 4, 60, 5)
+    env = {"MIRA_QUALITY_MAX_NESTING": "2", "MIRA_QUALITY_DIAGNOSTICS": "true"}
+    s, _ = config.load(env=env, init_options={"mira": {"quality": {"maxParams": 7}}})
+    assert s.quality.diagnostics is True
+    assert quality.Thresholds.from_settings(s.quality) == quality.Thresholds(10, 2, 60, 7)
+    args = argparse.Namespace(max_complexity=3, max_nesting=None, max_length=None, max_params=None)
+    assert thresholds(args, s.quality) == quality.Thresholds(3, 2, 60, 7)
+
+    # the command line: the environment's threshold is the default, a flag still wins
+    repo.commit("code", {"shop.py": PY, "pkg/deep.py": "def f(a, b, c):\n    return a\n"})
+    db = str(tmp_path / "cli.db")
+    out = run_cli(
+        "quality", str(repo.root), "--json", "--db", db, env={"MIRA_QUALITY_MAX_NESTING": "2"}
+    )
+    assert out.returncode == 0, out.stderr
+    assert [d["symbol"] for d in json.loads(out.stdout)] == ["shop.Shop.price"]
+    out = run_cli(
+        "quality", str(repo.root), "--json", "--db", db, "--max-nesting", "4",
+        env={"MIRA_QUALITY_MAX_NESTING": "2", "MIRA_QUALITY_MAX_PARAMS": "2"},
+    )  # fmt: skip
+    assert [d["symbol"] for d in json.loads(out.stdout)] == ["shop.Shop.price", "pkg.deep.f"]
+    assert [i["metric"] for i in json.loads(out.stdout)[0]["issues"]] == ["params"]
+    # no environment: the built-in defaults (nesting 4) find nothing
+    out = run_cli(
+        "quality", str(repo.root), "--json", "--db", db, unset=["MIRA_QUALITY_MAX_NESTING"]
+    )
+    assert json.loads(out.stdout) == []

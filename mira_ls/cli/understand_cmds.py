@@ -11,6 +11,7 @@ from typing import Any
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
 from mira_ls.cli.index_cmds import _StderrProgress
+from mira_ls.config import QualitySettings, Settings, env_name, get
 from mira_ls.index import indexer
 from mira_ls.store import projects
 
@@ -39,10 +40,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a workspace, or a folder or file inside one (default: the current folder)",
     )  # fmt: skip
     p.add_argument("--all", action="store_true", help="list every function, not only issues")
-    p.add_argument("--max-complexity", type=int, default=10, metavar="N")
-    p.add_argument("--max-nesting", type=int, default=4, metavar="N")
-    p.add_argument("--max-length", type=int, default=60, metavar="LINES")
-    p.add_argument("--max-params", type=int, default=5, metavar="N")
+    for flag, metavar, key in (
+        ("--max-complexity", "N", "maxComplexity"),
+        ("--max-nesting", "N", "maxNesting"),
+        ("--max-length", "LINES", "maxLength"),
+        ("--max-params", "N", "maxParams"),
+    ):
+        p.add_argument(
+            flag, type=int, default=None, metavar=metavar,
+            help=f"threshold for this run (default: {env_name('quality.' + key)}, else "
+            f"{get(Settings(), 'quality.' + key)})",
+        )  # fmt: skip
+    p.add_argument(
+        "--findings", action="store_true",
+        help=f"ask the LLM why the {TOP_FINDINGS} worst hotspot functions are hard to change "
+        "and what to split (cached per function text; the cost is said first)",
+    )  # fmt: skip
+    p.add_argument(
+        "--yes", action="store_true", help="do not ask when above analysis.confirmAboveUsd"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     common.add_common(p, json_flag=True)
     p.set_defaults(func=cmd_quality)
@@ -55,9 +71,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if not target.exists():
         raise CliError(f"{args.path} does not exist; pass a workspace folder or a file in one")
     for flag in ("max_complexity", "max_nesting", "max_length", "max_params"):
-        if getattr(args, flag) < 1:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise common.UsageError(f"--{flag.replace('_', '-')} must be at least 1")
     settings = common.settings(args)
+    limits = thresholds(args, settings.quality)
     with common.open_db(args) as store:
         project = projects.for_path(store.conn(), target)
         root = Path(project.root_path) if project else target
@@ -71,11 +88,11 @@ def cmd_quality(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         prefix = "" if target == root else target.relative_to(root).as_posix()
-        limits = quality.Thresholds(
-            args.max_complexity, args.max_nesting, args.max_length, args.max_params
-        )
         run = quality.measure_project(store, stats.project_id, root, prefix, limits)
-    shown = run.functions if args.all else run.with_issues
+        if args.findings:
+            _ask_findings(args, store, settings, stats.project_id, root, run)
+        shown = run.functions if args.all else run.with_issues
+        found = {m.symbol_id: _finding(store, m) for m in shown}
     for s in run.skipped:
         print(f"mira-ls: skipped {s}", file=sys.stderr)
     if not args.quiet:
@@ -93,8 +110,77 @@ def cmd_quality(args: argparse.Namespace) -> int:
         )
         lines.append(head)
         lines.extend(f"    {i.message}" for i in m.issues)
-    common.emit(args, [m.as_json() for m in shown], "\n".join(lines) or "no issues found")
+        f = found[m.symbol_id]
+        if f is not None:
+            lines.append(f"    Why it is hard to change: {f['why_hard']}")
+            lines.append(f"    What to split: {f['what_to_split']}")
+    data = [{**m.as_json(), "finding": found[m.symbol_id]} for m in shown]
+    common.emit(args, data, "\n".join(lines) or "no issues found")
     return 0
+
+
+TOP_FINDINGS = 3
+
+
+def _finding(store: Any, m: Any) -> dict[str, str] | None:
+    from mira_ls.understand import findings
+
+    f = findings.finding_of(store, m.symbol_id, m.issues[0].content_hash) if m.issues else None
+    return {"why_hard": f.why_hard, "what_to_split": f.what_to_split} if f else None
+
+
+def _ask_findings(
+    args: argparse.Namespace, store: Any, settings: Any, project_id: int, root: Path, run: Any
+) -> None:
+    """The LLM's finding for the worst hotspot functions without one at their text."""
+    from mira_ls.cli.embed_cmd import _confirm
+    from mira_ls.features import chat
+    from mira_ls.features.session import Session
+    from mira_ls.llm.errors import LlmError
+    from mira_ls.llm.pricing import usd
+    from mira_ls.understand import findings
+
+    worst = findings.worst_hotspots(run, TOP_FINDINGS)
+    if not worst:
+        if not args.quiet:
+            print("mira-ls: no function with issues in a hotspot to ask about", file=sys.stderr)
+        return
+    svc = chat.ChatState().service(Session(store, settings))
+    fp = findings.plan(svc, root, worst)
+    if not fp.pending:
+        return
+    said = (
+        f"asking about {len(fp.pending)} hotspot functions ({fp.cached} answered already), at "
+        f"most {usd(fp.cost_micro)} with {settings.llm.model}"
+    )
+    if not args.quiet:
+        print(f"mira-ls: {said}", file=sys.stderr)
+    limit = settings.analysis.confirm_above_usd
+    question = f"The findings may cost up to {usd(fp.cost_micro)}. Continue? [y/N] "
+    if fp.cost_micro > limit * 1_000_000 and not args.yes and not _confirm(question):
+        raise CliError(
+            f"no findings asked: the estimate {usd(fp.cost_micro)} is above "
+            "analysis.confirmAboveUsd; run again with --yes to go ahead"
+        )
+    try:
+        done = findings.run(store, svc, project_id, fp)
+    except LlmError as exc:
+        raise CliError(str(exc)) from exc
+    if not args.quiet:
+        print(f"mira-ls: {done.calls} calls, {usd(done.cost_micro)}", file=sys.stderr)
+
+
+def thresholds(args: argparse.Namespace, qs: QualitySettings) -> Any:
+    """The settings' thresholds, each flag given overriding its own."""
+    from mira_ls.understand import quality
+
+    base = quality.Thresholds.from_settings(qs)
+    return quality.Thresholds(
+        *(
+            getattr(base, m) if getattr(args, f"max_{m}") is None else getattr(args, f"max_{m}")
+            for m in ("complexity", "nesting", "length", "params")
+        )
+    )
 
 
 def _workspace(store: Any, target: Path, settings: Any, quiet: bool) -> tuple[Path, int, str]:

@@ -164,8 +164,9 @@ def code_actions(
 ASK_COMMAND = "mira.fixError"
 
 
-def ask_mira(uri: str, diag: types.Diagnostic) -> types.CodeAction:
-    """ "Ask Mira to fix": sends the error with its context to the LLM (mira.fixError)."""
+def ask_mira(uri: str, diag: types.Diagnostic, title: str = "Ask Mira to fix") -> types.CodeAction:
+    """ "Ask Mira to fix": sends the error with its context to the LLM (mira.fixError),
+    whose answer's patch is offered through the fix path."""
 
     def pos(p: types.Position) -> dict[str, int]:
         return {"line": p.line, "character": p.character}
@@ -177,11 +178,11 @@ def ask_mira(uri: str, diag: types.Diagnostic) -> types.CodeAction:
         "source": diag.source,
     }
     return types.CodeAction(
-        title="Ask Mira to fix",
+        title=title,
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diag],
         command=types.Command(
-            title="Ask Mira to fix",
+            title=title,
             command=ASK_COMMAND,
             arguments=[{"uri": uri, "diagnostic": plain}],
         ),

@@ -27,6 +27,7 @@ from mira_ls import dates, paths
 from mira_ls.config import REASONING_EFFORTS
 from mira_ls.confined import is_inside
 from mira_ls.features.positions import LineMap
+from mira_ls.features.quality_diagnostics import SOURCE as QUALITY_SOURCE
 from mira_ls.features.session import NO_PROJECT, Located, Session
 from mira_ls.index.symbols import symbol_at
 from mira_ls.llm import context as ctx
@@ -445,7 +446,9 @@ def _prepare_fix(
         "fix_error",
         f"Fix: {redact(message, secrets)[:60]}",
         asker.question(
-            prompts.fix_error(said, f"{fix_at.rel_path}:{fix_at.line}"),
+            prompts.refactor(message, f"{fix_at.rel_path}:{fix_at.line}")
+            if diag.get("source") == QUALITY_SOURCE  # "Ask Mira to refactor"
+            else prompts.fix_error(said, f"{fix_at.rel_path}:{fix_at.line}"),
             f"Fix {fix_at.rel_path}:{fix_at.line}: {message}",
             "fix_error",
             bundle,

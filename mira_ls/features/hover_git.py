@@ -18,6 +18,7 @@ from mira_ls.git import blame, expertise
 from mira_ls.git import xray as git_xray
 from mira_ls.git.xray import DefinitionHistory
 from mira_ls.index.symbols import module_name
+from mira_ls.store import clusters as cluster_store
 from mira_ls.store import git_cochange, git_fixes, git_history
 from mira_ls.store.code import SymbolRow
 from mira_ls.store.connection import Connection
@@ -41,13 +42,25 @@ def code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def _domain(conn: Connection, project_id: int, path: str) -> str | None:
+    """The file's domain cluster and its experts, as stored by ``mira-ls clusters``."""
+    c = cluster_store.cluster_of_file(conn, project_id, path)
+    if c is None:
+        return None
+    who = ", ".join(md(e.author) for e in c.experts)
+    return f"- Domain: {md(c.name)}" + (f" (experts: {who})" if who else "")
+
+
 def _experts(conn: Connection, project_id: int, path: str, now: int) -> str | None:
     ranked = expertise.top_experts(conn, project_id, path, now, EXPERTS)
-    if not ranked:
+    domain = _domain(conn, project_id, path)
+    if not ranked and domain is None:
         return None
     lines = ["**Experts**"]
     for e in ranked:
         lines.append(f"- {md(e.author)} · {round(e.score)} · last commit {day(e.last_at)}")
+    if domain is not None:
+        lines.append(domain)
     return "\n".join(lines)
 
 

@@ -8,7 +8,9 @@ The passes, in order:
 - ``resolve_scope``: file-local rules a parser process applies to a fresh extract (nested
   definitions, the enclosing class for self/this/cls/Self, the same module, Go's package);
 - ``resolve_project``: over stored rows once every symbol is stored (imports and Python
-  re-exports, a unique top-level name, ``Type.member`` for a static-looking receiver);
+  re-exports, a unique top-level name, ``Type.member`` for a static-looking receiver),
+  with ``resolve_types`` (Python receiver types, MRO) and ``resolve_members`` (the other
+  languages: inherited members, Rust impls and traits, typed receivers from ``lang_types``);
 - ``resolve_jedi``: what is left of Python, in the background.
 """
 
@@ -35,6 +37,7 @@ from mira_ls.index.resolve_scope import (
     TARGET_KINDS,
     Scope,
     after_local,
+    derived_callers,
     local_bindings,
     local_target,
     resolve_local,
@@ -54,6 +57,7 @@ __all__ = [
     "Scope",
     "StagedCalls",
     "after_local",
+    "derived_callers",
     "js_module_qn",
     "local_bindings",
     "local_target",

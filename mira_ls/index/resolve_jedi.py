@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,9 +91,21 @@ def resolve_python_with_jedi(
 def jedi_project(jedi: Any, root: Path) -> Any:
     """A jedi project that imports the project's own packages the way the index names
     them: a ``src/`` layout's packages are importable (without it, ``import click`` in a
-    test of ``src/click`` led nowhere, and so did every call through it)."""
-    extra = [str(root / "src")] if (root / "src").is_dir() else []
-    return jedi.Project(str(root), added_sys_path=extra)
+    test of ``src/click`` led nowhere, and so did every call through it).
+
+    Its path is the project's folders and the standard library of mira-ls's interpreter,
+    never mira-ls's own installed packages: a project that is one of them (click, httpx,
+    pydantic...) resolved its imports to mira-ls's copy, outside the project, and lost
+    every such call. Nothing outside the project is a call-graph target anyway, and the
+    project's own environment is not run to ask for its path (it is the repository's
+    program)."""
+    own = [str(root / "src")] if (root / "src").is_dir() else []
+    stdlib = [
+        p
+        for p in sys.path
+        if p.startswith(sys.base_prefix) and "-packages" not in p and Path(p).is_dir()
+    ]
+    return jedi.Project(str(root), sys_path=[*own, str(root), *stdlib])
 
 
 def _jedi_target(

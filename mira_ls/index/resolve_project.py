@@ -7,13 +7,17 @@ be named with confidence stays unresolved, never a guessed edge.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from mira_ls.confined import OutsideWorkspace, resolve_inside
+from mira_ls.index.resolve_members import MemberEval
 from mira_ls.index.resolve_scope import (
     BUILTINS,
     PY_BUILTINS,
@@ -28,10 +32,22 @@ from mira_ls.index.resolve_scope import (
 from mira_ls.index.resolve_types import TypeEval
 from mira_ls.index.symbols import CLASS_KINDS, SPECS, module_name
 from mira_ls.store import code as cs
+from mira_ls.store import projects
 from mira_ls.store.connection import Connection
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _PY_SELF = frozenset({"self", "cls", "super()"})
+# Receivers that name the caller's own class, whose (inherited) members resolve_members
+# looks up; languages where a bare name inside a class can be an inherited member.
+_MEMBER_SELF: dict[str, frozenset[str]] = {
+    "javascript": frozenset({"this", "super"}),
+    "typescript": frozenset({"this", "super"}),
+    "tsx": frozenset({"this", "super"}),
+    "java": frozenset({"this", "super"}),
+    "cpp": frozenset({"this"}),
+    "rust": frozenset({"self", "Self"}),
+}
+_BARE_MEMBERS = frozenset({"java", "cpp"})
 _JS_EXTS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 # --- project-wide resolution over stored rows ----------------------------------------------
@@ -86,6 +102,7 @@ class Resolver:
         self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
         self._ctx_memo: dict[int, _FileCtx] = {}
         self.types = TypeEval(self)
+        self.members = MemberEval(self)
 
     # memoized look-ups
     def by_name(self, name: str) -> list[cs.SymbolRef]:
@@ -110,6 +127,23 @@ class Resolver:
         if self._go_dirs is None:
             self._go_dirs = cs.module_dirs(self.conn, self.project_id, "go")
         return self._go_dirs
+
+    def stored_source(self, fn: cs.SymbolRef) -> str | None:
+        """A definition's text read from its file, only while the file is what the index
+        stored (same SHA-256); never through a link out of the project."""
+        sym = cs.get_symbol(self.conn, fn.id)
+        project = projects.by_id(self.conn, self.project_id)
+        if sym is None or project is None:
+            return None
+        stored = cs.get_file(self.conn, self.project_id, fn.file_path)
+        try:
+            data = resolve_inside(Path(project.root_path), fn.file_path).read_bytes()
+        except (OSError, OutsideWorkspace):
+            return None
+        if stored is None or hashlib.sha256(data).hexdigest() != stored.content_hash:
+            return None
+        lines = data.decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[sym.start_line - 1 : sym.end_line])
 
     # file context
     def file_ctx(self, file_id: int, path: str, language: str) -> _FileCtx:
@@ -219,13 +253,27 @@ class Resolver:
             hit = local_target(scope, caller, name, receiver)
             if hit is not None:
                 return hit, "scope"
+        lang = ctx.language
         if receiver is None:
+            if lang in _BARE_MEMBERS:  # a class's (inherited) members before globals
+                sid = self.members.self_call(ctx, caller, name, None)
+                if sid is not None:
+                    return sid, "type"
             return self._bare(ctx, name)
-        if ctx.language == "python" and (receiver_type or receiver in _PY_SELF):
-            hit = self.types.method_call(ctx, caller, name, receiver_type or receiver)
-            if hit is not None:
-                return hit, "type"
-        if receiver in SPECS[ctx.language].self_names:
+        if lang == "python":
+            if receiver_type or receiver in _PY_SELF:
+                hit = self.types.method_call(ctx, caller, name, receiver_type or receiver)
+                if hit is not None:
+                    return hit, "type"
+        elif receiver_type is not None:
+            sid = self.members.typed_call(ctx, caller, name, receiver_type)
+            if sid is not None:
+                return sid, "type"
+        elif receiver in _MEMBER_SELF.get(lang, ()):
+            sid = self.members.self_call(ctx, caller, name, receiver)
+            if sid is not None:
+                return sid, "type"
+        if receiver in SPECS[lang].self_names:
             return self._own_type(ctx, caller, name)
         return self._dotted(ctx, name, receiver)
 
@@ -384,6 +432,7 @@ class Resolver:
             for r in self.by_name(name)
             if r.kind in TARGET_KINDS
             and r.parent_kind in TOP_PARENTS
+            and r.kind != "method"  # C++ 'void A::f()', Go methods: not called by bare name
             and family(r.language) == family(lang)
             and keep(r)
         ]
@@ -402,6 +451,7 @@ class Resolver:
             for r in self.by_name(name)
             if r.kind in TARGET_KINDS
             and r.parent_kind in TOP_PARENTS
+            and r.kind != "method"  # C++ 'void A::f()', Go methods: not called by bare name
             and family(r.language) == family(lang)
         ]
         if len(cands) == 1:

@@ -137,6 +137,7 @@ FAMILY = {"typescript": "js", "tsx": "js", "javascript": "js", "c": "c", "cpp": 
 
 
 _PY_SELF = frozenset({"self", "cls", "super()"})
+_INHERITS = frozenset({"java", "javascript", "typescript", "tsx"})
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _HEAD = re.compile(r"::|\.|->|\(|\[")
 
@@ -291,6 +292,26 @@ def resolve_local(fx: FileExtract, file_path: str = "") -> list[int | None]:
 NEEDS_PROJECT, NEEDS_JEDI, SETTLED = 1, 2, 0
 
 
+_BASES_NAMED = re.compile(r"\b(?:extends|implements)\b")
+
+
+def derived_callers(fx: FileExtract) -> set[int]:
+    """The symbols (indices) inside a class whose head names a base (TypeScript/JavaScript,
+    Java), directly or through an enclosing class."""
+    out: set[int] = set()
+    if fx.language not in _INHERITS:
+        return out
+    for i in range(len(fx.symbols)):
+        k: int | None = i
+        while k is not None:
+            sk = fx.symbols[k]
+            if sk.kind in CLASS_KINDS and sk.signature and _BASES_NAMED.search(sk.signature):
+                out.add(i)
+                break
+            k = sk.parent
+    return out
+
+
 def local_bindings(fx: FileExtract) -> tuple[set[str], bool, bool]:
     """(names bound by the file's imports, has a star import, has any import)."""
     names: set[str] = set()
@@ -324,13 +345,19 @@ def after_local(
     has_imports: bool,
     *,
     receiver_type: str | None = None,
+    derived: bool = True,
 ) -> int:
     """For a call the file-local rules could not resolve: NEEDS_PROJECT, NEEDS_JEDI or
-    SETTLED. Mirrors ``Resolver.resolve``: a call it could never resolve is not staged."""
+    SETTLED. Mirrors ``Resolver.resolve``: a call it could never resolve is not staged.
+    ``derived``: the caller is inside a class that names a base (``extends``), whose
+    inherited members a ``this.m()`` may reach."""
     if receiver_type is not None or (lang == "python" and receiver in _PY_SELF):
         return NEEDS_PROJECT  # a known receiver type, or an inherited method
     if lang in ("rust", "cpp"):
         return NEEDS_PROJECT  # paths (a::b::f, Type::new) and out-of-line impls elsewhere
+    own = receiver in ("this", "super") or (lang == "java" and not receiver)
+    if derived and own and lang in _INHERITS:
+        return NEEDS_PROJECT  # a member of a base class (resolve_members)
     builtins_ = BUILTINS.get(lang, frozenset())
     if receiver is None:
         if name in bound or star:

@@ -262,8 +262,20 @@ class TypeEval:
                     and r.parent_kind == "module"
                     and cs.is_decorated(self.r.conn, r.id)
                 ):
-                    return self.returns(r)
+                    return self.returns(r) or self._returned_value(r)
         return None
+
+    def _returned_value(self, fn: cs.SymbolRef) -> Ty | None:
+        """An unannotated fixture's value: the one call its returns (or yields) give, read
+        from the file as stored (a file changed since it was indexed is not read)."""
+        from mira_ls.index.py_returns import returned_expression
+
+        source = self.r.stored_source(fn)
+        expr = returned_expression(source) if source is not None else None
+        if expr is None:
+            return None
+        fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
+        return self.evaluate(fctx, fn.id, expr)
 
     # --- classes ----------------------------------------------------------------------------
 

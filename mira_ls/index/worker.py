@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from mira_ls.index import deps
+from mira_ls.index import deps, lang_types
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.py_types import receiver_types
 from mira_ls.index.resolve import (
@@ -24,6 +24,7 @@ from mira_ls.index.resolve import (
     ResolveStats,
     StagedCalls,
     after_local,
+    derived_callers,
     local_bindings,
     pack_staged,
     resolve_local,
@@ -194,7 +195,11 @@ def pack(
     and its receiver's type expression where the file tells it (py_types);
     with ``split`` the calls needing the project go to ``staged`` instead of ``calls``."""
     targets = resolve_local(fx, rel)
-    rtypes = receiver_types(fx, rel, [t is None for t in targets])
+    unresolved = [t is None for t in targets]
+    if fx.language == "python":
+        rtypes = receiver_types(fx, rel, unresolved)
+    else:
+        rtypes = lang_types.receiver_types(fx, unresolved)
     symbols = [
         (
             s.kind,
@@ -220,16 +225,17 @@ def pack(
     lang = fx.language
     calls: list[tuple[Any, ...]] = []
     staged: list[tuple[Any, ...]] = []
-    needs: dict[tuple[str, str | None, str | None], int] = {}
+    needs: dict[tuple[str, str | None, str | None, bool], int] = {}
+    derived = derived_callers(fx)
     for c, t, rt in zip(fx.calls, targets, rtypes, strict=True):
         if t is not None:
             calls.append((c.caller, c.name, c.receiver, c.line, c.col, t, -1, None))
             continue
-        key = (c.name, c.receiver, rt)
+        key = (c.name, c.receiver, rt, c.caller in derived)
         need = needs.get(key)
         if need is None:
             need = needs[key] = after_local(
-                lang, c.name, c.receiver, bound, star, has_imports, receiver_type=rt
+                lang, c.name, c.receiver, bound, star, has_imports, receiver_type=rt, derived=key[3]
             )
         if split and need == NEEDS_PROJECT:
             staged.append((c.caller, c.name, c.receiver, c.line, c.col, rt))

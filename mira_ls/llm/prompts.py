@@ -38,6 +38,17 @@ def fix_error(message: str, where: str) -> str:
     )
 
 
+def refactor(message: str, where: str) -> str:
+    """A quality diagnostic's "Ask Mira to refactor": its sentences say what is hard and
+    what to split."""
+    return (
+        f"Refactor the function at {where}; a quality check says:\n\n{message}\n\nSay in two "
+        "or three sentences why it is hard to change and what you split out, then give the "
+        "refactoring as a unified diff (```diff) against the current file. Keep its behaviour "
+        "and its signature for callers; change nothing else."
+    )
+
+
 def review(stat: str) -> str:
     return (
         "Review these uncommitted changes (working tree against HEAD). Point out bugs, "

@@ -19,6 +19,7 @@ from mira_ls.git import xray as git_xray
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.symbols import module_name
 from mira_ls.store import Store, projects
+from mira_ls.store import clusters as cluster_store
 from mira_ls.store import report_queries as q
 from mira_ls.store.connection import Connection
 
@@ -285,6 +286,35 @@ class BudgetSection:
     empty: str | None = None
 
 
+CLUSTER_RULE = (
+    "Communities of files that call each other (resolved calls), import each other, change "
+    "in the same commits (co-change confidence) and, when the code is embedded, read alike "
+    "(code vectors), found by Louvain over that weighted file graph. Cohesion: the weight of "
+    "a cluster's inner edges over all edges touching it. Experts: the authors with the most "
+    "commits to its files. Named from the files' common folder, or by the LLM with "
+    "`mira-ls clusters --name`."
+)
+
+
+@dataclass
+class ClusterItem:
+    name: str
+    description: str
+    named_by: str
+    files: list[str]
+    symbols: int
+    cohesion: float
+    experts: list[str]
+
+
+@dataclass
+class ClusterSection:
+    rule: str = CLUSTER_RULE
+    items: list[ClusterItem] = field(default_factory=list)
+    clustered_files: int = 0
+    empty: str | None = None
+
+
 @dataclass
 class Report:
     overview: Overview
@@ -294,6 +324,7 @@ class Report:
     knowledge: KnowledgeSection
     builds: BuildSection
     budget: BudgetSection
+    clusters: ClusterSection = field(default_factory=ClusterSection)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -616,6 +647,21 @@ def _budget(conn: Connection, settings: Settings, now: int) -> BudgetSection:
     return sec
 
 
+def _clusters(conn: Connection, pid: int, root: Path) -> ClusterSection:
+    found = cluster_store.clusters(conn, pid)
+    if not found:
+        return ClusterSection(
+            empty=f"No domain clusters computed yet: run `mira-ls clusters {root}` after "
+            "indexing (and mining, for co-change)."
+        )
+    items = [
+        ClusterItem(c.name, c.description, c.named_by, c.members, c.symbol_count,
+                    c.cohesion, [e.author for e in c.experts])
+        for c in found
+    ]  # fmt: skip
+    return ClusterSection(items=items, clustered_files=sum(len(c.files) for c in items))
+
+
 def collect(
     store: Store, root: Path | str, settings: Settings, *, now: int | None = None
 ) -> Report:
@@ -640,6 +686,7 @@ def collect(
             knowledge=KnowledgeSection(rule=KNOWLEDGE_RULE, empty=git_note),
             builds=builds,
             budget=_budget(conn, settings, now),
+            clusters=ClusterSection(empty=note),
         )
     pid = project.id
     churn = q.file_churn(conn, pid)
@@ -651,4 +698,5 @@ def collect(
         knowledge=_knowledge(conn, pid, ov, churn, now),
         builds=_builds(conn, pid, ov),
         budget=_budget(conn, settings, now),
+        clusters=_clusters(conn, pid, root_p),
     )

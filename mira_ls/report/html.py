@@ -18,6 +18,7 @@ from mira_ls.report.data import (
     INACTIVE_DAYS,
     BudgetSection,
     BuildSection,
+    ClusterSection,
     CouplingSection,
     HotspotSection,
     KnowledgeSection,
@@ -71,6 +72,7 @@ SECTIONS = (
     ("overview", "Overview"),
     ("hotspots", "Hotspots"),
     ("coupling", "Coupling"),
+    ("clusters", "Domain clusters"),
     ("ownership", "Ownership and fragmentation"),
     ("knowledge", "Knowledge-loss risk"),
     ("builds", "Build error trends"),
@@ -401,6 +403,62 @@ def _coupling(sec: CouplingSection) -> Markup:
         )
     )
     return _section("coupling", "Coupling", parts)
+
+
+CLUSTER_FILES_SHOWN = 12
+
+
+def _clusters(sec: ClusterSection) -> Markup:
+    title = "Domain clusters"
+    parts = [_p("rule", sec.rule)]
+    if sec.empty:
+        parts.append(_empty("clusters", sec.empty))
+        return _section("clusters", title, parts)
+    total = sec.clustered_files or 1
+    parts.append(
+        _p(
+            "note",
+            f"{len(sec.items)} clusters of {num(sec.clustered_files)} files; the bar maps "
+            "each cluster's share of them, in the order of the table.",
+        )
+    )
+    parts.append(svg.share_bar([(c.name, len(c.files) / total) for c in sec.items], width=600))
+    rows = []
+    for c in sec.items:
+        shown = c.files[:CLUSTER_FILES_SHOWN]
+        more = len(c.files) - len(shown)
+        files = ", ".join(shown) + (f" and {more} more" if more else "")
+        named = "" if c.named_by == "llm" else " (from its files' paths)"
+        rows.append(
+            (
+                c.name,
+                [
+                    ("name", c.name, "path"),
+                    ("description", f"{c.description}{named}", ""),
+                    ("files", num(len(c.files)), "num"),
+                    ("symbols", num(c.symbols), "num"),
+                    ("cohesion", f"{c.cohesion:.2f}", "num"),
+                    ("experts", ", ".join(c.experts), ""),
+                    ("members", files, "path"),
+                ],
+            )
+        )
+    parts.append(
+        _table(
+            "cluster",
+            [
+                ("Domain", ""),
+                ("Description", ""),
+                ("Files", "num"),
+                ("Symbols", "num"),
+                ("Cohesion", "num"),
+                ("Experts", ""),
+                ("Files in it", ""),
+            ],
+            rows,
+        )
+    )
+    return _section("clusters", title, parts)
 
 
 def _ownership(sec: OwnershipSection) -> Markup:
@@ -755,6 +813,7 @@ def render(report: Report) -> str:
             _overview(ov),
             _hotspots(report.hotspots),
             _coupling(report.coupling),
+            _clusters(report.clusters),
             _ownership(report.ownership),
             _knowledge(report.knowledge),
             _builds(report.builds),

@@ -18,6 +18,7 @@ from mira_ls.build import pipeline as build_pipeline
 from mira_ls.features import (
     build_actions,
     build_diagnostics,
+    quality_diagnostics,
 )
 from mira_ls.features.session import ProjectRoot
 from mira_ls.jobs import JobContext, ProgressSink
@@ -259,12 +260,10 @@ def on_code_action(ls: MiraServer, params: types.CodeActionParams) -> list[types
     if found is None:
         return []
     loc, text = found
-    return build_actions.code_actions(
-        ls.session,
-        loc,
-        text,
-        params.range.start.line + 1,
-        params.range.end.line + 1,
-        ls.encoding,
-        _text_of(ls, loc.project.root),
+    first, last = params.range.start.line + 1, params.range.end.line + 1
+    actions = build_actions.code_actions(
+        ls.session, loc, text, first, last, ls.encoding, _text_of(ls, loc.project.root)
+    )
+    return actions + quality_diagnostics.code_actions(
+        ls.session, loc, text, first, last, ls.encoding
     )

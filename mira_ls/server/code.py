@@ -19,8 +19,16 @@ from mira_ls.features import (
 from mira_ls.features.session import Located
 from mira_ls.index import indexer, jedi_process, renames
 from mira_ls.jobs import JobContext
-from mira_ls.server.base import Handlers, MiraServer, command_arg, guarded, position
+from mira_ls.server.base import (
+    Handlers,
+    MiraServer,
+    command_arg,
+    guarded,
+    open_documents,
+    position,
+)
 from mira_ls.server.git import schedule_mining
+from mira_ls.server.understand import schedule_quality, schedule_quality_open
 from mira_ls.store import code as code_store
 from mira_ls.store import locks
 
@@ -81,6 +89,7 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
         project = ls.session.locate(root)
         if project is not None:
             schedule_jedi(ls, project.project.project_id, root)
+            schedule_quality_open(ls, project.project.project_id)
 
 
 def schedule_jedi(ls: MiraServer, project_id: int, root: Path) -> None:
@@ -140,6 +149,8 @@ def update_file(ls: MiraServer, loc: Located) -> None:
             schedule_jedi(ls, pid, root)
     else:
         indexer.remove_file(store, pid, loc.rel_path)
+    # an open file's quality diagnostics, measured after this update (same lane)
+    schedule_quality(ls, [(u, d) for u, d in open_documents(ls, pid) if d.rel_path == loc.rel_path])
 
 
 def rename_file(ls: MiraServer, old: Located, new: Located) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import unquote
 
 from lsprotocol import types
 
@@ -14,6 +15,7 @@ from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import start_build
 from mira_ls.server.code import apply_file_changes, rename_file_job, update_file_job
 from mira_ls.server.git import after_save, schedule_blame, schedule_mining
+from mira_ls.server.understand import QUALITY, schedule_quality
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,13 @@ def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
     loc = ls.session.locate(path) if path else None
     if loc is not None:
         schedule_blame(ls, loc)
+        schedule_quality(ls, [(unquote(params.text_document.uri), loc)])
+
+
+@handlers.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def on_close(ls: MiraServer, params: types.DidCloseTextDocumentParams) -> None:
+    """Quality diagnostics are for open documents only."""
+    ls.publish_diagnostics(unquote(params.text_document.uri), QUALITY, [])
 
 
 @handlers.feature(types.TEXT_DOCUMENT_DID_SAVE)

@@ -18,6 +18,7 @@ from mira_ls.git.miner import MineStats
 from mira_ls.index.languages import language_for_path
 from mira_ls.jobs import JobContext, ProgressSink
 from mira_ls.server.base import MiraServer, open_documents
+from mira_ls.server.understand import schedule_quality_open
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ def _mine(ctx: JobContext, ls: MiraServer, root: Path) -> None:
         for _, doc_loc in open_documents(ls, loc.project.project_id):
             schedule_blame(ls, doc_loc)
         _publish_cochange(ls, loc.project.project_id, root)
+        if stats.new_commits:
+            schedule_quality_open(ls, loc.project.project_id)  # hotspots may have moved
 
 
 class _LazyBar:

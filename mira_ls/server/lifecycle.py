@@ -16,6 +16,7 @@ from mira_ls.jobs import JobContext
 from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import restore_diagnostics
 from mira_ls.server.code import schedule_index
+from mira_ls.server.understand import schedule_quality_open
 from mira_ls.store import StoreError, open_store
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ async def on_config_change(ls: MiraServer, params: types.DidChangeConfigurationP
             ls.show(p, types.MessageType.Warning)
     else:
         await _pull_configuration(ls)
+    schedule_quality_open(ls)  # switched on or off, or new thresholds
 
 
 @handlers.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)

@@ -1,4 +1,5 @@
-"""mira.analyze: features/analyze.py does the work; this asks first and runs it as a job."""
+"""mira.analyze: features/analyze.py does the work; this asks first and runs it as a job.
+Quality diagnostics of open documents: measured on the index lane, published per source."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any
 from lsprotocol import types
 
 from mira_ls.features import analyze as analyze_feature
+from mira_ls.features import quality_diagnostics
 from mira_ls.features.chat import NeedInput
+from mira_ls.features.session import Located
+from mira_ls.index.languages import language_for_path
 from mira_ls.jobs import JobContext
-from mira_ls.server.base import Handlers, MiraServer, command_arg
+from mira_ls.server.base import Handlers, MiraServer, command_arg, open_documents
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -78,3 +82,50 @@ def _analyse_job(ctx: JobContext, ap: analyze_feature.AnalysePlan) -> dict[str, 
     result = analyze_feature.run(ap, progress.report, ctx.cancelled)
     progress.end(str(result["message"])[:200])
     return result
+
+
+# -- quality diagnostics ----------------------------------------------------------------
+
+QUALITY = "quality"  # the diagnostics source key (merged with the others per document)
+
+
+def schedule_quality(ls: MiraServer, docs: list[tuple[str, Located]]) -> None:
+    """Measure open documents and publish their quality diagnostics, on the index lane
+    (after a queued index update of the same file); one queued run per file."""
+    if ls.session.store is None:
+        return
+    on = ls.session.settings.quality.diagnostics
+    shown = set(ls.uris_with(QUALITY))
+    for uri, loc in docs:
+        if uri not in shown and (not on or language_for_path(loc.rel_path) is None):
+            continue  # off (or not code), and nothing shown to clear
+        ls.submit(
+            "index",
+            f"measuring {loc.rel_path}",
+            _quality_job,
+            ls,
+            uri,
+            key=("quality", loc.project.project_id, loc.rel_path),
+        )
+
+
+def schedule_quality_open(ls: MiraServer, project_id: int | None = None) -> None:
+    """Every open document (of one project)."""
+    docs: list[tuple[str, Located]] = []
+    for root in list(ls.session.roots):
+        if project_id is None or root.project_id == project_id:
+            docs.extend(open_documents(ls, root.project_id))
+    schedule_quality(ls, docs)
+
+
+def _quality_job(ctx: JobContext, ls: MiraServer, uri: str) -> None:
+    if uri not in ls.workspace.text_documents:
+        ls.publish_diagnostics(uri, QUALITY, [])  # closed meanwhile
+        return
+    found = ls.document(uri)
+    if found is None:
+        return
+    loc, text = found
+    diags = quality_diagnostics.file_diagnostics(ls.session, loc, text, ls.encoding)
+    if diags is not None:
+        ls.publish_diagnostics(uri, QUALITY, diags)

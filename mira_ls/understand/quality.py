@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mira_ls.config import QualitySettings
 from mira_ls.confined import OutsideWorkspace, resolve_inside
 from mira_ls.store import Store, git_history
 from mira_ls.store import code as code_store
@@ -34,6 +35,11 @@ class Thresholds:
     nesting: int = 4
     length: int = 60
     params: int = 5
+
+    @classmethod
+    def from_settings(cls, qs: QualitySettings) -> Thresholds:
+        """The ``mira.quality.max*`` settings (what the CLI's flags default to)."""
+        return cls(qs.max_complexity, qs.max_nesting, qs.max_length, qs.max_params)
 
 
 @dataclass
@@ -128,6 +134,12 @@ def _sentence(name: str, metric: str, value: int, threshold: int, churn: int | N
             "hard to change safely where it changes most"
         )
     return f"{text}: {advice}."
+
+
+def in_hotspot(issue: q.IssueRow) -> bool:
+    """Whether an issue was found in a hotspot: its severity is one step above what its
+    value alone gives."""
+    return issue.severity != severity(issue.value, issue.threshold, False)
 
 
 def hotspot_floor(commits: list[int]) -> int:
