@@ -167,6 +167,15 @@ class MemorySettings:
 
 
 @dataclass
+class LearningSettings:
+    enabled: bool = _f(
+        True,
+        "Learn from outcomes (applied fixes that stayed or were reverted, feedback) and show "
+        "what worked before in mira.fixError (off: feedback is kept, nothing is learned).",
+    )
+
+
+@dataclass
 class AnalysisSettings:
     confirm_above_usd: float = _f(
         0.5,
@@ -207,6 +216,7 @@ class Settings:
     memory: MemorySettings = field(default_factory=MemorySettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
+    learning: LearningSettings = field(default_factory=LearningSettings)
 
 
 # ---------------------------------------------------------------------------------------

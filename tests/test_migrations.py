@@ -71,6 +71,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "017_memory.sql": {"memory_fact_history", "memory_fact_vectors"},
     "018_tasks.sql": {"operation_requests", "task_targets"},
     "021_understanding.sql": set(),
+    "022_learning.sql": {"operation_feedback", "fix_outcomes", "pattern_outcomes"},
     "023_artifact_errors.sql": {"artifact_errors"},
     "024_symbol_names.sql": {"symbol_names"},
     "025_memory_recall.sql": {

@@ -26,6 +26,7 @@ from mira_ls.build.model import BuildCommand, ParseContext, ParsedError
 from mira_ls.build.parsers import ParserSpec, parser_for
 from mira_ls.build.runners import RunOutcome, run_command
 from mira_ls.config import BuildSettings
+from mira_ls.learning import outcomes as learning
 from mira_ls.store import Store
 from mira_ls.store import artifacts as artifact_store
 from mira_ls.store import build_errors as error_store
@@ -243,6 +244,7 @@ def run_step(
     cancel: Callable[[], bool] | None = None,
     env: dict[str, str] | None = None,
     trust_git: bool = False,
+    learn: bool = True,
 ) -> StepResult:
     spec = parser_for(cmd.parser) or parser_for("generic")
     assert spec is not None
@@ -355,7 +357,8 @@ def run_step(
             ended,
         )
         new_errors = error_store.count_first_seen(conn, run_id)
-        for back in artifact_store.mark_returned(conn, project_id, run_id, ended):
+        returned = artifact_store.mark_returned(conn, project_id, run_id, ended)
+        for back in returned:
             if back.operation_id is not None:  # the fix that was applied did not fix it
                 operation_store.add_note(
                     conn,
@@ -390,6 +393,8 @@ def run_step(
                 _summary(r),
                 ended,
             )
+    if learn:  # fixes whose error this run no longer reports stayed; returned ones failed
+        learning.after_build(store, project_id, run_id, [e.id for e in gone], returned)
     return StepResult(
         name=cmd.name,
         command=outcome.argv,
@@ -418,9 +423,11 @@ def run_build(
     cancel: Callable[[], bool] | None = None,
     env: dict[str, str] | None = None,
     trust_git: bool = False,
+    learn: bool = True,
 ) -> BuildReport:
     """Run the commands one after another; a cancel stops the running one and the rest.
-    ``trust_git``: git may run what the repository's config names. The build is one
+    ``trust_git``: git may run what the repository's config names; ``learn``: record what
+    became of applied fixes (learning.enabled). The build is one
     operation (command ``build``) with its events, listed by ``mira-ls ops``."""
     op = Operation(
         store, uuid.uuid4().hex[:12], "build", ", ".join(c.name for c in commands), project_id
@@ -428,7 +435,7 @@ def run_build(
     op.running(commands=[c.name for c in commands])
     try:
         report = _run_build(
-            store, project_id, root, commands, settings, progress, cancel, env, trust_git
+            store, project_id, root, commands, settings, progress, cancel, env, trust_git, learn
         )
     except BaseException as exc:
         op.failed(f"The build stopped: {exc or type(exc).__name__}.")
@@ -454,6 +461,7 @@ def _run_build(
     cancel: Callable[[], bool] | None,
     env: dict[str, str] | None,
     trust_git: bool,
+    learn: bool = True,
 ) -> BuildReport:
     report = BuildReport()
     head, dirty = vcs.head_and_dirty(root, trusted=trust_git)
@@ -476,6 +484,7 @@ def _run_build(
             cancel=cancel,
             env=env,
             trust_git=trust_git,
+            learn=learn,
         )
         report.steps.append(step)
         if step.status == "cancelled":

@@ -168,6 +168,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             settings.build,
             progress=progress,
             trust_git=settings.git.trust_repository_config,
+            learn=settings.learning.enabled,
         )
         errors = error_store.list_errors(store.conn(), project.id)
     data = {

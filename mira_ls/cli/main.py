@@ -31,6 +31,7 @@ _GROUPS = (
     "mira_ls.cli.clusters_cmd",
     "mira_ls.cli.memory_cmds",
     "mira_ls.cli.docs_cmds",
+    "mira_ls.cli.learning_cmds",
 )
 
 
@@ -67,6 +68,8 @@ COMMAND_GROUPS = {
     "clusters": "mira_ls.cli.clusters_cmd",
     "memory": "mira_ls.cli.memory_cmds",
     "docs": "mira_ls.cli.docs_cmds",
+    "feedback": "mira_ls.cli.learning_cmds",
+    "patterns": "mira_ls.cli.learning_cmds",
 }
 
 

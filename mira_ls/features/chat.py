@@ -117,6 +117,7 @@ class Prepared:
     uri: str | None = None
     diagnostic: dict[str, Any] | None = None
     error_id: int | None = None  # fix_error: the stored build error the diagnostic shows
+    patterns: list[int] = field(default_factory=list)  # fix_error: 'What worked before'
 
 
 def _shown(value: Any) -> str:
@@ -431,7 +432,16 @@ def _prepare_fix(
             error_ids=[(err.id, None)] if err else [],
         )
     ]
+    patterns: list[int] = []
+    if err is not None and session.settings.learning.enabled:
+        from mira_ls.learning import outcomes
+
+        body, patterns = outcomes.what_worked(session.store, fix_at.project_id, err.category)
+        if body:
+            extra.append(ctx.Section("what_worked", "What worked before", body, 3))
     bundle = _context(session, fix_at, secrets, extra, error_text=message)
+    if not any(s.kind == "what_worked" for s in bundle.sections):
+        patterns = []  # did not fit
     return Prepared(
         "fix_error",
         f"Fix: {redact(message, secrets)[:60]}",
@@ -449,6 +459,7 @@ def _prepare_fix(
         uri,
         diag,
         err.id if err else None,
+        patterns,
     )
 
 
@@ -637,6 +648,10 @@ def run(
     assert session.store is not None  # state.service checked
     op = Operation(session.store, aid, prep.op, prep.question.shown, prep.question.project_id)
     prep.question.on_request = op.on_request
+    if prep.patterns:  # what worked before went into this fix's context
+        from mira_ls.learning import outcomes
+
+        outcomes.record_use(session.store, prep.patterns, aid, prep.question.project_id)
 
     def on_text(text: str) -> None:
         nonlocal seq
@@ -805,10 +820,16 @@ def fix_applied(session: Session, answer_id: str, project_id: int) -> int:
 
 
 def file_saved(session: Session, loc: Located, text: str) -> list[int]:
-    """A saved file back at an applied fix's original text: the fix is recorded reverted."""
+    """A saved file back at an applied fix's original text: the fix is recorded reverted
+    (and, with learning.enabled, counted as a failure of what it did)."""
     if session.store is None:
         return []
-    return artifacts.saved(session.store, loc.project.project_id, loc.rel_path, text)
+    undone = artifacts.saved(session.store, loc.project.project_id, loc.rel_path, text)
+    if undone and session.settings.learning.enabled:
+        from mira_ls.learning import outcomes
+
+        outcomes.reverted(session.store, loc.project.project_id, undone)
+    return undone
 
 
 # -- budget and cache commands ---------------------------------------------------------------

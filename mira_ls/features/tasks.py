@@ -209,3 +209,26 @@ def on_server_start(session: Session) -> list[str]:
             out.append(f"Mira: task {t.id} ({t.title}) is current; since the last snapshot: "
                        f"{changes.sentence()}.")  # fmt: skip
     return out
+
+
+def feedback(session: Session, arg: dict[str, Any]) -> dict[str, Any]:
+    """mira.feedback {operation, helpful, note?}: the user's word on an answer."""
+    from mira_ls.learning import outcomes
+
+    store = _store(session)
+    op = arg.get("operation")
+    if not isinstance(op, str) or not op.strip():
+        raise TaskInputError(
+            'mira.feedback needs {"operation": ID, "helpful": true|false}: the operation id '
+            "is in the answer file's name and in mira.operations."
+        )
+    helpful = arg.get("helpful")
+    if not isinstance(helpful, bool):
+        raise TaskInputError(f"The argument helpful must be true or false; got {helpful!r}.")
+    note = arg.get("note")
+    if note is not None and not isinstance(note, str):
+        raise TaskInputError(f"The argument note must be text; got {note!r}.")
+    try:
+        return outcomes.feedback(store, op, helpful, note, learn=session.settings.learning.enabled)
+    except outcomes.FeedbackError as exc:
+        raise TaskInputError(str(exc)) from None

@@ -177,6 +177,7 @@ def _build_job(
             progress=functools.partial(_report_progress, progress),
             cancel=ctx.cancelled,
             trust_git=ls.session.settings.git.trust_repository_config,
+            learn=ls.session.settings.learning.enabled,
         )
     except BaseException:
         progress.end("build failed")

@@ -45,6 +45,13 @@ async def cmd_operations(ls: MiraServer, *args: Any) -> dict[str, Any]:
     return await _answer(ls, task_feature.operations, ls.session, command_arg(args))
 
 
+@handlers.command("mira.feedback")
+async def cmd_feedback(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{operation, helpful, note?} -> {operation, helpful, note, artifacts, patterns,
+    message}: the user's word on an answer, kept against the operation and what it made."""
+    return await _answer(ls, task_feature.feedback, ls.session, command_arg(args), show=True)
+
+
 @handlers.command("mira.task.create")
 async def cmd_task_create(ls: MiraServer, *args: Any) -> dict[str, Any]:
     """{title, description?, parent?} -> {task, message}."""

@@ -173,8 +173,14 @@ class Operation:
         self._end("failed", outcome or Outcome(), sentence)
 
 
-def as_json(op: q.OperationRow) -> dict[str, Any]:
-    """The `mira-ls ops --json` / mira.operations shape of one operation."""
+def as_json(
+    op: q.OperationRow,
+    feedback: Any = None,
+    fixes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The `mira-ls ops --json` / mira.operations shape of one operation; ``feedback`` the
+    user's word on it (a store.learning.FeedbackRow), ``fixes`` what became of its applied
+    fixes (stayed, reverted, returned)."""
     return {
         "id": op.id,
         "kind": op.command or op.kind,
@@ -196,6 +202,15 @@ def as_json(op: q.OperationRow) -> dict[str, Any]:
             | {k: v for k, v in e.data.items() if k != "status"}
             for e in op.events
         ],
+        "feedback": None
+        if feedback is None
+        else {
+            "helpful": feedback.helpful,
+            "note": feedback.note,
+            "at": feedback.at,
+            "artifacts": feedback.artifacts,
+        },
+        "fix_outcomes": fixes or [],
     }
 
 
@@ -203,8 +218,14 @@ def listed(
     store: Store, *, project_id: int | None, task_id: int | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """Operations newest first (of a project, or of a task), as JSON."""
-    rows = q.listed(store.conn(), project_id=project_id, task_id=task_id, limit=limit)
-    return [as_json(r) for r in rows]
+    from mira_ls.store import learning
+
+    conn = store.conn()
+    rows = q.listed(conn, project_id=project_id, task_id=task_id, limit=limit)
+    ids = [r.id for r in rows]
+    marks = learning.feedback_of(conn, ids)
+    fixes = learning.fix_outcomes_of(conn, ids)
+    return [as_json(r, marks.get(r.id), fixes.get(r.id)) for r in rows]
 
 
 def line_of(op: dict[str, Any]) -> str:
@@ -221,6 +242,15 @@ def line_of(op: dict[str, Any]) -> str:
     )
     if op["error"]:
         line += f"\n    {op['error']}"
+    fb = op.get("feedback")
+    if fb:
+        line += f"\n    feedback: {'helpful' if fb['helpful'] else 'not helpful'}"
+        line += f" ({fb['note']})" if fb["note"] else ""
+    for f in op.get("fix_outcomes", []):
+        if f["outcome"] == "returned":  # said below, with the message
+            continue
+        line += f"\n    fix of {f['file']}: {f['outcome']}"
+        line += f" (build run {f['run_id']})" if f["run_id"] else ""
     for e in op["events"]:
         if e["status"] == "not_fixed":
             line += (

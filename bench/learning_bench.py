@@ -1,0 +1,144 @@
+"""Learning benchmark (issue 20, first step): prints one JSON object.
+
+Pattern lookup for a fixError ("What worked before": the best live patterns of a category,
+formatted) with 10,000 reasoning patterns and 20,000 pattern_usage rows stored in one
+project (target p95 <= 10 ms); and the overhead of adding that section to the context
+assembly of a fixError (in mira-ls's own features/chat.py, or with --tiny a 15-line file),
+as a ratio of assembly with it to assembly without (target <= 1.1).
+
+Usage: python bench/learning_bench.py [--rounds 200] [--tiny]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mira_ls.config import Settings
+from mira_ls.features.session import ProjectRoot, Session
+from mira_ls.index import indexer
+from mira_ls.learning import approach, outcomes
+from mira_ls.llm import context as ctx
+from mira_ls.store import Store
+from mira_ls.store import learning as q
+from mira_ls.store import projects as project_store
+from tests.support.llm_world import APP
+from tests.support.repo import Repo
+
+CATEGORIES = ("type", "import", "syntax", "name", "attribute", "test-failure", "lint", "other")
+
+
+def p95(xs: list[float]) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(0.95 * len(s)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--patterns", type=int, default=10_000)
+    ap.add_argument(
+        "--tiny", dest="real", action="store_false",
+        help="assemble the context of the 15-line test file instead of mira-ls's chat.py",
+    )  # fmt: skip
+    ap.add_argument("--budget", type=int, default=Settings().llm.context_tokens,
+                    help="the context token budget (default: llm.contextTokens)")  # fmt: skip
+    args = ap.parse_args()
+    rnd = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "proj"
+        source = Path(__file__).resolve().parent.parent / "mira_ls" / "features" / "chat.py"
+        files = {"app.py": APP, "chat.py": source.read_text()} if args.real else {"app.py": APP}
+        Repo(root).commit("initial", files)
+        settings = Settings()
+        settings.llm.context_tokens = args.budget
+        store = Store(Path(tmp) / "mira.db")
+        indexer.index_workspace(store, root, settings.index)
+        project = project_store.by_root(store.conn(), root)
+        assert project is not None
+        pid = project.id
+        keys = list(approach.LABELS)
+        now = int(time.time())
+        with store.write() as conn:
+            for i in range(args.patterns):
+                cat, key = rnd.choice(CATEGORIES), rnd.choice(keys)
+                use = rnd.randint(0, 20)
+                p = q.insert_pattern(
+                    conn, pid, name=f"p{i}", description=f"For a {cat} error, {key} {i}.",
+                    category=cat, approach=key, template="-    return x * 2\n+    return x * 4",
+                    steps=[("act", key, None)], now=now - rnd.randint(0, 10**7),
+                )  # fmt: skip
+                conn.execute(
+                    "UPDATE reasoning_patterns SET use_count = ?, success_count = ?, "
+                    "last_success_at = ? WHERE id = ?",
+                    (use, rnd.randint(0, use), now - rnd.randint(0, 10**7), p),
+                )
+                conn.executemany(
+                    "INSERT INTO pattern_usage(pattern_id, project_id, match_score, used_at) "
+                    "VALUES (?, ?, 1.0, ?)",
+                    [(p, pid, now)] * 2,
+                )
+        lookups = []
+        for i in range(args.rounds):
+            t0 = time.perf_counter()
+            body, ids = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)])
+            lookups.append((time.perf_counter() - t0) * 1000)
+            assert ids and body
+        session = Session(store, settings, [ProjectRoot(pid, root)])
+        rel = "chat.py" if args.real else "app.py"
+        text = (root / rel).read_text()
+        if args.real:
+            line = next(i for i, x in enumerate(text.splitlines(), 1) if "def _prepare_fix" in x)
+        where = ctx.Where(pid, root, rel, text, line + 10 if args.real else 6, 4)
+        fx = session.parse(rel, text)
+        plain, seeded = [], []
+        for _ in range(20):  # warm both paths
+            ctx.assemble(store, where, fx, budget=settings.llm.context_tokens)
+
+        def bare() -> ctx.ContextBundle:
+            return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens)
+
+        def seeded_(i: int) -> ctx.ContextBundle:
+            body, _ = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)])
+            extra = [ctx.Section("what_worked", "What worked before", body, 3)]
+            return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens, extra=extra)
+
+        # interleaved, the order alternating, so the machine's load falls on both alike
+        for i in range(args.rounds):
+            for which in ("b", "s") if i % 2 else ("s", "b"):
+                t0 = time.perf_counter()
+                if which == "b":
+                    plain_bundle = bare()
+                    plain.append(time.perf_counter() - t0)
+                else:
+                    with_bundle = seeded_(i)
+                    seeded.append(time.perf_counter() - t0)
+        store.close()
+    plain_med = sorted(plain)[len(plain) // 2]
+    seeded_med = sorted(seeded)[len(seeded) // 2]
+    print(json.dumps({
+        "patterns": args.patterns,
+        "rounds": args.rounds,
+        "lookup_p50_ms": round(sorted(lookups)[len(lookups) // 2], 3),
+        "lookup_p95_ms": round(p95(lookups), 3),
+        "assembly_median_ms": round(plain_med * 1000, 3),
+        "assembly_with_patterns_median_ms": round(seeded_med * 1000, 3),
+        "overhead_ratio": round(seeded_med / plain_med, 3),
+        "budget_tokens": args.budget,
+        "sections_with": [x.kind for x in with_bundle.sections],
+        "sections_without": [x.kind for x in plain_bundle.sections],
+        "file": "mira_ls/features/chat.py" if args.real else "a 15-line file",
+        "python": platform.python_version(),
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""What is learned from, and how.
+
+Outcomes of an operation: its applied fix *stayed* (the first complete build run after it was
+applied no longer reports its error) is a success; the fix *reverted* (the file saved back to
+its original) or its error *returned* in a later run is a failure; the user's feedback
+(``mira.feedback`` / ``mira-ls feedback``) is a success when helpful, a failure when not. The
+latest outcome of an operation is what counts (a fix that stayed and is then reverted is a
+failure).
+
+A reasoning pattern is one approach (the kind of change, see approach.py) that fixed errors
+of one category in a project. Each outcome of a ``fix_error`` operation counts for the pattern
+of its own fix's approach (created on the first outcome) and for every pattern its context
+showed (pattern_usage); the pattern's use_count is its judged outcomes, success_count the
+good ones. Name, description, template and steps are the user's to edit
+(``mira-ls patterns edit``); a retired pattern is never shown again.
+
+With ``learning.enabled`` off nothing here runs: feedback is still stored (it is the user's
+word on an answer), but no outcome is recorded and no pattern is made, changed or shown."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from mira_ls.learning import approach as ap
+from mira_ls.store import Store, StoreError
+from mira_ls.store import artifacts as art_store
+from mira_ls.store import learning as q
+from mira_ls.store import operations as op_store
+from mira_ls.store.connection import Connection
+
+log = logging.getLogger(__name__)
+
+VERIFY = "the next complete build run no longer reports the error, and the change is kept"
+
+
+class FeedbackError(Exception):
+    """``str(exc)`` is the sentence the user is shown."""
+
+
+def _own_pattern(
+    conn: Connection, project_id: int | None, fixes: list[q.FixRow], now: int, success: bool
+) -> int | None:
+    """The pattern of an operation's own fix (made now when it is the first of its kind)."""
+    if not fixes:
+        return None
+    category = fixes[0].category
+    diffs = [f.diff for f in fixes if f.diff]
+    key = ap.classify(diffs)
+    found = q.pattern_for(conn, project_id, category, key)
+    template = ap.excerpt(diffs) if success and diffs else None
+    if found is not None:
+        if template and not found.solution_template:
+            q.set_template(conn, found.id, template)
+        return found.id
+    label = ap.LABELS[key]
+    return q.insert_pattern(
+        conn,
+        project_id,
+        name=f"{category} errors: {key}",
+        description=f"For a {category} error, the fix {label}.",
+        category=category,
+        approach=key,
+        template=template,
+        steps=[
+            ("gather", "read the error (its tool, code and message) and the code at its line",
+             None),
+            ("act", label, f"the kind of change seen in fixes of {category} errors"),
+            ("verify", VERIFY, None),
+        ],
+        now=now,
+    )  # fmt: skip
+
+
+def _judge(
+    conn: Connection, op_id: str, project_id: int | None, success: bool, reason: str, now: int
+) -> list[int]:
+    """Count one outcome of ``op_id`` for its own fix's pattern and the patterns it used."""
+    fixes = q.fixes_of_operation(conn, op_id)
+    ids = q.used_by(conn, op_id)
+    own = _own_pattern(conn, project_id, fixes, now, success)
+    if own is not None and own not in ids:
+        ids.append(own)
+    for pid in ids:
+        q.set_outcome(conn, op_id, pid, success, reason, now)
+    return ids
+
+
+def _project_of(conn: Connection, op_id: str) -> int | None:
+    op = op_store.get(conn, op_id)
+    return op.project_id if op else None
+
+
+def feedback(
+    store: Store, op_id: str, helpful: bool, note: str | None, *, learn: bool = True
+) -> dict[str, Any]:
+    """Store the user's word on an operation (and what it produced); with ``learn``, count
+    it for the patterns of the operation. FeedbackError for an unknown operation."""
+    op_id = op_id.strip()
+    note = (note or "").strip() or None
+    conn = store.conn()
+    op = op_store.get(conn, op_id)
+    if op is None:
+        raise FeedbackError(
+            f"There is no operation {op_id!r}; `mira-ls ops` lists the operations and their ids."
+        )
+    with store.write() as w:
+        now = int(time.time())
+        produced = [
+            {"id": a.id, "kind": a.kind, "file": a.file_path, "status": a.status}
+            for a in art_store.of_operation(w, op_id)
+        ]
+        q.set_feedback(w, op_id, helpful, note, produced, now)
+        patterns = (
+            _judge(w, op_id, op.project_id, helpful, "helpful" if helpful else "unhelpful", now)
+            if learn and op.command == "fix_error"
+            else []
+        )
+    return {
+        "operation": op_id,
+        "helpful": helpful,
+        "note": note,
+        "artifacts": produced,
+        "patterns": patterns,
+        "message": f"Recorded: operation {op_id} was {'helpful' if helpful else 'not helpful'}.",
+    }
+
+
+def after_build(
+    store: Store,
+    project_id: int,
+    run_id: int,
+    gone: list[int],
+    returned: list[art_store.ReturnedRow],
+) -> None:
+    """A complete build run ended: the applied fixes whose error it no longer reports stayed
+    (a success, once per fix); those whose error came back (``returned``) are a failure.
+    Never raises: a database error is logged."""
+    try:
+        with store.write() as conn:
+            now = int(time.time())
+            done: set[str] = set()
+            for back in returned:
+                q.set_fix_outcome(conn, back.artifact_id, "returned", run_id, now)
+                if back.operation_id and back.operation_id not in done:
+                    done.add(back.operation_id)
+                    _judge(conn, back.operation_id, project_id, False, "returned", now)
+            for fix in q.stayed(conn, project_id, run_id, gone):
+                q.set_fix_outcome(conn, fix.artifact_id, "stayed", run_id, now)
+                if fix.operation_id not in done:
+                    done.add(fix.operation_id)
+                    _judge(conn, fix.operation_id, project_id, True, "stayed", now)
+    except StoreError as exc:
+        log.warning("could not learn from build run %s: %s", run_id, exc)
+
+
+def reverted(store: Store, project_id: int, artifact_ids: list[int]) -> None:
+    """Applied fixes were undone (the file saved back to its original): each a failure."""
+    if not artifact_ids:
+        return
+    try:
+        with store.write() as conn:
+            now = int(time.time())
+            done: set[str] = set()
+            for fix in q.fixes_by_id(conn, artifact_ids):
+                q.set_fix_outcome(conn, fix.artifact_id, "reverted", None, now)
+                if fix.operation_id not in done:
+                    done.add(fix.operation_id)
+                    _judge(conn, fix.operation_id, project_id, False, "reverted", now)
+    except StoreError as exc:
+        log.warning("could not learn from the reverted fixes %s: %s", artifact_ids, exc)
+
+
+def pattern_json(conn: Connection, p: q.PatternRow, *, with_steps: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "category": p.category,
+        "approach": p.approach,
+        "successes": p.success_count,
+        "failures": p.failures,
+        "success_rate": round(p.success_count / p.use_count, 3) if p.use_count else None,
+        "uses": p.uses,
+        "template": p.solution_template,
+        "last_success_at": p.last_success_at,
+        "last_used_at": p.last_used_at,
+        "retired": p.retired_at is not None,
+        "project_id": p.project_id,
+    }
+    if with_steps:
+        out["steps"] = q.steps(conn, p.id)
+    return out
+
+
+def listed(store: Store, project_id: int | None) -> list[dict[str, Any]]:
+    conn = store.conn()
+    return [pattern_json(conn, p) for p in q.listed(conn, project_id)]
+
+
+def line_of(p: dict[str, Any]) -> str:
+    rate = f"{p['success_rate']:.0%}" if p["success_rate"] is not None else "-"
+    line = (
+        f"{p['id']}  {p['name']}: {p['successes']} worked, {p['failures']} failed ({rate}), "
+        f"shown {p['uses']} times{'  [retired]' if p['retired'] else ''}\n    {p['description']}"
+    )
+    for s in p.get("steps", []):
+        line += f"\n    {s['step']}. {s['type']}: {s['description']}"
+    return line
+
+
+def what_worked(
+    store: Store, project_id: int | None, category: str, limit: int = 3
+) -> tuple[str, list[int]]:
+    """The 'What worked before' text for an error of ``category`` (the live patterns with
+    successes, best first) and their ids; ("", []) when there are none."""
+    conn = store.conn()
+    found = q.best_for(conn, project_id, category, limit)
+    if not found:
+        return "", []
+    from mira_ls.dates import minute
+
+    lines = [
+        f"Earlier {category} errors in this project were fixed like this (the error gone in "
+        "the next build, the change kept); a hint, not a rule:"
+    ]
+    for i, p in enumerate(found):
+        when = f", last {minute(p.last_success_at)}" if p.last_success_at else ""
+        lines.append(f"- {p.description} Worked {p.success_count} of {p.use_count} times{when}.")
+        if p.solution_template and i == 0:  # one example: the best pattern's
+            lines.append("  Example:\n  ```diff\n" + "\n".join(
+                f"  {x}" for x in p.solution_template.splitlines()[:12]
+            ) + "\n  ```")  # fmt: skip
+    return "\n".join(lines), [p.id for p in found]
+
+
+def record_use(store: Store, pattern_ids: list[int], op_id: str, project_id: int | None) -> None:
+    """The patterns went into the context of ``op_id`` (a category match: score 1)."""
+    if not pattern_ids:
+        return
+    try:
+        with store.write() as conn:
+            q.record_use(conn, pattern_ids, op_id, project_id, 1.0, int(time.time()))
+    except StoreError as exc:
+        log.warning("could not record the use of patterns %s: %s", pattern_ids, exc)

@@ -1,0 +1,362 @@
+"""Queries over operation_feedback, fix_outcomes, pattern_outcomes (migration 022) and the
+reasoning_patterns, reasoning_steps and pattern_usage tables (migration 008)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mira_ls.store.connection import Connection, inserted_id
+
+# --- feedback ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    operation_id: str
+    helpful: bool
+    note: str | None
+    artifacts: list[dict[str, Any]]
+    at: int
+
+
+def set_feedback(
+    conn: Connection,
+    op_id: str,
+    helpful: bool,
+    note: str | None,
+    artifacts: list[dict[str, Any]],
+    now: int,
+) -> None:
+    """The user's word on an operation; given again, it replaces the earlier one."""
+    conn.execute(
+        "INSERT INTO operation_feedback(operation_id, helpful, note, artifacts, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(operation_id) DO UPDATE SET "
+        "helpful = excluded.helpful, note = excluded.note, artifacts = excluded.artifacts, "
+        "updated_at = excluded.updated_at",
+        (op_id, int(helpful), note, json.dumps(artifacts), now, now),
+    )
+
+
+def feedback_of(conn: Connection, op_ids: list[str]) -> dict[str, FeedbackRow]:
+    if not op_ids:
+        return {}
+    marks = ",".join("?" * len(op_ids))
+    rows = conn.execute(
+        "SELECT operation_id, helpful, note, artifacts, updated_at FROM operation_feedback "
+        f"WHERE operation_id IN ({marks})",
+        op_ids,
+    ).fetchall()
+    return {r[0]: FeedbackRow(r[0], bool(r[1]), r[2], json.loads(r[3]), int(r[4])) for r in rows}
+
+
+# --- what became of applied fixes ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixRow:
+    """An applied fix (one artifact) made for a build error."""
+
+    artifact_id: int
+    operation_id: str
+    category: str
+    file_path: str | None
+    diff: str | None
+
+
+_FIX_COLS = "a.id, a.operation_id, e.category, a.file_path, a.diff"
+
+
+def stayed(conn: Connection, project_id: int, run_id: int, gone: list[int]) -> list[FixRow]:
+    """The applied fixes, not judged yet, whose error (one of ``gone``) this complete run no
+    longer reported, the run having started after the fix was applied."""
+    if not gone:
+        return []
+    marks = ",".join("?" * len(gone))
+    rows = conn.execute(
+        f"SELECT {_FIX_COLS} FROM artifact_errors ae JOIN artifacts a ON a.id = ae.artifact_id "
+        "JOIN build_errors e ON e.id = ae.error_id JOIN build_runs r ON r.id = ? "
+        "WHERE a.project_id = ? AND a.status = 'applied' AND a.operation_id IS NOT NULL "
+        "AND ae.returned_at IS NULL AND a.applied_at <= r.started_at "
+        f"AND ae.error_id IN ({marks}) "
+        "AND NOT EXISTS (SELECT 1 FROM fix_outcomes f WHERE f.artifact_id = a.id) "
+        "GROUP BY a.id ORDER BY a.id",
+        (run_id, project_id, *gone),
+    ).fetchall()
+    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def fixes_by_id(conn: Connection, artifact_ids: list[int]) -> list[FixRow]:
+    """The fixes among these artifacts that were made for a build error."""
+    if not artifact_ids:
+        return []
+    marks = ",".join("?" * len(artifact_ids))
+    rows = conn.execute(
+        f"SELECT {_FIX_COLS} FROM artifacts a JOIN artifact_errors ae ON ae.artifact_id = a.id "
+        f"JOIN build_errors e ON e.id = ae.error_id WHERE a.id IN ({marks}) "
+        "AND a.operation_id IS NOT NULL GROUP BY a.id ORDER BY a.id",
+        artifact_ids,
+    ).fetchall()
+    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def fixes_of_operation(conn: Connection, op_id: str) -> list[FixRow]:
+    rows = conn.execute(
+        f"SELECT {_FIX_COLS} FROM artifacts a JOIN artifact_errors ae ON ae.artifact_id = a.id "
+        "JOIN build_errors e ON e.id = ae.error_id WHERE a.operation_id = ? "
+        "AND a.diff IS NOT NULL GROUP BY a.id ORDER BY a.id",
+        (op_id,),
+    ).fetchall()
+    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def set_fix_outcome(
+    conn: Connection, artifact_id: int, outcome: str, run_id: int | None, now: int
+) -> None:
+    conn.execute(
+        "INSERT INTO fix_outcomes(artifact_id, outcome, run_id, decided_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(artifact_id) DO UPDATE SET outcome = excluded.outcome, "
+        "run_id = excluded.run_id, decided_at = excluded.decided_at",
+        (artifact_id, outcome, run_id, now),
+    )
+
+
+def fix_outcomes_of(conn: Connection, op_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Per operation: [{artifact_id, file, outcome, run_id, at}]."""
+    if not op_ids:
+        return {}
+    marks = ",".join("?" * len(op_ids))
+    rows = conn.execute(
+        "SELECT a.operation_id, a.id, a.file_path, f.outcome, f.run_id, f.decided_at "
+        "FROM fix_outcomes f JOIN artifacts a ON a.id = f.artifact_id "
+        f"WHERE a.operation_id IN ({marks}) ORDER BY a.id",
+        op_ids,
+    ).fetchall()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append(
+            {"artifact_id": r[1], "file": r[2], "outcome": r[3], "run_id": r[4], "at": r[5]}
+        )
+    return out
+
+
+# --- reasoning patterns ----------------------------------------------------------------------
+
+# A failure that leaves a pattern with this many failures and fewer than one success in
+# RETIRE_BELOW_ONE_IN outcomes retires it.
+RETIRE_FAILURES = 3
+RETIRE_BELOW_ONE_IN = 3
+
+
+@dataclass(frozen=True)
+class PatternRow:
+    id: int
+    project_id: int | None
+    name: str
+    description: str
+    category: str | None
+    approach: str | None
+    solution_template: str | None
+    use_count: int
+    success_count: int
+    uses: int  # rows of pattern_usage: times it was put in a context
+    created_at: int
+    updated_at: int
+    last_used_at: int | None
+    last_success_at: int | None
+    retired_at: int | None
+
+    @property
+    def failures(self) -> int:
+        return self.use_count - self.success_count
+
+
+_PAT_COLS = (
+    "p.id, p.project_id, p.name, p.description, p.trigger_key, p.approach, "
+    "p.solution_template, p.use_count, p.success_count, "
+    "(SELECT count(*) FROM pattern_usage u WHERE u.pattern_id = p.id), p.created_at, "
+    "p.updated_at, p.last_used_at, p.last_success_at, p.retired_at"
+)
+
+
+def _pat(r: Any) -> PatternRow:
+    return PatternRow(
+        int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], int(r[7]), int(r[8]), int(r[9]),
+        int(r[10]), int(r[11]), r[12], r[13], r[14],
+    )  # fmt: skip
+
+
+def pattern_for(
+    conn: Connection, project_id: int | None, category: str, approach: str
+) -> PatternRow | None:
+    r = conn.execute(
+        f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.project_id IS ? "
+        "AND p.trigger_type = 'build_error' AND p.trigger_key = ? AND p.approach = ? "
+        "ORDER BY p.id LIMIT 1",
+        (project_id, category, approach),
+    ).fetchone()
+    return _pat(r) if r else None
+
+
+def pattern(conn: Connection, pattern_id: int) -> PatternRow | None:
+    r = conn.execute(
+        f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.id = ?", (pattern_id,)
+    ).fetchone()
+    return _pat(r) if r else None
+
+
+def insert_pattern(
+    conn: Connection,
+    project_id: int | None,
+    *,
+    name: str,
+    description: str,
+    category: str,
+    approach: str,
+    template: str | None,
+    steps: list[tuple[str, str, str | None]],
+    now: int,
+) -> int:
+    """A new pattern with its steps [(step_type, description, rationale)]."""
+    cur = conn.execute(
+        "INSERT INTO reasoning_patterns(project_id, name, description, trigger_type, "
+        "trigger_key, approach, solution_template, applicable_contexts, created_at, "
+        "updated_at) VALUES (?, ?, ?, 'build_error', ?, ?, ?, ?, ?, ?)",
+        (project_id, name, description, category, approach, template,
+         json.dumps([category]), now, now),
+    )  # fmt: skip
+    pid = inserted_id(cur)
+    conn.executemany(
+        "INSERT INTO reasoning_steps(pattern_id, step_number, step_type, description, "
+        "rationale, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(pid, i, t, d, why, now) for i, (t, d, why) in enumerate(steps, 1)],
+    )
+    return pid
+
+
+def steps(conn: Connection, pattern_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT step_number, step_type, description, rationale FROM reasoning_steps "
+        "WHERE pattern_id = ? ORDER BY step_number",
+        (pattern_id,),
+    ).fetchall()
+    return [{"step": r[0], "type": r[1], "description": r[2], "rationale": r[3]} for r in rows]
+
+
+def set_outcome(
+    conn: Connection, op_id: str, pattern_id: int, success: bool, reason: str, now: int
+) -> None:
+    """The latest judgment of ``op_id`` for a pattern; the pattern's counts follow, and so
+    does the success of the operation's use of it (pattern_usage)."""
+    conn.execute(
+        "INSERT INTO pattern_outcomes(operation_id, pattern_id, success, reason, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(operation_id, pattern_id) DO UPDATE SET "
+        "success = excluded.success, reason = excluded.reason, updated_at = excluded.updated_at",
+        (op_id, pattern_id, int(success), reason, now),
+    )
+    conn.execute(
+        "UPDATE reasoning_patterns SET "
+        "use_count = (SELECT count(*) FROM pattern_outcomes o WHERE o.pattern_id = ?), "
+        "success_count = (SELECT count(*) FROM pattern_outcomes o WHERE o.pattern_id = ? "
+        "AND o.success = 1), updated_at = ?, "
+        "last_success_at = CASE WHEN ? THEN ? ELSE last_success_at END WHERE id = ?",
+        (pattern_id, pattern_id, now, int(success), now, pattern_id),
+    )
+    if not success:  # a pattern that keeps failing is retired (restore shows it again)
+        conn.execute(
+            "UPDATE reasoning_patterns SET retired_at = ? WHERE id = ? AND retired_at IS NULL "
+            f"AND use_count - success_count >= {RETIRE_FAILURES} "
+            f"AND success_count * {RETIRE_BELOW_ONE_IN} < use_count",
+            (now, pattern_id),
+        )
+    conn.execute(
+        "UPDATE pattern_usage SET success = ?, outcome_notes = ? "
+        "WHERE pattern_id = ? AND operation_id = ?",
+        (int(success), reason, pattern_id, op_id),
+    )
+
+
+def set_template(conn: Connection, pattern_id: int, template: str) -> None:
+    conn.execute(
+        "UPDATE reasoning_patterns SET solution_template = ? WHERE id = ?", (template, pattern_id)
+    )
+
+
+def used_by(conn: Connection, op_id: str) -> list[int]:
+    """The patterns an operation's context showed."""
+    rows = conn.execute(
+        "SELECT DISTINCT pattern_id FROM pattern_usage WHERE operation_id = ? ORDER BY 1",
+        (op_id,),
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def record_use(
+    conn: Connection,
+    pattern_ids: list[int],
+    op_id: str,
+    project_id: int | None,
+    match_score: float,
+    now: int,
+) -> None:
+    conn.executemany(
+        "INSERT INTO pattern_usage(pattern_id, operation_id, project_id, match_score, used_at) "
+        "VALUES (?, (SELECT id FROM operations WHERE id = ?), "
+        "(SELECT id FROM projects WHERE id = ?), ?, ?)",
+        [(p, op_id, project_id, match_score, now) for p in pattern_ids],
+    )
+    conn.executemany(
+        "UPDATE reasoning_patterns SET last_used_at = ? WHERE id = ?",
+        [(now, p) for p in pattern_ids],
+    )
+
+
+def best_for(
+    conn: Connection, project_id: int | None, category: str, limit: int = 3
+) -> list[PatternRow]:
+    """The live patterns of a project and category with at least one success: best success
+    rate first, then more successes, then the most recent success."""
+    # idx_reasoning_patterns_live is in this order: the first rows are the best, no sort
+    rows = conn.execute(
+        f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.trigger_type = 'build_error' "
+        "AND p.project_id = ? AND p.trigger_key = ? AND p.retired_at IS NULL "
+        "AND p.success_count > 0 ORDER BY p.success_rate DESC, p.success_count DESC, "
+        "p.last_success_at DESC, p.id LIMIT ?",
+        (project_id, category, limit),
+    ).fetchall()
+    return [_pat(r) for r in rows]
+
+
+def listed(conn: Connection, project_id: int | None) -> list[PatternRow]:
+    where = "" if project_id is None else "WHERE p.project_id IS ? OR p.project_id IS NULL "
+    rows = conn.execute(
+        f"SELECT {_PAT_COLS} FROM reasoning_patterns p {where}"
+        "ORDER BY p.trigger_key, p.success_count DESC, p.id",
+        () if project_id is None else (project_id,),
+    ).fetchall()
+    return [_pat(r) for r in rows]
+
+
+def edit(
+    conn: Connection,
+    pattern_id: int,
+    *,
+    name: str | None,
+    description: str | None,
+    template: str | None,
+    retired: bool | None,
+    now: int,
+) -> None:
+    conn.execute(
+        "UPDATE reasoning_patterns SET name = coalesce(?, name), "
+        "description = coalesce(?, description), "
+        "solution_template = coalesce(?, solution_template), "
+        "retired_at = CASE WHEN ? IS NULL THEN retired_at WHEN ? THEN coalesce(retired_at, ?) "
+        "ELSE NULL END, updated_at = ? WHERE id = ?",
+        (name, description, template, retired, retired, now, now, pattern_id),
+    )
+
+
+def delete(conn: Connection, pattern_id: int) -> bool:
+    return conn.execute("DELETE FROM reasoning_patterns WHERE id = ?", (pattern_id,)).rowcount > 0
