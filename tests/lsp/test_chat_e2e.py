@@ -399,6 +399,12 @@ async def test_malformed_command_arguments_get_sentences_not_internal_errors(
 
 
 @pytest.mark.timeout(120)
+def _last_answer_request(llm: OpenAIServer) -> dict[str, Any]:
+    """The last request that asked for an answer to show: the background work chats start
+    (message analysis, rolling summaries) asks for schema-checked JSON, and may come later."""
+    return next(r.body for r in reversed(llm.chat_requests()) if "response_format" not in r.body)
+
+
 async def test_commands_take_model_and_effort_per_request(
     start_server: StartServer, tmp_path: Path, llm: OpenAIServer
 ) -> None:
@@ -428,17 +434,17 @@ async def test_commands_take_model_and_effort_per_request(
             )
         )
         assert "error" not in result, (command, result)
-        sent = llm.chat_requests()[-1].body
+        sent = _last_answer_request(llm)
         expected = "minimal" if model == "gpt-5" and effort == "none" else effort
         assert (sent["model"], sent["reasoning_effort"]) == (model, expected), command
         assert result["model"] == model
     # the review went with the tracked change and the new untracked file
-    review = llm.chat_requests()[-1].body["messages"][-1]["content"]
+    review = _last_answer_request(llm)["messages"][-1]["content"]
     assert "+    return x * 4" in review and "+NEW_UNTRACKED_NOTE" in review
     # without the fields, the settings hold
     llm.script(Answer(text="default"))
     await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="mira.chat", arguments=[{"question": "And now?"}])
     )
-    sent = llm.chat_requests()[-1].body
+    sent = _last_answer_request(llm)
     assert (sent["model"], sent["reasoning_effort"]) == ("gpt-5.1", "medium")
