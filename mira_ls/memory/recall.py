@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -168,11 +169,16 @@ def _clip(text: str, n: int = LINE_CHARS) -> str:
     return flat if len(flat) <= n else flat[: n - 1].rstrip() + "…"
 
 
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_WORD = re.compile(r"[^\W_]+")
+
+
 def _keyword(words: Sequence[str], text: str) -> float:
-    """The share of the question's words found in ``text`` (its words, identifiers split)."""
+    """The share of the question's words found in ``text`` (its words, lowercased, with
+    identifiers split at underscores and camel case, as the question's were)."""
     if not words:
         return 0.0
-    have = set(terms.query_terms(text, keep_stop_words=True))
+    have = set(_WORD.findall(_CAMEL.sub(r"\1 \2", text).lower()))
     return sum(1 for w in words if w in have) / len(words)
 
 
@@ -322,6 +328,8 @@ class Recall:
             keys = q.message_keys(conn, self.user_id, *space)
             near = self._nearest("message", keys, qv, self._skip[0])
             sims = {i: (s, "vector") for i, s in near.items()}
+            if len(keys) >= q.counts(conn, self.user_id)[0]:
+                words = []  # every message has a vector: none to find by keyword
         without = space if qv is not None else None
         rows = {r.id: r for r in q.messages_matching(conn, self.user_id, words, PER_SOURCE * 5,
                                                      without_vector_in=without,
@@ -353,6 +361,8 @@ class Recall:
             keys = q.summary_keys(conn, self.user_id, *space)
             near = self._nearest("summary", keys, qv, self._skip[1])
             sims = {i: (s, "vector") for i, s in near.items()}
+            if len(keys) >= q.counts(conn, self.user_id)[1]:
+                words = []  # every summary has a vector: none to find by keyword
         without = space if qv is not None else None
         rows = {r.id: r for r in q.summaries_matching(conn, self.user_id, words,
                                                       PER_SOURCE * 5,
@@ -414,19 +424,27 @@ class Recall:
         found, notes = self.candidates(question, session_id, shown)
         out = Recalled(notes=notes)
         lines: list[str] = []
+        used = tokens.count(Section(KIND, TITLE, HEAD, PRIORITY).render()) + 2
         for m in found:
             if len(out.memories) >= MAX_MEMORIES:
                 break
             if any(o.kind == m.kind and o.id == m.id and o.chunk_id == m.chunk_id
                    for o in out.memories):  # fmt: skip
                 continue
-            trial = Section(KIND, TITLE, "\n".join([HEAD, *lines, m.line()]), PRIORITY)
-            if tokens.count(trial.render()) + 2 > share_tokens:
+            line = m.line()
+            cost = tokens.count(line) + 1
+            if used + cost > share_tokens:
                 continue  # a shorter one further down may still fit
-            lines.append(m.line())
+            used += cost
+            lines.append(line)
             out.memories.append(m)
-        if lines:
-            out.section = Section(KIND, TITLE, "\n".join([HEAD, *lines]), PRIORITY)
+        while lines:  # the sum of the lines' counts is close; the whole is what counts
+            section = Section(KIND, TITLE, "\n".join([HEAD, *lines]), PRIORITY)
+            if tokens.count(section.render()) + 2 <= share_tokens:
+                out.section = section
+                break
+            lines.pop()
+            out.memories.pop()
         return out
 
 

@@ -318,3 +318,19 @@ def exchanges_of(conn: Connection, user_id: int, question: str) -> set[int]:
             )
         )
     return out
+
+
+def counts(conn: Connection, user_id: int) -> tuple[int, int]:
+    """(user/assistant messages, summaries) of the user: when as many have a vector, none
+    is left to find by keyword."""
+    m = conn.execute(
+        "SELECT count(*) FROM memory_entries e JOIN sessions s ON s.id = e.session_id"
+        f" WHERE s.user_id = ? AND e.role IN {_ROLES}",
+        (user_id,),
+    ).fetchone()
+    r = conn.execute(
+        "SELECT count(*) FROM rolling_summaries r JOIN sessions s ON s.id = r.session_id"
+        " WHERE s.user_id = ?",
+        (user_id,),
+    ).fetchone()
+    return int(m[0]), int(r[0])
