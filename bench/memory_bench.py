@@ -113,6 +113,9 @@ def load(store: Store, settings: Settings, a: argparse.Namespace, root: Path) ->
                     " VALUES (?, ?, ?, 'sqlite-vec', 'conversation', ?, ?, ?)",
                     (eid, model, dims, h[:32], h, eids[h]),
                 )
+    with store.write() as w:  # what add_entry keeps (rows were inserted directly)
+        w.execute("UPDATE sessions SET message_count = (SELECT count(*) FROM memory_entries e"
+                  " WHERE e.session_id = sessions.id)")  # fmt: skip
     # facts: half the user's, half the project's, each with its vector
     facts = [(f"key_{i}", f"value {t}") for i, t in enumerate(texts(rng, a.facts, 4))]
     ftexts = [fact_text(k, v) for k, v in facts]

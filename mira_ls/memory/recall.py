@@ -79,6 +79,8 @@ DAY = 86400.0
 
 # (database, user, project, source, model, dimensions) -> (keys, ids, unit vectors)
 _MATRICES: dict[tuple[Any, ...], tuple[list[tuple[int, int]], list[int], np.ndarray]] = {}
+# (database, user, project, source, model, dimensions) -> (stamp, keys)
+_KEYS: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[tuple[int, int]]]] = {}
 _LOCK = threading.Lock()
 
 
@@ -193,6 +195,9 @@ class Recall:
     clock: Callable[[], float] = time.time
     _session: str | None = None
     _skip: tuple[set[int], set[int]] = field(default_factory=lambda: (set(), set()))
+    _keys: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _stamps: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    _counted: tuple[int, int] | None = None
 
     @classmethod
     def open(cls, store: Store, svc: LlmService, project_id: int | None, *,
@@ -211,8 +216,10 @@ class Recall:
         emb = self.embedder
         if emb is None or self.user_id is None:
             return None
-        if not q.has_vectors(self.store.conn(), self.user_id, self.project_id, emb.model,
-                             emb.dimensions):  # fmt: skip
+        if (
+            not any(self._keys[s] for s in ("fact", "message", "summary"))
+            and not (self._stamps.get("document", (0,))[0])
+        ):
             return None
         try:
             qv = emb.query_vector(question, project_id=self.project_id)
@@ -241,6 +248,7 @@ class Recall:
         if shown:
             self._skip[0].update(q.exchanges_of(conn, self.user_id, shown))
         words = terms.query_terms(question)
+        self._load_keys()
         qv = self._query_vector(question, notes)
         now = self.clock()
         found = self._facts(words, qv, now) + self._messages(words, qv, now)
@@ -248,6 +256,42 @@ class Recall:
         order = {"fact": 0, "document": 1, "summary": 2, "message": 3}
         found.sort(key=lambda m: (-m.score, order[m.kind], -m.at, m.id))
         return found, notes
+
+    def _load_keys(self) -> None:
+        """Each source's (item id, embedding id) keys in the embedder's space, read again
+        only when the source's stamp changed (store.memory_recall.stamps)."""
+        self._keys = {"fact": [], "message": [], "summary": []}
+        self._stamps = {}
+        self._counted = None
+        space = self._space()
+        if space is None or self.user_id is None:
+            return
+        conn = self.store.conn()
+        self._stamps = q.stamps(conn, self.user_id, self.project_id, *space)
+        readers = {"fact": lambda: q.fact_keys(conn, self.user_id, self.project_id, *space),
+                   "message": lambda: q.message_keys(conn, self.user_id, *space),
+                   "summary": lambda: q.summary_keys(conn, self.user_id, *space)}  # fmt: skip
+        for source, read in readers.items():
+            ck = (str(self.store.path), self.user_id, self.project_id, source, *space)
+            with _LOCK:
+                hit = _KEYS.get(ck)
+            if hit is not None and hit[0] == self._stamps[source]:
+                self._keys[source] = hit[1]
+                continue
+            keys = read() if self._stamps[source][0] else []
+            with _LOCK:
+                _KEYS.pop(ck, None)
+                _KEYS[ck] = (self._stamps[source], keys)
+                while len(_KEYS) > MATRIX_CACHE:
+                    _KEYS.pop(next(iter(_KEYS)))
+            self._keys[source] = keys
+
+    def _counts(self) -> tuple[int, int]:
+        """(messages, summaries) of the user, read once per question."""
+        if self._counted is None:
+            assert self.user_id is not None
+            self._counted = q.counts(self.store.conn(), self.user_id)
+        return self._counted
 
     def _space(self) -> tuple[str, int] | None:
         return (self.embedder.model, self.embedder.dimensions) if self.embedder else None
@@ -296,18 +340,21 @@ class Recall:
         conn = self.store.conn()
         assert self.user_id is not None
         sims: dict[int, tuple[float, str]] = {}
-        with_vector: set[int] = set()
         space = self._space()
         if qv is not None and space is not None:
-            keys = q.fact_keys(conn, self.user_id, self.project_id, *space)
-            with_vector = {i for i, _ in keys}
+            keys = self._keys["fact"]
             sims = {i: (s, "vector") for i, s in self._nearest("fact", keys, qv).items()}
-        facts = {f.id: f for f in fq.visible(conn, self.user_id, self.project_id)}
-        for f in facts.values():  # keyword for the facts without a vector
-            if f.id not in with_vector:
-                s = _keyword(words, fact_text(f.key, f.value))
-                if s >= KEYWORD_MIN:
-                    sims[f.id] = (s, "keyword")
+            visible = q.visible_fact_count(conn, self.user_id, self.project_id)
+            plain = (q.facts_without_vector(conn, self.user_id, self.project_id, *space)
+                     if visible > len(keys) else [])  # fmt: skip
+        else:
+            plain = fq.visible(conn, self.user_id, self.project_id)
+        facts = {f.id: f for f in plain}
+        for f in plain:  # keyword for the facts without a vector
+            s = _keyword(words, fact_text(f.key, f.value))
+            if s >= KEYWORD_MIN:
+                sims[f.id] = (s, "keyword")
+        facts.update(q.facts(conn, [i for i in sims if i not in facts]))
         out = []
         for fid, (s, via) in sims.items():
             row = facts.get(fid)
@@ -325,10 +372,10 @@ class Recall:
         space = self._space()
         sims: dict[int, tuple[float, str]] = {}
         if qv is not None and space is not None:
-            keys = q.message_keys(conn, self.user_id, *space)
+            keys = self._keys["message"]
             near = self._nearest("message", keys, qv, self._skip[0])
             sims = {i: (s, "vector") for i, s in near.items()}
-            if len(keys) >= q.counts(conn, self.user_id)[0]:
+            if len(keys) >= self._counts()[0]:
                 words = []  # every message has a vector: none to find by keyword
         without = space if qv is not None else None
         rows = {r.id: r for r in q.messages_matching(conn, self.user_id, words, PER_SOURCE * 5,
@@ -358,10 +405,10 @@ class Recall:
         space = self._space()
         sims: dict[int, tuple[float, str]] = {}
         if qv is not None and space is not None:
-            keys = q.summary_keys(conn, self.user_id, *space)
+            keys = self._keys["summary"]
             near = self._nearest("summary", keys, qv, self._skip[1])
             sims = {i: (s, "vector") for i, s in near.items()}
-            if len(keys) >= q.counts(conn, self.user_id)[1]:
+            if len(keys) >= self._counts()[1]:
                 words = []  # every summary has a vector: none to find by keyword
         without = space if qv is not None else None
         rows = {r.id: r for r in q.summaries_matching(conn, self.user_id, words,

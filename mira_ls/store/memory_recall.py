@@ -13,10 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store import memory_facts as fq
 from mira_ls.store.connection import Connection
-from mira_ls.store.memory_facts import drop_unused_embeddings
+from mira_ls.store.memory_facts import FactRow, drop_unused_embeddings
 
 _ROLES = "('user', 'assistant')"
+# The ids of one embedding space, read from the (model, dimensions, text_hash) index alone:
+# joining the embeddings table itself would read every vector's row.
+_SPACE = "(SELECT id FROM embeddings WHERE model = ? AND dimensions = ?)"
 
 
 def _like(term: str) -> str:
@@ -35,12 +39,28 @@ def fact_keys(
         for r in conn.execute(
             "SELECT f.id, v.embedding_id FROM memory_facts f"
             " JOIN memory_fact_vectors v ON v.fact_id = f.id"
-            " JOIN embeddings e ON e.id = v.embedding_id"
             " WHERE f.user_id = ? AND (f.project_id IS NULL OR f.project_id IS ?)"
-            " AND f.deprecated = 0 AND e.model = ? AND e.dimensions = ? ORDER BY f.id",
+            f" AND f.deprecated = 0 AND v.embedding_id IN {_SPACE} ORDER BY f.id",
             (user_id, project_id, model, dimensions),
         )
     ]
+
+
+def facts_without_vector(
+    conn: Connection, user_id: int, project_id: int | None, model: str, dimensions: int
+) -> list[FactRow]:
+    """The visible current facts with no vector in this space (found by keyword)."""
+    have = {i for i, _ in fact_keys(conn, user_id, project_id, model, dimensions)}
+    return [f for f in fq.visible(conn, user_id, project_id) if f.id not in have]
+
+
+def facts(conn: Connection, fact_ids: Sequence[int]) -> dict[int, FactRow]:
+    out: dict[int, FactRow] = {}
+    for i in dict.fromkeys(fact_ids):
+        f = fq.get(conn, i)
+        if f is not None:
+            out[i] = f
+    return out
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -66,9 +86,8 @@ def message_keys(
         for r in conn.execute(
             "SELECT m.entry_id, m.embedding_id FROM message_embeddings m"
             " JOIN memory_entries e ON e.id = m.entry_id JOIN sessions s ON s.id = e.session_id"
-            " JOIN embeddings v ON v.id = m.embedding_id"
-            " WHERE s.user_id = ? AND m.collection = 'conversation' AND v.model = ?"
-            " AND v.dimensions = ? ORDER BY m.entry_id",
+            " WHERE s.user_id = ? AND m.collection = 'conversation'"
+            f" AND m.embedding_id IN {_SPACE} ORDER BY m.entry_id",
             (user_id, model, dimensions),
         )
     ]
@@ -115,9 +134,8 @@ def messages_matching(
     extra = ""
     if without_vector_in is not None:
         extra = (
-            " AND NOT EXISTS (SELECT 1 FROM message_embeddings m JOIN embeddings v"
-            " ON v.id = m.embedding_id WHERE m.entry_id = e.id AND v.model = ?"
-            " AND v.dimensions = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM message_embeddings m WHERE m.entry_id = e.id"
+            " AND m.model = ? AND m.dimension = ? AND m.embedding_id IS NOT NULL)"
         )
         args += list(without_vector_in)
     rows = conn.execute(
@@ -181,8 +199,8 @@ def summary_keys(
         (int(r[0]), int(r[1]))
         for r in conn.execute(
             "SELECT r.id, r.embedding_id FROM rolling_summaries r"
-            " JOIN sessions s ON s.id = r.session_id JOIN embeddings v ON v.id = r.embedding_id"
-            " WHERE s.user_id = ? AND v.model = ? AND v.dimensions = ? ORDER BY r.id",
+            " JOIN sessions s ON s.id = r.session_id"
+            f" WHERE s.user_id = ? AND r.embedding_id IN {_SPACE} ORDER BY r.id",
             (user_id, model, dimensions),
         )
     ]
@@ -230,10 +248,7 @@ def summaries_matching(
     args.append(not_session)
     extra = ""
     if without_vector_in is not None:
-        extra = (
-            " AND NOT EXISTS (SELECT 1 FROM embeddings v WHERE v.id = r.embedding_id"
-            " AND v.model = ? AND v.dimensions = ?)"
-        )
+        extra = f" AND (r.embedding_id IS NULL OR r.embedding_id NOT IN {_SPACE})"
         args += list(without_vector_in)
     rows = conn.execute(
         f"{_SUM} WHERE s.user_id = ? AND ({cond}) AND r.session_id IS NOT ?{extra}"
@@ -255,45 +270,6 @@ def forget_summary(conn: Connection, user_id: int, summary_id: int) -> SummaryHi
     if emb is not None and emb[0] is not None:
         drop_unused_embeddings(conn, [int(emb[0])])
     return _summary(row)
-
-
-def has_vectors(
-    conn: Connection, user_id: int, project_id: int | None, model: str, dimensions: int
-) -> bool:
-    """Whether any of the user's facts, messages, summaries or document chunks has a
-    vector in this space (else a question's vector would be made for nothing)."""
-    space = " AND v.model = ? AND v.dimensions = ?"
-    r = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM memory_facts f JOIN memory_fact_vectors m"
-        " ON m.fact_id = f.id JOIN embeddings v ON v.id = m.embedding_id WHERE f.user_id = ?"
-        f" AND (f.project_id IS NULL OR f.project_id IS ?) AND f.deprecated = 0{space})"
-        " OR EXISTS (SELECT 1 FROM message_embeddings m JOIN memory_entries e"
-        " ON e.id = m.entry_id JOIN sessions s ON s.id = e.session_id JOIN embeddings v"
-        f" ON v.id = m.embedding_id WHERE s.user_id = ?{space})"
-        " OR EXISTS (SELECT 1 FROM rolling_summaries r JOIN sessions s ON s.id = r.session_id"
-        f" JOIN embeddings v ON v.id = r.embedding_id WHERE s.user_id = ?{space})"
-        " OR EXISTS (SELECT 1 FROM document_chunks c JOIN documents d ON d.id = c.document_id"
-        " JOIN embeddings v ON v.id = c.embedding_id"
-        f" WHERE (d.user_id = ? OR d.user_id IS NULL){space})",
-        (user_id, project_id, model, dimensions, user_id, model, dimensions, user_id, model,
-         dimensions, user_id, model, dimensions),
-    ).fetchone()  # fmt: skip
-    return bool(r[0])
-
-
-def session_items(conn: Connection, session_id: str) -> tuple[set[int], set[int]]:
-    """(message ids, summary ids) of one session."""
-    msgs = {
-        int(r[0])
-        for r in conn.execute("SELECT id FROM memory_entries WHERE session_id = ?", (session_id,))
-    }
-    sums = {
-        int(r[0])
-        for r in conn.execute(
-            "SELECT id FROM rolling_summaries WHERE session_id = ?", (session_id,)
-        )
-    }
-    return msgs, sums  # fmt: skip
 
 
 def exchanges_of(conn: Connection, user_id: int, question: str) -> set[int]:
@@ -323,14 +299,64 @@ def exchanges_of(conn: Connection, user_id: int, question: str) -> set[int]:
 def counts(conn: Connection, user_id: int) -> tuple[int, int]:
     """(user/assistant messages, summaries) of the user: when as many have a vector, none
     is left to find by keyword."""
-    m = conn.execute(
-        "SELECT count(*) FROM memory_entries e JOIN sessions s ON s.id = e.session_id"
-        f" WHERE s.user_id = ? AND e.role IN {_ROLES}",
-        (user_id,),
-    ).fetchone()
     r = conn.execute(
-        "SELECT count(*) FROM rolling_summaries r JOIN sessions s ON s.id = r.session_id"
-        " WHERE s.user_id = ?",
-        (user_id,),
+        "SELECT total(s.message_count), (SELECT count(*) FROM rolling_summaries r"
+        " JOIN sessions t ON t.id = r.session_id WHERE t.user_id = ?)"
+        " FROM sessions s WHERE s.user_id = ?",
+        (user_id, user_id),
     ).fetchone()
-    return int(m[0]), int(r[0])
+    return int(r[0] or 0), int(r[1] or 0)
+
+
+def stamps(conn: Connection, user_id: int, project_id: int | None, model: str, dimensions: int
+           ) -> dict[str, tuple[Any, ...]]:  # fmt: skip
+    """source -> what changes whenever its vectors' keys (``*_keys``) change, read without
+    touching a vector or the embeddings table: a cached key list is reused while equal."""
+    fact = conn.execute(
+        "SELECT count(*), total(f.id), total(v.embedding_id), total(f.id * v.embedding_id),"
+        " total(f.deprecated), max(f.updated_at) FROM memory_fact_vectors v"
+        " JOIN memory_facts f ON f.id = v.fact_id WHERE f.user_id = ?"
+        " AND (f.project_id IS NULL OR f.project_id IS ?)",
+        (user_id, project_id),
+    ).fetchone()
+    msg = conn.execute(
+        "SELECT count(*), total(entry_id), total(embedding_id), total(entry_id * embedding_id)"
+        " FROM message_embeddings WHERE model = ? AND dimension = ?"
+        " AND collection = 'conversation'",
+        (model, dimensions),
+    ).fetchone()
+    summ = conn.execute(
+        "SELECT count(*), total(id), total(embedding_id), total(id * embedding_id)"
+        " FROM rolling_summaries WHERE embedding_id IS NOT NULL"
+    ).fetchone()
+    doc = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM document_chunks WHERE embedding_model = ?"
+        " AND embedding_id IS NOT NULL)",
+        (model,),
+    ).fetchone()
+    return {"fact": tuple(fact), "message": tuple(msg), "summary": tuple(summ),
+            "document": tuple(doc)}  # fmt: skip
+
+
+def visible_fact_count(conn: Connection, user_id: int, project_id: int | None) -> int:
+    r = conn.execute(
+        "SELECT count(*) FROM memory_facts WHERE user_id = ?"
+        " AND (project_id IS NULL OR project_id IS ?) AND deprecated = 0",
+        (user_id, project_id),
+    ).fetchone()
+    return int(r[0])
+
+
+def session_items(conn: Connection, session_id: str) -> tuple[set[int], set[int]]:
+    """(message ids, summary ids) of one session."""
+    msgs = {
+        int(r[0])
+        for r in conn.execute("SELECT id FROM memory_entries WHERE session_id = ?", (session_id,))
+    }
+    sums = {
+        int(r[0])
+        for r in conn.execute(
+            "SELECT id FROM rolling_summaries WHERE session_id = ?", (session_id,)
+        )
+    }
+    return msgs, sums
