@@ -311,14 +311,7 @@ class Recall:
         if hit is not None and hit[0] == keys:
             ids, mat = hit[1], hit[2]
         else:
-            blobs = dq.embedding_vectors(self.store.conn(), [e for _, e in keys])
-            pairs = [(i, blobs[e]) for i, e in keys if e in blobs]
-            ids = [i for i, _ in pairs]
-            if pairs:
-                mat = np.stack([from_blob(b) for _, b in pairs])
-                mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
-            else:
-                mat = np.zeros((0, len(qv)), dtype="<f4")
+            ids, mat = self._load_matrix(keys, len(qv))
             with _LOCK:
                 _MATRICES.pop(ck, None)
                 _MATRICES[ck] = (keys, ids, mat)
@@ -326,12 +319,26 @@ class Recall:
                     _MATRICES.pop(next(iter(_MATRICES)))
         if not ids or mat.shape[1] != len(qv):
             return {}
-        sims = mat @ qv.astype(mat.dtype)
+        qv = qv.astype(mat.dtype)
         k = min(PER_SOURCE + len(skip), len(ids))
-        top = np.argpartition(-sims, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
-        ranked = sorted(top.tolist(), key=lambda i: -sims[i])
+        full = mat @ qv
+        top = np.argpartition(-full, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+        sims = {int(i): float(full[i]) for i in top}
+        ranked = sorted(sims, key=lambda i: -sims[i])
         kept = [i for i in ranked if sims[i] >= VECTOR_MIN and ids[i] not in skip]
-        return {ids[i]: float(sims[i]) for i in kept[:PER_SOURCE]}
+        return {ids[i]: sims[i] for i in kept[:PER_SOURCE]}
+
+    def _load_matrix(self, keys: list[tuple[int, int]], dims: int
+                     ) -> tuple[list[int], np.ndarray]:  # fmt: skip
+        """(item ids, their unit vectors as rows)."""
+        blobs = dq.embedding_vectors(self.store.conn(), [e for _, e in keys])
+        pairs = [(i, blobs[e]) for i, e in keys if e in blobs]
+        ids = [i for i, _ in pairs]
+        if not pairs:
+            return ids, np.zeros((0, dims), dtype="<f4")
+        mat = np.stack([from_blob(b) for _, b in pairs])
+        mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
+        return ids, mat
 
     def _same(self, project_id: int | None) -> float:
         return 1.0 if project_id is not None and project_id == self.project_id else 0.0

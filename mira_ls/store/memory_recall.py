@@ -319,11 +319,14 @@ def stamps(conn: Connection, user_id: int, project_id: int | None, model: str, d
         " AND (f.project_id IS NULL OR f.project_id IS ?)",
         (user_id, project_id),
     ).fetchone()
+    # Over the whole table, each aggregate from its own covering index (not the rows).
     msg = conn.execute(
-        "SELECT count(*), total(entry_id), total(embedding_id), total(entry_id * embedding_id)"
-        " FROM message_embeddings WHERE model = ? AND dimension = ?"
-        " AND collection = 'conversation'",
-        (model, dimensions),
+        "SELECT (SELECT count(*) FROM message_embeddings),"
+        " (SELECT total(embedding_id) FROM message_embeddings INDEXED BY"
+        "  idx_message_embeddings_embedding),"
+        " (SELECT total(entry_id) FROM message_embeddings INDEXED BY"
+        "  idx_message_embeddings_entry),"
+        " (SELECT max(id) FROM message_embeddings)"
     ).fetchone()
     summ = conn.execute(
         "SELECT count(*), total(id), total(embedding_id), total(id * embedding_id)"
