@@ -277,3 +277,71 @@ def test_memory_off_recalls_nothing_and_asks_nothing(
     sent = world.srv.chat_requests()[-1].body["messages"][-1]["content"]
     assert "What I remember" not in sent
     assert len(world.srv.embedding_requests()) == before
+
+
+def test_explain_recalls_but_the_mcp_bundles_never_carry_memory(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mira_ls.mcp_server import bundles
+    from mira_ls.mcp_server.workspace import Workspace
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    fid = fact(world, "helper_rule", "helper must stay pure", embed=False)
+    state, session = chat.ChatState(), world.session()
+    uri = (world.root / "app.py").as_uri()
+    text = (world.root / "app.py").read_text()
+    line = text.splitlines().index("def helper(x):")
+    loc = session.locate(world.root / "app.py")
+    assert loc is not None
+    prep = chat.prepare(state, session, "explain",
+                        {"uri": uri, "position": {"line": line, "character": 4}},
+                        lambda u: (loc, text), "utf-16")  # fmt: skip
+    assert prep.question.context is not None
+    assert "## What I remember" in prep.question.context.text
+    assert f"[fact #{fid}, " in prep.question.context.text
+    ws = Workspace(world.store, world.root, world.settings)
+    b = bundles.explain(ws, "app.py", line + 1)
+    assert "What I remember" not in b.prompt() and "helper must stay pure" not in b.prompt()
+
+
+def test_memory_cli_forgets_a_message_or_a_summary(world: World) -> None:
+    import json
+
+    from tests.support.cli import run_cli
+    from tests.support.llm_world import KEY
+
+    env = {"MIRA_DB": str(world.store.path), "MIRA_OPENAI_API_KEY": KEY,
+           "MIRA_LLM_BASE_URL": world.srv.base_url}  # fmt: skip
+    sid = uuid.uuid4().hex
+    eid = message(world, "we pin numpy below two", salience=0.7, session=sid)
+    with world.store.write() as w:
+        w.execute("INSERT INTO rolling_summaries(session_id, window_size, first_entry_id,"
+                  " last_entry_id, message_count, content) VALUES (?, 10, ?, ?, 10, 'Pinned.')",
+                  (sid, eid, eid))  # fmt: skip
+    summary = count(world, "SELECT id FROM rolling_summaries")
+    gone = run_cli("memory", "forget", "--message", str(eid), "--json", env=env, cwd=world.root)
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout)["id"] == eid
+    assert count(world, "SELECT count(*) FROM memory_entries WHERE id = ?", eid) == 0
+    assert count(world, "SELECT count(*) FROM message_embeddings") == 0
+    again = run_cli("memory", "forget", "--message", str(eid), env=env, cwd=world.root)
+    assert again.returncode == 1 and f"no chat message #{eid}" in again.stderr
+    s = run_cli("memory", "forget", "--summary", str(summary), env=env, cwd=world.root)
+    assert s.returncode == 0 and f"forgot summary #{summary}" in s.stdout
+    assert count(world, "SELECT count(*) FROM rolling_summaries") == 0
+    both = run_cli("memory", "forget", "3", "--message", "4", env=env, cwd=world.root)
+    assert both.returncode == 1 and "one thing at a time" in both.stderr
+
+
+def test_mira_forget_takes_a_message_or_summary_id(world: World) -> None:
+    from mira_ls.features import memory as memory_cmds
+    from mira_ls.features.memory import MemoryInputError
+
+    eid = message(world, "we pin numpy below two", salience=0.7)
+    out = memory_cmds.forget(world.session(), world.service(), {"message": eid})
+    assert out == {"forgotten": [{"kind": "message", "id": eid}],
+                   "message": f"Forgot message #{eid}."}  # fmt: skip
+    assert count(world, "SELECT count(*) FROM memory_entries WHERE id = ?", eid) == 0
+    for bad in ({"message": eid}, {"summary": 99}, {"message": "x"}):
+        with pytest.raises(MemoryInputError):
+            memory_cmds.forget(world.session(), world.service(), bad)

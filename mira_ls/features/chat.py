@@ -495,7 +495,7 @@ def _prepare_explain(
             "symbol first and run it again."
         )
     name = _symbol_name(session, where)
-    about = f"{name or ''} {where.rel_path} {_lines_at(where)}"
+    about = f"{name} {where.rel_path}" if name else f"{where.rel_path} {_lines_at(where)}"
     shown = f"Explain {name or f'{where.rel_path}:{where.line}'}"
     recalled = _recall(state, session, about, where.project_id, asker, shown, secrets)
     bundle = _context(session, where, secrets, _memory_extra(recalled) or None)
@@ -511,7 +511,8 @@ def _prepare_explain(
 
 
 def _lines_at(where: ctx.Where) -> str:
-    """The cursor's line and the next two: what an explain recalls memories by."""
+    """The cursor's line and the next two: what an explain outside any definition recalls
+    memories by (inside one, its qualified name and file)."""
     lines = where.text.splitlines()
     return " ".join(lines[max(0, where.line - 1) : where.line + 2])[:500]
 
