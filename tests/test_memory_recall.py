@@ -345,3 +345,17 @@ def test_mira_forget_takes_a_message_or_summary_id(world: World) -> None:
     for bad in ({"message": eid}, {"summary": 99}, {"message": "x"}):
         with pytest.raises(MemoryInputError):
             memory_cmds.forget(world.session(), world.service(), bad)
+
+
+def test_mira_ls_chat_prints_the_footer_on_stderr(world: World, tmp_path: Path) -> None:
+    from tests.support.cli import run_cli
+    from tests.support.llm_world import KEY
+
+    env = {"MIRA_DB": str(world.store.path), "MIRA_OPENAI_API_KEY": KEY,
+           "MIRA_LLM_BASE_URL": world.srv.base_url, "MIRA_LLM_MAX_RETRIES": "0",
+           "XDG_STATE_HOME": str(tmp_path / "state")}  # fmt: skip
+    fid = fact(world, "package_manager", "Poetry", embed=False)
+    out = run_cli("chat", "which package manager do we use?", env=env, cwd=world.root)
+    assert out.returncode == 0, out.stderr
+    assert f"Remembered: fact #{fid} (a wrong one: `mira-ls memory forget {fid}`)" in out.stderr
+    assert "Remembered:" not in out.stdout  # the answer alone goes to stdout
