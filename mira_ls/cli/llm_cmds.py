@@ -238,6 +238,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     elif not text.endswith("\n"):
         sys.stdout.write("\n")
     print(("cached: " if result.cached else "") + result.cost, file=sys.stderr)
+    if result.remembered:
+        print(result.remembered, file=sys.stderr)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"answer saved to {result.file}", file=sys.stderr)

@@ -26,8 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--all", action="store_true", help="include facts no longer true")
     a = action("add", "tell mira-ls something to remember (the LLM extracts the facts)")
     a.add_argument("text", metavar="TEXT")
-    a = action("forget", "forget a fact by its id, or the facts some words name")
-    a.add_argument("what", metavar="ID_OR_TEXT")
+    a = action("forget", "forget a fact by its id or words from it (or --message/--summary ID)")
+    a.add_argument("what", metavar="ID_OR_TEXT", nargs="?")
+    a.add_argument("--message", type=int, metavar="ID", help="forget one chat message instead")
+    a.add_argument("--summary", type=int, metavar="ID", help="forget one rolling summary instead")
     action("profile", "your profile, folded from the facts")
     action("analyze", "analyse chat messages not analysed yet (salience, intent, topics)")
     action("summarize", "summarise each complete block of 10 chat messages (and of 100)")
@@ -72,7 +74,12 @@ def _action(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
         print(f"cost {r.cost_micro / 1e6:.4f} USD, {r.calls} calls", file=sys.stderr)
         data = [dict(fact_json(c.fact), action=c.action, previous=c.previous) for c in r.changes]
         return data, r.message
+    if act == "forget" and (args.message is not None or args.summary is not None):
+        return _forget_other(args, mem)
     if act == "forget":
+        if not args.what:
+            raise CliError("Say what to forget: a fact's id or words from it, --message ID or "
+                           "--summary ID.")  # fmt: skip
         gone = mem.forget(args.what)
         n = len(gone)
         text = f"forgot {n} fact{'s' * (n != 1)}: " + "; ".join(_line(f) for f in gone)
@@ -83,6 +90,25 @@ def _action(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
         return _summarize(mem)
     p = mem.profile()
     return p, _profile_text(p)
+
+
+def _forget_other(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
+    """A message (with its analysis and vector) or a summary (with its vector)."""
+    from mira_ls.memory import recall
+
+    if args.what or (args.message is not None and args.summary is not None):
+        raise CliError("Forget one thing at a time: a fact, --message ID or --summary ID.")
+    if args.message is not None:
+        msg = recall.forget_message(mem.store, args.message)
+        if msg is None:
+            raise CliError(f"There is no chat message #{args.message} of yours.")
+        data = {"kind": "message", "id": msg.id, "role": msg.role, "session": msg.session_id}
+        return data, f"forgot message #{msg.id} ({msg.role}): {msg.content[:80]}"
+    s = recall.forget_summary(mem.store, args.summary)
+    if s is None:
+        raise CliError(f"There is no summary #{args.summary} of yours.")
+    data = {"kind": "summary", "id": s.id, "messages": s.message_count}
+    return data, f"forgot summary #{s.id} of {s.message_count} messages: {s.content[:80]}"
 
 
 def _analyze(mem: Any) -> tuple[Any, str]:

@@ -37,6 +37,7 @@ from mira_ls.llm.patch_guard import guard_for
 from mira_ls.llm.pricing import usd
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import Answer, LlmService, Question
+from mira_ls.memory.recall import RECALL_SHARE, Recall, Recalled, footer
 from mira_ls.store import Store
 from mira_ls.store import llm_queries as lq
 from mira_ls.tasks import artifacts
@@ -118,6 +119,7 @@ class Prepared:
     diagnostic: dict[str, Any] | None = None
     error_id: int | None = None  # fix_error: the stored build error the diagnostic shows
     patterns: list[int] = field(default_factory=list)  # fix_error: 'What worked before'
+    recalled: Recalled | None = None  # chat and explain: what memory added to the context
 
 
 def _shown(value: Any) -> str:
@@ -351,9 +353,36 @@ def _prepare(
     # chat and explain need a place unless a question stands on its own
     where = _where(session, documents, uri, pos, rng, encoding)[0] if uri is not None else None
     if op == "explain" or (op == "chat" and not question):
-        return _prepare_explain(session, op, where, uri, secrets, asker)
+        return _prepare_explain(state, session, op, where, uri, secrets, asker)
     assert question is not None
-    return _prepare_chat(session, question, where, uri, secrets, asker)
+    return _prepare_chat(state, session, question, where, uri, secrets, asker)
+
+
+def _recall(
+    state: ChatState,
+    session: Session,
+    question: str,
+    project_id: int | None,
+    asker: _Asker,
+    shown: str,
+    secrets: tuple[str, ...],
+) -> Recalled | None:
+    """What memory recalls for the question, within its share of the context budget,
+    leaving out the conversation the question joins (its history); None when memory is
+    off. Only mira-ls's own chat and explain call this: the MCP bundles never carry memory."""
+    if session.store is None or not session.settings.memory.enabled:
+        return None
+    svc = state.service(session)
+    pid = None if project_id == NO_PROJECT else project_id
+    share = int(session.settings.llm.context_tokens * RECALL_SHARE)
+    joins = svc.conversations.current(pid, session_id=asker.session_id, new=asker.new_session)
+    recorded = svc.scrub(redact(shown, secrets))  # the question as memory_entries keeps it
+    recall = Recall.open(session.store, svc, pid, enabled=True)
+    return recall.recall(question, share, joins, recorded)
+
+
+def _memory_extra(recalled: Recalled | None) -> list[ctx.Section]:
+    return [recalled.section] if recalled is not None and recalled.section is not None else []
 
 
 def _prepare_review(
@@ -464,6 +493,7 @@ def _prepare_fix(
 
 
 def _prepare_explain(
+    state: ChatState,
     session: Session,
     op: str,
     where: ctx.Where | None,
@@ -479,19 +509,30 @@ def _prepare_explain(
             "symbol first and run it again."
         )
     name = _symbol_name(session, where)
-    bundle = _context(session, where, secrets)
-    req = prompts.explain(name) if name else prompts.explain_here()
+    about = f"{name} {where.rel_path}" if name else f"{where.rel_path} {_lines_at(where)}"
     shown = f"Explain {name or f'{where.rel_path}:{where.line}'}"
+    recalled = _recall(state, session, about, where.project_id, asker, shown, secrets)
+    bundle = _context(session, where, secrets, _memory_extra(recalled) or None)
+    req = prompts.explain(name) if name else prompts.explain_here()
     return Prepared(
         "explain",
         shown,
         asker.question(req, shown, "explain", bundle, where.project_id, where.root),
         where,
         uri,
+        recalled=recalled,
     )
 
 
+def _lines_at(where: ctx.Where) -> str:
+    """The cursor's line and the next two: what an explain outside any definition recalls
+    memories by (inside one, its qualified name and file)."""
+    lines = where.text.splitlines()
+    return " ".join(lines[max(0, where.line - 1) : where.line + 2])[:500]
+
+
 def _prepare_chat(
+    state: ChatState,
     session: Session,
     question: str,
     where: ctx.Where | None,
@@ -502,7 +543,8 @@ def _prepare_chat(
     follow_up = not asker.new_session
     title = redact(question, secrets)[:60]  # scrub first: a cut key would not match
     if where is not None:
-        bundle = _context(session, where, secrets)
+        recalled = _recall(state, session, question, where.project_id, asker, question, secrets)
+        bundle = _context(session, where, secrets, _memory_extra(recalled) or None)
         return Prepared(
             "chat",
             title,
@@ -517,10 +559,15 @@ def _prepare_chat(
             ),
             where,
             uri,
+            recalled=recalled,
         )
     project = session.roots[0] if session.roots else None
+    placed = project is not None and project.project_id != NO_PROJECT
+    pid = project.project_id if project is not None and placed else None
+    recalled = _recall(state, session, question, pid, asker, question, secrets)
+    extra = _memory_extra(recalled)
     related = None
-    if project is not None and session.store is not None and project.project_id != NO_PROJECT:
+    if project is not None and session.store is not None and placed:
         related = ctx.assemble_unplaced(
             session.store,
             session.settings,
@@ -529,7 +576,10 @@ def _prepare_chat(
             question,
             budget=session.settings.llm.context_tokens,
             secrets=secrets,
+            extra=extra,
         )
+    elif extra:  # outside any workspace: what is remembered is the whole context
+        related = ctx.assemble_sections(extra, session.settings.llm.context_tokens, secrets)
     return Prepared(
         "chat",
         title,
@@ -542,6 +592,7 @@ def _prepare_chat(
             project.root if project else None,
             with_history=follow_up,
         ),
+        recalled=recalled,
     )
 
 
@@ -557,7 +608,9 @@ def answer_path(op: str, title: str, answer_id: str) -> Path:
     return paths.answers_dir() / f"{stamp}-{op}-{slug}-{answer_id[:6]}.md"
 
 
-def write_answer(prep: Prepared, answer: Answer, answer_id: str, notes: list[str]) -> Path:
+def write_answer(
+    prep: Prepared, answer: Answer, answer_id: str, notes: list[str], remembered: str = ""
+) -> Path:
     path = answer_path(prep.op, prep.title, answer_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -569,6 +622,8 @@ def write_answer(prep: Prepared, answer: Answer, answer_id: str, notes: list[str
         "",
         f"*{answer.cost_line()}*",
     ]
+    if remembered:
+        lines.append(f"*{remembered}*")
     for n in notes:
         lines.append(f"*Note: {n}*")
     if prep.question.context is not None and prep.question.context.sections:
@@ -609,6 +664,8 @@ class ChatResult:
     edit_sizes: list[str] = field(default_factory=list)  # "+N -M" per file, as edit_files
     edit_refused: str | None = None  # why a fix's diff is not offered
     estimated: bool = False  # the endpoint reported no usage: token counts are ours
+    remembered: str = ""  # the footer naming the memories the context carried
+    memories: list[dict[str, Any]] = field(default_factory=list)  # those memories
 
     def as_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -705,9 +762,15 @@ def _result(
         seq,
         estimated=answer.estimated,
     )
+    if prep.recalled is not None:
+        result.notes.extend(prep.recalled.notes)
+        context = prep.question.context
+        used = prep.recalled.used(context.sections if context is not None else [])
+        result.remembered = footer(used)
+        result.memories = [m.as_json() for m in used]
     if prep.op in ("fix_error", "chat") and answer.text and prep.where is not None:
         _offer_patch(state, session, prep, answer.text, result)
-    path = write_answer(prep, answer, aid, result.notes)
+    path = write_answer(prep, answer, aid, result.notes, result.remembered)
     result.file = str(path)
     result.uri = path.as_uri()
     result.text = answer.text

@@ -56,7 +56,11 @@ def remember(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str
 
 
 def forget(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
-    """{id} or {query} -> {forgotten: [fact...], message}; rows and vectors are gone."""
+    """{id} or {query} -> {forgotten: [fact...], message}; {message: N} or {summary: N}
+    -> {forgotten: [{kind, id}], message}; rows and vectors are gone."""
+    for kind in ("message", "summary"):
+        if kind in arg:
+            return _forget_other(session, kind, arg[kind])
     what = arg.get("id", arg.get("query"))
     if isinstance(what, bool) or not isinstance(what, int | str) or not str(what).strip():
         raise MemoryInputError('Say what to forget: {"id": N} or {"query": "words from it"}.')
@@ -68,6 +72,19 @@ def forget(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, 
     names = "; ".join(f"#{f.id} {f.key}: {f.value}" for f in gone)
     return {"forgotten": [fact_json(f) for f in gone],
             "message": f"Forgot {n} fact{'s' * (n != 1)}: {names}."}  # fmt: skip
+
+
+def _forget_other(session: Session, kind: str, value: Any) -> dict[str, Any]:
+    from mira_ls.memory import recall
+
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MemoryInputError(f'Say which {kind} to forget by its id: {{"{kind}": N}}.')
+    if session.store is None:
+        raise MemoryInputError("mira-ls has no database, so it remembers nothing.")
+    forget = recall.forget_message if kind == "message" else recall.forget_summary
+    if forget(session.store, value) is None:
+        raise MemoryInputError(f"There is no {kind} #{value} of yours.")
+    return {"forgotten": [{"kind": kind, "id": value}], "message": f"Forgot {kind} #{value}."}
 
 
 def memory(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:

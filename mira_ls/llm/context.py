@@ -492,12 +492,22 @@ def assemble_unplaced(
     *,
     budget: int = DEFAULT_TOKENS,
     secrets: tuple[str, ...] = (),
+    extra: list[Section] | None = None,
 ) -> ContextBundle | None:
-    """The context of a question without a position; None when no provider found any."""
+    """The context of a question without a position (with the caller's ``extra`` sections,
+    e.g. what memory recalls); None when no provider found any."""
     asked = Unplaced(store, settings, project_id, root, question, secrets)
     sections = [s for provider in _question_providers() for s in provider(asked)]
+    sections += list(extra or [])
     if not sections:
         return None
+    return assemble_sections(sections, budget, secrets)
+
+
+def assemble_sections(
+    sections: list[Section], budget: int, secrets: tuple[str, ...] = ()
+) -> ContextBundle:
+    """Sections redacted and fitted to ``budget`` as a bundle (no position, no file)."""
     for s in sections:
         s.body = redact(s.body, secrets)
     chosen, dropped = fit(sections, budget)

@@ -59,6 +59,20 @@ class Conversations:
             q.create_session(conn, sid, user, project_id, None, client_name, now)
             return sid
 
+    def current(
+        self, project_id: int | None, *, session_id: str | None = None, new: bool = False
+    ) -> str | None:
+        """The session ``session_for`` would pick, without creating one (None: a new one)."""
+        conn = self.store.conn()
+        user = q.user_id_of(conn, username())
+        if user is None or (new and not session_id):
+            return None
+        if session_id:
+            s = q.get_session(conn, session_id)
+            return s.id if s is not None else None
+        s = q.latest_session(conn, user, project_id, int(self.clock()) - SESSION_IDLE_S)
+        return s.id if s is not None else None
+
     def history(self, session_id: str, max_tokens: int) -> list[dict[str, Any]]:
         """User/assistant messages of the session that fit ``max_tokens``, oldest first.
 

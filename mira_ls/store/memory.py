@@ -20,6 +20,12 @@ def local_user_id(conn: Connection, username: str) -> int:
     return int(conn.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()[0])
 
 
+def user_id_of(conn: Connection, username: str) -> int | None:
+    """The users row of ``username`` without creating it."""
+    r = conn.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()
+    return int(r[0]) if r else None
+
+
 @dataclass(frozen=True)
 class SessionRow:
     id: str
