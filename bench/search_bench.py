@@ -13,7 +13,10 @@
   the same code minus the FTS5 work. ``--baseline SRC`` adds another mira-ls source tree
   (e.g. ``git archive`` of the parent of the commit adding migrations/016_search.sql) as
   a third variant; it differs from this checkout by every later commit too, so its ratio
-  is reported beside, not instead.
+  is reported beside, not instead. ``timed_functions``: one more index of this checkout
+  with the keyword index's functions timed in each process (the workers' search-row
+  building, the main process's FTS5 inserts), as shares of the workers' CPU and of the
+  index's wall.
 - ``embeddings`` (per ``--dims``): the loopback OpenAI-compatible server of
   tests/support/openai_server.py (deterministic vectors from words) runs as a child
   process that reports its embedding request count on demand; ``mira-ls embed ROOT
@@ -84,6 +87,41 @@ if os.environ.get("MIRA_BENCH_NO_FTS") == "1":
     indexer.backfill_search = lambda *a, **k: 0
 """
 
+# The same, timing the keyword index's functions instead: each process rewrites
+# MIRA_BENCH_TIME_FTS/<pid>.json with its totals after every call (pool workers end with
+# os._exit: no atexit).
+_TIME_FTS = """
+import os
+out = os.environ.get("MIRA_BENCH_TIME_FTS")
+if out:
+    import json, resource, time
+    from mira_ls.index import worker
+    from mira_ls.store import search as search_store
+
+    totals = {}
+
+    def timed(name, fn):
+        def wrapped(*a, **k):
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                t = totals.setdefault(name, [0.0, 0.0, 0])
+                t[0] += time.perf_counter() - w
+                t[1] += time.process_time() - c
+                t[2] += 1
+                ru = resource.getrusage(resource.RUSAGE_SELF)
+                with open(os.path.join(out, f"{os.getpid()}.json"), "w") as f:
+                    json.dump({"totals": totals, "cpu": ru.ru_utime + ru.ru_stime}, f)
+        return wrapped
+
+    worker.search_rows = timed("search_rows", worker.search_rows)
+    search_store.insert_symbol_rows = timed("insert_symbol_rows", search_store.insert_symbol_rows)
+    search_store.replace_symbol_rows = timed(
+        "replace_symbol_rows", search_store.replace_symbol_rows
+    )
+"""
+
 # The loopback server as a child process: prints its port, then answers "count" on stdin
 # with the number of embedding requests (inputs summed after a space) it has received.
 _SERVER = """
@@ -129,14 +167,14 @@ def _ms(xs: list[float]) -> dict[str, float]:
     return {"p50_ms": round(_pct(xs, 0.5), 1), "p95_ms": round(_pct(xs, 0.95), 1)}
 
 
-def _timed_index(src: Path, root: Path, db: Path, extra_path: Path | None = None) -> Any:
+def _timed_index(
+    src: Path, root: Path, db: Path, extra_path: Path | None = None, env_add: Any = None
+) -> Any:
     for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         if p.exists():
             p.unlink()
     path = [str(src)] if extra_path is None else [str(extra_path), str(src)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
-    if extra_path is not None:
-        env["MIRA_BENCH_NO_FTS"] = "1"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), **(env_add or {})}
     out = subprocess.run(
         [sys.executable, "-c", _INDEX_ONE, str(root), str(db)],
         env=env,
@@ -151,8 +189,9 @@ def _timed_index(src: Path, root: Path, db: Path, extra_path: Path | None = None
 def fts_overhead(root: Path, scratch: Path, rounds: int, baseline: str | None) -> dict[str, Any]:
     stub = scratch / "nofts"
     stub.mkdir()
-    (stub / "sitecustomize.py").write_text(_NO_FTS)
+    (stub / "sitecustomize.py").write_text(_NO_FTS + _TIME_FTS)
     variants: dict[str, tuple[Path, Path | None]] = {"this": (HERE, None), "no_fts": (HERE, stub)}
+    no_fts = {"MIRA_BENCH_NO_FTS": "1"}
     if baseline:
         variants["baseline"] = (Path(baseline).resolve(), None)
     runs: dict[str, list[Any]] = {k: [] for k in variants}
@@ -160,7 +199,8 @@ def fts_overhead(root: Path, scratch: Path, rounds: int, baseline: str | None) -
         order = list(variants) if r % 2 == 0 else list(reversed(variants))
         for name in order:
             src, extra = variants[name]
-            runs[name].append(_timed_index(src, root, scratch / f"{name}.db", extra))
+            add = no_fts if name == "no_fts" else None
+            runs[name].append(_timed_index(src, root, scratch / f"{name}.db", extra, add))
     med = {
         k: {
             "wall_s": round(statistics.median(x["wall"] for x in v), 2),
@@ -176,7 +216,50 @@ def fts_overhead(root: Path, scratch: Path, rounds: int, baseline: str | None) -
         if base in med:
             out[f"wall_ratio_vs_{base}"] = round(med["this"]["wall_s"] / med[base]["wall_s"], 3)
             out[f"cpu_ratio_vs_{base}"] = round(med["this"]["cpu_s"] / med[base]["cpu_s"], 3)
+    out["timed_functions"] = _timed_functions(root, scratch, stub)
     return out
+
+
+def _timed_functions(root: Path, scratch: Path, stub: Path) -> dict[str, Any]:
+    """One more index of this checkout with the keyword index's functions timed: the
+    workers' row building (CPU, against the workers' own CPU) and the main process's FTS5
+    writes (wall, against the index's wall). FTS5 work deferred to the commit is not in it."""
+    times = scratch / "fts-times"
+    times.mkdir()
+    run = _timed_index(HERE, root, scratch / "timed.db", stub, {"MIRA_BENCH_TIME_FTS": str(times)})
+    rows_cpu = {"main": 0.0, "workers": 0.0}
+    write_wall = write_cpu = worker_cpu = 0.0
+    calls = 0
+    for f in times.glob("*.json"):
+        d = json.loads(f.read_text())
+        t = d["totals"]
+        where = "main" if "insert_symbol_rows" in t else "workers"
+        if "search_rows" in t:
+            rows_cpu[where] += t["search_rows"][1]
+            calls += t["search_rows"][2]
+        if where == "workers":
+            worker_cpu += d["cpu"]
+        for k in ("insert_symbol_rows", "replace_symbol_rows"):
+            if k in t:
+                write_wall += t[k][0]
+                write_cpu += t[k][1]
+    return {
+        "index_wall_s": round(run["wall"], 2),
+        "index_main_cpu_s": round(run["cpu"], 2),
+        "workers_cpu_s": round(worker_cpu, 2),
+        "row_building_calls": calls,
+        "row_building_cpu_s_workers": round(rows_cpu["workers"], 2),
+        "row_building_cpu_s_main": round(rows_cpu["main"], 2),
+        "row_building_share_of_workers_cpu": round(rows_cpu["workers"] / worker_cpu, 3)
+        if worker_cpu
+        else None,
+        "fts_write_wall_s": round(write_wall, 2),
+        "fts_write_cpu_s": round(write_cpu, 2),
+        "fts_write_share_of_index_wall": round(write_wall / run["wall"], 3),
+        "fts_write_and_main_rows_share_of_main_cpu": round(
+            (write_cpu + rows_cpu["main"]) / run["cpu"], 3
+        ),
+    }
 
 
 class _Server:
