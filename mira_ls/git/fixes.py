@@ -223,28 +223,36 @@ def rank_fixes(
     ``vectors``, word score and meaning blended (module docstring)."""
     if vectors is not None:
         return _rank_blended(conn, project_id, error_text, files, limit, vectors)
-    err_files = {f for f in files if f}
-    err_words = words(error_text)
-    err_hash = similarity_hash(category(error_text), error_text)
-    scored: list[FixMatch] = []
+    err_words, err_files, err_hash = _error_terms(error_text, files)
     # The store ranks by the same score; the slack keeps ties at the cut-off that rounding
     # to 6 places reorders by date (the order below is the answer's).
     best = git_fixes.best_fixes(conn, project_id, err_words, err_files, err_hash, limit + 20)
-    for fx in best:
-        s = score_fix(fx, err_words, err_files, err_hash)
-        if s < 0.3:
-            continue
-        scored.append(
-            FixMatch(
-                fx.commit_hash,
-                fx.subject,
-                round(s, 6),
-                fx.category,
-                list(fx.files),
-                fx.fixed_at,
-                fx.error_text,
-            )
-        )
+    scored = [
+        _match(fx, s)
+        for fx in best
+        if (s := score_fix(fx, err_words, err_files, err_hash)) >= CUT_OFF
+    ]
+    return _top(scored, limit)
+
+
+def _error_terms(error_text: str, files: Iterable[str]) -> tuple[frozenset[str], set[str], str]:
+    """(words, files, similarity hash) of an error, what a fix is scored against."""
+    return (
+        words(error_text),
+        {f for f in files if f},
+        similarity_hash(category(error_text), error_text),
+    )
+
+
+def _match(fx: FixRow, score: float) -> FixMatch:
+    return FixMatch(
+        fx.commit_hash, fx.subject, round(score, 6), fx.category, list(fx.files), fx.fixed_at,
+        fx.error_text,
+    )  # fmt: skip
+
+
+def _top(scored: list[FixMatch], limit: int) -> list[FixMatch]:
+    """Best first; the same score goes to the newer fix, then by commit."""
     scored.sort(key=lambda m: (-m.score, -m.at, m.commit))
     return scored[:limit]
 
@@ -257,9 +265,7 @@ def _rank_blended(
     limit: int,
     vectors: FixVectors,
 ) -> list[FixMatch]:
-    err_files = {f for f in files if f}
-    err_words = words(error_text)
-    err_hash = similarity_hash(category(error_text), error_text)
+    err_words, err_files, err_hash = _error_terms(error_text, files)
     rows = {
         fx.id: fx
         for fx in git_fixes.best_fixes(conn, project_id, err_words, err_files, err_hash, limit + 20)
@@ -281,19 +287,8 @@ def _rank_blended(
             s = WORD_WEIGHT * s + (1.0 - WORD_WEIGHT) * max(0.0, cos)
         if s < CUT_OFF and w < CUT_OFF - 1e-9:  # vectors reorder and add, never hide
             continue
-        scored.append(
-            FixMatch(
-                fx.commit_hash,
-                fx.subject,
-                round(s, 6),
-                fx.category,
-                list(fx.files),
-                fx.fixed_at,
-                fx.error_text,
-            )
-        )
-    scored.sort(key=lambda m: (-m.score, -m.at, m.commit))
-    return scored[:limit]
+        scored.append(_match(fx, s))
+    return _top(scored, limit)
 
 
 def score_fix(fx: FixRow, err_words: frozenset[str], err_files: set[str], err_hash: str) -> float:
