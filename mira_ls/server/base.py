@@ -219,6 +219,45 @@ class MiraServer(LanguageServer):
             lane, fn, *args, key=key, title=what, progress=progress, merge=merge
         )
 
+    async def result_of(self, handle: Handle) -> Any:
+        """A job's result, awaited without blocking the server; the editor cancelling the
+        request cancels the job."""
+        try:
+            return await asyncio.shield(asyncio.wrap_future(handle.future))
+        except asyncio.CancelledError:
+            handle.token.cancel()
+            raise
+
+    async def ask(
+        self,
+        message: str,
+        yes: str,
+        no: str,
+        *,
+        kind: types.MessageType = types.MessageType.Info,
+        timeout_s: float = 600,
+    ) -> bool:
+        """A yes/no question (window/showMessageRequest): False when declined, not answered
+        in time, or the client cannot ask."""
+        try:
+            choice = await asyncio.wait_for(
+                self.window_show_message_request_async(
+                    types.ShowMessageRequestParams(
+                        type=kind,
+                        message=message,
+                        actions=[
+                            types.MessageActionItem(title=yes),
+                            types.MessageActionItem(title=no),
+                        ],
+                    )
+                ),
+                timeout_s,
+            )
+        except Exception as exc:
+            log.debug("showMessageRequest failed: %s", exc)
+            return False
+        return choice is not None and choice.title == yes
+
     def _progress_for(self, job: Job) -> ProgressSink:
         return ThreadSafeProgress(self, job.progress or job.title or job.lane)
 

@@ -3,7 +3,6 @@ diagnostics, code actions and past resolutions."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -52,27 +51,13 @@ async def _confirm_build(
         return False
     if not consent.needs_consent(store, project.project_id, plan):
         return True
-    run, cancel = types.MessageActionItem("Run"), types.MessageActionItem("Cancel")
     caps = ls.client_capabilities.window
     if caps is None or caps.show_message is None:
         msg = consent.cannot_ask(project.root.name, str(project.root), plan)
         ls.show(msg, types.MessageType.Warning)
         return False
-    answer = None
-    try:
-        answer = await asyncio.wait_for(
-            ls.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Info,
-                    message=consent.question(project.root.name, plan),
-                    actions=[run, cancel],
-                )
-            ),
-            CONFIRM_TIMEOUT_S,
-        )
-    except Exception as exc:
-        log.debug("build confirmation request failed: %s", exc)
-    if answer is None or answer.title != run.title:
+    question = consent.question(project.root.name, plan)
+    if not await ls.ask(question, "Run", "Cancel", timeout_s=CONFIRM_TIMEOUT_S):
         ls.show(consent.declined(project.root.name), types.MessageType.Info)
         return False
     consent.remember(store, project.project_id)

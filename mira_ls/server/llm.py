@@ -99,11 +99,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
     handle = ls.submit("llm", f"the mira.{op} command", job)
     if handle is None:
         return chat.error_result(chat.NeedInput("mira-ls is shutting down."), aid).as_json()
-    try:
-        result = await asyncio.shield(asyncio.wrap_future(handle.future))
-    except asyncio.CancelledError:
-        handle.token.cancel()
-        raise
+    result = await ls.result_of(handle)
     if isinstance(result, chat.ChatFailure):
         kind = (
             types.MessageType.Warning
@@ -125,22 +121,7 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
 
 
 async def _offer_fix(ls: MiraServer, result: chat.ChatResult, uri: str | None) -> None:
-    apply = types.MessageActionItem(title="Apply")
-    try:
-        choice = await asyncio.wait_for(
-            ls.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Info,
-                    message=result.consent(),
-                    actions=[apply, types.MessageActionItem(title="Dismiss")],
-                )
-            ),
-            600,
-        )
-    except Exception as exc:
-        log.debug("showMessageRequest failed: %s", exc)
-        return
-    if choice is not None and choice.title == apply.title:
+    if await ls.ask(result.consent(), "Apply", "Dismiss"):
         await cmd_apply_fix(ls, {"id": result.id, "uri": uri})
 
 
@@ -227,23 +208,13 @@ def _text_of(ls: MiraServer, project: ProjectRoot, rel: str) -> str | None:
 
 async def _confirm_changed(ls: MiraServer, changed: list[str]) -> bool:
     """Ask before a fix replaces files edited since it was proposed."""
-    go = types.MessageActionItem(title="Apply anyway")
-    try:
-        choice = await asyncio.wait_for(
-            ls.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Warning,
-                    message=f"{', '.join(changed)} changed since Mira proposed this fix; "
-                    "applying it replaces the current text. Apply anyway?",
-                    actions=[go, types.MessageActionItem(title="Cancel")],
-                )
-            ),
-            600,
-        )
-    except Exception as exc:
-        log.debug("showMessageRequest failed: %s", exc)
-        return False
-    return choice is not None and choice.title == go.title
+    return await ls.ask(
+        f"{', '.join(changed)} changed since Mira proposed this fix; "
+        "applying it replaces the current text. Apply anyway?",
+        "Apply anyway",
+        "Cancel",
+        kind=types.MessageType.Warning,
+    )
 
 
 def _llm_info(

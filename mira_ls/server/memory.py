@@ -4,7 +4,6 @@ failures into a sentence."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -39,11 +38,7 @@ async def _on_llm_lane(ls: MiraServer, name: str, fn: Callable[..., dict[str, An
     handle = ls.submit("llm", f"the {name} command", job)
     if handle is None:
         return {"error": "mira-ls is shutting down."}
-    try:
-        out: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
-    except asyncio.CancelledError:
-        handle.token.cancel()
-        raise
+    out: dict[str, Any] = await ls.result_of(handle)
     if "error" in out:
         ls.show(str(out["error"]), types.MessageType.Warning, once=False)
     elif out.get("message"):

@@ -78,22 +78,13 @@ async def cmd_embed(ls: MiraServer, *args: Any) -> dict[str, Any]:
         msg = f"{ep.project.root.name} is embedded already: nothing to do."
         ls.show(msg, types.MessageType.Info, once=False)
         return {"embedded": 0, "message": msg}
-    if ep.needs_confirmation and not arg.get("yes"):
-        go = types.MessageActionItem("Embed")
-        answer = None
-        try:
-            answer = await ls.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Info,
-                    message=ep.question(),
-                    actions=[go, types.MessageActionItem("Not now")],
-                )
-            )
-        except Exception as exc:
-            log.debug("embedding confirmation failed: %s", exc)
-        if answer is None or answer.title != go.title:
-            msg = "Not embedded: " + ep.question().replace(" Embed now?", "")
-            return {"embedded": 0, "message": msg}
+    if (
+        ep.needs_confirmation
+        and not arg.get("yes")
+        and not await ls.ask(ep.question(), "Embed", "Not now")
+    ):
+        msg = "Not embedded: " + ep.question().replace(" Embed now?", "")
+        return {"embedded": 0, "message": msg}
     handle = ls.submit(
         "embed",
         f"embedding {ep.project.root}",
@@ -104,11 +95,7 @@ async def cmd_embed(ls: MiraServer, *args: Any) -> dict[str, Any]:
     )
     if handle is None:
         return {"embedded": 0, "message": "mira-ls is shutting down."}
-    try:
-        result: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
-    except asyncio.CancelledError:
-        handle.token.cancel()
-        raise
+    result: dict[str, Any] = await ls.result_of(handle)
     ls.show(result["message"], types.MessageType.Info, once=False)
     return result
 

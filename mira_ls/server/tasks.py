@@ -101,11 +101,7 @@ async def cmd_task_decompose(ls: MiraServer, *args: Any) -> dict[str, Any]:
     handle = ls.submit("llm", "the mira.task.decompose command", job)
     if handle is None:
         return {"error": "mira-ls is shutting down."}
-    try:
-        out: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
-    except asyncio.CancelledError:
-        handle.token.cancel()
-        raise
+    out: dict[str, Any] = await ls.result_of(handle)
     if "error" in out:
         ls.show(str(out["error"]), types.MessageType.Warning, once=False)
     else:

@@ -38,22 +38,13 @@ async def cmd_analyze(ls: MiraServer, *args: Any) -> dict[str, Any]:
         msg = f"{ap.what}: all {ap.plan.analysed} definitions are analysed already."
         ls.show(msg, types.MessageType.Info, once=False)
         return {"analysed": 0, "message": msg}
-    if ap.needs_confirmation and not arg.get("yes"):
-        go = types.MessageActionItem("Analyse")
-        answer = None
-        try:
-            answer = await ls.window_show_message_request_async(
-                types.ShowMessageRequestParams(
-                    type=types.MessageType.Info,
-                    message=ap.question(),
-                    actions=[go, types.MessageActionItem("Not now")],
-                )
-            )
-        except Exception as exc:
-            log.debug("analysis confirmation failed: %s", exc)
-        if answer is None or answer.title != go.title:
-            msg = "Not analysed: " + ap.question().replace(" Analyse now?", "")
-            return {"analysed": 0, "message": msg}
+    if (
+        ap.needs_confirmation
+        and not arg.get("yes")
+        and not await ls.ask(ap.question(), "Analyse", "Not now")
+    ):
+        msg = "Not analysed: " + ap.question().replace(" Analyse now?", "")
+        return {"analysed": 0, "message": msg}
     handle = ls.submit(
         "analysis",
         f"analysing {ap.what}",
@@ -64,11 +55,7 @@ async def cmd_analyze(ls: MiraServer, *args: Any) -> dict[str, Any]:
     )
     if handle is None:
         return {"analysed": 0, "message": "mira-ls is shutting down."}
-    try:
-        result: dict[str, Any] = await asyncio.shield(asyncio.wrap_future(handle.future))
-    except asyncio.CancelledError:
-        handle.token.cancel()
-        raise
+    result: dict[str, Any] = await ls.result_of(handle)
     kind = types.MessageType.Warning if result.get("stopped") else types.MessageType.Info
     ls.show(result["message"], kind, once=False)
     return result
