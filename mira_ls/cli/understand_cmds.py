@@ -76,21 +76,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
     settings = common.settings(args)
     limits = thresholds(args, settings.quality)
     with common.open_db(args) as store:
-        project = projects.for_path(store.conn(), target)
-        root = Path(project.root_path) if project else target
-        if not root.is_dir():
-            raise CliError(f"{target} is not inside an indexed workspace; index its folder first")
-        bar = _StderrProgress(not args.quiet)
-        try:
-            stats = indexer.index_workspace(store, root, settings.index, progress=bar)
-        except indexer.WorkspaceError as exc:
-            raise CliError(str(exc)) from exc
-        finally:
-            bar.close()
-        prefix = "" if target == root else target.relative_to(root).as_posix()
-        run = quality.measure_project(store, stats.project_id, root, prefix, limits)
+        root, project_id, prefix = _workspace(store, target, settings, args.quiet)
+        run = quality.measure_project(store, project_id, root, prefix, limits)
         if args.findings:
-            _ask_findings(args, store, settings, stats.project_id, root, run)
+            _ask_findings(args, store, settings, project_id, root, run)
         shown = run.functions if args.all else run.with_issues
         found = {m.symbol_id: _finding(store, m) for m in shown}
     for s in run.skipped:
