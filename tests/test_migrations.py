@@ -78,6 +78,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
         f"search_documents{s}" for s in ("", "_config", "_content", "_data", "_docsize", "_idx")
     },
     "027_fix_terms.sql": {"historical_fix_terms"},
+    "028_symbol_names_prefix.sql": set(),
     "032_git_vectors.sql": set(),
     "033_rolling_summaries.sql": set(),
     "036_domain_clusters.sql": set(),

@@ -236,3 +236,38 @@ def test_small_workspace(tmp_path: Path) -> None:
                 assert got == want, (q, limit)
     finally:
         store.close()
+
+
+def test_many_names_with_the_prefix_take_the_index_and_give_the_same_answer(
+    tmp_path: Path,
+) -> None:
+    """When the names beginning with the query fill the answer they are read through the
+    NOCASE index (migration 028); the answer is the full ranking's."""
+    root = tmp_path / "ws"
+    body = "".join(
+        f"def test_{w}_{i}():\n    pass\n\n\n"
+        for i in range(40)
+        for w in ("parse", "Render", "scan", "x")
+    )
+    body += "def test():\n    pass\n\n\ndef attest_it():\n    pass\n\n\ndef t_e_s_t():\n    pass\n"
+    write_files(
+        root, {"tests/test_many.py": body, "lib/TestCase.py": "class TestCase:\n    pass\n"}
+    )
+    store = new_store(tmp_path)
+    pid = index(store, root).project_id
+    conn = store.conn()
+    names = [r[0] for r in conn.execute("SELECT name FROM symbol_names")]
+    fast = cs._prefix_answer
+    for query in ("tes", "test", "TEST_", "test_r", "t"):
+        for limit in (10, 50, 160, 200):
+            got = [r.id for r in cs.search_symbols(conn, pid, query, limit=limit)]
+            took = fast(conn, "project_id = ? AND ", [pid], query.lower(),
+                        query.lower()[:-1] + chr(ord(query.lower()[-1]) + 1), limit)  # fmt: skip
+            cs_fast, cs._prefix_answer = cs._prefix_answer, lambda *a, **k: None
+            try:
+                full = [r.id for r in cs.search_symbols(conn, pid, query, limit=limit)]
+            finally:
+                cs._prefix_answer = cs_fast
+            assert got == full, (query, limit)
+            prefixed = sum(n.lower().startswith(query.lower()) for n in names)
+            assert (took is not None) == (prefixed >= limit), (query, limit)

@@ -1022,6 +1022,10 @@ def search_symbols(
     sub = "%" + "".join(esc) + "%"
     seq = "%" + "%".join(esc) + "%" if len(ql) > 1 else sub
     upper = ql[:-1] + chr(ord(ql[-1]) + 1)
+    if ql.isascii():
+        prefixed = _prefix_answer(conn, proj, pp, ql, upper, limit)
+        if prefixed is not None:
+            return prefixed
     can_match = len(ql) > 1 and _ALNUM.fullmatch(ql) is not None
     hits_sql, args = "SELECT NULL, NULL WHERE 0", []
     if can_match and len(ql) <= _PIECES:
@@ -1080,6 +1084,32 @@ def search_symbols(
     args += [ql, ql, ql, upper, ql, ql, ql, ql, camel, ql, len(ql) > 1]
     args += [ql[0], ql[0] + chr(0x10FFFF), ql, *pp, seq, limit, limit]
     return [symbol_from_row(r) for r in conn.execute(sql, args)]
+
+
+def _prefix_answer(
+    conn: Connection, proj: str, pp: list[Any], ql: str, upper: str, limit: int
+) -> list[SymbolRow] | None:
+    """The answer when at least ``limit`` names begin with the query (ASCII): exact and
+    prefix matches outrank every other kind, so they are the whole answer, in the same
+    order, read through the NOCASE index (migration 028) instead of ranking every name
+    that holds the query as a subsequence. None when they do not fill it."""
+    bounds = [*pp, ql, upper]
+    where = f"{proj}name >= ? COLLATE NOCASE AND name < ? COLLATE NOCASE"
+    (n,) = conn.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM symbol_names WHERE {where} LIMIT ?)",
+        (*bounds, limit),
+    ).fetchone()
+    if n < limit:
+        return None
+    sql = (
+        "WITH ranked AS (SELECT project_id, name, len, CASE WHEN lower = ? THEN 0 ELSE 1 END"
+        f" AS r FROM symbol_names WHERE {where} ORDER BY r, len, name LIMIT ?)"
+        f" SELECT {', '.join('e.' + c.strip() for c in SYMBOL_COLS.split(','))}"
+        " FROM ranked JOIN code_elements e ON e.project_id = ranked.project_id"
+        " AND e.name = ranked.name COLLATE NOCASE AND e.name = ranked.name"
+        " WHERE e.kind <> 'module' ORDER BY ranked.r, ranked.len, ranked.name, e.id LIMIT ?"
+    )
+    return [symbol_from_row(r) for r in conn.execute(sql, (ql, *bounds, limit, limit))]
 
 
 def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
