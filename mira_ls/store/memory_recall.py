@@ -9,13 +9,15 @@ changed (``embedding_vectors`` in store/documents.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mira_ls.store import memory_facts as fq
 from mira_ls.store.connection import Connection
 from mira_ls.store.memory_facts import FactRow, drop_unused_embeddings
+
+T = TypeVar("T")
 
 _ROLES = "('user', 'assistant')"
 # The ids of one embedding space, read from the (model, dimensions, text_hash) index alone:
@@ -105,14 +107,22 @@ def _message(r: Any) -> MessageRow:
     return MessageRow(int(r[0]), r[1], r[2], int(r[3]), r[4], r[5], sal)
 
 
-def messages(conn: Connection, entry_ids: Sequence[int]) -> dict[int, MessageRow]:
-    out: dict[int, MessageRow] = {}
-    ids = list(dict.fromkeys(entry_ids))
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        for r in conn.execute(f"{_MSG} WHERE e.id IN ({','.join('?' * len(part))})", part):
-            out[int(r[0])] = _message(r)
+def _by_ids(
+    conn: Connection, select: str, id_col: str, ids: Sequence[int], row: Callable[[Any], T]
+) -> dict[int, T]:
+    """Rows of ``select`` by ``id_col``, 500 ids a statement, keyed by their first column."""
+    out: dict[int, T] = {}
+    unique = list(dict.fromkeys(ids))
+    for i in range(0, len(unique), 500):
+        part = unique[i : i + 500]
+        sql = f"{select} WHERE {id_col} IN ({','.join('?' * len(part))})"
+        for r in conn.execute(sql, part):
+            out[int(r[0])] = row(r)
     return out
+
+
+def messages(conn: Connection, entry_ids: Sequence[int]) -> dict[int, MessageRow]:
+    return _by_ids(conn, _MSG, "e.id", entry_ids, _message)
 
 
 def messages_matching(
@@ -218,13 +228,7 @@ def _summary(r: Any) -> SummaryHit:
 
 
 def summaries(conn: Connection, summary_ids: Sequence[int]) -> dict[int, SummaryHit]:
-    out: dict[int, SummaryHit] = {}
-    ids = list(dict.fromkeys(summary_ids))
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        for r in conn.execute(f"{_SUM} WHERE r.id IN ({','.join('?' * len(part))})", part):
-            out[int(r[0])] = _summary(r)
-    return out
+    return _by_ids(conn, _SUM, "r.id", summary_ids, _summary)
 
 
 def summaries_matching(
