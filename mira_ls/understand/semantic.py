@@ -21,7 +21,7 @@ from mira_ls.confined import OutsideWorkspace, resolve_inside
 from mira_ls.llm import structured, tokens
 from mira_ls.llm.pricing import cost_micro, price_for
 from mira_ls.llm.service import LlmService
-from mira_ls.store import Store
+from mira_ls.store import Store, semantic_graph
 from mira_ls.store import understanding as q
 from mira_ls.store.understanding import Pending
 
@@ -177,6 +177,8 @@ def run(
             for it in ans.data["symbols"]:
                 sym = by_id[it["id"]]
                 q.store_analysis(w, project_id, sym.id, sym.content_hash, KIND, it, ans.model)
+            # the semantic graph's uses_concept edges of these symbols, with the answer
+            semantic_graph.replace_concepts(w, project_id, list(by_id))
         out.symbols += len(batch)
     return out
 
