@@ -183,6 +183,21 @@ class AnalysisSettings:
         "is above this.",
         min=0.0,
     )
+    background: bool = _f(
+        True,
+        "Analyse, in the background, the definitions of files you open or save and of the "
+        "top hotspots after mining (what each is for, its concepts): only with an API key, "
+        "through the budget, at most analysis.backgroundDailyUsd a day, and never twice for "
+        "unchanged code.",
+    )
+    background_daily_usd: float = _f(
+        0.25,
+        "What background analysis may spend a day (UTC); the budget's limits apply as well.",
+        min=0.0,
+    )
+    background_hotspots: int = _f(
+        10, "How many of the most changed files background analysis covers (0: none).", min=0
+    )
 
 
 @dataclass

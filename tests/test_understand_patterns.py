@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from mira_ls.config import Settings
+from mira_ls.features.hover import hover_markdown
+from mira_ls.features.session import ProjectRoot, Session
 from mira_ls.index import indexer
 from mira_ls.llm.service import LlmService
 from mira_ls.llm.structured import StructuredInvalid
@@ -111,6 +113,17 @@ def test_candidates_validated_and_cached(tmp_db: Store, ws: tuple[Path, int]) ->
         by = {(s.pattern, s.status) for s in dp.patterns(tmp_db.conn(), pid)}
         assert by == {("singleton", "validated"), ("factory", "validated"),
                       ("observer", "validated"), ("strategy", "rejected")}  # fmt: skip
+
+        # the hover of a participating class names its validated patterns
+        session = Session(tmp_db, settings, [ProjectRoot(pid, root)])
+        loc = session.locate(root / "config.py")
+        assert loc is not None
+        md = hover_markdown(session, loc, FILES["config.py"], 1, 7)
+        assert md is not None and "**Patterns** singleton (singleton)" in md
+        shape = hover_markdown(
+            session, session.locate(root / "shapes.py"), FILES["shapes.py"], 1, 7
+        )
+        assert shape is not None and "**Patterns**" not in shape  # rejected: not shown
 
         again = patterns.plan(tmp_db, settings, root, pid, estimate=True)
         assert again.pending == [] and again.prompts == []  # every verdict cached

@@ -28,7 +28,11 @@ from mira_ls.server.base import (
     position,
 )
 from mira_ls.server.git import schedule_mining
-from mira_ls.server.understand import schedule_quality, schedule_quality_open
+from mira_ls.server.understand import (
+    schedule_background_analysis,
+    schedule_quality,
+    schedule_quality_open,
+)
 from mira_ls.store import code as code_store
 from mira_ls.store import locks
 from mira_ls.store import semantic_graph as graph_store
@@ -98,6 +102,8 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
             )  # fmt: skip
             schedule_jedi(ls, pid, root)
             schedule_quality_open(ls, pid)
+            opened = sorted({d.rel_path for _, d in open_documents(ls, pid)})
+            schedule_background_analysis(ls, project.project, opened)  # opened meanwhile
 
 
 def _graph_after_index(ctx: JobContext, ls: MiraServer, project_id: int, changed: bool) -> None:
@@ -182,8 +188,12 @@ def update_file(ls: MiraServer, loc: Located) -> None:
     else:
         indexer.remove_file(store, pid, loc.rel_path)
         _graph_files(ls, pid, [loc.rel_path])
-    # an open file's quality diagnostics, measured after this update (same lane)
-    schedule_quality(ls, [(u, d) for u, d in open_documents(ls, pid) if d.rel_path == loc.rel_path])
+    # an open file's quality diagnostics, measured after this update (same lane), and
+    # the analysis of what changed in it (after the update, so the new content is asked)
+    opened = [(u, d) for u, d in open_documents(ls, pid) if d.rel_path == loc.rel_path]
+    schedule_quality(ls, opened)
+    if opened and loc.abs_path.is_file():
+        schedule_background_analysis(ls, loc.project, [loc.rel_path])
 
 
 def rename_file(ls: MiraServer, old: Located, new: Located) -> None:

@@ -150,3 +150,25 @@ def analysed_count(conn: Connection, project_id: int) -> int:
         (project_id,),
     ).fetchone()
     return int(r[0])
+
+
+def spent_today(conn: Connection, day: str, operation: str) -> int:
+    """Micro-dollars spent (or held by calls still running) today by one operation."""
+    r = conn.execute(
+        "SELECT coalesce(sum(cost_micro + CASE WHEN status = 'reserved' THEN reserved_micro"
+        " ELSE 0 END), 0) FROM budget_tracking WHERE day = ? AND operation = ?",
+        (day, operation),
+    ).fetchone()
+    return int(r[0])
+
+
+def files_with_definitions(conn: Connection, project_id: int) -> set[str]:
+    """Indexed files holding at least one definition the analysis covers."""
+    return {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT file_path FROM code_elements WHERE project_id = ? AND kind IN "
+            f"({','.join('?' * len(ANALYSED_KINDS))}) AND kind <> 'module'",
+            (project_id, *ANALYSED_KINDS),
+        )
+    }

@@ -153,6 +153,7 @@ def run(
     into: Analysed | None = None,
     on_request: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    operation: str = "analyze",
 ) -> Analysed:
     """Ask for each batch of the plan and store the answers; LlmError (with a sentence)
     stops the run, keeping the batches stored before it (counted in ``into`` when given,
@@ -164,7 +165,7 @@ def run(
             break
         if progress is not None:
             progress(out.symbols, total, f"{out.symbols} of {total} definitions analysed")
-        req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, text, "analyze", project_id)
+        req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, text, operation, project_id)
         ans = structured.ask(svc, req, _validator({b.id for b in batch}), cancelled, on_request)
         out.calls += 0 if ans.cached else ans.attempts
         out.cached_answers += int(ans.cached)
