@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,24 @@ def test_migration_040_keeps_the_analysed_nodes_and_their_edges(tmp_path: Path) 
             )
             w.execute("DELETE FROM code_elements WHERE id = 1")  # cascades to node and edges
         assert conn.execute("SELECT count(*) FROM semantic_edges").fetchone()[0] == 0
+
+
+def test_after_an_index_run_only_what_it_changed(project: Project) -> None:
+    store, pid, root = project.store, project.project_id, project.root
+    graph.refresh_all(store, pid)
+    (root / "billing/ledger.py").write_text(
+        "def record(amount, country):\n    return amount\n", encoding="utf-8"
+    )
+    (root / "auth/tokens.py").unlink()
+    time.sleep(1.1)  # indexed_at counts seconds: the fixture's index run is a second before
+    t0 = time.time()
+    stats = indexer.index_workspace(store, root, project.settings.index)
+    assert stats.parsed >= 1 and stats.removed == 1
+    changed = sg.files_changed_since(store.conn(), pid, t0)
+    assert "billing/ledger.py" in changed and "auth/tokens.py" in changed
+    assert "billing/tax.py" not in changed
+    assert graph.after_index(store, pid, True, t0) is not None
+    assert ("billing.ledger.record", "billing.tax.rate") not in _edges(store, pid, "calls")
+    names = {r[0] for r in store.conn().execute("SELECT name FROM semantic_nodes")}
+    assert "auth/tokens.py" not in names and "billing/tax.py" in names
+    assert graph.after_index(store, pid, True, time.time() + 5) is None  # nothing since

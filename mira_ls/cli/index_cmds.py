@@ -104,6 +104,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = common.settings(args)
     progress = _StderrProgress(not args.quiet)
     with common.open_db(args) as store:
+        started = time.time()
         try:
             stats = indexer.index_workspace(
                 store,
@@ -128,9 +129,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         external = project_external(store.conn(), stats.project_id)
         graph_s = None
         if not stats.cancelled:  # the semantic graph follows the index (of what changed)
-            graph_s = graph.after_index(
-                store, stats.project_id, bool(stats.parsed or stats.removed)
-            )
+            changed = bool(stats.parsed or stats.removed)
+            graph_s = graph.after_index(store, stats.project_id, changed, started)
+            if jedi_resolved:  # jedi placed calls of files that did not change too
+                t = time.perf_counter()
+                graph.refresh(store, stats.project_id, parts=("calls",))
+                graph_s = (graph_s or 0.0) + time.perf_counter() - t
     data = stats.as_json()
     # calls out of the project (builtins, stdlib, packages) are counted apart
     data["external"] = external

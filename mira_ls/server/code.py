@@ -4,6 +4,7 @@ from it (hover, symbols, call hierarchy, code lens) plus mira.reindex / mira.cal
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,7 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
         return
     progress = ctx.progress
     progress.begin("listing files")
+    started = time.time()
     try:
         stats = indexer.index_workspace(
             store,
@@ -98,7 +100,7 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
             changed = bool(stats.parsed or stats.removed)
             ls.submit(
                 "index", f"the semantic graph of {root}", _graph_after_index, ls, pid, changed,
-                key=("graph", pid),
+                started, key=("graph", pid),
             )  # fmt: skip
             schedule_jedi(ls, pid, root)
             schedule_quality_open(ls, pid)
@@ -106,9 +108,11 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
             schedule_background_analysis(ls, project.project, opened)  # opened meanwhile
 
 
-def _graph_after_index(ctx: JobContext, ls: MiraServer, project_id: int, changed: bool) -> None:
+def _graph_after_index(
+    ctx: JobContext, ls: MiraServer, project_id: int, changed: bool, since: float
+) -> None:
     if ls.session.store is not None:
-        graph.after_index(ls.session.store, project_id, changed)
+        graph.after_index(ls.session.store, project_id, changed, since)
 
 
 def _graph_calls(ctx: JobContext, ls: MiraServer, project_id: int) -> None:

@@ -123,6 +123,27 @@ def imports_of(
     return out
 
 
+def files_changed_since(conn: Connection, project_id: int, since: float) -> list[str]:
+    """Files (re)indexed at or after ``since`` and file nodes whose file is gone."""
+    fresh = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT file_path FROM repository_files WHERE project_id = ? AND indexed_at >= ?",
+            (project_id, int(since)),
+        )
+    ]
+    gone = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT n.name FROM semantic_nodes n WHERE n.project_id = ? AND n.node_kind = 'file'"
+            " AND NOT EXISTS (SELECT 1 FROM repository_files f WHERE f.project_id = n.project_id"
+            " AND f.file_path = n.name)",
+            (project_id,),
+        )
+    ]
+    return sorted(set(fresh) | set(gone))
+
+
 def built(conn: Connection, project_id: int) -> bool:
     """Whether the project's graph was built (it has a file node)."""
     return (

@@ -98,12 +98,26 @@ def refresh_all(store: Store, project_id: int) -> Refreshed:
     return Refreshed(None, time.perf_counter() - t0)
 
 
-def after_index(store: Store, project_id: int, changed: bool) -> float | None:
-    """After a whole-workspace index run: the whole graph when it was never built, the
-    index's parts when files changed, nothing else; returns the seconds it took."""
+FULL_ABOVE = 200  # an index run that changed more files than this refreshes everything
+
+
+def after_index(
+    store: Store, project_id: int, changed: bool, since: float | None = None
+) -> float | None:
+    """After a whole-workspace index run: the whole graph when it was never built, else
+    (when files changed) the index's parts of the files indexed since ``since`` (the run's
+    start) and of the files it removed, or of everything without ``since`` or when many
+    changed; returns the seconds it took (None: nothing to do)."""
     if not q.built(store.conn(), project_id):
         return refresh_all(store, project_id).seconds
-    return refresh(store, project_id).seconds if changed else None
+    if not changed:
+        return None
+    files = None if since is None else q.files_changed_since(store.conn(), project_id, since)
+    if files is not None and len(files) > FULL_ABOVE:
+        files = None
+    if files == []:
+        return None
+    return refresh(store, project_id, files).seconds
 
 
 def refresh_concepts(conn: Connection, project_id: int, symbol_ids: Sequence[int]) -> None:
