@@ -144,6 +144,12 @@ def files_changed_since(conn: Connection, project_id: int, since: float) -> list
     return sorted(set(fresh) | set(gone))
 
 
+def checkpoint(conn: Connection) -> None:
+    """After a whole-project rewrite: fold the WAL back (as the indexer does after its bulk
+    writes), so the next small commits do not pay for a long WAL."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 def built(conn: Connection, project_id: int) -> bool:
     """Whether the project's graph was built (it has a file node)."""
     return (

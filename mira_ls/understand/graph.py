@@ -85,6 +85,8 @@ def refresh(
     t0 = time.perf_counter()
     with store.write() as w:
         refresh_in(w, project_id, files, parts)
+    if files is None:
+        q.checkpoint(store.conn())
     return Refreshed(None if files is None else len(set(files)), time.perf_counter() - t0)
 
 
@@ -95,6 +97,7 @@ def refresh_all(store: Store, project_id: int) -> Refreshed:
         refresh_in(w, project_id, None)
         q.replace_cochange(w, project_id)
         q.replace_domains(w, project_id)
+    q.checkpoint(store.conn())
     return Refreshed(None, time.perf_counter() - t0)
 
 
