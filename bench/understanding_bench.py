@@ -153,7 +153,7 @@ def graph_bench(db: str, tmp: Path, rounds: int) -> dict[str, object]:
                 "calls_planned": len(plan.prompts),
                 "estimated_usd": round(plan.cost_micro / 1e6, 4),
                 "seconds": round(patterns_s, 3),
-            },  # fmt: skip
+            },
         }
     finally:
         store.close()
