@@ -60,20 +60,36 @@ def sync_nodes(
     for cond, by_file, args in scopes:
         fargs = [project_id, *args] if args else []
         if symbols:
+            source = (
+                "repository_files f CROSS JOIN code_elements e ON e.file_id = f.id WHERE"
+                f" f.project_id = ? AND f.file_path IN ({_marks(len(args))}) AND"
+                if args
+                else "code_elements e WHERE e.project_id = ? AND"
+            )
             conn.execute(
                 "INSERT OR IGNORE INTO semantic_nodes(project_id, node_kind, symbol_id,"
-                " file_path, updated_at) SELECT project_id, 'symbol', id, file_path, ?"
-                f" FROM code_elements WHERE project_id = ? AND ({_KINDS_SQL}){by_file}",
-                (now, project_id, *fargs),
+                " file_path, updated_at) SELECT e.project_id, 'symbol', e.id, e.file_path, ?"
+                f" FROM {source} ({_KINDS_SQL})",
+                (now, project_id, *args),
             )
-            # a renamed file keeps its symbol ids: their nodes follow it
-            conn.execute(
-                "UPDATE semantic_nodes SET file_path = e.file_path FROM code_elements e"
-                " WHERE semantic_nodes.symbol_id = e.id AND semantic_nodes.project_id = ?"
-                " AND semantic_nodes.file_path IS NOT e.file_path"
-                + by_file.replace("file_id", "e.file_id"),
-                (project_id, *fargs),
-            )
+            # a renamed file keeps its symbol ids: their nodes follow it (scoped: through
+            # the files' symbols, whatever the planner's statistics say)
+            if args:
+                conn.execute(
+                    "UPDATE semantic_nodes SET file_path = (SELECT e.file_path FROM"
+                    " code_elements e WHERE e.id = semantic_nodes.symbol_id) WHERE symbol_id IN"
+                    " (SELECT id FROM code_elements WHERE 1" + by_file + ") AND file_path IS"
+                    " NOT (SELECT e.file_path FROM code_elements e"
+                    " WHERE e.id = semantic_nodes.symbol_id)",
+                    fargs,
+                )
+            else:
+                conn.execute(
+                    "UPDATE semantic_nodes SET file_path = e.file_path FROM code_elements e"
+                    " WHERE semantic_nodes.symbol_id = e.id AND semantic_nodes.project_id = ?"
+                    " AND semantic_nodes.file_path IS NOT e.file_path",
+                    (project_id,),
+                )
         conn.execute(
             "INSERT OR IGNORE INTO semantic_nodes(project_id, node_kind, name, file_path,"
             " updated_at) SELECT project_id, 'file', file_path, file_path, ?"
@@ -212,22 +228,28 @@ def replace_calls(conn: Connection, project_id: int, files: Sequence[str] | None
         "INSERT OR IGNORE INTO semantic_edges(project_id, source_node_id, target_node_id,"
         " relationship, strength, metadata, created_at) SELECT g.project_id, a.id, b.id,"
         " 'calls', count(*) * 1.0 / (count(*) + 2), json_object('calls', count(*)), ?"
-        " FROM call_graph g JOIN semantic_nodes a ON a.symbol_id = g.caller_id"
-        " JOIN semantic_nodes b ON b.symbol_id = g.callee_id"
-        " WHERE g.project_id = ? AND g.callee_id IS NOT NULL AND a.id <> b.id{cond}"
+        " FROM {tables} WHERE g.project_id = ? AND g.callee_id IS NOT NULL AND a.id <> b.id"
+        " AND a.symbol_id = g.caller_id AND b.symbol_id = g.callee_id{cond}"
         " GROUP BY a.id, b.id"
     )
+    # scoped, the join starts from the files' nodes (CROSS JOIN keeps that order: with
+    # stale statistics the planner would rather scan the whole call graph)
+    tables = {
+        None: "call_graph g JOIN semantic_nodes a JOIN semantic_nodes b",
+        "a": "semantic_nodes a CROSS JOIN call_graph g CROSS JOIN semantic_nodes b",
+        "b": "semantic_nodes b CROSS JOIN call_graph g CROSS JOIN semantic_nodes a",
+    }
     now = int(time.time())
     if files is None:
         conn.execute(
             "DELETE FROM semantic_edges WHERE project_id = ? AND relationship = 'calls'",
             (project_id,),
         )
-        conn.execute(insert.format(cond=""), (now, project_id))
+        conn.execute(insert.format(tables=tables[None], cond=""), (now, project_id))
         return
     for chunk in _chunks(files):
-        nodes = (
-            "SELECT id FROM semantic_nodes WHERE project_id = ? AND node_kind = 'symbol'"
+        nodes = (  # by (project_id, file_path): the files' nodes (a file's own has no calls)
+            "SELECT id FROM semantic_nodes WHERE project_id = ?"
             f" AND file_path IN ({_marks(len(chunk))})"
         )
         conn.execute(
@@ -236,9 +258,10 @@ def replace_calls(conn: Connection, project_id: int, files: Sequence[str] | None
             (project_id, *chunk, project_id, *chunk),
         )
         for side in ("a", "b"):
+            cond = f" AND {side}.project_id = ? AND {side}.file_path IN ({_marks(len(chunk))})"
             conn.execute(
-                insert.format(cond=f" AND {side}.file_path IN ({_marks(len(chunk))})"),
-                (now, project_id, *chunk),
+                insert.format(tables=tables[side], cond=cond),
+                (now, project_id, project_id, *chunk),
             )
 
 
@@ -310,11 +333,13 @@ def replace_concepts(conn: Connection, project_id: int, symbol_ids: Sequence[int
                 c,
             )
             scopes.append((f" AND ci.symbol_id IN ({_marks(len(c))})", list(c)))
+    # scoped, the symbols' rows are found by symbol id (+: not by the project's range)
+    proj = "ci.project_id = ?" if symbol_ids is None else "+ci.project_id = ?"
     for cond, args in scopes:
         conn.execute(
             "INSERT OR IGNORE INTO semantic_nodes(project_id, node_kind, name, updated_at)"
             " SELECT DISTINCT ci.project_id, 'concept', lower(ci.concept), ? FROM"
-            f" concept_index ci WHERE ci.project_id = ?{cond}",
+            f" concept_index ci WHERE {proj}{cond}",
             (now, project_id, *args),
         )
         conn.execute(
@@ -323,7 +348,7 @@ def replace_concepts(conn: Connection, project_id: int, symbol_ids: Sequence[int
             " 'uses_concept', ci.confidence, ? FROM concept_index ci"
             " JOIN semantic_nodes s ON s.symbol_id = ci.symbol_id"
             " JOIN semantic_nodes c ON c.project_id = ci.project_id AND c.node_kind = 'concept'"
-            f" AND c.name = lower(ci.concept) WHERE ci.project_id = ?{cond}",
+            f" AND c.name = lower(ci.concept) WHERE {proj}{cond}",
             (now, project_id, *args),
         )
     _drop_orphans(conn, project_id, "concept")
