@@ -18,7 +18,7 @@ from mira_ls.config import ToolsSettings
 from mira_ls.learning.command import clean_env, run_command
 from mira_ls.learning.synthesis import PLACEHOLDER, STATUS_SHOWN
 from mira_ls.llm.redact import redact
-from mira_ls.llm.tools import LISTING, ToolBox, ToolReply, found_names
+from mira_ls.llm.tools import LISTING, NAMES, ToolBox, ToolReply, found_names
 from mira_ls.llm.workspace_files import FileRefused
 from mira_ls.store import Store, StoreError
 from mira_ls.store import synth_tools as q
@@ -99,6 +99,8 @@ class Offered:
         found: list[list[str]] = []
         parts = []
         for i, step in enumerate(steps):
+            if step.get("tool") not in NAMES:  # only mira-ls's own read-only tools compose
+                return False, f"step {i + 1} names no built-in tool", "not a built-in tool"
             call: dict[str, Any] = {}
             for k, b in step["arguments"].items():
                 if "param" in b:
