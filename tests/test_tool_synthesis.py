@@ -266,3 +266,66 @@ def test_cli_errors_are_sentences(world: World) -> None:
     assert code == 2 and "options go before NAME" in err
     code, out, err = _cli(world, "tools", "list", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def _ev(
+    tool: str, error: bool = False, found: list[str] | None = None, **args: Any
+) -> dict[str, Any]:
+    e: dict[str, Any] = {"name": tool, "arguments": json.dumps(args)}
+    if error:
+        e["error"] = True
+    if found:
+        e["found"] = found
+    return e
+
+
+def test_detection_prefers_the_longest_shape_and_skips_failed_calls() -> None:
+    four = [
+        _ev("search_symbols", query="a", found=["m.a"]),
+        _ev("get_symbol", name="m.a"),
+        _ev("callers", name="m.a"),
+        _ev("file_history", path="m.py", limit=5),
+    ]
+    seqs = [(f"op{i}", four) for i in range(3)]
+    (seen,) = synthesis.detect(seqs, 3)  # the 3-call runs inside it are not proposed too
+    assert seen.names == ("search_symbols", "get_symbol", "callers", "file_history")
+    steps = synthesis._finish(seen)
+    # the same path and limit every time: constants, not parameters
+    assert steps[3]["arguments"] == {"limit": {"value": 5}, "path": {"value": "m.py"}}
+    varied = [(f"op{i}", [*four[:3], _ev("file_history", path=f"f{i}.py")]) for i in range(3)]
+    (seen,) = synthesis.detect(varied, 3)
+    assert synthesis._finish(seen)[3]["arguments"] == {"path": {"param": "path"}}
+    broken = [(f"op{i}", [four[0], _ev("get_symbol", error=True, name="m.a"), *four[2:]])
+              for i in range(3)]  # fmt: skip
+    assert synthesis.detect(broken, 3) == []
+    assert synthesis.detect(seqs[:2], 3) == []
+
+
+def test_clean_env_drops_secrets_by_name_and_by_value() -> None:
+    from mira_ls.learning.command import clean_env
+
+    env = clean_env(
+        {"PATH": "/bin", "HOME": "/root", "LANG": "C", "GITHUB_TOKEN": "t", "npm_config_x": "1",
+         "OPENAI_API_KEY": "k", "MIRA_DB": "/x", "AWS_REGION": "eu", "SSH_AUTH_SOCK": "/s",
+         "DB_PASSWORD": "p", "SOME_VAR": "has sk-123 inside"},
+        ("sk-123",),
+    )  # fmt: skip
+    assert env == {"PATH": "/bin", "HOME": "/root", "LANG": "C", "npm_config_x": "1"}
+
+
+def test_a_command_tool_output_is_capped(world: World) -> None:
+    from mira_ls.learning.synth_run import Offered
+    from mira_ls.llm.tools import ToolBox
+
+    code = "import sys; sys.stdout.write('x' * 200000); print('END')"
+    tool_id = _command(world, "loud_tool", code)
+    world.settings.tools.output_max_bytes = 1024
+    offered = Offered(world.store, world.project_id, world.root, world.settings.tools)
+    box = ToolBox(world.store, world.project_id, world.root, extra=offered)
+    assert [s["function"]["name"] for s in offered.schemas()] == ["loud_tool"]
+    reply = box.call("loud_tool", {})
+    assert not reply.is_error and "output cut at 1024 of 200004 bytes" in reply.text
+    output = reply.text.split("\n", 2)[2]  # after the command and its exit line
+    assert "END" not in output and output == "x" * 1024
+    (run,) = q.executions(world.store.conn(), tool_id)
+    assert run["success"]

@@ -253,10 +253,13 @@ def learn(store: Store, project_id: int, min_occurrences: int) -> list[Proposal]
     """Detect the project's repeated tool-call shapes, keep them as tool_patterns, and
     propose a tool for each confident one that has none yet."""
     now = int(time.time())
+    sequences = q.tool_call_sequences(store.conn(), project_id)
+    found = detect(sequences, min_occurrences)  # read and worked out before the write lock
+    if not found:
+        return []
     with store.write() as conn:
-        sequences = q.tool_call_sequences(conn, project_id)
         proposals = []
-        for seen in detect(sequences, min_occurrences):
+        for seen in found:
             steps = _finish(seen)
             occ = len(seen.ops)
             consistency = occ / max(occ, _ops_with_names(sequences, seen.names))
