@@ -225,6 +225,11 @@ def test_a_command_tool_child_has_no_api_key(world: World, monkeypatch: pytest.M
     assert "env ok, PATH kept: True" in reply, reply
     (run,) = q.executions(world.store.conn(), tool_id)
     assert run["success"]
+    # what a command printed is of that moment: the same question asks the model again
+    before = len(world.srv.chat_requests())
+    _ask(world, "check the env", [("env_check", {})])
+    assert len(world.srv.chat_requests()) == before + 2
+    assert len(q.executions(world.store.conn(), tool_id)) == 2
 
 
 def test_command_tool_arguments_are_checked(world: World) -> None:

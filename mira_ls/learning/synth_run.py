@@ -78,6 +78,7 @@ class Offered:
         start = time.monotonic()
         try:
             if row.kind == "command":
+                box.volatile = True  # its output is of this moment: the answer is not cached
                 ok, text, error = self._command(row, args, box)
             else:
                 ok, text, error = self._composition(row, args, box)

@@ -352,6 +352,7 @@ class LlmService:
             and not answer.downgraded
             and not answer.estimated
             and answer.text
+            and not (box is not None and box.volatile)
         ):
             hashes = list(q.context.content_hashes if q.context else [])
             if box is not None:

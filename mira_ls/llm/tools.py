@@ -205,6 +205,9 @@ class ToolBox:
     used_hashes: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for the answer (a tool was withdrawn)
+    # a tool ran whose answer can change without the code changing (a command): the answer
+    # is not cached
+    volatile: bool = False
 
     def run(self, name: str, raw_arguments: str) -> str:
         """Run one tool call; always returns text for the model. Each call is kept (name,
