@@ -213,7 +213,10 @@ class ToolBox:
         """Run one tool call; always returns text for the model. Each call is kept (name,
         arguments, whether it failed, the names a listing answered with) for tool synthesis."""
         args, problem = parse_arguments(raw_arguments)
-        call: dict[str, Any] = {"name": name, "arguments": raw_arguments[:500]}
+        call: dict[str, Any] = {
+            "name": name,
+            "arguments": redact(raw_arguments[:500], self.secrets),
+        }
         self.calls.append(call)
         if problem is not None or args is None:
             call["error"] = True
