@@ -33,6 +33,7 @@ _GROUPS = (
     "mira_ls.cli.memory_cmds",
     "mira_ls.cli.docs_cmds",
     "mira_ls.cli.learning_cmds",
+    "mira_ls.cli.tools_cmds",
 )
 
 
@@ -72,6 +73,7 @@ COMMAND_GROUPS = {
     "docs": "mira_ls.cli.docs_cmds",
     "feedback": "mira_ls.cli.learning_cmds",
     "patterns": "mira_ls.cli.learning_cmds",
+    "tools": "mira_ls.cli.tools_cmds",
 }
 
 
