@@ -290,3 +290,19 @@ def test_after_an_index_run_only_what_it_changed(project: Project) -> None:
     names = {r[0] for r in store.conn().execute("SELECT name FROM semantic_nodes")}
     assert "auth/tokens.py" not in names and "billing/tax.py" in names
     assert graph.after_index(store, pid, True, time.time() + 5) is None  # nothing since
+
+
+def test_cli_graph_counts_and_edges_of_a_file(project: Project, tmp_db: Store) -> None:
+    env = {"MIRA_DB": str(tmp_db.path)}
+    out = run_cli("graph", str(project.root), "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["nodes"]["file"] == len(FILES) and data["edges"]["calls"] > 0
+    near = run_cli("graph", str(project.root), "--of", "billing/tax.py", "--json", env=env)
+    assert near.returncode == 0, near.stderr
+    rows = json.loads(near.stdout)
+    assert {"relationship": "imports", "direction": "in", "kind": "file",
+            "name": "billing/ledger.py", "path": "billing/ledger.py",
+            "strength": 1.0} in rows  # fmt: skip
+    missing = run_cli("graph", str(project.root), "--of", "concept:nothing", env=env)
+    assert missing.returncode == 1 and "no concept 'nothing'" in missing.stderr
