@@ -170,3 +170,108 @@ def store_id(db: str, qualified: str) -> int:
     finally:
         conn.close()
     return int(row[0])
+
+
+# -- the background analysis of the top hotspots ------------------------------------------
+
+
+def _bg_settings(srv: OpenAIServer) -> Settings:
+    s = _settings(srv)
+    s.analysis.background = True
+    return s
+
+
+def test_background_findings_once_never_again_none_without_a_key(
+    store, repo: Repo, llm: OpenAIServer
+):
+    from mira_ls.understand import background
+
+    _hot_repo(repo)
+    mine_repo(store, repo.root)
+    stats = indexer.index_workspace(store, repo.root, IndexSettings())
+    pid = stats.project_id
+    hot = background.hotspot_files(store, pid, 5)
+    assert hot[0] == "hot.py"
+
+    # no key: nothing measured is asked about, no request, no operation
+    keyless = LlmService(store, _bg_settings(llm), {})
+    run = background.hotspot_findings(store, keyless, pid, repo.root, hot)
+    assert run.skipped == "no API key is configured" and run.findings == 0
+    off = LlmService(store, _settings(llm), {"MIRA_OPENAI_API_KEY": KEY})
+    off.settings.analysis.background = False
+    assert background.hotspot_findings(store, off, pid, repo.root, hot).findings == 0
+    assert llm.chat_requests() == []
+
+    svc = LlmService(store, _bg_settings(llm), {"MIRA_OPENAI_API_KEY": KEY})
+    sid = store_id(str(store.path), "hot.router")
+    llm.script(_answer([sid]))
+    run = background.hotspot_findings(store, svc, pid, repo.root, hot)
+    assert (run.findings, run.calls, run.files, run.skipped) == (1, 1, ["hot.py"], None)
+    assert run.cost_micro > 0
+    body = llm.chat_requests()[0].body
+    assert body["response_format"]["json_schema"]["schema"] == findings.SCHEMA
+    assert f"## id {sid}: hot.router" in body["messages"][-1]["content"]
+    conn = store.conn()
+    ops = conn.execute("SELECT command, status, request FROM operations").fetchall()
+    assert [(o[0], o[1]) for o in ops] == [("quality", "completed")]
+    assert ops[0][2].endswith("(background)")
+    rows = conn.execute("SELECT DISTINCT operation FROM budget_tracking").fetchall()
+    assert rows == [(background.OPERATION,)]  # counted in the background's daily allowance
+    sites = qs.issue_sites(conn, pid, "hot.py")
+    assert {s.finding for s in sites} == {
+        ("Every case is a branch of one function.", "A table of cases.")
+    }
+
+    # a second run over unchanged code: zero calls, no new operation
+    again = background.hotspot_findings(store, svc, pid, repo.root, hot)
+    assert (again.findings, again.calls, again.skipped) == (0, 0, None)
+    assert len(llm.chat_requests()) == 1
+    assert conn.execute("SELECT count(*) FROM operations").fetchone()[0] == 1
+
+
+def test_background_findings_within_the_daily_allowance(store, repo: Repo, llm: OpenAIServer):
+    from mira_ls.understand import background
+
+    _hot_repo(repo)
+    mine_repo(store, repo.root)
+    pid = indexer.index_workspace(store, repo.root, IndexSettings()).project_id
+    s = _bg_settings(llm)
+    s.analysis.background_daily_usd = 0.0
+    svc = LlmService(store, s, {"MIRA_OPENAI_API_KEY": KEY})
+    run = background.hotspot_findings(store, svc, pid, repo.root, ["hot.py"])
+    assert run.skipped and "analysis.backgroundDailyUsd" in run.skipped
+    assert llm.chat_requests() == [] and run.findings == 0
+
+    # an endpoint failure is a sentence, not an exception, and writes nothing
+    s.analysis.background_daily_usd = 5.0
+    llm.script(Answer(text="not json"), Answer(text="still not json"))
+    run = background.hotspot_findings(store, svc, pid, repo.root, ["hot.py"])
+    assert run.skipped and run.findings == 0 and len(llm.chat_requests()) == 2
+    rows = store.conn().execute(
+        "SELECT count(*) FROM semantic_analysis_cache WHERE analysis_kind = ?", (qs.FINDING_KIND,)
+    )
+    assert rows.fetchone()[0] == 0
+
+
+def test_hover_shows_a_stored_finding(store, repo: Repo, llm: OpenAIServer):
+    from mira_ls.features import hover
+
+    _hot_repo(repo)
+    mine_repo(store, repo.root)
+    pid, run = _measure(store, repo.root)
+    session = Session(store, Settings(), [ProjectRoot(pid, repo.root)])
+    loc = session.locate(repo.root / "hot.py")
+    assert loc is not None
+    before = hover.hover_markdown(session, loc, BIG, 1, 5) or ""
+    assert "**Hard to change**" not in before and "router" in before
+    svc = LlmService(store, _settings(llm), {"MIRA_OPENAI_API_KEY": KEY})
+    llm.script(_answer([findings.worst_hotspots(run)[0].symbol_id]))
+    findings.run(store, svc, pid, findings.plan(svc, repo.root, findings.worst_hotspots(run)))
+    text = hover.hover_markdown(session, loc, BIG, 1, 5) or ""
+    assert "**Hard to change** Every case is a branch of one function." in text
+    assert "**What to split** A table of cases." in text
+    # the function edited and re-indexed: the old finding is not shown for the new text
+    (repo.root / "hot.py").write_text(BIG.replace("return -1", "return -2"))
+    indexer.index_workspace(store, repo.root, IndexSettings())
+    edited = BIG.replace("return -1", "return -2")
+    assert "**Hard to change**" not in (hover.hover_markdown(session, loc, edited, 1, 5) or "")

@@ -6,6 +6,7 @@ Everything here reads the database; nothing runs git or a build on the hover pat
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from mira_ls.features import hover_build, hover_git
 from mira_ls.features.locate import Target, target_at
@@ -13,6 +14,7 @@ from mira_ls.features.session import Located, Session
 from mira_ls.index.resolve_external import callee_counts
 from mira_ls.store import code as code_store
 from mira_ls.store import design_patterns, understanding
+from mira_ls.store import quality as quality_store
 from mira_ls.store.code import SymbolRow
 
 DOC_LINES = 12
@@ -50,6 +52,18 @@ def purpose_line(node: understanding.Node | None) -> str | None:
     return out + ("  \n_" + " · ".join(extra) + "_" if extra else "")
 
 
+def finding_block(conn: Any, row: SymbolRow) -> str | None:
+    """The LLM's quality finding on a function (``mira-ls quality --findings`` or the
+    background analysis of hotspots), only one made at its current content."""
+    if row.kind not in quality_store.CALLABLES or not row.content_hash:
+        return None
+    found = quality_store.finding_of(conn, row.id, row.content_hash)
+    if found is None:
+        return None
+    why, split = found
+    return f"**Hard to change** {why.strip()}  \n**What to split** {split.strip()}"
+
+
 def code_section(session: Session, target: Target) -> list[str]:
     row, sym = target.row, target.symbol
     signature = (row.signature if row else None) or (sym.signature if sym else None) or ""
@@ -74,6 +88,9 @@ def code_section(session: Session, target: Target) -> list[str]:
             parts.append(
                 "**Patterns** " + ", ".join(f"{p} ({role})" if role else p for p, role, _ in found)
             )
+        finding = finding_block(conn, row)
+        if finding:
+            parts.append(finding)
         callers = code_store.caller_counts(conn, [row.id]).get(row.id, 0)
         counts = callee_counts(conn, row.id, row.language)
         parts.append(f"**Calls** {callers} caller{'s' * (callers != 1)} · {counts.describe()}")

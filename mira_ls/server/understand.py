@@ -123,10 +123,13 @@ def _quality_job(ctx: JobContext, ls: MiraServer, uri: str) -> None:
 # -- background analysis ------------------------------------------------------------------
 
 
-def schedule_background_analysis(ls: MiraServer, project: ProjectRoot, paths: list[str]) -> None:
+def schedule_background_analysis(
+    ls: MiraServer, project: ProjectRoot, paths: list[str], *, hotspots: bool = False
+) -> None:
     """Analyse what ``paths`` lack on the analysis lane (one queued run per file set), when
-    analysis.background is on; the job itself checks the key, the day's allowance and the
-    budget (understand/background.py)."""
+    analysis.background is on; for the top hotspots (``hotspots``) also the quality
+    findings of their worst functions. The job itself checks the key, the day's allowance
+    and the budget (understand/background.py)."""
     if ls.session.store is None or not ls.session.settings.analysis.background or not paths:
         return
     ls.submit(
@@ -136,12 +139,13 @@ def schedule_background_analysis(ls: MiraServer, project: ProjectRoot, paths: li
         ls,
         project,
         list(paths),
-        key=("background-analysis", project.project_id, tuple(paths)),
+        hotspots,
+        key=("background-analysis", project.project_id, tuple(paths), hotspots),
     )
 
 
 def _background_job(
-    ctx: JobContext, ls: MiraServer, project: ProjectRoot, paths: list[str]
+    ctx: JobContext, ls: MiraServer, project: ProjectRoot, paths: list[str], hotspots: bool
 ) -> None:
     store = ls.session.store
     if store is None:
@@ -159,14 +163,26 @@ def _background_job(
             "background analysis of %s: %d definitions in %d calls (%s)",
             ", ".join(run.files), run.analysed, run.calls, usd(run.cost_micro),
         )  # fmt: skip
+    if not hotspots or ctx.cancelled():
+        return
+    found = background.hotspot_findings(
+        store, svc, project.project_id, project.root, paths, ctx.cancelled
+    )
+    if found.findings:
+        log.info(
+            "background quality findings for %d functions of %s in %d calls (%s)",
+            found.findings, ", ".join(found.files), found.calls, usd(found.cost_micro),
+        )  # fmt: skip
+        schedule_quality_open(ls, project.project_id)  # the diagnostics carry the findings
 
 
 def schedule_hotspot_analysis(ls: MiraServer, project: ProjectRoot) -> None:
-    """After mining: the top hotspots (analysis.backgroundHotspots of them)."""
+    """After mining: the top hotspots (analysis.backgroundHotspots of them), and the quality
+    findings of their worst functions."""
     store = ls.session.store
     n = ls.session.settings.analysis.background_hotspots
     if store is None or not ls.session.settings.analysis.background or n <= 0:
         return
     schedule_background_analysis(
-        ls, project, background.hotspot_files(store, project.project_id, n)
+        ls, project, background.hotspot_files(store, project.project_id, n), hotspots=True
     )

@@ -7,6 +7,11 @@ cache lookup), spends at most ``analysis.backgroundDailyUsd`` a day (UTC, counte
 budget rows of its own operation name, ``analyze-background``), goes through the budget
 like every call (a refusal stops it quietly), and is recorded as an operation
 (``mira-ls ops``). A whole tree is analysed only on ``mira-ls analyze`` / ``mira.analyze``.
+
+For the top hotspots it also asks for the quality finding of their worst functions (issue
+19 part 5: why the function is hard to change, what to split; understand/findings.py):
+measured from the index first, one call for the few worst functions in hotspot files that
+have no finding at their current content hash, within the same daily allowance.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mira_ls.llm.budget import periods
+from mira_ls.llm.errors import LlmError
 from mira_ls.llm.pricing import usd
 from mira_ls.llm.service import LlmService
 from mira_ls.store import Store
 from mira_ls.store import understanding as q
 from mira_ls.store.report_queries import file_churn
-from mira_ls.understand import analysis_run, semantic
+from mira_ls.understand import analysis_run, findings, quality, semantic
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ class BackgroundRun:
     calls: int = 0
     cost_micro: int = 0
     skipped: str | None = None  # why it did not run, or stopped
+    findings: int = 0  # quality findings stored (hotspot_findings)
 
 
 def why_not(svc: LlmService) -> str | None:
@@ -102,4 +109,58 @@ def analyse_files(
             break
     if out.skipped:
         log.info("background analysis: %s", out.skipped)
+    return out
+
+
+def hotspot_findings(
+    store: Store,
+    svc: LlmService,
+    project_id: int,
+    root: Path,
+    paths: Sequence[str],
+    cancelled: Callable[[], bool] | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    top: int = findings.TOP,
+) -> BackgroundRun:
+    """The LLM's finding for the ``top`` worst functions of ``paths`` (the top hotspots)
+    that sit in a hotspot file and have none at their current text: measured first (as the
+    quality diagnostics do), then one call, within the day's background allowance."""
+    out = BackgroundRun()
+    out.skipped = why_not(svc)
+    if out.skipped is not None or not paths:
+        return out
+    limits = quality.Thresholds.from_settings(svc.settings.quality)
+    measured: list[quality.Measured] = []
+    files = 0
+    for path in dict.fromkeys(paths):
+        if cancelled is not None and cancelled():
+            return out
+        run = quality.measure_project(store, project_id, root, path, limits)
+        measured.extend(run.functions)
+        files += run.files
+    worst = findings.worst_hotspots(quality.QualityRun(measured, files, [], 0.0), top)
+    fp = findings.plan(svc, root, worst)
+    if not fp.pending or (cancelled is not None and cancelled()):
+        return out
+    cap = round(svc.settings.analysis.background_daily_usd * 1_000_000)
+    spent = q.spent_today(store.conn(), periods(clock())[0], OPERATION)
+    if spent + fp.cost_micro > cap:
+        out.skipped = (
+            f"background quality findings stopped for today: they may cost up to "
+            f"{usd(fp.cost_micro)} and {usd(spent)} of the {usd(cap)} a day "
+            "(analysis.backgroundDailyUsd) is spent"
+        )
+        log.info("background analysis: %s", out.skipped)
+        return out
+    try:
+        done = findings.run(store, svc, project_id, fp, operation=OPERATION,
+                            what=" (background)")  # fmt: skip
+    except LlmError as exc:  # the budget refused, the endpoint failed, invalid twice
+        out.skipped = str(exc)
+        log.info("background quality findings: %s", exc)
+        return out
+    out.files = sorted({m.path for m in fp.pending})
+    out.findings = len(fp.pending)
+    out.calls, out.cost_micro = done.calls, done.cost_micro
     return out

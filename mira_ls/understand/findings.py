@@ -2,8 +2,10 @@
 change and what to split, in one schema-checked answer for the few worst ones, cached per
 (symbol, content_hash) in ``semantic_analysis_cache`` (kind ``quality_finding``). The index
 deletes a symbol's cache rows when its content changes, so a re-run asks nothing and an
-edited function is asked about again. Only on request (``mira-ls quality --findings``):
-never a background bill.
+edited function is asked about again. Asked on request (``mira-ls quality --findings``) and
+by the background analysis of the top hotspots after mining (understand/background.py:
+with a key, within ``analysis.backgroundDailyUsd``, its budget rows named
+``analyze-background``).
 """
 
 from __future__ import annotations
@@ -150,21 +152,31 @@ class FindingRun:
     operation_id: str | None = None
 
 
-def run(store: Store, svc: LlmService, project_id: int, p: FindingPlan) -> FindingRun:
+def run(
+    store: Store,
+    svc: LlmService,
+    project_id: int,
+    p: FindingPlan,
+    *,
+    operation: str = COMMAND,
+    what: str = "",
+) -> FindingRun:
     """Ask for the plan's pending functions in one call, as one operation (``mira-ls ops``,
     command ``quality``), and store the findings (all in one transaction, after the answer
-    validated); LlmError with a sentence otherwise."""
+    validated); LlmError with a sentence otherwise. ``operation`` names the budget rows
+    (the background's own, so its daily allowance counts them); ``what`` ends the
+    operation's request text."""
     out = FindingRun()
     if not p.pending:
         return out
     n = len(p.pending)
     op = Operation(
         store, uuid.uuid4().hex[:12], COMMAND,
-        f"quality findings for {n} hotspot function{'s' * (n != 1)}", project_id,
+        f"quality findings for {n} hotspot function{'s' * (n != 1)}{what}", project_id,
     )  # fmt: skip
     out.operation_id = op.id
     op.running(model=svc.settings.llm.model, effort=structured.STRUCTURED_EFFORT)
-    req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, p.prompt, COMMAND, project_id)
+    req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, p.prompt, operation, project_id)
     try:
         ans = structured.ask(
             svc, req, _validator({m.symbol_id for m in p.pending}), on_request=op.on_request
