@@ -219,7 +219,8 @@ class AnalysisSettings:
     background: bool = _f(
         True,
         "Analyse, in the background, the definitions of files you open or save and of the "
-        "top hotspots after mining (what each is for, its concepts): only with an API key, "
+        "top hotspots after mining (what each is for, its concepts; for the worst functions "
+        "of hotspots, why they are hard to change): only with an API key, "
         "through the budget, at most analysis.backgroundDailyUsd a day, and never twice for "
         "unchanged code.",
     )
