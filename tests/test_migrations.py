@@ -84,6 +84,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "036_domain_clusters.sql": set(),
     "038_tool_approval.sql": set(),
     "040_semantic_graph.sql": set(),
+    "045_function_shape.sql": set(),
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order

@@ -97,6 +97,35 @@ def test_metrics_match_hand_computed_values(store, repo: Repo):
     assert (ts.complexity, ts.nesting, ts.params) == (6, 2, 3)
 
 
+def test_the_index_stores_shapes_and_older_rows_are_measured_once(store, repo: Repo):
+    repo.commit("code", {"shop.py": PY, "shop.go": GO, "total.ts": TS})
+    pid, first = _measured(store, repo.root)
+    conn = store.conn()
+    stored = dict(
+        conn.execute(
+            "SELECT qualified_name, nesting || ',' || params FROM code_elements "
+            "WHERE kind IN ('function', 'method')"
+        ).fetchall()
+    )
+    assert stored["shop.Shop.price"] == "3,3" and stored["shop.Shop.nested.inner"] == "2,1"
+    classes = conn.execute("SELECT nesting, params FROM code_elements WHERE kind = 'class'")
+    assert set(classes.fetchall()) == {(None, None)}
+    # rows indexed before migration 045: measured from the file, the same, and kept
+    with store.write() as w:
+        w.execute("UPDATE code_elements SET nesting = NULL, params = NULL")
+    again = {m.symbol: m for m in quality.measure_project(store, pid, repo.root).functions}
+    assert {k: (v.nesting, v.params) for k, v in again.items()} == {
+        k: (v.nesting, v.params) for k, v in first.items()
+    }
+    after = dict(
+        conn.execute(
+            "SELECT qualified_name, nesting || ',' || params FROM code_elements "
+            "WHERE kind IN ('function', 'method')"
+        ).fetchall()
+    )
+    assert after == stored
+
+
 def test_issues_stored_with_severity_sentence_and_churn(store, repo: Repo):
     branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(24))
     big = f"def router(x, a, b, c, d, e, f):\n{branches}\n    return -1\n"

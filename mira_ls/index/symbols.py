@@ -25,6 +25,7 @@ from typing import Any
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
+from mira_ls.index import metrics
 from mira_ls.index.languages import (
     get_language,
     get_query,
@@ -35,6 +36,7 @@ from mira_ls.index.languages import (
 
 CLASS_KINDS = frozenset({"class", "struct", "union", "enum", "trait", "interface", "impl"})
 CALLABLE_KINDS = frozenset({"function", "method", "constructor", "macro"})
+SHAPED_KINDS = frozenset({"function", "method", "constructor"})  # store/quality.CALLABLES
 
 SIGNATURE_DISPLAY_MAX = 400
 DOCSTRING_MAX = 4000
@@ -69,6 +71,8 @@ class Symbol:
     content_hash: str
     signature_hash: str
     complexity: int = 1
+    nesting: int | None = None  # functions only (index/metrics.py); None for other kinds
+    params: int | None = None
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -695,6 +699,7 @@ def extract(
 
     calls = _assign_calls(raw_calls, spans, src, ascii_only)
     _count_branches(branches, spans, symbols)
+    _shape_functions(root, language, symbols)
     imports = _imports(language, import_nodes)
     parse_errors = _count_errors(root) if root.has_error else 0
     return FileExtract(
@@ -812,6 +817,18 @@ def _count_branches(
     branches.sort()
     for owner in _innermost(branches, spans):
         symbols[owner].complexity += 1
+
+
+def _shape_functions(root: Node, language: str, symbols: list[Symbol]) -> None:
+    """Nesting depth and parameters of the functions, from the tree parsed for the index
+    (what quality measuring would otherwise parse the file again for)."""
+    if not any(s.kind in SHAPED_KINDS for s in symbols):
+        return
+    found = metrics.shapes(root, language)
+    for s in symbols:
+        if s.kind in SHAPED_KINDS:
+            shape = found.get(s.name_line)
+            s.nesting, s.params = (shape.nesting, shape.params) if shape else (0, 0)
 
 
 def symbol_at(fx: FileExtract, line: int, col: int) -> int | None:

@@ -218,6 +218,8 @@ def pack(
             s.content_hash,
             s.signature_hash,
             s.complexity,
+            s.nesting,
+            s.params,
         )
         for s in fx.symbols
     ]

@@ -223,7 +223,7 @@ def reconcile(
     text_new: list[tuple[int, int]] = []  # (index, symbol id) whose search row is written
     text_edited: list[tuple[int, int]] = []
     for i, s in enumerate(symbols):
-        (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx) = s
+        (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, nt, pc) = s
         parent_id = ids[parent] if parent is not None else None
         old = stored.pop((qn, kind, ordinal), None) if stored else None
         if old is None:
@@ -231,7 +231,7 @@ def reconcile(
             ids[i] = sid
             ctx.sym_inserts.append(
                 (sid, pid, file_id, rel, language, kind, name, qn, ordinal, parent_id,
-                 sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now)
+                 sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, nt, pc, now)
             )  # fmt: skip
             text_new.append((i, sid))
             upd.added += 1
@@ -254,7 +254,7 @@ def reconcile(
                     rewrite.add(i)
             continue
         ctx.sym_updates.append(
-            (parent_id, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now, old.id)
+            (parent_id, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, nt, pc, now, old.id)
         )
         upd.changed_symbol_ids.append(old.id)
         upd.changed_content_hashes.append(old.content_hash)
@@ -370,8 +370,10 @@ def _insert_new(
     b = ctx.take_ids(n)
     ctx.sym_inserts.extend(
         (b + i, pid, file_id, rel, language, kind, name, qn, ordinal,
-         None if parent is None else b + parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, now)
-        for i, (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx)
+         None if parent is None else b + parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx,
+         nt, pc, now)
+        for i, (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx,
+                nt, pc)
         in enumerate(symbols)
     )  # fmt: skip
     if search is not None:

@@ -314,7 +314,7 @@ def next_symbol_id(conn: Connection) -> int:
 SYMBOL_WRITE_COLS = (
     "project_id, file_id, file_path, language, kind, name, qualified_name, ordinal, parent_id,"
     " start_line, start_col, end_line, end_col, name_line, name_col, signature, docstring,"
-    " content_hash, signature_hash, complexity, updated_at"
+    " content_hash, signature_hash, complexity, nesting, params, updated_at"
 )
 
 
@@ -323,7 +323,7 @@ def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     counted into symbol_names here (deletes and renames count out by triggers)."""
     conn.executemany(
         f"INSERT INTO code_elements(id, {SYMBOL_WRITE_COLS}) VALUES "
-        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
     # workspace/symbol's names: (project_id, name) -> symbols added (r[5] kind, r[6] name)
@@ -344,11 +344,13 @@ def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 
 def update_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Rows are (parent_id, start_line, start_col, end_line, end_col, name_line, name_col,
-    signature, docstring, content_hash, signature_hash, complexity, updated_at, id)."""
+    signature, docstring, content_hash, signature_hash, complexity, nesting, params,
+    updated_at, id)."""
     conn.executemany(
         "UPDATE code_elements SET parent_id = ?, start_line = ?, start_col = ?, end_line = ?,"
         " end_col = ?, name_line = ?, name_col = ?, signature = ?, docstring = ?,"
-        " content_hash = ?, signature_hash = ?, complexity = ?, updated_at = ? WHERE id = ?",
+        " content_hash = ?, signature_hash = ?, complexity = ?, nesting = ?, params = ?,"
+        " updated_at = ? WHERE id = ?",
         rows,
     )
 

@@ -27,6 +27,8 @@ class Callable:
     end_line: int
     complexity: int
     content_hash: str
+    nesting: int | None = None  # measured by the index (migration 045); None: not yet
+    params: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,19 @@ def callables(conn: Connection, project_id: int, prefix: str = "") -> list[Calla
     like = prefix.rstrip("/")
     rows = conn.execute(
         "SELECT id, file_path, language, qualified_name, name_line, start_line, end_line, "
-        "complexity, content_hash FROM code_elements WHERE project_id = ? AND kind IN "
+        "complexity, content_hash, nesting, params FROM code_elements WHERE project_id = ? "
+        "AND kind IN "
         f"({','.join('?' * len(CALLABLES))}) AND (? = '' OR file_path = ? OR file_path LIKE ?)"
         " ORDER BY file_path, name_line",
         (project_id, *CALLABLES, like, like, like + "/%"),
     )
     return [Callable(*r) for r in rows]
+
+
+def store_shapes(conn: Connection, rows: list[tuple[int, int, int]]) -> None:
+    """(nesting, params, id): shapes measured for functions indexed before the index
+    measured them."""
+    conn.executemany("UPDATE code_elements SET nesting = ?, params = ? WHERE id = ?", rows)
 
 
 def replace_issues(

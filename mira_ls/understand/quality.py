@@ -191,6 +191,7 @@ def measure_project(
     measured: list[Measured] = []
     skipped: list[str] = []
     done: list[str] = []
+    backfill: list[tuple[int, int, int]] = []
     for path, items in by_file.items():
         row = files.get(path)
         try:
@@ -201,11 +202,16 @@ def measure_project(
         if row is None or hashlib.sha256(data).hexdigest() != row.content_hash:
             skipped.append(f"{path}: changed since it was indexed")
             continue
-        shapes = measure(data, items[0].language)
+        if all(c.nesting is not None and c.params is not None for c in items):
+            shapes = {c.id: FunctionShape(c.nesting or 0, c.params or 0) for c in items}
+        else:  # indexed before the index measured shapes: parse once, keep what it says
+            by_line = measure(data, items[0].language)
+            shapes = {c.id: by_line.get(c.name_line) or FunctionShape(0, 0) for c in items}
+            backfill.extend((s.nesting, s.params, i) for i, s in shapes.items())
         n = churn.get(path)
         hot = n is not None and n >= floor
         for c in items:
-            shape = shapes.get(c.name_line) or FunctionShape(0, 0)
+            shape = shapes[c.id]
             length = c.end_line - c.start_line + 1
             m = Measured(path, c.name_line, c.qualified_name, c.id, c.complexity,
                          shape.nesting, length, shape.params, n, hot)  # fmt: skip
@@ -214,5 +220,7 @@ def measure_project(
         done.append(path)
     now = int(time.time())
     with store.write() as w:
+        if backfill:
+            q.store_shapes(w, backfill)
         q.replace_issues(w, project_id, done, [i for m in measured for i in m.issues], now)
     return QualityRun(measured, len(done), skipped, time.perf_counter() - t0)
