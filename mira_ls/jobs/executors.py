@@ -149,6 +149,11 @@ class ProcessExecutor:
             waited += POLL_S
             if not ready:
                 if not proc.is_alive():
+                    try:  # its last message may have come between the poll and now
+                        if recv.poll(0):
+                            continue
+                    except (EOFError, OSError):
+                        pass
                     break
                 continue
             try:
