@@ -99,11 +99,18 @@ def _forget_other(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
     if args.what or (args.message is not None and args.summary is not None):
         raise CliError("Forget one thing at a time: a fact, --message ID or --summary ID.")
     if args.message is not None:
-        msg = recall.forget_message(mem.store, args.message)
-        if msg is None:
+        gone = recall.forget_message(mem.store, args.message)
+        if gone is None:
             raise CliError(f"There is no chat message #{args.message} of yours.")
-        data = {"kind": "message", "id": msg.id, "role": msg.role, "session": msg.session_id}
-        return data, f"forgot message #{msg.id} ({msg.role}): {msg.content[:80]}"
+        msg = gone.message
+        data = {"kind": "message", "id": msg.id, "role": msg.role, "session": msg.session_id,
+                "summaries": gone.summaries}  # fmt: skip
+        text = f"forgot message #{msg.id} ({msg.role}): {msg.content[:80]}"
+        if gone.summaries:
+            n = len(gone.summaries)
+            text += (f"\nand the {n} summar{'ies' if n != 1 else 'y'} made from it (what is left "
+                     "of the block is summarised again: `mira-ls memory summarize`)")  # fmt: skip
+        return data, text
     s = recall.forget_summary(mem.store, args.summary)
     if s is None:
         raise CliError(f"There is no summary #{args.summary} of yours.")

@@ -81,8 +81,15 @@ def _forget_other(session: Session, kind: str, value: Any) -> dict[str, Any]:
         raise MemoryInputError(f'Say which {kind} to forget by its id: {{"{kind}": N}}.')
     if session.store is None:
         raise MemoryInputError("mira-ls has no database, so it remembers nothing.")
-    forget = recall.forget_message if kind == "message" else recall.forget_summary
-    if forget(session.store, value) is None:
+    if kind == "message":
+        gone = recall.forget_message(session.store, value)
+        if gone is None:
+            raise MemoryInputError(f"There is no message #{value} of yours.")
+        also = [{"kind": "summary", "id": i} for i in gone.summaries]
+        tail = f" and {len(also)} summaries made from it" if also else ""
+        return {"forgotten": [{"kind": kind, "id": value}, *also],
+                "message": f"Forgot message #{value}{tail}."}  # fmt: skip
+    if recall.forget_summary(session.store, value) is None:
         raise MemoryInputError(f"There is no {kind} #{value} of yours.")
     return {"forgotten": [{"kind": kind, "id": value}], "message": f"Forgot {kind} #{value}."}
 
@@ -167,7 +174,8 @@ def summaries_due(session: Session, session_id: str | None) -> bool:
     """Whether the last chat of the session (any when None) completed a block of 10
     messages not summarised yet. Only then, so a block whose answer stayed invalid is asked
     about again when the next block completes (or by ``mira-ls memory summarize``), not
-    after every chat."""
+    after every chat; or when a block's summary was dropped because a message of it was
+    forgotten."""
     from mira_ls.memory.owner import local_user_id
     from mira_ls.store import memory_summaries as sq
 
@@ -175,7 +183,7 @@ def summaries_due(session: Session, session_id: str | None) -> bool:
         return False
     user = local_user_id(session.store)
     return any(
-        d.unsummarised >= sq.LEVEL1 and d.unsummarised % sq.LEVEL1 in (0, 1)
+        (d.unsummarised >= sq.LEVEL1 and d.unsummarised % sq.LEVEL1 in (0, 1)) or d.holes
         for d in sq.due(session.store.conn(), user, session_id)
     )
 

@@ -46,6 +46,7 @@ from mira_ls.llm.context import Section
 from mira_ls.llm.errors import LlmError
 from mira_ls.memory import owner
 from mira_ls.memory.facts import fact_text
+from mira_ls.memory.profile import Profiles
 from mira_ls.search import terms
 from mira_ls.store import Store
 from mira_ls.store import documents as dq
@@ -502,13 +503,18 @@ class Recall:
         return out
 
 
-def forget_message(store: Store, entry_id: int) -> q.MessageRow | None:
-    """Remove the local user's message ``entry_id`` with its analysis and vector."""
+def forget_message(store: Store, entry_id: int) -> q.ForgottenMessage | None:
+    """Remove the local user's message ``entry_id`` with its analysis and vector, and the
+    summaries made from it (the next summary run summarises what is left of the block
+    again); the learned patterns lose it as evidence."""
     user = dq.user_id_of(store.conn(), owner.username())
     if user is None:
         return None
     with store.write() as w:
-        return q.forget_message(w, user, entry_id)
+        gone = q.forget_message(w, user, entry_id)
+    if gone is not None:
+        Profiles(store, user).fold()
+    return gone
 
 
 def forget_summary(store: Store, summary_id: int) -> q.SummaryHit | None:

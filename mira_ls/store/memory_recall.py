@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mira_ls.store import memory_facts as fq
+from mira_ls.store import memory_summaries as sq
 from mira_ls.store.connection import Connection
 from mira_ls.store.memory_facts import FactRow, drop_unused_embeddings
 
@@ -157,9 +158,17 @@ def messages_matching(
     return [_message(r) for r in rows]
 
 
-def forget_message(conn: Connection, user_id: int, entry_id: int) -> MessageRow | None:
+@dataclass(frozen=True)
+class ForgottenMessage:
+    message: MessageRow
+    summaries: list[int]  # the summaries made from it, dropped (summarised again later)
+
+
+def forget_message(conn: Connection, user_id: int, entry_id: int) -> ForgottenMessage | None:
     """Remove one of the user's messages with its analysis and vectors (the embeddings no
-    one else uses); None when there is no such message of that user."""
+    one else uses), and the rolling summaries made from it (of either level, with their
+    vectors: memory/summaries.py summarises what is left of the block again); None when
+    there is no such message of that user."""
     row = messages(conn, [entry_id]).get(entry_id)
     owner = conn.execute(
         "SELECT s.user_id FROM memory_entries e JOIN sessions s ON s.id = e.session_id"
@@ -176,6 +185,9 @@ def forget_message(conn: Connection, user_id: int, entry_id: int) -> MessageRow 
             (entry_id,),
         )
     ]
+    made = sq.covering(conn, row.session_id, entry_id)
+    sq.delete(conn, [i for i, _ in made])
+    emb += [int(e) for _, e in made if e is not None]
     conn.execute("DELETE FROM message_embeddings WHERE entry_id = ?", (entry_id,))
     conn.execute("DELETE FROM message_analysis WHERE entry_id = ?", (entry_id,))
     conn.execute("DELETE FROM memory_entries WHERE id = ?", (entry_id,))
@@ -184,7 +196,7 @@ def forget_message(conn: Connection, user_id: int, entry_id: int) -> MessageRow 
         (row.session_id,),
     )
     drop_unused_embeddings(conn, emb)
-    return row
+    return ForgottenMessage(row, [i for i, _ in made])
 
 
 # -- summaries -----------------------------------------------------------------------------
