@@ -46,6 +46,7 @@ from mira_ls.llm.context import Section
 from mira_ls.llm.errors import LlmError
 from mira_ls.memory import owner
 from mira_ls.memory.facts import fact_text
+from mira_ls.memory.profile import KIND as PROFILE_KIND
 from mira_ls.memory.profile import Profiles
 from mira_ls.search import terms
 from mira_ls.store import Store
@@ -138,6 +139,14 @@ class Recalled:
     memories: list[Memory] = field(default_factory=list)
     section: Section | None = None
     notes: list[str] = field(default_factory=list)
+    profile: Section | None = None  # "About you" (memory/profile.py), within the same share
+
+    @property
+    def sections(self) -> list[Section]:
+        return [s for s in (self.profile, self.section) if s is not None]
+
+    def used_profile(self, sections: Sequence[Section]) -> bool:
+        return any(s.kind == PROFILE_KIND for s in sections)
 
     def used(self, sections: Sequence[Section]) -> list[Memory]:
         """The memories still in the context after it was fitted (a cut section loses its
@@ -146,11 +155,13 @@ class Recalled:
         return [m for m in self.memories if f"[{m.label}, " in body]
 
 
-def footer(used: Sequence[Memory]) -> str:
+def footer(used: Sequence[Memory], profile: bool = False) -> str:
     """'Remembered: fact #12, document #2 "Guide" > Install' and how to forget a wrong one;
-    empty when nothing was used."""
-    if not used:
+    empty when nothing was used. ``profile``: the "About you" section went too."""
+    if not used and not profile:
         return ""
+    if not used:
+        return "Remembered: your profile (see or correct it: `mira-ls memory profile`)"
     how: list[str] = []
     kinds: dict[str, int] = {}
     for m in used:
@@ -163,8 +174,10 @@ def footer(used: Sequence[Memory]) -> str:
         how.append(f"`mira-ls memory forget --summary {kinds['summary']}`")
     if "document" in kinds:
         how.append(f"`mira-ls docs remove {kinds['document']}`")
-    return (f"Remembered: {', '.join(m.label for m in used)} (a wrong one: "
-            f"{', '.join(how)})")  # fmt: skip
+    if profile:
+        how.append("`mira-ls memory profile`")
+    names = [m.label for m in used] + (["your profile"] if profile else [])
+    return f"Remembered: {', '.join(names)} (a wrong one: {', '.join(how)})"
 
 
 def _clip(text: str, n: int = LINE_CHARS) -> str:
@@ -478,6 +491,12 @@ class Recall:
         left out, see ``candidates``)."""
         found, notes = self.candidates(question, session_id, shown)
         out = Recalled(notes=notes)
+        if self.enabled and self.user_id is not None:
+            about = Profiles(self.store, self.user_id).section()
+            cost = tokens.count(about.render()) + 2 if about is not None else 0
+            if about is not None and cost <= share_tokens // 2:  # the memories keep the rest
+                out.profile = about
+                share_tokens -= cost
         lines: list[str] = []
         used = tokens.count(Section(KIND, TITLE, HEAD, PRIORITY).render()) + 2
         for m in found:

@@ -1,5 +1,6 @@
 """The real server over stdio: mira.remember with the loopback model's structured answers,
-mira.memory as a markdown file, mira.forget leaving no row and no vector in the database."""
+mira.memory as a markdown file, mira.profile and mira.patterns shown and corrected,
+mira.forget leaving no row and no vector in the database."""
 
 from __future__ import annotations
 
@@ -60,6 +61,21 @@ async def test_remember_memory_forget(start_server: StartServer, tmp_path: Path)
         assert path.read_text(encoding="utf-8") == shown["markdown"]
         assert str(tmp_path / "state") in str(path) and not path.is_relative_to(root)
         assert _count(db, "SELECT count(*) FROM memory_fact_vectors") == 1
+        prof = await run(client, "mira.profile")
+        assert prof["profile"]["tech_stack"] == ["fly.io"], prof
+        prof = await run(client, "mira.profile", {"set": {"verbosity": "brief"}})
+        assert prof["profile"]["verbosity"] == "brief"
+        assert prof["profile"]["edited_fields"] == ["verbosity"]
+        added = await run(client, "mira.patterns", {"add": "asks for tests", "type": "workflow"})
+        pid = added["pattern"]["id"]
+        assert [p["id"] for p in (await run(client, "mira.patterns"))["patterns"]] == [pid]
+        forgot = await run(client, "mira.forget", {"pattern": pid})
+        assert forgot["forgotten"][0]["id"] == pid
+        assert _count(db, "SELECT count(*) FROM learned_patterns") == 0
+        cleared = await run(client, "mira.forget", {"profile": "verbosity"})
+        assert cleared["profile"]["verbosity"] is None
+        bad = await run(client, "mira.profile", {"set": {"colour": "blue"}})
+        assert "not a profile field" in bad["error"]
         gone = await run(client, "mira.forget", {"id": change["id"]})
         assert [f["id"] for f in gone["forgotten"]] == [change["id"]]
         assert _count(db, "SELECT count(*) FROM memory_facts") == 0
