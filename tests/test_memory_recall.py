@@ -360,3 +360,21 @@ def test_mira_ls_chat_prints_the_footer_on_stderr(world: World, tmp_path: Path) 
     assert out.returncode == 0, out.stderr
     assert f"Remembered: fact #{fid} (a wrong one: `mira-ls memory forget {fid}`)" in out.stderr
     assert "Remembered:" not in out.stdout  # the answer alone goes to stdout
+
+
+def test_keyword_recall_follows_new_and_forgotten_messages(world: World) -> None:
+    """The word index of messages grows with new messages and is read again after one is
+    forgotten; the session asked in stays out; identifiers are split as the question's."""
+    sid = uuid.uuid4().hex
+    old = message(world, "the parseHeader helper keeps offsets", embed=False, salience=0.5)
+    mine = message(world, "parseHeader offsets in this session", embed=False, session=sid)
+    r = recall(world, keyword_only=True)
+    found = refs(r.candidates("where does parse_header keep offsets?", sid)[0])
+    assert f"message #{old}" in found and f"message #{mine}" not in found
+    new = message(world, "parse header offsets moved to the cache", embed=False)
+    found = refs(r.candidates("where does parse_header keep offsets?", sid)[0])
+    assert f"message #{new}" in found and f"message #{old}" in found
+    assert rc.forget_message(world.store, old) is not None
+    found = refs(recall(world, keyword_only=True).candidates("parse_header offsets?")[0])
+    assert f"message #{old}" not in found and f"message #{new}" in found
+    assert f"message #{mine}" in found  # asked outside that session: it is a memory

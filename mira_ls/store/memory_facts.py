@@ -221,3 +221,7 @@ def matching(conn: Connection, user_id: int, project_id: int | None, text: str) 
         (user_id, project_id, like, like),
     ).fetchall()
     return [_fact(r) for r in rows]
+
+
+FACT_COLS = _COLS  # for other stores' queries over memory_facts
+fact_row = _fact

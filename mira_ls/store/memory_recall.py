@@ -1,6 +1,7 @@
 """Queries recall reads (memory/recall.py): the vectors of the user's facts, messages and
 summaries in one embedding space, what each is (text, time, project, salience), keyword
-matches of the ones without a vector, and forgetting a message or a summary.
+matches of the ones without a vector (messages: their texts, which recall indexes by word),
+and forgetting a message or a summary.
 
 Vectors are read as (item id, embedding id) keys first, without the vectors: a cached
 matrix is checked against those (``*_keys``) and the vectors are read only when they
@@ -124,38 +125,6 @@ def _by_ids(
 
 def messages(conn: Connection, entry_ids: Sequence[int]) -> dict[int, MessageRow]:
     return _by_ids(conn, _MSG, "e.id", entry_ids, _message)
-
-
-def messages_matching(
-    conn: Connection,
-    user_id: int,
-    words: Sequence[str],
-    limit: int,
-    *,
-    without_vector_in: tuple[str, int] | None = None,
-    not_session: str | None = None,
-) -> list[MessageRow]:
-    """The user's newest messages containing any of ``words`` (case-insensitive), outside
-    session ``not_session``; with ``without_vector_in`` (model, dimensions), only those
-    with no vector in that space."""
-    if not words:
-        return []
-    cond = " OR ".join("e.content LIKE ? ESCAPE '\\'" for _ in words)
-    args: list[Any] = [user_id, *(_like(w) for w in words), not_session]
-    extra = ""
-    if without_vector_in is not None:
-        extra = (
-            " AND NOT EXISTS (SELECT 1 FROM message_embeddings m WHERE m.entry_id = e.id"
-            " AND m.model = ? AND m.dimension = ? AND m.embedding_id IS NOT NULL)"
-        )
-        args += list(without_vector_in)
-    rows = conn.execute(
-        f"{_MSG} WHERE s.user_id = ? AND e.role IN {_ROLES} AND ({cond})"
-        f" AND e.session_id IS NOT ?{extra}"
-        " ORDER BY e.id DESC LIMIT ?",
-        (*args, limit),
-    ).fetchall()
-    return [_message(r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -379,3 +348,53 @@ def session_items(conn: Connection, session_id: str) -> tuple[set[int], set[int]
         )
     }
     return msgs, sums
+
+
+def entries_stamp(conn: Connection) -> tuple[int, int, float]:
+    """(count, max id, sum of ids) of memory_entries, from the rowid alone: messages are
+    never edited, so equal stamps mean the same messages."""
+    r = conn.execute(
+        "SELECT count(*), ifnull(max(id), 0), total(id) FROM memory_entries"
+    ).fetchone()
+    return int(r[0]), int(r[1]), float(r[2])
+
+
+def entries_after(conn: Connection, after_id: int) -> tuple[int, float]:
+    """(count, sum of ids) of memory_entries after ``after_id``."""
+    r = conn.execute(
+        "SELECT count(*), total(id) FROM memory_entries WHERE id > ?", (after_id,)
+    ).fetchone()
+    return int(r[0]), float(r[1])
+
+
+def message_texts(conn: Connection, user_id: int, after_id: int = 0) -> list[tuple[int, str, str]]:
+    """(entry id, session id, text) of the user's user/assistant messages after ``after_id``."""
+    return [
+        (int(r[0]), r[1], r[2])
+        for r in conn.execute(
+            "SELECT e.id, e.session_id, e.content FROM memory_entries e"
+            " JOIN sessions s ON s.id = e.session_id"
+            f" WHERE s.user_id = ? AND e.role IN {_ROLES} AND e.id > ? ORDER BY e.id",
+            (user_id, after_id),
+        )
+    ]
+
+
+def facts_matching(
+    conn: Connection, user_id: int, project_id: int | None, words: Sequence[str]
+) -> list[FactRow]:
+    """The visible current facts whose key or value contains any of ``words``
+    (case-insensitive): a superset of those the words match as whole words."""
+    if not words:
+        return []
+    cond = " OR ".join("key LIKE ? ESCAPE '\\' OR value LIKE ? ESCAPE '\\'" for _ in words)
+    args: list[Any] = [user_id, project_id]
+    for w in words:
+        args += [_like(w), _like(w)]
+    rows = conn.execute(
+        f"SELECT {fq.FACT_COLS} FROM memory_facts WHERE user_id = ?"
+        f" AND (project_id IS NULL OR project_id IS ?) AND deprecated = 0 AND ({cond})"
+        " ORDER BY updated_at DESC, id DESC",
+        args,
+    ).fetchall()
+    return [fq.fact_row(r) for r in rows]
