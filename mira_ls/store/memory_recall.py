@@ -59,12 +59,7 @@ def facts_without_vector(
 
 
 def facts(conn: Connection, fact_ids: Sequence[int]) -> dict[int, FactRow]:
-    out: dict[int, FactRow] = {}
-    for i in dict.fromkeys(fact_ids):
-        f = fq.get(conn, i)
-        if f is not None:
-            out[i] = f
-    return out
+    return _by_ids(conn, f"SELECT {fq.FACT_COLS} FROM memory_facts", "id", fact_ids, fq.fact_row)
 
 
 # -- messages ------------------------------------------------------------------------------
