@@ -251,15 +251,30 @@ def _gaps(ids: list[int], ranges: list[tuple[int, int]]) -> list[list[int]]:
 def holes(conn: Connection, session_id: str) -> list[list[Message]]:
     """Blocks of messages whose level-1 summary was dropped (a message of it was forgotten):
     the remaining messages between two level-1 summaries, each block oldest first."""
-    msgs = {
-        int(r[0]): Message(int(r[0]), r[1], r[2], int(r[3]))
+    ranges = _ranges(conn, session_id, LEVEL1)
+    if not ranges:
+        return []
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            f"SELECT id FROM memory_entries WHERE session_id = ? AND role IN {_ROLES} AND id <= ?",
+            (session_id, ranges[-1][1]),
+        )
+    ]
+    gaps = _gaps(ids, ranges)
+    if not gaps:
+        return []
+    want = [i for g in gaps for i in g]
+    msgs: dict[int, Message] = {}
+    for k in range(0, len(want), 500):
+        part = want[k : k + 500]
         for r in conn.execute(
             "SELECT id, role, content, token_count FROM memory_entries"
-            f" WHERE session_id = ? AND role IN {_ROLES}",
-            (session_id,),
-        )
-    }
-    return [[msgs[i] for i in g] for g in _gaps(list(msgs), _ranges(conn, session_id, LEVEL1))]
+            f" WHERE id IN ({','.join('?' * len(part))})",
+            part,
+        ):
+            msgs[int(r[0])] = Message(int(r[0]), r[1], r[2], int(r[3]))
+    return [[msgs[i] for i in g if i in msgs] for g in gaps]
 
 
 def level2_holes(conn: Connection, session_id: str) -> list[list[SummaryRow]]:
