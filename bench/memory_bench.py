@@ -14,8 +14,9 @@ the section within its share). Reports the first query (the vectors read into me
 then p50/p95/max over ``--queries`` queries with vectors (wall clock, and the recalling
 thread's CPU time: what a question costs whatever else the shared cores run), and over the
 same queries keyword only (no endpoint: the word index of messages, LIKE over facts and
-summaries, FTS5 over document chunks). The vector queries are run again with every matrix scanned exactly (no
-binary-quantized shortlist) to count the questions whose recalled memories are the same.
+summaries, FTS5 over document chunks). The vector queries are run again with every matrix
+scanned exactly (no binary-quantized shortlist) to count the questions whose recalled
+memories are the same.
 The fold of the profile and learned patterns over those messages is timed too.
 
 Then, apart: the message analysis of ``--analysis-messages`` chat messages (half questions
