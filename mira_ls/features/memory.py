@@ -90,6 +90,7 @@ def _forget_other(session: Session, kind: str, value: Any) -> dict[str, Any]:
         also = [{"kind": "summary", "id": i} for i in gone.summaries]
         tail = f" and {len(also)} summaries made from it" if also else ""
         return {"forgotten": [{"kind": kind, "id": value}, *also],
+                "session": gone.message.session_id,
                 "message": f"Forgot message #{value}{tail}."}  # fmt: skip
     if recall.forget_summary(session.store, value) is None:
         raise MemoryInputError(f"There is no {kind} #{value} of yours.")

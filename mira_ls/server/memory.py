@@ -56,8 +56,14 @@ async def cmd_remember(ls: MiraServer, *args: Any) -> dict[str, Any]:
 
 @handlers.command("mira.forget")
 async def cmd_forget(ls: MiraServer, *args: Any) -> dict[str, Any]:
-    """{id} or {query} -> {forgotten, message}."""
-    return await _on_llm_lane(ls, "mira.forget", memory_feature.forget, command_arg(args))
+    """{id} or {query} -> {forgotten, message}; {message: N} -> the summaries made from it
+    go too, and the session's summaries are made again in the background."""
+    out = await _on_llm_lane(ls, "mira.forget", memory_feature.forget, command_arg(args))
+    if any(f.get("kind") == "summary" for f in out.get("forgotten", [])) and out.get("session"):
+        from mira_ls.server.llm import _analyse_later
+
+        _analyse_later(ls, str(out["session"]))
+    return out
 
 
 @handlers.command("mira.profile")
