@@ -302,9 +302,30 @@ def test_memory_profile_and_patterns_on_the_command_line(world: World) -> None:
     assert "Traceback" not in missing.stderr + wrong.stderr
 
 
-def test_memory_off_the_analysis_folds_nothing(world: World) -> None:
+def test_memory_off_folds_and_adds_nothing_but_forgetting_works(world: World) -> None:
+    from tests.support.cli import run_cli
+
     say(world, ["fix the parser", "add tests", "fix the lexer", "add tests too"])
     world.settings.memory.enabled = False
     Analyzer.open(world.store, world.service()).run()
-    assert world.store.conn().execute("SELECT count(*) FROM learned_patterns").fetchone()[0] == 0
-    assert aq.pending_count(world.store.conn(), Profiles.open(world.store).user_id or 0) == 8
+    conn = world.store.conn()
+    assert conn.execute("SELECT count(*) FROM learned_patterns").fetchone()[0] == 0
+    off = Profiles.open(world.store, enabled=False)
+    assert aq.pending_count(conn, off.user_id or 0) == 8
+    assert off.fold()[1] == []
+    assert conn.execute("SELECT count(*) FROM user_profile").fetchone()[0] == 0
+    with pytest.raises(ProfileError, match="Memory is off"):
+        off.set("verbosity", "brief")
+    with pytest.raises(ProfileError, match="Memory is off"):
+        off.add_pattern("reads diffs")
+    env = {"MIRA_DB": str(world.store.path), "MIRA_MEMORY_ENABLED": "false"}
+    shown = run_cli("memory", "profile", "--json", env=env, cwd=world.root)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["patterns"] == []
+    refused = run_cli("memory", "profile", "set", "verbosity", "brief", env=env, cwd=world.root)
+    assert refused.returncode == 1 and "Memory is off" in refused.stderr
+    assert conn.execute("SELECT count(*) FROM user_profile").fetchone()[0] == 0
+    # a pattern found while on is still forgotten while off
+    Profiles.open(world.store).fold()
+    (pat,) = Profiles.open(world.store).patterns()
+    off.forget_pattern(pat.id)
+    assert Profiles.open(world.store, enabled=False).patterns() == []

@@ -340,8 +340,9 @@ def test_mira_forget_takes_a_message_or_summary_id(world: World) -> None:
 
     eid = message(world, "we pin numpy below two", salience=0.7)
     out = memory_cmds.forget(world.session(), world.service(), {"message": eid})
-    assert out == {"forgotten": [{"kind": "message", "id": eid}],
+    assert out == {"forgotten": [{"kind": "message", "id": eid}], "session": out["session"],
                    "message": f"Forgot message #{eid}."}  # fmt: skip
+    assert isinstance(out["session"], str)
     assert count(world, "SELECT count(*) FROM memory_entries WHERE id = ?", eid) == 0
     for bad in ({"message": eid}, {"summary": 99}, {"message": "x"}):
         with pytest.raises(MemoryInputError):

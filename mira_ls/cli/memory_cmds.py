@@ -118,7 +118,7 @@ def _profile_action(args: argparse.Namespace, store: Store) -> tuple[Any, str]:
     from mira_ls.memory.profile import Profiles, pattern_json, profile_json
     from mira_ls.store import memory_facts as fq
 
-    prof = Profiles.open(store)
+    prof = Profiles.open(store, enabled=common.settings(args).memory.enabled)
     if args.action == "forget":
         if (
             args.what
@@ -200,7 +200,8 @@ def _forget_other(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
     if args.what or (args.message is not None and args.summary is not None):
         raise CliError("Forget one thing at a time: a fact, --message ID or --summary ID.")
     if args.message is not None:
-        gone = recall.forget_message(mem.store, args.message)
+        gone = recall.forget_message(mem.store, args.message,
+                                     fold=mem.svc.settings.memory.enabled)  # fmt: skip
         if gone is None:
             raise CliError(f"There is no chat message #{args.message} of yours.")
         msg = gone.message

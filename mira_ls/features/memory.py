@@ -84,7 +84,8 @@ def _forget_other(session: Session, kind: str, value: Any) -> dict[str, Any]:
     if session.store is None:
         raise MemoryInputError("mira-ls has no database, so it remembers nothing.")
     if kind == "message":
-        gone = recall.forget_message(session.store, value)
+        gone = recall.forget_message(session.store, value,
+                                     fold=session.settings.memory.enabled)  # fmt: skip
         if gone is None:
             raise MemoryInputError(f"There is no message #{value} of yours.")
         also = [{"kind": "summary", "id": i} for i in gone.summaries]
@@ -102,7 +103,7 @@ def _profiles(session: Session) -> Any:
 
     if session.store is None:
         raise MemoryInputError("mira-ls has no database, so it remembers nothing.")
-    return Profiles.open(session.store)
+    return Profiles.open(session.store, enabled=session.settings.memory.enabled)
 
 
 def _forget_profile(session: Session, arg: dict[str, Any]) -> dict[str, Any]:

@@ -403,7 +403,7 @@ class Memory:
     def profile(self) -> dict[str, Any]:
         """The user profile folded again from the facts and the messages (memory/profile.py,
         written to user_profile and learned_patterns), with the facts by category."""
-        row, pats = Profiles(self.store, self.user_id, self.clock).fold()
+        row, pats = Profiles(self.store, self.user_id, self.clock, self.enabled).fold()
         by_cat: dict[str, list[dict[str, Any]]] = {}
         for f in self.facts():
             by_cat.setdefault(f.category or "other", []).append(fact_json(f))
@@ -412,7 +412,9 @@ class Memory:
 
     def refold(self) -> None:
         """The profile follows the facts (a failure to fold is logged, not raised: the
-        facts themselves are written)."""
+        facts themselves are written); memory off: nothing is folded."""
+        if not self.enabled:
+            return
         try:
             Profiles(self.store, self.user_id, self.clock).fold()
         except Exception:  # pragma: no cover - defensive

@@ -303,12 +303,18 @@ class Profiles:
     store: Store
     user_id: int | None  # None: memory never wrote anything
     clock: Callable[[], float] = time.time
+    enabled: bool = True  # memory.enabled: off, nothing is folded or added (forgetting works)
 
     @classmethod
-    def open(cls, store: Store, *, create: bool = True) -> Profiles:
-        if create:
+    def open(cls, store: Store, *, enabled: bool = True) -> Profiles:
+        if enabled:
             return cls(store, owner.local_user_id(store))
-        return cls(store, dq.user_id_of(store.conn(), owner.username()))
+        return cls(store, dq.user_id_of(store.conn(), owner.username()), enabled=False)
+
+    def _on(self) -> None:
+        if not self.enabled:
+            raise ProfileError("Memory is off (mira.memory.enabled); the profile and patterns "
+                               "are not changed.")  # fmt: skip
 
     def _uid(self) -> int:
         if self.user_id is None:
@@ -318,7 +324,10 @@ class Profiles:
     # -- folding -------------------------------------------------------------------------
 
     def fold(self) -> tuple[ProfileRow, list[PatternRow]]:
-        """Fold the profile and the patterns again from the facts and messages."""
+        """Fold the profile and the patterns again from the facts and messages (memory
+        off: they are read as they are)."""
+        if not self.enabled:
+            return self.profile(), self.patterns()
         uid = self._uid()
         conn = self.store.conn()
         found = find_patterns(q.conversation(conn, uid))
@@ -333,8 +342,8 @@ class Profiles:
     # -- reading -------------------------------------------------------------------------
 
     def profile(self) -> ProfileRow:
-        uid = self._uid()
-        row = q.profile(self.store.conn(), uid)
+        uid = self.user_id if self.user_id is not None else 0
+        row = q.profile(self.store.conn(), uid) if self.user_id is not None else None
         return row or ProfileRow(uid, {}, None, [], None, [], None, None, [], 0)
 
     def patterns(self, *, dismissed: bool = False) -> list[PatternRow]:
@@ -367,6 +376,7 @@ class Profiles:
     def set(self, field: str, value: str) -> ProfileRow:
         """The user's own value for a field (``coding_preferences.KEY`` for one preference);
         the fold leaves it alone from now on."""
+        self._on()
         field, value = field.strip(), " ".join(value.split())
         if not value:
             raise ProfileError(
@@ -381,6 +391,7 @@ class Profiles:
 
     def unset(self, field: str) -> ProfileRow:
         """Give a field back to the fold (the user's value is dropped)."""
+        self._on()
         field = field.strip()
         _check_field(field)
         p = self.profile()
@@ -393,6 +404,10 @@ class Profiles:
 
     def _edit(self, field: str, value: str | None) -> ProfileRow:
         _check_field(field)
+        if self.enabled:
+            self._uid()
+        elif self.user_id is None:
+            raise ProfileError("Nothing is remembered: there is no profile to clear.")
         p = self.profile()
         edited = [*p.edited_fields, field]
         changes: dict[str, Any]
@@ -430,6 +445,7 @@ class Profiles:
     def add_pattern(
         self, description: str, pattern_type: str = "other", applies_when: str | None = None
     ) -> PatternRow:
+        self._on()
         text = " ".join(description.split())
         if not text:
             raise ProfileError("Say what the pattern is, e.g. `asks for tests after each fix`.")
@@ -449,6 +465,7 @@ class Profiles:
         applies_when: str | None = None,
         pattern_type: str | None = None,
     ) -> PatternRow:
+        self._on()
         p = self._own(pattern_id)
         if pattern_type is not None:
             _check_type(pattern_type)

@@ -588,16 +588,17 @@ class Recall:
         return out
 
 
-def forget_message(store: Store, entry_id: int) -> q.ForgottenMessage | None:
+def forget_message(store: Store, entry_id: int, *, fold: bool = True
+                   ) -> q.ForgottenMessage | None:  # fmt: skip
     """Remove the local user's message ``entry_id`` with its analysis and vector, and the
     summaries made from it (the next summary run summarises what is left of the block
-    again); the learned patterns lose it as evidence."""
+    again); the learned patterns lose it as evidence (``fold``: memory is on)."""
     user = dq.user_id_of(store.conn(), owner.username())
     if user is None:
         return None
     with store.write() as w:
         gone = q.forget_message(w, user, entry_id)
-    if gone is not None:
+    if gone is not None and fold:
         Profiles(store, user).fold()
     return gone
 
