@@ -32,6 +32,7 @@ _GROUPS = (
     "mira_ls.cli.memory_cmds",
     "mira_ls.cli.docs_cmds",
     "mira_ls.cli.learning_cmds",
+    "mira_ls.cli.tools_cmds",
 )
 
 
@@ -70,6 +71,7 @@ COMMAND_GROUPS = {
     "docs": "mira_ls.cli.docs_cmds",
     "feedback": "mira_ls.cli.learning_cmds",
     "patterns": "mira_ls.cli.learning_cmds",
+    "tools": "mira_ls.cli.tools_cmds",
 }
 
 
