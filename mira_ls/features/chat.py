@@ -382,7 +382,7 @@ def _recall(
 
 
 def _memory_extra(recalled: Recalled | None) -> list[ctx.Section]:
-    return [recalled.section] if recalled is not None and recalled.section is not None else []
+    return recalled.sections if recalled is not None else []
 
 
 def _prepare_review(
@@ -799,8 +799,9 @@ def _result(
     if prep.recalled is not None:
         result.notes.extend(prep.recalled.notes)
         context = prep.question.context
-        used = prep.recalled.used(context.sections if context is not None else [])
-        result.remembered = footer(used)
+        fitted = context.sections if context is not None else []
+        used = prep.recalled.used(fitted)
+        result.remembered = footer(used, prep.recalled.used_profile(fitted))
         result.memories = [m.as_json() for m in used]
     if prep.op in ("fix_error", "chat") and answer.text and prep.where is not None:
         _offer_patch(state, session, prep, answer.text, result)
