@@ -93,7 +93,8 @@ def main() -> None:
         lookups = []
         for i in range(args.rounds):
             t0 = time.perf_counter()
-            body, ids = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)])
+            worked = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)])
+            body, ids = worked.body, worked.ids
             lookups.append((time.perf_counter() - t0) * 1000)
             assert ids and body
         session = Session(store, settings, [ProjectRoot(pid, root)])
@@ -111,7 +112,7 @@ def main() -> None:
             return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens)
 
         def seeded_(i: int) -> ctx.ContextBundle:
-            body, _ = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)])
+            body = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)]).body
             extra = [ctx.Section("what_worked", "What worked before", body, 3)]
             return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens, extra=extra)
 

@@ -83,6 +83,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "033_rolling_summaries.sql": set(),
     "036_domain_clusters.sql": set(),
     "038_tool_approval.sql": set(),
+    "044_pattern_signatures.sql": {"pattern_signatures"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order

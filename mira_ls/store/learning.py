@@ -63,9 +63,23 @@ class FixRow:
     category: str
     file_path: str | None
     diff: str | None
+    # the build error it was made for: its signature
+    error_hash: str = ""
+    tool: str = ""
+    code: str | None = None
+    message: str = ""
+    error_path: str | None = None
+    error_line: int | None = None
 
 
-_FIX_COLS = "a.id, a.operation_id, e.category, a.file_path, a.diff"
+_FIX_COLS = (
+    "a.id, a.operation_id, e.category, a.file_path, a.diff, e.error_hash, e.tool, e.code, "
+    "e.message, e.file_path, e.line"
+)
+
+
+def _fix(r: Any) -> FixRow:
+    return FixRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
 
 
 def stayed(conn: Connection, project_id: int, run_id: int, gone: list[int]) -> list[FixRow]:
@@ -84,7 +98,7 @@ def stayed(conn: Connection, project_id: int, run_id: int, gone: list[int]) -> l
         "GROUP BY a.id ORDER BY a.id",
         (run_id, project_id, *gone),
     ).fetchall()
-    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    return [_fix(r) for r in rows]
 
 
 def fixes_by_id(conn: Connection, artifact_ids: list[int]) -> list[FixRow]:
@@ -98,7 +112,7 @@ def fixes_by_id(conn: Connection, artifact_ids: list[int]) -> list[FixRow]:
         "AND a.operation_id IS NOT NULL GROUP BY a.id ORDER BY a.id",
         artifact_ids,
     ).fetchall()
-    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    return [_fix(r) for r in rows]
 
 
 def fixes_of_operation(conn: Connection, op_id: str) -> list[FixRow]:
@@ -108,7 +122,7 @@ def fixes_of_operation(conn: Connection, op_id: str) -> list[FixRow]:
         "AND a.diff IS NOT NULL GROUP BY a.id ORDER BY a.id",
         (op_id,),
     ).fetchall()
-    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    return [_fix(r) for r in rows]
 
 
 def set_fix_outcome(
@@ -236,12 +250,142 @@ def insert_pattern(
 
 
 def steps(conn: Connection, pattern_id: int) -> list[dict[str, Any]]:
+    """The steps in order; a tool-call step also has ``tool`` and ``arguments``."""
     rows = conn.execute(
-        "SELECT step_number, step_type, description, rationale FROM reasoning_steps "
-        "WHERE pattern_id = ? ORDER BY step_number",
+        "SELECT step_number, step_type, description, rationale, tool_name, tool_arguments "
+        "FROM reasoning_steps WHERE pattern_id = ? ORDER BY step_number",
         (pattern_id,),
     ).fetchall()
-    return [{"step": r[0], "type": r[1], "description": r[2], "rationale": r[3]} for r in rows]
+    out = []
+    for r in rows:
+        step: dict[str, Any] = {"step": r[0], "type": r[1], "description": r[2],
+                                "rationale": r[3]}  # fmt: skip
+        if r[4]:
+            step["tool"] = r[4]
+            step["arguments"] = json.loads(r[5]) if r[5] else {}
+        out.append(step)
+    return out
+
+
+def tool_steps(conn: Connection, pattern_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Per pattern, its tool-call steps in order: (tool name, arguments as JSON text)."""
+    if not pattern_ids:
+        return {}
+    marks = ",".join("?" * len(pattern_ids))
+    out: dict[int, list[tuple[str, str]]] = {}
+    for pid, name, args in conn.execute(
+        "SELECT pattern_id, tool_name, tool_arguments FROM reasoning_steps "
+        f"WHERE pattern_id IN ({marks}) AND tool_name IS NOT NULL "
+        "ORDER BY pattern_id, step_number",
+        pattern_ids,
+    ):
+        out.setdefault(int(pid), []).append((name, args or "{}"))
+    return out
+
+
+def set_tool_steps(
+    conn: Connection, pattern_id: int, calls: list[tuple[str, dict[str, Any]]], now: int
+) -> None:
+    """Replace the pattern's tool-call steps with ``calls`` [(tool, arguments)], placed
+    after its first gather step (the other steps keep their order and text)."""
+    kept = conn.execute(
+        "SELECT step_type, description, rationale, created_at FROM reasoning_steps "
+        "WHERE pattern_id = ? AND tool_name IS NULL ORDER BY step_number",
+        (pattern_id,),
+    ).fetchall()
+    at = next((i + 1 for i, r in enumerate(kept) if r[0] == "gather"), 0)
+    tools = [
+        ("gather", f"call {name}", "a tool call of the fix that worked", now, name,
+         json.dumps(args, ensure_ascii=False, sort_keys=True))
+        for name, args in calls
+    ]  # fmt: skip
+    rows = [(*r, None, None) for r in kept[:at]] + tools + [(*r, None, None) for r in kept[at:]]
+    conn.execute("DELETE FROM reasoning_steps WHERE pattern_id = ?", (pattern_id,))
+    conn.executemany(
+        "INSERT INTO reasoning_steps(pattern_id, step_number, step_type, description, "
+        "rationale, created_at, tool_name, tool_arguments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(pattern_id, i, *r) for i, r in enumerate(rows, 1)],
+    )
+
+
+def tool_calls_of(conn: Connection, op_id: str) -> list[dict[str, Any]]:
+    """The tool calls an operation's tool loop made, in order ('tool_call' events)."""
+    return [
+        json.loads(r[0] or "{}")
+        for r in conn.execute(
+            "SELECT data FROM operation_events WHERE operation_id = ? "
+            "AND event_type = 'tool_call' ORDER BY seq",
+            (op_id,),
+        )
+    ]
+
+
+# --- signatures (044) ----------------------------------------------------------------------
+
+SIGNATURE_KINDS = ("error_hash", "code", "language", "concept", "text")
+
+
+def add_signature(
+    conn: Connection, pattern_id: int, items: list[tuple[str, str]], now: int
+) -> None:
+    """One more problem the pattern solved: each (kind, value) of its signature."""
+    conn.executemany(
+        "INSERT INTO pattern_signatures(pattern_id, kind, value, seen, last_at) "
+        "VALUES (?, ?, ?, 1, ?) ON CONFLICT(pattern_id, kind, value) DO UPDATE SET "
+        "seen = seen + 1, last_at = excluded.last_at",
+        [(pattern_id, k, v, now) for k, v in dict.fromkeys(items) if v],
+    )
+
+
+def signatures_of(conn: Connection, pattern_ids: list[int]) -> dict[int, dict[str, set[str]]]:
+    """Per pattern: kind -> the values its fixes had."""
+    if not pattern_ids:
+        return {}
+    marks = ",".join("?" * len(pattern_ids))
+    out: dict[int, dict[str, set[str]]] = {}
+    for pid, kind, value in conn.execute(
+        f"SELECT pattern_id, kind, value FROM pattern_signatures WHERE pattern_id IN ({marks})",
+        pattern_ids,
+    ):
+        out.setdefault(int(pid), {}).setdefault(kind, set()).add(value)
+    return out
+
+
+def text_vectors(
+    conn: Connection, model: str, dimensions: int, pattern_ids: list[int]
+) -> dict[int, list[bytes]]:
+    """Per pattern, the stored vectors (in this embedding space) of the error texts its
+    fixes solved."""
+    if not pattern_ids:
+        return {}
+    marks = ",".join("?" * len(pattern_ids))
+    out: dict[int, list[bytes]] = {}
+    for pid, vec in conn.execute(
+        "SELECT s.pattern_id, e.vector FROM pattern_signatures s JOIN embeddings e "
+        "ON e.text_hash = s.value AND e.model = ? AND e.dimensions = ? "
+        f"WHERE s.kind = 'text' AND s.pattern_id IN ({marks})",
+        (model, dimensions, *pattern_ids),
+    ):
+        out.setdefault(int(pid), []).append(bytes(vec))
+    return out
+
+
+def concepts_at(conn: Connection, project_id: int, path: str, line: int) -> list[str]:
+    """The concepts (concept_index) of the definitions whose span holds the line."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT ci.concept FROM code_elements e JOIN concept_index ci "
+            "ON ci.symbol_id = e.id WHERE e.project_id = ? AND e.file_path = ? "
+            "AND e.start_line <= ? AND e.end_line >= ? ORDER BY 1 LIMIT 20",
+            (project_id, path, line, line),
+        )
+    ]
+
+
+def error_hash_of(conn: Connection, error_id: int) -> str | None:
+    r = conn.execute("SELECT error_hash FROM build_errors WHERE id = ?", (error_id,)).fetchone()
+    return r[0] if r else None
 
 
 def set_outcome(
@@ -270,8 +414,11 @@ def set_outcome(
             f"AND success_count * {RETIRE_BELOW_ONE_IN} < use_count",
             (now, pattern_id),
         )
+    # the reason, and what the use was seeded with ("helpful; seeded: get_symbol, callers")
     conn.execute(
-        "UPDATE pattern_usage SET success = ?, outcome_notes = ? "
+        "UPDATE pattern_usage SET success = ?, outcome_notes = ? || CASE WHEN "
+        f"instr(outcome_notes, '{SEEDED}') > 0 THEN '; ' || "
+        f"substr(outcome_notes, instr(outcome_notes, '{SEEDED}')) ELSE '' END "
         "WHERE pattern_id = ? AND operation_id = ?",
         (int(success), reason, pattern_id, op_id),
     )
@@ -292,20 +439,25 @@ def used_by(conn: Connection, op_id: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
+SEEDED = "seeded"  # outcome_notes of a use whose tool steps were given to the model
+
+
 def record_use(
     conn: Connection,
-    pattern_ids: list[int],
+    uses: list[tuple[int, float, str | None]],
     op_id: str,
     project_id: int | None,
-    match_score: float,
     now: int,
 ) -> None:
+    """Each (pattern, match score, note) went into the context of ``op_id``; the note
+    ("seeded: tool, tool") says the model's first turn was given its tool steps."""
     conn.executemany(
-        "INSERT INTO pattern_usage(pattern_id, operation_id, project_id, match_score, used_at) "
-        "VALUES (?, (SELECT id FROM operations WHERE id = ?), "
-        "(SELECT id FROM projects WHERE id = ?), ?, ?)",
-        [(p, op_id, project_id, match_score, now) for p in pattern_ids],
+        "INSERT INTO pattern_usage(pattern_id, operation_id, project_id, match_score, "
+        "outcome_notes, used_at) VALUES (?, (SELECT id FROM operations WHERE id = ?), "
+        "(SELECT id FROM projects WHERE id = ?), ?, ?, ?)",
+        [(p, op_id, project_id, min(1.0, max(0.0, m)), n, now) for p, m, n in uses],
     )
+    pattern_ids = [p for p, _, _ in uses]
     conn.executemany(
         "UPDATE reasoning_patterns SET last_used_at = ? WHERE id = ?",
         [(now, p) for p in pattern_ids],
@@ -324,6 +476,29 @@ def best_for(
         "AND p.success_count > 0 ORDER BY p.success_rate DESC, p.success_count DESC, "
         "p.last_success_at DESC, p.id LIMIT ?",
         (project_id, category, limit),
+    ).fetchall()
+    return [_pat(r) for r in rows]
+
+
+def matched_by_signature(
+    conn: Connection,
+    project_id: int | None,
+    error_hash: str | None,
+    code: str | None,
+    limit: int = 20,
+) -> list[PatternRow]:
+    """Live patterns with a success whose fixes solved this very error (hash) or an error
+    with this tool and code, whatever their category."""
+    keys = [(k, v) for k, v in (("error_hash", error_hash), ("code", code)) if v]
+    if not keys:
+        return []
+    where = " OR ".join("(s.kind = ? AND s.value = ?)" for _ in keys)
+    rows = conn.execute(
+        f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.id IN (SELECT s.pattern_id "
+        f"FROM pattern_signatures s WHERE {where}) AND p.project_id = ? "
+        "AND p.trigger_type = 'build_error' AND p.retired_at IS NULL AND p.success_count > 0 "
+        "ORDER BY p.success_rate DESC, p.success_count DESC, p.id LIMIT ?",
+        (*[x for kv in keys for x in kv], project_id, limit),
     ).fetchall()
     return [_pat(r) for r in rows]
 
