@@ -13,8 +13,9 @@ CREATE TABLE pattern_signatures (
     last_at         INTEGER NOT NULL DEFAULT (unixepoch()),
     PRIMARY KEY (pattern_id, kind, value)
 ) WITHOUT ROWID;
--- A new error's hash or code finds the patterns that fixed it before, in any category.
-CREATE INDEX idx_pattern_signatures_value ON pattern_signatures(kind, value);
+-- A new error's hash or code finds the patterns that fixed it before, in any category, the
+-- most recently seen first (read in index order: no sort however many share a code).
+CREATE INDEX idx_pattern_signatures_value ON pattern_signatures(kind, value, last_at DESC);
 
 -- A step that is a tool call of the fix that worked (the latest success that made any):
 -- the tool's name and its arguments (redacted as they were recorded); NULL for the
@@ -22,3 +23,9 @@ CREATE INDEX idx_pattern_signatures_value ON pattern_signatures(kind, value);
 ALTER TABLE reasoning_steps ADD COLUMN tool_name TEXT;
 ALTER TABLE reasoning_steps ADD COLUMN tool_arguments TEXT
     CHECK (tool_arguments IS NULL OR json_valid(tool_arguments));
+
+-- 1: the pattern's name, description and template were redacted (secret-looking strings
+-- masked) when they were stored, so the context that shows them needs no redaction pass of
+-- its own at every assembly; 0 (patterns stored before this migration): redacted when read.
+ALTER TABLE reasoning_patterns ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0
+    CHECK (redacted IN (0, 1));

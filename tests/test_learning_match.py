@@ -223,3 +223,43 @@ def test_the_patterns_cli_shows_tool_steps(world: World) -> None:
     assert [(s["type"], s.get("tool")) for s in steps] == [("gather", "search_symbols"),
                                                            ("act", None)]  # fmt: skip
     assert steps[0]["arguments"] == {"query": "x"}
+
+
+SECRET = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+
+
+def test_pattern_texts_are_stored_redacted_and_older_rows_redacted_when_shown(
+    world: World,
+) -> None:
+    from mira_ls.llm import context as ctx
+
+    pid = _pattern(world, "old", 1, 1)
+    with world.store.write() as conn:  # as a row stored before 044 could be
+        conn.execute(
+            "UPDATE reasoning_patterns SET redacted = 0, description = ? WHERE id = ?",
+            (f"Set the key {SECRET}.", pid),
+        )
+    body = outcomes.what_worked(world.store, world.project_id, "type").body
+    assert SECRET not in body and "Set the key [REDACTED]." in body
+    # an edit stores every text redacted, the row says so
+    code, out, err = _cli(
+        world, "patterns", "edit", str(pid), "--template", f"+ KEY = '{SECRET}'", "--json"
+    )
+    assert code == 0, err
+    row = q.pattern(world.store.conn(), pid)
+    assert row is not None and row.redacted
+    assert SECRET not in (row.solution_template or "") + row.description
+    # a redacted section still has the configured secrets replaced, verbatim
+    key = "my-very-own-endpoint-key"
+    section = ctx.Section("what_worked", "What worked before", f"use {key}", 3, redacted=True)
+    bundle = ctx.assemble_sections([section], 1000, (key,))
+    assert key not in bundle.text and "use [REDACTED]" in bundle.text
+
+
+def test_a_fix_with_a_secret_in_its_diff_is_kept_redacted(world: World) -> None:
+    _build(world)
+    first = _fix_with_tools(world, f"x * 4  # {SECRET}")
+    _apply(world, first.id)
+    _build(world)
+    (p,) = _patterns(world)
+    assert p["template"] and SECRET not in p["template"] and "[REDACTED]" in p["template"]

@@ -510,7 +510,9 @@ def _what_worked(
         space=space if session.settings.vectors.semantic else None,
     )  # fmt: skip
     if worked.body:
-        extra.append(ctx.Section("what_worked", "What worked before", worked.body, 3))
+        extra.append(
+            ctx.Section("what_worked", "What worked before", worked.body, 3, redacted=True)
+        )
     return worked.uses
 
 

@@ -6,9 +6,10 @@ A problem's signature: its category, the build error's ``error_hash``, its tool 
 message). A pattern's signature is the union of the problems its own fixes solved
 (``pattern_signatures``, migration 044).
 
-Candidates: the live patterns with a success of the error's category (at most
-CANDIDATES, best success rate first) and those whose fixes solved this very error or one
-with the same tool and code, in any category. Each gets a match in 0..1:
+Candidates: the live patterns with a success of the error's category (the best CANDIDATES
+by success rate), those whose fixes solved this very error and those that solved one with
+the same tool and code, in any category (for each, the SIGNATURE_CANDIDATES that solved it
+most recently). Each gets a match in 0..1:
 
 - signature: 1.0 for the same error, 0.7 for the same tool and code, 0.4 for the same
   category only; +0.1 when the language is one its fixes were in; +0.2 x the Jaccard of the
@@ -26,7 +27,7 @@ the last success, 365)) / 365; ties: more successes, then the lower id.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,7 +36,8 @@ from mira_ls.store import learning as q
 from mira_ls.store.connection import Connection
 from mira_ls.vectors.embeddings import from_blob, text_hash
 
-CANDIDATES = 40
+CANDIDATES = 6  # of the category, best success rate first
+SIGNATURE_CANDIDATES = 6  # with the same error, and again with the same tool and code
 SAME_ERROR, SAME_CODE, SAME_CATEGORY = 1.0, 0.7, 0.4
 LANGUAGE_BONUS, CONCEPT_WEIGHT = 0.1, 0.2
 VECTOR_WEIGHT = 0.4
@@ -105,35 +107,24 @@ class Match:
     pattern: q.PatternRow
     score: float  # the match, 0..1
     rank: float
-    why: list[str] = field(default_factory=list)
 
 
-def _signature_match(
-    p: Problem, row: q.PatternRow, sig: dict[str, set[str]]
-) -> tuple[float, list[str]]:
-    why: list[str] = []
-    if p.error_hash and p.error_hash in sig.get("error_hash", ()):
+def signature_match(p: Problem, c: q.Candidate) -> float:
+    if c.same_error:
         base = SAME_ERROR
-        why.append("the same error")
-    elif p.code and p.code in sig.get("code", ()):
+    elif c.same_code:
         base = SAME_CODE
-        why.append(f"the same code {p.code}")
-    elif row.category == p.category:
+    elif c.category == p.category:
         base = SAME_CATEGORY
-        why.append(f"the same category {p.category}")
     else:
-        base = 0.0
-    if p.language and p.language in sig.get("language", ()):
+        return 0.0
+    if c.same_language:
         base += LANGUAGE_BONUS
-        why.append(p.language)
-    theirs = sig.get("concept", set())
-    if p.concepts and theirs:
-        mine = set(p.concepts)
-        j = len(mine & theirs) / len(mine | theirs)
-        if j:
-            base += CONCEPT_WEIGHT * j
-            why.append("concepts " + ", ".join(sorted(mine & theirs)[:3]))
-    return min(1.0, base), why
+    if c.concepts_shared:  # Jaccard of the two sets of concepts
+        base += (
+            CONCEPT_WEIGHT * c.concepts_shared / (len(p.concepts) + c.concepts - c.concepts_shared)
+        )
+    return min(1.0, base)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -154,13 +145,13 @@ def best(
 ) -> list[Match]:
     """The best ``limit`` patterns for ``problem``; ``space`` (embedding model, dimensions):
     the vectors that may take part (None: signature only)."""
-    rows = {r.id: r for r in q.best_for(conn, project_id, problem.category, CANDIDATES)}
-    for r in q.matched_by_signature(conn, project_id, problem.error_hash, problem.code):
-        rows.setdefault(r.id, r)
-    if not rows:
+    found = q.candidates(
+        conn, project_id, problem.category, problem.error_hash, problem.code,
+        problem.language, tuple(dict.fromkeys(problem.concepts)),
+        of_category=CANDIDATES, per_signature=SIGNATURE_CANDIDATES,
+    )  # fmt: skip
+    if not found:
         return []
-    ids = list(rows)
-    sigs = q.signatures_of(conn, ids)
     query: np.ndarray | None = None
     theirs: dict[int, list[bytes]] = {}
     if space is not None and problem.text:
@@ -169,21 +160,21 @@ def best(
         got = emb_store.stored(conn, space[0], space[1], [text_key(problem.text)])
         if got:
             query = from_blob(next(iter(got.values()))[1])
-            theirs = q.text_vectors(conn, space[0], space[1], ids)
+            theirs = q.text_vectors(conn, space[0], space[1], [c.id for c in found])
     now = time.time() if now is None else now
-    out: list[Match] = []
-    for pid, row in rows.items():
-        score, why = _signature_match(problem, row, sigs.get(pid, {}))
-        if query is not None and theirs.get(pid):
-            cos = max(_cosine(query, from_blob(b)) for b in theirs[pid])
+    scored: list[tuple[float, float, q.Candidate]] = []
+    for c in found:
+        score = signature_match(problem, c)
+        if query is not None and theirs.get(c.id):
+            cos = max(_cosine(query, from_blob(b)) for b in theirs[c.id])
             score = (1 - VECTOR_WEIGHT) * score + VECTOR_WEIGHT * max(0.0, cos)
-            why.append(f"similar text ({cos:.2f})")
         if score <= 0:
             continue
-        rate = row.success_count / row.use_count if row.use_count else 0.0
-        days = (now - row.last_success_at) / 86400 if row.last_success_at else 365.0
+        rate = c.success_count / c.use_count if c.use_count else 0.0
+        days = (now - c.last_success_at) / 86400 if c.last_success_at else 365.0
         recency = (365 - min(max(days, 0.0), 365)) / 365
-        rank = W_MATCH * score + W_RATE * rate + W_RECENCY * recency
-        out.append(Match(row, round(score, 3), rank, why))
-    out.sort(key=lambda m: (-m.rank, -m.pattern.success_count, m.pattern.id))
-    return out[:limit]
+        scored.append((W_MATCH * score + W_RATE * rate + W_RECENCY * recency, score, c))
+    scored.sort(key=lambda x: (-x[0], -x[2].success_count, x[2].id))
+    top = scored[:limit]
+    rows = q.patterns_by_id(conn, [c.id for _, _, c in top])
+    return [Match(rows[c.id], round(score, 3), rank) for rank, score, c in top if c.id in rows]

@@ -27,7 +27,7 @@ from typing import Any
 
 from mira_ls.learning import approach as ap
 from mira_ls.learning import matching
-from mira_ls.llm.redact import redact
+from mira_ls.llm.redact import redact, redact_repeated
 from mira_ls.store import Store, StoreError
 from mira_ls.store import artifacts as art_store
 from mira_ls.store import learning as q
@@ -268,6 +268,10 @@ class Worked:
         return [u[0] for u in self.uses]
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 def _call_text(name: str, args: str) -> str:
     args = args if len(args) <= 120 else args[:117] + "..."
     return f"`{name} {args}`" if args not in ("{}", "") else f"`{name}`"
@@ -281,8 +285,9 @@ def what_worked(
     *,
     space: tuple[str, int] | None = None,
 ) -> Worked:
-    """The 'What worked before' text for a build error (``problem``: its signature, or just
-    its category): the live patterns with successes that match it best (matching.best),
+    """The 'What worked before' text, redacted (a section of it is ``redacted=True``), for
+    a build error (``problem``: its signature, or just its category): the live patterns
+    with successes that match it best (matching.best),
     the best one's example, and the tool calls that led to the best one's latest success
     with tool calls (the model's first turn is seeded with them). Worked() when none."""
     if isinstance(problem, str):
@@ -302,11 +307,16 @@ def what_worked(
     seeded: int | None = None
     for i, m in enumerate(found):
         p = m.pattern
+        # the texts are redacted when stored (older rows: here, once per text): the body
+        # is clean, and the context only replaces the configured secrets in it
+        clean = _as_is if p.redacted else redact_repeated
         when = f", last {minute(p.last_success_at)}" if p.last_success_at else ""
-        lines.append(f"- {p.description} Worked {p.success_count} of {p.use_count} times{when}.")
+        lines.append(
+            f"- {clean(p.description)} Worked {p.success_count} of {p.use_count} times{when}."
+        )
         if p.solution_template and i == 0:  # one example: the best pattern's
             lines.append("  Example:\n  ```diff\n" + "\n".join(
-                f"  {x}" for x in p.solution_template.splitlines()[:12]
+                f"  {x}" for x in clean(p.solution_template).splitlines()[:12]
             ) + "\n  ```")  # fmt: skip
         if seeded is None and tools.get(p.id):
             seeded = p.id

@@ -180,6 +180,7 @@ class PatternRow:
     last_used_at: int | None
     last_success_at: int | None
     retired_at: int | None
+    redacted: bool = False  # name, description and template were redacted when stored
 
     @property
     def failures(self) -> int:
@@ -190,14 +191,14 @@ _PAT_COLS = (
     "p.id, p.project_id, p.name, p.description, p.trigger_key, p.approach, "
     "p.solution_template, p.use_count, p.success_count, "
     "(SELECT count(*) FROM pattern_usage u WHERE u.pattern_id = p.id), p.created_at, "
-    "p.updated_at, p.last_used_at, p.last_success_at, p.retired_at"
+    "p.updated_at, p.last_used_at, p.last_success_at, p.retired_at, p.redacted"
 )
 
 
 def _pat(r: Any) -> PatternRow:
     return PatternRow(
         int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], int(r[7]), int(r[8]), int(r[9]),
-        int(r[10]), int(r[11]), r[12], r[13], r[14],
+        int(r[10]), int(r[11]), r[12], r[13], r[14], bool(r[15]),
     )  # fmt: skip
 
 
@@ -232,11 +233,12 @@ def insert_pattern(
     steps: list[tuple[str, str, str | None]],
     now: int,
 ) -> int:
-    """A new pattern with its steps [(step_type, description, rationale)]."""
+    """A new pattern with its steps [(step_type, description, rationale)]; its texts are
+    stored as given, which must be redacted already (``redacted`` is set)."""
     cur = conn.execute(
         "INSERT INTO reasoning_patterns(project_id, name, description, trigger_type, "
         "trigger_key, approach, solution_template, applicable_contexts, created_at, "
-        "updated_at) VALUES (?, ?, ?, 'build_error', ?, ?, ?, ?, ?, ?)",
+        "updated_at, redacted) VALUES (?, ?, ?, 'build_error', ?, ?, ?, ?, ?, ?, 1)",
         (project_id, name, description, category, approach, template,
          json.dumps([category]), now, now),
     )  # fmt: skip
@@ -337,17 +339,29 @@ def add_signature(
     )
 
 
-def signatures_of(conn: Connection, pattern_ids: list[int]) -> dict[int, dict[str, set[str]]]:
-    """Per pattern: kind -> the values its fixes had."""
+def signatures_of(
+    conn: Connection,
+    pattern_ids: list[int],
+    wanted: list[tuple[str, str]] | None = None,
+) -> dict[int, dict[str, set[str]]]:
+    """Per pattern: kind -> the values its fixes had. ``wanted``: only these (kind, value)
+    pairs, and every concept (a Jaccard needs them all)."""
     if not pattern_ids:
         return {}
     marks = ",".join("?" * len(pattern_ids))
+    only, args = "", []
+    if wanted is not None:
+        only = (
+            " AND (kind = 'concept'" + "".join(" OR (kind = ? AND value = ?)" for _ in wanted) + ")"
+        )
+        args = [x for kv in wanted for x in kv]
     out: dict[int, dict[str, set[str]]] = {}
     for pid, kind, value in conn.execute(
-        f"SELECT pattern_id, kind, value FROM pattern_signatures WHERE pattern_id IN ({marks})",
-        pattern_ids,
+        "SELECT pattern_id, kind, value FROM pattern_signatures "
+        f"WHERE pattern_id IN ({marks}){only}",
+        (*pattern_ids, *args),
     ):
-        out.setdefault(int(pid), {}).setdefault(kind, set()).add(value)
+        out.setdefault(pid, {}).setdefault(kind, set()).add(value)
     return out
 
 
@@ -425,6 +439,7 @@ def set_outcome(
 
 
 def set_template(conn: Connection, pattern_id: int, template: str) -> None:
+    """``template`` redacted already."""
     conn.execute(
         "UPDATE reasoning_patterns SET solution_template = ? WHERE id = ?", (template, pattern_id)
     )
@@ -480,27 +495,105 @@ def best_for(
     return [_pat(r) for r in rows]
 
 
-def matched_by_signature(
+# What a candidate for matching needs: the row without its pattern_usage count (``uses`` 0).
+_CAND_COLS = _PAT_COLS.replace(
+    "(SELECT count(*) FROM pattern_usage u WHERE u.pattern_id = p.id)", "0"
+)
+_LIVE = "p.trigger_type = 'build_error' AND p.retired_at IS NULL AND p.success_count > 0"
+_BEST = "p.success_rate DESC, p.success_count DESC, p.last_success_at DESC, p.id"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A pattern that may fit a build error (its counts), and what of its signature the
+    error shares."""
+
+    id: int
+    category: str | None
+    use_count: int
+    success_count: int
+    last_success_at: int | None
+    same_error: bool
+    same_code: bool
+    same_language: bool
+    concepts_shared: int
+    concepts: int  # concepts its fixes had
+
+
+def candidates(
     conn: Connection,
     project_id: int | None,
+    category: str,
     error_hash: str | None,
     code: str | None,
-    limit: int = 20,
-) -> list[PatternRow]:
-    """Live patterns with a success whose fixes solved this very error (hash) or an error
-    with this tool and code, whatever their category."""
-    keys = [(k, v) for k, v in (("error_hash", error_hash), ("code", code)) if v]
-    if not keys:
+    language: str | None,
+    concepts: tuple[str, ...],
+    *,
+    of_category: int,
+    per_signature: int,
+) -> list[Candidate]:
+    """The live patterns with a success that may fit a build error: the best
+    ``of_category`` of its category (success rate, successes, the latest success), and the
+    ``per_signature`` whose fixes most recently solved this very error (its hash), and
+    those for an error with this tool and code, whatever their category; each with the
+    parts of its signature the error shares."""
+    # three small reads in index order (a UNION of them is planned worse), then the rows
+    ids = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT p.id FROM reasoning_patterns p WHERE {_LIVE} AND p.project_id = ? "
+            f"AND p.trigger_key = ? ORDER BY {_BEST} LIMIT ?",
+            (project_id, category, of_category),
+        )
+    ]
+    for kind, value in (("error_hash", error_hash), ("code", code)):
+        if value:
+            ids += [
+                r[0]
+                for r in conn.execute(
+                    "SELECT s.pattern_id FROM pattern_signatures s JOIN reasoning_patterns p "
+                    f"ON p.id = s.pattern_id WHERE s.kind = ? AND s.value = ? AND {_LIVE} "
+                    "AND p.project_id = ? ORDER BY s.last_at DESC LIMIT ?",
+                    (kind, value, project_id, per_signature),
+                )
+            ]
+    ids = list(dict.fromkeys(ids))
+    if not ids:
         return []
-    where = " OR ".join("(s.kind = ? AND s.value = ?)" for _ in keys)
+
+    def has(kind: str) -> str:  # a primary-key probe per row
+        return (
+            "EXISTS (SELECT 1 FROM pattern_signatures s WHERE s.pattern_id = p.id "
+            f"AND s.kind = '{kind}' AND s.value = ?)"
+        )
+
+    marks = ",".join("?" * len(concepts)) or "NULL"
     rows = conn.execute(
-        f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.id IN (SELECT s.pattern_id "
-        f"FROM pattern_signatures s WHERE {where}) AND p.project_id = ? "
-        "AND p.trigger_type = 'build_error' AND p.retired_at IS NULL AND p.success_count > 0 "
-        "ORDER BY p.success_rate DESC, p.success_count DESC, p.id LIMIT ?",
-        (*[x for kv in keys for x in kv], project_id, limit),
+        "SELECT p.id, p.trigger_key, p.use_count, p.success_count, p.last_success_at, "
+        f"{has('error_hash')}, {has('code')}, {has('language')}, "
+        "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
+        f"AND s.kind = 'concept' AND s.value IN ({marks})), "
+        "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
+        "AND s.kind = 'concept') "
+        f"FROM reasoning_patterns p WHERE p.id IN ({','.join('?' * len(ids))})",
+        (error_hash or "", code or "", language or "", *concepts, *ids),
     ).fetchall()
-    return [_pat(r) for r in rows]
+    return [
+        Candidate(int(r[0]), r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), bool(r[6]),
+                  bool(r[7]), int(r[8]), int(r[9]))
+        for r in rows
+    ]  # fmt: skip
+
+
+def patterns_by_id(conn: Connection, ids: list[int]) -> dict[int, PatternRow]:
+    """The rows of these patterns (``uses`` is 0: not counted)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT {_CAND_COLS} FROM reasoning_patterns p WHERE p.id IN ({','.join('?' * len(ids))})",
+        ids,
+    ).fetchall()
+    return {int(r[0]): _pat(r) for r in rows}
 
 
 def listed(conn: Connection, project_id: int | None) -> list[PatternRow]:
@@ -522,14 +615,18 @@ def edit(
     template: str | None,
     retired: bool | None,
     now: int,
+    redacted: bool = False,
 ) -> None:
+    """``redacted``: name, description and template as they will be are all redacted
+    (the caller passed every one of them through redaction)."""
     conn.execute(
-        "UPDATE reasoning_patterns SET name = coalesce(?, name), "
+        "UPDATE reasoning_patterns SET redacted = CASE WHEN ? THEN 1 ELSE redacted END, "
+        "name = coalesce(?, name), "
         "description = coalesce(?, description), "
         "solution_template = coalesce(?, solution_template), "
         "retired_at = CASE WHEN ? IS NULL THEN retired_at WHEN ? THEN coalesce(retired_at, ?) "
         "ELSE NULL END, updated_at = ? WHERE id = ?",
-        (name, description, template, retired, retired, now, now, pattern_id),
+        (redacted, name, description, template, retired, retired, now, now, pattern_id),
     )
 
 
