@@ -242,7 +242,7 @@ def test_pattern_texts_are_stored_redacted_and_older_rows_redacted_when_shown(
     body = outcomes.what_worked(world.store, world.project_id, "type").body
     assert SECRET not in body and "Set the key [REDACTED]." in body
     # an edit stores every text redacted, the row says so
-    code, out, err = _cli(
+    code, _, err = _cli(
         world, "patterns", "edit", str(pid), "--template", f"+ KEY = '{SECRET}'", "--json"
     )
     assert code == 0, err
