@@ -107,6 +107,7 @@ class Match:
     pattern: q.PatternRow
     score: float  # the match, 0..1
     rank: float
+    tool_steps: list[tuple[str, str]]  # (tool, arguments as JSON text)
 
 
 def signature_match(p: Problem, c: q.Candidate) -> float:
@@ -175,6 +176,6 @@ def best(
         recency = (365 - min(max(days, 0.0), 365)) / 365
         scored.append((W_MATCH * score + W_RATE * rate + W_RECENCY * recency, score, c))
     scored.sort(key=lambda x: (-x[0], -x[2].success_count, x[2].id))
-    top = scored[:limit]
-    rows = q.patterns_by_id(conn, [c.id for _, _, c in top])
-    return [Match(rows[c.id], round(score, 3), rank) for rank, score, c in top if c.id in rows]
+    return [
+        Match(c.row(), round(score, 3), rank, c.tool_steps()) for rank, score, c in scored[:limit]
+    ]

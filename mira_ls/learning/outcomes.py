@@ -303,7 +303,7 @@ def what_worked(
         f"Earlier {category} errors in this project were fixed like this (the error gone in "
         "the next build, the change kept); a hint, not a rule:"
     ]
-    tools = q.tool_steps(conn, [m.pattern.id for m in found])
+    tools = {m.pattern.id: m.tool_steps for m in found if m.tool_steps}
     seeded: int | None = None
     for i, m in enumerate(found):
         p = m.pattern

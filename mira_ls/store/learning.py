@@ -269,22 +269,6 @@ def steps(conn: Connection, pattern_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def tool_steps(conn: Connection, pattern_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    """Per pattern, its tool-call steps in order: (tool name, arguments as JSON text)."""
-    if not pattern_ids:
-        return {}
-    marks = ",".join("?" * len(pattern_ids))
-    out: dict[int, list[tuple[str, str]]] = {}
-    for pid, name, args in conn.execute(
-        "SELECT pattern_id, tool_name, tool_arguments FROM reasoning_steps "
-        f"WHERE pattern_id IN ({marks}) AND tool_name IS NOT NULL "
-        "ORDER BY pattern_id, step_number",
-        pattern_ids,
-    ):
-        out.setdefault(int(pid), []).append((name, args or "{}"))
-    return out
-
-
 def set_tool_steps(
     conn: Connection, pattern_id: int, calls: list[tuple[str, dict[str, Any]]], now: int
 ) -> None:
@@ -479,34 +463,19 @@ def record_use(
     )
 
 
-def best_for(
-    conn: Connection, project_id: int | None, category: str, limit: int = 3
-) -> list[PatternRow]:
-    """The live patterns of a project and category with at least one success: best success
-    rate first, then more successes, then the most recent success."""
-    # idx_reasoning_patterns_live is in this order: the first rows are the best, no sort
-    rows = conn.execute(
-        f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.trigger_type = 'build_error' "
-        "AND p.project_id = ? AND p.trigger_key = ? AND p.retired_at IS NULL "
-        "AND p.success_count > 0 ORDER BY p.success_rate DESC, p.success_count DESC, "
-        "p.last_success_at DESC, p.id LIMIT ?",
-        (project_id, category, limit),
-    ).fetchall()
-    return [_pat(r) for r in rows]
-
-
 # What a candidate for matching needs: the row without its pattern_usage count (``uses`` 0).
 _CAND_COLS = _PAT_COLS.replace(
     "(SELECT count(*) FROM pattern_usage u WHERE u.pattern_id = p.id)", "0"
 )
 _LIVE = "p.trigger_type = 'build_error' AND p.retired_at IS NULL AND p.success_count > 0"
+# idx_reasoning_patterns_live is in this order: the first rows are the best, no sort
 _BEST = "p.success_rate DESC, p.success_count DESC, p.last_success_at DESC, p.id"
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A pattern that may fit a build error (its counts), and what of its signature the
-    error shares."""
+    """A pattern that may fit a build error (its counts), what of its signature the error
+    shares, and its tool steps [(tool, arguments as JSON text)]."""
 
     id: int
     category: str | None
@@ -518,6 +487,15 @@ class Candidate:
     same_language: bool
     concepts_shared: int
     concepts: int  # concepts its fixes had
+    raw: tuple[Any, ...]  # the row (``_CAND_COLS``): ``row`` makes the PatternRow
+    tools_json: str | None
+
+    def row(self) -> PatternRow:
+        return _pat(self.raw)
+
+    def tool_steps(self) -> list[tuple[str, str]]:
+        got = json.loads(self.tools_json) if self.tools_json else []
+        return [(str(n), a or "{}") for n, a in got]
 
 
 def candidates(
@@ -536,64 +514,50 @@ def candidates(
     ``of_category`` of its category (success rate, successes, the latest success), and the
     ``per_signature`` whose fixes most recently solved this very error (its hash), and
     those for an error with this tool and code, whatever their category; each with the
-    parts of its signature the error shares."""
-    # three small reads in index order (a UNION of them is planned worse), then the rows
-    ids = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT p.id FROM reasoning_patterns p WHERE {_LIVE} AND p.project_id = ? "
-            f"AND p.trigger_key = ? ORDER BY {_BEST} LIMIT ?",
-            (project_id, category, of_category),
-        )
+    parts of its signature the error shares and its tool steps. One statement: each part
+    is read in index order (no sort), and the signature facts are primary-key probes."""
+    parts = [
+        f"SELECT p.id FROM reasoning_patterns p WHERE {_LIVE} AND p.project_id = ? "
+        f"AND p.trigger_key = ? ORDER BY {_BEST} LIMIT ?"
     ]
+    args: list[Any] = [project_id, category, of_category]
     for kind, value in (("error_hash", error_hash), ("code", code)):
         if value:
-            ids += [
-                r[0]
-                for r in conn.execute(
-                    "SELECT s.pattern_id FROM pattern_signatures s JOIN reasoning_patterns p "
-                    f"ON p.id = s.pattern_id WHERE s.kind = ? AND s.value = ? AND {_LIVE} "
-                    "AND p.project_id = ? ORDER BY s.last_at DESC LIMIT ?",
-                    (kind, value, project_id, per_signature),
-                )
-            ]
-    ids = list(dict.fromkeys(ids))
-    if not ids:
-        return []
+            parts.append(
+                "SELECT s.pattern_id FROM pattern_signatures s JOIN reasoning_patterns p "
+                f"ON p.id = s.pattern_id WHERE s.kind = '{kind}' AND s.value = ? AND {_LIVE} "
+                "AND p.project_id = ? ORDER BY s.last_at DESC LIMIT ?"
+            )
+            args += [value, project_id, per_signature]
 
-    def has(kind: str) -> str:  # a primary-key probe per row
+    def has(kind: str) -> str:
         return (
             "EXISTS (SELECT 1 FROM pattern_signatures s WHERE s.pattern_id = p.id "
             f"AND s.kind = '{kind}' AND s.value = ?)"
         )
 
     marks = ",".join("?" * len(concepts)) or "NULL"
+    union = " UNION ".join(f"SELECT * FROM ({x})" for x in parts)
     rows = conn.execute(
-        "SELECT p.id, p.trigger_key, p.use_count, p.success_count, p.last_success_at, "
-        f"{has('error_hash')}, {has('code')}, {has('language')}, "
+        f"WITH ids(id) AS ({union}) "
+        f"SELECT {_CAND_COLS}, {has('error_hash')}, {has('code')}, {has('language')}, "
         "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
         f"AND s.kind = 'concept' AND s.value IN ({marks})), "
         "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
-        "AND s.kind = 'concept') "
-        f"FROM reasoning_patterns p WHERE p.id IN ({','.join('?' * len(ids))})",
-        (error_hash or "", code or "", language or "", *concepts, *ids),
+        "AND s.kind = 'concept'), "
+        "(SELECT json_group_array(json_array(t.tool_name, t.tool_arguments)) FROM "
+        "(SELECT tool_name, tool_arguments FROM reasoning_steps r WHERE r.pattern_id = p.id "
+        "AND r.tool_name IS NOT NULL ORDER BY r.step_number) t) "
+        "FROM ids JOIN reasoning_patterns p ON p.id = ids.id",
+        (*args, error_hash or "", code or "", language or "", *concepts),
     ).fetchall()
+    n = _CAND_COLS.count(",") + 1
     return [
-        Candidate(int(r[0]), r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), bool(r[6]),
-                  bool(r[7]), int(r[8]), int(r[9]))
+        Candidate(int(r[0]), r[4], int(r[7]), int(r[8]), r[13], bool(r[n]), bool(r[n + 1]),
+                  bool(r[n + 2]), int(r[n + 3]), int(r[n + 4]), tuple(r[:n]),
+                  r[n + 5] if r[n + 5] != "[]" else None)
         for r in rows
     ]  # fmt: skip
-
-
-def patterns_by_id(conn: Connection, ids: list[int]) -> dict[int, PatternRow]:
-    """The rows of these patterns (``uses`` is 0: not counted)."""
-    if not ids:
-        return {}
-    rows = conn.execute(
-        f"SELECT {_CAND_COLS} FROM reasoning_patterns p WHERE p.id IN ({','.join('?' * len(ids))})",
-        ids,
-    ).fetchall()
-    return {int(r[0]): _pat(r) for r in rows}
 
 
 def listed(conn: Connection, project_id: int | None) -> list[PatternRow]:
