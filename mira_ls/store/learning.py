@@ -516,19 +516,21 @@ def candidates(
     those for an error with this tool and code, whatever their category; each with the
     parts of its signature the error shares and its tool steps. One statement: each part
     is read in index order (no sort), and the signature facts are primary-key probes."""
+    # the limits are written into the text: a bound LIMIT makes SQLite plan these
+    # subqueries about twice as slow
     parts = [
         f"SELECT p.id FROM reasoning_patterns p WHERE {_LIVE} AND p.project_id = ? "
-        f"AND p.trigger_key = ? ORDER BY {_BEST} LIMIT ?"
+        f"AND p.trigger_key = ? ORDER BY {_BEST} LIMIT {int(of_category)}"
     ]
-    args: list[Any] = [project_id, category, of_category]
+    args: list[Any] = [project_id, category]
     for kind, value in (("error_hash", error_hash), ("code", code)):
         if value:
             parts.append(
                 "SELECT s.pattern_id FROM pattern_signatures s JOIN reasoning_patterns p "
                 f"ON p.id = s.pattern_id WHERE s.kind = '{kind}' AND s.value = ? AND {_LIVE} "
-                "AND p.project_id = ? ORDER BY s.last_at DESC LIMIT ?"
+                f"AND p.project_id = ? ORDER BY s.last_at DESC LIMIT {int(per_signature)}"
             )
-            args += [value, project_id, per_signature]
+            args += [value, project_id]
 
     def has(kind: str) -> str:
         return (
