@@ -24,10 +24,12 @@ import logging
 import re
 import subprocess
 import tempfile
+import threading
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +256,24 @@ class _Version:
     defs: list[DefSpan]
     starts: list[int]
     broken: bool = False  # the parse had syntax errors: the next version is parsed in full
+    # Lazily: each definition's parent index (-1: the module) and each parent's children.
+    parents: list[int] | None = None
+    children: dict[int, list[int]] | None = None
+
+    def nesting(self) -> tuple[list[int], dict[int, list[int]]]:
+        if self.parents is None or self.children is None:
+            parents: list[int] = []
+            children: dict[int, list[int]] = {}
+            stack: list[int] = []
+            for i, d in enumerate(self.defs):
+                while stack and self.defs[stack[-1]].end_line < d.end_line:
+                    stack.pop()
+                p = stack[-1] if stack else -1
+                parents.append(p)
+                children.setdefault(p, []).append(i)
+                stack.append(i)
+            self.parents, self.children = parents, children
+        return self.parents, self.children
 
 
 def _version(defs: list[DefSpan], broken: bool = False) -> _Version:
@@ -352,6 +372,34 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
     """The next version's definitions by moving lines through the hunks (exact when every
     hunk is ``_certain``); a definition whose first line was removed is dropped (the region
     parse re-reads what is there now)."""
+    # git's hunks are sorted and disjoint, so the last old line each covers (an insertion:
+    # the line it follows) increases: the hunks before a line are found by bisection.
+    lasts = [h.a + h.b - 1 if h.b > 0 else h.a for h in hunks]
+    if any(x >= y for x, y in pairwise(lasts)):
+        return _shift_each(v, hunks)
+    pre = [0]
+    for h in hunks:
+        pre.append(pre[-1] + h.d - h.b)
+    m = len(hunks)
+    out = []
+    for d in v.defs:
+        start, end = d.start_line, d.end_line
+        k = bisect_left(lasts, start)
+        if k < m and hunks[k].b > 0 and hunks[k].a <= start:
+            continue  # its first line was removed
+        ns = start + pre[k]
+        k = bisect_left(lasts, end)
+        de = pre[k]
+        if k < m:
+            h = hunks[k]
+            if h.b > 0 and h.a <= end and h.d > 0:
+                de += h.d - h.b + (lasts[k] - end)  # ends on the last added line
+        out.append(DefSpan(ns, max(end + de, ns), d.name, d.kind, d.indent))
+    return _Version(out, [d.start_line for d in out])
+
+
+def _shift_each(v: _Version, hunks: list[_Hunk]) -> _Version:
+    """``_shift`` hunk by hunk (for hunks that are not sorted and disjoint)."""
     out = []
     for d in v.defs:
         start, end = d.start_line, d.end_line
@@ -376,6 +424,81 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
     return _Version(out, [d.start_line for d in out])
 
 
+def _new_line(hunks: list[_Hunk], line: int) -> int:
+    """Where an old line no hunk removed is in the new version."""
+    n = line
+    for h in hunks:
+        if (h.a + h.b - 1 if h.b > 0 else h.a) < line:
+            n += h.d - h.b
+    return n
+
+
+@dataclass
+class _Run:
+    """Old lines ``first..last``, whole statements of one block: the body of definition
+    ``parent`` (-1: the module). ``top``: the run starts at the parent's own first line
+    (the module: the file's start), ``bottom``: it ends with the parent's last line (the
+    module: the file's end); otherwise it starts and ends with whole child definitions."""
+
+    first: int
+    last: int
+    parent: int
+    top: bool
+    bottom: bool
+
+
+def _window(v: _Version, lo: int, hi: int) -> _Run | None:
+    """The run of old lines around ``lo..hi`` (``hi = lo - 1``: an insertion before
+    ``lo``) that begins at a statement boundary before them and ends at one after them:
+    from the last child definition of the innermost definition holding them strictly that
+    ends before ``lo`` (else that definition's own first line) to the first child that
+    starts after ``hi`` (else its last line)."""
+    defs = v.defs
+    parents, children = v.nesting()
+    c = bisect_right(v.starts, lo - 1) - 1  # the last definition starting before lo
+    while c >= 0 and defs[c].end_line <= hi:
+        c = parents[c]  # up to the innermost one holding lo..hi strictly
+    before = after = None
+    for k in children.get(c, ()):
+        d = defs[k]
+        if d.end_line < lo:
+            before = d
+        elif d.start_line > hi:
+            after = d
+            break
+    if c < 0:
+        if before is None and after is None:
+            return None  # the whole file
+        first = before.start_line if before else 0
+        return _Run(first, after.end_line if after else _EOF, -1, before is None, after is None)
+    p = defs[c]
+    return _Run(
+        before.start_line if before else p.start_line,
+        after.end_line if after else p.end_line,
+        c,
+        before is None,
+        after is None,
+    )
+
+
+_EOF = 1 << 40  # a run to the end of the file
+
+
+def _cut(r: _Run, hunks: list[_Hunk]) -> _Hunk | None:
+    """A hunk that removes the first or the last line of run ``r`` (the file's own start
+    and end cannot be removed)."""
+    for h in hunks:
+        if h.b > 0 and (
+            (not (r.top and r.parent < 0) and h.a <= r.first < h.a + h.b)
+            or (not (r.bottom and r.parent < 0) and h.a <= r.last < h.a + h.b)
+        ):
+            return h
+    return None
+
+
+MAX_WINDOW_SHARE = 0.25  # a window longer than this share of the file: parse the file
+
+
 class _Parser:
     """Parses blobs of one file incrementally (from the last parse) and keeps the tree."""
 
@@ -383,12 +506,133 @@ class _Parser:
         self.language = language
         self.last: symbols.Parsed | None = None
         self.count = 0
+        self.snippets = new_parser(language)
 
     def full(self, src: bytes) -> _Version:
         tree = symbols.parse(src, self.language, self.last)
         self.last = symbols.Parsed(self.language, src, tree)
         self.count += 1
         return _version(symbols.definition_spans(tree, self.language), tree.root_node.has_error)
+
+    def window(self, src: bytes, base: _Version, hunks: list[_Hunk]) -> _Version | None:
+        """Python: the new version's definitions with only runs of whole statements around
+        the uncertain hunks parsed (each run alone, under one-line stand-ins for the
+        definitions enclosing it), the rest shifted. A run is whole statements of one block
+        in both versions, so it parses as it does in the file. None (parse the file) when a
+        run is long or does not parse cleanly into the same nesting."""
+        if self.language != "python" or base.broken or not base.defs:
+            return None
+        runs: list[_Run] = []
+        for h in hunks:
+            if _certain(base, h):
+                continue
+            lo, hi = (h.a, h.a + h.b - 1) if h.b > 0 else (h.a + 1, h.a)
+            while True:
+                w = _window(base, lo, hi)
+                if w is None:
+                    return None
+                cut = _cut(w, hunks)
+                if cut is None:
+                    break
+                lo, hi = min(lo, cut.a), max(hi, cut.a + cut.b - 1)  # take that hunk in
+            runs.append(w)
+        runs.sort(key=lambda w: (w.first, -w.last))
+        merged: list[_Run] = []
+        for w in runs:
+            if merged and w.first <= merged[-1].last:
+                r = merged[-1]
+                if w.last <= r.last:
+                    continue  # inside the run already there
+                if w.parent != r.parent:
+                    return None
+                r.last, r.bottom = w.last, w.bottom  # one block: one longer run
+            else:
+                merged.append(w)
+        if any(_cut(r, hunks) is not None for r in merged):
+            return None
+        lines = src.split(b"\n")
+        bounds = [
+            (
+                1 if r.top and r.parent < 0 else _new_line(hunks, r.first),
+                len(lines) if r.bottom and r.parent < 0 else _new_line(hunks, r.last),
+            )
+            for r in merged
+        ]
+        if sum(b - a + 1 for a, b in bounds) > MAX_WINDOW_SHARE * len(lines):
+            return None
+        parents, _ = base.nesting()
+        own = {r.parent for r in merged if r.top and r.parent >= 0}
+        rest = [
+            d
+            for i, d in enumerate(base.defs)
+            if i in own or not any(r.first <= d.start_line <= r.last for r in merged)
+        ]
+        out = _shift(_Version(rest, [d.start_line for d in rest]), hunks).defs
+        for r, (first, last) in zip(merged, bounds, strict=True):
+            found = self._run(lines, hunks, base, parents, r, first, last)
+            if found is None:
+                return None
+            out.extend(found)
+        self.count += 1
+        return _version(out)
+
+    def _run(
+        self,
+        lines: list[bytes],
+        hunks: list[_Hunk],
+        base: _Version,
+        parents: list[int],
+        r: _Run,
+        first: int,
+        last: int,
+    ) -> list[DefSpan] | None:
+        """The definitions of new lines ``first..last`` (run ``r``), or None."""
+        chain: list[DefSpan] = []
+        i = parents[r.parent] if r.top and r.parent >= 0 else r.parent
+        while i >= 0:
+            chain.append(base.defs[i])
+            i = parents[i]
+        chain.reverse()
+        head: list[bytes] = []
+        for a in chain:
+            line = lines[_new_line(hunks, a.start_line) - 1]
+            name = a.name.rsplit(".", 1)[-1].encode()
+            stub = b"class " + name + b":" if a.kind == "class" else b"def " + name + b"():"
+            head.append(line[: len(line) - len(line.lstrip(b" \t\f"))] + stub)
+        body = lines[first - 1 : last]
+        tree = self.snippets.parse(b"\n".join(head + body) + b"\n")
+        if tree.root_node.has_error:
+            return None
+        spans = symbols.definition_spans(tree, self.language)
+        n, total = len(head), len(head) + len(body)
+        for k, a in enumerate(chain):  # the stand-ins hold the whole run
+            if k >= len(spans) or (spans[k].start_line, spans[k].end_line, spans[k].name) != (
+                k + 1,
+                total,
+                a.name,
+            ):
+                return None
+        inner = spans[n:]
+        if r.top and r.parent >= 0:
+            # The run starts with its parent's own lines: the parent (shifted, not from
+            # here) must hold the whole run.
+            p = base.defs[r.parent]
+            if not inner or (inner[0].start_line, inner[0].end_line, inner[0].name) != (
+                n + 1,
+                total,
+                p.name,
+            ):
+                return None
+            inner = inner[1:]
+        elif not r.top and (not inner or inner[0].start_line != n + 1):
+            return None  # it must start with a definition
+        if not r.bottom and not any(x.end_line == total for x in inner):
+            return None  # and end with one
+        shift = first - n - 1
+        return [
+            DefSpan(x.start_line + shift, x.end_line + shift, x.name, x.kind, x.indent)
+            for x in inner
+        ]
 
     def region(self, src: bytes, base: _Version, hunks: list[_Hunk]) -> _Version:
         """Definitions shifted outside the added lines, re-read from the tree inside them."""
@@ -490,6 +734,13 @@ def xray(
     if progress:
         progress(f"X-Ray of {rel_path}: reading history", 0)
     commits = _read_log(root, rel_path, cancel)
+    # The partners' diffs of the file's counted commits (those the coupling keeps are among
+    # them) are read by git beside the walk.
+    ignored = ignored or set()
+    counted = {c.hash for c in commits if (c.new or c.old) and not (c.merge or c.hash in ignored)}
+    partner_diffs = _Background(
+        lambda: _partner_definitions(root, partners or [], {p: counted for p in partners or []})
+    )
     walk = _Walk(root, language)
     try:
         for i, c in enumerate(commits):
@@ -502,7 +753,7 @@ def xray(
             if c.new is None and c.old is None:
                 continue  # a merge or a mode change: no content change shown
             touched = walk.step(c)
-            if not (c.merge or c.hash in (ignored or set())):
+            if not (c.merge or c.hash in ignored):
                 walk.count(c, touched)
         current = walk.current()
     finally:
@@ -512,12 +763,31 @@ def xray(
     if partners:
         if progress:
             progress(f"X-Ray of {rel_path}: partner files", 96)
-        _couple_partners(root, defs, walk.per_commit, partners)
+        _couple_partners(defs, walk.per_commit, partner_diffs.result() or {})
     for d in defs:
         d.couplings.sort(key=lambda x: (-x.confidence, -x.shared, x.path, x.symbol))
         del d.couplings[COUPLINGS_PER_DEF:]
     parsed = walk.parser.count if walk.parser else 0
     return XRay(rel_path, head, len(walk.per_commit), defs, parsed, len(commits))
+
+
+class _Background:
+    """``fn()`` in a daemon thread (its git child runs beside the caller's work)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.value: Any = None
+        self.thread = threading.Thread(target=self._run, args=(fn,), name="xray", daemon=True)
+        self.thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self.value = fn()
+        except Exception:  # the coupling with partners is optional
+            log.exception("X-Ray background step failed")
+
+    def result(self) -> Any:
+        self.thread.join()
+        return self.value
 
 
 def _read_log(root: Path, rel_path: str, cancel: Callable[[], bool] | None) -> list[_Commit]:
@@ -599,7 +869,8 @@ class _Walk:
             # A broken tree can hide definitions far from the hunks: read them all.
             return parser.full(blobs.read(c.new))
         if not all(_certain(old, h) for h in c.hunks):
-            return parser.region(blobs.read(c.new), old, c.hunks)
+            src = blobs.read(c.new)
+            return parser.window(src, old, c.hunks) or parser.region(src, old, c.hunks)
         if self.language == "python":
             return _shift(old, c.hunks)
         return parser.full(blobs.read(c.new))
@@ -670,15 +941,13 @@ def _couple_inside(
 
 
 def _couple_partners(
-    root: Path,
     defs: list[DefinitionHistory],
     per_commit: list[tuple[str, set[str]]],
-    partners: list[str],
+    found: dict[str, dict[str, set[str]]],
 ) -> None:
+    """Couple with the partners' definitions ``found`` (commit -> partner -> names)."""
     by_name = {d.symbol: d for d in defs}
     touched_by = {h: t for h, t in per_commit if t and len(t) <= MAX_DEFS_PER_COMMIT}
-    shared = {p: set(touched_by) for p in partners}
-    found = _partner_definitions(root, partners, shared)
     pairs: dict[tuple[str, str, str], int] = {}
     for h, per_path in found.items():
         mine = touched_by.get(h, set())
