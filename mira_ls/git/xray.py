@@ -107,6 +107,7 @@ class _Hunk:
     d: int
     header: bool  # an added or removed line opens or decorates a definition
     indents: list[int | None]  # per added line: its indentation, None when blank
+    lines: list[bytes] = field(default_factory=list)  # the added lines, without their "\n"
 
     def inside(self, indent: int) -> int:
         """How many leading added lines belong to a definition indented ``indent`` (more
@@ -135,6 +136,9 @@ class _Commit:
     path: str | None = None
     binary: bool = False
     hunks: list[_Hunk] = field(default_factory=list)
+    # "\ No newline at end of file" after a removed / an added line
+    old_unterminated: bool = False
+    new_unterminated: bool = False
 
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -169,6 +173,7 @@ def _parse_log(stream: Iterable[bytes], cancel: Callable[[], bool] | None) -> li
     cur: _Commit | None = None
     hunk: _Hunk | None = None
     in_diff = False
+    sign = b""  # of the last added or removed line
     for raw in stream:
         line = raw.rstrip(b"\n")
         c0 = line[:1]
@@ -187,7 +192,7 @@ def _parse_log(stream: Iterable[bytes], cancel: Callable[[], bool] | None) -> li
                 merge=b" " in parts[1].strip(),
             )
             out.append(cur)
-            hunk, in_diff = None, False
+            hunk, in_diff, sign = None, False, b""
             continue
         if cur is None:
             continue
@@ -211,26 +216,58 @@ def _parse_log(stream: Iterable[bytes], cancel: Callable[[], bool] | None) -> li
                 cur.hunks.append(hunk)
             continue
         if hunk is not None and (c0 == b"+" or c0 == b"-"):
+            sign = c0
             if _PY_HEADER.match(line):
                 hunk.header = True
             if c0 == b"+":
                 body = line[1:]
+                hunk.lines.append(body)
                 stripped = body.lstrip(b" \t")
                 hunk.indents.append(len(body) - len(stripped) if stripped.strip() else None)
+        elif hunk is not None and c0 == b"\\":
+            if sign == b"+":
+                cur.new_unterminated = True
+            elif sign == b"-":
+                cur.old_unterminated = True
         elif c0 == b"B" and line.startswith(b"Binary files"):
             cur.binary = True
     return out
+
+
+def _apply(old: list[bytes], c: _Commit) -> list[bytes] | None:
+    """The new version's text (split at "\n") from the old one's and the commit's hunks
+    (``-U0`` shows every added line), or None when the hunks do not fit the old text."""
+    new: list[bytes] = []
+    pos = 0
+    for h in c.hunks:
+        at = h.a - 1 if h.b > 0 else h.a  # the first removed line, or the insertion point
+        if at < pos or at + h.b > len(old) or len(h.lines) != h.d:
+            return None
+        new.extend(old[pos:at])
+        new.extend(h.lines)
+        pos = at + h.b
+    new.extend(old[pos:])
+    if c.old_unterminated and not c.new_unterminated:
+        new.append(b"")
+    elif c.new_unterminated and not c.old_unterminated:
+        if not new or new[-1] != b"":
+            return None
+        new.pop()
+    return new
 
 
 class _Blobs:
     """One ``git cat-file --batch`` process answering blob requests in order."""
 
     def __init__(self, root: Path | str) -> None:
-        self.proc = popen_git(root, "cat-file", "--batch", stdin=subprocess.PIPE)
-        assert self.proc.stdout is not None
-        self.out = io.BufferedReader(self.proc.stdout, 1 << 16)  # type: ignore[type-var]
+        self.root = root
+        self.proc: subprocess.Popen[bytes] | None = None  # started on the first read
 
     def read(self, sha: str) -> bytes:
+        if self.proc is None:
+            self.proc = popen_git(self.root, "cat-file", "--batch", stdin=subprocess.PIPE)
+            assert self.proc.stdout is not None
+            self.out = io.BufferedReader(self.proc.stdout, 1 << 16)  # type: ignore[type-var]
         proc = self.proc
         assert proc.stdin is not None
         proc.stdin.write(sha.encode() + b"\n")
@@ -243,6 +280,8 @@ class _Blobs:
         return data
 
     def close(self) -> None:
+        if self.proc is None:
+            return
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
@@ -514,7 +553,7 @@ class _Parser:
         self.count += 1
         return _version(symbols.definition_spans(tree, self.language), tree.root_node.has_error)
 
-    def window(self, src: bytes, base: _Version, hunks: list[_Hunk]) -> _Version | None:
+    def window(self, lines: list[bytes], base: _Version, hunks: list[_Hunk]) -> _Version | None:
         """Python: the new version's definitions with only runs of whole statements around
         the uncertain hunks parsed (each run alone, under one-line stand-ins for the
         definitions enclosing it), the rest shifted. A run is whole statements of one block
@@ -550,7 +589,6 @@ class _Parser:
                 merged.append(w)
         if any(_cut(r, hunks) is not None for r in merged):
             return None
-        lines = src.split(b"\n")
         bounds = [
             (
                 1 if r.top and r.parent < 0 else _new_line(hunks, r.first),
@@ -827,6 +865,37 @@ class _Walk:
         self.authors: dict[str, dict[tuple[str, str], int]] = {}
         self.per_commit: list[tuple[str, set[str]]] = []
         self.empty = _Version([], [])
+        # Texts (split at "\n") of recent versions: each from its parent's through the
+        # hunks, so blobs are read only where that cannot be done (binary, a merge's parent).
+        self.texts: dict[str, list[bytes]] = {}
+        self.text_order: list[str] = []
+
+    def _keep(self, sha: str, lines: list[bytes]) -> list[bytes]:
+        if sha not in self.texts:
+            self.texts[sha] = lines
+            self.text_order.append(sha)
+            if len(self.text_order) > _CACHE_BLOBS:
+                self.texts.pop(self.text_order.pop(0), None)
+        return lines
+
+    def text(self, sha: str) -> list[bytes]:
+        """The lines of blob ``sha``."""
+        lines = self.texts.get(sha)
+        if lines is None:
+            assert self.blobs is not None
+            lines = self._keep(sha, self.blobs.read(sha).split(b"\n"))
+        return lines
+
+    def source(self, sha: str) -> bytes:
+        return b"\n".join(self.text(sha))
+
+    def _advance(self, c: _Commit) -> None:
+        """Remember the text ``c`` produced, when its hunks give it."""
+        if c.new is None or c.new in self.texts or c.binary or not c.hunks:
+            return
+        new = _apply(self.text(c.old) if c.old else [b""], c)
+        if new is not None:
+            self._keep(c.new, new)
 
     def close(self) -> None:
         if self.blobs is not None:
@@ -836,7 +905,8 @@ class _Walk:
         """The definitions commit ``c`` touched; remembers the version it produced."""
         touched: set[str] = set()
         if self.parser is not None and self.blobs is not None:
-            old = _lookup(c.old, self.versions, self.blobs, self.parser) if c.old else self.empty
+            old = self._lookup(c.old) if c.old else self.empty
+            self._advance(c)
             new = self._new_version(c, old, touched)
             for h in c.hunks:
                 if h.b > 0:
@@ -853,27 +923,27 @@ class _Walk:
         return touched
 
     def _new_version(self, c: _Commit, old: _Version, touched: set[str]) -> _Version:
-        assert self.parser is not None and self.blobs is not None
-        parser, blobs = self.parser, self.blobs
+        assert self.parser is not None
+        parser = self.parser
         if c.new is None:
             return self.empty
         if c.new in self.versions:
             return self.versions[c.new]
         if c.binary or not c.hunks:
             # Git showed no lines (binary on one side): every definition changed.
-            new = parser.full(blobs.read(c.new))
+            new = parser.full(self.source(c.new))
             touched.update(d.name for d in new.defs)
             touched.update(d.name for d in old.defs)
             return new
         if c.old is None or old.broken:
             # A broken tree can hide definitions far from the hunks: read them all.
-            return parser.full(blobs.read(c.new))
+            return parser.full(self.source(c.new))
         if not all(_certain(old, h) for h in c.hunks):
-            src = blobs.read(c.new)
-            return parser.window(src, old, c.hunks) or parser.region(src, old, c.hunks)
+            found = parser.window(self.text(c.new), old, c.hunks)
+            return found or parser.region(self.source(c.new), old, c.hunks)
         if self.language == "python":
             return _shift(old, c.hunks)
-        return parser.full(blobs.read(c.new))
+        return parser.full(self.source(c.new))
 
     def count(self, c: _Commit, touched: set[str]) -> None:
         self.per_commit.append((c.hash, touched))
@@ -891,8 +961,15 @@ class _Walk:
         """The definitions of the file's last version."""
         current = self.versions.get(self.last_new) if self.last_new else None
         if current is None and self.last_new and self.blobs and self.parser:
-            current = self.parser.full(self.blobs.read(self.last_new))
+            current = self.parser.full(self.source(self.last_new))
         return current or self.empty
+
+    def _lookup(self, sha: str) -> _Version:
+        v = self.versions.get(sha)
+        if v is None:  # a parent version this walk has not produced (a merge result): parse it
+            assert self.parser is not None
+            v = self.versions[sha] = self.parser.full(self.source(sha))
+        return v
 
     def definitions(self, current: _Version) -> list[DefinitionHistory]:
         defs: list[DefinitionHistory] = []
@@ -909,13 +986,6 @@ class _Walk:
                 dh.authors = [Author(n, e, k) for (n, e), k in ranked]
             defs.append(dh)
         return defs
-
-
-def _lookup(sha: str, versions: dict[str, _Version], blobs: _Blobs, parser: _Parser) -> _Version:
-    v = versions.get(sha)
-    if v is None:  # a parent version this walk has not produced (a merge result): parse it
-        v = versions[sha] = parser.full(blobs.read(sha))
-    return v
 
 
 def _couple_inside(
