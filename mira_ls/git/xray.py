@@ -31,13 +31,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mira_ls.git.fixes import _attributes_file, parse_fix_diffs
 from mira_ls.git.repo import GitError, head_commit, popen_git, run_git
 from mira_ls.index import symbols
 from mira_ls.index.languages import language_for_path, new_parser
-from mira_ls.index.symbols import DefSpan
 from mira_ls.store import Store, git_cochange, git_history
 from mira_ls.store import xray as xray_store
 from mira_ls.store.connection import Connection
@@ -290,9 +289,27 @@ class _Blobs:
             self.proc.kill()
 
 
+class _Span(NamedTuple):
+    """A definition's lines in one version (``symbols._Span``'s fields; a tuple, as the
+    walk makes one per definition per version)."""
+
+    start_line: int
+    end_line: int
+    name: str
+    kind: str
+    indent: int
+
+
+def _spans(tree: Any, language: str, lines: tuple[int, int] | None = None) -> list[_Span]:
+    return [
+        _Span(d.start_line, d.end_line, d.name, d.kind, d.indent)
+        for d in symbols.definition_spans(tree, language, lines)
+    ]
+
+
 @dataclass
 class _Version:
-    defs: list[DefSpan]
+    defs: list[_Span]
     starts: list[int]
     broken: bool = False  # the parse had syntax errors: the next version is parsed in full
     # Lazily: each definition's parent index (-1: the module) and each parent's children.
@@ -315,7 +332,7 @@ class _Version:
         return self.parents, self.children
 
 
-def _version(defs: list[DefSpan], broken: bool = False) -> _Version:
+def _version(defs: list[_Span], broken: bool = False) -> _Version:
     defs.sort(key=lambda d: (d.start_line, -d.end_line))
     return _Version(defs, [d.start_line for d in defs], broken)
 
@@ -345,7 +362,7 @@ def _touched(v: _Version, lo: int, hi: int, out: set[str]) -> None:
             line = nxt
 
 
-def _innermost(v: _Version, line: int) -> DefSpan | None:
+def _innermost(v: _Version, line: int) -> _Span | None:
     i = bisect_right(v.starts, line) - 1
     while i >= 0:
         if v.defs[i].end_line >= line:
@@ -387,7 +404,7 @@ def _certain(v: _Version, h: _Hunk) -> bool:
     return all(x is None or x == 0 for x in h.indents)
 
 
-def _may_extend_child(v: _Version, d: DefSpan, lo: int, h: _Hunk) -> bool:
+def _may_extend_child(v: _Version, d: _Span, lo: int, h: _Hunk) -> bool:
     """Could the added lines continue a nested definition of ``d`` that ended before
     line ``lo`` (they are indented deeper than it)?"""
     deepest = max((x for x in h.indents if x is not None), default=-1)
@@ -420,9 +437,21 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
     for h in hunks:
         pre.append(pre[-1] + h.d - h.b)
     m = len(hunks)
-    out = []
+    out: list[_Span] = []
+    if not m:
+        return _Version(list(v.defs), list(v.starts))
+    # A definition ending before ``free`` is untouched; one starting after ``done`` moves
+    # by the whole delta.
+    free = hunks[0].a if hunks[0].b > 0 else hunks[0].a + 1
+    done, total = lasts[-1], pre[-1]
     for d in v.defs:
         start, end = d.start_line, d.end_line
+        if end < free:
+            out.append(d)
+            continue
+        if start > done:
+            out.append(_Span(start + total, end + total, d.name, d.kind, d.indent))
+            continue
         k = bisect_left(lasts, start)
         if k < m and hunks[k].b > 0 and hunks[k].a <= start:
             continue  # its first line was removed
@@ -433,7 +462,7 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
             h = hunks[k]
             if h.b > 0 and h.a <= end and h.d > 0:
                 de += h.d - h.b + (lasts[k] - end)  # ends on the last added line
-        out.append(DefSpan(ns, max(end + de, ns), d.name, d.kind, d.indent))
+        out.append(_Span(ns, max(end + de, ns), d.name, d.kind, d.indent))
     return _Version(out, [d.start_line for d in out])
 
 
@@ -459,7 +488,7 @@ def _shift_each(v: _Version, hunks: list[_Hunk]) -> _Version:
         if gone:
             continue
         ns = start + ds
-        out.append(DefSpan(ns, max(end + de, ns), d.name, d.kind, d.indent))
+        out.append(_Span(ns, max(end + de, ns), d.name, d.kind, d.indent))
     return _Version(out, [d.start_line for d in out])
 
 
@@ -535,7 +564,7 @@ def _cut(r: _Run, hunks: list[_Hunk]) -> _Hunk | None:
     return None
 
 
-MAX_WINDOW_SHARE = 0.25  # a window longer than this share of the file: parse the file
+MAX_WINDOW_SHARE = 0.75  # runs longer than this share of the file: parse the file
 
 
 class _Parser:
@@ -551,7 +580,7 @@ class _Parser:
         tree = symbols.parse(src, self.language, self.last)
         self.last = symbols.Parsed(self.language, src, tree)
         self.count += 1
-        return _version(symbols.definition_spans(tree, self.language), tree.root_node.has_error)
+        return _version(_spans(tree, self.language), tree.root_node.has_error)
 
     def window(self, lines: list[bytes], base: _Version, hunks: list[_Hunk]) -> _Version | None:
         """Python: the new version's definitions with only runs of whole statements around
@@ -561,19 +590,35 @@ class _Parser:
         run is long or does not parse cleanly into the same nesting."""
         if self.language != "python" or base.broken or not base.defs:
             return None
+        for up in range(3):
+            # A run that does not parse into the same nesting (its first and last
+            # definitions in different blocks, say) is retried one parent further up.
+            found, again = self._window(lines, base, hunks, up)
+            if found is not None or not again:
+                return found
+        return None
+
+    def _window(
+        self, lines: list[bytes], base: _Version, hunks: list[_Hunk], up: int
+    ) -> tuple[_Version | None, bool]:
         runs: list[_Run] = []
         for h in hunks:
             if _certain(base, h):
                 continue
             lo, hi = (h.a, h.a + h.b - 1) if h.b > 0 else (h.a + 1, h.a)
+            climb = up
             while True:
                 w = _window(base, lo, hi)
                 if w is None:
-                    return None
+                    return None, False
                 cut = _cut(w, hunks)
-                if cut is None:
+                if cut is not None:
+                    lo, hi = min(lo, cut.a), max(hi, cut.a + cut.b - 1)  # take that hunk in
+                elif climb and w.parent >= 0:
+                    climb -= 1
+                    lo, hi = base.defs[w.parent].start_line, base.defs[w.parent].end_line
+                else:
                     break
-                lo, hi = min(lo, cut.a), max(hi, cut.a + cut.b - 1)  # take that hunk in
             runs.append(w)
         runs.sort(key=lambda w: (w.first, -w.last))
         merged: list[_Run] = []
@@ -583,12 +628,12 @@ class _Parser:
                 if w.last <= r.last:
                     continue  # inside the run already there
                 if w.parent != r.parent:
-                    return None
+                    return None, False
                 r.last, r.bottom = w.last, w.bottom  # one block: one longer run
             else:
                 merged.append(w)
         if any(_cut(r, hunks) is not None for r in merged):
-            return None
+            return None, False
         bounds = [
             (
                 1 if r.top and r.parent < 0 else _new_line(hunks, r.first),
@@ -597,22 +642,26 @@ class _Parser:
             for r in merged
         ]
         if sum(b - a + 1 for a, b in bounds) > MAX_WINDOW_SHARE * len(lines):
-            return None
+            return None, False
         parents, _ = base.nesting()
         own = {r.parent for r in merged if r.top and r.parent >= 0}
-        rest = [
-            d
-            for i, d in enumerate(base.defs)
-            if i in own or not any(r.first <= d.start_line <= r.last for r in merged)
-        ]
+        if len(merged) == 1:
+            lo, hi = merged[0].first, merged[0].last
+            rest = [d for i, d in enumerate(base.defs) if not lo <= d.start_line <= hi or i in own]
+        else:
+            rest = [
+                d
+                for i, d in enumerate(base.defs)
+                if i in own or not any(r.first <= d.start_line <= r.last for r in merged)
+            ]
         out = _shift(_Version(rest, [d.start_line for d in rest]), hunks).defs
         for r, (first, last) in zip(merged, bounds, strict=True):
             found = self._run(lines, hunks, base, parents, r, first, last)
             if found is None:
-                return None
+                return None, True
             out.extend(found)
         self.count += 1
-        return _version(out)
+        return _version(out), False
 
     def _run(
         self,
@@ -623,9 +672,9 @@ class _Parser:
         r: _Run,
         first: int,
         last: int,
-    ) -> list[DefSpan] | None:
+    ) -> list[_Span] | None:
         """The definitions of new lines ``first..last`` (run ``r``), or None."""
-        chain: list[DefSpan] = []
+        chain: list[_Span] = []
         i = parents[r.parent] if r.top and r.parent >= 0 else r.parent
         while i >= 0:
             chain.append(base.defs[i])
@@ -641,7 +690,7 @@ class _Parser:
         tree = self.snippets.parse(b"\n".join(head + body) + b"\n")
         if tree.root_node.has_error:
             return None
-        spans = symbols.definition_spans(tree, self.language)
+        spans = _spans(tree, self.language)
         n, total = len(head), len(head) + len(body)
         for k, a in enumerate(chain):  # the stand-ins hold the whole run
             if k >= len(spans) or (spans[k].start_line, spans[k].end_line, spans[k].name) != (
@@ -668,8 +717,7 @@ class _Parser:
             return None  # and end with one
         shift = first - n - 1
         return [
-            DefSpan(x.start_line + shift, x.end_line + shift, x.name, x.kind, x.indent)
-            for x in inner
+            _Span(x.start_line + shift, x.end_line + shift, x.name, x.kind, x.indent) for x in inner
         ]
 
     def region(self, src: bytes, base: _Version, hunks: list[_Hunk]) -> _Version:
@@ -680,9 +728,9 @@ class _Parser:
         # The lines each uncertain hunk changed (new numbering), and a wider range to ask
         # the tree about (a decorated def's node starts below its decorators).
         changed = [(h.c, h.c + max(h.d, 1) - 1) for h in hunks if not _certain(base, h)]
-        fresh: dict[tuple[str, int], DefSpan] = {}
+        fresh: dict[tuple[str, int], _Span] = {}
         for lo, hi in changed:
-            for d in symbols.definition_spans(tree, self.language, (max(lo - 1, 1), hi + 8)):
+            for d in _spans(tree, self.language, (max(lo - 1, 1), hi + 8)):
                 fresh[(d.name, d.start_line)] = d
         shifted = _shift(base, hunks).defs
         known = {(d.name, d.start_line) for d in shifted}
@@ -690,8 +738,19 @@ class _Parser:
             if (d.name, d.start_line) not in known and (d.start_line, d.end_line) not in changed:
                 # A new or renamed definition: its nested ones are renamed with it.
                 changed.append((d.start_line, d.end_line))
-                for e in symbols.definition_spans(tree, self.language, changed[-1]):
+                for e in _spans(tree, self.language, changed[-1]):
                     fresh[(e.name, e.start_line)] = e
+        touching = [
+            d
+            for d in shifted
+            if (d.name, d.start_line) not in fresh
+            and any(d.start_line <= hi and d.end_line >= lo for lo, hi in changed)
+        ]
+        for d in touching:
+            # It reached into the changed lines and the tree no longer says so there (a
+            # class that ends before them now): ask the tree at its first line.
+            for e in _spans(tree, self.language, (d.start_line, d.start_line)):
+                fresh[(e.name, e.start_line)] = e
         keep = [
             d
             for d in shifted
