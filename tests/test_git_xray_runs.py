@@ -52,6 +52,13 @@ def versions() -> list[str]:
         + "\nX = 1\n\n@staticmethod\ndef deco():\n    pass\n"
         + klass([method("e"), method("f")], name="Other")
         + tail,
+        # Comments indented like a body after a method belong to it (tree-sitter keeps
+        # them in its block); then a method after them, and comments at the class level.
+        '"""Doc."""\n\n' + klass([a, c, method("g")]) + tail,
+        '"""Doc."""\n\n' + klass([a, c + "        # a note\n", method("h"), method("g")]) + tail,
+        '"""Doc."""\n\n'
+        + klass([a, c + "        # a note\n", "    # about i\n" + method("i"), method("g")])
+        + tail,
     ]
     return out
 

@@ -506,16 +506,21 @@ class _Run:
     """Old lines ``first..last``, whole statements of one block: the body of definition
     ``parent`` (-1: the module). ``top``: the run starts at the parent's own first line
     (the module: the file's start), ``bottom``: it ends with the parent's last line (the
-    module: the file's end); otherwise it starts and ends with whole child definitions."""
+    module: the file's end); otherwise it starts and ends with whole child definitions, or,
+    ``narrow``, just after the one before (``after_def``: its last line) and just before the
+    one after (``before_def``: its first line)."""
 
     first: int
     last: int
     parent: int
     top: bool
     bottom: bool
+    after_def: int = 0
+    before_def: int = 0
+    indent: int = -1  # narrow: the block's indentation (of the definitions around)
 
 
-def _window(v: _Version, lo: int, hi: int) -> _Run | None:
+def _window(v: _Version, lo: int, hi: int, narrow: bool = False) -> _Run | None:
     """The run of old lines around ``lo..hi`` (``hi = lo - 1``: an insertion before
     ``lo``) that begins at a statement boundary before them and ends at one after them:
     from the last child definition of the innermost definition holding them strictly that
@@ -534,33 +539,56 @@ def _window(v: _Version, lo: int, hi: int) -> _Run | None:
         elif d.start_line > hi:
             after = d
             break
-    if c < 0:
-        if before is None and after is None:
-            return None  # the whole file
-        first = before.start_line if before else 0
-        return _Run(first, after.end_line if after else _EOF, -1, before is None, after is None)
-    p = defs[c]
-    return _Run(
-        before.start_line if before else p.start_line,
-        after.end_line if after else p.end_line,
-        c,
-        before is None,
-        after is None,
-    )
+    if c < 0 and before is None and after is None:
+        return None  # the whole file
+    p = defs[c] if c >= 0 else None
+    if before is not None:
+        first = before.end_line + 1 if narrow else before.start_line
+    else:
+        first = p.start_line if p is not None else 0
+    if after is not None:
+        last = after.start_line - 1 if narrow else after.end_line
+    else:
+        last = p.end_line if p is not None else _EOF
+    r = _Run(first, last, c, before is None, after is None)
+    if narrow and before is not None:
+        r.after_def, r.indent = before.end_line, before.indent
+    if narrow and after is not None:
+        r.before_def, r.indent = after.start_line, after.indent
+    return r
 
 
 _EOF = 1 << 40  # a run to the end of the file
 
 
 def _cut(r: _Run, hunks: list[_Hunk]) -> _Hunk | None:
-    """A hunk that removes the first or the last line of run ``r`` (the file's own start
-    and end cannot be removed)."""
+    """A hunk that removes a line run ``r`` is anchored at: its first and last lines, or
+    the last line of the definition before it and the first of the one after (the file's
+    own start and end cannot be removed)."""
+    lo = r.after_def or (None if r.top and r.parent < 0 else r.first)
+    hi = r.before_def or (None if r.bottom and r.parent < 0 else r.last)
     for h in hunks:
         if h.b > 0 and (
-            (not (r.top and r.parent < 0) and h.a <= r.first < h.a + h.b)
-            or (not (r.bottom and r.parent < 0) and h.a <= r.last < h.a + h.b)
+            (lo is not None and h.a <= lo < h.a + h.b) or (hi is not None and h.a <= hi < h.a + h.b)
         ):
             return h
+    return None
+
+
+def _code_edge(lines: list[bytes], indices: Iterable[int], indent: int) -> int | None:
+    """The first of ``indices`` whose line is code (neither blank nor a comment), or -1
+    when a comment before it is indented deeper than ``indent`` (tree-sitter puts such a
+    comment in the block it follows: it belongs to the definition next to the run), or
+    None when there is no code."""
+    for i in indices:
+        line = lines[i]
+        s = line.lstrip(b" \t\f")
+        if not s.strip():
+            continue
+        if not s.startswith(b"#"):
+            return i
+        if indent >= 0 and len(line) - len(s) > indent:
+            return -1
     return None
 
 
@@ -590,16 +618,18 @@ class _Parser:
         run is long or does not parse cleanly into the same nesting."""
         if self.language != "python" or base.broken or not base.defs:
             return None
-        for up in range(3):
-            # A run that does not parse into the same nesting (its first and last
-            # definitions in different blocks, say) is retried one parent further up.
-            found, again = self._window(lines, base, hunks, up)
+        # Narrow runs (between the definitions around the change) first; a run that does
+        # not parse into the same nesting (new lines that continue the definition before,
+        # definitions in different blocks) is retried with those definitions in it, then
+        # one parent further up.
+        for narrow, up in ((True, 0), (False, 0), (False, 1), (False, 2)):
+            found, again = self._window(lines, base, hunks, up, narrow)
             if found is not None or not again:
                 return found
         return None
 
     def _window(
-        self, lines: list[bytes], base: _Version, hunks: list[_Hunk], up: int
+        self, lines: list[bytes], base: _Version, hunks: list[_Hunk], up: int, narrow: bool
     ) -> tuple[_Version | None, bool]:
         runs: list[_Run] = []
         for h in hunks:
@@ -608,7 +638,7 @@ class _Parser:
             lo, hi = (h.a, h.a + h.b - 1) if h.b > 0 else (h.a + 1, h.a)
             climb = up
             while True:
-                w = _window(base, lo, hi)
+                w = _window(base, lo, hi, narrow)
                 if w is None:
                     return None, False
                 cut = _cut(w, hunks)
@@ -629,15 +659,23 @@ class _Parser:
                     continue  # inside the run already there
                 if w.parent != r.parent:
                     return None, False
-                r.last, r.bottom = w.last, w.bottom  # one block: one longer run
+                r.last, r.bottom, r.before_def = w.last, w.bottom, w.before_def  # one longer run
             else:
                 merged.append(w)
         if any(_cut(r, hunks) is not None for r in merged):
             return None, False
         bounds = [
             (
-                1 if r.top and r.parent < 0 else _new_line(hunks, r.first),
-                len(lines) if r.bottom and r.parent < 0 else _new_line(hunks, r.last),
+                _new_line(hunks, r.after_def) + 1
+                if r.after_def
+                else 1
+                if r.top and r.parent < 0
+                else _new_line(hunks, r.first),
+                _new_line(hunks, r.before_def) - 1
+                if r.before_def
+                else len(lines)
+                if r.bottom and r.parent < 0
+                else _new_line(hunks, r.last),
             )
             for r in merged
         ]
@@ -687,33 +725,44 @@ class _Parser:
             stub = b"class " + name + b":" if a.kind == "class" else b"def " + name + b"():"
             head.append(line[: len(line) - len(line.lstrip(b" \t\f"))] + stub)
         body = lines[first - 1 : last]
+        narrow = r.indent if r.after_def or r.before_def else -1
+        code = _code_edge(body, range(len(body)), narrow if r.after_def else -1)
+        if code is None:
+            if r.after_def and r.before_def and _code_edge(body, range(len(body)), 0) is None:
+                return []  # only blank lines between two definitions: nothing defined
+            return None
+        last_code = _code_edge(body, range(len(body) - 1, -1, -1), narrow if r.before_def else -1)
+        if code < 0 or last_code is None or last_code < 0:
+            return None
+        if r.after_def:
+            # New lines indented deeper than the definition before would continue it.
+            line = body[code]
+            if len(line) - len(line.lstrip(b" \t\f")) != r.indent:
+                return None
         tree = self.snippets.parse(b"\n".join(head + body) + b"\n")
         if tree.root_node.has_error:
             return None
         spans = _spans(tree, self.language)
         n, total = len(head), len(head) + len(body)
+        end = n + 1 + last_code  # the run's last line of code
         for k, a in enumerate(chain):  # the stand-ins hold the whole run
-            if k >= len(spans) or (spans[k].start_line, spans[k].end_line, spans[k].name) != (
-                k + 1,
-                total,
-                a.name,
-            ):
+            if k >= len(spans) or spans[k].start_line != k + 1 or spans[k].name != a.name:
+                return None
+            if spans[k].end_line < end:
                 return None
         inner = spans[n:]
         if r.top and r.parent >= 0:
             # The run starts with its parent's own lines: the parent (shifted, not from
             # here) must hold the whole run.
             p = base.defs[r.parent]
-            if not inner or (inner[0].start_line, inner[0].end_line, inner[0].name) != (
-                n + 1,
-                total,
-                p.name,
-            ):
+            if not inner or (inner[0].start_line, inner[0].name) != (n + 1, p.name):
+                return None
+            if inner[0].end_line < end:
                 return None
             inner = inner[1:]
-        elif not r.top and (not inner or inner[0].start_line != n + 1):
+        elif not r.top and not r.after_def and (not inner or inner[0].start_line != n + 1):
             return None  # it must start with a definition
-        if not r.bottom and not any(x.end_line == total for x in inner):
+        if not r.bottom and not r.before_def and not any(x.end_line == total for x in inner):
             return None  # and end with one
         shift = first - n - 1
         return [
