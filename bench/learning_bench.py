@@ -41,6 +41,10 @@ def p95(xs: list[float]) -> float:
     return s[min(len(s) - 1, int(0.95 * len(s)))]
 
 
+def median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=200)
@@ -112,15 +116,21 @@ def main() -> None:
             return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens, extra=extra)
 
         # interleaved, the order alternating, so the machine's load falls on both alike
+        # (the thread's CPU time too: on a shared machine wall time also counts other
+        # processes' turns, and at a few ms per assembly that noise can swamp the difference)
+        plain_cpu: list[float] = []
+        seeded_cpu: list[float] = []
         for i in range(args.rounds):
             for which in ("b", "s") if i % 2 else ("s", "b"):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 if which == "b":
                     plain_bundle = bare()
                     plain.append(time.perf_counter() - t0)
+                    plain_cpu.append(time.thread_time() - c0)
                 else:
                     with_bundle = seeded_(i)
                     seeded.append(time.perf_counter() - t0)
+                    seeded_cpu.append(time.thread_time() - c0)
         store.close()
     plain_med = sorted(plain)[len(plain) // 2]
     seeded_med = sorted(seeded)[len(seeded) // 2]
@@ -132,6 +142,9 @@ def main() -> None:
         "assembly_median_ms": round(plain_med * 1000, 3),
         "assembly_with_patterns_median_ms": round(seeded_med * 1000, 3),
         "overhead_ratio": round(seeded_med / plain_med, 3),
+        "assembly_cpu_median_ms": round(median(plain_cpu) * 1000, 3),
+        "assembly_with_patterns_cpu_median_ms": round(median(seeded_cpu) * 1000, 3),
+        "overhead_ratio_cpu": round(median(seeded_cpu) / median(plain_cpu), 3),
         "budget_tokens": args.budget,
         "sections_with": [x.kind for x in with_bundle.sections],
         "sections_without": [x.kind for x in plain_bundle.sections],

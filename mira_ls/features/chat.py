@@ -382,7 +382,7 @@ def _recall(
 
 
 def _memory_extra(recalled: Recalled | None) -> list[ctx.Section]:
-    return [recalled.section] if recalled is not None and recalled.section is not None else []
+    return recalled.sections if recalled is not None else []
 
 
 def _prepare_review(
@@ -705,6 +705,8 @@ def run(
     assert session.store is not None  # state.service checked
     op = Operation(session.store, aid, prep.op, prep.question.shown, prep.question.project_id)
     prep.question.on_request = op.on_request
+    prep.question.operation_id = aid
+    _offer_synthesized(session, prep.question, svc.secrets)
     if prep.patterns:  # what worked before went into this fix's context
         from mira_ls.learning import outcomes
 
@@ -730,6 +732,19 @@ def run(
     except BaseException as exc:
         op.failed(f"mira-ls failed while answering: {type(exc).__name__}.")
         raise
+    if not answer.cached and answer.tool_calls:
+        from mira_ls.learning import synthesis
+
+        answer.notes.extend(
+            synthesis.observe(
+                session.store,
+                aid,
+                prep.question.project_id,
+                answer.tool_calls,
+                synthesis=session.settings.tools.synthesis,
+                min_occurrences=session.settings.tools.min_occurrences,
+            )
+        )
     try:
         result, outcome = _result(state, session, prep, answer, aid, seq)
     except BaseException as exc:
@@ -740,6 +755,25 @@ def run(
     else:
         op.done(outcome)
     return result
+
+
+def _offer_synthesized(session: Session, question: Question, secrets: tuple[str, ...]) -> None:
+    """The synthesized tools the user approved join the built-in ones; a call of one not
+    approved is refused. ``secrets`` (the API key) never reach a command tool's environment,
+    whatever variable holds them."""
+    if question.project_id is None or question.root is None or session.store is None:
+        return
+    if question.project_id == NO_PROJECT:
+        return
+    from mira_ls.learning.synth_run import Offered
+
+    question.extra_tools = Offered(
+        session.store,
+        question.project_id,
+        question.root,
+        session.settings.tools,
+        secrets,
+    )
 
 
 def _result(
@@ -765,8 +799,9 @@ def _result(
     if prep.recalled is not None:
         result.notes.extend(prep.recalled.notes)
         context = prep.question.context
-        used = prep.recalled.used(context.sections if context is not None else [])
-        result.remembered = footer(used)
+        fitted = context.sections if context is not None else []
+        used = prep.recalled.used(fitted)
+        result.remembered = footer(used, prep.recalled.used_profile(fitted))
         result.memories = [m.as_json() for m in used]
     if prep.op in ("fix_error", "chat") and answer.text and prep.where is not None:
         _offer_patch(state, session, prep, answer.text, result)

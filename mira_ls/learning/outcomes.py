@@ -117,12 +117,16 @@ def feedback(
             if learn and op.command == "fix_error"
             else []
         )
+    from mira_ls.learning import synthesis
+
+    tool_runs = synthesis.feedback_for_operation(store, op_id, helpful, note)
     return {
         "operation": op_id,
         "helpful": helpful,
         "note": note,
         "artifacts": produced,
         "patterns": patterns,
+        "tool_runs": tool_runs,
         "message": f"Recorded: operation {op_id} was {'helpful' if helpful else 'not helpful'}.",
     }
 
