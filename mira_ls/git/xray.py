@@ -463,7 +463,10 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
             if h.b > 0 and h.a <= end and h.d > 0:
                 de += h.d - h.b + (lasts[k] - end)  # ends on the last added line
         out.append(_Span(ns, max(end + de, ns), d.name, d.kind, d.indent))
-    return _Version(out, [d.start_line for d in out])
+    shifted = _Version(out, [d.start_line for d in out])
+    if len(out) == len(v.defs):  # the same definitions in the same order: the same nesting
+        shifted.parents, shifted.children = v.parents, v.children
+    return shifted
 
 
 def _shift_each(v: _Version, hunks: list[_Hunk]) -> _Version:
