@@ -140,3 +140,20 @@ def test_a_class_that_now_ends_before_the_changed_lines_is_kept(repo: Repo) -> N
     for c in commits:
         assert c.new is not None
         assert sorted(tuple(d) for d in w.versions[c.new].defs) == spans(w.source(c.new))
+
+
+def test_a_cancel_stops_the_walk_with_the_partners_read_beside_it(repo: Repo) -> None:
+    for i, text in enumerate(versions()):
+        repo.commit(f"v{i}", {"m.py": text, "n.py": f"def n():\n    return {i}\n"})
+    try:
+        xray.xray(repo.root, "m.py", "HEAD", partners=["n.py"], cancel=lambda: True)
+    except xray.Cancelled:
+        pass
+    else:
+        raise AssertionError("not cancelled")
+    x = xray.xray(repo.root, "m.py", "HEAD", partners=["n.py"])
+    assert x.commits == len(versions())
+    # n.py changed in every commit: each definition that changed twice couples with n().
+    twice = [d for d in x.definitions if d.changes >= 2]
+    assert twice
+    assert all(("n", "n.py") in {(c.symbol, c.path) for c in d.couplings} for d in twice)
