@@ -49,6 +49,7 @@ COUPLINGS_PER_DEF = 5
 MAX_DEFS_PER_COMMIT = 30  # a commit touching more (a reformat, the first commit) does not couple
 PARTNER_FILES = 3
 _CACHE_BLOBS = 256
+_CACHE_TEXTS = 32  # texts kept (a list of lines each; a miss is one cat-file read)
 
 _ZERO = re.compile(r"^0+$")
 _PY_HEADER = re.compile(rb"^[+-]\s*(?:async\s+def|def|class)\b|^[+-]\s*@")
@@ -985,7 +986,7 @@ class _Walk:
         if sha not in self.texts:
             self.texts[sha] = lines
             self.text_order.append(sha)
-            if len(self.text_order) > _CACHE_BLOBS:
+            if len(self.text_order) > _CACHE_TEXTS:
                 self.texts.pop(self.text_order.pop(0), None)
         return lines
 
