@@ -83,7 +83,9 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "033_rolling_summaries.sql": set(),
     "036_domain_clusters.sql": set(),
     "038_tool_approval.sql": set(),
+    "039_learned_patterns.sql": set(),
     "040_semantic_graph.sql": set(),
+    "044_pattern_signatures.sql": {"pattern_signatures"},
     "045_function_shape.sql": set(),
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
