@@ -80,12 +80,13 @@ def split_identifier(ident: str) -> list[str]:
     return [p.lower() for p in _PART.findall(ident)]
 
 
-# What expand() scans for: a whole ASCII word holding an upper-case letter or a '_', which
+# What expand() scans for: a whole ASCII word holding an upper-case letter or a '_' (its
+# first one after lower-case letters and digits), which
 # every _COMPOUND match is (a lower->upper step, an acronym, an inner '_'); the few that are
 # not compound come back unchanged. The same matches as _COMPOUND's, found twice as fast
 # (no backtracking through the alternatives at every word), and each word's expansion is
 # made once per process: the index's text is the same, byte for byte.
-_CANDIDATE = re.compile(r"\b[A-Za-z0-9_]*[A-Z_][A-Za-z0-9_]*\b")
+_CANDIDATE = re.compile(r"\b[a-z0-9]*+[A-Z_][A-Za-z0-9_]*+\b")  # possessive: no backtracking
 _STEP = re.compile(r"[a-z0-9][A-Z]|[A-Z][A-Z][a-z]|[A-Za-z0-9]_+[A-Za-z0-9]")
 _expanded: dict[str, str] = {}
 _EXPANDED_MAX = 200_000  # words remembered (then forgotten at once and relearned)
