@@ -19,6 +19,7 @@ from mira_ls.store import Store
 from mira_ls.store import embeddings as emb_store
 from mira_ls.store import vectors as vstore
 from mira_ls.vectors import code as code_vectors
+from mira_ls.vectors import stores as vector_stores
 from mira_ls.vectors.embeddings import Embedder, point_id, text_hash, to_blob
 from mira_ls.vectors.qdrant import QdrantIndex
 from mira_ls.vectors.sqlite_vec import SqliteVecIndex
@@ -168,14 +169,15 @@ def test_hybrid_search_fuses_keyword_and_vector(
 
 
 @pytest.mark.parametrize(
-    ("dims", "n", "centres"),
+    ("dims", "n", "centres", "warm"),
     [
-        (256, 3000, 60),  # the full Hamming distance of every point
-        (2112, 4500, 90),  # a 1,024-bit shortlist first (33 words)
+        (256, 3000, 60, False),  # vec0's own scan (no copy in memory)
+        (256, 3000, 60, True),  # in memory: the full Hamming distance of every point
+        (2112, 4500, 90, True),  # in memory: a 1,024-bit shortlist first (33 words)
     ],
 )
 def test_binary_first_pass_keeps_the_exact_neighbours(
-    tmp_db: Store, dims: int, n: int, centres: int
+    tmp_db: Store, dims: int, n: int, centres: int, warm: bool
 ) -> None:
     """Recall@10 of Hamming candidates + exact re-score against an exact cosine scan, on
     clustered vectors (queries near the data, as real searches are)."""
@@ -210,6 +212,8 @@ def test_binary_first_pass_keeps_the_exact_neighbours(
         )
     idx = SqliteVecIndex(tmp_db, model, dims)
     assert idx.sync() == (n, 0)
+    if warm:
+        assert idx.warm() == n
     recalls = []
     for _q in range(40):
         query = data[rng.integers(0, n)] + 0.1 * rng.standard_normal(dims).astype(np.float32)
@@ -239,9 +243,9 @@ def _add_points(store: Store, model: str, vecs: dict[str, np.ndarray], project: 
 
 
 def test_bits_in_memory_follow_every_sync(tmp_db: Store, tmp_path: Path) -> None:
-    """A search reads the sign bits into memory once; a sync that adds or removes points
-    (in this store or another process's) is seen by the next search, and filters by
-    project still hold."""
+    """Once warmed the sign bits are in memory; a sync that adds or removes points (in
+    this store or another process's) is seen by the next search, and filters by project
+    still hold."""
     rng = np.random.default_rng(3)
     dims, model = 104, "test-model"  # 13 bytes of bits, padded to two words
     with tmp_db.write() as c:
@@ -251,6 +255,8 @@ def test_bits_in_memory_follow_every_sync(tmp_db: Store, tmp_path: Path) -> None
     idx = SqliteVecIndex(tmp_db, model, dims)
     idx.sync()
     probe = first["a7"]
+    assert idx.search(probe, "code", limit=1)[0].point.path == "a7.py"  # by vec0's scan
+    assert idx.warm() == 50
     assert idx.search(probe, "code", limit=1)[0].point.path == "a7.py"
 
     # a near twin in project 2, synced by another store on the same file (another process)
@@ -271,6 +277,15 @@ def test_bits_in_memory_follow_every_sync(tmp_db: Store, tmp_path: Path) -> None
     assert idx.search(probe, "code", limit=1)[0].point.path == "b1.py"
     assert "a7.py" not in {h.point.path for h in idx.search(probe, "code", limit=60)}
     assert len(idx.search(probe, "code", limit=60)) == 50
+
+
+def test_warming_reads_nothing_and_writes_nothing_without_vectors(tmp_db: Store) -> None:
+    s = Settings()
+    assert vector_stores.warm(tmp_db, s) == 0
+    tables = "SELECT count(*) FROM sqlite_master WHERE name LIKE 'vec_bits_%'"
+    assert tmp_db.conn().execute(tables).fetchone()[0] == 0
+    s.vectors.backend = "qdrant"
+    assert vector_stores.warm(tmp_db, s) == 0
 
 
 def test_cli_embed_says_the_cost_then_embeds_once(srv: OpenAIServer, tmp_path: Path) -> None:

@@ -8,11 +8,13 @@ table (one per embedding space, made at run time) mirrors vector_points: ``sync`
 it lacks and drops what vector_points no longer has, and bumps the table's generation
 (migration 042).
 
-The Hamming pass runs over a copy of the bits in memory (38 MB at 100,000 x 3,072), read
-from the vec0 table once per process and refreshed when the generation moved: numpy's
-XOR and popcount over it take 4-5 ms where vec0's own scan of the same bits took 29 ms
-(bench/vector_bench.py). The copy is word-major and ordered by (collection, project), so
-a filtered search streams through one contiguous range of each word.
+In a long-lived process (the server warms it after it starts) the Hamming pass runs over a
+copy of the bits in memory (38 MB at 100,000 x 3,072), read once from the vec0 table and
+refreshed when the generation moved: numpy's XOR and popcount over it take 3-5 ms where
+vec0's own scan of the same bits took 29 ms (bench/vector_bench.py). The copy is
+word-major and ordered by (collection, project), so a filtered search streams through one
+contiguous range of each word. A process that holds no copy (one CLI search: reading the
+copy takes 1-2 s at 100,000 points) uses vec0's scan.
 """
 
 from __future__ import annotations
@@ -184,14 +186,18 @@ class SqliteVecIndex:
         digest = hashlib.sha256(f"{model}\0{dimensions}".encode()).hexdigest()[:10]
         self.table = f"vec_bits_{dimensions}_{digest}"
 
-    def _ensure(self) -> None:
-        """Make the vec0 table if it is missing (a read when it exists: a search on the
-        request path never waits for the write lock)."""
-        if (
+    def _exists(self) -> bool:
+        return (
             self.store.conn()
             .execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (self.table,))
             .fetchone()
-        ):
+            is not None
+        )
+
+    def _ensure(self) -> None:
+        """Make the vec0 table if it is missing (a read when it exists: a search on the
+        request path never waits for the write lock)."""
+        if self._exists():
             return
         with self.store.write() as c:
             c.execute(
@@ -231,6 +237,8 @@ class SqliteVecIndex:
                     ],
                 )
                 vstore.bump_generation(c, self.table)
+        if new or gone:
+            self._bits()  # a copy in memory follows now, not on the next search
         return len(new), len(gone)
 
     def close(self) -> None:
@@ -244,9 +252,21 @@ class SqliteVecIndex:
         except Exception:
             return 0
 
-    def _bits(self) -> _Bits:
-        """The table's bits in memory at its current generation (read or refreshed now if
-        a sync moved it since: only the added rows unless they are many)."""
+    def warm(self) -> int:
+        """Read the table's bits into memory for this process (a long-lived one: the
+        server, after it starts); from then on searches take their Hamming pass there and
+        syncs keep the copy current. Returns the points read (0, writing nothing, when
+        nothing of this space was ever synced)."""
+        if not self._exists():
+            return 0
+        bits = self._bits(load=True)
+        return 0 if bits is None else len(bits.ids)
+
+    def _bits(self, *, load: bool = False) -> _Bits | None:
+        """The table's bits in memory at its current generation, refreshed now if a sync
+        moved it since (only the added rows unless they are many). None when this process
+        holds no copy and ``load`` is False: one search alone (a CLI command) is quicker
+        with vec0's scan than with reading every point's bits first."""
         conn = self.store.conn()
         gen = vstore.index_generation(conn, self.table)
         with _memory_lock:
@@ -254,6 +274,8 @@ class SqliteVecIndex:
             old = held.get(self.table)
             if old is not None and old.generation == gen:
                 return old
+            if old is None and not load:
+                return None
             now = self._refresh(gen, old) if old is not None else None
             if now is None:
                 got = [
@@ -304,9 +326,26 @@ class SqliteVecIndex:
     def candidates(
         self, query: np.ndarray, collection: str, project_ids: Sequence[int] | None, k: int
     ) -> list[int]:
-        """vector_points ids nearest to ``query`` by Hamming distance of the sign bits."""
+        """vector_points ids nearest to ``query`` by Hamming distance of the sign bits:
+        over the copy in memory when this process holds one (``warm``), else by vec0's
+        own scan."""
         bits = self._bits()
-        return bits.nearest(sign_bits(query), bits.ranges(collection, project_ids), k)
+        if bits is not None:
+            return bits.nearest(sign_bits(query), bits.ranges(collection, project_ids), k)
+        conn = self.store.conn()
+        out: list[tuple[float, int]] = []
+        for pid in project_ids if project_ids is not None else [None]:
+            sql = (
+                f"SELECT rowid, distance FROM {self.table} WHERE bits MATCH vec_bit(?)"
+                " AND k = ? AND collection = ?"
+            )
+            args: list[object] = [sign_bits(query), k, collection]
+            if pid is not None:
+                sql += " AND project_id = ?"
+                args.append(pid)
+            out.extend((float(d), int(r)) for r, d in conn.execute(sql, args))
+        out.sort()
+        return [r for _, r in out[:k]]
 
     def search(
         self,
