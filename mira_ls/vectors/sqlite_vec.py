@@ -171,8 +171,11 @@ class _Bits:
         return [int(pid[i]) for i in np.lexsort((pid, dist))]
 
 
-# Per store (a server's lives as long as it does), per vec0 table: the bits in memory.
+# Per store (a server's lives as long as it does), per vec0 table: the bits in memory, and
+# a lock held while they are read or refreshed (never by a search that has to wait: it
+# takes vec0's scan meanwhile). _memory_lock guards the two maps themselves.
 _memory: weakref.WeakKeyDictionary[Store, dict[str, _Bits]] = weakref.WeakKeyDictionary()
+_loading: weakref.WeakKeyDictionary[Store, dict[str, threading.Lock]] = weakref.WeakKeyDictionary()
 _memory_lock = threading.Lock()
 
 
@@ -265,17 +268,26 @@ class SqliteVecIndex:
     def _bits(self, *, load: bool = False) -> _Bits | None:
         """The table's bits in memory at its current generation, refreshed now if a sync
         moved it since (only the added rows unless they are many). None when this process
-        holds no copy and ``load`` is False: one search alone (a CLI command) is quicker
-        with vec0's scan than with reading every point's bits first."""
+        holds no copy and ``load`` is False (one search alone, a CLI command, is quicker
+        with vec0's scan than with reading every point's bits first), or while another
+        thread is reading or refreshing them (a search never waits for that)."""
         conn = self.store.conn()
         gen = vstore.index_generation(conn, self.table)
         with _memory_lock:
             held = _memory.setdefault(self.store, {})
             old = held.get(self.table)
+            lock = _loading.setdefault(self.store, {}).setdefault(self.table, threading.Lock())
+        if old is not None and old.generation == gen:
+            return old
+        if old is None and not load:
+            return None
+        if not lock.acquire(blocking=load):
+            return None
+        try:
+            gen = vstore.index_generation(conn, self.table)
+            old = held.get(self.table)
             if old is not None and old.generation == gen:
-                return old
-            if old is None and not load:
-                return None
+                return old  # done by the thread that held the lock
             now = self._refresh(gen, old) if old is not None else None
             if now is None:
                 got = [
@@ -286,8 +298,11 @@ class SqliteVecIndex:
                 ]
                 bits = _words(b"".join(b for _, b in got), len(got))
                 now = _Bits.build(gen, [r for r, _ in got], bits)
-            held[self.table] = now
+            with _memory_lock:
+                held[self.table] = now
             return now
+        finally:
+            lock.release()
 
     def _refresh(self, gen: int, old: _Bits) -> _Bits | None:
         """``old`` brought to generation ``gen`` by reading only the rows added since (None
