@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mira_ls.store import Store
 from mira_ls.store import embeddings as emb_store
 from mira_ls.store import vectors as vstore
 from mira_ls.vectors import code as code_vectors
+from mira_ls.vectors import sqlite_vec
 from mira_ls.vectors import stores as vector_stores
 from mira_ls.vectors.embeddings import Embedder, point_id, text_hash, to_blob
 from mira_ls.vectors.qdrant import QdrantIndex
@@ -277,6 +279,21 @@ def test_bits_in_memory_follow_every_sync(tmp_db: Store, tmp_path: Path) -> None
     assert idx.search(probe, "code", limit=1)[0].point.path == "b1.py"
     assert "a7.py" not in {h.point.path for h in idx.search(probe, "code", limit=60)}
     assert len(idx.search(probe, "code", limit=60)) == 50
+
+    # another process adds too many to read on a request: that search takes vec0's scan
+    # (the same answer) while the whole copy is read again in the background
+    other = Store(tmp_path / "mira.db")
+    many = {f"c{i}": rng.standard_normal(dims).astype(np.float32) for i in range(30)}
+    many["c0"] = probe + 0.002 * rng.standard_normal(dims).astype(np.float32)
+    _add_points(other, model, many, None)
+    assert SqliteVecIndex(other, model, dims).sync() == (30, 0)
+    other.close()
+    assert [h.point.path for h in idx.search(probe, "code", limit=2)] == ["b1.py", "c0.py"]
+    deadline = time.monotonic() + 30
+    while (held := sqlite_vec._memory[tmp_db].get(idx.table)) is None or len(held.ids) != 80:
+        assert time.monotonic() < deadline, "the copy was not read again"
+        time.sleep(0.05)
+    assert [h.point.path for h in idx.search(probe, "code", limit=2)] == ["b1.py", "c0.py"]
 
 
 def test_warming_reads_nothing_and_writes_nothing_without_vectors(tmp_db: Store) -> None:

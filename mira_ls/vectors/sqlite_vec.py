@@ -240,8 +240,8 @@ class SqliteVecIndex:
                     ],
                 )
                 vstore.bump_generation(c, self.table)
-        if new or gone:
-            self._bits()  # a copy in memory follows now, not on the next search
+        if (new or gone) and self.table in _memory.get(self.store, {}):
+            self._bits(load=True)  # the copy in memory follows now, not on the next search
         return len(new), len(gone)
 
     def close(self) -> None:
@@ -289,6 +289,11 @@ class SqliteVecIndex:
             if old is not None and old.generation == gen:
                 return old  # done by the thread that held the lock
             now = self._refresh(gen, old) if old is not None else None
+            if now is None and not load:
+                # too much changed elsewhere (another process embedded a workspace) to
+                # read it on a request: vec0's scan now, the whole copy read in the back
+                threading.Thread(target=self._bits, kwargs={"load": True}, daemon=True).start()
+                return None
             if now is None:
                 got = [
                     ((int(r[0]), int(r[1] or 0), str(r[2])), bytes(r[3]))
