@@ -1,7 +1,7 @@
 """Vector search benchmark: prints one JSON object.
 
     python bench/vector_bench.py [--n 100000] [--dims 3072] [--queries 200] [--qdrant]
-        [--cache DIR] [--vec0-scan]
+        [--cache DIR] [--vec0-scan] [--exact-first]
 
 ``--cache DIR`` keeps the generated vectors and the loaded database in DIR (one pair per
 n, dims and centres) and reuses them on the next run, so only the searches are repeated.
@@ -82,20 +82,33 @@ def load(store: Store, data: np.ndarray, project_id: int) -> list[str]:
 
 
 def measure(
-    index: VectorIndex, data: np.ndarray, queries: np.ndarray, digests: list[str], pid: int
+    index: VectorIndex,
+    data: np.ndarray,
+    queries: np.ndarray,
+    digests: list[str],
+    pid: int,
+    exact_first: bool = False,
 ) -> dict[str, float]:
+    """Search p50/p95 and recall@10. The exact scan (1.2 GB at 100,000 x 3,072) runs
+    after each search, so the next one starts with that scan's cache and memory traffic
+    behind it; ``exact_first``: all exact scans first, then the searches back to back."""
     pos = {d: i for i, d in enumerate(digests)}
+    exacts = (
+        [set(np.argpartition(-(data @ q), 10)[:10].tolist()) for q in queries]
+        if (exact_first)
+        else None
+    )
     # the first search is timed apart from the rest
     t = time.perf_counter()
     index.search(queries[0] + 0.01, "code", project_ids=[pid], limit=10)
     first_ms = (time.perf_counter() - t) * 1000
     times: list[float] = []
     recalls: list[float] = []
-    for q in queries:
+    for n, q in enumerate(queries):
         t = time.perf_counter()
         hits = index.search(q, "code", project_ids=[pid], limit=10)
         times.append((time.perf_counter() - t) * 1000)
-        exact = set(np.argpartition(-(data @ q), 10)[:10].tolist())
+        exact = exacts[n] if exacts else set(np.argpartition(-(data @ q), 10)[:10].tolist())
         recalls.append(len({pos[h.point.content_hash] for h in hits} & exact) / 10)
     times.sort()
     return {
@@ -117,6 +130,11 @@ def main() -> None:
         "--vec0-scan",
         action="store_true",
         help="also sqlite-vec before its bits are in memory (vec0's own scan, as one CLI search)",
+    )
+    ap.add_argument(
+        "--exact-first",
+        action="store_true",
+        help="run the exact scans before the searches instead of between them",
     )
     ap.add_argument("--cache", type=Path, help="keep and reuse the vectors and database here")
     args = ap.parse_args()
@@ -162,12 +180,12 @@ def main() -> None:
         ready.write_text("1")
     if args.vec0_scan:  # a process holding no copy: vec0's scan (one CLI search)
         out["sqlite_vec_vec0_scan"] = measure(
-            SqliteVecIndex(store, MODEL, args.dims), data, queries, digests, pid
+            SqliteVecIndex(store, MODEL, args.dims), data, queries, digests, pid, args.exact_first
         )
     t = time.perf_counter()
     SqliteVecIndex(store, MODEL, args.dims).warm()  # as the server does after it starts
     out["sqlite_vec_warm_s"] = round(time.perf_counter() - t, 2)
-    out["sqlite_vec"] = measure(idx, data, queries, digests, pid)
+    out["sqlite_vec"] = measure(idx, data, queries, digests, pid, args.exact_first)
     if args.qdrant:
         s.vectors.backend = "qdrant"
         s.vectors.qdrant_path = str(tmp / "qdrant")
