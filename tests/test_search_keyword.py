@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from mira_ls.config import IndexSettings
-from mira_ls.index import indexer
+from mira_ls.index import indexer, worker
 from mira_ls.search import keyword, terms
 from mira_ls.store import Store
 from mira_ls.store import search as search_store
@@ -93,6 +93,44 @@ def test_terms_split_and_quote() -> None:
     assert terms.query_terms('what "is" parseArgs? OR NEAR(') == ["parse", "args", "near"]
     # FTS5 syntax in a query is only words: it never reaches MATCH unquoted.
     assert terms.match_all(['a"b']) == '"a""b"'
+
+
+def test_expand_text_is_stable() -> None:
+    """The index's text keys the code vectors (its SHA-256): these exact strings must not
+    change, or every definition would be embedded (and paid for) again."""
+    text = (
+        "HTTPServer _private __dunder__ x_ snake_case2 getHTTP2Response ABCdef é_fooBar fooBé"
+        " URL url2 a_b __a a1B MAX_RETRY_COUNT"
+    )
+    assert terms.expand(text) == (
+        "HTTPServer http server _private __dunder__ x_ snake_case2 snake case2"
+        " getHTTP2Response get http2 response ABCdef ab cdef é_fooBar fooBé URL url2"
+        " a_b a b __a a1B a1 b MAX_RETRY_COUNT max retry count"
+    )
+    assert terms.expand("") == "" and terms.expand(None) == ""
+
+
+def test_search_row_body_is_its_own_lines_cut_at_the_cap() -> None:
+    """A symbol's body: its lines without its children's, whole lines until the cap
+    (a newline counting one), then cut at SEARCH_BODY_CHARS."""
+    cap = worker.SEARCH_BODY_CHARS
+    lines = ["class A:", "    x = 1", "    def f(self):", "        return 2", "    y = 3"]
+    data = "\n".join(lines).encode()
+
+    def symbol(name: str, parent: int | None, start: int, end: int) -> tuple[object, ...]:
+        return (None, name, name, None, parent, start, None, end, None, None, None, "", "")
+
+    rows = worker.search_rows(data, [symbol("A", None, 1, 5), symbol("f", 0, 3, 4)])
+    assert rows[0][4] == "class A:\n    x = 1\n    y = 3"
+    assert rows[1][4] == "    def f(self):\n        return 2"
+    # a first line of cap - 1 characters reaches the cap with its newline: that line alone
+    for first, want in [
+        ("a" * (cap - 1), "a" * (cap - 1)),
+        ("a" * (cap - 2), "a" * (cap - 2) + "\nb"),
+        ("a" * (cap + 5), "a" * cap),
+    ]:
+        data = "\n".join([first, "bbbb", "cccc"]).encode()
+        assert worker.search_rows(data, [symbol("m", None, 1, 9)])[0][4] == want
 
 
 def test_body_edit_rewrites_one_row_and_delete_removes_rows(tmp_path: Path) -> None:

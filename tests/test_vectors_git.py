@@ -255,6 +255,46 @@ def test_build_errors_are_embedded_with_the_fixes(
     assert vectors is not None and len(srv.embedding_requests()) == calls
 
 
+def test_a_build_embeds_its_new_errors_when_the_fixes_have_vectors(
+    store: Store, repo: Repo, srv: OpenAIServer, tmp_path: Path
+) -> None:
+    """An error first reported after `embed` gets its vector from the build (one call),
+    so the hover blends meaning in for it without calling out; nothing is embedded twice,
+    and nothing at all while the fixes have no vectors or semantic search is off."""
+    history(repo)
+    pid, _ = mine_repo(store, repo.root)
+    s = settings_for(srv, "sqlite", tmp_path)
+    check = (
+        "import pathlib\n"
+        "for n, line in enumerate(pathlib.Path('a.txt').read_text().splitlines(), 1):\n"
+        f"    if 'BAD' in line: print(f'a.txt:{{n}}:1: error: {ERROR} [E7]')\n"
+    )
+    cmd = BuildCommand("check", (sys.executable, "-c", check), "generic")
+    (repo.root / "a.txt").write_text("ok\nBAD\n")
+    run_build(store, pid, repo.root, [cmd], BuildSettings())
+    # no vectors for the fixes yet: nothing would use the error's, so no call
+    assert git_vectors.embed_build_errors(store, s, pid, env=NO_KEY) is None
+    assert srv.embedding_requests() == []
+
+    embed_git(store, s, pid)
+    (repo.root / "b.txt").write_text("BAD\n")
+    other = ERROR.replace("upload", "transfer")
+    cmd2 = BuildCommand("check2", (sys.executable, "-c", check.replace("a.txt", "b.txt")
+                                   .replace(ERROR, other)), "generic")  # fmt: skip
+    run_build(store, pid, repo.root, [cmd2], BuildSettings())
+    calls = len(srv.embedding_requests())
+    off = settings_for(srv, "sqlite", tmp_path)
+    off.vectors.semantic = False
+    assert git_vectors.embed_build_errors(store, off, pid, env=NO_KEY) is None
+    run = git_vectors.embed_build_errors(store, s, pid, env=NO_KEY)
+    assert run is not None and run.embedded == 1 and run.stopped is None
+    assert srv.embedding_requests()[calls:][0].body["input"] == [f"E7 {other}"]
+    assert git_vectors.embed_build_errors(store, s, pid, env=NO_KEY) is None  # stored
+    vectors, _ = git_vectors.fix_vectors(store, s, pid, f"E7 {other}", may_embed=False)
+    assert vectors is not None and vectors.neighbours
+    assert len(srv.embedding_requests()) == calls + 1
+
+
 def test_cli_embed_collections_search_fixes_and_status(
     repo: Repo, srv: OpenAIServer, tmp_path: Path
 ) -> None:
@@ -317,6 +357,15 @@ def test_cli_embed_collections_search_fixes_and_status(
     text = run_cli("db", "status", env=env, unset=unset).stdout
     assert "git          sqlite-vec text-embedding-3-large (256 dims)  6 vectors" in text
     assert "(4 commits, 2 past fixes)" in text
+
+    # a build reporting a new error embeds its text (one call), so past fixes blend for it
+    calls = len(srv.embedding_requests())
+    (repo.root / "notes.txt").write_text("x\n")
+    say = f"print('notes.txt:1:1: error: {ERROR} [N1]')"
+    cmds = json.dumps([{"name": "check", "command": [sys.executable, "-c", say]}])
+    built = run_cli("build", root, "--json", env={**env, "MIRA_BUILD_COMMANDS": cmds}, unset=unset)
+    assert built.returncode == 1, built.stderr
+    assert [r.body["input"] for r in srv.embedding_requests()[calls:]] == [[f"N1 {ERROR}"]]
 
 
 def test_hover_best_past_fix_blends_only_stored_vectors(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from mira_ls.store import Store
 from mira_ls.store import embeddings as emb_store
 from mira_ls.store import vectors as vstore
 from mira_ls.vectors import code as code_vectors
+from mira_ls.vectors import sqlite_vec
+from mira_ls.vectors import stores as vector_stores
 from mira_ls.vectors.embeddings import Embedder, point_id, text_hash, to_blob
 from mira_ls.vectors.qdrant import QdrantIndex
 from mira_ls.vectors.sqlite_vec import SqliteVecIndex
@@ -167,11 +170,20 @@ def test_hybrid_search_fuses_keyword_and_vector(
     assert down.results[0].symbol == "headers.parse_http_header"
 
 
-def test_binary_first_pass_keeps_the_exact_neighbours(tmp_db: Store) -> None:
+@pytest.mark.parametrize(
+    ("dims", "n", "centres", "warm"),
+    [
+        (256, 3000, 60, False),  # vec0's own scan (no copy in memory)
+        (256, 3000, 60, True),  # in memory: the full Hamming distance of every point
+        (2112, 4500, 90, True),  # in memory: a 1,024-bit shortlist first (33 words)
+    ],
+)
+def test_binary_first_pass_keeps_the_exact_neighbours(
+    tmp_db: Store, dims: int, n: int, centres: int, warm: bool
+) -> None:
     """Recall@10 of Hamming candidates + exact re-score against an exact cosine scan, on
     clustered vectors (queries near the data, as real searches are)."""
     rng = np.random.default_rng(7)
-    dims, n, centres = 256, 3000, 60
     centre = rng.standard_normal((centres, dims)).astype(np.float32)
     data = centre[rng.integers(0, centres, n)] + 0.35 * rng.standard_normal((n, dims))
     data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
@@ -202,6 +214,8 @@ def test_binary_first_pass_keeps_the_exact_neighbours(tmp_db: Store) -> None:
         )
     idx = SqliteVecIndex(tmp_db, model, dims)
     assert idx.sync() == (n, 0)
+    if warm:
+        assert idx.warm() == n
     recalls = []
     for _q in range(40):
         query = data[rng.integers(0, n)] + 0.1 * rng.standard_normal(dims).astype(np.float32)
@@ -210,6 +224,85 @@ def test_binary_first_pass_keeps_the_exact_neighbours(tmp_db: Store) -> None:
         got = {digests.index(h.point.content_hash) for h in hits}
         recalls.append(len(got & exact) / 10)
     assert float(np.mean(recalls)) >= 0.95
+
+
+def _add_points(store: Store, model: str, vecs: dict[str, np.ndarray], project: int | None) -> None:
+    dims = len(next(iter(vecs.values())))
+    with store.write() as c:
+        emb_store.insert(c, model, dims, [(text_hash(t), to_blob(v), 1) for t, v in vecs.items()])
+    ids = emb_store.stored(store.conn(), model, dims, [text_hash(t) for t in vecs])
+    with store.write() as c:
+        vstore.replace_points(
+            c,
+            [
+                vstore.NewPoint(
+                    "code", point_id(model, dims, text_hash(t)), ids[text_hash(t)][0], project,
+                    "function", f"{t}.py", None, None, text_hash(t),
+                )
+                for t in vecs
+            ],
+        )  # fmt: skip
+
+
+def test_bits_in_memory_follow_every_sync(tmp_db: Store, tmp_path: Path) -> None:
+    """Once warmed the sign bits are in memory; a sync that adds or removes points (in
+    this store or another process's) is seen by the next search, and filters by project
+    still hold."""
+    rng = np.random.default_rng(3)
+    dims, model = 104, "test-model"  # 13 bytes of bits, padded to two words
+    with tmp_db.write() as c:
+        c.execute("INSERT INTO projects(id, root_path, name) VALUES (2, '/p2', 'p2')")
+    first = {f"a{i}": rng.standard_normal(dims).astype(np.float32) for i in range(50)}
+    _add_points(tmp_db, model, first, None)
+    idx = SqliteVecIndex(tmp_db, model, dims)
+    idx.sync()
+    probe = first["a7"]
+    assert idx.search(probe, "code", limit=1)[0].point.path == "a7.py"  # by vec0's scan
+    assert idx.warm() == 50
+    assert idx.search(probe, "code", limit=1)[0].point.path == "a7.py"
+
+    # a near twin in project 2, synced by another store on the same file (another process)
+    other = Store(tmp_path / "mira.db")
+    twin = {"b1": probe + 0.001 * rng.standard_normal(dims).astype(np.float32)}
+    _add_points(other, model, twin, 2)
+    assert SqliteVecIndex(other, model, dims).sync() == (1, 0)
+    other.close()
+    assert {h.point.path for h in idx.search(probe, "code", limit=2)} == {"a7.py", "b1.py"}
+    assert [h.point.path for h in idx.search(probe, "code", project_ids=[2], limit=5)] == ["b1.py"]
+    assert idx.search(probe, "code", project_ids=[3], limit=5) == []
+    assert idx.search(probe, "git", limit=5) == []
+
+    # the original goes: the next search no longer finds it
+    with tmp_db.write() as c:
+        c.execute("DELETE FROM vector_points WHERE path = 'a7.py'")
+    assert idx.sync() == (0, 1)
+    assert idx.search(probe, "code", limit=1)[0].point.path == "b1.py"
+    assert "a7.py" not in {h.point.path for h in idx.search(probe, "code", limit=60)}
+    assert len(idx.search(probe, "code", limit=60)) == 50
+
+    # another process adds too many to read on a request: that search takes vec0's scan
+    # (the same answer) while the whole copy is read again in the background
+    other = Store(tmp_path / "mira.db")
+    many = {f"c{i}": rng.standard_normal(dims).astype(np.float32) for i in range(30)}
+    many["c0"] = probe + 0.002 * rng.standard_normal(dims).astype(np.float32)
+    _add_points(other, model, many, None)
+    assert SqliteVecIndex(other, model, dims).sync() == (30, 0)
+    other.close()
+    assert [h.point.path for h in idx.search(probe, "code", limit=2)] == ["b1.py", "c0.py"]
+    deadline = time.monotonic() + 30
+    while (held := sqlite_vec._memory[tmp_db].get(idx.table)) is None or len(held.ids) != 80:
+        assert time.monotonic() < deadline, "the copy was not read again"
+        time.sleep(0.05)
+    assert [h.point.path for h in idx.search(probe, "code", limit=2)] == ["b1.py", "c0.py"]
+
+
+def test_warming_reads_nothing_and_writes_nothing_without_vectors(tmp_db: Store) -> None:
+    s = Settings()
+    assert vector_stores.warm(tmp_db, s) == 0
+    tables = "SELECT count(*) FROM sqlite_master WHERE name LIKE 'vec_bits_%'"
+    assert tmp_db.conn().execute(tables).fetchone()[0] == 0
+    s.vectors.backend = "qdrant"
+    assert vector_stores.warm(tmp_db, s) == 0
 
 
 def test_cli_embed_says_the_cost_then_embeds_once(srv: OpenAIServer, tmp_path: Path) -> None:

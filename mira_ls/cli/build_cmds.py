@@ -13,6 +13,7 @@ from mira_ls.build import consent, detect, pipeline, report
 from mira_ls.build import resolutions as ranking
 from mira_ls.cli import common
 from mira_ls.cli.common import CliError
+from mira_ls.config import Settings
 from mira_ls.store import Store
 from mira_ls.store import build_errors as error_store
 from mira_ls.store import projects as project_store
@@ -171,6 +172,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             learn=settings.learning.enabled,
         )
         errors = error_store.list_errors(store.conn(), project.id)
+        if any(st.error_count for st in result.steps):
+            _embed_errors(store, settings, project.id)
     data = {
         "steps": [dataclasses.asdict(s) for s in result.steps],
         "errors": [_error_json(e) for e in errors],
@@ -183,6 +186,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     common.emit(args, data, "\n".join(lines))
     clean = all(s.status == "succeeded" and s.error_count == 0 for s in result.steps)
     return 0 if clean else 1
+
+
+def _embed_errors(store: Store, settings: Settings, project_id: int) -> None:
+    """The new errors' texts get vectors when the project's fixes have some, so past fixes
+    blend meaning in for them (mira_ls.vectors.git.embed_build_errors)."""
+    from mira_ls.vectors import git as git_vectors
+
+    run = git_vectors.embed_build_errors(store, settings, project_id)
+    if run is not None and run.stopped:
+        print(f"mira-ls: the build errors were not embedded: {run.stopped}", file=sys.stderr)
 
 
 def cmd_errors(args: argparse.Namespace) -> int:

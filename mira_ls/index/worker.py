@@ -160,22 +160,38 @@ class SearchRows(Sequence[SearchRow]):
         s = self._symbols[i]
         lines = self._lines
         start, end = s[5], s[7]
+        end = min(end, len(lines))  # lines past the end of the file have no text
+        # the symbol's own runs of lines, between its direct children's spans
+        runs: list[tuple[int, int]] = []
+        line = start
+        for c_start, c_end in sorted(self._children.get(i, ())):
+            if c_end < line or c_end < c_start:
+                continue
+            if c_start > line:
+                runs.append((line, min(c_start - 1, end)))
+            line = max(line, c_end + 1)
+            if line > end:
+                break
+        if line <= end:
+            runs.append((line, end))
+        # whole lines until SEARCH_BODY_CHARS is reached (a newline counts one), then cut
         taken: list[str] = []
         size = 0
-        spans = sorted(self._children.get(i, ()))
-        line = start
-        k = 0
-        while line <= end and size < SEARCH_BODY_CHARS:
-            while k < len(spans) and spans[k][1] < line:
-                k += 1
-            if k < len(spans) and spans[k][0] <= line:
-                line = spans[k][1] + 1
+        for a, b in runs:
+            if a > b:
                 continue
-            if line - 1 < len(lines):
-                text = lines[line - 1]
+            chunk = lines[a - 1 : b]
+            more = sum(map(len, chunk)) + len(chunk)
+            if size + more < SEARCH_BODY_CHARS:
+                taken.extend(chunk)
+                size += more
+                continue
+            for text in chunk:
                 taken.append(text)
                 size += len(text) + 1
-            line += 1
+                if size >= SEARCH_BODY_CHARS:
+                    break
+            break
         body = "\n".join(taken)[:SEARCH_BODY_CHARS]
         return (expand(s[1]), expand(s[2]), expand(s[11]), expand(s[12]), expand(body))
 

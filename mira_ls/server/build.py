@@ -181,6 +181,28 @@ def _build_job(
                 else types.MessageType.Warning
             )
             ls.show(step.message, kind, once=on_save)
+    if any(step.error_count for step in report.steps):
+        ls.submit(
+            "embed",
+            f"embedding the build errors of {project.root.name}",
+            _embed_errors_job,
+            ls,
+            project,
+            key=("embed-errors", project.root),
+        )
+
+
+def _embed_errors_job(ctx: JobContext, ls: MiraServer, project: ProjectRoot) -> None:
+    """On the "embed" lane: the build's new errors get vectors (when the project's past
+    fixes have some), so the hover's past fixes blend meaning in for them; quiet."""
+    store = ls.session.store
+    if store is None or ctx.cancelled():
+        return
+    from mira_ls.vectors import git as git_vectors
+
+    git_vectors.embed_build_errors(
+        store, ls.session.settings, project.project_id, cancel=ctx.cancelled
+    )
 
 
 @handlers.command("mira.runBuild")

@@ -18,6 +18,7 @@ from mira_ls.server.build import restore_diagnostics
 from mira_ls.server.code import schedule_index
 from mira_ls.server.understand import schedule_quality_open
 from mira_ls.store import StoreError, open_store
+from mira_ls.vectors import stores as vector_stores
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -67,9 +68,18 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
             what = f"restoring build errors of {root.root}"
             ls.submit("build", what, restore_diagnostics, ls, root)
         ls.submit("mine", "what changed for the current task", _task_on_start, ls)
+        ls.submit("embed", "reading the vector index into memory", _warm_vectors, ls)
     if ls.session.settings.index.on_start and ls.session.store is not None:
         for root in list(ls.session.roots):
             schedule_index(ls, root.root)
+
+
+def _warm_vectors(ctx: JobContext, ls: MiraServer) -> None:
+    """sqlite-vec's sign bits into memory once, so searches (mira.search, the LLM's
+    search_code, past fixes in the hover) skip vec0's scan from then on."""
+    store = ls.session.store
+    if store is not None and not ctx.cancelled():
+        vector_stores.warm(store, ls.session.settings)
 
 
 @handlers.feature(types.SHUTDOWN)

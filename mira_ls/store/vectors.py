@@ -339,3 +339,23 @@ def fix_commits(conn: Connection, fix_ids: Sequence[int]) -> dict[int, int]:
         ):
             out[int(fid)] = int(cid)
     return out
+
+
+# -- the sqlite-vec index's generation (migration 042) ---------------------------------
+
+
+def index_generation(conn: Connection, name: str) -> int:
+    """How many syncs changed the vec0 table ``name`` (0 when none has)."""
+    row = conn.execute(
+        "SELECT generation FROM vector_index_state WHERE name = ?", (name,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def bump_generation(conn: Connection, name: str) -> None:
+    """Mark the vec0 table ``name`` changed (in the transaction that changed it)."""
+    conn.execute(
+        "INSERT INTO vector_index_state(name, generation) VALUES (?, 1)"
+        " ON CONFLICT(name) DO UPDATE SET generation = generation + 1",
+        (name,),
+    )

@@ -114,10 +114,50 @@ def plan(embedder: Embedder, project_id: int) -> GitPlan:
         path = f.symbols[0][0] if f.symbols else (f.files[0] if f.files else None)
         want(("fix", f.fix_id), Pending(text, key, "fix", path, fix_id=f.fix_id))
     if out.fixes:
-        errs = error_store.list_errors(conn, project_id, None)
-        errs.sort(key=lambda e: -e.last_seen_at)
-        out.errors = list(dict.fromkeys(q for e in errs[:ERRORS] if (q := fix_query(e))))
+        out.errors = error_texts(embedder.store, project_id)
     return out
+
+
+def error_texts(store: Store, project_id: int) -> list[str]:
+    """The texts the project's build errors (newest ERRORS) rank past fixes by."""
+    errs = error_store.list_errors(store.conn(), project_id, None)
+    errs.sort(key=lambda e: -e.last_seen_at)
+    return list(dict.fromkeys(q for e in errs[:ERRORS] if (q := fix_query(e))))
+
+
+def embed_build_errors(
+    store: Store,
+    settings: Settings,
+    project_id: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    embedder: Embedder | None = None,
+    cancel: Cancel | None = None,
+) -> EmbedRun | None:
+    """After a build: embed the texts of its errors that have no vector yet, so the hover's
+    and code actions' past fixes blend meaning in for them at once (they only ever read a
+    stored vector). Through the budget like every embedding; a refusal or an endpoint
+    error stops it (run.stopped says why) and the next build tries again.
+
+    None, without a call, when nothing would use the vectors: semantic search off or
+    impossible here (no endpoint, no sqlite-vec), the project's fixes not embedded in the
+    configured space (``mira-ls embed`` does that, and embeds the errors with them), or
+    every error's text already stored."""
+    if not settings.vectors.semantic:
+        return None
+    model, dims = settings.llm.embedding_model, int(settings.llm.embedding_dimensions)
+    if not vstore.has_points(store.conn(), model, dims, "git", project_id=project_id, kind="fix"):
+        return None
+    if unavailable_reason() is not None or semantic_off_reason(settings, env) is not None:
+        return None
+    emb = embedder or Embedder(store, settings, env=env)
+    texts = error_texts(store, project_id)
+    if not emb.missing(texts):
+        return None
+    run = emb.embed(texts, project_id=project_id, cancel=cancel)
+    if run.stopped:
+        log.info("build errors not embedded: %s", run.stopped)
+    return run
 
 
 def estimate(embedder: Embedder, p: GitPlan) -> Estimate:

@@ -60,3 +60,15 @@ def open_index(store: Store, settings: Settings, model: str, dimensions: int) ->
             timeout_s=min(settings.llm.timeout_seconds, 10.0),
         )
     return SqliteVecIndex(store, model, dimensions)
+
+
+def warm(store: Store, settings: Settings) -> int:
+    """For a long-lived process (the server): read the configured space's sqlite-vec bits
+    into memory, so its searches skip vec0's scan. Nothing for Qdrant, without
+    sqlite-vec, or with semantic search off; returns the points read."""
+    from mira_ls.vectors.sqlite_vec import unavailable_reason
+
+    if uses_qdrant(settings) or not settings.vectors.semantic or unavailable_reason():
+        return 0
+    model, dims = settings.llm.embedding_model, int(settings.llm.embedding_dimensions)
+    return SqliteVecIndex(store, model, dims).warm()
