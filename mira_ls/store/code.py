@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -976,6 +978,18 @@ def _initials_hits(ql: str, proj: str) -> tuple[str, list[Any]]:
                 start = i
         pieces.append(ql[start:])
         glob = "".join(chr(_MARK + i) + p + "*" for i, p in enumerate(pieces))
+        if len(pieces[0]) > len(pieces):
+            # word 0 begins with the first piece: the words start with it after word 0's
+            # marker, a range of the words index (migration 041), narrower than the
+            # initials' range when the first piece is longer than the initials ('tear' +
+            # 'd': not every name of initials 'td...', among them every test_ name)
+            first = chr(_MARK) + pieces[0]
+            parts.append(
+                f"SELECT project_id, name FROM symbol_names WHERE {proj}words >= ?"
+                " AND words < ? AND words GLOB ?"
+            )
+            args += [first, first[:-1] + chr(ord(first[-1]) + 1), glob]
+            continue
         # the initials start with the pieces' first letters: a range of that index (+words:
         # not the GLOB's own prefix range, which SQLite would otherwise derive and prefer)
         ini = "".join(p[0] for p in pieces)
@@ -995,10 +1009,12 @@ def search_symbols(
     substring > fuzzy subsequence; ties: shorter name first, then the name, then the id;
     modules are never answers. A query with a dot matches qualified names ('core.Command').
 
-    One statement over symbol_names (the distinct names, their lower case and words kept
-    ready): SQLite ranks every name that holds the query as a subsequence and keeps the
-    best ``limit``; the initials come from one indexed probe per split of the query; the
-    symbols of those names come back in rank order. Python only builds the statement."""
+    Over symbol_names (the distinct names, their lower case and words kept ready): the
+    initials come from one indexed probe per split of the query. An ASCII query in one
+    project is ranked over the names held in memory (``_ranked_in_memory``, fresh by the
+    generation of migration 041); otherwise one statement ranks every name that holds the
+    query as a subsequence and keeps the best ``limit``. The symbols of those names come
+    back in rank order."""
     q = query.strip()
     if not q:
         return []
@@ -1055,6 +1071,10 @@ def search_symbols(
             " FROM json_each(?)"
         )
         args.append(json.dumps(found))
+    if ql.isascii() and project_id is not None:
+        in_memory = _ranked_in_memory(conn, project_id, q, hits_sql, args, limit)
+        if in_memory is not None:
+            return in_memory
     camel = q[:1].upper() + q[1:]
     # Exact, prefix and word-boundary matches all hold ql as a substring of lower (camel too
     # when its lower case is ql), so a name without it is an initials match or fuzzy: most
@@ -1084,6 +1104,143 @@ def search_symbols(
     args += [ql, ql, ql, upper, ql, ql, ql, ql, camel, ql, len(ql) > 1]
     args += [ql[0], ql[0] + chr(0x10FFFF), ql, *pp, seq, limit, limit]
     return [symbol_from_row(r) for r in conn.execute(sql, args)]
+
+
+@dataclass(frozen=True)
+class _NameList:
+    """A project's symbol_names in (length, name) order, as one string of their lower cases
+    (each after a newline) that ``str.find`` and a compiled pattern scan at C speed."""
+
+    generation: int | None
+    names: list[str]
+    lows: list[str]
+    text: str  # "\n" + "\n".join(lows) + "\n"
+    starts: list[int]  # where each lower case begins in text
+    index: dict[str, int]  # name -> its position
+
+
+# (database file, project) -> its names; a few databases per process at most (tests open
+# many: the oldest are dropped)
+_name_lists: OrderedDict[tuple[str | int, int], _NameList] = OrderedDict()
+_NAME_LISTS_KEPT = 8
+
+
+def _name_list(conn: Connection, project_id: int) -> _NameList | None:
+    """The project's names, read again only when their generation (migration 041) moved;
+    None when a name holds a newline (the string could not tell names apart)."""
+    r = conn.execute(
+        "SELECT generation FROM symbol_names_generation WHERE project_id = ?", (project_id,)
+    ).fetchone()
+    generation = None if r is None else int(r[0])
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    key = (path or id(conn), project_id)  # an in-memory database has no file name
+    nl = _name_lists.get(key)
+    if nl is not None and nl.generation == generation:
+        return nl
+    rows = conn.execute(
+        "SELECT name, lower FROM symbol_names WHERE project_id = ? ORDER BY len, name",
+        (project_id,),
+    ).fetchall()
+    names = [n for n, _ in rows]
+    lows = [lo for _, lo in rows]
+    text = "\n" + "\n".join(lows) + "\n"
+    if text.count("\n") != len(lows) + 1:
+        return None
+    starts, at = [], 1
+    for lo in lows:
+        starts.append(at)
+        at += len(lo) + 1
+    nl = _NameList(generation, names, lows, text, starts, {n: i for i, n in enumerate(names)})
+    _name_lists[key] = nl
+    while len(_name_lists) > _NAME_LISTS_KEPT:
+        _name_lists.popitem(last=False)
+    return nl
+
+
+def _ranked_in_memory(
+    conn: Connection,
+    project_id: int,
+    q: str,
+    hits_sql: str,
+    hits_args: list[Any],
+    limit: int,
+) -> list[SymbolRow] | None:
+    """The ranking of ``search_symbols`` for an ASCII query, over the names held in memory
+    (``_name_list``) instead of a scan that ranks every name holding the query as a
+    subsequence: a name that holds neither the query (every exact, prefix, word-boundary
+    and substring match does) nor its initials is a fuzzy match, rank 4, the last. So the
+    names holding it (``str.find``) and the initials matches (the same indexed probes) are
+    ranked, and only when they do not fill the answer are fuzzy matches looked for, in
+    (length, name) order, stopping as soon as the answer is full. The same answers as the
+    statement (tests/test_symbol_search_equivalence.py). None: no name list."""
+    nl = _name_list(conn, project_id)
+    if nl is None:
+        return None
+    ql = q.lower()
+    camel = q[:1].upper() + q[1:]
+    text, starts, lows, names = nl.text, nl.starts, nl.lows, nl.names
+    hit_idx = {
+        i
+        for pid, name in conn.execute(hits_sql, hits_args)
+        if pid == project_id and (i := nl.index.get(name)) is not None
+    }
+    held: list[int] = []
+    at = text.find(ql, 1)
+    while at >= 0:
+        i = bisect.bisect_right(starts, at) - 1
+        held.append(i)
+        at = text.find(ql, starts[i] + len(lows[i]) + 1)
+    boundary = ("_" + ql, "." + ql, "-" + ql, "$" + ql)
+    first, first_end = ql[0], ql[0] + chr(0x10FFFF)
+    ranked: list[tuple[int, int]] = []
+    for i in held:
+        lo = lows[i]
+        if lo == ql:
+            r = 0
+        elif lo.startswith(ql):
+            r = 1
+        elif (
+            any(b in lo for b in boundary)
+            or camel in names[i][1:]
+            or (i in hit_idx and len(ql) > 1 and first <= lo < first_end)
+        ):
+            r = 2
+        else:
+            r = 3
+        ranked.append((r, i))
+    held_set = set(held)
+    ranked += [(2, i) for i in hit_idx if i not in held_set]
+    ranked.sort()
+    order = [i for _, i in ranked[:limit]]
+    if len(order) < limit:
+        # the first letter, then each next one at its first occurrence (no backtracking:
+        # the earliest occurrences are the best), then the rest of the line: each matching
+        # name is one match
+        pattern = re.compile(
+            re.escape(ql[0])
+            + "".join(f"[^\n{re.escape(c)}]*{re.escape(c)}" for c in ql[1:])
+            + "[^\n]*"
+        )
+        taken = held_set | hit_idx
+        for m in pattern.finditer(text):
+            i = bisect.bisect_right(starts, m.start()) - 1
+            if i not in taken:
+                order.append(i)
+                if len(order) == limit:
+                    break
+    if not order:
+        return []
+    cols = ", ".join("e." + c.strip() for c in SYMBOL_COLS.split(","))
+    return [
+        symbol_from_row(r)
+        for r in conn.execute(
+            f"WITH ranked(k, name) AS (SELECT key, value FROM json_each(?)) SELECT {cols}"
+            " FROM ranked JOIN code_elements e ON e.project_id = ?"
+            " AND e.name = ranked.name COLLATE NOCASE AND e.name = ranked.name"
+            " WHERE e.kind <> 'module' ORDER BY ranked.k, e.id LIMIT ?",
+            (json.dumps([names[i] for i in order]), project_id, limit),
+        )
+    ]
 
 
 def _prefix_answer(
