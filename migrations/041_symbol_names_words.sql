@@ -5,9 +5,8 @@
 -- reads the names whose first word begins with it instead (the words start with word 0
 -- after its marker), through this index.
 CREATE INDEX idx_symbol_names_words ON symbol_names(project_id, words);
--- The fuzzy matches, the last rank, in their order (shorter name first, then the name): a
--- search reads them through this index and stops when its answer is full, instead of
--- ranking every name that holds the query as a subsequence (with lower: covering).
+-- The names in the order of the ranking's ties (shorter name first, then the name), with
+-- their lower case (covering): what a process reads to hold a project's names in memory.
 CREATE INDEX idx_symbol_names_len ON symbol_names(project_id, len, name, lower);
 -- A generation per project that changes whenever a name comes or goes, so a process can
 -- keep the names in memory, in that order, and know when to read them again (one indexed
