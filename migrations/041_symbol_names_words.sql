@@ -8,24 +8,30 @@ CREATE INDEX idx_symbol_names_words ON symbol_names(project_id, words);
 -- The names in the order of the ranking's ties (shorter name first, then the name), with
 -- their lower case (covering): what a process reads to hold a project's names in memory.
 CREATE INDEX idx_symbol_names_len ON symbol_names(project_id, len, name, lower);
--- A generation per project that changes whenever a name comes or goes, so a process can
--- keep the names in memory, in that order, and know when to read them again (one indexed
--- read per search instead of a scan). It starts at a random value, so that another
--- database at the same path never shows a generation a process has cached (within
--- +-2^62: adding one never overflows).
-CREATE TABLE symbol_names_generation (
-    project_id  INTEGER PRIMARY KEY,
-    generation  INTEGER NOT NULL
+-- Every name that comes or goes, in order, so a process can keep a project's names in
+-- memory and bring them up to date by reading what changed since (a search reads the
+-- project's last seq through the index: one probe) instead of reading every name again
+-- after each save. The first row takes a random seq and the others follow it, so another
+-- database at the same path never shows a seq a process has seen (within +-2^62: the
+-- count never overflows). The writer prunes old rows (store/code.py
+-- prune_symbol_names_log) and records below what seq they are gone, so a process behind
+-- that reads everything again.
+CREATE TABLE symbol_names_log (
+    seq         INTEGER PRIMARY KEY,
+    project_id  INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    added       INTEGER NOT NULL               -- 1 came, 0 went
 );
-CREATE TRIGGER symbol_names_generation_in AFTER INSERT ON symbol_names BEGIN
-    INSERT INTO symbol_names_generation(project_id, generation)
-        VALUES (new.project_id, random() % 4611686018427387904)
-        ON CONFLICT (project_id) DO UPDATE SET generation = generation + 1;
+CREATE INDEX idx_symbol_names_log ON symbol_names_log(project_id, seq);
+CREATE TABLE symbol_names_log_pruned (
+    project_id  INTEGER PRIMARY KEY,
+    below       INTEGER NOT NULL               -- rows of seq < below are gone
+);
+INSERT INTO symbol_names_log(seq, project_id, name, added)
+    VALUES (random() % 4611686018427387904, 0, '', 0);
+CREATE TRIGGER symbol_names_log_in AFTER INSERT ON symbol_names BEGIN
+    INSERT INTO symbol_names_log(project_id, name, added) VALUES (new.project_id, new.name, 1);
 END;
-CREATE TRIGGER symbol_names_generation_out AFTER DELETE ON symbol_names BEGIN
-    INSERT INTO symbol_names_generation(project_id, generation)
-        VALUES (old.project_id, random() % 4611686018427387904)
-        ON CONFLICT (project_id) DO UPDATE SET generation = generation + 1;
+CREATE TRIGGER symbol_names_log_out AFTER DELETE ON symbol_names BEGIN
+    INSERT INTO symbol_names_log(project_id, name, added) VALUES (old.project_id, old.name, 0);
 END;
-INSERT INTO symbol_names_generation(project_id, generation)
-    SELECT project_id, random() % 4611686018427387904 FROM symbol_names GROUP BY project_id;

@@ -160,8 +160,9 @@ def test_a_renamed_row_moves_its_count(tmp_path: Path) -> None:
 
 
 def test_the_names_a_search_keeps_in_memory_follow_every_change(tmp_path: Path) -> None:
-    """The search holds a project's names in memory between calls (by the generation of
-    migration 041): a name that comes, goes or is renamed shows at the next search."""
+    """The search holds a project's names in memory between calls, kept up to date from the
+    log of migration 041: a name that comes, goes or is renamed shows at the next search,
+    also after the log rows it has not read were pruned."""
     root = tmp_path / "ws"
     write_files(root, {"a.py": A, "b.py": B})
     store = new_store(tmp_path)
@@ -182,4 +183,9 @@ def test_the_names_a_search_keeps_in_memory_follow_every_change(tmp_path: Path) 
     assert found("gmtw") == ["gamma_twin"] and found("gmon") == ["gamma_only"]
     indexer.remove_file(store, pid, "b.py")
     assert found("gmon") == [] and found("gmtw") == []
+    write_files(root, {"c.py": "def delta_nine():\n    pass\n"})
+    indexer.update_file(store, pid, root, "c.py")
+    with store.write() as c:
+        cs.prune_symbol_names_log(c, pid, keep=0)
+    assert found("dtnn") == ["delta_nine"] and found("alon") == ["alpha_one", "alpha_one"]
     store.close()

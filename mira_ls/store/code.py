@@ -1011,8 +1011,8 @@ def search_symbols(
 
     Over symbol_names (the distinct names, their lower case and words kept ready): the
     initials come from one indexed probe per split of the query. An ASCII query in one
-    project is ranked over the names held in memory (``_ranked_in_memory``, fresh by the
-    generation of migration 041); otherwise one statement ranks every name that holds the
+    project is ranked over the names held in memory (``_ranked_in_memory``, kept up to date
+    from the log of migration 041); otherwise one statement ranks every name that holds the
     query as a subsequence and keeps the best ``limit``. The symbols of those names come
     back in rank order."""
     q = query.strip()
@@ -1106,55 +1106,111 @@ def search_symbols(
     return [symbol_from_row(r) for r in conn.execute(sql, args)]
 
 
-@dataclass(frozen=True)
 class _NameList:
     """A project's symbol_names in (length, name) order, as one string of their lower cases
-    (each after a newline) that ``str.find`` and a compiled pattern scan at C speed."""
+    (each after a newline) that ``str.find`` and a compiled pattern scan at C speed, and
+    what changed since it was read (``extra``: names come since, ``gone``: positions of
+    names gone since), brought up to date from symbol_names_log (migration 041)."""
 
-    generation: int | None
-    names: list[str]
-    lows: list[str]
-    text: str  # "\n" + "\n".join(lows) + "\n"
-    starts: list[int]  # where each lower case begins in text
-    index: dict[str, int]  # name -> its position
+    def __init__(self, seq: int | None, names: list[str], lows: list[str]) -> None:
+        self.seq = seq  # the last row of the log applied
+        self.names = names
+        self.lows = lows
+        self.text = "\n" + "\n".join(lows) + "\n"
+        self.starts: list[int] = []  # where each lower case begins in text
+        at = 1
+        for lo in lows:
+            self.starts.append(at)
+            at += len(lo) + 1
+        self.index = {n: i for i, n in enumerate(names)}
+        self.extra: dict[str, str] = {}  # name -> its lower case, as SQLite's lower()
+        self.gone: set[int] = set()
+
+    def apply(self, changes: list[tuple[int, str, int]]) -> None:
+        for seq, name, added in changes:
+            i = self.index.get(name)
+            if added:
+                if i is None:
+                    self.extra[name] = name.translate(_ASCII_LOWER)
+                else:
+                    self.gone.discard(i)
+            elif i is None:
+                self.extra.pop(name, None)
+            else:
+                self.gone.add(i)
+            self.seq = seq
 
 
 # (database file, project) -> its names; a few databases per process at most (tests open
 # many: the oldest are dropped)
 _name_lists: OrderedDict[tuple[str | int, int], _NameList] = OrderedDict()
 _NAME_LISTS_KEPT = 8
+_CHANGES_APPLIED = 2000  # more changes since the names were read: read them again
 
 
 def _name_list(conn: Connection, project_id: int) -> _NameList | None:
-    """The project's names, read again only when their generation (migration 041) moved;
-    None when a name holds a newline (the string could not tell names apart)."""
-    r = conn.execute(
-        "SELECT generation FROM symbol_names_generation WHERE project_id = ?", (project_id,)
+    """The project's names, brought up to date by the log rows since they were read (one
+    indexed probe when nothing changed), or read again after many changes; None when a name
+    holds a newline (the string could not tell names apart)."""
+    (last,) = conn.execute(
+        "SELECT max(seq) FROM symbol_names_log WHERE project_id = ?", (project_id,)
     ).fetchone()
-    generation = None if r is None else int(r[0])
     path = conn.execute("PRAGMA database_list").fetchone()[2]
     key = (path or id(conn), project_id)  # an in-memory database has no file name
     nl = _name_lists.get(key)
-    if nl is not None and nl.generation == generation:
+    if nl is not None and (nl.seq == last or last is None):
         return nl
+    if nl is not None and nl.seq is not None and last > nl.seq:
+        pruned = conn.execute(
+            "SELECT below FROM symbol_names_log_pruned WHERE project_id = ?", (project_id,)
+        ).fetchone()
+        if pruned is None or nl.seq + 1 >= pruned[0]:
+            changes = conn.execute(
+                "SELECT seq, name, added FROM symbol_names_log WHERE project_id = ?"
+                " AND seq > ? ORDER BY seq LIMIT ?",
+                (project_id, nl.seq, _CHANGES_APPLIED + 1),
+            ).fetchall()
+            if len(changes) <= _CHANGES_APPLIED:
+                nl.apply(changes)
+                return nl
+    if last is None:  # no change logged for the project yet: what comes next follows this
+        (last,) = conn.execute("SELECT max(seq) FROM symbol_names_log").fetchone()
+    # the names, then the log rows after ``last`` at the next search: a change between the
+    # two reads is applied again, which changes nothing
     rows = conn.execute(
         "SELECT name, lower FROM symbol_names WHERE project_id = ? ORDER BY len, name",
         (project_id,),
     ).fetchall()
-    names = [n for n, _ in rows]
     lows = [lo for _, lo in rows]
-    text = "\n" + "\n".join(lows) + "\n"
-    if text.count("\n") != len(lows) + 1:
+    if any("\n" in lo for lo in lows):
         return None
-    starts, at = [], 1
-    for lo in lows:
-        starts.append(at)
-        at += len(lo) + 1
-    nl = _NameList(generation, names, lows, text, starts, {n: i for i, n in enumerate(names)})
-    _name_lists[key] = nl
+    nl = _name_lists[key] = _NameList(last, [n for n, _ in rows], lows)
     while len(_name_lists) > _NAME_LISTS_KEPT:
         _name_lists.popitem(last=False)
     return nl
+
+
+def prune_symbol_names_log(conn: Connection, project_id: int, keep: int = 10000) -> None:
+    """Drop a project's log rows but the last ``keep`` (at least one: a project whose log
+    is empty has had no change since the names were read), and record below what seq they
+    are gone (a process behind that reads the names again). In the caller's write
+    transaction."""
+    keep = max(keep, 1)
+    r = conn.execute(
+        "SELECT seq FROM symbol_names_log WHERE project_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (project_id, keep),
+    ).fetchone()
+    if r is None:
+        return
+    below = int(r[0]) + 1
+    conn.execute(
+        "DELETE FROM symbol_names_log WHERE project_id = ? AND seq < ?", (project_id, below)
+    )
+    conn.execute(
+        "INSERT INTO symbol_names_log_pruned(project_id, below) VALUES (?, ?)"
+        " ON CONFLICT (project_id) DO UPDATE SET below = excluded.below",
+        (project_id, below),
+    )
 
 
 def _ranked_in_memory(
@@ -1178,41 +1234,40 @@ def _ranked_in_memory(
         return None
     ql = q.lower()
     camel = q[:1].upper() + q[1:]
-    text, starts, lows, names = nl.text, nl.starts, nl.lows, nl.names
-    hit_idx = {
-        i
-        for pid, name in conn.execute(hits_sql, hits_args)
-        if pid == project_id and (i := nl.index.get(name)) is not None
-    }
-    held: list[int] = []
+    text, starts, lows, names, gone = nl.text, nl.starts, nl.lows, nl.names, nl.gone
+    hit_names = {name for pid, name in conn.execute(hits_sql, hits_args) if pid == project_id}
+    held: list[tuple[str, str]] = []  # (name, lower)
     at = text.find(ql, 1)
     while at >= 0:
         i = bisect.bisect_right(starts, at) - 1
-        held.append(i)
+        if i not in gone:
+            held.append((names[i], lows[i]))
         at = text.find(ql, starts[i] + len(lows[i]) + 1)
+    held += [(name, lo) for name, lo in nl.extra.items() if ql in lo]
     boundary = ("_" + ql, "." + ql, "-" + ql, "$" + ql)
     first, first_end = ql[0], ql[0] + chr(0x10FFFF)
-    ranked: list[tuple[int, int]] = []
-    for i in held:
-        lo = lows[i]
+    ranked: list[tuple[int, int, str]] = []
+    for name, lo in held:
         if lo == ql:
             r = 0
         elif lo.startswith(ql):
             r = 1
         elif (
             any(b in lo for b in boundary)
-            or camel in names[i][1:]
-            or (i in hit_idx and len(ql) > 1 and first <= lo < first_end)
+            or camel in name[1:]
+            or (name in hit_names and len(ql) > 1 and first <= lo < first_end)
         ):
             r = 2
         else:
             r = 3
-        ranked.append((r, i))
-    held_set = set(held)
-    ranked += [(2, i) for i in hit_idx if i not in held_set]
+        ranked.append((r, len(name), name))
+    taken = {name for name, _ in held}
+    ranked += [(2, len(name), name) for name in hit_names if name not in taken]
+    taken |= hit_names
     ranked.sort()
-    order = [i for _, i in ranked[:limit]]
-    if len(order) < limit:
+    order = [name for _, _, name in ranked[:limit]]
+    need = limit - len(order)
+    if need > 0:
         # the first letter, then each next one at its first occurrence (no backtracking:
         # the earliest occurrences are the best), then the rest of the line: each matching
         # name is one match
@@ -1221,13 +1276,17 @@ def _ranked_in_memory(
             + "".join(f"[^\n{re.escape(c)}]*{re.escape(c)}" for c in ql[1:])
             + "[^\n]*"
         )
-        taken = held_set | hit_idx
+        fuzzy: list[str] = []
         for m in pattern.finditer(text):
             i = bisect.bisect_right(starts, m.start()) - 1
-            if i not in taken:
-                order.append(i)
-                if len(order) == limit:
+            if i not in gone and names[i] not in taken:
+                fuzzy.append(names[i])
+                if len(fuzzy) == need:
                     break
+        more = [n for n, lo in nl.extra.items() if n not in taken and pattern.search(lo)]
+        if more:
+            fuzzy = sorted(fuzzy + more, key=lambda n: (len(n), n))[:need]
+        order += fuzzy
     if not order:
         return []
     cols = ", ".join("e." + c.strip() for c in SYMBOL_COLS.split(","))
@@ -1238,7 +1297,7 @@ def _ranked_in_memory(
             " FROM ranked JOIN code_elements e ON e.project_id = ?"
             " AND e.name = ranked.name COLLATE NOCASE AND e.name = ranked.name"
             " WHERE e.kind <> 'module' ORDER BY ranked.k, e.id LIMIT ?",
-            (json.dumps([names[i] for i in order]), project_id, limit),
+            (json.dumps(order), project_id, limit),
         )
     ]
 
