@@ -160,6 +160,32 @@ def test_added_local_helper_takes_over_calls(tmp_path: Path) -> None:
     assert edge_map(store, pid)[("pkg.app.run", "helper")] == "pkg.app.helper"
 
 
+def test_an_added_function_leaves_the_edges_that_do_not_name_it(tmp_path: Path) -> None:
+    """Adding a definition re-places only the calls that name it (as the callee, in the
+    receiver or its type); every other edge of the file keeps its row, resolved as it was."""
+    root, store, pid = setup(tmp_path)
+
+    def edge_rows() -> dict[tuple[str, str], tuple[int, int | None]]:
+        return {
+            (r[0], r[1]): (r[2], r[3])
+            for r in store.conn().execute(
+                "SELECT e.qualified_name, g.callee_name, g.id, g.callee_id FROM call_graph g"
+                " JOIN code_elements e ON e.id = g.caller_id WHERE e.file_path = 'pkg/core.py'"
+            )
+        }
+
+    before = edge_rows()
+    added = "\n\nclass Suffixer:\n    def make(self):\n        return 1\n"
+    added += "\n\ndef use():\n    return Suffixer().make()\n"
+    (root / "pkg/core.py").write_text(CORE + added)
+    upd = indexer.update_file(store, pid, root, "pkg/core.py")
+    assert upd.added == 3 and upd.removed == 0
+    after = edge_rows()
+    assert {k: v for k, v in after.items() if k in before} == before  # same rows, same targets
+    edges = edge_map(store, pid)
+    assert edges[("pkg.core.use", "make")] == "pkg.core.Suffixer.make"
+
+
 def test_file_delete_and_rename(tmp_path: Path) -> None:
     root, store, pid = setup(tmp_path)
     before = ids(store, pid)

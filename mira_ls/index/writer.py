@@ -8,6 +8,7 @@ transaction.
 from __future__ import annotations
 
 import pickle
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -222,6 +223,7 @@ def reconcile(
     rewrite: set[int] = set()
     text_new: list[tuple[int, int]] = []  # (index, symbol id) whose search row is written
     text_edited: list[tuple[int, int]] = []
+    new_idx: list[int] = []
     for i, s in enumerate(symbols):
         (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx) = s
         parent_id = ids[parent] if parent is not None else None
@@ -236,6 +238,7 @@ def reconcile(
             text_new.append((i, sid))
             upd.added += 1
             rewrite.add(i)
+            new_idx.append(i)
             if not is_new and kind in TARGET_KINDS:
                 ctx.added_names.append(name)
             continue
@@ -273,10 +276,17 @@ def reconcile(
         ctx.sym_deletes.extend(r.id for r in removed)
         upd.changed_symbol_ids.extend(r.id for r in removed)
         upd.changed_content_hashes.extend(r.content_hash for r in removed)
-    if (upd.added and not is_new) or removed:
-        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
+    if removed:
+        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may go
     elif not is_new and rewrite:
         _keep_same_calls(ctx, rewrite, ids, calls)
+        if upd.added:
+            # a new definition can take over the calls that name it, as the callee or in
+            # the receiver or its type ('helper()', 'Helper().run()'): those symbols' calls
+            # are placed again; the others keep their edges (a save that adds a function
+            # to a big module re-resolved every call in it)
+            added = {symbols[i][1] for i in new_idx}
+            rewrite |= {c[0] for c in calls if _names_any(c, added)}
     if not is_new:
         ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
         ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
@@ -415,6 +425,17 @@ def _insert_new(
         ctx.pending_files.add(file_id)
     ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
     return FileUpdate(rel, "indexed", added=n, search_rewritten=n if search is not None else 0)
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names_any(call: tuple[Any, ...], names: set[str]) -> bool:
+    """Whether a call (caller, name, receiver, line, col, target, need, receiver type)
+    names one of these as its callee or in its receiver or the receiver's type."""
+    if call[1] in names:
+        return True
+    return any(text and not names.isdisjoint(_IDENT.findall(text)) for text in (call[2], call[7]))
 
 
 def _keep_same_calls(
