@@ -1190,6 +1190,12 @@ def _name_list(conn: Connection, project_id: int) -> _NameList | None:
     return nl
 
 
+def hold_symbol_names(conn: Connection, project_id: int) -> None:
+    """Read a project's names into memory for the searches to come (any thread: they are
+    held per database file)."""
+    _name_list(conn, project_id)
+
+
 def prune_symbol_names_log(conn: Connection, project_id: int, keep: int = 10000) -> None:
     """Drop a project's log rows but the last ``keep`` (at least one: a project whose log
     is empty has had no change since the names were read), and record below what seq they
