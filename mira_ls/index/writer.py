@@ -279,12 +279,16 @@ def reconcile(
     if removed:
         rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may go
     elif not is_new and rewrite:
+        if upd.added:
+            # A new definition can change what other calls of the file mean: every symbol
+            # whose calls differ from the stored ones (a receiver's type may now come from
+            # an assignment in the new code) and every symbol with a call naming a new
+            # definition (as the callee, in the receiver or its type: 'helper()',
+            # 'Helper().run()') has its calls placed again; the others keep their edges (a
+            # save that adds a function to a big module re-resolved every call in it).
+            rewrite = set(range(len(symbols)))
         _keep_same_calls(ctx, rewrite, ids, calls)
         if upd.added:
-            # a new definition can take over the calls that name it, as the callee or in
-            # the receiver or its type ('helper()', 'Helper().run()'): those symbols' calls
-            # are placed again; the others keep their edges (a save that adds a function
-            # to a big module re-resolved every call in it)
             added = {symbols[i][1] for i in new_idx}
             rewrite |= {c[0] for c in calls if _names_any(c, added)}
     if not is_new:
