@@ -188,4 +188,7 @@ def test_the_names_a_search_keeps_in_memory_follow_every_change(tmp_path: Path) 
     with store.write() as c:
         cs.prune_symbol_names_log(c, pid, keep=0)
     assert found("dtnn") == ["delta_nine"] and found("alon") == ["alpha_one", "alpha_one"]
+    write_files(root, {"d.py": "def epsilon_ten():\n    pass\n"})
+    index(store, root)  # a full index logs "read them all again", not each name
+    assert found("epsten") == ["epsilon_ten"] and found("dtnn") == ["delta_nine"]
     store.close()

@@ -132,7 +132,7 @@ class WriteCtx:
         conn = self.conn
         flagged: list[int] = []
         if self.sym_inserts:
-            cs.insert_symbols(conn, self.sym_inserts)
+            cs.insert_symbols(conn, self.sym_inserts, bulk=self.stage)
         if self.fts_inserts:
             search_store.insert_symbol_rows(conn, self.fts_inserts)
         if self.sym_updates:

@@ -320,9 +320,11 @@ SYMBOL_WRITE_COLS = (
 )
 
 
-def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]], *, bulk: bool = False) -> None:
     """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id(). Their names are
-    counted into symbol_names here (deletes and renames count out by triggers)."""
+    counted into symbol_names here (deletes and renames count out by triggers) and logged
+    for the searches that hold names in memory (migration 041): each name, or with ``bulk``
+    (a full index) one row per project saying to read them all again."""
     conn.executemany(
         f"INSERT INTO code_elements(id, {SYMBOL_WRITE_COLS}) VALUES "
         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -341,6 +343,14 @@ def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         " initials = coalesce(initials, excluded.initials),"
         " words = coalesce(words, excluded.words)",
         [(pid, name, n, *name_words(name)) for (pid, name), n in added.items()],
+    )
+    if bulk:
+        log: list[tuple[int, str]] = [(pid, "") for pid in {pid for pid, _ in added}]
+    else:
+        log = list(added)
+    conn.executemany(
+        "INSERT INTO symbol_names_log(project_id, name, added) VALUES (?, ?, ?)",
+        [(pid, name, 2 if bulk else 1) for pid, name in log],
     )
 
 
@@ -1170,7 +1180,7 @@ def _name_list(conn: Connection, project_id: int) -> _NameList | None:
                 " AND seq > ? ORDER BY seq LIMIT ?",
                 (project_id, nl.seq, _CHANGES_APPLIED + 1),
             ).fetchall()
-            if len(changes) <= _CHANGES_APPLIED:
+            if len(changes) <= _CHANGES_APPLIED and all(a != 2 for _, _, a in changes):
                 nl.apply(changes)
                 return nl
     if last is None:  # no change logged for the project yet: what comes next follows this
