@@ -1137,18 +1137,21 @@ class _NameList:
         self.gone: set[int] = set()
 
     def apply(self, changes: list[tuple[int, str, int]]) -> None:
+        """Copies, then swapped in: a search in another thread keeps iterating its own."""
+        extra, gone, last = dict(self.extra), set(self.gone), self.seq
         for seq, name, added in changes:
             i = self.index.get(name)
             if added:
                 if i is None:
-                    self.extra[name] = name.translate(_ASCII_LOWER)
+                    extra[name] = name.translate(_ASCII_LOWER)
                 else:
-                    self.gone.discard(i)
+                    gone.discard(i)
             elif i is None:
-                self.extra.pop(name, None)
+                extra.pop(name, None)
             else:
-                self.gone.add(i)
-            self.seq = seq
+                gone.add(i)
+            last = seq
+        self.extra, self.gone, self.seq = extra, gone, last
 
 
 # (database file, project) -> its names; a few databases per process at most (tests open
@@ -1250,7 +1253,14 @@ def _ranked_in_memory(
         return None
     ql = q.lower()
     camel = q[:1].upper() + q[1:]
-    text, starts, lows, names, gone = nl.text, nl.starts, nl.lows, nl.names, nl.gone
+    text, starts, lows, names, gone, extra = (
+        nl.text,
+        nl.starts,
+        nl.lows,
+        nl.names,
+        nl.gone,
+        nl.extra,
+    )
     hit_names = {name for pid, name in conn.execute(hits_sql, hits_args) if pid == project_id}
     held: list[tuple[str, str]] = []  # (name, lower)
     at = text.find(ql, 1)
@@ -1259,7 +1269,7 @@ def _ranked_in_memory(
         if i not in gone:
             held.append((names[i], lows[i]))
         at = text.find(ql, starts[i] + len(lows[i]) + 1)
-    held += [(name, lo) for name, lo in nl.extra.items() if ql in lo]
+    held += [(name, lo) for name, lo in extra.items() if ql in lo]
     boundary = ("_" + ql, "." + ql, "-" + ql, "$" + ql)
     first, first_end = ql[0], ql[0] + chr(0x10FFFF)
     ranked: list[tuple[int, int, str]] = []
@@ -1299,7 +1309,7 @@ def _ranked_in_memory(
                 fuzzy.append(names[i])
                 if len(fuzzy) == need:
                     break
-        more = [n for n, lo in nl.extra.items() if n not in taken and pattern.search(lo)]
+        more = [n for n, lo in extra.items() if n not in taken and pattern.search(lo)]
         if more:
             fuzzy = sorted(fuzzy + more, key=lambda n: (len(n), n))[:need]
         order += fuzzy
