@@ -176,12 +176,60 @@ class LearningSettings:
 
 
 @dataclass
+class ToolsSettings:
+    synthesis: bool = _f(
+        True,
+        "Notice sequences of tool calls the model repeats across answers and propose them as "
+        "tools; a proposal is never offered to the model until you approve it "
+        "(mira-ls tools approve ID).",
+    )
+    min_occurrences: int = _f(
+        3, "Answers that must repeat a sequence of tool calls before it is proposed.", min=2
+    )
+    min_success_rate: float = _f(
+        0.5,
+        "An approved tool whose success rate (over its last runs since approval) falls below "
+        "this is withdrawn from the model, and you are told.",
+        min=0.0,
+        max=1.0,
+    )
+    min_executions: int = _f(
+        3, "Runs of an approved tool before its success rate can withdraw it.", min=1
+    )
+    command_timeout_seconds: float = _f(
+        30.0,
+        "A command tool running longer than this is stopped and counted as failed.",
+        min=0.1,
+    )
+    output_max_bytes: int = _f(
+        65536,
+        "Output of a command tool kept beyond this is dropped (the run says so).",
+        min=1024,
+    )
+
+
+@dataclass
 class AnalysisSettings:
     confirm_above_usd: float = _f(
         0.5,
         "Ask before an LLM analysis of a folder (mira.analyze, mira-ls analyze) whose estimate "
         "is above this.",
         min=0.0,
+    )
+    background: bool = _f(
+        True,
+        "Analyse, in the background, the definitions of files you open or save and of the "
+        "top hotspots after mining (what each is for, its concepts): only with an API key, "
+        "through the budget, at most analysis.backgroundDailyUsd a day, and never twice for "
+        "unchanged code.",
+    )
+    background_daily_usd: float = _f(
+        0.25,
+        "What background analysis may spend a day (UTC); the budget's limits apply as well.",
+        min=0.0,
+    )
+    background_hotspots: int = _f(
+        10, "How many of the most changed files background analysis covers (0: none).", min=0
     )
 
 
@@ -217,6 +265,7 @@ class Settings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     quality: QualitySettings = field(default_factory=QualitySettings)
     learning: LearningSettings = field(default_factory=LearningSettings)
+    tools: ToolsSettings = field(default_factory=ToolsSettings)
 
 
 # ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,12 @@ from pathlib import Path
 import pytest
 
 from mira_ls.store import Store
+
+# Background analysis (analysis.background, on by default) would add chat requests to every
+# server a test starts with a key and opens a file in, and the tests count them: it is off
+# for every process the suite starts unless a test turns it on (tests/lsp/
+# test_background_analysis_e2e.py, tests/test_understand_background.py).
+os.environ.setdefault("MIRA_ANALYSIS_BACKGROUND", "false")
 
 
 @pytest.fixture(scope="session")

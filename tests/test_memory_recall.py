@@ -225,7 +225,7 @@ def test_forgetting_a_message_or_summary_removes_it_with_its_analysis_and_vector
     question = "why is numpy pinned for the solver?"
     assert f"message #{eid}" in refs(recall(world).candidates(question)[0])
     row = rc.forget_message(world.store, eid)
-    assert row is not None and row.id == eid
+    assert row is not None and row.message.id == eid
     for table, col in (("memory_entries", "id"), ("message_embeddings", "entry_id"),
                        ("message_analysis", "entry_id")):  # fmt: skip
         assert count(world, f"SELECT count(*) FROM {table} WHERE {col} = ?", eid) == 0
@@ -314,16 +314,17 @@ def test_memory_cli_forgets_a_message_or_a_summary(world: World) -> None:
            "MIRA_LLM_BASE_URL": world.srv.base_url}  # fmt: skip
     sid = uuid.uuid4().hex
     eid = message(world, "we pin numpy below two", salience=0.7, session=sid)
-    with world.store.write() as w:
+    other = message(world, "and scipy too", salience=0.7, session=sid)
+    with world.store.write() as w:  # a summary of another message: it stays
         w.execute("INSERT INTO rolling_summaries(session_id, window_size, first_entry_id,"
                   " last_entry_id, message_count, content) VALUES (?, 10, ?, ?, 10, 'Pinned.')",
-                  (sid, eid, eid))  # fmt: skip
+                  (sid, other, other))  # fmt: skip
     summary = count(world, "SELECT id FROM rolling_summaries")
     gone = run_cli("memory", "forget", "--message", str(eid), "--json", env=env, cwd=world.root)
     assert gone.returncode == 0, gone.stderr
-    assert json.loads(gone.stdout)["id"] == eid
+    assert json.loads(gone.stdout)["id"] == eid and json.loads(gone.stdout)["summaries"] == []
     assert count(world, "SELECT count(*) FROM memory_entries WHERE id = ?", eid) == 0
-    assert count(world, "SELECT count(*) FROM message_embeddings") == 0
+    assert count(world, "SELECT count(*) FROM message_embeddings WHERE entry_id = ?", eid) == 0
     again = run_cli("memory", "forget", "--message", str(eid), env=env, cwd=world.root)
     assert again.returncode == 1 and f"no chat message #{eid}" in again.stderr
     s = run_cli("memory", "forget", "--summary", str(summary), env=env, cwd=world.root)
@@ -339,8 +340,9 @@ def test_mira_forget_takes_a_message_or_summary_id(world: World) -> None:
 
     eid = message(world, "we pin numpy below two", salience=0.7)
     out = memory_cmds.forget(world.session(), world.service(), {"message": eid})
-    assert out == {"forgotten": [{"kind": "message", "id": eid}],
+    assert out == {"forgotten": [{"kind": "message", "id": eid}], "session": out["session"],
                    "message": f"Forgot message #{eid}."}  # fmt: skip
+    assert isinstance(out["session"], str)
     assert count(world, "SELECT count(*) FROM memory_entries WHERE id = ?", eid) == 0
     for bad in ({"message": eid}, {"summary": 99}, {"message": "x"}):
         with pytest.raises(MemoryInputError):
@@ -359,3 +361,21 @@ def test_mira_ls_chat_prints_the_footer_on_stderr(world: World, tmp_path: Path) 
     assert out.returncode == 0, out.stderr
     assert f"Remembered: fact #{fid} (a wrong one: `mira-ls memory forget {fid}`)" in out.stderr
     assert "Remembered:" not in out.stdout  # the answer alone goes to stdout
+
+
+def test_keyword_recall_follows_new_and_forgotten_messages(world: World) -> None:
+    """The word index of messages grows with new messages and is read again after one is
+    forgotten; the session asked in stays out; identifiers are split as the question's."""
+    sid = uuid.uuid4().hex
+    old = message(world, "the parseHeader helper keeps offsets", embed=False, salience=0.5)
+    mine = message(world, "parseHeader offsets in this session", embed=False, session=sid)
+    r = recall(world, keyword_only=True)
+    found = refs(r.candidates("where does parse_header keep offsets?", sid)[0])
+    assert f"message #{old}" in found and f"message #{mine}" not in found
+    new = message(world, "parse header offsets moved to the cache", embed=False)
+    found = refs(r.candidates("where does parse_header keep offsets?", sid)[0])
+    assert f"message #{new}" in found and f"message #{old}" in found
+    assert rc.forget_message(world.store, old) is not None
+    found = refs(recall(world, keyword_only=True).candidates("parse_header offsets?")[0])
+    assert f"message #{old}" not in found and f"message #{new}" in found
+    assert f"message #{mine}" in found  # asked outside that session: it is a memory

@@ -326,3 +326,61 @@ def test_a_failed_block_is_retried_when_the_next_block_completes_not_after_every
     add_messages(world, sid, 2, start=18)
     assert summaries_due(world.session(), sid)
     assert run_job(world).level1 == 2
+
+
+def test_forgetting_a_message_drops_its_summaries_and_the_next_run_rebuilds_them(
+    world: World,
+) -> None:
+    from mira_ls.features.memory import summaries_due
+    from mira_ls.memory import recall
+
+    asked = scripted(world)
+    sid = new_session(world)
+    add_messages(world, sid, 100)
+    assert (run_job(world).level1, len(summary_rows(world, 100))) == (10, 1)
+    ids = entry_ids(world, sid)
+    embs = [r[0] for r in rows(world, "SELECT embedding_id FROM rolling_summaries"
+                               " WHERE first_entry_id IN (?, ?)", ids[10], ids[0])]  # fmt: skip
+    assert len(embs) == 3  # block 2's, block 1's and the level-2 one (they start at ids[0])
+    # message 12 ("question 12 about module12") is in the second block and in the level-2 one
+    gone = recall.forget_message(world.store, ids[12])
+    assert gone is not None and len(gone.summaries) == 2
+    assert rows(world, "SELECT count(*) FROM rolling_summaries WHERE id IN (?, ?)",
+                *gone.summaries) == [(0,)]  # fmt: skip
+    assert rows(world, "SELECT count(*) FROM rolling_summaries") == [(9,)]
+    # the forgotten summaries' vectors went with them, the others' stay
+    left = rows(world, "SELECT count(*) FROM embeddings WHERE id IN (?, ?, ?)", *embs)
+    assert left == [(1,)]
+    # no summary still carries the message, and the next run summarises what is left
+    assert summaries_due(world.session(), sid)
+    n_asked = len(asked)
+    run = run_job(world)
+    assert (run.level1, run.level2, run.failed) == (1, 1, 0)
+    rebuilt = asked[n_asked]["messages"][1]["content"]
+    assert "question 10 about module10" in rebuilt and "answer 19 to it" in rebuilt
+    assert "module12" not in rebuilt and "question 20" not in rebuilt
+    level1 = summary_rows(world)
+    assert [(r[0], r[1], r[2]) for r in level1[:3]] == [
+        (ids[0], ids[9], 10), (ids[10], ids[19], 9), (ids[20], ids[29], 10),
+    ]  # fmt: skip
+    assert level1[1][5] == 1  # embedded again
+    (level2,) = summary_rows(world, 100)
+    assert (level2[0], level2[1], level2[2]) == (ids[0], ids[99], 99)
+    assert "[Summary of 9 messages]" in asked[-1]["messages"][1]["content"]
+    # done: nothing more to do, nothing asked
+    assert not summaries_due(world.session(), sid)
+    assert (run_job(world).calls, len(asked)) == (0, n_asked + 2)
+
+
+def test_forgetting_every_message_of_a_block_leaves_no_summary_to_rebuild(world: World) -> None:
+    from mira_ls.memory import recall
+
+    scripted(world)
+    sid = new_session(world)
+    add_messages(world, sid, 20)
+    assert run_job(world).level1 == 2
+    ids = entry_ids(world, sid)
+    for i in ids[:10]:
+        assert recall.forget_message(world.store, i) is not None
+    assert run_job(world).calls == 0
+    assert [(r[0], r[1]) for r in summary_rows(world)] == [(ids[10], ids[19])]

@@ -82,7 +82,11 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "032_git_vectors.sql": set(),
     "033_rolling_summaries.sql": set(),
     "036_domain_clusters.sql": set(),
+    "038_tool_approval.sql": set(),
+    "039_learned_patterns.sql": set(),
+    "040_semantic_graph.sql": set(),
     "041_symbol_names_words.sql": {"symbol_names_log", "symbol_names_log_pruned"},
+    "044_pattern_signatures.sql": {"pattern_signatures"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order

@@ -15,6 +15,7 @@ import pytest
 
 from mira_ls.features import report
 from mira_ls.store import Store
+from mira_ls.store import design_patterns as dp
 from mira_ls.understand import clusters
 from tests.test_report_data import (
     SPEND_TODAY,
@@ -87,6 +88,17 @@ def test_full_report_renders_with_its_numbers(tmp_path: Path, tmp_db: Store) -> 
     add_builds(p)
     add_llm_usage(p)
     clusters.compute(p.store, p.project_id)
+    sid = (
+        p.store.conn()
+        .execute(  # a design pattern candidate, so that section has data
+            "SELECT id FROM code_elements WHERE file_path = 'pkg/core.py' AND kind = 'function'"
+        )
+        .fetchone()[0]
+    )
+    with p.store.write() as w:
+        dp.replace_patterns(
+            w, p.project_id, [dp.Candidate("factory", "creational", sid, [(sid, "factory")], {})]
+        )
     page, _ = report.write_workspace_report(p.store, p.root, p.settings, tmp_path / "report.html")
     markup = page.read_text(encoding="utf-8")
     assert_self_contained(markup)

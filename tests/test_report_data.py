@@ -377,6 +377,7 @@ def test_report_json_is_plain_data(project: Project) -> None:
         "builds",
         "budget",
         "clusters",
+        "patterns",
     }
     assert doc["hotspots"]["items"][0]["path"] == "pkg/core.py"
     assert doc["hotspots"]["items"][0]["score"] == 45

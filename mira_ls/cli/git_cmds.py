@@ -15,6 +15,7 @@ from mira_ls.git.fixes import rank_fixes
 from mira_ls.git.miner import mine
 from mira_ls.git.repo import GitError
 from mira_ls.store import Store, git_cochange, git_history, projects
+from mira_ls.understand import graph
 
 TEXT_ROWS = 15  # authors listed in text output
 
@@ -78,6 +79,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
         stats = mine(
             store, project.id, root, settings, progress=_progress, symbols=not args.no_symbols
         )
+        if stats.status == "ok" and stats.new_commits:
+            graph.refresh_cochange(store, project.id)  # the semantic graph's changes_with
     if stats.status in ("error", "not_a_repo"):
         raise common.CliError(stats.message)
     ignored = ", ".join(f"{k} {v}" for k, v in sorted(stats.ignored.items())) or "none"

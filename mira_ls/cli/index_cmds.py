@@ -18,6 +18,7 @@ from mira_ls.index.resolve_external import project_external
 from mira_ls.store import code as cs
 from mira_ls.store import locks, projects
 from mira_ls.store.connection import Connection
+from mira_ls.understand import graph
 
 # Why files were left out, as a person reads it (keys: walk.Listing and indexer statuses).
 _SKIP_REASONS = {
@@ -103,6 +104,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = common.settings(args)
     progress = _StderrProgress(not args.quiet)
     with common.open_db(args) as store:
+        started = time.time()
         try:
             stats = indexer.index_workspace(
                 store,
@@ -125,6 +127,14 @@ def cmd_index(args: argparse.Namespace) -> int:
             stats.resolved, stats.unresolved = summary["resolved"], summary["unresolved"]
             stats.seconds += time.perf_counter() - t
         external = project_external(store.conn(), stats.project_id)
+        graph_s = None
+        if not stats.cancelled:  # the semantic graph follows the index (of what changed)
+            changed = bool(stats.parsed or stats.removed)
+            graph_s = graph.after_index(store, stats.project_id, changed, started)
+            if jedi_resolved:  # jedi placed calls of files that did not change too
+                t = time.perf_counter()
+                graph.refresh(store, stats.project_id, parts=("calls",))
+                graph_s = (graph_s or 0.0) + time.perf_counter() - t
     data = stats.as_json()
     # calls out of the project (builtins, stdlib, packages) are counted apart
     data["external"] = external
@@ -150,6 +160,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
     if jedi_resolved is not None:
         notes.append(f"jedi resolved {jedi_resolved} more calls")
+    if graph_s is not None:
+        notes.append(f"semantic graph refreshed in {graph_s:.2f} s")
     if not args.quiet:
         print("; ".join(notes), file=sys.stderr)
     for e in stats.errors:

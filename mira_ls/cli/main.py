@@ -29,9 +29,12 @@ _GROUPS = (
     "mira_ls.cli.mcp_cmd",
     "mira_ls.cli.understand_cmds",
     "mira_ls.cli.clusters_cmd",
+    "mira_ls.cli.patterns_cmd",
+    "mira_ls.cli.graph_cmd",
     "mira_ls.cli.memory_cmds",
     "mira_ls.cli.docs_cmds",
     "mira_ls.cli.learning_cmds",
+    "mira_ls.cli.tools_cmds",
 )
 
 
@@ -66,10 +69,13 @@ COMMAND_GROUPS = {
     "mcp": "mira_ls.cli.mcp_cmd",
     "quality": "mira_ls.cli.understand_cmds",
     "clusters": "mira_ls.cli.clusters_cmd",
+    "design-patterns": "mira_ls.cli.patterns_cmd",
+    "graph": "mira_ls.cli.graph_cmd",
     "memory": "mira_ls.cli.memory_cmds",
     "docs": "mira_ls.cli.docs_cmds",
     "feedback": "mira_ls.cli.learning_cmds",
     "patterns": "mira_ls.cli.learning_cmds",
+    "tools": "mira_ls.cli.tools_cmds",
 }
 
 

@@ -30,7 +30,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("what", metavar="ID_OR_TEXT", nargs="?")
     a.add_argument("--message", type=int, metavar="ID", help="forget one chat message instead")
     a.add_argument("--summary", type=int, metavar="ID", help="forget one rolling summary instead")
-    action("profile", "your profile, folded from the facts")
+    a.add_argument("--pattern", type=int, metavar="ID", help="forget one learned pattern instead")
+    a.add_argument("--profile", metavar="FIELD", help="clear one profile field (kept empty)")
+    a = action("profile", "your profile, folded from the facts and your messages "
+               "(profile set FIELD VALUE | profile unset FIELD)")  # fmt: skip
+    a.add_argument("op", nargs="?", choices=["show", "set", "unset"], metavar="set|unset")
+    a.add_argument("field", nargs="?", metavar="FIELD",
+                   help="verbosity, tech_stack (a,b), coding_preferences.KEY...")  # fmt: skip
+    a.add_argument("value", nargs="*", metavar="VALUE")
+    a = action("patterns", "learned patterns: repeated behaviours with their evidence "
+               "(patterns add TEXT | patterns edit ID TEXT)")  # fmt: skip
+    a.add_argument("op", nargs="?", choices=["list", "add", "edit"], metavar="add|edit")
+    a.add_argument("rest", nargs="*", metavar="ARG")
+    a.add_argument("--type", dest="pattern_type", metavar="TYPE",
+                   help="workflow, coding_style, communication, mistake...")  # fmt: skip
+    a.add_argument("--when", dest="applies_when", metavar="TEXT", help="when it applies")
+    a.add_argument("--all", action="store_true", help="include forgotten patterns")
     action("analyze", "analyse chat messages not analysed yet (salience, intent, topics)")
     action("summarize", "summarise each complete block of 10 chat messages (and of 100)")
 
@@ -49,11 +64,17 @@ def _memory(args: argparse.Namespace, store: Store) -> Any:
 def cmd_memory(args: argparse.Namespace) -> int:
     from mira_ls.llm.errors import LlmError
     from mira_ls.memory.facts import MemoryError_
+    from mira_ls.memory.profile import ProfileError
 
     with common.open_db(args) as store:
         try:
-            data, text = _action(args, _memory(args, store))
-        except (MemoryError_, LlmError) as exc:
+            if args.action in ("profile", "patterns") or (
+                args.action == "forget" and (args.pattern is not None or args.profile)
+            ):
+                data, text = _profile_action(args, store)
+            else:
+                data, text = _action(args, _memory(args, store))
+        except (MemoryError_, LlmError, ProfileError) as exc:
             raise CliError(str(exc)) from None
     common.emit(args, data, text)
     return 0
@@ -86,10 +107,90 @@ def _action(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
         return [fact_json(f) for f in gone], text
     if act == "analyze":
         return _analyze(mem)
-    if act == "summarize":
-        return _summarize(mem)
-    p = mem.profile()
-    return p, _profile_text(p)
+    assert act == "summarize"
+    return _summarize(mem)
+
+
+def _profile_action(args: argparse.Namespace, store: Store) -> tuple[Any, str]:
+    """profile [set|unset], patterns [add|edit], forget --pattern/--profile: no model call
+    (the fold is deterministic), so no LLM service is needed."""
+    from mira_ls.memory.facts import fact_json
+    from mira_ls.memory.profile import Profiles, pattern_json, profile_json
+    from mira_ls.store import memory_facts as fq
+
+    prof = Profiles.open(store, enabled=common.settings(args).memory.enabled)
+    if args.action == "forget":
+        if (
+            args.what
+            or args.message is not None
+            or args.summary is not None
+            or (args.pattern is not None and args.profile)
+        ):
+            raise CliError("Forget one thing at a time: a fact, --message, --summary, "
+                           "--pattern or --profile.")  # fmt: skip
+        if args.pattern is not None:
+            p = prof.forget_pattern(args.pattern)
+            return pattern_json(p), f"forgot pattern #{p.id}: {p.description}"
+        row = prof.clear(args.profile)
+        return (
+            profile_json(row),
+            f"cleared {args.profile} (`memory profile unset {args.profile}`"
+            " lets mira-ls fill it in again)",
+        )
+    if args.action == "patterns":
+        return _patterns(args, prof)
+    op = args.op or "show"
+    if op == "set":
+        if not args.field or not args.value:
+            raise common.UsageError("usage: mira-ls memory profile set FIELD VALUE")
+        prof.set(args.field, " ".join(args.value))
+    elif op == "unset":
+        if not args.field or args.value:
+            raise common.UsageError("usage: mira-ls memory profile unset FIELD")
+        prof.unset(args.field)
+    elif args.field or args.value:
+        raise common.UsageError("usage: mira-ls memory profile [set FIELD VALUE | unset FIELD]")
+    from mira_ls.cli.task_cmds import project_of
+
+    row, pats = prof.fold()
+    assert prof.user_id is not None
+    project = project_of(store, args.root, required=False)
+    facts = fq.visible(store.conn(), prof.user_id, project.id if project else None)
+    by_cat: dict[str, list[dict[str, Any]]] = {}
+    for f in facts:
+        by_cat.setdefault(f.category or "other", []).append(fact_json(f))
+    data = {**profile_json(row), "patterns": [pattern_json(p) for p in pats], "facts": by_cat}
+    return data, _profile_text(data)
+
+
+def _patterns(args: argparse.Namespace, prof: Any) -> tuple[Any, str]:
+    from mira_ls.memory.profile import pattern_json, pattern_line
+
+    op = args.op or "list"
+    if op == "add":
+        if not args.rest:
+            raise common.UsageError("usage: mira-ls memory patterns add TEXT [--type T]")
+        p = prof.add_pattern(" ".join(args.rest), args.pattern_type or "other",
+                             args.applies_when)  # fmt: skip
+        return pattern_json(p), f"#{p.id}  {pattern_line(p)}"
+    if op == "edit":
+        if not args.rest or not args.rest[0].lstrip("#").isdigit():
+            raise common.UsageError("usage: mira-ls memory patterns edit ID [TEXT] [--type T]"
+                                    " [--when W]")  # fmt: skip
+        text = " ".join(args.rest[1:]) or None
+        p = prof.edit_pattern(int(args.rest[0].lstrip("#")), text, args.applies_when,
+                              args.pattern_type)  # fmt: skip
+        return pattern_json(p), f"#{p.id}  {pattern_line(p)}"
+    if args.rest:
+        raise common.UsageError("usage: mira-ls memory patterns [add TEXT | edit ID TEXT]")
+    prof.fold()
+    pats = prof.patterns(dismissed=args.all)
+    lines = [f"#{p.id}  {pattern_line(p)}  [{p.pattern_type}"
+             f"{', edited' if p.user_edited else ''}{', forgotten' if p.dismissed else ''}]"
+             for p in pats]  # fmt: skip
+    return [pattern_json(p) for p in pats], "\n".join(lines) or (
+        "no learned patterns yet: they appear once a behaviour repeats"
+    )
 
 
 def _forget_other(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
@@ -99,11 +200,19 @@ def _forget_other(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
     if args.what or (args.message is not None and args.summary is not None):
         raise CliError("Forget one thing at a time: a fact, --message ID or --summary ID.")
     if args.message is not None:
-        msg = recall.forget_message(mem.store, args.message)
-        if msg is None:
+        gone = recall.forget_message(mem.store, args.message,
+                                     fold=mem.svc.settings.memory.enabled)  # fmt: skip
+        if gone is None:
             raise CliError(f"There is no chat message #{args.message} of yours.")
-        data = {"kind": "message", "id": msg.id, "role": msg.role, "session": msg.session_id}
-        return data, f"forgot message #{msg.id} ({msg.role}): {msg.content[:80]}"
+        msg = gone.message
+        data = {"kind": "message", "id": msg.id, "role": msg.role, "session": msg.session_id,
+                "summaries": gone.summaries}  # fmt: skip
+        text = f"forgot message #{msg.id} ({msg.role}): {msg.content[:80]}"
+        if gone.summaries:
+            n = len(gone.summaries)
+            text += (f"\nand the {n} summar{'ies' if n != 1 else 'y'} made from it (what is left "
+                     "of the block is summarised again: `mira-ls memory summarize`)")  # fmt: skip
+        return data, text
     s = recall.forget_summary(mem.store, args.summary)
     if s is None:
         raise CliError(f"There is no summary #{args.summary} of yours.")
@@ -167,8 +276,16 @@ def _profile_text(p: dict[str, Any]) -> str:
     if p["tech_stack"]:
         lines.append("stack: " + ", ".join(p["tech_stack"]))
     lines += [f"prefers ({k}): {v}" for k, v in p["coding_preferences"].items()]
-    if p["communication_style"]:
-        lines.append(f"communication: {p['communication_style']}")
-    if p["preferred_language"]:
-        lines.append(f"language: {p['preferred_language']}")
+    for field, label in (("verbosity", "answers wanted"), ("communication_style",
+                         "communication"), ("experience_level", "experience"),
+                         ("preferred_language", "language")):  # fmt: skip
+        if p[field]:
+            lines.append(f"{label}: {p[field]}")
+    if p["learning_goals"]:
+        lines.append("learning: " + ", ".join(p["learning_goals"]))
+    if p["edited_fields"]:
+        lines.append("set by you: " + ", ".join(p["edited_fields"]))
+    for pat in p["patterns"]:
+        lines.append(f"pattern #{pat['id']}: {pat['description']} "
+                     f"(seen {pat['times_observed']} times)")  # fmt: skip
     return "\n".join(lines) or "no profile yet: tell mira-ls about your tools and preferences"

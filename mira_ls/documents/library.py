@@ -35,6 +35,7 @@ from mira_ls.llm.budget import BudgetRefused
 from mira_ls.llm.errors import LlmError
 from mira_ls.llm.redact import is_secret_path
 from mira_ls.memory import owner
+from mira_ls.memory.vector_scan import UnitMatrix
 from mira_ls.search import terms
 from mira_ls.store import Store
 from mira_ls.store import documents as q
@@ -55,7 +56,7 @@ MATRIX_CACHE = 2  # embedding spaces whose chunk matrix stays in memory between 
 
 # (database, user, model, dimensions) -> (stamp, chunk ids, unit vectors): a search reads
 # the stamp (ids and hashes, no vectors) and reloads the vectors only when it changed.
-_MATRICES: dict[tuple[str, int, str, int], tuple[tuple[Any, ...], list[int], np.ndarray]] = {}
+_MATRICES: dict[tuple[str, int, str, int], tuple[tuple[Any, ...], list[int], UnitMatrix]] = {}
 _MATRIX_LOCK = threading.Lock()
 
 __all__ = ["Added", "DocumentError", "DocumentHit", "Documents"]
@@ -311,11 +312,11 @@ class Documents:
         except (LlmError, BudgetRefused) as exc:
             self.notes.append(f"Documents were searched by keyword only: {exc}")
             return {}
-        sims = mat @ (qv / (np.linalg.norm(qv) or 1.0))
-        order = np.argsort(-sims)[:limit]
-        return {ids[i]: float(sims[i]) for i in order if sims[i] >= VECTOR_MIN}
+        rows, sims = mat.top(qv / (float(np.linalg.norm(qv)) or 1.0), limit)
+        return {ids[i]: c for i, c in zip(rows.tolist(), sims.tolist(), strict=True)
+                if c >= VECTOR_MIN}  # fmt: skip
 
-    def _matrix(self, emb: Embedder) -> tuple[list[int], np.ndarray]:
+    def _matrix(self, emb: Embedder) -> tuple[list[int], UnitMatrix]:
         """(chunk ids, their unit vectors as rows), kept between searches while the
         embedded chunks are the same (store.documents.vector_stamp)."""
         conn = self.store.conn()
@@ -329,10 +330,10 @@ class Documents:
         blobs = q.embedding_vectors(conn, [k[1] for k in keys])
         ids = [k[0] for k in keys if k[1] in blobs]
         if ids:
-            mat = np.stack([from_blob(blobs[k[1]]) for k in keys if k[1] in blobs])
-            mat = mat / (np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9)
+            rows = np.stack([from_blob(blobs[k[1]]) for k in keys if k[1] in blobs])
+            mat = UnitMatrix.of(rows / (np.linalg.norm(rows, axis=1, keepdims=True) + 1e-9))
         else:
-            mat = np.zeros((0, emb.dimensions), dtype="<f4")
+            mat = UnitMatrix.of(np.zeros((0, emb.dimensions), dtype="<f4"))
         with _MATRIX_LOCK:
             _MATRICES.pop(ck, None)
             _MATRICES[ck] = (stamp, ids, mat)

@@ -118,7 +118,8 @@ class Prepared:
     uri: str | None = None
     diagnostic: dict[str, Any] | None = None
     error_id: int | None = None  # fix_error: the stored build error the diagnostic shows
-    patterns: list[int] = field(default_factory=list)  # fix_error: 'What worked before'
+    # fix_error: the patterns of 'What worked before' (id, match score, note)
+    patterns: list[tuple[int, float, str | None]] = field(default_factory=list)
     recalled: Recalled | None = None  # chat and explain: what memory added to the context
 
 
@@ -382,7 +383,7 @@ def _recall(
 
 
 def _memory_extra(recalled: Recalled | None) -> list[ctx.Section]:
-    return [recalled.section] if recalled is not None and recalled.section is not None else []
+    return recalled.sections if recalled is not None else []
 
 
 def _prepare_review(
@@ -461,13 +462,9 @@ def _prepare_fix(
             error_ids=[(err.id, None)] if err else [],
         )
     ]
-    patterns: list[int] = []
+    patterns: list[tuple[int, float, str | None]] = []
     if err is not None and session.settings.learning.enabled:
-        from mira_ls.learning import outcomes
-
-        body, patterns = outcomes.what_worked(session.store, fix_at.project_id, err.category)
-        if body:
-            extra.append(ctx.Section("what_worked", "What worked before", body, 3))
+        patterns = _what_worked(session, fix_at.project_id, err, extra)
     bundle = _context(session, fix_at, secrets, extra, error_text=message)
     if not any(s.kind == "what_worked" for s in bundle.sections):
         patterns = []  # did not fit
@@ -490,6 +487,33 @@ def _prepare_fix(
         err.id if err else None,
         patterns,
     )
+
+
+def _what_worked(
+    session: Session, project_id: int, err: lq.BuildError, extra: list[ctx.Section]
+) -> list[tuple[int, float, str | None]]:
+    """The patterns that fit the error (signature, and stored vectors when the embedding
+    space has them) as a 'What worked before' section; their (id, match, note)."""
+    from mira_ls.learning import matching, outcomes
+    from mira_ls.store import learning as learn_store
+
+    assert session.store is not None
+    conn = session.store.conn()
+    problem = matching.problem_of(
+        conn, project_id, category=err.category, error_hash=learn_store.error_hash_of(conn, err.id),
+        tool=err.tool, code=err.code, message=err.message, path=err.file_path, line=err.line,
+    )  # fmt: skip
+    llm = session.settings.llm
+    space = (llm.embedding_model, int(llm.embedding_dimensions))
+    worked = outcomes.what_worked(
+        session.store, project_id, problem,
+        space=space if session.settings.vectors.semantic else None,
+    )  # fmt: skip
+    if worked.body:
+        extra.append(
+            ctx.Section("what_worked", "What worked before", worked.body, 3, redacted=True)
+        )
+    return worked.uses
 
 
 def _prepare_explain(
@@ -705,6 +729,8 @@ def run(
     assert session.store is not None  # state.service checked
     op = Operation(session.store, aid, prep.op, prep.question.shown, prep.question.project_id)
     prep.question.on_request = op.on_request
+    prep.question.operation_id = aid
+    _offer_synthesized(session, prep.question, svc.secrets)
     if prep.patterns:  # what worked before went into this fix's context
         from mira_ls.learning import outcomes
 
@@ -730,6 +756,19 @@ def run(
     except BaseException as exc:
         op.failed(f"mira-ls failed while answering: {type(exc).__name__}.")
         raise
+    if not answer.cached and answer.tool_calls:
+        from mira_ls.learning import synthesis
+
+        answer.notes.extend(
+            synthesis.observe(
+                session.store,
+                aid,
+                prep.question.project_id,
+                answer.tool_calls,
+                synthesis=session.settings.tools.synthesis,
+                min_occurrences=session.settings.tools.min_occurrences,
+            )
+        )
     try:
         result, outcome = _result(state, session, prep, answer, aid, seq)
     except BaseException as exc:
@@ -740,6 +779,25 @@ def run(
     else:
         op.done(outcome)
     return result
+
+
+def _offer_synthesized(session: Session, question: Question, secrets: tuple[str, ...]) -> None:
+    """The synthesized tools the user approved join the built-in ones; a call of one not
+    approved is refused. ``secrets`` (the API key) never reach a command tool's environment,
+    whatever variable holds them."""
+    if question.project_id is None or question.root is None or session.store is None:
+        return
+    if question.project_id == NO_PROJECT:
+        return
+    from mira_ls.learning.synth_run import Offered
+
+    question.extra_tools = Offered(
+        session.store,
+        question.project_id,
+        question.root,
+        session.settings.tools,
+        secrets,
+    )
 
 
 def _result(
@@ -765,8 +823,9 @@ def _result(
     if prep.recalled is not None:
         result.notes.extend(prep.recalled.notes)
         context = prep.question.context
-        used = prep.recalled.used(context.sections if context is not None else [])
-        result.remembered = footer(used)
+        fitted = context.sections if context is not None else []
+        used = prep.recalled.used(fitted)
+        result.remembered = footer(used, prep.recalled.used_profile(fitted))
         result.memories = [m.as_json() for m in used]
     if prep.op in ("fix_error", "chat") and answer.text and prep.where is not None:
         _offer_patch(state, session, prep, answer.text, result)

@@ -12,7 +12,7 @@ from mira_ls.features.locate import Target, target_at
 from mira_ls.features.session import Located, Session
 from mira_ls.index.resolve_external import callee_counts
 from mira_ls.store import code as code_store
-from mira_ls.store import understanding
+from mira_ls.store import design_patterns, understanding
 from mira_ls.store.code import SymbolRow
 
 DOC_LINES = 12
@@ -69,6 +69,11 @@ def code_section(session: Session, target: Target) -> list[str]:
         purpose = purpose_line(understanding.node_of(conn, row.id, row.content_hash))
         if purpose:
             parts.append(purpose)
+        found = design_patterns.patterns_of_symbol(conn, row.id)  # validated ones only
+        if found:
+            parts.append(
+                "**Patterns** " + ", ".join(f"{p} ({role})" if role else p for p, role, _ in found)
+            )
         callers = code_store.caller_counts(conn, [row.id]).get(row.id, 0)
         counts = callee_counts(conn, row.id, row.language)
         parts.append(f"**Calls** {callers} caller{'s' * (callers != 1)} · {counts.describe()}")

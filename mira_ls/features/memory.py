@@ -61,6 +61,8 @@ def forget(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, 
     for kind in ("message", "summary"):
         if kind in arg:
             return _forget_other(session, kind, arg[kind])
+    if "pattern" in arg or "profile" in arg:
+        return _forget_profile(session, arg)
     what = arg.get("id", arg.get("query"))
     if isinstance(what, bool) or not isinstance(what, int | str) or not str(what).strip():
         raise MemoryInputError('Say what to forget: {"id": N} or {"query": "words from it"}.')
@@ -81,10 +83,113 @@ def _forget_other(session: Session, kind: str, value: Any) -> dict[str, Any]:
         raise MemoryInputError(f'Say which {kind} to forget by its id: {{"{kind}": N}}.')
     if session.store is None:
         raise MemoryInputError("mira-ls has no database, so it remembers nothing.")
-    forget = recall.forget_message if kind == "message" else recall.forget_summary
-    if forget(session.store, value) is None:
+    if kind == "message":
+        gone = recall.forget_message(session.store, value,
+                                     fold=session.settings.memory.enabled)  # fmt: skip
+        if gone is None:
+            raise MemoryInputError(f"There is no message #{value} of yours.")
+        also = [{"kind": "summary", "id": i} for i in gone.summaries]
+        tail = f" and {len(also)} summaries made from it" if also else ""
+        return {"forgotten": [{"kind": kind, "id": value}, *also],
+                "session": gone.message.session_id,
+                "message": f"Forgot message #{value}{tail}."}  # fmt: skip
+    if recall.forget_summary(session.store, value) is None:
         raise MemoryInputError(f"There is no {kind} #{value} of yours.")
     return {"forgotten": [{"kind": kind, "id": value}], "message": f"Forgot {kind} #{value}."}
+
+
+def _profiles(session: Session) -> Any:
+    from mira_ls.memory.profile import Profiles
+
+    if session.store is None:
+        raise MemoryInputError("mira-ls has no database, so it remembers nothing.")
+    return Profiles.open(session.store, enabled=session.settings.memory.enabled)
+
+
+def _forget_profile(session: Session, arg: dict[str, Any]) -> dict[str, Any]:
+    """{pattern: N} -> the pattern forgotten (not found again); {profile: FIELD} -> the
+    field cleared (and kept empty)."""
+    from mira_ls.memory.profile import ProfileError, pattern_json, profile_json
+
+    prof = _profiles(session)
+    try:
+        if "pattern" in arg:
+            n = arg["pattern"]
+            if isinstance(n, bool) or not isinstance(n, int):
+                raise MemoryInputError('Say which pattern to forget by its id: {"pattern": N}.')
+            p = prof.forget_pattern(n)
+            return {"forgotten": [{"kind": "pattern", **pattern_json(p)}],
+                    "message": f"Forgot pattern #{p.id}: {p.description}."}  # fmt: skip
+        name = arg["profile"]
+        if not isinstance(name, str) or not name.strip():
+            raise MemoryInputError('Say which profile field to clear: {"profile": "verbosity"}.')
+        row = prof.clear(name)
+    except ProfileError as exc:
+        raise MemoryInputError(str(exc)) from None
+    return {"forgotten": [{"kind": "profile", "field": name}], "profile": profile_json(row),
+            "message": f"Cleared {name} from your profile."}  # fmt: skip
+
+
+def profile(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
+    """{} -> {profile, patterns}, folded again; {set: {FIELD: VALUE, ...}} sets fields (the
+    fold leaves them alone); {unset: [FIELD, ...]} gives them back to the fold."""
+    from mira_ls.memory.profile import ProfileError, pattern_json, profile_json
+
+    prof = _profiles(session)
+    sets, unsets = arg.get("set") or {}, arg.get("unset") or []
+    if not isinstance(sets, dict) or not all(isinstance(v, str) for v in sets.values()):
+        raise MemoryInputError('Give the fields to set as text: {"set": {"verbosity": "brief"}}.')
+    if isinstance(unsets, str):
+        unsets = [unsets]
+    if not isinstance(unsets, list) or not all(isinstance(u, str) for u in unsets):
+        raise MemoryInputError('Give the fields to unset as a list: {"unset": ["verbosity"]}.')
+    try:
+        for k, v in sets.items():
+            prof.set(k, v)
+        for k in unsets:
+            prof.unset(k)
+    except ProfileError as exc:
+        raise MemoryInputError(str(exc)) from None
+    row, pats = prof.fold()
+    out: dict[str, Any] = {"profile": profile_json(row),
+                           "patterns": [pattern_json(p) for p in pats]}  # fmt: skip
+    if sets or unsets:
+        out["message"] = "Profile updated: " + ", ".join([*sets, *unsets]) + "."
+    return out
+
+
+def patterns(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
+    """{} -> {patterns}; {add: TEXT, type?, appliesWhen?} adds one; {id: N, description?,
+    type?, appliesWhen?} edits one (an edited pattern keeps its wording)."""
+    from mira_ls.memory.profile import ProfileError, pattern_json
+
+    prof = _profiles(session)
+    kind, when = arg.get("type"), arg.get("appliesWhen")
+    if (kind is not None and not isinstance(kind, str)) or (
+        when is not None and not isinstance(when, str)
+    ):
+        raise MemoryInputError("type and appliesWhen are text.")
+    try:
+        if "add" in arg:
+            text = arg["add"]
+            if not isinstance(text, str):
+                raise MemoryInputError('Say what the pattern is: {"add": "asks for tests"}.')
+            p = prof.add_pattern(text, kind or "other", when)
+            return {"pattern": pattern_json(p), "message": f"Added pattern #{p.id}."}
+        if "id" in arg:
+            n, desc = arg["id"], arg.get("description")
+            if (
+                isinstance(n, bool)
+                or not isinstance(n, int)
+                or (desc is not None and not isinstance(desc, str))
+            ):
+                raise MemoryInputError('Edit a pattern by its id: {"id": N, "description": "..."}.')
+            p = prof.edit_pattern(n, desc, when, kind)
+            return {"pattern": pattern_json(p), "message": f"Edited pattern #{p.id}."}
+    except ProfileError as exc:
+        raise MemoryInputError(str(exc)) from None
+    prof.fold()
+    return {"patterns": [pattern_json(p) for p in prof.patterns()]}
 
 
 def memory(session: Session, svc: LlmService, arg: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +272,8 @@ def summaries_due(session: Session, session_id: str | None) -> bool:
     """Whether the last chat of the session (any when None) completed a block of 10
     messages not summarised yet. Only then, so a block whose answer stayed invalid is asked
     about again when the next block completes (or by ``mira-ls memory summarize``), not
-    after every chat."""
+    after every chat; or when a block's summary was dropped because a message of it was
+    forgotten."""
     from mira_ls.memory.owner import local_user_id
     from mira_ls.store import memory_summaries as sq
 
@@ -175,7 +281,7 @@ def summaries_due(session: Session, session_id: str | None) -> bool:
         return False
     user = local_user_id(session.store)
     return any(
-        d.unsummarised >= sq.LEVEL1 and d.unsummarised % sq.LEVEL1 in (0, 1)
+        (d.unsummarised >= sq.LEVEL1 and d.unsummarised % sq.LEVEL1 in (0, 1)) or d.holes
         for d in sq.due(session.store.conn(), user, session_id)
     )
 

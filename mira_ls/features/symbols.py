@@ -13,6 +13,7 @@ from mira_ls.index.symbols import FileExtract, Symbol
 from mira_ls.paths import fs_name
 from mira_ls.store import code as code_store
 from mira_ls.store import projects as project_store
+from mira_ls.store import semantic_graph as graph_store
 from mira_ls.store.code import SymbolRow
 
 
@@ -81,13 +82,19 @@ def workspace_symbols(
     conn = session.store.conn()
     rows: list[SymbolRow] = []
     ids: list[int | None] = [r.project_id for r in session.roots] or [None]
-    for pid in ids:
-        rows.extend(code_store.search_symbols(conn, pid, query, limit=limit))
+    concept = graph_store.concept_query(query)
+    if concept is not None:  # "concept:retry policy": the symbols whose analysis names it
+        for pid in ids:
+            rows.extend(s for s, _ in graph_store.concept_symbols(conn, pid, concept, limit))
+    else:
+        for pid in ids:
+            rows.extend(code_store.search_symbols(conn, pid, query, limit=limit))
+        rows = [row for row in rows[:limit] if not (row.kind == "module" and query)]
+    rows = rows[:limit]
     out: list[types.WorkspaceSymbol] = []
     # Each file's path and URI once per session: pathlib per row cost more than reading
     # the files.
     places = session.places
-    rows = [row for row in rows[:limit] if not (row.kind == "module" and query)]
     for row in rows:
         if (row.project_id, row.file_path) not in places:
             if len(places) > 100_000:

@@ -32,7 +32,7 @@ from mira_ls.llm.provider import (
     normalize_effort,
 )
 from mira_ls.llm.redact import install_log_redaction, redact
-from mira_ls.llm.tools import SCHEMAS, ToolBox
+from mira_ls.llm.tools import SCHEMAS, ExtraTools, ToolBox
 from mira_ls.memory.conversation import SUMMARIES_THEN, Conversations
 from mira_ls.store import Store
 
@@ -61,6 +61,10 @@ class Question:
     with_history: bool = False  # a follow-up: earlier turns of the session go along
     # told each budget_tracking request id as it is made (an operation links its calls)
     on_request: Callable[[str], None] | None = None
+    # tools beyond the built-in ones (synthesized tools the user approved), and the
+    # operation their runs are recorded against
+    extra_tools: ExtraTools | None = None
+    operation_id: str | None = None
 
 
 @dataclass
@@ -164,11 +168,15 @@ class LlmService:
                 self.secrets,
                 semantic=self.settings,
                 env=self.env,
+                extra=q.extra_tools,
+                operation_id=q.operation_id,
             )
             if req.tools is not None and q.project_id is not None and q.root is not None
             else None
         )
         answer = self._answer(q, req, box, on_text, cancelled)
+        if box is not None:
+            answer.notes.extend(box.notes)
         self._keep(q, req, answer, box)
         return answer
 
@@ -196,6 +204,8 @@ class LlmService:
         convo = [*history, {"role": "user", "content": user}]
         use_tools = q.use_tools and q.project_id is not None and q.root is not None
         tools = SCHEMAS if use_tools and llm.max_tool_rounds > 0 else None
+        if tools is not None and q.extra_tools is not None:
+            tools = [*SCHEMAS, *q.extra_tools.schemas()]
         system = prompts.SYSTEM
         key = cache_key(convo, tools, system, model, normalize_effort(model, effort) or effort)
         # The question as recorded (sessions.title, memory_entries): scrubbed like the request.
@@ -342,6 +352,7 @@ class LlmService:
             and not answer.downgraded
             and not answer.estimated
             and answer.text
+            and not (box is not None and box.volatile)
         ):
             hashes = list(q.context.content_hashes if q.context else [])
             if box is not None:

@@ -12,11 +12,12 @@ import json
 import logging
 import os
 import posixpath
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mira_ls.config import Settings
 from mira_ls.confined import OutsideWorkspace, resolve_inside
@@ -141,6 +142,21 @@ SCHEMAS: list[dict[str, Any]] = [
     ),
 ]
 NAMES = tuple(s["function"]["name"] for s in SCHEMAS)
+# Tools whose answer lists symbols one a line, the name first: a later call may take the first.
+LISTING = ("search_symbols", "search_code")
+_LISTED = re.compile(r"^(\S+) \([\w ]+\) ")
+
+
+def found_names(text: str, limit: int = 5) -> list[str]:
+    """The qualified names a listing tool answered with, in its order (at most ``limit``)."""
+    out = []
+    for line in text.splitlines():
+        m = _LISTED.match(line)
+        if m:
+            out.append(m.group(1))
+            if len(out) >= limit:
+                break
+    return out
 
 
 @dataclass(frozen=True)
@@ -149,6 +165,15 @@ class ToolReply:
 
     text: str
     is_error: bool = False
+
+
+class ExtraTools(Protocol):
+    """Tools beyond the built-in ones (the synthesized tools the user approved): their
+    schemas for the request, and a run of one (None: no tool of that name)."""
+
+    def schemas(self) -> list[dict[str, Any]]: ...
+
+    def call(self, name: str, args: dict[str, Any], box: ToolBox) -> ToolReply | None: ...
 
 
 @dataclass
@@ -175,21 +200,42 @@ class ToolBox:
     # none, so their calls never spend.
     semantic: Settings | None = None
     env: Mapping[str, str] | None = None
+    extra: ExtraTools | None = None
+    operation_id: str | None = None  # the operation whose answer this is, when there is one
     used_hashes: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the answer (a tool was withdrawn)
+    # a tool ran whose answer can change without the code changing (a command): the answer
+    # is not cached
+    volatile: bool = False
 
     def run(self, name: str, raw_arguments: str) -> str:
-        """Run one tool call; always returns text for the model."""
+        """Run one tool call; always returns text for the model. Each call is kept (name,
+        arguments, whether it failed, the names a listing answered with) for tool synthesis."""
         args, problem = parse_arguments(raw_arguments)
-        self.calls.append({"name": name, "arguments": raw_arguments[:500]})
+        call: dict[str, Any] = {
+            "name": name,
+            "arguments": redact(raw_arguments[:500], self.secrets),
+        }
+        self.calls.append(call)
         if problem is not None or args is None:
+            call["error"] = True
             return f"Error: {problem}. Call {name} again with a JSON object of arguments."
-        return self.call(name, args).text
+        reply = self.call(name, args)
+        if reply.is_error:
+            call["error"] = True
+        elif name in LISTING:
+            call["found"] = found_names(reply.text)
+        return reply.text
 
     def call(self, name: str, args: dict[str, Any]) -> ToolReply:
         """One tool on parsed arguments: the LLM loop and the MCP server both come here, so
         they answer alike (same checks, same redaction, same cap)."""
         fn: Callable[[dict[str, Any]], ToolResult] | None = getattr(self, f"_t_{name}", None)
+        if name not in NAMES and self.extra is not None:
+            extra = self.extra.call(name, args, self)
+            if extra is not None:
+                return ToolReply(self._capped(extra.text), extra.is_error)
         if name not in NAMES or fn is None:
             return ToolReply(
                 f"Error: there is no tool named {name!r}; the tools are {', '.join(NAMES)}.",
@@ -208,13 +254,17 @@ class ToolBox:
             failed = f"Error: {name} failed ({type(exc).__name__}); try another tool."
             return ToolReply(failed, True)
         self.used_hashes.extend(result.content_hashes)
-        text = redact(result.text, self.secrets) or "(nothing found)"
+        return ToolReply(self._capped(result.text))
+
+    def _capped(self, text: str) -> str:
+        """What the model is shown of a result: redacted, at most RESULT_TOKENS tokens."""
+        text = redact(text, self.secrets) or "(nothing found)"
         if tokens.count(text) > RESULT_TOKENS:
             text = (
                 tokens.truncate(text, RESULT_TOKENS)
                 + f"\n[... truncated at {RESULT_TOKENS} tokens; narrow the query]"
             )
-        return ToolReply(text)
+        return text
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from mira_ls.llm.errors import LlmError
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import LlmService
 from mira_ls.memory import owner
+from mira_ls.memory.profile import Profiles
 from mira_ls.store import Store
 from mira_ls.store import memory_analysis as q
 from mira_ls.store.memory_analysis import Pending
@@ -165,6 +166,8 @@ class Analyzer:
             raise
         if op is not None:
             self._close(op, out, cancelled)
+        if out.analysed or out.reused:  # new intents and topics: the patterns follow
+            Profiles(self.store, self.user_id, self.clock).fold()
         return out
 
     def _open(self, project_id: int | None, limit: int) -> Operation:

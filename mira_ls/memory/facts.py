@@ -10,7 +10,6 @@ value kept in memory_fact_history (when it was true). Both answers are schema-ch
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from mira_ls.llm.errors import LlmError
 from mira_ls.llm.redact import redact
 from mira_ls.llm.service import LlmService
 from mira_ls.memory import owner
+from mira_ls.memory.profile import Profiles, pattern_json, profile_json
 from mira_ls.store import Store
 from mira_ls.store import memory_facts as q
 from mira_ls.store.connection import Connection
@@ -232,6 +232,7 @@ class Memory:
         decisions = self._decide(cands, related, out)
         self._apply(cands, decisions, source, source_entry_id, out)
         self._drop_query_vectors([fact_text(c.key, c.value) for c in cands])
+        self.refold()
         return out
 
     def _drop_query_vectors(self, texts: list[str]) -> None:
@@ -367,6 +368,7 @@ class Memory:
             gone = self._named(str(what).strip())
         with self.store.write() as w:
             q.delete(w, [f.id for f in gone])
+        self.refold()
         return gone
 
     def _named(self, text: str) -> list[FactRow]:
@@ -399,21 +401,24 @@ class Memory:
     # -- showing -------------------------------------------------------------------------
 
     def profile(self) -> dict[str, Any]:
-        """The user profile folded from the current facts, written to user_profile."""
-        facts = self.facts()
-        prefs = {f.key: f.value for f in facts if f.category == "preference"}
-        stack = sorted({f.value for f in facts if f.category in ("stack", "tooling")})
-        comm = "; ".join(f.value for f in facts if f.category == "communication") or None
-        lang = next((f.value for f in facts if f.key == "preferred_language"), None)
-        fields = {"coding_preferences": json.dumps(prefs), "communication_style": comm,
-                  "tech_stack": json.dumps(stack), "preferred_language": lang}  # fmt: skip
-        with self.store.write() as w:
-            q.upsert_profile(w, self.user_id, fields, int(self.clock()))
+        """The user profile folded again from the facts and the messages (memory/profile.py,
+        written to user_profile and learned_patterns), with the facts by category."""
+        row, pats = Profiles(self.store, self.user_id, self.clock, self.enabled).fold()
         by_cat: dict[str, list[dict[str, Any]]] = {}
-        for f in facts:
+        for f in self.facts():
             by_cat.setdefault(f.category or "other", []).append(fact_json(f))
-        return {"coding_preferences": prefs, "tech_stack": stack, "communication_style": comm,
-                "preferred_language": lang, "facts": by_cat}  # fmt: skip
+        return {**profile_json(row), "patterns": [pattern_json(p) for p in pats],
+                "facts": by_cat}  # fmt: skip
+
+    def refold(self) -> None:
+        """The profile follows the facts (a failure to fold is logged, not raised: the
+        facts themselves are written); memory off: nothing is folded."""
+        if not self.enabled:
+            return
+        try:
+            Profiles(self.store, self.user_id, self.clock).fold()
+        except Exception:  # pragma: no cover - defensive
+            log.exception("memory: the profile could not be folded again")
 
     def markdown(self) -> str:
         facts = self.facts(deprecated=True)

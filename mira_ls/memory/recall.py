@@ -46,10 +46,12 @@ from mira_ls.llm.context import Section
 from mira_ls.llm.errors import LlmError
 from mira_ls.memory import owner
 from mira_ls.memory.facts import fact_text
+from mira_ls.memory.profile import KIND as PROFILE_KIND
+from mira_ls.memory.profile import Profiles
+from mira_ls.memory.vector_scan import UnitMatrix
 from mira_ls.search import terms
 from mira_ls.store import Store
 from mira_ls.store import documents as dq
-from mira_ls.store import memory_facts as fq
 from mira_ls.store import memory_recall as q
 from mira_ls.vectors.embeddings import Embedder, from_blob
 
@@ -78,10 +80,30 @@ MATRIX_CACHE = 8
 DAY = 86400.0
 
 # (database, user, project, source, model, dimensions) -> (keys, ids, unit vectors)
-_MATRICES: dict[tuple[Any, ...], tuple[list[tuple[int, int]], list[int], np.ndarray]] = {}
+_MATRICES: dict[tuple[Any, ...], tuple[list[tuple[int, int]], list[int], UnitMatrix]] = {}
 # (database, user, project, source, model, dimensions) -> (stamp, keys)
 _KEYS: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[tuple[int, int]]]] = {}
 _LOCK = threading.Lock()
+
+
+@dataclass
+class _WordIndex:
+    """The words of the user's messages (as ``_keyword`` reads them) -> the messages that
+    have them, kept between questions while memory_entries only grows."""
+
+    stamp: tuple[int, int, float]
+    words: dict[str, list[int]] = field(default_factory=dict)
+    sessions: dict[int, str] = field(default_factory=dict)
+
+    def add(self, rows: list[tuple[int, str, str]]) -> None:
+        for eid, sid, text in rows:
+            self.sessions[eid] = sid
+            for w in _words(text):
+                self.words.setdefault(w, []).append(eid)
+
+
+# (database, user) -> the word index of the user's messages
+_WORD_INDEXES: dict[tuple[str, int], _WordIndex] = {}
 
 
 def score(recency: float, similarity: float, salience: float, same_project: float) -> float:
@@ -137,6 +159,14 @@ class Recalled:
     memories: list[Memory] = field(default_factory=list)
     section: Section | None = None
     notes: list[str] = field(default_factory=list)
+    profile: Section | None = None  # "About you" (memory/profile.py), within the same share
+
+    @property
+    def sections(self) -> list[Section]:
+        return [s for s in (self.profile, self.section) if s is not None]
+
+    def used_profile(self, sections: Sequence[Section]) -> bool:
+        return any(s.kind == PROFILE_KIND for s in sections)
 
     def used(self, sections: Sequence[Section]) -> list[Memory]:
         """The memories still in the context after it was fitted (a cut section loses its
@@ -145,11 +175,13 @@ class Recalled:
         return [m for m in self.memories if f"[{m.label}, " in body]
 
 
-def footer(used: Sequence[Memory]) -> str:
+def footer(used: Sequence[Memory], profile: bool = False) -> str:
     """'Remembered: fact #12, document #2 "Guide" > Install' and how to forget a wrong one;
-    empty when nothing was used."""
-    if not used:
+    empty when nothing was used. ``profile``: the "About you" section went too."""
+    if not used and not profile:
         return ""
+    if not used:
+        return "Remembered: your profile (see or correct it: `mira-ls memory profile`)"
     how: list[str] = []
     kinds: dict[str, int] = {}
     for m in used:
@@ -162,8 +194,10 @@ def footer(used: Sequence[Memory]) -> str:
         how.append(f"`mira-ls memory forget --summary {kinds['summary']}`")
     if "document" in kinds:
         how.append(f"`mira-ls docs remove {kinds['document']}`")
-    return (f"Remembered: {', '.join(m.label for m in used)} (a wrong one: "
-            f"{', '.join(how)})")  # fmt: skip
+    if profile:
+        how.append("`mira-ls memory profile`")
+    names = [m.label for m in used] + (["your profile"] if profile else [])
+    return f"Remembered: {', '.join(names)} (a wrong one: {', '.join(how)})"
 
 
 def _clip(text: str, n: int = LINE_CHARS) -> str:
@@ -175,12 +209,17 @@ _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _WORD = re.compile(r"[^\W_]+")
 
 
+def _words(text: str) -> set[str]:
+    """The words of ``text``, lowercased, identifiers split at underscores and camel case."""
+    return set(_WORD.findall(_CAMEL.sub(r"\1 \2", text).lower()))
+
+
 def _keyword(words: Sequence[str], text: str) -> float:
     """The share of the question's words found in ``text`` (its words, lowercased, with
     identifiers split at underscores and camel case, as the question's were)."""
     if not words:
         return 0.0
-    have = set(_WORD.findall(_CAMEL.sub(r"\1 \2", text).lower()))
+    have = _words(text)
     return sum(1 for w in words if w in have) / len(words)
 
 
@@ -317,28 +356,24 @@ class Recall:
                 _MATRICES[ck] = (keys, ids, mat)
                 while len(_MATRICES) > MATRIX_CACHE:
                     _MATRICES.pop(next(iter(_MATRICES)))
-        if not ids or mat.shape[1] != len(qv):
+        if not ids or mat.mat.shape[1] != len(qv):
             return {}
-        qv = qv.astype(mat.dtype)
-        k = min(PER_SOURCE + len(skip), len(ids))
-        full = mat @ qv
-        top = np.argpartition(-full, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
-        sims = {int(i): float(full[i]) for i in top}
-        ranked = sorted(sims, key=lambda i: -sims[i])
-        kept = [i for i in ranked if sims[i] >= VECTOR_MIN and ids[i] not in skip]
-        return {ids[i]: sims[i] for i in kept[:PER_SOURCE]}
+        rows, sims = mat.top(qv, PER_SOURCE + len(skip))
+        kept = [(ids[i], float(c)) for i, c in zip(rows.tolist(), sims.tolist(), strict=True)
+                if c >= VECTOR_MIN and ids[i] not in skip]  # fmt: skip
+        return dict(kept[:PER_SOURCE])
 
     def _load_matrix(self, keys: list[tuple[int, int]], dims: int
-                     ) -> tuple[list[int], np.ndarray]:  # fmt: skip
+                     ) -> tuple[list[int], UnitMatrix]:  # fmt: skip
         """(item ids, their unit vectors as rows)."""
         blobs = dq.embedding_vectors(self.store.conn(), [e for _, e in keys])
         pairs = [(i, blobs[e]) for i, e in keys if e in blobs]
         ids = [i for i, _ in pairs]
         if not pairs:
-            return ids, np.zeros((0, dims), dtype="<f4")
+            return ids, UnitMatrix.of(np.zeros((0, dims), dtype="<f4"))
         mat = np.stack([from_blob(b) for _, b in pairs])
         mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
-        return ids, mat
+        return ids, UnitMatrix.of(mat)
 
     def _same(self, project_id: int | None) -> float:
         return 1.0 if project_id is not None and project_id == self.project_id else 0.0
@@ -354,8 +389,8 @@ class Recall:
             visible = q.visible_fact_count(conn, self.user_id, self.project_id)
             plain = (q.facts_without_vector(conn, self.user_id, self.project_id, *space)
                      if visible > len(keys) else [])  # fmt: skip
-        else:
-            plain = fq.visible(conn, self.user_id, self.project_id)
+        else:  # by keyword only: the facts with any of the words (LIKE, then whole words)
+            plain = q.facts_matching(conn, self.user_id, self.project_id, words)
         facts = {f.id: f for f in plain}
         for f in plain:  # keyword for the facts without a vector
             s = _keyword(words, fact_text(f.key, f.value))
@@ -384,15 +419,11 @@ class Recall:
             sims = {i: (s, "vector") for i, s in near.items()}
             if len(keys) >= self._counts()[0]:
                 words = []  # every message has a vector: none to find by keyword
-        without = space if qv is not None else None
-        rows = {r.id: r for r in q.messages_matching(conn, self.user_id, words, PER_SOURCE * 5,
-                                                     without_vector_in=without,
-                                                     not_session=self._session)}  # fmt: skip
-        kw = {i: _keyword(words, r.content) for i, r in rows.items() if i not in self._skip[0]}
-        best = sorted((i for i in kw if kw[i] >= KEYWORD_MIN), key=lambda i: (-kw[i], -i))
-        for i in best[:PER_SOURCE]:
-            sims.setdefault(i, (kw[i], "keyword"))
-        rows.update(q.messages(conn, [i for i in sims if i not in rows]))
+        if words:
+            embedded = {i for i, _ in self._keys["message"]} if qv is not None else set()
+            for i, share in self._word_hits(words, embedded):
+                sims.setdefault(i, (share, "keyword"))
+        rows = q.messages(conn, list(sims))
         out = []
         for i, (s, via) in sims.items():
             r = rows.get(i)
@@ -405,6 +436,55 @@ class Recall:
                               max(0.0, min(1.0, sal)), self._same(r.project_id), r.created_at,
                               via))  # fmt: skip
         return out
+
+    def _word_hits(self, words: list[str], embedded: set[int]) -> list[tuple[int, float]]:
+        """(message id, share of ``words`` it has) of the PER_SOURCE best messages by
+        keyword (at least KEYWORD_MIN; the newest first among equals), outside the session
+        asked in and the items left out, without a vector (``embedded``: those with one)."""
+        index = self._word_index()
+        hits: dict[int, int] = {}
+        for w in words:
+            for i in index.words.get(w, ()):
+                hits[i] = hits.get(i, 0) + 1
+        skip, sess = self._skip[0], self._session
+        n = len(words)
+        best = sorted(
+            (i for i, c in hits.items() if c / n >= KEYWORD_MIN and i not in skip
+             and i not in embedded and (sess is None or index.sessions.get(i) != sess)),
+            key=lambda i: (-hits[i], -i),
+        )  # fmt: skip
+        return [(i, hits[i] / n) for i in best[:PER_SOURCE]]
+
+    def _word_index(self) -> _WordIndex:
+        """The word index of the user's messages: read again from the new rows only while
+        memory_entries only grew, from all of them when a message was removed."""
+        assert self.user_id is not None
+        conn = self.store.conn()
+        stamp = q.entries_stamp(conn)
+        ck = (str(self.store.path), self.user_id)
+        with _LOCK:
+            index = _WORD_INDEXES.get(ck)
+        if index is not None and index.stamp == stamp:
+            return index
+        if index is not None and stamp[1] >= index.stamp[1]:
+            n, total = q.entries_after(conn, index.stamp[1])
+            grew = (index.stamp[0] + n, index.stamp[2] + total) == (stamp[0], stamp[2])
+        else:
+            grew = False
+        if index is not None and grew:
+            new = _WordIndex(stamp, index.words, index.sessions)
+            new.words = {w: list(ids) for w, ids in index.words.items()}  # readers keep theirs
+            new.sessions = dict(index.sessions)
+            new.add(q.message_texts(conn, self.user_id, index.stamp[1]))
+        else:
+            new = _WordIndex(stamp)
+            new.add(q.message_texts(conn, self.user_id))
+        with _LOCK:
+            _WORD_INDEXES.pop(ck, None)
+            _WORD_INDEXES[ck] = new
+            while len(_WORD_INDEXES) > MATRIX_CACHE:
+                _WORD_INDEXES.pop(next(iter(_WORD_INDEXES)))
+        return new
 
     def _summaries(self, words: list[str], qv: np.ndarray | None, now: float) -> list[Memory]:
         conn = self.store.conn()
@@ -477,6 +557,12 @@ class Recall:
         left out, see ``candidates``)."""
         found, notes = self.candidates(question, session_id, shown)
         out = Recalled(notes=notes)
+        if self.enabled and self.user_id is not None:
+            about = Profiles(self.store, self.user_id).section()
+            cost = tokens.count(about.render()) + 2 if about is not None else 0
+            if about is not None and cost <= share_tokens // 2:  # the memories keep the rest
+                out.profile = about
+                share_tokens -= cost
         lines: list[str] = []
         used = tokens.count(Section(KIND, TITLE, HEAD, PRIORITY).render()) + 2
         for m in found:
@@ -502,13 +588,19 @@ class Recall:
         return out
 
 
-def forget_message(store: Store, entry_id: int) -> q.MessageRow | None:
-    """Remove the local user's message ``entry_id`` with its analysis and vector."""
+def forget_message(store: Store, entry_id: int, *, fold: bool = True
+                   ) -> q.ForgottenMessage | None:  # fmt: skip
+    """Remove the local user's message ``entry_id`` with its analysis and vector, and the
+    summaries made from it (the next summary run summarises what is left of the block
+    again); the learned patterns lose it as evidence (``fold``: memory is on)."""
     user = dq.user_id_of(store.conn(), owner.username())
     if user is None:
         return None
     with store.write() as w:
-        return q.forget_message(w, user, entry_id)
+        gone = q.forget_message(w, user, entry_id)
+    if gone is not None and fold:
+        Profiles(store, user).fold()
+    return gone
 
 
 def forget_summary(store: Store, summary_id: int) -> q.SummaryHit | None:

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from mira_ls.llm import structured, tokens
@@ -159,40 +160,50 @@ class Summarizer:
         op: Operation,
         cancelled: Callable[[], bool] | None,
     ) -> bool:
-        """Summarise one session's blocks; True when the run must stop."""
-        conn = self.store.conn()
-        while True:
-            if cancelled is not None and cancelled():
-                out.stopped = "Summarising was cancelled; the rest is summarised later."
-                return True
-            msgs = q.unsummarised(conn, sid, LEVEL1)
-            if len(msgs) < LEVEL1:
-                break
-            try:
-                self._level1(sid, project_id, msgs, out, op)
-            except structured.StructuredInvalid as exc:
-                self._invalid(out, exc, f"messages {msgs[0].id}-{msgs[-1].id}")
-                return False  # the later blocks wait for this one (summaries stay in order)
-            except (BudgetRefused, LlmError) as exc:
-                out.stopped = str(exc)
-                out.errors.append(str(exc))
-                return True
-        while True:
-            if cancelled is not None and cancelled():
-                out.stopped = "Summarising was cancelled; the rest is summarised later."
-                return True
-            parts = q.loose_level1(conn, sid, PER_LEVEL2)
-            if len(parts) < PER_LEVEL2:
-                return False
-            try:
-                self._level2(sid, project_id, parts, out, op)
-            except structured.StructuredInvalid as exc:
-                self._invalid(out, exc, f"summaries {parts[0].id}-{parts[-1].id}")
-                return False
-            except (BudgetRefused, LlmError) as exc:
-                out.stopped = str(exc)
-                out.errors.append(str(exc))
-                return True
+        """Summarise one session's blocks; True when the run must stop. Blocks whose
+        summary was dropped (a message of theirs was forgotten) are summarised again first,
+        from what is left of them, then the new blocks; level 1, then level 2."""
+        conn, pid = self.store.conn(), project_id
+
+        def level1() -> list[tuple[str, Callable[[], None]]]:
+            again = q.holes(conn, sid)
+            if not again:
+                msgs = q.unsummarised(conn, sid, LEVEL1)
+                again = [msgs] if len(msgs) >= LEVEL1 else []
+            return [
+                (f"messages {m[0].id}-{m[-1].id}", partial(self._level1, sid, pid, m, out, op))
+                for m in again
+            ]
+
+        def level2() -> list[tuple[str, Callable[[], None]]]:
+            again = q.level2_holes(conn, sid)
+            if not again:
+                parts = q.loose_level1(conn, sid, PER_LEVEL2)
+                again = [parts] if len(parts) >= PER_LEVEL2 else []
+            return [
+                (f"summaries {p[0].id}-{p[-1].id}", partial(self._level2, sid, pid, p, out, op))
+                for p in again
+            ]
+
+        done: set[str] = set()
+        for next_blocks in (level1, level2):
+            while blocks := [b for b in next_blocks() if b[0] not in done]:
+                for what, block in blocks:
+                    if cancelled is not None and cancelled():
+                        out.stopped = "Summarising was cancelled; the rest is summarised later."
+                        return True
+                    done.add(what)  # a block written by a racing run comes back: once
+                    try:
+                        block()
+                    except structured.StructuredInvalid as exc:
+                        # the later blocks wait for this one (summaries stay in order)
+                        self._invalid(out, exc, what)
+                        return False
+                    except (BudgetRefused, LlmError) as exc:
+                        out.stopped = str(exc)
+                        out.errors.append(str(exc))
+                        return True
+        return False
 
     def _invalid(self, out: SummaryRun, exc: Exception, what: str) -> None:
         out.failed += 1
@@ -207,7 +218,7 @@ class Summarizer:
         ]
         user = "The messages, oldest first:\n\n" + "\n\n".join(lines)
         ans = self._ask("summary_of_messages", SYSTEM_MESSAGES, user, project_id, out, op)
-        self._write(sid, LEVEL1, msgs[0].id, msgs[-1].id, ans, project_id, out, op)
+        self._write(sid, LEVEL1, msgs[0].id, msgs[-1].id, ans, project_id, out, op, len(msgs))
         out.level1 += 1
 
     def _level2(
@@ -226,7 +237,8 @@ class Summarizer:
             first = first or min(p.first_entry_id or p.last_entry_id or 0 for p in parts)
             last = last or max(p.last_entry_id or p.first_entry_id or 0 for p in parts)
         ans = self._ask("summary_of_summaries", SYSTEM_SUMMARIES, user, project_id, out, op)
-        self._write(sid, LEVEL2, first, last, ans, project_id, out, op)
+        count = sum(p.message_count for p in parts)
+        self._write(sid, LEVEL2, first, last, ans, project_id, out, op, count)
         out.level2 += 1
 
     def _ask(
@@ -266,6 +278,7 @@ class Summarizer:
         project_id: int | None,
         out: SummaryRun,
         op: Operation,
+        count: int,
     ) -> None:
         text = redact(self.svc.scrub(" ".join(ans.data["summary"].split())))[:MAX_SUMMARY_CHARS]
         facts = [
@@ -273,11 +286,12 @@ class Summarizer:
             for f in ans.data["key_facts"]
             if f.strip()
         ][:MAX_FACTS]
-        probe = SummaryRow(0, sid, level, first, last, level, text, facts, 0, None, None, 0)
+        probe = SummaryRow(0, sid, level, first, last, count, text, facts, 0, None, None, 0)
         with self.store.write() as w:
             new_id = q.insert(w, sid, level, first, last, text, facts,
                               tokens.count(render(probe)), ans.model,
-                              0 if ans.cached else ans.cost_micro, int(self.clock()))  # fmt: skip
+                              0 if ans.cached else ans.cost_micro, int(self.clock()),
+                              count)  # fmt: skip
         if new_id is not None:
             self._embed(new_id, render(probe), project_id, out, op)
 

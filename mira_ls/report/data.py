@@ -20,6 +20,7 @@ from mira_ls.index.languages import language_for_path
 from mira_ls.index.symbols import module_name
 from mira_ls.store import Store, projects
 from mira_ls.store import clusters as cluster_store
+from mira_ls.store import design_patterns as pattern_store
 from mira_ls.store import report_queries as q
 from mira_ls.store.connection import Connection
 
@@ -315,6 +316,32 @@ class ClusterSection:
     empty: str | None = None
 
 
+PATTERN_RULE = (
+    "Design pattern candidates found from the index by names and structure (accessors, "
+    "constructions, bases and overrides), each validated by the LLM with the source of the "
+    "symbols taking part (`mira-ls design-patterns PATH --validate`); a verdict is kept "
+    "until one of them changes. Validated first; candidates are not validated yet."
+)
+
+
+@dataclass
+class PatternItem:
+    pattern: str
+    category: str
+    status: str
+    confidence: float
+    description: str
+    members: list[str]  # "role: qualified name (path:line)"
+
+
+@dataclass
+class PatternSection:
+    rule: str = PATTERN_RULE
+    items: list[PatternItem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # status -> patterns
+    empty: str | None = None
+
+
 @dataclass
 class Report:
     overview: Overview
@@ -325,6 +352,7 @@ class Report:
     builds: BuildSection
     budget: BudgetSection
     clusters: ClusterSection = field(default_factory=ClusterSection)
+    patterns: PatternSection = field(default_factory=PatternSection)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -662,6 +690,27 @@ def _clusters(conn: Connection, pid: int, root: Path) -> ClusterSection:
     return ClusterSection(items=items, clustered_files=sum(len(c.files) for c in items))
 
 
+PATTERNS_SHOWN = 60
+
+
+def _patterns(conn: Connection, pid: int, root: Path) -> PatternSection:
+    found = [p for p in pattern_store.patterns(conn, pid) if p.status != "rejected"]
+    if not found:
+        return PatternSection(
+            empty=f"No design patterns found yet: run `mira-ls design-patterns {root}` "
+            "(add --validate to have the LLM check them)."
+        )
+    counts: dict[str, int] = {}
+    for p in found:
+        counts[p.status] = counts.get(p.status, 0) + 1
+    items = [
+        PatternItem(p.pattern, p.category, p.status, p.confidence, p.description or "",
+                    [f"{role}: {qn} ({fp}:{line})" for qn, role, fp, line in p.members])
+        for p in found[:PATTERNS_SHOWN]
+    ]  # fmt: skip
+    return PatternSection(items=items, counts=counts)
+
+
 def collect(
     store: Store, root: Path | str, settings: Settings, *, now: int | None = None
 ) -> Report:
@@ -687,6 +736,7 @@ def collect(
             builds=builds,
             budget=_budget(conn, settings, now),
             clusters=ClusterSection(empty=note),
+            patterns=PatternSection(empty=note),
         )
     pid = project.id
     churn = q.file_churn(conn, pid)
@@ -699,4 +749,5 @@ def collect(
         builds=_builds(conn, pid, ov),
         budget=_budget(conn, settings, now),
         clusters=_clusters(conn, pid, root_p),
+        patterns=_patterns(conn, pid, root_p),
     )

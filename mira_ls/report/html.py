@@ -24,6 +24,7 @@ from mira_ls.report.data import (
     KnowledgeSection,
     Overview,
     OwnershipSection,
+    PatternSection,
     Report,
 )
 
@@ -73,6 +74,7 @@ SECTIONS = (
     ("hotspots", "Hotspots"),
     ("coupling", "Coupling"),
     ("clusters", "Domain clusters"),
+    ("patterns", "Design patterns"),
     ("ownership", "Ownership and fragmentation"),
     ("knowledge", "Knowledge-loss risk"),
     ("builds", "Build error trends"),
@@ -461,6 +463,47 @@ def _clusters(sec: ClusterSection) -> Markup:
     return _section("clusters", title, parts)
 
 
+def _patterns(sec: PatternSection) -> Markup:
+    title = "Design patterns"
+    parts = [_p("rule", sec.rule)]
+    if sec.empty:
+        parts.append(_empty("patterns", sec.empty))
+        return _section("patterns", title, parts)
+    shown = ", ".join(f"{n} {s}" for s, n in sorted(sec.counts.items(), key=lambda kv: kv[0]))
+    parts.append(_p("note", f"{sum(sec.counts.values())} patterns: {shown}."))
+    rows = []
+    for it in sec.items:
+        conf = f"{it.confidence:.2f}" if it.status == "validated" else ""
+        rows.append(
+            (
+                it.pattern,
+                [
+                    ("pattern", it.pattern, ""),
+                    ("category", it.category, ""),
+                    ("status", it.status, f"status-{it.status}"),
+                    ("confidence", conf, "num"),
+                    ("members", "; ".join(it.members[:5]), "path"),
+                    ("description", it.description, ""),
+                ],
+            )
+        )
+    parts.append(
+        _table(
+            "pattern",
+            [
+                ("Pattern", ""),
+                ("Category", ""),
+                ("Status", ""),
+                ("Confidence", "num"),
+                ("Symbols", ""),
+                ("How it is used", ""),
+            ],
+            rows,
+        )
+    )
+    return _section("patterns", title, parts)
+
+
 def _ownership(sec: OwnershipSection) -> Markup:
     title = "Ownership and fragmentation"
     parts = [
@@ -814,6 +857,7 @@ def render(report: Report) -> str:
             _hotspots(report.hotspots),
             _coupling(report.coupling),
             _clusters(report.clusters),
+            _patterns(report.patterns),
             _ownership(report.ownership),
             _knowledge(report.knowledge),
             _builds(report.builds),

@@ -9,6 +9,7 @@ answer and a note says why, once per session for the editor.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,7 @@ from mira_ls.search import keyword
 from mira_ls.search.model import SearchResult, rrf
 from mira_ls.store import Store
 from mira_ls.store import search as search_store
+from mira_ls.store import semantic_graph as graph_store
 from mira_ls.store import vectors as vstore
 from mira_ls.store.connection import Connection
 from mira_ls.vectors.embeddings import Embedder, semantic_off_reason
@@ -90,6 +92,18 @@ def search(
     their commit)."""
     answer = HybridAnswer()
     conn = store.conn()
+    concept = graph_store.concept_query(query)
+    if concept is not None:  # "concept:retry policy": no ranking by words or vectors
+        if collection in ("code", "all"):
+            answer.results = concept_results(
+                conn, concept, project_ids, kinds=kinds, path_glob=path_glob, limit=limit
+            )
+        if not answer.results:
+            answer.notes.append(
+                f"No analysed definition names the concept {concept!r}"
+                " (`mira-ls analyze PATH` finds the concepts of a folder)."
+            )
+        return answer
     kw = keyword.search(
         conn,
         query,
@@ -142,6 +156,38 @@ def search(
     merged.sort(key=lambda r: -r.score)
     answer.results = merged[:limit]
     return answer
+
+
+def concept_results(
+    conn: Connection,
+    concept: str,
+    project_ids: Sequence[int] | None,
+    *,
+    kinds: Sequence[str] | None = None,
+    path_glob: str | None = None,
+    limit: int = 20,
+) -> list[SearchResult]:
+    """The definitions whose analysis names ``concept`` (exact, then concepts beginning
+    with it), ``via`` 'concept'."""
+    rows = []
+    for pid in list(project_ids) if project_ids else [None]:
+        rows += graph_store.concept_symbols(conn, pid, concept, limit=limit * 4)
+    out: list[SearchResult] = []
+    for sym, _c in rows:
+        if kinds and sym.kind not in kinds:
+            continue
+        if path_glob and not fnmatch.fnmatchcase(sym.file_path, path_glob):
+            continue
+        out.append(
+            SearchResult(
+                "code", sym.project_id, sym.file_path, sym.name_line or sym.start_line,
+                sym.name_col, sym.qualified_name, sym.kind, rrf(len(out)), "concept",
+                symbol_id=sym.id, end_line=sym.end_line, signature=sym.signature,
+            )
+        )  # fmt: skip
+        if len(out) >= limit:
+            break
+    return out
 
 
 def _fused(

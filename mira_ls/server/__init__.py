@@ -12,13 +12,14 @@ from mira_ls.server import (
     report,
     search,
     tasks,
+    tools,
     understand,
 )
 from mira_ls.server.base import MiraServer
 
 __all__ = ["MiraServer", "create_server", "run_stdio", "run_tcp"]
 
-AREAS = (lifecycle, documents, code, build, llm, report, search, tasks, memory, understand)
+AREAS = (lifecycle, documents, code, build, llm, report, search, tasks, tools, memory, understand)
 
 
 def create_server() -> MiraServer:

@@ -4,6 +4,7 @@ from it (hover, symbols, call hierarchy, code lens) plus mira.reindex / mira.cal
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,15 @@ from mira_ls.server.base import (
     position,
 )
 from mira_ls.server.git import schedule_mining
-from mira_ls.server.understand import schedule_quality, schedule_quality_open
+from mira_ls.server.understand import (
+    schedule_background_analysis,
+    schedule_quality,
+    schedule_quality_open,
+)
 from mira_ls.store import code as code_store
 from mira_ls.store import locks
+from mira_ls.store import semantic_graph as graph_store
+from mira_ls.understand import graph
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -62,6 +69,7 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
         return
     progress = ctx.progress
     progress.begin("listing files")
+    started = time.time()
     try:
         stats = indexer.index_workspace(
             store,
@@ -88,11 +96,39 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
         schedule_mining(ls, root)
         project = ls.session.locate(root)
         if project is not None:
-            schedule_jedi(ls, project.project.project_id, root)
-            schedule_quality_open(ls, project.project.project_id)
+            pid = project.project.project_id
+            changed = bool(stats.parsed or stats.removed)
+            ls.submit(
+                "index", f"the semantic graph of {root}", _graph_after_index, ls, pid, changed,
+                started, key=("graph", pid),
+            )  # fmt: skip
+            schedule_jedi(ls, pid, root)
+            schedule_quality_open(ls, pid)
+            opened = sorted({d.rel_path for _, d in open_documents(ls, pid)})
+            schedule_background_analysis(ls, project.project, opened)  # opened meanwhile
             # workspace/symbol's names read now, not by the user's first search (a cold
             # read of 22,000 names took 0.7 s while the jedi pass started)
-            code_store.hold_symbol_names(store.conn(), project.project.project_id)
+            code_store.hold_symbol_names(store.conn(), pid)
+
+
+def _graph_after_index(
+    ctx: JobContext, ls: MiraServer, project_id: int, changed: bool, since: float
+) -> None:
+    if ls.session.store is not None:
+        graph.after_index(ls.session.store, project_id, changed, since)
+
+
+def _graph_calls(ctx: JobContext, ls: MiraServer, project_id: int) -> None:
+    """After jedi placed more calls: the graph's calls edges of the whole project."""
+    if ls.session.store is not None and graph_store.built(ls.session.store.conn(), project_id):
+        graph.refresh(ls.session.store, project_id, parts=("calls",))
+
+
+def _graph_files(ls: MiraServer, project_id: int, files: list[str]) -> None:
+    """After an update of some files: their part of the graph (when it was built)."""
+    store = ls.session.store
+    if store is not None and graph_store.built(store.conn(), project_id):
+        graph.refresh(store, project_id, files)
 
 
 def schedule_jedi(ls: MiraServer, project_id: int, root: Path) -> None:
@@ -113,12 +149,16 @@ def schedule_jedi(ls: MiraServer, project_id: int, root: Path) -> None:
         key=project_id,
     )
     if handle is not None:
-        handle.future.add_done_callback(lambda fut: _jedi_done(ls, fut))
+        handle.future.add_done_callback(lambda fut: _jedi_done(ls, project_id, fut))
 
 
-def _jedi_done(ls: MiraServer, fut: Future[Any]) -> None:
+def _jedi_done(ls: MiraServer, project_id: int, fut: Future[Any]) -> None:
     if fut.cancelled() or fut.exception() is not None:
         return
+    ls.submit(
+        "index", "the semantic graph's calls", _graph_calls, ls, project_id,
+        key=("graph-calls", project_id),
+    )  # fmt: skip
     lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
     if lens and lens.refresh_support:
         ls.send_soon(ls.workspace_code_lens_refresh, None)
@@ -150,10 +190,17 @@ def update_file(ls: MiraServer, loc: Located) -> None:
             store.conn(), pid, loc.rel_path, JEDI_PENDING
         ):
             schedule_jedi(ls, pid, root)
+        if result.status != "unchanged":
+            _graph_files(ls, pid, [loc.rel_path])
     else:
         indexer.remove_file(store, pid, loc.rel_path)
-    # an open file's quality diagnostics, measured after this update (same lane)
-    schedule_quality(ls, [(u, d) for u, d in open_documents(ls, pid) if d.rel_path == loc.rel_path])
+        _graph_files(ls, pid, [loc.rel_path])
+    # an open file's quality diagnostics, measured after this update (same lane), and
+    # the analysis of what changed in it (after the update, so the new content is asked)
+    opened = [(u, d) for u, d in open_documents(ls, pid) if d.rel_path == loc.rel_path]
+    schedule_quality(ls, opened)
+    if opened and loc.abs_path.is_file():
+        schedule_background_analysis(ls, loc.project, [loc.rel_path])
 
 
 def rename_file(ls: MiraServer, old: Located, new: Located) -> None:
@@ -166,6 +213,7 @@ def rename_file(ls: MiraServer, old: Located, new: Located) -> None:
         update_file(ls, new)
         return
     indexer.rename_file(store, new.project.project_id, old.rel_path, new.rel_path)
+    _graph_files(ls, new.project.project_id, [old.rel_path, new.rel_path])
 
 
 def apply_file_changes(ctx: JobContext, ls: MiraServer, changes: list[tuple[str, Located]]) -> None:

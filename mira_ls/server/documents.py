@@ -15,7 +15,7 @@ from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import start_build
 from mira_ls.server.code import apply_file_changes, rename_file_job, update_file_job
 from mira_ls.server.git import after_save, schedule_blame, schedule_mining
-from mira_ls.server.understand import QUALITY, schedule_quality
+from mira_ls.server.understand import QUALITY, schedule_background_analysis, schedule_quality
 from mira_ls.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
     if loc is not None:
         schedule_blame(ls, loc)
         schedule_quality(ls, [(unquote(params.text_document.uri), loc)])
+        if language_for_path(loc.rel_path) is not None:
+            schedule_background_analysis(ls, loc.project, [loc.rel_path])
 
 
 @handlers.feature(types.TEXT_DOCUMENT_DID_CLOSE)

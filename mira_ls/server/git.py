@@ -18,7 +18,8 @@ from mira_ls.git.miner import MineStats
 from mira_ls.index.languages import language_for_path
 from mira_ls.jobs import JobContext, ProgressSink
 from mira_ls.server.base import MiraServer, open_documents
-from mira_ls.server.understand import schedule_quality_open
+from mira_ls.server.understand import schedule_hotspot_analysis, schedule_quality_open
+from mira_ls.understand import graph
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ def _mine(ctx: JobContext, ls: MiraServer, root: Path) -> None:
         _publish_cochange(ls, loc.project.project_id, root)
         if stats.new_commits:
             schedule_quality_open(ls, loc.project.project_id)  # hotspots may have moved
+            graph.refresh_cochange(store, loc.project.project_id)  # changes_with edges
+            schedule_hotspot_analysis(ls, loc.project)  # the top hotspots may be new
 
 
 class _LazyBar:

@@ -108,6 +108,9 @@ async def _chat_command(ls: MiraServer, op: str, args: tuple[Any, ...]) -> dict[
         )
         ls.window_show_message(types.ShowMessageParams(type=kind, message=result.error))
         return result.as_json()
+    for note in result.notes:
+        if note.startswith("Mira withdrew the tool"):
+            ls.show(note, types.MessageType.Warning, once=False)
     await ls.show_document(
         result.uri,
         fallback=f"{result.text[:1500]}\n\n({result.cost}; full answer: {result.file})",

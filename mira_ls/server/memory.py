@@ -1,6 +1,6 @@
-"""mira.remember, mira.forget, mira.memory, mira.addDocument: features/memory.py does the
-work; these run it on the "llm" lane (extraction and embedding ask the model) and turn
-failures into a sentence."""
+"""mira.remember, mira.forget, mira.memory, mira.profile, mira.patterns, mira.addDocument:
+features/memory.py does the work; these run it on the "llm" lane (extraction and embedding
+ask the model) and turn failures into a sentence."""
 
 from __future__ import annotations
 
@@ -56,8 +56,27 @@ async def cmd_remember(ls: MiraServer, *args: Any) -> dict[str, Any]:
 
 @handlers.command("mira.forget")
 async def cmd_forget(ls: MiraServer, *args: Any) -> dict[str, Any]:
-    """{id} or {query} -> {forgotten, message}."""
-    return await _on_llm_lane(ls, "mira.forget", memory_feature.forget, command_arg(args))
+    """{id} or {query} -> {forgotten, message}; {message: N} -> the summaries made from it
+    go too, and the session's summaries are made again in the background."""
+    out = await _on_llm_lane(ls, "mira.forget", memory_feature.forget, command_arg(args))
+    if any(f.get("kind") == "summary" for f in out.get("forgotten", [])) and out.get("session"):
+        from mira_ls.server.llm import _analyse_later
+
+        _analyse_later(ls, str(out["session"]))
+    return out
+
+
+@handlers.command("mira.profile")
+async def cmd_profile(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{set?: {FIELD: VALUE}, unset?: [FIELD]} -> {profile, patterns, message?}."""
+    return await _on_llm_lane(ls, "mira.profile", memory_feature.profile, command_arg(args))
+
+
+@handlers.command("mira.patterns")
+async def cmd_patterns(ls: MiraServer, *args: Any) -> dict[str, Any]:
+    """{} -> {patterns}; {add: TEXT, type?, appliesWhen?} or {id, description?, ...}
+    -> {pattern, message}."""
+    return await _on_llm_lane(ls, "mira.patterns", memory_feature.patterns, command_arg(args))
 
 
 @handlers.command("mira.memory")

@@ -12,10 +12,12 @@ from lsprotocol import types
 from mira_ls.features import analyze as analyze_feature
 from mira_ls.features import quality_diagnostics
 from mira_ls.features.chat import NeedInput
-from mira_ls.features.session import Located
+from mira_ls.features.session import Located, ProjectRoot
 from mira_ls.index.languages import language_for_path
 from mira_ls.jobs import JobContext
+from mira_ls.llm.pricing import usd
 from mira_ls.server.base import Handlers, MiraServer, command_arg, open_documents
+from mira_ls.understand import background
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -116,3 +118,55 @@ def _quality_job(ctx: JobContext, ls: MiraServer, uri: str) -> None:
     diags = quality_diagnostics.file_diagnostics(ls.session, loc, text, ls.encoding)
     if diags is not None:
         ls.publish_diagnostics(uri, QUALITY, diags)
+
+
+# -- background analysis ------------------------------------------------------------------
+
+
+def schedule_background_analysis(ls: MiraServer, project: ProjectRoot, paths: list[str]) -> None:
+    """Analyse what ``paths`` lack on the analysis lane (one queued run per file set), when
+    analysis.background is on; the job itself checks the key, the day's allowance and the
+    budget (understand/background.py)."""
+    if ls.session.store is None or not ls.session.settings.analysis.background or not paths:
+        return
+    ls.submit(
+        "analysis",
+        f"analysing {', '.join(paths[:3])} in the background",
+        _background_job,
+        ls,
+        project,
+        list(paths),
+        key=("background-analysis", project.project_id, tuple(paths)),
+    )
+
+
+def _background_job(
+    ctx: JobContext, ls: MiraServer, project: ProjectRoot, paths: list[str]
+) -> None:
+    store = ls.session.store
+    if store is None:
+        return
+    try:
+        svc = ls.chat.service(ls.session)
+    except NeedInput as exc:
+        log.info("background analysis: %s", exc)
+        return
+    run = background.analyse_files(
+        store, svc, project.project_id, project.root, paths, ctx.cancelled
+    )
+    if run.files:
+        log.info(
+            "background analysis of %s: %d definitions in %d calls (%s)",
+            ", ".join(run.files), run.analysed, run.calls, usd(run.cost_micro),
+        )  # fmt: skip
+
+
+def schedule_hotspot_analysis(ls: MiraServer, project: ProjectRoot) -> None:
+    """After mining: the top hotspots (analysis.backgroundHotspots of them)."""
+    store = ls.session.store
+    n = ls.session.settings.analysis.background_hotspots
+    if store is None or not ls.session.settings.analysis.background or n <= 0:
+        return
+    schedule_background_analysis(
+        ls, project, background.hotspot_files(store, project.project_id, n)
+    )

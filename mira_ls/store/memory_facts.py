@@ -223,14 +223,5 @@ def matching(conn: Connection, user_id: int, project_id: int | None, text: str) 
     return [_fact(r) for r in rows]
 
 
-def upsert_profile(conn: Connection, user_id: int, fields: dict[str, Any], now: int) -> None:
-    """The user_profile row folded from facts (plain columns, editable)."""
-    conn.execute(
-        "INSERT INTO user_profile(user_id, coding_preferences, communication_style, tech_stack,"
-        " preferred_language, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT(user_id) DO UPDATE SET coding_preferences = excluded.coding_preferences,"
-        " communication_style = excluded.communication_style, tech_stack = excluded.tech_stack,"
-        " preferred_language = excluded.preferred_language, updated_at = excluded.updated_at",
-        (user_id, fields["coding_preferences"], fields["communication_style"],
-         fields["tech_stack"], fields["preferred_language"], now, now),
-    )  # fmt: skip
+FACT_COLS = _COLS  # for other stores' queries over memory_facts
+fact_row = _fact

@@ -1,6 +1,7 @@
 """Queries recall reads (memory/recall.py): the vectors of the user's facts, messages and
 summaries in one embedding space, what each is (text, time, project, salience), keyword
-matches of the ones without a vector, and forgetting a message or a summary.
+matches of the ones without a vector (messages: their texts, which recall indexes by word),
+and forgetting a message or a summary.
 
 Vectors are read as (item id, embedding id) keys first, without the vectors: a cached
 matrix is checked against those (``*_keys``) and the vectors are read only when they
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mira_ls.store import memory_facts as fq
+from mira_ls.store import memory_summaries as sq
 from mira_ls.store.connection import Connection
 from mira_ls.store.memory_facts import FactRow, drop_unused_embeddings
 
@@ -57,12 +59,7 @@ def facts_without_vector(
 
 
 def facts(conn: Connection, fact_ids: Sequence[int]) -> dict[int, FactRow]:
-    out: dict[int, FactRow] = {}
-    for i in dict.fromkeys(fact_ids):
-        f = fq.get(conn, i)
-        if f is not None:
-            out[i] = f
-    return out
+    return _by_ids(conn, f"SELECT {fq.FACT_COLS} FROM memory_facts", "id", fact_ids, fq.fact_row)
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -125,41 +122,17 @@ def messages(conn: Connection, entry_ids: Sequence[int]) -> dict[int, MessageRow
     return _by_ids(conn, _MSG, "e.id", entry_ids, _message)
 
 
-def messages_matching(
-    conn: Connection,
-    user_id: int,
-    words: Sequence[str],
-    limit: int,
-    *,
-    without_vector_in: tuple[str, int] | None = None,
-    not_session: str | None = None,
-) -> list[MessageRow]:
-    """The user's newest messages containing any of ``words`` (case-insensitive), outside
-    session ``not_session``; with ``without_vector_in`` (model, dimensions), only those
-    with no vector in that space."""
-    if not words:
-        return []
-    cond = " OR ".join("e.content LIKE ? ESCAPE '\\'" for _ in words)
-    args: list[Any] = [user_id, *(_like(w) for w in words), not_session]
-    extra = ""
-    if without_vector_in is not None:
-        extra = (
-            " AND NOT EXISTS (SELECT 1 FROM message_embeddings m WHERE m.entry_id = e.id"
-            " AND m.model = ? AND m.dimension = ? AND m.embedding_id IS NOT NULL)"
-        )
-        args += list(without_vector_in)
-    rows = conn.execute(
-        f"{_MSG} WHERE s.user_id = ? AND e.role IN {_ROLES} AND ({cond})"
-        f" AND e.session_id IS NOT ?{extra}"
-        " ORDER BY e.id DESC LIMIT ?",
-        (*args, limit),
-    ).fetchall()
-    return [_message(r) for r in rows]
+@dataclass(frozen=True)
+class ForgottenMessage:
+    message: MessageRow
+    summaries: list[int]  # the summaries made from it, dropped (summarised again later)
 
 
-def forget_message(conn: Connection, user_id: int, entry_id: int) -> MessageRow | None:
+def forget_message(conn: Connection, user_id: int, entry_id: int) -> ForgottenMessage | None:
     """Remove one of the user's messages with its analysis and vectors (the embeddings no
-    one else uses); None when there is no such message of that user."""
+    one else uses), and the rolling summaries made from it (of either level, with their
+    vectors: memory/summaries.py summarises what is left of the block again); None when
+    there is no such message of that user."""
     row = messages(conn, [entry_id]).get(entry_id)
     owner = conn.execute(
         "SELECT s.user_id FROM memory_entries e JOIN sessions s ON s.id = e.session_id"
@@ -176,6 +149,9 @@ def forget_message(conn: Connection, user_id: int, entry_id: int) -> MessageRow 
             (entry_id,),
         )
     ]
+    made = sq.covering(conn, row.session_id, entry_id)
+    sq.delete(conn, [i for i, _ in made])
+    emb += [int(e) for _, e in made if e is not None]
     conn.execute("DELETE FROM message_embeddings WHERE entry_id = ?", (entry_id,))
     conn.execute("DELETE FROM message_analysis WHERE entry_id = ?", (entry_id,))
     conn.execute("DELETE FROM memory_entries WHERE id = ?", (entry_id,))
@@ -184,7 +160,7 @@ def forget_message(conn: Connection, user_id: int, entry_id: int) -> MessageRow 
         (row.session_id,),
     )
     drop_unused_embeddings(conn, emb)
-    return row
+    return ForgottenMessage(row, [i for i, _ in made])
 
 
 # -- summaries -----------------------------------------------------------------------------
@@ -367,3 +343,53 @@ def session_items(conn: Connection, session_id: str) -> tuple[set[int], set[int]
         )
     }
     return msgs, sums
+
+
+def entries_stamp(conn: Connection) -> tuple[int, int, float]:
+    """(count, max id, sum of ids) of memory_entries, from the rowid alone: messages are
+    never edited, so equal stamps mean the same messages."""
+    r = conn.execute(
+        "SELECT count(*), ifnull(max(id), 0), total(id) FROM memory_entries"
+    ).fetchone()
+    return int(r[0]), int(r[1]), float(r[2])
+
+
+def entries_after(conn: Connection, after_id: int) -> tuple[int, float]:
+    """(count, sum of ids) of memory_entries after ``after_id``."""
+    r = conn.execute(
+        "SELECT count(*), total(id) FROM memory_entries WHERE id > ?", (after_id,)
+    ).fetchone()
+    return int(r[0]), float(r[1])
+
+
+def message_texts(conn: Connection, user_id: int, after_id: int = 0) -> list[tuple[int, str, str]]:
+    """(entry id, session id, text) of the user's user/assistant messages after ``after_id``."""
+    return [
+        (int(r[0]), r[1], r[2])
+        for r in conn.execute(
+            "SELECT e.id, e.session_id, e.content FROM memory_entries e"
+            " JOIN sessions s ON s.id = e.session_id"
+            f" WHERE s.user_id = ? AND e.role IN {_ROLES} AND e.id > ? ORDER BY e.id",
+            (user_id, after_id),
+        )
+    ]
+
+
+def facts_matching(
+    conn: Connection, user_id: int, project_id: int | None, words: Sequence[str]
+) -> list[FactRow]:
+    """The visible current facts whose key or value contains any of ``words``
+    (case-insensitive): a superset of those the words match as whole words."""
+    if not words:
+        return []
+    cond = " OR ".join("key LIKE ? ESCAPE '\\' OR value LIKE ? ESCAPE '\\'" for _ in words)
+    args: list[Any] = [user_id, project_id]
+    for w in words:
+        args += [_like(w), _like(w)]
+    rows = conn.execute(
+        f"SELECT {fq.FACT_COLS} FROM memory_facts WHERE user_id = ?"
+        f" AND (project_id IS NULL OR project_id IS ?) AND deprecated = 0 AND ({cond})"
+        " ORDER BY updated_at DESC, id DESC",
+        args,
+    ).fetchall()
+    return [fq.fact_row(r) for r in rows]

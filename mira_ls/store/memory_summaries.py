@@ -84,6 +84,7 @@ class Due:
     project_id: int | None
     unsummarised: int  # messages after the last level-1 summary
     loose: int  # level-1 summaries after the last level-2 summary
+    holes: int = 0  # blocks to summarise again (a message of theirs was forgotten)
 
 
 def due(conn: Connection, user_id: int, session_id: str | None = None) -> list[Due]:
@@ -100,11 +101,18 @@ def due(conn: Connection, user_id: int, session_id: str | None = None) -> list[D
         " ORDER BY s.created_at, s.id",
         params,
     ).fetchall()
-    return [
-        Due(r[0], r[1], int(r[2]), int(r[3]))
+    out = {
+        r[0]: Due(r[0], r[1], int(r[2]), int(r[3]))
         for r in rows
         if int(r[2]) >= LEVEL1 or int(r[3]) >= LEVEL2 // LEVEL1
-    ]
+    }
+    for sid, pid in summarised_sessions(conn, user_id, session_id):
+        n = len(holes(conn, sid)) + len(level2_holes(conn, sid))
+        if n:
+            d = out.get(sid)
+            out[sid] = Due(sid, pid, d.unsummarised if d else 0, d.loose if d else 0, n)
+    order = {r[0]: i for i, r in enumerate(rows)}
+    return sorted(out.values(), key=lambda d: (order.get(d.session_id, len(order)), d.session_id))
 
 
 def unsummarised(conn: Connection, session_id: str, limit: int) -> list[Message]:
@@ -147,15 +155,18 @@ def insert(
     model: str | None,
     cost_micro: int,
     now: int,
+    message_count: int | None = None,
 ) -> int | None:
-    """The new summary's id; None when the block was summarised already (a racing run)."""
+    """The new summary's id; None when the block was summarised already (a racing run).
+    ``message_count``: the messages it stands for (fewer than ``window_size`` when a block
+    is summarised again after one of its messages was forgotten)."""
     cur = conn.execute(
         "INSERT INTO rolling_summaries(session_id, window_size, first_entry_id, last_entry_id,"
         " message_count, content, key_facts, token_count, model, cost_micro, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(session_id, window_size, first_entry_id) DO NOTHING",
-        (session_id, window_size, first_entry_id, last_entry_id, window_size, content,
-         json.dumps(key_facts), token_count, model, cost_micro, now),
+        (session_id, window_size, first_entry_id, last_entry_id, message_count or window_size,
+         content, json.dumps(key_facts), token_count, model, cost_micro, now),
     )  # fmt: skip
     return inserted_id(cur) if cur.rowcount else None
 
@@ -182,3 +193,106 @@ def message_count(conn: Connection, session_id: str) -> int:
         (session_id,),
     ).fetchone()
     return int(r[0])
+
+
+# -- forgetting a message ------------------------------------------------------------------
+
+
+def covering(conn: Connection, session_id: str, entry_id: int) -> list[tuple[int, int | None]]:
+    """(id, embedding id) of the session's summaries (either level) made from message
+    ``entry_id``."""
+    return [
+        (int(r[0]), r[1])
+        for r in conn.execute(
+            "SELECT id, embedding_id FROM rolling_summaries WHERE session_id = ?"
+            " AND first_entry_id <= ? AND last_entry_id >= ?",
+            (session_id, entry_id, entry_id),
+        )
+    ]
+
+
+def delete(conn: Connection, summary_ids: list[int]) -> None:
+    conn.executemany("DELETE FROM rolling_summaries WHERE id = ?", [(i,) for i in summary_ids])
+
+
+def _ranges(conn: Connection, session_id: str, level: int) -> list[tuple[int, int]]:
+    """The (first, last) entry ids of the session's summaries of ``level``, in order; a
+    first message forgotten before summaries were rebuilt counts from the previous one."""
+    out: list[tuple[int, int]] = []
+    for first, last in conn.execute(
+        "SELECT first_entry_id, last_entry_id FROM rolling_summaries WHERE session_id = ?"
+        " AND window_size = ? AND last_entry_id IS NOT NULL ORDER BY last_entry_id, id",
+        (session_id, level),
+    ):
+        lo = first if first is not None else (out[-1][1] + 1 if out else 0)
+        out.append((int(lo), int(last)))
+    return out
+
+
+def _gaps(ids: list[int], ranges: list[tuple[int, int]]) -> list[list[int]]:
+    """The ``ids`` at most the last range's end and inside no range, grouped by the gap
+    between two ranges they fall in."""
+    if not ranges:
+        return []
+    end = ranges[-1][1]
+    groups: dict[int, list[int]] = {}
+    r = 0
+    for i in sorted(ids):
+        if i > end:
+            break
+        while r < len(ranges) and ranges[r][1] < i:
+            r += 1
+        if r < len(ranges) and ranges[r][0] <= i:
+            continue  # inside a summary
+        groups.setdefault(r, []).append(i)
+    return [groups[k] for k in sorted(groups)]
+
+
+def holes(conn: Connection, session_id: str) -> list[list[Message]]:
+    """Blocks of messages whose level-1 summary was dropped (a message of it was forgotten):
+    the remaining messages between two level-1 summaries, each block oldest first."""
+    ranges = _ranges(conn, session_id, LEVEL1)
+    if not ranges:
+        return []
+    ids = [
+        int(r[0])
+        for r in conn.execute(
+            f"SELECT id FROM memory_entries WHERE session_id = ? AND role IN {_ROLES} AND id <= ?",
+            (session_id, ranges[-1][1]),
+        )
+    ]
+    gaps = _gaps(ids, ranges)
+    if not gaps:
+        return []
+    want = [i for g in gaps for i in g]
+    msgs: dict[int, Message] = {}
+    for k in range(0, len(want), 500):
+        part = want[k : k + 500]
+        for r in conn.execute(
+            "SELECT id, role, content, token_count FROM memory_entries"
+            f" WHERE id IN ({','.join('?' * len(part))})",
+            part,
+        ):
+            msgs[int(r[0])] = Message(int(r[0]), r[1], r[2], int(r[3]))
+    return [[msgs[i] for i in g if i in msgs] for g in gaps]
+
+
+def level2_holes(conn: Connection, session_id: str) -> list[list[SummaryRow]]:
+    """Level-1 summaries whose level-2 summary was dropped, grouped as it was."""
+    parts = {
+        s.first_entry_id or s.last_entry_id or 0: s for s in summaries(conn, session_id, LEVEL1)
+    }
+    gaps = _gaps(list(parts), _ranges(conn, session_id, LEVEL2))
+    return [[parts[i] for i in g] for g in gaps]
+
+
+def summarised_sessions(conn: Connection, user_id: int, session_id: str | None) -> list[Any]:
+    """(session id, project id) of the user's sessions with a summary (or the one given)."""
+    where = " AND s.id = ?" if session_id is not None else ""
+    params: tuple[Any, ...] = (user_id, session_id) if session_id is not None else (user_id,)
+    return conn.execute(
+        "SELECT s.id, s.project_id FROM sessions s WHERE s.user_id = ?"
+        f"{where} AND EXISTS (SELECT 1 FROM rolling_summaries r WHERE r.session_id = s.id)"
+        " ORDER BY s.created_at, s.id",
+        params,
+    ).fetchall()

@@ -88,14 +88,17 @@ def store_analysis(
         "confidence, model, created_at, last_used_at) VALUES (?, ?, ?, ?, 0.8, ?, ?, ?)",
         (symbol_id, content_hash, kind, result, model, now, now),
     )
+    # the symbol's node may be in the graph already (040), unanalysed: it gains the analysis
     conn.execute(
-        "INSERT INTO semantic_nodes(project_id, symbol_id, purpose, concepts, domain_labels, "
-        "confidence, content_hash, model, side_effects, analyzed_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, 0.8, ?, ?, ?, ?, ?) ON CONFLICT(symbol_id) DO UPDATE SET "
+        "INSERT INTO semantic_nodes(project_id, node_kind, symbol_id, file_path, purpose, "
+        "concepts, domain_labels, confidence, content_hash, model, side_effects, analyzed_at, "
+        "updated_at) VALUES (?, 'symbol', ?, (SELECT file_path FROM code_elements WHERE id = ?),"
+        " ?, ?, ?, 0.8, ?, ?, ?, ?, ?) ON CONFLICT(symbol_id) DO UPDATE SET "
         "purpose = excluded.purpose, concepts = excluded.concepts, domain_labels = "
         "excluded.domain_labels, content_hash = excluded.content_hash, model = excluded.model,"
-        " side_effects = excluded.side_effects, updated_at = excluded.updated_at",
-        (project_id, symbol_id, purpose, json.dumps(concepts),
+        " side_effects = excluded.side_effects, confidence = excluded.confidence, "
+        "analyzed_at = excluded.analyzed_at, updated_at = excluded.updated_at",
+        (project_id, symbol_id, symbol_id, purpose, json.dumps(concepts),
          json.dumps([domain] if domain else []), content_hash, model, json.dumps(effects),
          now, now),
     )  # fmt: skip
@@ -111,7 +114,7 @@ def node_of(conn: Connection, symbol_id: int, content_hash: str | None = None) -
     """The symbol's analysis (only if made at ``content_hash`` when given)."""
     r = conn.execute(
         "SELECT symbol_id, purpose, concepts, domain_labels, side_effects, content_hash "
-        "FROM semantic_nodes WHERE symbol_id = ?",
+        "FROM semantic_nodes WHERE symbol_id = ? AND analyzed_at IS NOT NULL",
         (symbol_id,),
     ).fetchone()
     if r is None or (content_hash is not None and r[5] != content_hash):
@@ -142,7 +145,30 @@ def symbols_with_concept(
 def analysed_count(conn: Connection, project_id: int) -> int:
     """How many of the project's definitions have a semantic analysis at all."""
     r = conn.execute(
-        "SELECT count(*) FROM semantic_nodes WHERE project_id = ?",
+        "SELECT count(*) FROM semantic_nodes WHERE project_id = ? AND node_kind = 'symbol' "
+        "AND analyzed_at IS NOT NULL",
         (project_id,),
     ).fetchone()
     return int(r[0])
+
+
+def spent_today(conn: Connection, day: str, operation: str) -> int:
+    """Micro-dollars spent (or held by calls still running) today by one operation."""
+    r = conn.execute(
+        "SELECT coalesce(sum(cost_micro + CASE WHEN status = 'reserved' THEN reserved_micro"
+        " ELSE 0 END), 0) FROM budget_tracking WHERE day = ? AND operation = ?",
+        (day, operation),
+    ).fetchone()
+    return int(r[0])
+
+
+def files_with_definitions(conn: Connection, project_id: int) -> set[str]:
+    """Indexed files holding at least one definition the analysis covers."""
+    return {
+        str(r[0])
+        for r in conn.execute(
+            "SELECT DISTINCT file_path FROM code_elements WHERE project_id = ? AND kind IN "
+            f"({','.join('?' * len(ANALYSED_KINDS))}) AND kind <> 'module'",
+            (project_id, *ANALYSED_KINDS),
+        )
+    }

@@ -64,14 +64,18 @@ def analyse(
     what: str,
     cancelled: Callable[[], bool] | None = None,
     progress: semantic.Progress | None = None,
+    *,
+    operation: str = "analyze",
+    command: str = COMMAND,
 ) -> AnalysisRun:
-    """Run the plan as one operation (none when there is nothing to ask)."""
+    """Run the plan as one operation (none when there is nothing to ask); ``operation``
+    names its budget rows, ``command`` its operation row."""
     out = AnalysisRun(plan)
     if not plan.prompts:
         return out
     n = len(plan.pending)
     op = Operation(
-        store, uuid.uuid4().hex[:12], COMMAND,
+        store, uuid.uuid4().hex[:12], command,
         f"analyse {n} definition{'s' * (n != 1)} of {what}", project_id,
     )  # fmt: skip
     out.operation_id = op.id
@@ -81,7 +85,7 @@ def analyse(
     try:
         semantic.run(
             store, svc, project_id, plan, cancelled,
-            into=out.done, on_request=op.on_request, progress=progress,
+            into=out.done, on_request=op.on_request, progress=progress, operation=operation,
         )  # fmt: skip
     except LlmError as exc:  # the budget, the endpoint, an answer invalid twice
         out.stopped = str(exc)

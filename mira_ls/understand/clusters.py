@@ -34,7 +34,7 @@ from typing import Any
 
 from mira_ls.index.resolve_project import js_module_qn, python_absolute
 from mira_ls.index.symbols import module_name
-from mira_ls.store import Store
+from mira_ls.store import Store, semantic_graph
 from mira_ls.store import clusters as q
 from mira_ls.store.clusters import Cluster, Expert
 from mira_ls.store.code import project_imports
@@ -451,5 +451,9 @@ def compute(store: Store, project_id: int, svc: Any = None) -> ClusterRun:
             taken.add(c.name)
     with store.write() as w:
         q.replace_clusters(w, project_id, out)
+        # the semantic graph's same_domain edges follow the clusters (once it is built)
+        if semantic_graph.built(w, project_id):
+            semantic_graph.sync_nodes(w, project_id, None, symbols=False)
+            semantic_graph.replace_domains(w, project_id)
     linked = len({n for e in g.edges for n in e})
     return ClusterRun(out, len(g.nodes), linked, g.signals, seconds, naming)

@@ -21,7 +21,7 @@ from mira_ls.confined import OutsideWorkspace, resolve_inside
 from mira_ls.llm import structured, tokens
 from mira_ls.llm.pricing import cost_micro, price_for
 from mira_ls.llm.service import LlmService
-from mira_ls.store import Store
+from mira_ls.store import Store, semantic_graph
 from mira_ls.store import understanding as q
 from mira_ls.store.understanding import Pending
 
@@ -153,6 +153,7 @@ def run(
     into: Analysed | None = None,
     on_request: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    operation: str = "analyze",
 ) -> Analysed:
     """Ask for each batch of the plan and store the answers; LlmError (with a sentence)
     stops the run, keeping the batches stored before it (counted in ``into`` when given,
@@ -164,7 +165,7 @@ def run(
             break
         if progress is not None:
             progress(out.symbols, total, f"{out.symbols} of {total} definitions analysed")
-        req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, text, "analyze", project_id)
+        req = structured.StructuredRequest(NAME, SCHEMA, SYSTEM, text, operation, project_id)
         ans = structured.ask(svc, req, _validator({b.id for b in batch}), cancelled, on_request)
         out.calls += 0 if ans.cached else ans.attempts
         out.cached_answers += int(ans.cached)
@@ -177,6 +178,8 @@ def run(
             for it in ans.data["symbols"]:
                 sym = by_id[it["id"]]
                 q.store_analysis(w, project_id, sym.id, sym.content_hash, KIND, it, ans.model)
+            # the semantic graph's uses_concept edges of these symbols, with the answer
+            semantic_graph.replace_concepts(w, project_id, list(by_id))
         out.symbols += len(batch)
     return out
 

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -451,6 +452,19 @@ def test_chat_answers_from_the_loopback_model(vscode_run: dict[str, Any]) -> Non
     # Clicking it opened the file in an editor tab.
     opened = vscode_run.get("openedAnswerTab") or ""
     assert opened and opened.endswith(".md"), vscode_run["_diagnostics"]
+
+
+def test_thumbs_under_the_answer_send_feedback(vscode_run: dict[str, Any]) -> None:
+    assert vscode_run.get("feedback") == "Thanks: marked helpful.", vscode_run["_diagnostics"]
+    db = sqlite3.connect(vscode_run["_env"]["MIRA_DB"])
+    try:
+        rows = db.execute(
+            "SELECT f.helpful, o.request FROM operation_feedback f "
+            "JOIN operations o ON o.id = f.operation_id"
+        ).fetchall()
+    finally:
+        db.close()
+    assert rows == [(1, QUESTION)], rows
 
 
 def test_status_bar_shows_the_budget(vscode_run: dict[str, Any]) -> None:

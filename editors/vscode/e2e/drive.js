@@ -192,7 +192,13 @@ async function main() {
                 out.chatLinks = await frame.locator("a[href]").evaluateAll((as) =>
                   as.map((a) => ({ href: a.getAttribute("href"), text: a.textContent })),
                 );
-                return seen;
+                // The streamed text shows before the answer file is linked (showDocument
+                // comes at the end): wait for the link and the thumbs under the answer.
+                const linked = out.chatLinks.some((l) => (l.href || "").startsWith("file:"));
+                const thumbs = (await frame.locator("button[data-operation]").count()) > 0;
+                if (linked && thumbs) {
+                  return seen;
+                }
               }
             } catch {
               // frames come and go while the webview loads
@@ -205,6 +211,38 @@ async function main() {
       );
       await screenshot(page, "chat");
       return text;
+    });
+
+    // The thumbs under the answer send mira.feedback; the panel says it was recorded.
+    out.feedback = await step(page, "feedback", async () => {
+      let clicked = false;
+      for (const frame of page.frames()) {
+        const thumb = frame.locator('button[data-helpful="true"]');
+        if ((await thumb.count().catch(() => 0)) > 0) {
+          await thumb.first().click();
+          clicked = true;
+          break;
+        }
+      }
+      if (!clicked) {
+        throw new Error("the chat panel has no thumbs under the answer");
+      }
+      return until(
+        async () => {
+          for (const frame of page.frames()) {
+            const status = frame.locator(".feedback-status");
+            if ((await status.count().catch(() => 0)) > 0) {
+              const text = await status.first().innerText({ timeout: 1000 }).catch(() => "");
+              if (text.startsWith("Thanks")) {
+                return text;
+              }
+            }
+          }
+          return false;
+        },
+        15000,
+        "the chat panel never said the feedback was recorded",
+      );
     });
 
     // The answer file's link under the transcript opens the file in an editor tab.

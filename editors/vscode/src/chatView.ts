@@ -8,13 +8,17 @@ import * as crypto from "node:crypto";
 import * as vscode from "vscode";
 
 import { answerLinksHtml, escapeHtml } from "./answerLinks";
-import { ChatTranscript } from "./chunks";
+import { ChatTranscript, EMPTY } from "./chunks";
+import { FeedbackChoice, feedbackHtml, parseFeedbackMessage } from "./feedback";
 
 export class ChatView implements vscode.Disposable {
   readonly transcript = new ChatTranscript();
   private panel: vscode.WebviewPanel | undefined;
   private pending: NodeJS.Timeout | undefined;
   private readonly answerLinks: string[] = [];
+
+  /** ``onFeedback``: a thumb under an answer was clicked (the extension sends mira.feedback). */
+  constructor(private readonly onFeedback: (choice: FeedbackChoice) => void = () => undefined) {}
 
   /** Opens (or reveals) the panel beside the editor without taking focus. */
   show(): void {
@@ -33,6 +37,11 @@ export class ChatView implements vscode.Disposable {
     this.panel.webview.onDidReceiveMessage((msg: { open?: unknown }) => {
       if (typeof msg?.open === "string") {
         void openLink(msg.open);
+        return;
+      }
+      const choice = parseFeedbackMessage(msg);
+      if (choice && this.transcript.byOperation(choice.operation)) {
+        this.onFeedback(choice);
       }
     });
     this.panel.onDidDispose(() => {
@@ -64,13 +73,13 @@ export class ChatView implements vscode.Disposable {
     if (!panel) {
       return;
     }
-    const markdown = this.transcript.render();
-    let html: string;
-    try {
-      html = await vscode.commands.executeCommand<string>("markdown.api.render", markdown);
-    } catch {
-      html = `<pre>${escapeHtml(markdown)}</pre>`;
+    const blocks = this.transcript.blocks();
+    const parts: string[] = [];
+    for (const block of blocks) {
+      // Each answer rendered on its own, so its thumbs sit right under it.
+      parts.push((await renderMarkdown(block.markdown)) + feedbackHtml(block.operation, block.feedback));
     }
+    let html = blocks.length ? parts.join("<hr>") : await renderMarkdown(EMPTY);
     // Links to the answer files as HTML: markdown-it does not render file: links.
     html += answerLinksHtml(this.answerLinks);
     await panel.webview.postMessage({ html });
@@ -81,6 +90,14 @@ export class ChatView implements vscode.Disposable {
       clearTimeout(this.pending);
     }
     this.panel?.dispose();
+  }
+}
+
+async function renderMarkdown(markdown: string): Promise<string> {
+  try {
+    return await vscode.commands.executeCommand<string>("markdown.api.render", markdown);
+  } catch {
+    return `<pre>${escapeHtml(markdown)}</pre>`;
   }
 }
 
@@ -110,6 +127,9 @@ function shell(cspSource: string, nonce: string): string {
   pre, code { font-family: var(--vscode-editor-font-family); }
   pre { background: var(--vscode-textCodeBlock-background); padding: 8px; overflow-x: auto; white-space: pre-wrap; }
   blockquote { border-left: 3px solid var(--vscode-inputValidation-errorBorder); margin: 0; padding-left: 8px; }
+  .feedback-button { font: inherit; color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground); border: none; padding: 2px 8px; cursor: pointer; }
+  .feedback-button[aria-pressed="true"] { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
+  .feedback-status { opacity: 0.8; }
 </style>
 </head>
 <body>
@@ -121,6 +141,11 @@ function shell(cspSource: string, nonce: string): string {
   });
   const vscodeApi = acquireVsCodeApi();
   document.addEventListener("click", (event) => {
+    const thumb = event.target.closest ? event.target.closest("button[data-operation]") : null;
+    if (thumb) {
+      vscodeApi.postMessage({ feedback: { operation: thumb.getAttribute("data-operation"), helpful: thumb.getAttribute("data-helpful") === "true" } });
+      return;
+    }
     const link = event.target.closest ? event.target.closest("a[href]") : null;
     if (link) { event.preventDefault(); vscodeApi.postMessage({ open: link.getAttribute("href") }); }
   });

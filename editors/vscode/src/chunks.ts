@@ -6,6 +6,8 @@
  * place, so the text shown is right even if notifications arrive out of order or twice.
  */
 
+import type { FeedbackState } from "./feedback";
+
 export interface ChatChunk {
   id: string | number;
   seq: number;
@@ -111,6 +113,9 @@ export interface Exchange {
   /** The answer's cost line and notes, as the server reported them. */
   cost?: string;
   notes?: string[];
+  /** The server's operation id of the answer (what mira.feedback names). */
+  operation?: string;
+  feedback?: FeedbackState;
   finished: boolean;
 }
 
@@ -120,6 +125,14 @@ export interface Outcome {
   error?: string;
   cost?: string;
   notes?: string[];
+  operation?: string;
+}
+
+/** One exchange of the transcript as the chat view draws it: its markdown and thumbs. */
+export interface Block {
+  markdown: string;
+  operation?: string;
+  feedback: FeedbackState;
 }
 
 /**
@@ -159,6 +172,7 @@ export class ChatTranscript {
     ex.finished = true;
     ex.cost = outcome.cost;
     ex.notes = outcome.notes;
+    ex.operation = outcome.operation;
     if (outcome.error) {
       ex.error = outcome.error;
     } else if (outcome.text && !(ex.chunkId && this.chunks.text(ex.chunkId))) {
@@ -184,33 +198,62 @@ export class ChatTranscript {
     return !ex.finished;
   }
 
+  /** The exchange of an answer, by its operation id. */
+  byOperation(operation: string): Exchange | undefined {
+    return this.exchanges.find((e) => e.operation === operation);
+  }
+
+  /** Records where an answer's feedback stands; false when no answer has that id. */
+  setFeedback(operation: string, state: FeedbackState): boolean {
+    const ex = this.byOperation(operation);
+    if (!ex) {
+      return false;
+    }
+    ex.feedback = state;
+    return true;
+  }
+
   /** Markdown, newest exchange first so a new answer is visible without scrolling. */
   render(): string {
     if (this.exchanges.length === 0) {
-      return "_No questions yet. Run **Mira: Chat** or **Mira: Explain Symbol**._\n";
+      return EMPTY;
     }
-    const blocks = [...this.exchanges].reverse().map((ex) => {
-      const lines = [`### ${escapeHeading(ex.label)}`, ""];
-      const text = this.answerText(ex);
-      if (text) {
-        lines.push(text.trimEnd(), "");
-      }
-      if (ex.error) {
-        lines.push(`> **Error:** ${ex.error}`, "");
-      } else if (this.streaming(ex)) {
-        lines.push(text ? "_… still answering_" : "_Waiting for the answer…_", "");
-      }
-      for (const note of ex.notes ?? []) {
-        lines.push(`> ${note.replace(/\r?\n/g, " ")}`, "");
-      }
-      if (ex.cost) {
-        lines.push(`_${ex.cost}_`, "");
-      }
-      return lines.join("\n");
-    });
-    return blocks.join("\n---\n\n");
+    return this.blocks()
+      .map((b) => b.markdown)
+      .join("\n---\n\n");
+  }
+
+  /** Each exchange, newest first; an answer that finished with an operation id has thumbs. */
+  blocks(): Block[] {
+    return [...this.exchanges].reverse().map((ex) => ({
+      markdown: this.markdownOf(ex),
+      operation: ex.finished && !ex.error ? ex.operation : undefined,
+      feedback: ex.feedback ?? { kind: "none" },
+    }));
+  }
+
+  private markdownOf(ex: Exchange): string {
+    const lines = [`### ${escapeHeading(ex.label)}`, ""];
+    const text = this.answerText(ex);
+    if (text) {
+      lines.push(text.trimEnd(), "");
+    }
+    if (ex.error) {
+      lines.push(`> **Error:** ${ex.error}`, "");
+    } else if (this.streaming(ex)) {
+      lines.push(text ? "_… still answering_" : "_Waiting for the answer…_", "");
+    }
+    for (const note of ex.notes ?? []) {
+      lines.push(`> ${note.replace(/\r?\n/g, " ")}`, "");
+    }
+    if (ex.cost) {
+      lines.push(`_${ex.cost}_`, "");
+    }
+    return lines.join("\n");
   }
 }
+
+export const EMPTY = "_No questions yet. Run **Mira: Chat** or **Mira: Explain Symbol**._\n";
 
 function escapeHeading(label: string): string {
   return label.replace(/\r?\n/g, " ").replace(/^#+\s*/, "");

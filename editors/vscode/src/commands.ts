@@ -226,6 +226,7 @@ export function chatOutcome(result: unknown): Outcome {
       text: resultText(result) ?? describeResult(result),
       cost: typeof obj.cost === "string" && obj.cost ? obj.cost : undefined,
       notes: notes.length ? notes : undefined,
+      operation: typeof obj.id === "string" && obj.id ? obj.id : undefined,
     };
   }
   return { text: resultText(result) ?? describeResult(result) };

@@ -19,6 +19,7 @@ import {
 } from "vscode-languageclient/node";
 
 import { ChatView } from "./chatView";
+import type { FeedbackChoice } from "./feedback";
 import { type ChatChunk, isChatChunk } from "./chunks";
 import {
   CHAT_COMMANDS,
@@ -67,10 +68,13 @@ const LANGUAGES = [
   "cpp",
 ];
 
+/** Answer files the server writes under its state dir (mira-ls/answers/...). */
+const ANSWER_FILES = "**/mira-ls/**/answers/**/*.md";
+
 class Mira implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly output = vscode.window.createOutputChannel("Mira");
-  private readonly chat = new ChatView();
+  private readonly chat = new ChatView((choice) => void this.sendFeedback(choice));
   private readonly status = new BudgetStatus(() => this.execute("mira.budget", { quiet: true }, { quiet: true }));
   // Tasks belong to a workspace folder: without one there is nothing to ask (and the server
   // would warn on every poll).
@@ -137,7 +141,11 @@ class Mira implements vscode.Disposable {
       options: { env: serverEnv(apiKey, process.env), cwd: folder },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
+      documentSelector: [
+        ...LANGUAGES.map((language) => ({ scheme: "file", language })),
+        // answer files (outside the workspace): their code actions rate the answer
+        { scheme: "file", language: "markdown", pattern: ANSWER_FILES },
+      ],
       initializationOptions: () =>
         initializationOptions(
           this.properties,
@@ -276,6 +284,27 @@ class Mira implements vscode.Disposable {
   async onDidGrantWorkspaceTrust(): Promise<void> {
     this.output.appendLine("Workspace trusted: telling the server (git.trustRepositoryConfig = true).");
     await this.sendSettings();
+  }
+
+  /** A thumb under an answer in the chat view: `mira.feedback {operation, helpful}`. */
+  private async sendFeedback(choice: FeedbackChoice): Promise<void> {
+    const { operation, helpful } = choice;
+    this.chat.transcript.setFeedback(operation, { kind: "sending", helpful });
+    this.chat.refresh();
+    try {
+      const result = (await this.execute("mira.feedback", { operation, helpful }, { quiet: true })) as
+        | { error?: unknown }
+        | undefined;
+      const error = typeof result?.error === "string" ? result.error : undefined;
+      this.chat.transcript.setFeedback(
+        operation,
+        error ? { kind: "failed", helpful, error } : { kind: "sent", helpful },
+      );
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.chat.transcript.setFeedback(operation, { kind: "failed", helpful, error });
+    }
+    this.chat.refresh();
   }
 
   private onChunk(params: unknown): void {

@@ -210,13 +210,14 @@ describe("chat results", () => {
         notes: ["saved to /tmp/a.md", 3],
         uri: "file:///tmp/a.md",
       }),
-      { text: "Because x is None.", cost: "$0.0012, cached", notes: ["saved to /tmp/a.md"] },
+      { text: "Because x is None.", cost: "$0.0012, cached", notes: ["saved to /tmp/a.md"], operation: "a2" },
     );
     assert.deepEqual(chatOutcome("plain"), { text: "plain" });
     assert.deepEqual(chatOutcome({ uri: "file:///x.md" }), {
       text: "uri: file:///x.md",
       cost: undefined,
       notes: undefined,
+      operation: undefined,
     });
   });
 });
