@@ -160,6 +160,56 @@ def test_added_local_helper_takes_over_calls(tmp_path: Path) -> None:
     assert edge_map(store, pid)[("pkg.app.run", "helper")] == "pkg.app.helper"
 
 
+def test_an_added_function_leaves_the_edges_that_do_not_name_it(tmp_path: Path) -> None:
+    """Adding a definition re-places only the calls that name it (as the callee, in the
+    receiver or its type); every other edge of the file keeps its row, resolved as it was."""
+    root, store, pid = setup(tmp_path)
+
+    def edge_rows() -> dict[tuple[str, str], tuple[int, int | None]]:
+        return {
+            (r[0], r[1]): (r[2], r[3])
+            for r in store.conn().execute(
+                "SELECT e.qualified_name, g.callee_name, g.id, g.callee_id FROM call_graph g"
+                " JOIN code_elements e ON e.id = g.caller_id WHERE e.file_path = 'pkg/core.py'"
+            )
+        }
+
+    before = edge_rows()
+    added = "\n\nclass Suffixer:\n    def make(self):\n        return 1\n"
+    added += "\n\ndef use():\n    return Suffixer().make()\n"
+    (root / "pkg/core.py").write_text(CORE + added)
+    upd = indexer.update_file(store, pid, root, "pkg/core.py")
+    assert upd.added == 3 and upd.removed == 0
+    after = edge_rows()
+    assert {k: v for k, v in after.items() if k in before} == before  # same rows, same targets
+    edges = edge_map(store, pid)
+    assert edges[("pkg.core.use", "make")] == "pkg.core.Suffixer.make"
+
+
+def test_an_added_method_that_types_a_receiver_re_places_its_calls(tmp_path: Path) -> None:
+    """A new definition can give another call's receiver a type (``self.thing = Engine()``
+    in a new method): that call is placed again though it names nothing new, and the
+    edges are those of a full index of the same files."""
+    holder = (
+        "class Engine:\n    def start(self):\n        return 1\n\n\n"
+        "class Motor:\n    def start(self):\n        return 2\n\n\n"
+        "class Holder:\n    def go(self):\n        return self.thing.start()\n"
+    )
+    added = "\n    def setup(self):\n        self.thing = Engine()\n"
+    root = tmp_path / "ws"
+    write_files(root, {"pkg/__init__.py": "", "pkg/h.py": holder})
+    store = new_store(tmp_path)
+    pid = index(store, root).project_id
+    write_files(root, {"pkg/h.py": holder + added})
+    indexer.update_file(store, pid, root, "pkg/h.py")
+    incremental = edge_map(store, pid)
+    assert incremental[("pkg.h.Holder.go", "start")] == "pkg.h.Engine.start"
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    store2 = new_store(fresh)
+    assert edge_map(store2, index(store2, root).project_id) == incremental
+
+
 def test_file_delete_and_rename(tmp_path: Path) -> None:
     root, store, pid = setup(tmp_path)
     before = ids(store, pid)

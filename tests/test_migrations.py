@@ -85,6 +85,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "038_tool_approval.sql": set(),
     "039_learned_patterns.sql": set(),
     "040_semantic_graph.sql": set(),
+    "041_symbol_names_words.sql": {"symbol_names_log", "symbol_names_log_pruned"},
     "042_vector_index_state.sql": {"vector_index_state"},
     "044_pattern_signatures.sql": {"pattern_signatures"},
     "045_function_shape.sql": set(),

@@ -228,6 +228,32 @@ def test_waiting_writer_gets_database_locked_after_the_busy_timeout(tmp_db: Stor
         holder.close()
 
 
+def test_an_eager_writer_waits_for_the_lock_and_gives_up_after_the_timeout(
+    tmp_db: Store,
+) -> None:
+    """``write(eager=True)`` asks for the lock again every millisecond: it gets it once the
+    other writer commits, and says DatabaseLocked after the busy timeout, as write() does."""
+    holder = connect(tmp_db.path)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO users(username) VALUES ('holder')")
+    threading.Timer(0.1, lambda: holder.execute("COMMIT")).start()
+    with Store(tmp_db.path, busy_timeout_ms=5000) as store:
+        with store.write(eager=True) as c:
+            c.execute("INSERT INTO users(username) VALUES ('after')")
+        names = {r[0] for r in store.conn().execute("SELECT username FROM users")}
+        assert names == {"holder", "after"}
+        assert store.conn().execute("PRAGMA busy_timeout").fetchone() == (5000,)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with Store(tmp_db.path, busy_timeout_ms=200) as store:
+            with pytest.raises(DatabaseLocked), store.write(eager=True) as c:
+                c.execute("INSERT INTO users(username) VALUES ('never')")
+            assert store.conn().execute("PRAGMA busy_timeout").fetchone() == (200,)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 EXCLUSIVE_CHILD = """
 import sqlite3, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)

@@ -157,3 +157,38 @@ def test_a_renamed_row_moves_its_count(tmp_path: Path) -> None:
         assert cs.fill_symbol_words(c, pid) == 1
     assert _names(store)[(pid, "omega_call")][3:] == cs.name_words("omega_call")
     store.close()
+
+
+def test_the_names_a_search_keeps_in_memory_follow_every_change(tmp_path: Path) -> None:
+    """The search holds a project's names in memory between calls, kept up to date from the
+    log of migration 041: a name that comes, goes or is renamed shows at the next search,
+    also after the log rows it has not read were pruned."""
+    root = tmp_path / "ws"
+    write_files(root, {"a.py": A, "b.py": B})
+    store = new_store(tmp_path)
+    pid = index(store, root).project_id
+    conn = store.conn()
+
+    def found(q: str) -> list[str]:
+        got = [r.name for r in cs.search_symbols(conn, pid, q)]
+        assert got == [r.name for r in search_symbols_reference(conn, pid, q)], q
+        return got
+
+    assert found("gmon") == [] and found("btol") == ["beta_only"]
+    write_files(root, {"b.py": B.replace("beta_only", "gamma_only")})
+    indexer.update_file(store, pid, root, "b.py")
+    assert found("gmon") == ["gamma_only"] and found("btol") == []
+    with store.write() as c:  # a rename by the triggers alone
+        c.execute("UPDATE code_elements SET name = 'gamma_twin' WHERE name = 'getCallSites'")
+    assert found("gmtw") == ["gamma_twin"] and found("gmon") == ["gamma_only"]
+    indexer.remove_file(store, pid, "b.py")
+    assert found("gmon") == [] and found("gmtw") == []
+    write_files(root, {"c.py": "def delta_nine():\n    pass\n"})
+    indexer.update_file(store, pid, root, "c.py")
+    with store.write() as c:
+        cs.prune_symbol_names_log(c, pid, keep=0)
+    assert found("dtnn") == ["delta_nine"] and found("alon") == ["alpha_one", "alpha_one"]
+    write_files(root, {"d.py": "def epsilon_ten():\n    pass\n"})
+    index(store, root)  # a full index logs "read them all again", not each name
+    assert found("epsten") == ["epsilon_ten"] and found("dtnn") == ["delta_nine"]
+    store.close()

@@ -96,6 +96,9 @@ class Session:
     _extracts: _ExtractCache = field(default_factory=_ExtractCache)
     _digests: _DigestCache = field(default_factory=_DigestCache)
     notices: set[str] = field(default_factory=set)  # sentences already shown to the user
+    # (project id, stored path) -> (path, URI) of files answers name (workspace/symbol): the
+    # pathlib work per file cost more than the rest of building 200 answers
+    places: dict[tuple[int, str], tuple[Path, str]] = field(default_factory=dict)
 
     def add_root(self, root: Path) -> ProjectRoot:
         root = root.resolve()
@@ -115,6 +118,7 @@ class Session:
     def remove_root(self, root: Path) -> None:
         root = root.resolve()
         self.roots = [r for r in self.roots if r.root != root]
+        self.places.clear()
 
     def locate(self, path: Path) -> Located | None:
         """The innermost workspace root containing an absolute path."""

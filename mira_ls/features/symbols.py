@@ -92,15 +92,18 @@ def workspace_symbols(
         rows = [row for row in rows[:limit] if not (row.kind == "module" and query)]
     rows = rows[:limit]
     out: list[types.WorkspaceSymbol] = []
-    # Each file's path and URI once: pathlib per row cost more than reading the files.
-    places: dict[tuple[int, str], tuple[Path, str]] = {}
+    # Each file's path and URI once per session: pathlib per row cost more than reading
+    # the files.
+    places = session.places
     for row in rows:
         if (row.project_id, row.file_path) not in places:
+            if len(places) > 100_000:
+                places.clear()
             path = path_for(session, row)
             places[(row.project_id, row.file_path)] = (path, path.as_uri())
     # Which lines are not ASCII, for all the files in one query per project.
     by_project: dict[int, list[str]] = {}
-    for pid, file_path in places:
+    for pid, file_path in {(row.project_id, row.file_path) for row in rows}:
         by_project.setdefault(pid, []).append(file_path)
     for pid, paths in by_project.items():
         known = code_store.non_ascii_lines_many(conn, pid, paths)

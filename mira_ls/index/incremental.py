@@ -127,7 +127,7 @@ def update_file(
             with store.write() as c:
                 cs.touch_files(c, [(len(data), mtime, old.id)])
         return FileUpdate(rel, "unchanged")
-    with store.write() as c:
+    with store.write(eager=True) as c:  # the saved symbols: what the user looks for next
         old = cs.get_file(c, project_id, rel)
         ctx = WriteCtx(c, project_id, fresh=False, jedi=settings.jedi)
         upd = store_result(ctx, res, old)

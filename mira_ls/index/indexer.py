@@ -224,6 +224,7 @@ def index_workspace(
         pid = projects.get_or_create(c, root).id
         # names stored before migration 024 get their words for workspace/symbol's initials
         cs.fill_symbol_words(c, pid)
+        cs.prune_symbol_names_log(c, pid)  # what searches need of the names' log
     with locks.hold(
         store.path,
         f"index-{pid}",

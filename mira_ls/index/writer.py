@@ -8,6 +8,7 @@ transaction.
 from __future__ import annotations
 
 import pickle
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -131,7 +132,7 @@ class WriteCtx:
         conn = self.conn
         flagged: list[int] = []
         if self.sym_inserts:
-            cs.insert_symbols(conn, self.sym_inserts)
+            cs.insert_symbols(conn, self.sym_inserts, bulk=self.stage)
         if self.fts_inserts:
             search_store.insert_symbol_rows(conn, self.fts_inserts)
         if self.sym_updates:
@@ -222,6 +223,7 @@ def reconcile(
     rewrite: set[int] = set()
     text_new: list[tuple[int, int]] = []  # (index, symbol id) whose search row is written
     text_edited: list[tuple[int, int]] = []
+    new_idx: list[int] = []
     for i, s in enumerate(symbols):
         (kind, name, qn, ordinal, parent, sl, sc, el, ec, nl, nc, sig, doc, ch, sh, cx, nt, pc) = s
         parent_id = ids[parent] if parent is not None else None
@@ -236,6 +238,7 @@ def reconcile(
             text_new.append((i, sid))
             upd.added += 1
             rewrite.add(i)
+            new_idx.append(i)
             if not is_new and kind in TARGET_KINDS:
                 ctx.added_names.append(name)
             continue
@@ -273,10 +276,21 @@ def reconcile(
         ctx.sym_deletes.extend(r.id for r in removed)
         upd.changed_symbol_ids.extend(r.id for r in removed)
         upd.changed_content_hashes.extend(r.content_hash for r in removed)
-    if (upd.added and not is_new) or removed:
-        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may move
+    if removed:
+        rewrite = set(range(len(symbols)))  # local targets of unchanged symbols may go
     elif not is_new and rewrite:
+        if upd.added:
+            # A new definition can change what other calls of the file mean: every symbol
+            # whose calls differ from the stored ones (a receiver's type may now come from
+            # an assignment in the new code) and every symbol with a call naming a new
+            # definition (as the callee, in the receiver or its type: 'helper()',
+            # 'Helper().run()') has its calls placed again; the others keep their edges (a
+            # save that adds a function to a big module re-resolved every call in it).
+            rewrite = set(range(len(symbols)))
         _keep_same_calls(ctx, rewrite, ids, calls)
+        if upd.added:
+            added = {symbols[i][1] for i in new_idx}
+            rewrite |= {c[0] for c in calls if _names_any(c, added)}
     if not is_new:
         ctx.edge_delete_callers.extend(ids[i] for i in existing if i in rewrite)
         ctx.edge_shifts.extend((d, ids[i]) for i, d in shifts if i not in rewrite)
@@ -417,6 +431,17 @@ def _insert_new(
         ctx.pending_files.add(file_id)
     ctx.imports_new.extend((pid, file_id, *imp) for imp in imports)
     return FileUpdate(rel, "indexed", added=n, search_rewritten=n if search is not None else 0)
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names_any(call: tuple[Any, ...], names: set[str]) -> bool:
+    """Whether a call (caller, name, receiver, line, col, target, need, receiver type)
+    names one of these as its callee or in its receiver or the receiver's type."""
+    if call[1] in names:
+        return True
+    return any(text and not names.isdisjoint(_IDENT.findall(text)) for text in (call[2], call[7]))
 
 
 def _keep_same_calls(

@@ -85,6 +85,7 @@ class MiraServer(LanguageServer):
         self.shutdown_requested = False  # the exit code says whether shutdown came first
         self.init_options: dict[str, Any] = {}
         self._shown: dict[str, float] = {}
+        self._resolved_uris: dict[str, Path] = {}  # open documents' URIs -> resolved paths
         self._shown_lock = threading.Lock()
 
     # -- messages ---------------------------------------------------------------------
@@ -188,12 +189,19 @@ class MiraServer(LanguageServer):
             if by_path is None:  # once per request; stored paths are under resolved roots
                 by_path = {}
                 for uri, doc in list(self.workspace.text_documents.items()):
-                    p = uri_to_path(uri)
-                    if p is not None:
+                    p = self._resolved_uris.get(uri)
+                    if p is None:  # resolved once per URI: a dozen per request cost 1 ms
+                        p = uri_to_path(uri)
+                        if p is None:
+                            continue
                         try:
-                            by_path[p.resolve()] = doc.source
+                            p = p.resolve()
                         except OSError:
-                            by_path[p] = doc.source
+                            pass
+                        if len(self._resolved_uris) > 10_000:
+                            self._resolved_uris.clear()
+                        self._resolved_uris[uri] = p
+                    by_path[p] = doc.source
             return by_path.get(path)
 
         return Lines(self.encoding, buffer_text, self.session.stored_non_ascii)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -318,9 +320,11 @@ SYMBOL_WRITE_COLS = (
 )
 
 
-def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]], *, bulk: bool = False) -> None:
     """Rows are (id, *SYMBOL_WRITE_COLS); ids come from next_symbol_id(). Their names are
-    counted into symbol_names here (deletes and renames count out by triggers)."""
+    counted into symbol_names here (deletes and renames count out by triggers) and logged
+    for the searches that hold names in memory (migration 041): each name, or with ``bulk``
+    (a full index) one row per project saying to read them all again."""
     conn.executemany(
         f"INSERT INTO code_elements(id, {SYMBOL_WRITE_COLS}) VALUES "
         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -339,6 +343,14 @@ def insert_symbols(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         " initials = coalesce(initials, excluded.initials),"
         " words = coalesce(words, excluded.words)",
         [(pid, name, n, *name_words(name)) for (pid, name), n in added.items()],
+    )
+    if bulk:
+        log: list[tuple[int, str]] = [(pid, "") for pid in {pid for pid, _ in added}]
+    else:
+        log = list(added)
+    conn.executemany(
+        "INSERT INTO symbol_names_log(project_id, name, added) VALUES (?, ?, ?)",
+        [(pid, name, 2 if bulk else 1) for pid, name in log],
     )
 
 
@@ -978,6 +990,18 @@ def _initials_hits(ql: str, proj: str) -> tuple[str, list[Any]]:
                 start = i
         pieces.append(ql[start:])
         glob = "".join(chr(_MARK + i) + p + "*" for i, p in enumerate(pieces))
+        if len(pieces[0]) > len(pieces):
+            # word 0 begins with the first piece: the words start with it after word 0's
+            # marker, a range of the words index (migration 041), narrower than the
+            # initials' range when the first piece is longer than the initials ('tear' +
+            # 'd': not every name of initials 'td...', among them every test_ name)
+            first = chr(_MARK) + pieces[0]
+            parts.append(
+                f"SELECT project_id, name FROM symbol_names WHERE {proj}words >= ?"
+                " AND words < ? AND words GLOB ?"
+            )
+            args += [first, first[:-1] + chr(ord(first[-1]) + 1), glob]
+            continue
         # the initials start with the pieces' first letters: a range of that index (+words:
         # not the GLOB's own prefix range, which SQLite would otherwise derive and prefer)
         ini = "".join(p[0] for p in pieces)
@@ -997,10 +1021,12 @@ def search_symbols(
     substring > fuzzy subsequence; ties: shorter name first, then the name, then the id;
     modules are never answers. A query with a dot matches qualified names ('core.Command').
 
-    One statement over symbol_names (the distinct names, their lower case and words kept
-    ready): SQLite ranks every name that holds the query as a subsequence and keeps the
-    best ``limit``; the initials come from one indexed probe per split of the query; the
-    symbols of those names come back in rank order. Python only builds the statement."""
+    Over symbol_names (the distinct names, their lower case and words kept ready): the
+    initials come from one indexed probe per split of the query. An ASCII query in one
+    project is ranked over the names held in memory (``_ranked_in_memory``, kept up to date
+    from the log of migration 041); otherwise one statement ranks every name that holds the
+    query as a subsequence and keeps the best ``limit``. The symbols of those names come
+    back in rank order."""
     q = query.strip()
     if not q:
         return []
@@ -1057,6 +1083,10 @@ def search_symbols(
             " FROM json_each(?)"
         )
         args.append(json.dumps(found))
+    if ql.isascii() and project_id is not None:
+        in_memory = _ranked_in_memory(conn, project_id, q, hits_sql, args, limit)
+        if in_memory is not None:
+            return in_memory
     camel = q[:1].upper() + q[1:]
     # Exact, prefix and word-boundary matches all hold ql as a substring of lower (camel too
     # when its lower case is ql), so a name without it is an initials match or fuzzy: most
@@ -1086,6 +1116,218 @@ def search_symbols(
     args += [ql, ql, ql, upper, ql, ql, ql, ql, camel, ql, len(ql) > 1]
     args += [ql[0], ql[0] + chr(0x10FFFF), ql, *pp, seq, limit, limit]
     return [symbol_from_row(r) for r in conn.execute(sql, args)]
+
+
+class _NameList:
+    """A project's symbol_names in (length, name) order, as one string of their lower cases
+    (each after a newline) that ``str.find`` and a compiled pattern scan at C speed, and
+    what changed since it was read (``extra``: names come since, ``gone``: positions of
+    names gone since), brought up to date from symbol_names_log (migration 041)."""
+
+    def __init__(self, seq: int | None, names: list[str], lows: list[str]) -> None:
+        self.seq = seq  # the last row of the log applied
+        self.names = names
+        self.lows = lows
+        self.text = "\n" + "\n".join(lows) + "\n"
+        self.starts: list[int] = []  # where each lower case begins in text
+        at = 1
+        for lo in lows:
+            self.starts.append(at)
+            at += len(lo) + 1
+        self.index = {n: i for i, n in enumerate(names)}
+        self.extra: dict[str, str] = {}  # name -> its lower case, as SQLite's lower()
+        self.gone: set[int] = set()
+
+    def apply(self, changes: list[tuple[int, str, int]]) -> None:
+        """Copies, then swapped in: a search in another thread keeps iterating its own."""
+        extra, gone, last = dict(self.extra), set(self.gone), self.seq
+        for seq, name, added in changes:
+            i = self.index.get(name)
+            if added:
+                if i is None:
+                    extra[name] = name.translate(_ASCII_LOWER)
+                else:
+                    gone.discard(i)
+            elif i is None:
+                extra.pop(name, None)
+            else:
+                gone.add(i)
+            last = seq
+        self.extra, self.gone, self.seq = extra, gone, last
+
+
+# (database file, project) -> its names; a few databases per process at most (tests open
+# many: the oldest are dropped)
+_name_lists: OrderedDict[tuple[str | int, int], _NameList] = OrderedDict()
+_NAME_LISTS_KEPT = 8
+_CHANGES_APPLIED = 2000  # more changes since the names were read: read them again
+
+
+def _name_list(conn: Connection, project_id: int) -> _NameList | None:
+    """The project's names, brought up to date by the log rows since they were read (one
+    indexed probe when nothing changed), or read again after many changes; None when a name
+    holds a newline (the string could not tell names apart)."""
+    (last,) = conn.execute(
+        "SELECT max(seq) FROM symbol_names_log WHERE project_id = ?", (project_id,)
+    ).fetchone()
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    key = (path or id(conn), project_id)  # an in-memory database has no file name
+    nl = _name_lists.get(key)
+    if nl is not None and (nl.seq == last or last is None):
+        return nl
+    if nl is not None and nl.seq is not None and last > nl.seq:
+        pruned = conn.execute(
+            "SELECT below FROM symbol_names_log_pruned WHERE project_id = ?", (project_id,)
+        ).fetchone()
+        if pruned is None or nl.seq + 1 >= pruned[0]:
+            changes = conn.execute(
+                "SELECT seq, name, added FROM symbol_names_log WHERE project_id = ?"
+                " AND seq > ? ORDER BY seq LIMIT ?",
+                (project_id, nl.seq, _CHANGES_APPLIED + 1),
+            ).fetchall()
+            if len(changes) <= _CHANGES_APPLIED and all(a != 2 for _, _, a in changes):
+                nl.apply(changes)
+                return nl
+    if last is None:  # no change logged for the project yet: what comes next follows this
+        (last,) = conn.execute("SELECT max(seq) FROM symbol_names_log").fetchone()
+    # the names, then the log rows after ``last`` at the next search: a change between the
+    # two reads is applied again, which changes nothing
+    rows = conn.execute(
+        "SELECT name, lower FROM symbol_names WHERE project_id = ? ORDER BY len, name",
+        (project_id,),
+    ).fetchall()
+    lows = [lo for _, lo in rows]
+    if any("\n" in lo for lo in lows):
+        return None
+    nl = _name_lists[key] = _NameList(last, [n for n, _ in rows], lows)
+    while len(_name_lists) > _NAME_LISTS_KEPT:
+        _name_lists.popitem(last=False)
+    return nl
+
+
+def hold_symbol_names(conn: Connection, project_id: int) -> None:
+    """Read a project's names into memory for the searches to come (any thread: they are
+    held per database file)."""
+    _name_list(conn, project_id)
+
+
+def prune_symbol_names_log(conn: Connection, project_id: int, keep: int = 10000) -> None:
+    """Drop a project's log rows but the last ``keep`` (at least one: a project whose log
+    is empty has had no change since the names were read), and record below what seq they
+    are gone (a process behind that reads the names again). In the caller's write
+    transaction."""
+    keep = max(keep, 1)
+    r = conn.execute(
+        "SELECT seq FROM symbol_names_log WHERE project_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        (project_id, keep),
+    ).fetchone()
+    if r is None:
+        return
+    below = int(r[0]) + 1
+    conn.execute(
+        "DELETE FROM symbol_names_log WHERE project_id = ? AND seq < ?", (project_id, below)
+    )
+    conn.execute(
+        "INSERT INTO symbol_names_log_pruned(project_id, below) VALUES (?, ?)"
+        " ON CONFLICT (project_id) DO UPDATE SET below = excluded.below",
+        (project_id, below),
+    )
+
+
+def _ranked_in_memory(
+    conn: Connection,
+    project_id: int,
+    q: str,
+    hits_sql: str,
+    hits_args: list[Any],
+    limit: int,
+) -> list[SymbolRow] | None:
+    """The ranking of ``search_symbols`` for an ASCII query, over the names held in memory
+    (``_name_list``) instead of a scan that ranks every name holding the query as a
+    subsequence: a name that holds neither the query (every exact, prefix, word-boundary
+    and substring match does) nor its initials is a fuzzy match, rank 4, the last. So the
+    names holding it (``str.find``) and the initials matches (the same indexed probes) are
+    ranked, and only when they do not fill the answer are fuzzy matches looked for, in
+    (length, name) order, stopping as soon as the answer is full. The same answers as the
+    statement (tests/test_symbol_search_equivalence.py). None: no name list."""
+    nl = _name_list(conn, project_id)
+    if nl is None:
+        return None
+    ql = q.lower()
+    camel = q[:1].upper() + q[1:]
+    text, starts, lows, names, gone, extra = (
+        nl.text,
+        nl.starts,
+        nl.lows,
+        nl.names,
+        nl.gone,
+        nl.extra,
+    )
+    hit_names = {name for pid, name in conn.execute(hits_sql, hits_args) if pid == project_id}
+    held: list[tuple[str, str]] = []  # (name, lower)
+    at = text.find(ql, 1)
+    while at >= 0:
+        i = bisect.bisect_right(starts, at) - 1
+        if i not in gone:
+            held.append((names[i], lows[i]))
+        at = text.find(ql, starts[i] + len(lows[i]) + 1)
+    held += [(name, lo) for name, lo in extra.items() if ql in lo]
+    boundary = ("_" + ql, "." + ql, "-" + ql, "$" + ql)
+    first, first_end = ql[0], ql[0] + chr(0x10FFFF)
+    ranked: list[tuple[int, int, str]] = []
+    for name, lo in held:
+        if lo == ql:
+            r = 0
+        elif lo.startswith(ql):
+            r = 1
+        elif (
+            any(b in lo for b in boundary)
+            or camel in name[1:]
+            or (name in hit_names and len(ql) > 1 and first <= lo < first_end)
+        ):
+            r = 2
+        else:
+            r = 3
+        ranked.append((r, len(name), name))
+    taken = {name for name, _ in held}
+    ranked += [(2, len(name), name) for name in hit_names if name not in taken]
+    taken |= hit_names
+    ranked.sort()
+    order = [name for _, _, name in ranked[:limit]]
+    need = limit - len(order)
+    if need > 0:
+        # the first letter, then each next one at its first occurrence (no backtracking:
+        # the earliest occurrences are the best), then the rest of the line: each matching
+        # name is one match
+        pattern = re.compile(
+            re.escape(ql[0])
+            + "".join(f"[^\n{re.escape(c)}]*{re.escape(c)}" for c in ql[1:])
+            + "[^\n]*"
+        )
+        fuzzy: list[str] = []
+        for m in pattern.finditer(text):
+            i = bisect.bisect_right(starts, m.start()) - 1
+            if i not in gone and names[i] not in taken:
+                fuzzy.append(names[i])
+                if len(fuzzy) == need:
+                    break
+        more = [n for n, lo in extra.items() if n not in taken and pattern.search(lo)]
+        if more:
+            fuzzy = sorted(fuzzy + more, key=lambda n: (len(n), n))[:need]
+        order += fuzzy
+    if not order:
+        return []
+    cols = ", ".join("e." + c.strip() for c in SYMBOL_COLS.split(","))
+    return [
+        symbol_from_row(r)
+        for r in conn.execute(
+            f"WITH ranked(k, name) AS (SELECT key, value FROM json_each(?)) SELECT {cols}"
+            " FROM ranked JOIN code_elements e ON e.project_id = ?"
+            " AND e.name = ranked.name COLLATE NOCASE AND e.name = ranked.name"
+            " WHERE e.kind <> 'module' ORDER BY ranked.k, e.id LIMIT ?",
+            (json.dumps(order), project_id, limit),
+        )
+    ]
 
 
 def _prefix_answer(
