@@ -451,7 +451,8 @@ def test_a_fixture_file_changed_since_it_was_indexed_is_not_read(tmp_path: Path)
     (ref,) = [r for r in cs.refs_by_name(store.conn(), stats.project_id, "plain_client")]
     assert "return Client(None)" in (resolver.stored_source(ref) or "")
     (root / "tests/conftest.py").write_text(FIXTURES.replace("Client(None)", "App()"))
-    assert resolver.stored_source(ref) is None
+    # a pass reads a file once; the next pass sees the edit
+    assert Resolver(store.conn(), stats.project_id).stored_source(ref) is None
 
 
 def test_returned_expression_rules() -> None:

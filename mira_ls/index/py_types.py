@@ -23,20 +23,8 @@ import re
 
 from tree_sitter import Node, Query, QueryCursor
 
-from mira_ls.index.languages import get_language
+from mira_ls.index.languages import get_language, pattern_roles, query_source
 from mira_ls.index.symbols import CLASS_KINDS, FileExtract, _innermost
-
-_QUERY = """
-(assignment left: (identifier) @var) @assign
-(assignment left: (attribute object: (identifier) @obj attribute: (identifier) @var)) @attr
-(typed_parameter (identifier) @var type: (type) @ann) @param
-(typed_default_parameter name: (identifier) @var type: (type) @ann) @param
-(for_statement left: (identifier) @var) @rebind
-(as_pattern_target (identifier) @var) @rebind
-(named_expression name: (identifier) @var) @rebind
-(decorated_definition . (decorator) @dec definition: (function_definition name: (identifier) @var))
-  @decorated
-"""
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _HEAD = re.compile(r"[A-Za-z_]\w*")
@@ -52,16 +40,15 @@ _KINDS = ("assign", "attr", "param", "bare", "rebind", "decorated")
 _UNKNOWN = object()  # assigned two different things
 
 
-_FIXTURE_PARAMS = """
-(parameters (identifier) @var) @bare
-(parameters (default_parameter name: (identifier) @var)) @bare
-"""
-
-
 @functools.cache
-def _query(tests: bool) -> Query:
-    """Test files also need their untyped parameters (fixtures by name)."""
-    return Query(get_language("python"), _QUERY + (_FIXTURE_PARAMS if tests else ""))
+def _query() -> Query:
+    """The index's query with only the patterns of what names hold (role "type"): for an
+    extract that did not keep them."""
+    q = Query(get_language("python"), query_source("python"))
+    for i, role in enumerate(pattern_roles("python")):
+        if role != "type":
+            q.disable_pattern(i)
+    return q
 
 
 def _split_top(text: str, sep: str) -> list[str]:
@@ -188,30 +175,31 @@ class _Types:
         """Record what the file says about ``names`` (and ``self.<attrs>``), then about
         the names those are made from, and so on: the rest of the file is not looked at
         (most assignments never reach a call's receiver)."""
-        caps_list = [caps for _, caps in QueryCursor(_query(self.tests)).matches(root)]
-        todo = list(range(len(caps_list)))
+        found = self.fx.type_matches
+        if found is None:
+            found = [caps for _, caps in QueryCursor(_query()).matches(root)]
+        tests = self.tests
+        todo = [
+            ((caps["var"][0].text or b"").decode("utf-8", "replace"), "attr" in caps, caps)
+            for caps in found
+            if tests or "bare" not in caps  # untyped parameters: fixtures in test files only
+        ]
         want, want_attrs = set(names), set(attrs)
         for _ in range(4):
-            take: list[int] = []
-            rest: list[int] = []
-            for i in todo:
-                caps = caps_list[i]
-                var = caps["var"][0].text or b""
-                name = var.decode("utf-8", "replace")
-                (take if (name in want_attrs if "attr" in caps else name in want) else rest).append(
-                    i
-                )
+            take: list[tuple[int, dict[str, list[Node]]]] = []
+            rest: list[tuple[str, bool, dict[str, list[Node]]]] = []
+            for item in todo:
+                if item[0] in want_attrs if item[1] else item[0] in want:
+                    caps = item[2]
+                    take.append((next(caps[k][0].start_byte for k in _KINDS if k in caps), caps))
+                else:
+                    rest.append(item)
             if not take:
                 break
-            starts = sorted(
-                (caps_list[i][k][0].start_byte, i)
-                for i in take
-                for k in _KINDS
-                if k in caps_list[i]
-            )
-            owners = _innermost([st for st, _ in starts], self.fx.spans)
-            for (_, i), owner in zip(starts, owners, strict=True):
-                self._one(caps_list[i], owner)
+            take.sort(key=lambda t: t[0])
+            owners = _innermost([t[0] for t in take], self.fx.spans)
+            for (_, caps), owner in zip(take, owners, strict=True):
+                self._one(caps, owner)
             todo = rest
             want, want_attrs = self._heads(), set()
             for env in self.attrs.values():

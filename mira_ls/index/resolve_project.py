@@ -27,7 +27,7 @@ from mira_ls.index.resolve_scope import (
     enclosing_class,
     family,
     local_target,
-    scope_from_refs,
+    scope_from_rows,
 )
 from mira_ls.index.resolve_types import TypeEval
 from mira_ls.index.symbols import CLASS_KINDS, SPECS, module_name
@@ -69,8 +69,8 @@ class _FileCtx:
     def scope(self) -> Scope:
         """The file's stored symbols, loaded on first need (most calls never need them)."""
         if self._scope is None:
-            refs = cs.refs_in_file(self.conn, self.file_id)
-            self._scope = scope_from_refs(refs, self.language, self.path)
+            rows = cs.scope_rows(self.conn, self.file_id)
+            self._scope = scope_from_rows(rows, self.language, self.path)
         return self._scope
 
 
@@ -101,6 +101,7 @@ class Resolver:
         self._packages: dict[str, bool] = {}
         self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
         self._ctx_memo: dict[int, _FileCtx] = {}
+        self._lines_memo: dict[int, list[str] | None] = {}
         self.types = TypeEval(self)
         self.members = MemberEval(self)
 
@@ -130,20 +131,33 @@ class Resolver:
 
     def stored_source(self, fn: cs.SymbolRef) -> str | None:
         """A definition's text read from its file, only while the file is what the index
-        stored (same SHA-256); never through a link out of the project."""
+        stored (same SHA-256); never through a link out of the project. A file is read
+        once per pass (a conftest.py holds many fixtures)."""
         sym = cs.get_symbol(self.conn, fn.id)
-        project = projects.by_id(self.conn, self.project_id)
-        if sym is None or project is None:
+        if sym is None:
             return None
-        stored = cs.get_file(self.conn, self.project_id, fn.file_path)
-        try:
-            data = resolve_inside(Path(project.root_path), fn.file_path).read_bytes()
-        except (OSError, OutsideWorkspace):
+        lines = self._stored_lines(fn.file_id, fn.file_path)
+        if lines is None:
             return None
-        if stored is None or hashlib.sha256(data).hexdigest() != stored.content_hash:
-            return None
-        lines = data.decode("utf-8", "replace").splitlines()
         return "\n".join(lines[sym.start_line - 1 : sym.end_line])
+
+    def _stored_lines(self, file_id: int, path: str) -> list[str] | None:
+        if file_id in self._lines_memo:
+            return self._lines_memo[file_id]
+        lines: list[str] | None = None
+        project = projects.by_id(self.conn, self.project_id)
+        stored = cs.get_file(self.conn, self.project_id, path)
+        if project is not None and stored is not None:
+            try:
+                data = resolve_inside(Path(project.root_path), path).read_bytes()
+            except (OSError, OutsideWorkspace):
+                data = None
+            if data is not None and hashlib.sha256(data).hexdigest() == stored.content_hash:
+                lines = data.decode("utf-8", "replace").splitlines()
+        if len(self._lines_memo) > 200:
+            self._lines_memo.clear()
+        self._lines_memo[file_id] = lines
+        return lines
 
     # file context
     def file_ctx(self, file_id: int, path: str, language: str) -> _FileCtx:

@@ -56,6 +56,9 @@ class TypeEval:
         self._returns: dict[int, Ty | None] = {}
         self._mro: dict[int, tuple[list[int], str | None]] = {}
         self._member: dict[tuple[int, str, int], int | str | None] = {}
+        self._fixtures: dict[str, dict[str, cs.SymbolRef]] = {}
+        self._values: dict[int, Ty | None] = {}
+        self._targets: dict[tuple[int, int, str, str], int | str | None] = {}
 
     # --- the two questions the resolver asks ------------------------------------------------
 
@@ -104,10 +107,40 @@ class TypeEval:
     # --- evaluation -------------------------------------------------------------------------
 
     def _target(self, ctx: _FileCtx, caller: int, name: str, expr: str) -> int | str | None:
-        """The method ``name`` on what ``expr`` denotes: its id, an external module, None."""
+        """The method ``name`` on what ``expr`` denotes: its id, an external module, None.
+        Memoized: per file when what ``expr`` starts with means the same to every caller
+        there (a fixture, an import, a module-level name: ``runner.invoke`` in 300 tests is
+        one evaluation), else per caller (the resolver asks again for an external one)."""
         scope = ctx.scope
         if caller not in scope.kind:
             return None
+        key = self._target_key(ctx, caller, name, expr)
+        if key in self._targets:
+            return self._targets[key]
+        hit = self._target_uncached(ctx, caller, name, expr)
+        if len(self._targets) > 200_000:
+            self._targets.clear()
+        self._targets[key] = hit
+        return hit
+
+    def _target_key(
+        self, ctx: _FileCtx, caller: int, name: str, expr: str
+    ) -> tuple[int, int, str, str]:
+        head = expr.split(".", 1)[0]
+        if not head.startswith("fixture:"):
+            m = _PART.match(head)
+            if m is None or m.group(1) in ("self", "cls", "super"):
+                return (ctx.file_id, caller, name, expr)
+            scope = ctx.scope  # a name the file defines may be the caller's nested one
+            head = m.group(1)
+            if head in scope.by_name and local_target(scope, caller, head, None) is not None:
+                return (ctx.file_id, caller, name, expr)
+        return (ctx.file_id, 0, name, expr)
+
+    def _target_uncached(
+        self, ctx: _FileCtx, caller: int, name: str, expr: str
+    ) -> int | str | None:
+        scope = ctx.scope
         if expr in ("self", "cls", "super()"):
             cls = enclosing_class(scope, caller)
             if cls is None:
@@ -254,28 +287,47 @@ class TypeEval:
         places = [ctx.path] + [
             "/".join([*dirs[:i], "conftest.py"]) for i in range(len(dirs), -1, -1)
         ]
-        cands = [r for r in self.r.by_name(name) if r.kind in ("function", "method")]
+        defined = self._fixtures_named(name)
         for place in places:
-            for r in cands:
+            r = defined.get(place)
+            if r is not None:
+                return self.returns(r) or self._returned_value(r)
+        return None
+
+    def _fixtures_named(self, name: str) -> dict[str, cs.SymbolRef]:
+        """The decorated module-level functions named ``name``, by file (the first one of
+        a file, as the file's order gives them)."""
+        hit = self._fixtures.get(name)
+        if hit is None:
+            hit = {}
+            for r in self.r.by_name(name):
                 if (
-                    r.file_path == place
+                    r.kind in ("function", "method")
                     and r.parent_kind == "module"
+                    and r.file_path not in hit
                     and cs.is_decorated(self.r.conn, r.id)
                 ):
-                    return self.returns(r) or self._returned_value(r)
-        return None
+                    hit[r.file_path] = r
+            self._fixtures[name] = hit
+        return hit
 
     def _returned_value(self, fn: cs.SymbolRef) -> Ty | None:
         """An unannotated fixture's value: the one call its returns (or yields) give, read
         from the file as stored (a file changed since it was indexed is not read)."""
+        if fn.id in self._values:
+            hit = self._values[fn.id]
+            return None if hit is _GUARD else hit
+        self._values[fn.id] = _GUARD
         from mira_ls.index.py_returns import returned_expression
 
         source = self.r.stored_source(fn)
         expr = returned_expression(source) if source is not None else None
-        if expr is None:
-            return None
-        fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
-        return self.evaluate(fctx, fn.id, expr)
+        res = None
+        if expr is not None:
+            fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
+            res = self.evaluate(fctx, fn.id, expr)
+        self._values[fn.id] = res
+        return res
 
     # --- classes ----------------------------------------------------------------------------
 

@@ -580,6 +580,16 @@ def members_named(conn: Connection, class_id: int, name: str) -> list[SymbolRef]
     return [SymbolRef(*r) for r in rows]
 
 
+def scope_rows(conn: Connection, file_id: int) -> list[tuple[int, str, str, str, int | None]]:
+    """A file's symbols as (id, kind, name, qualified_name, parent_id), by id: what a
+    resolution scope needs (no join for the parent's kind and name)."""
+    return conn.execute(
+        "SELECT id, kind, name, qualified_name, parent_id FROM code_elements"
+        " WHERE file_id = ? ORDER BY id",
+        (file_id,),
+    ).fetchall()
+
+
 def refs_in_file(conn: Connection, file_id: int) -> list[SymbolRef]:
     rows = conn.execute(f"{_REF_SELECT} WHERE c.file_id = ?", (file_id,)).fetchall()
     return [SymbolRef(*r) for r in rows]
