@@ -179,15 +179,17 @@ class _Types:
         if found is None:
             found = [caps for _, caps in QueryCursor(_query()).matches(root)]
         tests = self.tests
+        # names compared as the source's bytes: most captures never reach a receiver
         todo = [
-            ((caps["var"][0].text or b"").decode("utf-8", "replace"), "attr" in caps, caps)
+            (caps["var"][0].text, "attr" in caps, caps)
             for caps in found
             if tests or "bare" not in caps  # untyped parameters: fixtures in test files only
         ]
-        want, want_attrs = set(names), set(attrs)
+        want = {n.encode("utf-8") for n in names}
+        want_attrs = {n.encode("utf-8") for n in attrs}
         for _ in range(4):
             take: list[tuple[int, dict[str, list[Node]]]] = []
-            rest: list[tuple[str, bool, dict[str, list[Node]]]] = []
+            rest: list[tuple[bytes | None, bool, dict[str, list[Node]]]] = []
             for item in todo:
                 if item[0] in want_attrs if item[1] else item[0] in want:
                     caps = item[2]
@@ -201,12 +203,13 @@ class _Types:
             for (_, caps), owner in zip(take, owners, strict=True):
                 self._one(caps, owner)
             todo = rest
-            want, want_attrs = self._heads(), set()
+            want, want_attrs = {n.encode("utf-8") for n in self._heads()}, set()
             for env in self.attrs.values():
                 for v in env.values():
                     held = v[1] if isinstance(v, tuple) else v
                     if isinstance(held, str) and held.startswith("self."):
-                        want_attrs.add(held[5:].split(".", 1)[0].split("(", 1)[0])
+                        attr = held[5:].split(".", 1)[0].split("(", 1)[0]
+                        want_attrs.add(attr.encode("utf-8"))
 
     def _heads(self) -> set[str]:
         """The leading names of every recorded expression."""
