@@ -725,6 +725,7 @@ class CallSite:
     resolved_by: str | None
     external: str | None = None  # callees(): the module an unresolved call goes into
     language: str = ""  # callees(): the caller's language
+    receiver_type: str | None = None  # callers(): what the parser said the receiver holds
 
 
 _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
@@ -732,8 +733,8 @@ _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
 
 def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
     rows = conn.execute(
-        f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by"
-        " FROM call_graph g JOIN code_elements s ON s.id = g.caller_id"
+        f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by,"
+        " g.receiver_type FROM call_graph g JOIN code_elements s ON s.id = g.caller_id"
         " WHERE g.callee_id = ? ORDER BY s.file_path, g.line, g.col",
         (symbol_id,),
     ).fetchall()
@@ -741,7 +742,12 @@ def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
     out = []
     for r in rows:
         s = symbol_from_row(r[:n])
-        out.append(CallSite(s, r[n], r[n + 1], s.file_path, r[n + 2], r[n + 3], r[n + 4]))
+        out.append(
+            CallSite(
+                s, r[n], r[n + 1], s.file_path, r[n + 2], r[n + 3], r[n + 4],
+                receiver_type=r[n + 5],
+            )
+        )  # fmt: skip
     return out
 
 

@@ -151,3 +151,56 @@ async def test_a_new_files_method_takes_the_calls_that_name_it(
     caller = CALLER.splitlines()
     # the typed receiver's call; not the unknown one's
     assert lines is not None and [caller[n - 1].strip() for n in lines] == ["return e.shine()"]
+
+
+SHAPES = """\
+class Base:
+    def setup(self):
+        return 1
+
+    def run(self):
+        return self.setup()
+
+
+class App(Base):
+    def setup(self):
+        return super().setup()
+
+
+class Sibling(Base):
+    def go(self):
+        return self.setup()
+
+
+def direct():
+    return App().setup()
+"""
+
+
+async def test_incoming_calls_of_an_override_include_those_through_its_base(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    repo = Repo(tmp_path / "ws")
+    repo.commit("initial", {"pkg/__init__.py": "", "pkg/shapes.py": SHAPES})
+    client = await start_server(repo.root, init_options={"mira": {"index": {"jedi": False}}})
+    await wait_for_progress_end(client, "indexing")
+    uri = (repo.root / "pkg/shapes.py").as_uri()
+    items = await client.text_document_prepare_call_hierarchy_async(
+        types.CallHierarchyPrepareParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=pos_of(SHAPES, "def setup(self):\n        return super", 4),
+        )
+    )
+    assert items and items[0].detail == "pkg.shapes.App.setup"
+    incoming = await client.call_hierarchy_incoming_calls_async(
+        types.CallHierarchyIncomingCallsParams(item=items[0])
+    )
+    got = {
+        (c.from_.detail, SHAPES.splitlines()[r.start.line].strip())
+        for c in incoming
+        for r in c.from_ranges
+    }
+    assert got == {
+        ("pkg.shapes.direct", "return App().setup()"),
+        ("pkg.shapes.Base.run (through pkg.shapes.Base.setup)", "return self.setup()"),
+    }
