@@ -179,30 +179,25 @@ class _Types:
         if found is None:
             found = [caps for _, caps in QueryCursor(_query()).matches(root)]
         tests = self.tests
-        # names compared as the source's bytes: most captures never reach a receiver
-        todo = [
-            (caps["var"][0].text, "attr" in caps, caps)
-            for caps in found
-            if tests or "bare" not in caps  # untyped parameters: fixtures in test files only
-        ]
+        # the captures by (variable name as the source's bytes, self.<attr>): a round
+        # looks up the names it wants; most captures never reach a receiver
+        by_var: dict[tuple[bytes | None, bool], list[dict[str, list[Node]]]] = {}
+        for caps in found:
+            if tests or "bare" not in caps:  # untyped parameters: fixtures in test files only
+                by_var.setdefault((caps["var"][0].text, "attr" in caps), []).append(caps)
         want = {n.encode("utf-8") for n in names}
         want_attrs = {n.encode("utf-8") for n in attrs}
         for _ in range(4):
             take: list[tuple[int, dict[str, list[Node]]]] = []
-            rest: list[tuple[bytes | None, bool, dict[str, list[Node]]]] = []
-            for item in todo:
-                if item[0] in want_attrs if item[1] else item[0] in want:
-                    caps = item[2]
+            for key in [(n, False) for n in want] + [(a, True) for a in want_attrs]:
+                for caps in by_var.pop(key, ()):
                     take.append((next(caps[k][0].start_byte for k in _KINDS if k in caps), caps))
-                else:
-                    rest.append(item)
             if not take:
                 break
             take.sort(key=lambda t: t[0])
             owners = _innermost([t[0] for t in take], self.fx.spans)
             for (_, caps), owner in zip(take, owners, strict=True):
                 self._one(caps, owner)
-            todo = rest
             want, want_attrs = {n.encode("utf-8") for n in self._heads()}, set()
             for env in self.attrs.values():
                 for v in env.values():

@@ -102,6 +102,7 @@ class Resolver:
         self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
         self._ctx_memo: dict[int, _FileCtx] = {}
         self._lines_memo: dict[int, list[str] | None] = {}
+        self._settled: dict[tuple[Any, ...], tuple[int | None, str | None, int, str | None]] = {}
         self.types = TypeEval(self)
         self.members = MemberEval(self)
 
@@ -303,7 +304,34 @@ class Resolver:
         local_done: bool = False,
     ) -> tuple[int | None, str | None, int, str | None]:
         """(callee id, resolved_by, needs_resolution, external module) for one call: its
-        target, else whether jedi may still find one, else the module it leaves for."""
+        target, else whether jedi may still find one, else the module it leaves for.
+        A typed Python call whose receiver means the same to every caller in the file
+        (``runner.invoke`` in 300 tests) is settled once per file."""
+        key: tuple[Any, ...] | None = None
+        if local_done and receiver_type and ctx.language == "python" and receiver not in _PY_SELF:
+            tkey = self.types.target_key(ctx, caller, name, receiver_type)
+            if tkey[1] == 0:
+                key = (tkey, receiver, jedi_next)
+                hit = self._settled.get(key)
+                if hit is not None:
+                    return hit
+        out = self._settle(ctx, caller, name, receiver, receiver_type, jedi_next, local_done)
+        if key is not None:
+            if len(self._settled) > 200_000:
+                self._settled.clear()
+            self._settled[key] = out
+        return out
+
+    def _settle(
+        self,
+        ctx: _FileCtx,
+        caller: int,
+        name: str,
+        receiver: str | None,
+        receiver_type: str | None,
+        jedi_next: bool,
+        local_done: bool,
+    ) -> tuple[int | None, str | None, int, str | None]:
         try:
             res = self.resolve(
                 ctx, caller, name, receiver, local_done=local_done, receiver_type=receiver_type

@@ -110,11 +110,9 @@ class TypeEval:
         """The method ``name`` on what ``expr`` denotes: its id, an external module, None.
         Memoized: per file when what ``expr`` starts with means the same to every caller
         there (a fixture, an import, a module-level name: ``runner.invoke`` in 300 tests is
-        one evaluation), else per caller (the resolver asks again for an external one)."""
-        scope = ctx.scope
-        if caller not in scope.kind:
-            return None
-        key = self._target_key(ctx, caller, name, expr)
+        one evaluation), else per caller (the resolver asks again for an external one).
+        A fixture's value needs no scope of the caller's file (most test files' calls)."""
+        key = self.target_key(ctx, caller, name, expr)
         if key in self._targets:
             return self._targets[key]
         hit = self._target_uncached(ctx, caller, name, expr)
@@ -123,26 +121,25 @@ class TypeEval:
         self._targets[key] = hit
         return hit
 
-    def _target_key(
+    def target_key(
         self, ctx: _FileCtx, caller: int, name: str, expr: str
     ) -> tuple[int, int, str, str]:
+        """The memo key of a typed call: caller 0 when ``expr`` means the same to every
+        caller in the file."""
         head = expr.split(".", 1)[0]
         if not head.startswith("fixture:"):
             m = _PART.match(head)
             if m is None or m.group(1) in ("self", "cls", "super"):
                 return (ctx.file_id, caller, name, expr)
-            scope = ctx.scope  # a name the file defines may be the caller's nested one
-            head = m.group(1)
-            if head in scope.by_name and local_target(scope, caller, head, None) is not None:
-                return (ctx.file_id, caller, name, expr)
+            if self._local(ctx, caller, m.group(1)) is not None:
+                return (ctx.file_id, caller, name, expr)  # the caller's own nested definition
         return (ctx.file_id, 0, name, expr)
 
     def _target_uncached(
         self, ctx: _FileCtx, caller: int, name: str, expr: str
     ) -> int | str | None:
-        scope = ctx.scope
         if expr in ("self", "cls", "super()"):
-            cls = enclosing_class(scope, caller)
+            cls = _enclosing(ctx, caller)
             if cls is None:
                 return None
             ty = Ty("super" if expr == "super()" else "instance", int(cls))
@@ -192,14 +189,13 @@ class TypeEval:
         return ty
 
     def _name(self, ctx: _FileCtx, caller: int, name: str, *, called: bool) -> Ty | None:
-        scope = ctx.scope
         if name in ("self", "cls"):
-            cls = enclosing_class(scope, caller)
+            cls = _enclosing(ctx, caller)
             return Ty("instance", int(cls)) if cls is not None and not called else None
         if name == "super" and called:
-            cls = enclosing_class(scope, caller)
+            cls = _enclosing(ctx, caller)
             return Ty("super", int(cls)) if cls is not None else None
-        local = local_target(scope, caller, name, None) if caller in scope.kind else None
+        local = self._local(ctx, caller, name)
         if local is not None:
             return self._of_symbol(int(local), called=called)
         target = ctx.bindings.get(name)
@@ -215,6 +211,16 @@ class TypeEval:
             return Ty("external", path="builtins")
         res = self.r._bare(ctx, name)
         return self._of_symbol(res[0], called=called) if res is not None else None
+
+    def _local(self, ctx: _FileCtx, caller: int, name: str) -> int | None:
+        """A definition of ``name`` in the caller's file visible from the caller; the file's
+        scope is loaded only when the project defines ``name`` in that file."""
+        refs = self.r.by_name(name)
+        if len(refs) < 400 and not any(r.file_id == ctx.file_id for r in refs):
+            return None  # (a name defined hundreds of times: the query's limit may cut it)
+        scope = ctx.scope
+        hit = local_target(scope, caller, name, None) if caller in scope.kind else None
+        return int(hit) if hit is not None else None
 
     def _attribute(self, ctx: _FileCtx, ty: Ty, name: str, *, called: bool) -> Ty | None:
         if ty.kind == "external":
@@ -379,6 +385,13 @@ class TypeEval:
         res = ([cls, *_c3(seqs)], external)
         self._mro[cls] = res
         return res
+
+
+def _enclosing(ctx: _FileCtx, caller: int) -> int | None:
+    """The class around the caller (None for a caller the file does not hold)."""
+    scope = ctx.scope
+    cls = enclosing_class(scope, caller) if caller in scope.kind else None
+    return int(cls) if cls is not None else None
 
 
 def _applied(ty: Ty | None) -> Ty | None:
