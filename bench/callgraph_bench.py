@@ -175,6 +175,8 @@ def _goto_calls(
     scripts: dict[str, Any],
     gotos: dict[tuple[str, int, int], list[tuple[str, int]] | None],
     max_sites: int | None = None,
+    *,
+    method: bool = False,
 ) -> tuple[set[tuple[str, int, int]], set[tuple[str, int, int]], set[tuple[str, int, int]]]:
     """Every call site named ``name`` in the project (as the parser found them, whatever
     they resolved to) where jedi's goto lands on this definition (``rel`` at one of
@@ -182,14 +184,18 @@ def _goto_calls(
     sites where jedi has no answer at all (it cannot tell, so a mira-ls edge there is
     neither confirmed nor contradicted); and the sites asked about (with ``max_sites``, a
     sample of that many, the same for every definition of the name). ``gotos`` keeps
-    jedi's answer per site across definitions of one name."""
+    jedi's answer per site across definitions of one name. A ``method`` is called on a
+    receiver (``self.m()``, ``obj.m()``, ``@app.m``): bare calls of the name are not asked
+    about (on sqlalchemy most calls named ``select`` are the function's)."""
 
     out: set[tuple[str, int, int]] = set()
     silent: set[tuple[str, int, int]] = set()
     rows = conn.execute(
         "SELECT DISTINCT a.file_path, g.line, g.col FROM call_graph g JOIN code_elements a"
         " ON a.id = g.caller_id WHERE g.project_id = ? AND g.callee_name = ?"
-        " AND a.language = 'python' ORDER BY 1, 2, 3",
+        " AND a.language = 'python'"
+        + (" AND g.receiver IS NOT NULL" if method else "")
+        + " ORDER BY 1, 2, 3",
         (pid, name),
     ).fetchall()
     sites = [(str(p), int(ln), int(c)) for p, ln, c in rows]
@@ -362,7 +368,17 @@ def main() -> None:
                     print(f"jedi failed on {qn}: {exc}", file=sys.stderr)
             lines = {int(x) for x in str(all_lines).split(",")}
             ref, silent, asked = _goto_calls(
-                root, project, conn, pid, name, rel, lines, scripts, gotos, args.max_sites
+                root,
+                project,
+                conn,
+                pid,
+                name,
+                rel,
+                lines,
+                scripts,
+                gotos,
+                args.max_sites,
+                method=kind == "method",
             )
             mine = _mira_calls(conn, sid)
             if args.max_sites is not None:
