@@ -447,8 +447,10 @@ class Resolver:
     def _project_has_package(self, top: str) -> bool:
         hit = self._packages.get(top)
         if hit is None:
-            hit = any(r.kind == "module" for r in self.by_qn(top)) or bool(
-                cs.module_prefix_exists(self.conn, self.project_id, top + ".")
+            hit = (
+                any(r.kind == "module" for r in self.by_qn(top))
+                or bool(cs.module_prefix_exists(self.conn, self.project_id, top + "."))
+                or self._in_lib(top)
             )
             self._packages[top] = hit
         return hit
@@ -564,8 +566,22 @@ class Resolver:
             return self._py_memo[qn]
         self._py_memo[qn] = None  # guards import cycles
         res = self._python_target_uncached(qn, depth)
+        if res is None and depth == 0 and self._in_lib(qn.split(".", 1)[0]):
+            res = self._python_target(f"lib.{qn}", depth + 1)
         self._py_memo[qn] = res
         return res
+
+    def _in_lib(self, top: str) -> bool:
+        """Whether ``top`` is a package of a ``lib/`` layout (sqlalchemy's ``lib/sqlalchemy``,
+        imported as ``sqlalchemy``): the index names its modules ``lib.<top>...`` and
+        ``lib`` itself is no package of the project."""
+        key = f"lib:{top}"
+        hit = self._packages.get(key)
+        if hit is None:
+            hit = top != "lib" and any(r.kind == "module" for r in self.by_qn(f"lib.{top}"))
+            hit = hit and not any(r.kind == "module" for r in self.by_qn("lib"))
+            self._packages[key] = hit
+        return hit
 
     def _python_target_uncached(self, qn: str, depth: int) -> int | None:
         hits = [r for r in self.by_qn(qn) if r.kind in TARGET_KINDS]
