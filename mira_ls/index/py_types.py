@@ -340,10 +340,17 @@ def receiver_types(fx: FileExtract, rel: str, unresolved: list[bool]) -> list[st
     todo: list[tuple[int, str]] = []
     names: set[str] = set()
     attrs: set[str] = set()
+    seen: dict[str, str | None] = {}  # receiver text -> its expression (receivers repeat)
     for i, c in enumerate(fx.calls):
-        if not unresolved[i] or c.receiver is None or c.receiver in ("self", "cls"):
+        receiver = c.receiver
+        if not unresolved[i] or receiver is None or receiver in ("self", "cls"):
             continue
-        expr = receiver_expression(c.receiver)
+        if receiver in seen:
+            expr = seen[receiver]
+            if expr is not None:
+                todo.append((i, expr))
+            continue
+        expr = seen[receiver] = receiver_expression(receiver)
         if expr is None:
             continue
         todo.append((i, expr))
@@ -360,8 +367,13 @@ def receiver_types(fx: FileExtract, rel: str, unresolved: list[bool]) -> list[st
     types = _Types(fx, rel)
     if names or attrs:
         types.collect(fx.parsed.tree.root_node, names, attrs)
+    typed_memo: dict[tuple[str, int], str | None] = {}  # one caller's calls on one receiver
     for i, expr in todo:
-        typed = types.substitute(expr, fx.calls[i].caller)
+        key = (expr, fx.calls[i].caller)
+        if key in typed_memo:
+            typed = typed_memo[key]
+        else:
+            typed = typed_memo[key] = types.substitute(expr, key[1])
         if typed is not None and (typed != expr or "()" in expr):
             out[i] = typed
     return out
