@@ -1,6 +1,7 @@
 """Call graph benchmark: recall and precision of incoming call sites; prints one JSON object.
 
     python bench/callgraph_bench.py BUNDLE_OR_PATH [--top 30] [--jedi] [--baseline SRC]
+        [--ablate] [--rounds 3] [--max-sites N] [--skip-reference]
 
 - The corpus (a git bundle is cloned into a temporary directory) is indexed into a fresh
   database (jedi off unless ``--jedi``, which also runs the background jedi pass).
@@ -17,7 +18,9 @@
   definitions' call sites (micro-averaged), plus both where jedi answered at all.
 - ``--baseline SRC``: another checkout of mira-ls (e.g. ``git archive main``) indexes the
   same files in the same run, alternating; index_ratio = this index time / the baseline's
-  (medians of ``--rounds``), CPU seconds likewise.
+  (medians of ``--rounds``), CPU seconds likewise (the index process's and its finished
+  children's: a forkserver's parser processes are not among them, so on a project large
+  enough for parser processes the CPU is the main process's only).
 - ``--ablate``: the clean baseline for the cost of receiver types: this checkout with
   them stubbed out in every process (a ``sitecustomize`` on PYTHONPATH: no receiver
   types from the parser, no type patterns in the query, no type or member evaluation in
@@ -66,7 +69,10 @@ def used():  # CPU of this process and its finished children (the index's, not i
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 c0 = used()
 t = time.perf_counter()
-stats = indexer.index_workspace(store, Path(sys.argv[1]), IndexSettings(jedi=False))
+workers = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+stats = indexer.index_workspace(
+    store, Path(sys.argv[1]), IndexSettings(jedi=False, workers=workers)
+)
 wall = time.perf_counter() - t
 cpu = used() - c0
 print(json.dumps({"wall": wall, "cpu": cpu, "resolved": stats.resolved,
@@ -95,9 +101,12 @@ if os.environ.get("MIRA_BENCH_NO_TYPES") == "1":
 """
 
 
-def _timed_index(src: Path, root: Path, db: Path, stub: Path | None = None) -> dict[str, Any]:
+def _timed_index(
+    src: Path, root: Path, db: Path, stub: Path | None = None, workers: int = 0
+) -> dict[str, Any]:
     """One full index in a fresh process of the mira-ls at ``src`` (jedi off); ``stub``:
-    a folder with the no-types ``sitecustomize``."""
+    a folder with the no-types ``sitecustomize``; ``workers`` 1: parsed in that process
+    (all of its CPU is counted)."""
     if db.exists():
         db.unlink()
     env = {**os.environ, "PYTHONPATH": str(src)}
@@ -105,7 +114,7 @@ def _timed_index(src: Path, root: Path, db: Path, stub: Path | None = None) -> d
         env["PYTHONPATH"] = f"{stub}{os.pathsep}{src}"
         env["MIRA_BENCH_NO_TYPES"] = "1"
     out = subprocess.run(
-        [sys.executable, "-c", _INDEX_ONE, str(root), str(db)],
+        [sys.executable, "-c", _INDEX_ONE, str(root), str(db), str(workers)],
         env=env,
         cwd=str(src),
         capture_output=True,
@@ -252,7 +261,7 @@ def _mira_calls(conn: Any, ids: str) -> set[tuple[str, int, int]]:
 
 
 def _index_times(
-    root: Path, scratch: Path, baseline: str | None, ablate: bool, rounds: int
+    root: Path, scratch: Path, baseline: str | None, ablate: bool, rounds: int, workers: int = 0
 ) -> dict[str, Any]:
     """Full index times of this checkout, the no-types stub and a baseline checkout, in
     fresh processes, alternating (the order reversed every other round); medians."""
@@ -270,7 +279,7 @@ def _index_times(
     for r in range(rounds):
         for name in list(variants) if r % 2 == 0 else list(reversed(variants)):
             src, stub_dir = variants[name]
-            runs[name].append(_timed_index(src, root, scratch / f"{name}.db", stub_dir))
+            runs[name].append(_timed_index(src, root, scratch / f"{name}.db", stub_dir, workers))
     load.append(os.getloadavg()[0])
     med = {
         k: {
@@ -281,7 +290,12 @@ def _index_times(
         }
         for k, v in runs.items()
     }
-    out: dict[str, Any] = {"rounds": rounds, "load_1min": load, "variants": med}
+    out: dict[str, Any] = {
+        "rounds": rounds,
+        "workers": workers,
+        "load_1min": load,
+        "variants": med,
+    }
     for base in ("no_types", "baseline"):
         if base in med:
             out[f"vs_{base}"] = {
@@ -300,6 +314,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ablate", action="store_true", help="time this checkout without types")
     ap.add_argument("--skip-reference", action="store_true", help="index times only")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="parser processes of the timed index (1: in that process, all CPU counted)",
+    )
     ap.add_argument(
         "--max-sites",
         type=int,
@@ -422,7 +442,9 @@ def main() -> None:
     result["max_sites"] = args.max_sites
     result["jedi_gotos"] = len(gotos)
     if args.baseline or args.ablate:
-        result["index"] = _index_times(root, scratch, args.baseline, args.ablate, args.rounds)
+        result["index"] = _index_times(
+            root, scratch, args.baseline, args.ablate, args.rounds, args.workers
+        )
     result["peak_rss_mb_self"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(result, indent=1))
 
