@@ -59,6 +59,8 @@ class TypeEval:
         self._fixtures: dict[str, dict[str, cs.SymbolRef]] = {}
         self._values: dict[int, Ty | None] = {}
         self._targets: dict[tuple[int, int, str, str], int | str | None] = {}
+        self._file_names: dict[int, set[str]] = {}
+        self._shared: dict[tuple[int, int, str], bool] = {}
 
     # --- the two questions the resolver asks ------------------------------------------------
 
@@ -126,14 +128,20 @@ class TypeEval:
     ) -> tuple[int, int, str, str]:
         """The memo key of a typed call: caller 0 when ``expr`` means the same to every
         caller in the file."""
+        seen = (ctx.file_id, caller, expr)
+        shared = self._shared.get(seen)
+        if shared is None:
+            shared = self._shared[seen] = self._is_shared(ctx, caller, expr)
+        return (ctx.file_id, 0 if shared else caller, name, expr)
+
+    def _is_shared(self, ctx: _FileCtx, caller: int, expr: str) -> bool:
         head = expr.split(".", 1)[0]
-        if not head.startswith("fixture:"):
-            m = _PART.match(head)
-            if m is None or m.group(1) in ("self", "cls", "super"):
-                return (ctx.file_id, caller, name, expr)
-            if self._local(ctx, caller, m.group(1)) is not None:
-                return (ctx.file_id, caller, name, expr)  # the caller's own nested definition
-        return (ctx.file_id, 0, name, expr)
+        if head.startswith("fixture:"):
+            return True
+        m = _PART.match(head)
+        if m is None or m.group(1) in ("self", "cls", "super"):
+            return False
+        return self._local(ctx, caller, m.group(1)) is None  # not the caller's own nested one
 
     def _target_uncached(
         self, ctx: _FileCtx, caller: int, name: str, expr: str
@@ -214,13 +222,22 @@ class TypeEval:
 
     def _local(self, ctx: _FileCtx, caller: int, name: str) -> int | None:
         """A definition of ``name`` in the caller's file visible from the caller; the file's
-        scope is loaded only when the project defines ``name`` in that file."""
-        refs = self.r.by_name(name)
-        if len(refs) < 400 and not any(r.file_id == ctx.file_id for r in refs):
-            return None  # (a name defined hundreds of times: the query's limit may cut it)
+        scope is loaded only when the file defines ``name`` (its names are one light query)."""
+        if name not in self._names_in(ctx):
+            return None
         scope = ctx.scope
         hit = local_target(scope, caller, name, None) if caller in scope.kind else None
         return int(hit) if hit is not None else None
+
+    def _names_in(self, ctx: _FileCtx) -> set[str] | dict[str, list[object]]:
+        if ctx._scope is not None:
+            return ctx._scope.by_name
+        hit = self._file_names.get(ctx.file_id)
+        if hit is None:
+            if len(self._file_names) > 5_000:
+                self._file_names.clear()
+            hit = self._file_names[ctx.file_id] = cs.names_in_file(self.r.conn, ctx.file_id)
+        return hit
 
     def _attribute(self, ctx: _FileCtx, ty: Ty, name: str, *, called: bool) -> Ty | None:
         if ty.kind == "external":

@@ -580,6 +580,13 @@ def members_named(conn: Connection, class_id: int, name: str) -> list[SymbolRef]
     return [SymbolRef(*r) for r in rows]
 
 
+def names_in_file(conn: Connection, file_id: int) -> set[str]:
+    """The names a file defines."""
+    return {
+        r[0] for r in conn.execute("SELECT name FROM code_elements WHERE file_id = ?", (file_id,))
+    }
+
+
 def scope_rows(conn: Connection, file_id: int) -> list[tuple[int, str, str, str, int | None]]:
     """A file's symbols as (id, kind, name, qualified_name, parent_id), by id: what a
     resolution scope needs (no join for the parent's kind and name)."""
