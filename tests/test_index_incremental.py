@@ -366,3 +366,50 @@ def test_index_cancelled_while_resolving_keeps_calls_pending(tmp_path: Path) -> 
         assert not stats.cancelled and stats.unchanged == 81
         assert (stats.edges, stats.resolved) == (160, 160)
         assert conn.execute(pending).fetchone()[0] == 0
+
+
+def test_a_new_file_picks_up_the_calls_naming_its_definitions(tmp_path: Path) -> None:
+    root, store, pid = setup(tmp_path)
+    # app.py imports from a module that does not exist yet, and calls a method of a class
+    # that module will define, through a typed receiver
+    (root / "pkg/app.py").write_text(
+        APP
+        + "\n\nfrom pkg.extra import Extra, late\n\n\ndef later():\n"
+        + "    e: Extra = make()\n    e.shine()\n    return late()\n"
+    )
+    indexer.update_file(store, pid, root, "pkg/app.py")
+    em = edge_map(store, pid)
+    assert em[("pkg.app.later", "late")] is None
+    assert em[("pkg.app.later", "shine")] is None
+    # the new file is saved: the calls naming its definitions resolve to them
+    (root / "pkg/extra.py").write_text(
+        "class Extra:\n    def shine(self):\n        return 1\n\n\ndef late():\n    return 2\n"
+    )
+    upd = indexer.update_file(store, pid, root, "pkg/extra.py")
+    assert upd.added == 4  # module, class, method, function
+    em = edge_map(store, pid)
+    assert em[("pkg.app.later", "late")] == "pkg.extra.late"
+    assert em[("pkg.app.later", "shine")] == "pkg.extra.Extra.shine"
+    # an unrelated same-named method elsewhere is not a caller of the new one
+    assert em[("pkg.core.Greeter.greet", "suffix")] == "pkg.core.Greeter.suffix"
+
+
+def test_a_new_file_does_not_take_calls_it_does_not_define(tmp_path: Path) -> None:
+    root, store, pid = setup(tmp_path)
+    (root / "pkg/app.py").write_text(APP + "\n\ndef later():\n    return missing()\n")
+    indexer.update_file(store, pid, root, "pkg/app.py")
+    (root / "pkg/extra.py").write_text("def present():\n    return 2\n")
+    indexer.update_file(store, pid, root, "pkg/extra.py")
+    assert edge_map(store, pid)[("pkg.app.later", "missing")] is None
+
+
+def test_a_catch_up_index_with_a_new_file_resolves_the_calls_naming_it(tmp_path: Path) -> None:
+    root, store, pid = setup(tmp_path)
+    (root / "pkg/app.py").write_text(
+        APP + "\n\nfrom pkg.extra import late\n\n\ndef later():\n    return late()\n"
+    )
+    index(store, root)
+    assert edge_map(store, pid)[("pkg.app.later", "late")] is None
+    (root / "pkg/extra.py").write_text("def late():\n    return 2\n")
+    index(store, root)  # only the new file is parsed
+    assert edge_map(store, pid)[("pkg.app.later", "late")] == "pkg.extra.late"

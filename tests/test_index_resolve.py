@@ -239,3 +239,67 @@ def test_jedi_reaches_the_project_copy_of_a_package_mira_ls_also_has(tmp_path: P
         em[("tests.test_core.test_fetch", "fetch_project_only")]
         == "httpx.core.Conn.fetch_project_only"
     )
+
+
+def test_jedi_sees_a_lib_layouts_packages(tmp_path: Path) -> None:
+    """sqlalchemy's layout: the package in lib/ (not itself a package), imported by its
+    own name from the tests; a lib/ that is a package stays one."""
+    root = tmp_path / "ws"
+    write_files(
+        root,
+        {
+            "lib/shop/__init__.py": "from .core import make\n",
+            "lib/shop/core.py": (
+                "class Conn:\n    def fetch_lib_only(self):\n        return 1\n\n\n"
+                "def make():\n    return Conn()\n"
+            ),
+            "test/test_core.py": (
+                "import shop\n\n\ndef test_fetch():\n    return shop.make().fetch_lib_only()\n"
+            ),
+        },
+    )
+    store = new_store(tmp_path)
+    stats = index(store, root, jedi=True)
+    em = edge_map(store, stats.project_id)
+    assert em[("test.test_core.test_fetch", "make")] == "lib.shop.core.make"  # the import
+    assert em[("test.test_core.test_fetch", "fetch_lib_only")] is None  # the index cannot tell
+    waiting = (
+        store.conn()
+        .execute(
+            "SELECT needs_resolution, external FROM call_graph WHERE callee_name = 'fetch_lib_only'"
+        )
+        .fetchone()
+    )
+    assert waiting == (2, None)  # the project's own package: for jedi, not external
+    indexer.resolve_python_with_jedi(store, stats.project_id, root)
+    em = edge_map(store, stats.project_id)
+    assert (
+        em[("test.test_core.test_fetch", "fetch_lib_only")] == "lib.shop.core.Conn.fetch_lib_only"
+    )
+
+
+def test_a_lib_folder_that_is_a_package_keeps_its_name(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    write_files(
+        root,
+        {
+            "lib/__init__.py": "",
+            "lib/shop/__init__.py": "def make():\n    return 1\n",
+            "main.py": "import shop\nimport lib.shop\n\n\ndef run():\n"
+            "    shop.make()\n    return lib.shop.make()\n",
+        },
+    )
+    store = new_store(tmp_path)
+    stats = index(store, root, jedi=False)
+    rows = (
+        store.conn()
+        .execute(
+            "SELECT g.receiver, b.qualified_name, g.external FROM call_graph g"
+            " LEFT JOIN code_elements b ON b.id = g.callee_id WHERE g.callee_name = 'make'"
+            " AND g.project_id = ? ORDER BY g.line",
+            (stats.project_id,),
+        )
+        .fetchall()
+    )
+    # 'import shop' is another package here (lib is a package of its own)
+    assert [tuple(r) for r in rows] == [("shop", None, "shop"), ("lib.shop", "lib.shop.make", None)]

@@ -13,6 +13,7 @@ from mira_ls.features.positions import Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.features.symbol_kinds import lsp_kind
 from mira_ls.features.symbols import name_range, path_for
+from mira_ls.index.overrides import dispatched_callers
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
 
@@ -58,18 +59,25 @@ def incoming(
     sid = _item_id(item)
     if sid is None or session.store is None:
         return []
-    grouped: OrderedDict[int, tuple[SymbolRow, list[types.Range]]] = OrderedDict()
-    for site in code_store.callers(session.store.conn(), sid):
+    conn = session.store.conn()
+    grouped: OrderedDict[tuple[int, str], tuple[SymbolRow, list[types.Range]]] = OrderedDict()
+    # its own callers, then the calls that reach it through a method it overrides
+    sites = [(site, "") for site in code_store.callers(conn, sid)]
+    sites += [(d.site, d.through.qualified_name) for d in dispatched_callers(conn, sid)]
+    for site, through in sites:
         if site.symbol is None:
             continue
-        entry = grouped.setdefault(site.symbol.id, (site.symbol, []))
+        entry = grouped.setdefault((site.symbol.id, through), (site.symbol, []))
         # Call sites lie in the caller's file.
         caller_path = path_for(session, site.symbol)
         entry[1].append(_site_range(lines, caller_path, site.line, site.col, site.callee_name))
-    return [
-        types.CallHierarchyIncomingCall(from_=item_for(session, row, lines), from_ranges=ranges)
-        for row, ranges in grouped.values()
-    ]
+    out = []
+    for (_, through), (row, ranges) in grouped.items():
+        item = item_for(session, row, lines)
+        if through:
+            item.detail = f"{row.qualified_name} (through {through})"
+        out.append(types.CallHierarchyIncomingCall(from_=item, from_ranges=ranges))
+    return out
 
 
 def outgoing(

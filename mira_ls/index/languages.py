@@ -126,7 +126,7 @@ def get_query(lang: str) -> Query:
 
 @functools.cache
 def pattern_roles(lang: str) -> tuple[str, ...]:
-    """Per query pattern: 'definition.<kind>', 'call', 'import' or 'branch' (from its
+    """Per query pattern: 'definition.<kind>', 'call', 'import', 'branch' or 'type' (from its
     captures), so matches are dispatched without inspecting every capture dict."""
     q = get_query(lang)
     src = query_source(lang).encode("utf-8")
@@ -143,6 +143,8 @@ def pattern_roles(lang: str) -> tuple[str, ...]:
             roles.append("branch")
         elif re.search(r"@call\b(?!\.)", body):
             roles.append("call")
+        elif re.search(r"@var\b", body):
+            roles.append("type")  # what a name holds (py_types)
         else:
             roles.append("")
     return tuple(roles)

@@ -23,20 +23,8 @@ import re
 
 from tree_sitter import Node, Query, QueryCursor
 
-from mira_ls.index.languages import get_language
+from mira_ls.index.languages import get_language, pattern_roles, query_source
 from mira_ls.index.symbols import CLASS_KINDS, FileExtract, _innermost
-
-_QUERY = """
-(assignment left: (identifier) @var) @assign
-(assignment left: (attribute object: (identifier) @obj attribute: (identifier) @var)) @attr
-(typed_parameter (identifier) @var type: (type) @ann) @param
-(typed_default_parameter name: (identifier) @var type: (type) @ann) @param
-(for_statement left: (identifier) @var) @rebind
-(as_pattern_target (identifier) @var) @rebind
-(named_expression name: (identifier) @var) @rebind
-(decorated_definition . (decorator) @dec definition: (function_definition name: (identifier) @var))
-  @decorated
-"""
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _HEAD = re.compile(r"[A-Za-z_]\w*")
@@ -52,16 +40,15 @@ _KINDS = ("assign", "attr", "param", "bare", "rebind", "decorated")
 _UNKNOWN = object()  # assigned two different things
 
 
-_FIXTURE_PARAMS = """
-(parameters (identifier) @var) @bare
-(parameters (default_parameter name: (identifier) @var)) @bare
-"""
-
-
 @functools.cache
-def _query(tests: bool) -> Query:
-    """Test files also need their untyped parameters (fixtures by name)."""
-    return Query(get_language("python"), _QUERY + (_FIXTURE_PARAMS if tests else ""))
+def _query() -> Query:
+    """The index's query with only the patterns of what names hold (role "type"): for an
+    extract that did not keep them."""
+    q = Query(get_language("python"), query_source("python"))
+    for i, role in enumerate(pattern_roles("python")):
+        if role != "type":
+            q.disable_pattern(i)
+    return q
 
 
 def _split_top(text: str, sep: str) -> list[str]:
@@ -188,37 +175,36 @@ class _Types:
         """Record what the file says about ``names`` (and ``self.<attrs>``), then about
         the names those are made from, and so on: the rest of the file is not looked at
         (most assignments never reach a call's receiver)."""
-        caps_list = [caps for _, caps in QueryCursor(_query(self.tests)).matches(root)]
-        todo = list(range(len(caps_list)))
-        want, want_attrs = set(names), set(attrs)
+        found = self.fx.type_matches
+        if found is None:
+            found = [caps for _, caps in QueryCursor(_query()).matches(root)]
+        tests = self.tests
+        # the captures by (variable name as the source's bytes, self.<attr>): a round
+        # looks up the names it wants; most captures never reach a receiver
+        by_var: dict[tuple[bytes | None, bool], list[dict[str, list[Node]]]] = {}
+        for caps in found:
+            if tests or "bare" not in caps:  # untyped parameters: fixtures in test files only
+                by_var.setdefault((caps["var"][0].text, "attr" in caps), []).append(caps)
+        want = {n.encode("utf-8") for n in names}
+        want_attrs = {n.encode("utf-8") for n in attrs}
         for _ in range(4):
-            take: list[int] = []
-            rest: list[int] = []
-            for i in todo:
-                caps = caps_list[i]
-                var = caps["var"][0].text or b""
-                name = var.decode("utf-8", "replace")
-                (take if (name in want_attrs if "attr" in caps else name in want) else rest).append(
-                    i
-                )
+            take: list[tuple[int, dict[str, list[Node]]]] = []
+            for key in [(n, False) for n in want] + [(a, True) for a in want_attrs]:
+                for caps in by_var.pop(key, ()):
+                    take.append((next(caps[k][0].start_byte for k in _KINDS if k in caps), caps))
             if not take:
                 break
-            starts = sorted(
-                (caps_list[i][k][0].start_byte, i)
-                for i in take
-                for k in _KINDS
-                if k in caps_list[i]
-            )
-            owners = _innermost([st for st, _ in starts], self.fx.spans)
-            for (_, i), owner in zip(starts, owners, strict=True):
-                self._one(caps_list[i], owner)
-            todo = rest
-            want, want_attrs = self._heads(), set()
+            take.sort(key=lambda t: t[0])
+            owners = _innermost([t[0] for t in take], self.fx.spans)
+            for (_, caps), owner in zip(take, owners, strict=True):
+                self._one(caps, owner)
+            want, want_attrs = {n.encode("utf-8") for n in self._heads()}, set()
             for env in self.attrs.values():
                 for v in env.values():
                     held = v[1] if isinstance(v, tuple) else v
                     if isinstance(held, str) and held.startswith("self."):
-                        want_attrs.add(held[5:].split(".", 1)[0].split("(", 1)[0])
+                        attr = held[5:].split(".", 1)[0].split("(", 1)[0]
+                        want_attrs.add(attr.encode("utf-8"))
 
     def _heads(self) -> set[str]:
         """The leading names of every recorded expression."""
@@ -354,10 +340,17 @@ def receiver_types(fx: FileExtract, rel: str, unresolved: list[bool]) -> list[st
     todo: list[tuple[int, str]] = []
     names: set[str] = set()
     attrs: set[str] = set()
+    seen: dict[str, str | None] = {}  # receiver text -> its expression (receivers repeat)
     for i, c in enumerate(fx.calls):
-        if not unresolved[i] or c.receiver is None or c.receiver in ("self", "cls"):
+        receiver = c.receiver
+        if not unresolved[i] or receiver is None or receiver in ("self", "cls"):
             continue
-        expr = receiver_expression(c.receiver)
+        if receiver in seen:
+            expr = seen[receiver]
+            if expr is not None:
+                todo.append((i, expr))
+            continue
+        expr = seen[receiver] = receiver_expression(receiver)
         if expr is None:
             continue
         todo.append((i, expr))
@@ -374,8 +367,13 @@ def receiver_types(fx: FileExtract, rel: str, unresolved: list[bool]) -> list[st
     types = _Types(fx, rel)
     if names or attrs:
         types.collect(fx.parsed.tree.root_node, names, attrs)
+    typed_memo: dict[tuple[str, int], str | None] = {}  # one caller's calls on one receiver
     for i, expr in todo:
-        typed = types.substitute(expr, fx.calls[i].caller)
+        key = (expr, fx.calls[i].caller)
+        if key in typed_memo:
+            typed = typed_memo[key]
+        else:
+            typed = typed_memo[key] = types.substitute(expr, key[1])
         if typed is not None and (typed != expr or "()" in expr):
             out[i] = typed
     return out

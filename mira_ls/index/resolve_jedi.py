@@ -91,7 +91,8 @@ def resolve_python_with_jedi(
 def jedi_project(jedi: Any, root: Path) -> Any:
     """A jedi project that imports the project's own packages the way the index names
     them: a ``src/`` layout's packages are importable (without it, ``import click`` in a
-    test of ``src/click`` led nowhere, and so did every call through it).
+    test of ``src/click`` led nowhere, and so did every call through it), and a ``lib/``
+    folder's when it is not a package itself (``lib/sqlalchemy``).
 
     Its path is the project's folders and the standard library of mira-ls's interpreter,
     never mira-ls's own installed packages: a project that is one of them (click, httpx,
@@ -100,6 +101,8 @@ def jedi_project(jedi: Any, root: Path) -> Any:
     project's own environment is not run to ask for its path (it is the repository's
     program)."""
     own = [str(root / "src")] if (root / "src").is_dir() else []
+    if (root / "lib").is_dir() and not (root / "lib" / "__init__.py").exists():
+        own.append(str(root / "lib"))  # a lib/ layout (sqlalchemy: lib/sqlalchemy)
     stdlib = [
         p
         for p in sys.path

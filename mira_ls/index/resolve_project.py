@@ -27,7 +27,7 @@ from mira_ls.index.resolve_scope import (
     enclosing_class,
     family,
     local_target,
-    scope_from_refs,
+    scope_from_rows,
 )
 from mira_ls.index.resolve_types import TypeEval
 from mira_ls.index.symbols import CLASS_KINDS, SPECS, module_name
@@ -69,8 +69,8 @@ class _FileCtx:
     def scope(self) -> Scope:
         """The file's stored symbols, loaded on first need (most calls never need them)."""
         if self._scope is None:
-            refs = cs.refs_in_file(self.conn, self.file_id)
-            self._scope = scope_from_refs(refs, self.language, self.path)
+            rows = cs.scope_rows(self.conn, self.file_id)
+            self._scope = scope_from_rows(rows, self.language, self.path)
         return self._scope
 
 
@@ -101,6 +101,8 @@ class Resolver:
         self._packages: dict[str, bool] = {}
         self._exports_memo: dict[int, tuple[dict[str, str | None], list[str]]] = {}
         self._ctx_memo: dict[int, _FileCtx] = {}
+        self._lines_memo: dict[int, list[str] | None] = {}
+        self._settled: dict[tuple[Any, ...], tuple[int | None, str | None, int, str | None]] = {}
         self.types = TypeEval(self)
         self.members = MemberEval(self)
 
@@ -130,20 +132,33 @@ class Resolver:
 
     def stored_source(self, fn: cs.SymbolRef) -> str | None:
         """A definition's text read from its file, only while the file is what the index
-        stored (same SHA-256); never through a link out of the project."""
+        stored (same SHA-256); never through a link out of the project. A file is read
+        once per pass (a conftest.py holds many fixtures)."""
         sym = cs.get_symbol(self.conn, fn.id)
-        project = projects.by_id(self.conn, self.project_id)
-        if sym is None or project is None:
+        if sym is None:
             return None
-        stored = cs.get_file(self.conn, self.project_id, fn.file_path)
-        try:
-            data = resolve_inside(Path(project.root_path), fn.file_path).read_bytes()
-        except (OSError, OutsideWorkspace):
+        lines = self._stored_lines(fn.file_id, fn.file_path)
+        if lines is None:
             return None
-        if stored is None or hashlib.sha256(data).hexdigest() != stored.content_hash:
-            return None
-        lines = data.decode("utf-8", "replace").splitlines()
         return "\n".join(lines[sym.start_line - 1 : sym.end_line])
+
+    def _stored_lines(self, file_id: int, path: str) -> list[str] | None:
+        if file_id in self._lines_memo:
+            return self._lines_memo[file_id]
+        lines: list[str] | None = None
+        project = projects.by_id(self.conn, self.project_id)
+        stored = cs.get_file(self.conn, self.project_id, path)
+        if project is not None and stored is not None:
+            try:
+                data = resolve_inside(Path(project.root_path), path).read_bytes()
+            except (OSError, OutsideWorkspace):
+                data = None
+            if data is not None and hashlib.sha256(data).hexdigest() == stored.content_hash:
+                lines = data.decode("utf-8", "replace").splitlines()
+        if len(self._lines_memo) > 200:
+            self._lines_memo.clear()
+        self._lines_memo[file_id] = lines
+        return lines
 
     # file context
     def file_ctx(self, file_id: int, path: str, language: str) -> _FileCtx:
@@ -289,7 +304,34 @@ class Resolver:
         local_done: bool = False,
     ) -> tuple[int | None, str | None, int, str | None]:
         """(callee id, resolved_by, needs_resolution, external module) for one call: its
-        target, else whether jedi may still find one, else the module it leaves for."""
+        target, else whether jedi may still find one, else the module it leaves for.
+        A typed Python call whose receiver means the same to every caller in the file
+        (``runner.invoke`` in 300 tests) is settled once per file."""
+        key: tuple[Any, ...] | None = None
+        if local_done and receiver_type and ctx.language == "python" and receiver not in _PY_SELF:
+            tkey = self.types.target_key(ctx, caller, name, receiver_type)
+            if tkey[1] == 0:
+                key = (tkey, receiver, jedi_next)
+                hit = self._settled.get(key)
+                if hit is not None:
+                    return hit
+        out = self._settle(ctx, caller, name, receiver, receiver_type, jedi_next, local_done)
+        if key is not None:
+            if len(self._settled) > 200_000:
+                self._settled.clear()
+            self._settled[key] = out
+        return out
+
+    def _settle(
+        self,
+        ctx: _FileCtx,
+        caller: int,
+        name: str,
+        receiver: str | None,
+        receiver_type: str | None,
+        jedi_next: bool,
+        local_done: bool,
+    ) -> tuple[int | None, str | None, int, str | None]:
         try:
             res = self.resolve(
                 ctx, caller, name, receiver, local_done=local_done, receiver_type=receiver_type
@@ -405,8 +447,10 @@ class Resolver:
     def _project_has_package(self, top: str) -> bool:
         hit = self._packages.get(top)
         if hit is None:
-            hit = any(r.kind == "module" for r in self.by_qn(top)) or bool(
-                cs.module_prefix_exists(self.conn, self.project_id, top + ".")
+            hit = (
+                any(r.kind == "module" for r in self.by_qn(top))
+                or bool(cs.module_prefix_exists(self.conn, self.project_id, top + "."))
+                or self._in_lib(top)
             )
             self._packages[top] = hit
         return hit
@@ -522,8 +566,22 @@ class Resolver:
             return self._py_memo[qn]
         self._py_memo[qn] = None  # guards import cycles
         res = self._python_target_uncached(qn, depth)
+        if res is None and depth == 0 and self._in_lib(qn.split(".", 1)[0]):
+            res = self._python_target(f"lib.{qn}", depth + 1)
         self._py_memo[qn] = res
         return res
+
+    def _in_lib(self, top: str) -> bool:
+        """Whether ``top`` is a package of a ``lib/`` layout (sqlalchemy's ``lib/sqlalchemy``,
+        imported as ``sqlalchemy``): the index names its modules ``lib.<top>...`` and
+        ``lib`` itself is no package of the project."""
+        key = f"lib:{top}"
+        hit = self._packages.get(key)
+        if hit is None:
+            hit = top != "lib" and any(r.kind == "module" for r in self.by_qn(f"lib.{top}"))
+            hit = hit and not any(r.kind == "module" for r in self.by_qn("lib"))
+            self._packages[key] = hit
+        return hit
 
     def _python_target_uncached(self, qn: str, depth: int) -> int | None:
         hits = [r for r in self.by_qn(qn) if r.kind in TARGET_KINDS]

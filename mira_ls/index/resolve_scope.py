@@ -184,22 +184,25 @@ def scope_from_extract(fx: FileExtract, file_path: str) -> Scope:
 
 
 def scope_from_refs(refs: list[cs.SymbolRef], language: str, file_path: str) -> Scope:
+    rows = [(r.id, r.kind, r.name, r.qualified_name, r.parent_id) for r in refs]
+    return scope_from_rows(sorted(rows), language, file_path)
+
+
+def scope_from_rows(
+    rows: list[tuple[int, str, str, str, int | None]], language: str, file_path: str
+) -> Scope:
+    """A stored file's scope from ``cs.scope_rows`` (sorted by id)."""
     kind, name, qn, parent = {}, {}, {}, {}
     children: dict[tuple[Any, str], list[Any]] = {}
     by_name: dict[str, list[Any]] = {}
     module_qn = ""
-    for r in sorted(refs, key=lambda r: r.id):
-        kind[r.id], name[r.id], qn[r.id], parent[r.id] = (
-            r.kind,
-            r.name,
-            r.qualified_name,
-            r.parent_id,
-        )
-        if r.kind == "module" and r.parent_id is None:
-            module_qn = r.qualified_name
+    for sid, k, n, q, p in rows:
+        kind[sid], name[sid], qn[sid], parent[sid] = k, n, q, p
+        if k == "module" and p is None:
+            module_qn = q
         else:
-            children.setdefault((r.parent_id, r.name), []).append(r.id)
-        by_name.setdefault(r.name, []).append(r.id)
+            children.setdefault((p, n), []).append(sid)
+        by_name.setdefault(n, []).append(sid)
     return Scope(language, file_path, module_qn, kind, name, qn, parent, children, by_name)
 
 

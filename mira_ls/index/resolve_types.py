@@ -56,6 +56,11 @@ class TypeEval:
         self._returns: dict[int, Ty | None] = {}
         self._mro: dict[int, tuple[list[int], str | None]] = {}
         self._member: dict[tuple[int, str, int], int | str | None] = {}
+        self._fixtures: dict[str, dict[str, cs.SymbolRef]] = {}
+        self._values: dict[int, Ty | None] = {}
+        self._targets: dict[tuple[int, int, str, str], int | str | None] = {}
+        self._file_names: dict[int, set[str]] = {}
+        self._shared: dict[tuple[int, int, str], bool] = {}
 
     # --- the two questions the resolver asks ------------------------------------------------
 
@@ -104,12 +109,45 @@ class TypeEval:
     # --- evaluation -------------------------------------------------------------------------
 
     def _target(self, ctx: _FileCtx, caller: int, name: str, expr: str) -> int | str | None:
-        """The method ``name`` on what ``expr`` denotes: its id, an external module, None."""
-        scope = ctx.scope
-        if caller not in scope.kind:
-            return None
+        """The method ``name`` on what ``expr`` denotes: its id, an external module, None.
+        Memoized: per file when what ``expr`` starts with means the same to every caller
+        there (a fixture, an import, a module-level name: ``runner.invoke`` in 300 tests is
+        one evaluation), else per caller (the resolver asks again for an external one).
+        A fixture's value needs no scope of the caller's file (most test files' calls)."""
+        key = self.target_key(ctx, caller, name, expr)
+        if key in self._targets:
+            return self._targets[key]
+        hit = self._target_uncached(ctx, caller, name, expr)
+        if len(self._targets) > 200_000:
+            self._targets.clear()
+        self._targets[key] = hit
+        return hit
+
+    def target_key(
+        self, ctx: _FileCtx, caller: int, name: str, expr: str
+    ) -> tuple[int, int, str, str]:
+        """The memo key of a typed call: caller 0 when ``expr`` means the same to every
+        caller in the file."""
+        seen = (ctx.file_id, caller, expr)
+        shared = self._shared.get(seen)
+        if shared is None:
+            shared = self._shared[seen] = self._is_shared(ctx, caller, expr)
+        return (ctx.file_id, 0 if shared else caller, name, expr)
+
+    def _is_shared(self, ctx: _FileCtx, caller: int, expr: str) -> bool:
+        head = expr.split(".", 1)[0]
+        if head.startswith("fixture:"):
+            return True
+        m = _PART.match(head)
+        if m is None or m.group(1) in ("self", "cls", "super"):
+            return False
+        return self._local(ctx, caller, m.group(1)) is None  # not the caller's own nested one
+
+    def _target_uncached(
+        self, ctx: _FileCtx, caller: int, name: str, expr: str
+    ) -> int | str | None:
         if expr in ("self", "cls", "super()"):
-            cls = enclosing_class(scope, caller)
+            cls = _enclosing(ctx, caller)
             if cls is None:
                 return None
             ty = Ty("super" if expr == "super()" else "instance", int(cls))
@@ -159,14 +197,13 @@ class TypeEval:
         return ty
 
     def _name(self, ctx: _FileCtx, caller: int, name: str, *, called: bool) -> Ty | None:
-        scope = ctx.scope
         if name in ("self", "cls"):
-            cls = enclosing_class(scope, caller)
+            cls = _enclosing(ctx, caller)
             return Ty("instance", int(cls)) if cls is not None and not called else None
         if name == "super" and called:
-            cls = enclosing_class(scope, caller)
+            cls = _enclosing(ctx, caller)
             return Ty("super", int(cls)) if cls is not None else None
-        local = local_target(scope, caller, name, None) if caller in scope.kind else None
+        local = self._local(ctx, caller, name)
         if local is not None:
             return self._of_symbol(int(local), called=called)
         target = ctx.bindings.get(name)
@@ -182,6 +219,25 @@ class TypeEval:
             return Ty("external", path="builtins")
         res = self.r._bare(ctx, name)
         return self._of_symbol(res[0], called=called) if res is not None else None
+
+    def _local(self, ctx: _FileCtx, caller: int, name: str) -> int | None:
+        """A definition of ``name`` in the caller's file visible from the caller; the file's
+        scope is loaded only when the file defines ``name`` (its names are one light query)."""
+        if name not in self._names_in(ctx):
+            return None
+        scope = ctx.scope
+        hit = local_target(scope, caller, name, None) if caller in scope.kind else None
+        return int(hit) if hit is not None else None
+
+    def _names_in(self, ctx: _FileCtx) -> set[str] | dict[str, list[object]]:
+        if ctx._scope is not None:
+            return ctx._scope.by_name
+        hit = self._file_names.get(ctx.file_id)
+        if hit is None:
+            if len(self._file_names) > 5_000:
+                self._file_names.clear()
+            hit = self._file_names[ctx.file_id] = cs.names_in_file(self.r.conn, ctx.file_id)
+        return hit
 
     def _attribute(self, ctx: _FileCtx, ty: Ty, name: str, *, called: bool) -> Ty | None:
         if ty.kind == "external":
@@ -254,28 +310,47 @@ class TypeEval:
         places = [ctx.path] + [
             "/".join([*dirs[:i], "conftest.py"]) for i in range(len(dirs), -1, -1)
         ]
-        cands = [r for r in self.r.by_name(name) if r.kind in ("function", "method")]
+        defined = self._fixtures_named(name)
         for place in places:
-            for r in cands:
+            r = defined.get(place)
+            if r is not None:
+                return self.returns(r) or self._returned_value(r)
+        return None
+
+    def _fixtures_named(self, name: str) -> dict[str, cs.SymbolRef]:
+        """The decorated module-level functions named ``name``, by file (the first one of
+        a file, as the file's order gives them)."""
+        hit = self._fixtures.get(name)
+        if hit is None:
+            hit = {}
+            for r in self.r.by_name(name):
                 if (
-                    r.file_path == place
+                    r.kind in ("function", "method")
                     and r.parent_kind == "module"
+                    and r.file_path not in hit
                     and cs.is_decorated(self.r.conn, r.id)
                 ):
-                    return self.returns(r) or self._returned_value(r)
-        return None
+                    hit[r.file_path] = r
+            self._fixtures[name] = hit
+        return hit
 
     def _returned_value(self, fn: cs.SymbolRef) -> Ty | None:
         """An unannotated fixture's value: the one call its returns (or yields) give, read
         from the file as stored (a file changed since it was indexed is not read)."""
+        if fn.id in self._values:
+            hit = self._values[fn.id]
+            return None if hit is _GUARD else hit
+        self._values[fn.id] = _GUARD
         from mira_ls.index.py_returns import returned_expression
 
         source = self.r.stored_source(fn)
         expr = returned_expression(source) if source is not None else None
-        if expr is None:
-            return None
-        fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
-        return self.evaluate(fctx, fn.id, expr)
+        res = None
+        if expr is not None:
+            fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
+            res = self.evaluate(fctx, fn.id, expr)
+        self._values[fn.id] = res
+        return res
 
     # --- classes ----------------------------------------------------------------------------
 
@@ -327,6 +402,13 @@ class TypeEval:
         res = ([cls, *_c3(seqs)], external)
         self._mro[cls] = res
         return res
+
+
+def _enclosing(ctx: _FileCtx, caller: int) -> int | None:
+    """The class around the caller (None for a caller the file does not hold)."""
+    scope = ctx.scope
+    cls = enclosing_class(scope, caller) if caller in scope.kind else None
+    return int(cls) if cls is not None else None
 
 
 def _applied(ty: Ty | None) -> Ty | None:

@@ -128,6 +128,8 @@ class FileExtract:
     parsed: Parsed | None = None  # pass to the next extract() of the same file
     spans: list[tuple[int, int]] = field(default_factory=list)  # byte span per symbol
     partial: str | None = None  # why some of the file is not indexed (a per-file bound)
+    # Python: the query's captures of what names hold (role "type"), for py_types
+    type_matches: list[dict[str, list[Node]]] | None = None
 
     @property
     def module(self) -> Symbol:
@@ -598,10 +600,13 @@ def extract(
     raw_calls: list[tuple[int, Node, Node | None]] = []
     import_nodes: list[tuple[Node, dict[str, list[Node]]]] = []
     branches: list[int] = []
+    type_matches: list[dict[str, list[Node]]] = []
     roles = pattern_roles(language)
     for idx, caps in matches:
         role = roles[idx]
-        if role == "call":
+        if role == "type":
+            type_matches.append(caps)
+        elif role == "call":
             recv = caps.get("call.receiver")
             raw_calls.append(
                 (caps["call"][0].start_byte, caps["call.name"][0], recv[0] if recv else None)
@@ -714,6 +719,7 @@ def extract(
         parsed=Parsed(language, src, tree),
         spans=spans,
         partial=partial,
+        type_matches=type_matches if language == "python" else None,
     )
 
 

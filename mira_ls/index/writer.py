@@ -390,6 +390,8 @@ def _insert_new(
                 nt, pc)
         in enumerate(symbols)
     )  # fmt: skip
+    if not ctx.fresh:  # calls elsewhere naming a new definition may resolve to it now
+        ctx.added_names.extend(s[1] for s in symbols if s[0] in TARGET_KINDS)
     if search is not None:
         path_text = expand(rel)
         ctx.fts_inserts.extend(

@@ -594,6 +594,23 @@ def members_named(conn: Connection, class_id: int, name: str) -> list[SymbolRef]
     return [SymbolRef(*r) for r in rows]
 
 
+def names_in_file(conn: Connection, file_id: int) -> set[str]:
+    """The names a file defines."""
+    return {
+        r[0] for r in conn.execute("SELECT name FROM code_elements WHERE file_id = ?", (file_id,))
+    }
+
+
+def scope_rows(conn: Connection, file_id: int) -> list[tuple[int, str, str, str, int | None]]:
+    """A file's symbols as (id, kind, name, qualified_name, parent_id), by id: what a
+    resolution scope needs (no join for the parent's kind and name)."""
+    return conn.execute(
+        "SELECT id, kind, name, qualified_name, parent_id FROM code_elements"
+        " WHERE file_id = ? ORDER BY id",
+        (file_id,),
+    ).fetchall()
+
+
 def refs_in_file(conn: Connection, file_id: int) -> list[SymbolRef]:
     rows = conn.execute(f"{_REF_SELECT} WHERE c.file_id = ?", (file_id,)).fetchall()
     return [SymbolRef(*r) for r in rows]
@@ -729,6 +746,7 @@ class CallSite:
     resolved_by: str | None
     external: str | None = None  # callees(): the module an unresolved call goes into
     language: str = ""  # callees(): the caller's language
+    receiver_type: str | None = None  # callers(): what the parser said the receiver holds
 
 
 _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
@@ -736,8 +754,8 @@ _PREFIXED_COLS = ", ".join(f"s.{c.strip()}" for c in SYMBOL_COLS.split(","))
 
 def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
     rows = conn.execute(
-        f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by"
-        " FROM call_graph g JOIN code_elements s ON s.id = g.caller_id"
+        f"SELECT {_PREFIXED_COLS}, g.callee_name, g.receiver, g.line, g.col, g.resolved_by,"
+        " g.receiver_type FROM call_graph g JOIN code_elements s ON s.id = g.caller_id"
         " WHERE g.callee_id = ? ORDER BY s.file_path, g.line, g.col",
         (symbol_id,),
     ).fetchall()
@@ -745,7 +763,12 @@ def callers(conn: Connection, symbol_id: int) -> list[CallSite]:
     out = []
     for r in rows:
         s = symbol_from_row(r[:n])
-        out.append(CallSite(s, r[n], r[n + 1], s.file_path, r[n + 2], r[n + 3], r[n + 4]))
+        out.append(
+            CallSite(
+                s, r[n], r[n + 1], s.file_path, r[n + 2], r[n + 3], r[n + 4],
+                receiver_type=r[n + 5],
+            )
+        )  # fmt: skip
     return out
 
 

@@ -17,3 +17,18 @@
 ; A decorator named without arguments is called with the function (@app.before_request).
 (decorator (identifier) @call.name) @call
 (decorator (attribute object: (_) @call.receiver attribute: (identifier) @call.name)) @call
+
+; Receiver types (py_types): what names hold, captured in the same pass as the rest (a
+; second query over the tree cost as much as this whole one). @var names the variable.
+(assignment left: (identifier) @var) @assign
+(assignment left: (attribute object: (identifier) @obj attribute: (identifier) @var)) @attr
+(typed_parameter (identifier) @var type: (type) @ann) @param
+(typed_default_parameter name: (identifier) @var type: (type) @ann) @param
+(for_statement left: (identifier) @var) @rebind
+(as_pattern_target (identifier) @var) @rebind
+(named_expression name: (identifier) @var) @rebind
+(decorated_definition . (decorator) @dec definition: (function_definition name: (identifier) @var))
+  @decorated
+; Untyped parameters: fixtures by name (test files only).
+(parameters (identifier) @var) @bare
+(parameters (default_parameter name: (identifier) @var)) @bare
