@@ -432,3 +432,38 @@ def test_the_llm_search_code_tool_ranks_by_meaning_too(
     assert len(srv.embedding_requests()) == calls + 1  # the query, through the budget
     plain = agent.call("search_code", {"query": "retry upload"})
     assert "[both]" not in plain.text and len(srv.embedding_requests()) == calls + 1
+
+
+def test_dimensions_not_a_multiple_of_eight(tmp_db: Store) -> None:
+    """A shortened embedding of 100 dimensions (text-embedding-3 accepts any) is stored
+    and found: the sign bits are padded to whole bytes for vec0."""
+    rng = np.random.default_rng(11)
+    dims, model = 100, "test-model"
+    vecs = {f"d{i}": rng.standard_normal(dims).astype(np.float32) for i in range(20)}
+    _add_points(tmp_db, model, vecs, None)
+    idx = SqliteVecIndex(tmp_db, model, dims)
+    assert idx.sync() == (20, 0)
+    assert idx.search(vecs["d3"], "code", limit=1)[0].point.path == "d3.py"
+    assert idx.warm() == 20
+    assert idx.search(vecs["d5"], "code", limit=1)[0].point.path == "d5.py"
+
+
+def test_a_replaced_point_never_takes_the_old_ones_id(tmp_db: Store) -> None:
+    """Re-embedding deletes a point and inserts another; SQLite would hand the new one the
+    highest id again, and the bit table (which mirrors vector_points by id) would keep the
+    old vector's bits. Ids are never reused, so the sync replaces them."""
+    rng = np.random.default_rng(5)
+    dims, model = 64, "test-model"
+    vecs = {f"e{i}": rng.standard_normal(dims).astype(np.float32) for i in range(10)}
+    _add_points(tmp_db, model, vecs, None)
+    idx = SqliteVecIndex(tmp_db, model, dims)
+    assert idx.sync() == (10, 0)
+    last = tmp_db.conn().execute("SELECT max(id) FROM vector_points").fetchone()[0]
+    with tmp_db.write() as c:
+        c.execute("DELETE FROM vector_points WHERE id = ?", (last,))
+    fresh = -vecs["e9"]  # opposite bits everywhere
+    _add_points(tmp_db, model, {"f0": fresh}, None)
+    new_id = tmp_db.conn().execute("SELECT max(id) FROM vector_points").fetchone()[0]
+    assert new_id > last
+    assert idx.sync() == (1, 1)
+    assert idx.search(fresh, "code", limit=1)[0].point.path == "f0.py"

@@ -92,12 +92,14 @@ def replace_points(conn: Connection, points: Sequence[NewPoint]) -> None:
                 "DELETE FROM vector_points WHERE collection = ? AND commit_id = ?",
                 (p.collection, p.commit_id),
             )
+    first = _next_point_id(conn, len(points))
     conn.executemany(
-        "INSERT INTO vector_points(collection, point_id, embedding_id, project_id, user_id,"
+        "INSERT INTO vector_points(id, collection, point_id, embedding_id, project_id, user_id,"
         " kind, path, symbol_id, commit_id, fix_id, content_hash)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             (
+                first + i,
                 p.collection,
                 p.point_id,
                 p.embedding_id,
@@ -110,9 +112,32 @@ def replace_points(conn: Connection, points: Sequence[NewPoint]) -> None:
                 p.fix_id,
                 p.content_hash,
             )
-            for p in points
+            for i, p in enumerate(points)
         ],
     )
+
+
+# The highest vector_points id ever handed out, kept in vector_index_state (042) under a
+# name no vec0 table has.
+_LAST_POINT_ID = "vector_points.last_id"
+
+
+def _next_point_id(conn: Connection, n: int) -> int:
+    """The first of ``n`` ids never used before. SQLite reuses the highest rowid once its row
+    is gone (a re-embedded symbol deletes its point, then inserts one), and the vec0 bit
+    tables mirror vector_points by id: a reused id would keep the old vector's bits."""
+    row = conn.execute(
+        "SELECT max(coalesce((SELECT generation FROM vector_index_state WHERE name = ?), 0),"
+        " coalesce((SELECT max(id) FROM vector_points), 0))",
+        (_LAST_POINT_ID,),
+    ).fetchone()
+    first = int(row[0]) + 1
+    conn.execute(
+        "INSERT INTO vector_index_state(name, generation) VALUES (?, ?)"
+        " ON CONFLICT(name) DO UPDATE SET generation = excluded.generation",
+        (_LAST_POINT_ID, first + n - 1),
+    )
+    return first
 
 
 def live_ids(conn: Connection, model: str, dimensions: int) -> dict[int, tuple[str, int | None]]:

@@ -202,10 +202,12 @@ class SqliteVecIndex:
         request path never waits for the write lock)."""
         if self._exists():
             return
+        # vec0 wants whole bytes; packbits pads the sign bits with zeros, which count nothing.
+        nbits = -(-self.dimensions // 8) * 8
         with self.store.write() as c:
             c.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.table} USING vec0("
-                f"bits bit[{self.dimensions}], project_id integer partition key,"
+                f"bits bit[{nbits}], project_id integer partition key,"
                 " collection text)"
             )
 
