@@ -206,8 +206,11 @@ def _forget_other(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
             raise CliError(f"There is no chat message #{args.message} of yours.")
         msg = gone.message
         data = {"kind": "message", "id": msg.id, "role": msg.role, "session": msg.session_id,
-                "summaries": gone.summaries}  # fmt: skip
+                "summaries": gone.summaries, "facts": gone.facts}  # fmt: skip
         text = f"forgot message #{msg.id} ({msg.role}): {msg.content[:80]}"
+        if gone.facts:
+            ids = ", ".join(f"#{i}" for i in gone.facts)
+            text += f"\nand the facts it alone was the source of: {ids}"
         if gone.summaries:
             n = len(gone.summaries)
             text += (f"\nand the {n} summar{'ies' if n != 1 else 'y'} made from it (what is left "
