@@ -13,8 +13,9 @@ CREATE TABLE message_fact_extraction (
 );
 CREATE INDEX idx_message_fact_extraction_hash ON message_fact_extraction(content_hash, status);
 
--- The messages a fact came from (memory_facts.source_entry_id keeps only the latest): a
--- fact whose only source is a forgotten message goes with it.
+-- Every message a fact came from or was confirmed, changed or deleted by (memory_facts.
+-- source_entry_id keeps only the one its current value came from): a fact inferred from
+-- chat messages whose only source is a forgotten message goes with it.
 CREATE TABLE memory_fact_sources (
     fact_id         INTEGER NOT NULL REFERENCES memory_facts(id) ON DELETE CASCADE,
     entry_id        INTEGER NOT NULL REFERENCES memory_entries(id) ON DELETE CASCADE,
