@@ -297,3 +297,22 @@ def test_the_salience_threshold_is_a_setting(world: World) -> None:
     world.settings.memory.fact_min_salience = 0.1
     MessageFacts.open(world.store, world.service()).run()
     assert model.extracted == [user_ids(world)]
+
+
+def test_memory_analyze_and_forget_message_on_the_command_line(world: World) -> None:
+    from tests.support.cli import run_cli
+    from tests.support.llm_world import KEY
+
+    Model(world)
+    talk(world, [("We deploy with fly.io.", "Noted.")])
+    env = {"MIRA_DB": str(world.store.path), "MIRA_OPENAI_API_KEY": KEY,
+           "MIRA_LLM_BASE_URL": world.srv.base_url, "MIRA_LLM_MAX_RETRIES": "0"}  # fmt: skip
+    out = run_cli("memory", "analyze", env=env, cwd=world.root, unset=["OPENAI_API_KEY"])
+    assert out.returncode == 0, out.stderr
+    assert "facts from 1 message: 1 added" in out.stdout
+    (msg,) = user_ids(world)
+    gone = run_cli("memory", "forget", "--message", str(msg), "--json", env=env, cwd=world.root,
+                   unset=["OPENAI_API_KEY"])  # fmt: skip
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout)["facts"] == [1]
+    assert facts(world) == []

@@ -242,6 +242,16 @@ def _analyze(mem: Any) -> tuple[Any, str]:
     )
     if run.stopped:
         text += f"\n{run.stopped}"
+    f = run.facts
+    if f and (f["extracted"] or f["reused"] or f["failed"] or f["stopped"]):
+        n = f["extracted"] + f["reused"] + f["failed"]
+        text += (
+            f"\nfacts from {n} message{'s' * (n != 1)}: {f['added']} added, "
+            f"{f['updated']} updated, {f['deleted']} no longer true, {f['kept']} confirmed, "
+            f"{f['failed']} failed; {f['calls']} calls, {f['cost_micro'] / 1e6:.4f} USD"
+        )
+        if f["stopped"]:
+            text += f"\n{f['stopped']}"
     return run.as_json(), text
 
 
