@@ -52,6 +52,7 @@ BATCH = 10  # messages per extraction call
 INTENTS = ("preference", "correction")  # analysis intents that go to extraction
 CHEAPEST_EFFORT = "none"
 OPERATION = "memory_facts"
+PER_RUN = 200  # messages per run after an analysis (older ones wait for the next run)
 
 _ITEM = {
     "type": "object",
@@ -266,6 +267,10 @@ class MessageFacts:
             out.errors.append(str(exc))
             self._count(out, r, [i for i in ids if i not in failed], hashes, ask)
             return bool(r.changes)
+        except LlmError:  # budget or endpoint: the rounds written count, the rest wait
+            conn = self.store.conn()
+            self._count(out, r, [i for i in ids if q.status_of(conn, i) == "done"], hashes, ask)
+            raise
         self._count(out, r, ids, hashes, ask)
         return changed
 
@@ -356,7 +361,7 @@ def run_after_analysis(store: Store, svc: LlmService, cancelled: Callable[[], bo
                        *, enabled: bool | None = None) -> FactsRun:  # fmt: skip
     """The fact extraction that follows each message-analysis run (a failure to extract is
     a sentence in the run, never an exception out of the analysis job)."""
-    run = MessageFacts.open(store, svc, enabled=enabled).run(cancelled)
+    run = MessageFacts.open(store, svc, enabled=enabled).run(cancelled, PER_RUN)
     if run.extracted or run.reused or run.failed or run.stopped:
         log.info("memory facts from messages: %s", run.as_json())
     return run
