@@ -19,8 +19,9 @@ benchmark commits into its copy, never into PATH itself: a work tree is cloned t
   to the real server over stdio (same symbols; --no-lsp skips it).
 - xray_s: ``xray.ensure_xray`` (refresh) of --xray-file (default: the most-changed file the
   index parses), with xray_ratio = xray_s / raw_git_log_follow_s (``git log -p --follow --
-  FILE`` read and discarded, same run, alternating). ``--only-git`` stops after mining and
-  the X-Ray.
+  FILE`` read and discarded, same run, alternating), the median of the per-pair ratios,
+  and xray_cpu_ratio (CPU seconds of the X-Ray and its git children over git's own, less
+  sensitive to other load). ``--only-git`` stops after mining and the X-Ray.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -182,15 +184,22 @@ async def lsp_hovers(root: Path, db: Path, syms: list[SymbolRow], tmp: Path) -> 
         await client.stop()
 
 
-def raw_follow_log(root: Path, rel: str) -> float:
-    """``git log -p --follow -- FILE``, read through a pipe and discarded."""
-    t = time.perf_counter()
+def cpu_s() -> float:
+    """CPU seconds of this process (all threads) and its finished children (git)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def raw_follow_log(root: Path, rel: str) -> tuple[float, float]:
+    """``git log -p --follow -- FILE``, read through a pipe and discarded: (wall, CPU)."""
+    t, c = time.perf_counter(), cpu_s()
     proc = popen_git(root, "log", "-p", "--follow", "--", rel)
     assert proc.stdout is not None
     while proc.stdout.read(1 << 18):
         pass
     proc.wait()
-    return time.perf_counter() - t
+    return time.perf_counter() - t, cpu_s() - c
 
 
 def most_changed_code_file(store: Store, pid: int, root: Path) -> str:
@@ -209,12 +218,15 @@ def xray_bench(root: Path, db: Path, rel: str | None, runs: int) -> dict:
     store = Store(db)
     pid = projects.get_or_create(store.conn(), root).id
     rel = rel or most_changed_code_file(store, pid, root)
-    raws, xs, info = [], [], {}
+    raws, xs, raw_cpu, x_cpu, info = [], [], [], [], {}
     for _ in range(runs):
-        raws.append(raw_follow_log(root, rel))
-        t0 = time.perf_counter()
+        wall, cpu = raw_follow_log(root, rel)
+        raws.append(wall)
+        raw_cpu.append(cpu)
+        t0, c0 = time.perf_counter(), cpu_s()
         x = xray.ensure_xray(store, pid, root, rel, refresh=True)
         xs.append(time.perf_counter() - t0)
+        x_cpu.append(cpu_s() - c0)
         info = {"versions": x.versions, "parsed_versions": x.parsed_versions}
     store.close()
     return {
@@ -225,6 +237,12 @@ def xray_bench(root: Path, db: Path, rel: str | None, runs: int) -> dict:
         "raw_git_log_follow_s": round(statistics.median(raws), 3),
         "xray_s": round(statistics.median(xs), 3),
         "xray_ratio": round(statistics.median(xs) / statistics.median(raws), 3),
+        "xray_ratio_paired_median": round(
+            statistics.median(x / r for x, r in zip(xs, raws, strict=True)), 3
+        ),
+        # CPU seconds (the X-Ray's process and its git children against git's), steadier
+        # than wall time when other work shares the cores.
+        "xray_cpu_ratio": round(statistics.median(x_cpu) / statistics.median(raw_cpu), 3),
         "xray_runs": {"raw": [round(r, 3) for r in raws], "xray": [round(r, 3) for r in xs]},
     }
 

@@ -1,8 +1,10 @@
 """Learning benchmark (issue 20, first step): prints one JSON object.
 
-Pattern lookup for a fixError ("What worked before": the best live patterns of a category,
-formatted) with 10,000 reasoning patterns and 20,000 pattern_usage rows stored in one
-project (target p95 <= 10 ms); and the overhead of adding that section to the context
+Pattern lookup for a fixError ("What worked before": the live patterns that match the error
+best by signature, formatted, with the tool steps of the best one that has any) with 10,000
+reasoning patterns (each with a signature; a third with tool steps) and 20,000
+pattern_usage rows stored in one project (target p95 <= 10 ms); and the overhead of adding
+that section to the context
 assembly of a fixError (in mira-ls's own features/chat.py, or with --tiny a 15-line file),
 as a ratio of assembly with it to assembly without (target <= 1.1).
 
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mira_ls.config import Settings
 from mira_ls.features.session import ProjectRoot, Session
 from mira_ls.index import indexer
-from mira_ls.learning import approach, outcomes
+from mira_ls.learning import approach, matching, outcomes
 from mira_ls.llm import context as ctx
 from mira_ls.store import Store
 from mira_ls.store import learning as q
@@ -34,6 +36,17 @@ from tests.support.llm_world import APP
 from tests.support.repo import Repo
 
 CATEGORIES = ("type", "import", "syntax", "name", "attribute", "test-failure", "lint", "other")
+HASHES, CODES = 2000, 40  # distinct error hashes and tool codes the patterns' fixes had
+CONCEPTS = ("parsing", "config", "http", "cache", "auth", "io")
+TOOL_STEPS = [("get_symbol", {"name": "app.helper"}), ("callers", {"name": "app.helper"})]
+
+
+def problem(i: int) -> matching.Problem:
+    """The i-th looked-up error: a category, a hash and a code some patterns' fixes had."""
+    return matching.Problem(
+        CATEGORIES[i % len(CATEGORIES)], f"h{(i * 37) % HASHES:05d}", f"tool:C{i % CODES:02d}",
+        "python", (CONCEPTS[i % len(CONCEPTS)],), f"C{i % CODES:02d} message",
+    )  # fmt: skip
 
 
 def p95(xs: list[float]) -> float:
@@ -55,6 +68,7 @@ def main() -> None:
     )  # fmt: skip
     ap.add_argument("--budget", type=int, default=Settings().llm.context_tokens,
                     help="the context token budget (default: llm.contextTokens)")  # fmt: skip
+    ap.add_argument("--profile", action="store_true", help="cProfile the seeded assemblies")
     args = ap.parse_args()
     rnd = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +85,8 @@ def main() -> None:
         pid = project.id
         keys = list(approach.LABELS)
         now = int(time.time())
+        hashes = [f"h{i:05d}" for i in range(HASHES)]
+        codes = [f"tool:C{i:02d}" for i in range(CODES)]
         with store.write() as conn:
             for i in range(args.patterns):
                 cat, key = rnd.choice(CATEGORIES), rnd.choice(keys)
@@ -80,6 +96,13 @@ def main() -> None:
                     category=cat, approach=key, template="-    return x * 2\n+    return x * 4",
                     steps=[("act", key, None)], now=now - rnd.randint(0, 10**7),
                 )  # fmt: skip
+                q.add_signature(conn, p, [
+                    ("error_hash", rnd.choice(hashes)), ("code", rnd.choice(codes)),
+                    ("language", "python"), ("concept", rnd.choice(CONCEPTS)),
+                    ("text", matching.text_key(f"C{i % CODES:02d} message {i}")),
+                ], now)  # fmt: skip
+                if i % 3 == 0:  # a third have the tool calls of their fix as steps
+                    q.set_tool_steps(conn, p, TOOL_STEPS, now)
                 conn.execute(
                     "UPDATE reasoning_patterns SET use_count = ?, success_count = ?, "
                     "last_success_at = ? WHERE id = ?",
@@ -90,11 +113,17 @@ def main() -> None:
                     "VALUES (?, ?, 1.0, ?)",
                     [(p, pid, now)] * 2,
                 )
+        # the lookup as mira.fixError makes it: signature and the embedding space (with no
+        # vector stored for the errors' texts, as with no endpoint: the signature alone)
+        space = (settings.llm.embedding_model, int(settings.llm.embedding_dimensions))
         lookups = []
+        lookups_cpu = []
         for i in range(args.rounds):
-            t0 = time.perf_counter()
-            body, ids = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)])
+            t0, c0 = time.perf_counter(), time.thread_time()
+            worked = outcomes.what_worked(store, pid, problem(i), space=space)
+            body, ids = worked.body, worked.ids
             lookups.append((time.perf_counter() - t0) * 1000)
+            lookups_cpu.append((time.thread_time() - c0) * 1000)
             assert ids and body
         session = Session(store, settings, [ProjectRoot(pid, root)])
         rel = "chat.py" if args.real else "app.py"
@@ -111,8 +140,19 @@ def main() -> None:
             return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens)
 
         def seeded_(i: int) -> ctx.ContextBundle:
-            body, _ = outcomes.what_worked(store, pid, CATEGORIES[i % len(CATEGORIES)])
-            extra = [ctx.Section("what_worked", "What worked before", body, 3)]
+            body = outcomes.what_worked(store, pid, problem(i), space=space).body
+            extra = [ctx.Section("what_worked", "What worked before", body, 3, redacted=True)]
+            return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens, extra=extra)
+
+        bodies = {
+            i % 64: outcomes.what_worked(store, pid, problem(i), space=space).body
+            for i in range(64)
+        }
+
+        def section_only(i: int) -> ctx.ContextBundle:  # the section found beforehand
+            extra = [
+                ctx.Section("what_worked", "What worked before", bodies[i % 64], 3, redacted=True)
+            ]
             return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens, extra=extra)
 
         # interleaved, the order alternating, so the machine's load falls on both alike
@@ -120,17 +160,28 @@ def main() -> None:
         # processes' turns, and at a few ms per assembly that noise can swamp the difference)
         plain_cpu: list[float] = []
         seeded_cpu: list[float] = []
+        section_cpu: list[float] = []
         for i in range(args.rounds):
-            for which in ("b", "s") if i % 2 else ("s", "b"):
+            for which in ("b", "s", "o") if i % 2 else ("o", "s", "b"):
                 t0, c0 = time.perf_counter(), time.thread_time()
                 if which == "b":
                     plain_bundle = bare()
                     plain.append(time.perf_counter() - t0)
                     plain_cpu.append(time.thread_time() - c0)
-                else:
+                elif which == "s":
                     with_bundle = seeded_(i)
                     seeded.append(time.perf_counter() - t0)
                     seeded_cpu.append(time.thread_time() - c0)
+                else:
+                    section_only(i)
+                    section_cpu.append(time.thread_time() - c0)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            prof = str(Path(tmp) / "seeded.prof")
+            cProfile.runctx("for i in range(200): seeded_(i)", globals(), locals(), prof)
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(20)
         store.close()
     plain_med = sorted(plain)[len(plain) // 2]
     seeded_med = sorted(seeded)[len(seeded) // 2]
@@ -139,12 +190,16 @@ def main() -> None:
         "rounds": args.rounds,
         "lookup_p50_ms": round(sorted(lookups)[len(lookups) // 2], 3),
         "lookup_p95_ms": round(p95(lookups), 3),
+        "lookup_cpu_p50_ms": round(median(lookups_cpu), 3),
         "assembly_median_ms": round(plain_med * 1000, 3),
         "assembly_with_patterns_median_ms": round(seeded_med * 1000, 3),
         "overhead_ratio": round(seeded_med / plain_med, 3),
         "assembly_cpu_median_ms": round(median(plain_cpu) * 1000, 3),
         "assembly_with_patterns_cpu_median_ms": round(median(seeded_cpu) * 1000, 3),
         "overhead_ratio_cpu": round(median(seeded_cpu) / median(plain_cpu), 3),
+        # the section found beforehand: what adding it costs the assembly, lookup excluded
+        "assembly_with_section_only_cpu_median_ms": round(median(section_cpu) * 1000, 3),
+        "overhead_ratio_cpu_section_only": round(median(section_cpu) / median(plain_cpu), 3),
         "budget_tokens": args.budget,
         "sections_with": [x.kind for x in with_bundle.sections],
         "sections_without": [x.kind for x in plain_bundle.sections],

@@ -85,6 +85,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "038_tool_approval.sql": set(),
     "039_learned_patterns.sql": set(),
     "040_semantic_graph.sql": set(),
+    "044_pattern_signatures.sql": {"pattern_signatures"},
     "046_message_facts.sql": {"message_fact_extraction", "memory_fact_sources"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}

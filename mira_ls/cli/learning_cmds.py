@@ -86,15 +86,22 @@ def cmd_patterns(args: argparse.Namespace) -> int:
         if args.action in ("edit", "retire", "restore"):
             if args.action == "edit" and not (args.name or args.description or args.template):
                 raise common.UsageError("say what to change: --name, --description or --template")
+            from mira_ls.llm.redact import redact
+
+            def clean(new: str | None, old: str | None) -> str | None:
+                return redact(new if new is not None else old or "") or None
+
+            editing = args.action == "edit"
             with store.write() as w:
-                q.edit(
+                q.edit(  # texts stored redacted, the ones kept too (the row says so)
                     w,
                     args.id,
-                    name=getattr(args, "name", None),
-                    description=getattr(args, "description", None),
-                    template=getattr(args, "template", None),
+                    name=clean(args.name, found.name) if editing else None,
+                    description=clean(args.description, found.description) if editing else None,
+                    template=clean(args.template, found.solution_template) if editing else None,
                     retired={"retire": True, "restore": False}.get(args.action),
                     now=int(time.time()),
+                    redacted=editing,
                 )
             found = q.pattern(store.conn(), args.id)
             assert found is not None

@@ -118,7 +118,8 @@ class Prepared:
     uri: str | None = None
     diagnostic: dict[str, Any] | None = None
     error_id: int | None = None  # fix_error: the stored build error the diagnostic shows
-    patterns: list[int] = field(default_factory=list)  # fix_error: 'What worked before'
+    # fix_error: the patterns of 'What worked before' (id, match score, note)
+    patterns: list[tuple[int, float, str | None]] = field(default_factory=list)
     recalled: Recalled | None = None  # chat and explain: what memory added to the context
 
 
@@ -461,13 +462,9 @@ def _prepare_fix(
             error_ids=[(err.id, None)] if err else [],
         )
     ]
-    patterns: list[int] = []
+    patterns: list[tuple[int, float, str | None]] = []
     if err is not None and session.settings.learning.enabled:
-        from mira_ls.learning import outcomes
-
-        body, patterns = outcomes.what_worked(session.store, fix_at.project_id, err.category)
-        if body:
-            extra.append(ctx.Section("what_worked", "What worked before", body, 3))
+        patterns = _what_worked(session, fix_at.project_id, err, extra)
     bundle = _context(session, fix_at, secrets, extra, error_text=message)
     if not any(s.kind == "what_worked" for s in bundle.sections):
         patterns = []  # did not fit
@@ -490,6 +487,33 @@ def _prepare_fix(
         err.id if err else None,
         patterns,
     )
+
+
+def _what_worked(
+    session: Session, project_id: int, err: lq.BuildError, extra: list[ctx.Section]
+) -> list[tuple[int, float, str | None]]:
+    """The patterns that fit the error (signature, and stored vectors when the embedding
+    space has them) as a 'What worked before' section; their (id, match, note)."""
+    from mira_ls.learning import matching, outcomes
+    from mira_ls.store import learning as learn_store
+
+    assert session.store is not None
+    conn = session.store.conn()
+    problem = matching.problem_of(
+        conn, project_id, category=err.category, error_hash=learn_store.error_hash_of(conn, err.id),
+        tool=err.tool, code=err.code, message=err.message, path=err.file_path, line=err.line,
+    )  # fmt: skip
+    llm = session.settings.llm
+    space = (llm.embedding_model, int(llm.embedding_dimensions))
+    worked = outcomes.what_worked(
+        session.store, project_id, problem,
+        space=space if session.settings.vectors.semantic else None,
+    )  # fmt: skip
+    if worked.body:
+        extra.append(
+            ctx.Section("what_worked", "What worked before", worked.body, 3, redacted=True)
+        )
+    return worked.uses
 
 
 def _prepare_explain(

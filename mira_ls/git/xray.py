@@ -24,18 +24,19 @@ import logging
 import re
 import subprocess
 import tempfile
+import threading
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mira_ls.git.fixes import _attributes_file, parse_fix_diffs
 from mira_ls.git.repo import GitError, head_commit, popen_git, run_git
 from mira_ls.index import symbols
 from mira_ls.index.languages import language_for_path, new_parser
-from mira_ls.index.symbols import DefSpan
 from mira_ls.store import Store, git_cochange, git_history
 from mira_ls.store import xray as xray_store
 from mira_ls.store.connection import Connection
@@ -48,6 +49,7 @@ COUPLINGS_PER_DEF = 5
 MAX_DEFS_PER_COMMIT = 30  # a commit touching more (a reformat, the first commit) does not couple
 PARTNER_FILES = 3
 _CACHE_BLOBS = 256
+_CACHE_TEXTS = 32  # texts kept (a list of lines each; a miss is one cat-file read)
 
 _ZERO = re.compile(r"^0+$")
 _PY_HEADER = re.compile(rb"^[+-]\s*(?:async\s+def|def|class)\b|^[+-]\s*@")
@@ -105,6 +107,7 @@ class _Hunk:
     d: int
     header: bool  # an added or removed line opens or decorates a definition
     indents: list[int | None]  # per added line: its indentation, None when blank
+    lines: list[bytes] = field(default_factory=list)  # the added lines, without their "\n"
 
     def inside(self, indent: int) -> int:
         """How many leading added lines belong to a definition indented ``indent`` (more
@@ -133,6 +136,9 @@ class _Commit:
     path: str | None = None
     binary: bool = False
     hunks: list[_Hunk] = field(default_factory=list)
+    # "\ No newline at end of file" after a removed / an added line
+    old_unterminated: bool = False
+    new_unterminated: bool = False
 
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -167,6 +173,7 @@ def _parse_log(stream: Iterable[bytes], cancel: Callable[[], bool] | None) -> li
     cur: _Commit | None = None
     hunk: _Hunk | None = None
     in_diff = False
+    sign = b""  # of the last added or removed line
     for raw in stream:
         line = raw.rstrip(b"\n")
         c0 = line[:1]
@@ -185,7 +192,7 @@ def _parse_log(stream: Iterable[bytes], cancel: Callable[[], bool] | None) -> li
                 merge=b" " in parts[1].strip(),
             )
             out.append(cur)
-            hunk, in_diff = None, False
+            hunk, in_diff, sign = None, False, b""
             continue
         if cur is None:
             continue
@@ -209,26 +216,58 @@ def _parse_log(stream: Iterable[bytes], cancel: Callable[[], bool] | None) -> li
                 cur.hunks.append(hunk)
             continue
         if hunk is not None and (c0 == b"+" or c0 == b"-"):
+            sign = c0
             if _PY_HEADER.match(line):
                 hunk.header = True
             if c0 == b"+":
                 body = line[1:]
+                hunk.lines.append(body)
                 stripped = body.lstrip(b" \t")
                 hunk.indents.append(len(body) - len(stripped) if stripped.strip() else None)
+        elif hunk is not None and c0 == b"\\":
+            if sign == b"+":
+                cur.new_unterminated = True
+            elif sign == b"-":
+                cur.old_unterminated = True
         elif c0 == b"B" and line.startswith(b"Binary files"):
             cur.binary = True
     return out
+
+
+def _apply(old: list[bytes], c: _Commit) -> list[bytes] | None:
+    """The new version's text (split at "\n") from the old one's and the commit's hunks
+    (``-U0`` shows every added line), or None when the hunks do not fit the old text."""
+    new: list[bytes] = []
+    pos = 0
+    for h in c.hunks:
+        at = h.a - 1 if h.b > 0 else h.a  # the first removed line, or the insertion point
+        if at < pos or at + h.b > len(old) or len(h.lines) != h.d:
+            return None
+        new.extend(old[pos:at])
+        new.extend(h.lines)
+        pos = at + h.b
+    new.extend(old[pos:])
+    if c.old_unterminated and not c.new_unterminated:
+        new.append(b"")
+    elif c.new_unterminated and not c.old_unterminated:
+        if not new or new[-1] != b"":
+            return None
+        new.pop()
+    return new
 
 
 class _Blobs:
     """One ``git cat-file --batch`` process answering blob requests in order."""
 
     def __init__(self, root: Path | str) -> None:
-        self.proc = popen_git(root, "cat-file", "--batch", stdin=subprocess.PIPE)
-        assert self.proc.stdout is not None
-        self.out = io.BufferedReader(self.proc.stdout, 1 << 16)  # type: ignore[type-var]
+        self.root = root
+        self.proc: subprocess.Popen[bytes] | None = None  # started on the first read
 
     def read(self, sha: str) -> bytes:
+        if self.proc is None:
+            self.proc = popen_git(self.root, "cat-file", "--batch", stdin=subprocess.PIPE)
+            assert self.proc.stdout is not None
+            self.out = io.BufferedReader(self.proc.stdout, 1 << 16)  # type: ignore[type-var]
         proc = self.proc
         assert proc.stdin is not None
         proc.stdin.write(sha.encode() + b"\n")
@@ -241,6 +280,8 @@ class _Blobs:
         return data
 
     def close(self) -> None:
+        if self.proc is None:
+            return
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
@@ -249,14 +290,50 @@ class _Blobs:
             self.proc.kill()
 
 
+class _Span(NamedTuple):
+    """A definition's lines in one version (``symbols._Span``'s fields; a tuple, as the
+    walk makes one per definition per version)."""
+
+    start_line: int
+    end_line: int
+    name: str
+    kind: str
+    indent: int
+
+
+def _spans(tree: Any, language: str, lines: tuple[int, int] | None = None) -> list[_Span]:
+    return [
+        _Span(d.start_line, d.end_line, d.name, d.kind, d.indent)
+        for d in symbols.definition_spans(tree, language, lines)
+    ]
+
+
 @dataclass
 class _Version:
-    defs: list[DefSpan]
+    defs: list[_Span]
     starts: list[int]
     broken: bool = False  # the parse had syntax errors: the next version is parsed in full
+    # Lazily: each definition's parent index (-1: the module) and each parent's children.
+    parents: list[int] | None = None
+    children: dict[int, list[int]] | None = None
+
+    def nesting(self) -> tuple[list[int], dict[int, list[int]]]:
+        if self.parents is None or self.children is None:
+            parents: list[int] = []
+            children: dict[int, list[int]] = {}
+            stack: list[int] = []
+            for i, d in enumerate(self.defs):
+                while stack and self.defs[stack[-1]].end_line < d.end_line:
+                    stack.pop()
+                p = stack[-1] if stack else -1
+                parents.append(p)
+                children.setdefault(p, []).append(i)
+                stack.append(i)
+            self.parents, self.children = parents, children
+        return self.parents, self.children
 
 
-def _version(defs: list[DefSpan], broken: bool = False) -> _Version:
+def _version(defs: list[_Span], broken: bool = False) -> _Version:
     defs.sort(key=lambda d: (d.start_line, -d.end_line))
     return _Version(defs, [d.start_line for d in defs], broken)
 
@@ -286,7 +363,7 @@ def _touched(v: _Version, lo: int, hi: int, out: set[str]) -> None:
             line = nxt
 
 
-def _innermost(v: _Version, line: int) -> DefSpan | None:
+def _innermost(v: _Version, line: int) -> _Span | None:
     i = bisect_right(v.starts, line) - 1
     while i >= 0:
         if v.defs[i].end_line >= line:
@@ -328,7 +405,7 @@ def _certain(v: _Version, h: _Hunk) -> bool:
     return all(x is None or x == 0 for x in h.indents)
 
 
-def _may_extend_child(v: _Version, d: DefSpan, lo: int, h: _Hunk) -> bool:
+def _may_extend_child(v: _Version, d: _Span, lo: int, h: _Hunk) -> bool:
     """Could the added lines continue a nested definition of ``d`` that ended before
     line ``lo`` (they are indented deeper than it)?"""
     deepest = max((x for x in h.indents if x is not None), default=-1)
@@ -352,6 +429,49 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
     """The next version's definitions by moving lines through the hunks (exact when every
     hunk is ``_certain``); a definition whose first line was removed is dropped (the region
     parse re-reads what is there now)."""
+    # git's hunks are sorted and disjoint, so the last old line each covers (an insertion:
+    # the line it follows) increases: the hunks before a line are found by bisection.
+    lasts = [h.a + h.b - 1 if h.b > 0 else h.a for h in hunks]
+    if any(x >= y for x, y in pairwise(lasts)):
+        return _shift_each(v, hunks)
+    pre = [0]
+    for h in hunks:
+        pre.append(pre[-1] + h.d - h.b)
+    m = len(hunks)
+    out: list[_Span] = []
+    if not m:
+        return _Version(list(v.defs), list(v.starts))
+    # A definition ending before ``free`` is untouched; one starting after ``done`` moves
+    # by the whole delta.
+    free = hunks[0].a if hunks[0].b > 0 else hunks[0].a + 1
+    done, total = lasts[-1], pre[-1]
+    for d in v.defs:
+        start, end = d.start_line, d.end_line
+        if end < free:
+            out.append(d)
+            continue
+        if start > done:
+            out.append(_Span(start + total, end + total, d.name, d.kind, d.indent))
+            continue
+        k = bisect_left(lasts, start)
+        if k < m and hunks[k].b > 0 and hunks[k].a <= start:
+            continue  # its first line was removed
+        ns = start + pre[k]
+        k = bisect_left(lasts, end)
+        de = pre[k]
+        if k < m:
+            h = hunks[k]
+            if h.b > 0 and h.a <= end and h.d > 0:
+                de += h.d - h.b + (lasts[k] - end)  # ends on the last added line
+        out.append(_Span(ns, max(end + de, ns), d.name, d.kind, d.indent))
+    shifted = _Version(out, [d.start_line for d in out])
+    if len(out) == len(v.defs):  # the same definitions in the same order: the same nesting
+        shifted.parents, shifted.children = v.parents, v.children
+    return shifted
+
+
+def _shift_each(v: _Version, hunks: list[_Hunk]) -> _Version:
+    """``_shift`` hunk by hunk (for hunks that are not sorted and disjoint)."""
     out = []
     for d in v.defs:
         start, end = d.start_line, d.end_line
@@ -372,8 +492,111 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
         if gone:
             continue
         ns = start + ds
-        out.append(DefSpan(ns, max(end + de, ns), d.name, d.kind, d.indent))
+        out.append(_Span(ns, max(end + de, ns), d.name, d.kind, d.indent))
     return _Version(out, [d.start_line for d in out])
+
+
+def _new_line(hunks: list[_Hunk], line: int) -> int:
+    """Where an old line no hunk removed is in the new version."""
+    n = line
+    for h in hunks:
+        if (h.a + h.b - 1 if h.b > 0 else h.a) < line:
+            n += h.d - h.b
+    return n
+
+
+@dataclass
+class _Run:
+    """Old lines ``first..last``, whole statements of one block: the body of definition
+    ``parent`` (-1: the module). ``top``: the run starts at the parent's own first line
+    (the module: the file's start), ``bottom``: it ends with the parent's last line (the
+    module: the file's end); otherwise it starts and ends with whole child definitions, or,
+    ``narrow``, just after the one before (``after_def``: its last line) and just before the
+    one after (``before_def``: its first line)."""
+
+    first: int
+    last: int
+    parent: int
+    top: bool
+    bottom: bool
+    after_def: int = 0
+    before_def: int = 0
+    indent: int = -1  # narrow: the block's indentation (of the definitions around)
+
+
+def _window(v: _Version, lo: int, hi: int, narrow: bool = False) -> _Run | None:
+    """The run of old lines around ``lo..hi`` (``hi = lo - 1``: an insertion before
+    ``lo``) that begins at a statement boundary before them and ends at one after them:
+    from the last child definition of the innermost definition holding them strictly that
+    ends before ``lo`` (else that definition's own first line) to the first child that
+    starts after ``hi`` (else its last line)."""
+    defs = v.defs
+    parents, children = v.nesting()
+    c = bisect_right(v.starts, lo - 1) - 1  # the last definition starting before lo
+    while c >= 0 and defs[c].end_line <= hi:
+        c = parents[c]  # up to the innermost one holding lo..hi strictly
+    before = after = None
+    for k in children.get(c, ()):
+        d = defs[k]
+        if d.end_line < lo:
+            before = d
+        elif d.start_line > hi:
+            after = d
+            break
+    if c < 0 and before is None and after is None:
+        return None  # the whole file
+    p = defs[c] if c >= 0 else None
+    if before is not None:
+        first = before.end_line + 1 if narrow else before.start_line
+    else:
+        first = p.start_line if p is not None else 0
+    if after is not None:
+        last = after.start_line - 1 if narrow else after.end_line
+    else:
+        last = p.end_line if p is not None else _EOF
+    r = _Run(first, last, c, before is None, after is None)
+    if narrow and before is not None:
+        r.after_def, r.indent = before.end_line, before.indent
+    if narrow and after is not None:
+        r.before_def, r.indent = after.start_line, after.indent
+    return r
+
+
+_EOF = 1 << 40  # a run to the end of the file
+
+
+def _cut(r: _Run, hunks: list[_Hunk]) -> _Hunk | None:
+    """A hunk that removes a line run ``r`` is anchored at: its first and last lines, or
+    the last line of the definition before it and the first of the one after (the file's
+    own start and end cannot be removed)."""
+    lo = r.after_def or (None if r.top and r.parent < 0 else r.first)
+    hi = r.before_def or (None if r.bottom and r.parent < 0 else r.last)
+    for h in hunks:
+        if h.b > 0 and (
+            (lo is not None and h.a <= lo < h.a + h.b) or (hi is not None and h.a <= hi < h.a + h.b)
+        ):
+            return h
+    return None
+
+
+def _code_edge(lines: list[bytes], indices: Iterable[int], indent: int) -> int | None:
+    """The first of ``indices`` whose line is code (neither blank nor a comment), or -1
+    when a comment before it is indented deeper than ``indent`` (tree-sitter puts such a
+    comment in the block it follows: it belongs to the definition next to the run), or
+    None when there is no code."""
+    for i in indices:
+        line = lines[i]
+        s = line.lstrip(b" \t\f")
+        if not s.strip():
+            continue
+        if not s.startswith(b"#"):
+            return i
+        if indent >= 0 and len(line) - len(s) > indent:
+            return -1
+    return None
+
+
+MAX_WINDOW_SHARE = 0.75  # runs longer than this share of the file: parse the file
 
 
 class _Parser:
@@ -383,12 +606,172 @@ class _Parser:
         self.language = language
         self.last: symbols.Parsed | None = None
         self.count = 0
+        self.snippets = new_parser(language)
 
     def full(self, src: bytes) -> _Version:
         tree = symbols.parse(src, self.language, self.last)
         self.last = symbols.Parsed(self.language, src, tree)
         self.count += 1
-        return _version(symbols.definition_spans(tree, self.language), tree.root_node.has_error)
+        return _version(_spans(tree, self.language), tree.root_node.has_error)
+
+    def window(self, lines: list[bytes], base: _Version, hunks: list[_Hunk]) -> _Version | None:
+        """Python: the new version's definitions with only runs of whole statements around
+        the uncertain hunks parsed (each run alone, under one-line stand-ins for the
+        definitions enclosing it), the rest shifted. A run is whole statements of one block
+        in both versions, so it parses as it does in the file. None (parse the file) when a
+        run is long or does not parse cleanly into the same nesting."""
+        if self.language != "python" or base.broken or not base.defs:
+            return None
+        # Narrow runs (between the definitions around the change) first; a run that does
+        # not parse into the same nesting (new lines that continue the definition before,
+        # definitions in different blocks) is retried with those definitions in it, then
+        # one parent further up.
+        for narrow, up in ((True, 0), (False, 0), (False, 1), (False, 2)):
+            found, again = self._window(lines, base, hunks, up, narrow)
+            if found is not None or not again:
+                return found
+        return None
+
+    def _window(
+        self, lines: list[bytes], base: _Version, hunks: list[_Hunk], up: int, narrow: bool
+    ) -> tuple[_Version | None, bool]:
+        runs: list[_Run] = []
+        for h in hunks:
+            if _certain(base, h):
+                continue
+            lo, hi = (h.a, h.a + h.b - 1) if h.b > 0 else (h.a + 1, h.a)
+            climb = up
+            while True:
+                w = _window(base, lo, hi, narrow)
+                if w is None:
+                    return None, False
+                cut = _cut(w, hunks)
+                if cut is not None:
+                    lo, hi = min(lo, cut.a), max(hi, cut.a + cut.b - 1)  # take that hunk in
+                elif climb and w.parent >= 0:
+                    climb -= 1
+                    lo, hi = base.defs[w.parent].start_line, base.defs[w.parent].end_line
+                else:
+                    break
+            runs.append(w)
+        runs.sort(key=lambda w: (w.first, -w.last))
+        merged: list[_Run] = []
+        for w in runs:
+            if merged and w.first <= merged[-1].last:
+                r = merged[-1]
+                if w.last <= r.last:
+                    continue  # inside the run already there
+                if w.parent != r.parent:
+                    return None, False
+                r.last, r.bottom, r.before_def = w.last, w.bottom, w.before_def  # one longer run
+            else:
+                merged.append(w)
+        if any(_cut(r, hunks) is not None for r in merged):
+            return None, False
+        bounds = [
+            (
+                _new_line(hunks, r.after_def) + 1
+                if r.after_def
+                else 1
+                if r.top and r.parent < 0
+                else _new_line(hunks, r.first),
+                _new_line(hunks, r.before_def) - 1
+                if r.before_def
+                else len(lines)
+                if r.bottom and r.parent < 0
+                else _new_line(hunks, r.last),
+            )
+            for r in merged
+        ]
+        if sum(b - a + 1 for a, b in bounds) > MAX_WINDOW_SHARE * len(lines):
+            return None, False
+        parents, _ = base.nesting()
+        own = {r.parent for r in merged if r.top and r.parent >= 0}
+        if len(merged) == 1:
+            lo, hi = merged[0].first, merged[0].last
+            rest = [d for i, d in enumerate(base.defs) if not lo <= d.start_line <= hi or i in own]
+        else:
+            rest = [
+                d
+                for i, d in enumerate(base.defs)
+                if i in own or not any(r.first <= d.start_line <= r.last for r in merged)
+            ]
+        out = _shift(_Version(rest, [d.start_line for d in rest]), hunks).defs
+        for r, (first, last) in zip(merged, bounds, strict=True):
+            found = self._run(lines, hunks, base, parents, r, first, last)
+            if found is None:
+                return None, True
+            out.extend(found)
+        self.count += 1
+        return _version(out), False
+
+    def _run(
+        self,
+        lines: list[bytes],
+        hunks: list[_Hunk],
+        base: _Version,
+        parents: list[int],
+        r: _Run,
+        first: int,
+        last: int,
+    ) -> list[_Span] | None:
+        """The definitions of new lines ``first..last`` (run ``r``), or None."""
+        chain: list[_Span] = []
+        i = parents[r.parent] if r.top and r.parent >= 0 else r.parent
+        while i >= 0:
+            chain.append(base.defs[i])
+            i = parents[i]
+        chain.reverse()
+        head: list[bytes] = []
+        for a in chain:
+            line = lines[_new_line(hunks, a.start_line) - 1]
+            name = a.name.rsplit(".", 1)[-1].encode()
+            stub = b"class " + name + b":" if a.kind == "class" else b"def " + name + b"():"
+            head.append(line[: len(line) - len(line.lstrip(b" \t\f"))] + stub)
+        body = lines[first - 1 : last]
+        narrow = r.indent if r.after_def or r.before_def else -1
+        code = _code_edge(body, range(len(body)), narrow if r.after_def else -1)
+        if code is None:
+            if r.after_def and r.before_def and _code_edge(body, range(len(body)), 0) is None:
+                return []  # only blank lines between two definitions: nothing defined
+            return None
+        last_code = _code_edge(body, range(len(body) - 1, -1, -1), narrow if r.before_def else -1)
+        if code < 0 or last_code is None or last_code < 0:
+            return None
+        if r.after_def:
+            # New lines indented deeper than the definition before would continue it.
+            line = body[code]
+            if len(line) - len(line.lstrip(b" \t\f")) != r.indent:
+                return None
+        tree = self.snippets.parse(b"\n".join(head + body) + b"\n")
+        if tree.root_node.has_error:
+            return None
+        spans = _spans(tree, self.language)
+        n, total = len(head), len(head) + len(body)
+        end = n + 1 + last_code  # the run's last line of code
+        for k, a in enumerate(chain):  # the stand-ins hold the whole run
+            if k >= len(spans) or spans[k].start_line != k + 1 or spans[k].name != a.name:
+                return None
+            if spans[k].end_line < end:
+                return None
+        inner = spans[n:]
+        if r.top and r.parent >= 0:
+            # The run starts with its parent's own lines: the parent (shifted, not from
+            # here) must hold the whole run.
+            p = base.defs[r.parent]
+            if not inner or (inner[0].start_line, inner[0].name) != (n + 1, p.name):
+                return None
+            if inner[0].end_line < end:
+                return None
+            inner = inner[1:]
+        elif not r.top and not r.after_def and (not inner or inner[0].start_line != n + 1):
+            return None  # it must start with a definition
+        if not r.bottom and not r.before_def and not any(x.end_line == total for x in inner):
+            return None  # and end with one
+        shift = first - n - 1
+        return [
+            _Span(x.start_line + shift, x.end_line + shift, x.name, x.kind, x.indent) for x in inner
+        ]
 
     def region(self, src: bytes, base: _Version, hunks: list[_Hunk]) -> _Version:
         """Definitions shifted outside the added lines, re-read from the tree inside them."""
@@ -398,9 +781,9 @@ class _Parser:
         # The lines each uncertain hunk changed (new numbering), and a wider range to ask
         # the tree about (a decorated def's node starts below its decorators).
         changed = [(h.c, h.c + max(h.d, 1) - 1) for h in hunks if not _certain(base, h)]
-        fresh: dict[tuple[str, int], DefSpan] = {}
+        fresh: dict[tuple[str, int], _Span] = {}
         for lo, hi in changed:
-            for d in symbols.definition_spans(tree, self.language, (max(lo - 1, 1), hi + 8)):
+            for d in _spans(tree, self.language, (max(lo - 1, 1), hi + 8)):
                 fresh[(d.name, d.start_line)] = d
         shifted = _shift(base, hunks).defs
         known = {(d.name, d.start_line) for d in shifted}
@@ -408,8 +791,19 @@ class _Parser:
             if (d.name, d.start_line) not in known and (d.start_line, d.end_line) not in changed:
                 # A new or renamed definition: its nested ones are renamed with it.
                 changed.append((d.start_line, d.end_line))
-                for e in symbols.definition_spans(tree, self.language, changed[-1]):
+                for e in _spans(tree, self.language, changed[-1]):
                     fresh[(e.name, e.start_line)] = e
+        touching = [
+            d
+            for d in shifted
+            if (d.name, d.start_line) not in fresh
+            and any(d.start_line <= hi and d.end_line >= lo for lo, hi in changed)
+        ]
+        for d in touching:
+            # It reached into the changed lines and the tree no longer says so there (a
+            # class that ends before them now): ask the tree at its first line.
+            for e in _spans(tree, self.language, (d.start_line, d.start_line)):
+                fresh[(e.name, e.start_line)] = e
         keep = [
             d
             for d in shifted
@@ -490,6 +884,13 @@ def xray(
     if progress:
         progress(f"X-Ray of {rel_path}: reading history", 0)
     commits = _read_log(root, rel_path, cancel)
+    # The partners' diffs of the file's counted commits (those the coupling keeps are among
+    # them) are read by git beside the walk.
+    ignored = ignored or set()
+    counted = {c.hash for c in commits if (c.new or c.old) and not (c.merge or c.hash in ignored)}
+    partner_diffs = _Background(
+        lambda: _partner_definitions(root, partners or [], {p: counted for p in partners or []})
+    )
     walk = _Walk(root, language)
     try:
         for i, c in enumerate(commits):
@@ -502,7 +903,7 @@ def xray(
             if c.new is None and c.old is None:
                 continue  # a merge or a mode change: no content change shown
             touched = walk.step(c)
-            if not (c.merge or c.hash in (ignored or set())):
+            if not (c.merge or c.hash in ignored):
                 walk.count(c, touched)
         current = walk.current()
     finally:
@@ -512,12 +913,31 @@ def xray(
     if partners:
         if progress:
             progress(f"X-Ray of {rel_path}: partner files", 96)
-        _couple_partners(root, defs, walk.per_commit, partners)
+        _couple_partners(defs, walk.per_commit, partner_diffs.result() or {})
     for d in defs:
         d.couplings.sort(key=lambda x: (-x.confidence, -x.shared, x.path, x.symbol))
         del d.couplings[COUPLINGS_PER_DEF:]
     parsed = walk.parser.count if walk.parser else 0
     return XRay(rel_path, head, len(walk.per_commit), defs, parsed, len(commits))
+
+
+class _Background:
+    """``fn()`` in a daemon thread (its git child runs beside the caller's work)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.value: Any = None
+        self.thread = threading.Thread(target=self._run, args=(fn,), name="xray", daemon=True)
+        self.thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self.value = fn()
+        except Exception:  # the coupling with partners is optional
+            log.exception("X-Ray background step failed")
+
+    def result(self) -> Any:
+        self.thread.join()
+        return self.value
 
 
 def _read_log(root: Path, rel_path: str, cancel: Callable[[], bool] | None) -> list[_Commit]:
@@ -557,6 +977,37 @@ class _Walk:
         self.authors: dict[str, dict[tuple[str, str], int]] = {}
         self.per_commit: list[tuple[str, set[str]]] = []
         self.empty = _Version([], [])
+        # Texts (split at "\n") of recent versions: each from its parent's through the
+        # hunks, so blobs are read only where that cannot be done (binary, a merge's parent).
+        self.texts: dict[str, list[bytes]] = {}
+        self.text_order: list[str] = []
+
+    def _keep(self, sha: str, lines: list[bytes]) -> list[bytes]:
+        if sha not in self.texts:
+            self.texts[sha] = lines
+            self.text_order.append(sha)
+            if len(self.text_order) > _CACHE_TEXTS:
+                self.texts.pop(self.text_order.pop(0), None)
+        return lines
+
+    def text(self, sha: str) -> list[bytes]:
+        """The lines of blob ``sha``."""
+        lines = self.texts.get(sha)
+        if lines is None:
+            assert self.blobs is not None
+            lines = self._keep(sha, self.blobs.read(sha).split(b"\n"))
+        return lines
+
+    def source(self, sha: str) -> bytes:
+        return b"\n".join(self.text(sha))
+
+    def _advance(self, c: _Commit) -> None:
+        """Remember the text ``c`` produced, when its hunks give it."""
+        if c.new is None or c.new in self.texts or c.binary or not c.hunks:
+            return
+        new = _apply(self.text(c.old) if c.old else [b""], c)
+        if new is not None:
+            self._keep(c.new, new)
 
     def close(self) -> None:
         if self.blobs is not None:
@@ -566,7 +1017,8 @@ class _Walk:
         """The definitions commit ``c`` touched; remembers the version it produced."""
         touched: set[str] = set()
         if self.parser is not None and self.blobs is not None:
-            old = _lookup(c.old, self.versions, self.blobs, self.parser) if c.old else self.empty
+            old = self._lookup(c.old) if c.old else self.empty
+            self._advance(c)
             new = self._new_version(c, old, touched)
             for h in c.hunks:
                 if h.b > 0:
@@ -583,26 +1035,27 @@ class _Walk:
         return touched
 
     def _new_version(self, c: _Commit, old: _Version, touched: set[str]) -> _Version:
-        assert self.parser is not None and self.blobs is not None
-        parser, blobs = self.parser, self.blobs
+        assert self.parser is not None
+        parser = self.parser
         if c.new is None:
             return self.empty
         if c.new in self.versions:
             return self.versions[c.new]
         if c.binary or not c.hunks:
             # Git showed no lines (binary on one side): every definition changed.
-            new = parser.full(blobs.read(c.new))
+            new = parser.full(self.source(c.new))
             touched.update(d.name for d in new.defs)
             touched.update(d.name for d in old.defs)
             return new
         if c.old is None or old.broken:
             # A broken tree can hide definitions far from the hunks: read them all.
-            return parser.full(blobs.read(c.new))
+            return parser.full(self.source(c.new))
         if not all(_certain(old, h) for h in c.hunks):
-            return parser.region(blobs.read(c.new), old, c.hunks)
+            found = parser.window(self.text(c.new), old, c.hunks)
+            return found or parser.region(self.source(c.new), old, c.hunks)
         if self.language == "python":
             return _shift(old, c.hunks)
-        return parser.full(blobs.read(c.new))
+        return parser.full(self.source(c.new))
 
     def count(self, c: _Commit, touched: set[str]) -> None:
         self.per_commit.append((c.hash, touched))
@@ -620,8 +1073,15 @@ class _Walk:
         """The definitions of the file's last version."""
         current = self.versions.get(self.last_new) if self.last_new else None
         if current is None and self.last_new and self.blobs and self.parser:
-            current = self.parser.full(self.blobs.read(self.last_new))
+            current = self.parser.full(self.source(self.last_new))
         return current or self.empty
+
+    def _lookup(self, sha: str) -> _Version:
+        v = self.versions.get(sha)
+        if v is None:  # a parent version this walk has not produced (a merge result): parse it
+            assert self.parser is not None
+            v = self.versions[sha] = self.parser.full(self.source(sha))
+        return v
 
     def definitions(self, current: _Version) -> list[DefinitionHistory]:
         defs: list[DefinitionHistory] = []
@@ -638,13 +1098,6 @@ class _Walk:
                 dh.authors = [Author(n, e, k) for (n, e), k in ranked]
             defs.append(dh)
         return defs
-
-
-def _lookup(sha: str, versions: dict[str, _Version], blobs: _Blobs, parser: _Parser) -> _Version:
-    v = versions.get(sha)
-    if v is None:  # a parent version this walk has not produced (a merge result): parse it
-        v = versions[sha] = parser.full(blobs.read(sha))
-    return v
 
 
 def _couple_inside(
@@ -670,15 +1123,13 @@ def _couple_inside(
 
 
 def _couple_partners(
-    root: Path,
     defs: list[DefinitionHistory],
     per_commit: list[tuple[str, set[str]]],
-    partners: list[str],
+    found: dict[str, dict[str, set[str]]],
 ) -> None:
+    """Couple with the partners' definitions ``found`` (commit -> partner -> names)."""
     by_name = {d.symbol: d for d in defs}
     touched_by = {h: t for h, t in per_commit if t and len(t) <= MAX_DEFS_PER_COMMIT}
-    shared = {p: set(touched_by) for p in partners}
-    found = _partner_definitions(root, partners, shared)
     pairs: dict[tuple[str, str, str], int] = {}
     for h, per_path in found.items():
         mine = touched_by.get(h, set())

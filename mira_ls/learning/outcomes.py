@@ -19,11 +19,15 @@ word on an answer), but no outcome is recorded and no pattern is made, changed o
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from mira_ls.learning import approach as ap
+from mira_ls.learning import matching
+from mira_ls.llm.redact import redact, redact_repeated
 from mira_ls.store import Store, StoreError
 from mira_ls.store import artifacts as art_store
 from mira_ls.store import learning as q
@@ -32,6 +36,7 @@ from mira_ls.store.connection import Connection
 
 log = logging.getLogger(__name__)
 
+TOOL_STEPS = 8  # tool calls kept as a pattern's steps (the first of the fix that worked)
 VERIFY = "the next complete build run no longer reports the error, and the change is kept"
 
 
@@ -39,38 +44,73 @@ class FeedbackError(Exception):
     """``str(exc)`` is the sentence the user is shown."""
 
 
+def _arguments(raw: Any) -> dict[str, Any]:
+    """A recorded call's arguments (JSON text, redacted and cut when kept) as an object."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        got = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return {"raw": str(raw)[:200]}
+    return got if isinstance(got, dict) else {}
+
+
 def _own_pattern(
-    conn: Connection, project_id: int | None, fixes: list[q.FixRow], now: int, success: bool
+    conn: Connection,
+    project_id: int | None,
+    fixes: list[q.FixRow],
+    now: int,
+    success: bool,
+    op_id: str,
 ) -> int | None:
-    """The pattern of an operation's own fix (made now when it is the first of its kind)."""
+    """The pattern of an operation's own fix (made now when it is the first of its kind).
+    On a success, the fix's problem joins the pattern's signature and the tool calls the
+    operation made (if any) become its tool steps."""
     if not fixes:
         return None
     category = fixes[0].category
     diffs = [f.diff for f in fixes if f.diff]
     key = ap.classify(diffs)
     found = q.pattern_for(conn, project_id, category, key)
-    template = ap.excerpt(diffs) if success and diffs else None
+    # stored redacted: what the context shows of it needs no scrubbing at every assembly
+    template = redact(ap.excerpt(diffs)) if success and diffs else None
     if found is not None:
         if template and not found.solution_template:
             q.set_template(conn, found.id, template)
-        return found.id
-    label = ap.LABELS[key]
-    return q.insert_pattern(
-        conn,
-        project_id,
-        name=f"{category} errors: {key}",
-        description=f"For a {category} error, the fix {label}.",
-        category=category,
-        approach=key,
-        template=template,
-        steps=[
-            ("gather", "read the error (its tool, code and message) and the code at its line",
-             None),
-            ("act", label, f"the kind of change seen in fixes of {category} errors"),
-            ("verify", VERIFY, None),
-        ],
-        now=now,
-    )  # fmt: skip
+        pid = found.id
+    else:
+        label = ap.LABELS[key]
+        pid = q.insert_pattern(
+            conn,
+            project_id,
+            name=f"{category} errors: {key}",
+            description=f"For a {category} error, the fix {label}.",
+            category=category,
+            approach=key,
+            template=template,
+            steps=[
+                ("gather", "read the error (its tool, code and message) and the code at its "
+                 "line", None),
+                ("act", label, f"the kind of change seen in fixes of {category} errors"),
+                ("verify", VERIFY, None),
+            ],
+            now=now,
+        )  # fmt: skip
+    if success:
+        for f in fixes:
+            problem = matching.problem_of(
+                conn, project_id, category=f.category, error_hash=f.error_hash, tool=f.tool,
+                code=f.code, message=f.message, path=f.error_path, line=f.error_line,
+            )  # fmt: skip
+            q.add_signature(conn, pid, problem.signature(), now)
+        calls = [
+            (str(c["name"]), _arguments(c.get("arguments")))
+            for c in q.tool_calls_of(conn, op_id)
+            if c.get("name") and not c.get("error")
+        ][:TOOL_STEPS]
+        if calls:
+            q.set_tool_steps(conn, pid, calls, now)
+    return pid
 
 
 def _judge(
@@ -79,7 +119,7 @@ def _judge(
     """Count one outcome of ``op_id`` for its own fix's pattern and the patterns it used."""
     fixes = q.fixes_of_operation(conn, op_id)
     ids = q.used_by(conn, op_id)
-    own = _own_pattern(conn, project_id, fixes, now, success)
+    own = _own_pattern(conn, project_id, fixes, now, success, op_id)
     if own is not None and own not in ids:
         ids.append(own)
     for pid in ids:
@@ -211,40 +251,99 @@ def line_of(p: dict[str, Any]) -> str:
     )
     for s in p.get("steps", []):
         line += f"\n    {s['step']}. {s['type']}: {s['description']}"
+        if "tool" in s:
+            line += " " + json.dumps(s["arguments"], ensure_ascii=False)
     return line
 
 
+@dataclass
+class Worked:
+    """The 'What worked before' text and the patterns in it: (id, match score, note)."""
+
+    body: str = ""
+    uses: list[tuple[int, float, str | None]] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[int]:
+        return [u[0] for u in self.uses]
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def _call_text(name: str, args: str) -> str:
+    args = args if len(args) <= 120 else args[:117] + "..."
+    return f"`{name} {args}`" if args not in ("{}", "") else f"`{name}`"
+
+
 def what_worked(
-    store: Store, project_id: int | None, category: str, limit: int = 3
-) -> tuple[str, list[int]]:
-    """The 'What worked before' text for an error of ``category`` (the live patterns with
-    successes, best first) and their ids; ("", []) when there are none."""
+    store: Store,
+    project_id: int | None,
+    problem: matching.Problem | str,
+    limit: int = 3,
+    *,
+    space: tuple[str, int] | None = None,
+) -> Worked:
+    """The 'What worked before' text, redacted (a section of it is ``redacted=True``), for
+    a build error (``problem``: its signature, or just its category): the live patterns
+    with successes that match it best (matching.best),
+    the best one's example, and the tool calls that led to the best one's latest success
+    with tool calls (the model's first turn is seeded with them). Worked() when none."""
+    if isinstance(problem, str):
+        problem = matching.Problem(problem)
     conn = store.conn()
-    found = q.best_for(conn, project_id, category, limit)
+    found = matching.best(conn, project_id, problem, limit=limit, space=space)
     if not found:
-        return "", []
+        return Worked()
     from mira_ls.dates import minute
 
+    category = problem.category
     lines = [
         f"Earlier {category} errors in this project were fixed like this (the error gone in "
         "the next build, the change kept); a hint, not a rule:"
     ]
-    for i, p in enumerate(found):
+    tools = {m.pattern.id: m.tool_steps for m in found if m.tool_steps}
+    seeded: int | None = None
+    for i, m in enumerate(found):
+        p = m.pattern
+        # the texts are redacted when stored (older rows: here, once per text): the body
+        # is clean, and the context only replaces the configured secrets in it
+        clean = _as_is if p.redacted else redact_repeated
         when = f", last {minute(p.last_success_at)}" if p.last_success_at else ""
-        lines.append(f"- {p.description} Worked {p.success_count} of {p.use_count} times{when}.")
+        lines.append(
+            f"- {clean(p.description)} Worked {p.success_count} of {p.use_count} times{when}."
+        )
         if p.solution_template and i == 0:  # one example: the best pattern's
             lines.append("  Example:\n  ```diff\n" + "\n".join(
-                f"  {x}" for x in p.solution_template.splitlines()[:12]
+                f"  {x}" for x in clean(p.solution_template).splitlines()[:12]
             ) + "\n  ```")  # fmt: skip
-    return "\n".join(lines), [p.id for p in found]
+        if seeded is None and tools.get(p.id):
+            seeded = p.id
+    if seeded is not None:  # the tool loop starts from the steps that worked
+        steps = tools[seeded]
+        lines.append(
+            "Tool calls that led to that fix last time (a starting point for your first "
+            "calls; the arguments were that error's, adapt them to this one):"
+        )
+        lines += [f"{n}. {_call_text(name, a)}" for n, (name, a) in enumerate(steps, 1)]
+    note = None
+    uses = []
+    for m in found:
+        if m.pattern.id == seeded:
+            note = f"{q.SEEDED}: " + ", ".join(name for name, _ in tools[seeded])
+        uses.append((m.pattern.id, m.score, note if m.pattern.id == seeded else None))
+    return Worked("\n".join(lines), uses)
 
 
-def record_use(store: Store, pattern_ids: list[int], op_id: str, project_id: int | None) -> None:
-    """The patterns went into the context of ``op_id`` (a category match: score 1)."""
-    if not pattern_ids:
+def record_use(
+    store: Store, uses: list[tuple[int, float, str | None]], op_id: str, project_id: int | None
+) -> None:
+    """The patterns went into the context of ``op_id``: (pattern, match score, note)."""
+    if not uses:
         return
     try:
         with store.write() as conn:
-            q.record_use(conn, pattern_ids, op_id, project_id, 1.0, int(time.time()))
+            q.record_use(conn, uses, op_id, project_id, int(time.time()))
     except StoreError as exc:
-        log.warning("could not record the use of patterns %s: %s", pattern_ids, exc)
+        log.warning("could not record the use of patterns %s: %s", [u[0] for u in uses], exc)

@@ -25,7 +25,7 @@ from mira_ls.git.fixes import rank_fixes
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.symbols import FileExtract, Symbol, module_name, symbol_at
 from mira_ls.llm import guidelines, tokens
-from mira_ls.llm.redact import redact
+from mira_ls.llm.redact import redact, replace_secrets
 from mira_ls.llm.workspace_files import allowed
 from mira_ls.store import Store, git_cochange, git_fixes
 from mira_ls.store import code as code_store
@@ -52,6 +52,13 @@ class Section:
     error_ids: list[tuple[int, int | None]] = field(default_factory=list)  # (error, resolution)
     tokens: int = 0
     truncated: bool = False
+    # the body is redacted already (made of texts redacted when they were stored, e.g. the
+    # reasoning patterns' section): assembly only replaces the configured secrets in it,
+    # and its token count is cached per text
+    redacted: bool = False
+
+    def scrub(self, secrets: tuple[str, ...]) -> None:
+        self.body = (replace_secrets if self.redacted else redact)(self.body, secrets)
 
     def render(self) -> str:
         return f"## {self.title}\n\n{self.body}"
@@ -142,7 +149,7 @@ def fit(sections: list[Section], budget: int) -> tuple[list[Section], list[str]]
     dropped: list[str] = []
     left = budget
     for s in sorted(sections, key=lambda s: s.priority):
-        s.tokens = tokens.count(s.render()) + 2
+        s.tokens = (tokens.count_repeated if s.redacted else tokens.count)(s.render()) + 2
         if s.tokens <= left:
             chosen.append(s)
             left -= s.tokens
@@ -509,7 +516,7 @@ def assemble_sections(
 ) -> ContextBundle:
     """Sections redacted and fitted to ``budget`` as a bundle (no position, no file)."""
     for s in sections:
-        s.body = redact(s.body, secrets)
+        s.scrub(secrets)
     chosen, dropped = fit(sections, budget)
     text = "\n\n".join(s.render() for s in chosen)
     return ContextBundle(text, chosen, dropped, tokens.count(text), [], [], None)
@@ -534,7 +541,7 @@ def assemble(
     for provider in _section_providers():
         sections.extend(provider(asked))
     for s in sections:
-        s.body = redact(s.body, secrets)
+        s.scrub(secrets)
     chosen, dropped = fit(sections, budget)
     chosen_text = "\n\n".join(s.render() for s in chosen)
     used_hashes = sorted({h for s in chosen for h in s.content_hashes if h})

@@ -31,6 +31,12 @@ def count(text: str) -> int:
     return len(_encoding().encode_ordinary(text))
 
 
+@functools.lru_cache(maxsize=1024)
+def count_repeated(text: str) -> int:
+    """``count`` for a text that comes back unchanged across calls (cached per text)."""
+    return count(text)
+
+
 def truncate(text: str, max_tokens: int) -> str:
     """The longest prefix of ``text`` within ``max_tokens`` tokens, cut at a token boundary."""
     if max_tokens <= 0:

@@ -15,6 +15,7 @@ from mira_ls.build import consent
 from mira_ls.build import detect as build_detect
 from mira_ls.build import pipeline as build_pipeline
 from mira_ls.features import (
+    answer_feedback,
     build_actions,
     build_diagnostics,
     quality_diagnostics,
@@ -242,8 +243,9 @@ def on_code_action(ls: MiraServer, params: types.CodeActionParams) -> list[types
     start = params.range.start
     ls.chat.saw(params.text_document.uri, start.line, start.character)
     found = ls.document(params.text_document.uri)
-    if found is None:
-        return []
+    if found is None:  # outside the workspace: an answer file can be rated
+        path = uri_to_path(params.text_document.uri)
+        return answer_feedback.code_actions(ls.session, path) if path is not None else []
     loc, text = found
     first, last = params.range.start.line + 1, params.range.end.line + 1
     actions = build_actions.code_actions(

@@ -63,9 +63,23 @@ class FixRow:
     category: str
     file_path: str | None
     diff: str | None
+    # the build error it was made for: its signature
+    error_hash: str = ""
+    tool: str = ""
+    code: str | None = None
+    message: str = ""
+    error_path: str | None = None
+    error_line: int | None = None
 
 
-_FIX_COLS = "a.id, a.operation_id, e.category, a.file_path, a.diff"
+_FIX_COLS = (
+    "a.id, a.operation_id, e.category, a.file_path, a.diff, e.error_hash, e.tool, e.code, "
+    "e.message, e.file_path, e.line"
+)
+
+
+def _fix(r: Any) -> FixRow:
+    return FixRow(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
 
 
 def stayed(conn: Connection, project_id: int, run_id: int, gone: list[int]) -> list[FixRow]:
@@ -84,7 +98,7 @@ def stayed(conn: Connection, project_id: int, run_id: int, gone: list[int]) -> l
         "GROUP BY a.id ORDER BY a.id",
         (run_id, project_id, *gone),
     ).fetchall()
-    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    return [_fix(r) for r in rows]
 
 
 def fixes_by_id(conn: Connection, artifact_ids: list[int]) -> list[FixRow]:
@@ -98,7 +112,7 @@ def fixes_by_id(conn: Connection, artifact_ids: list[int]) -> list[FixRow]:
         "AND a.operation_id IS NOT NULL GROUP BY a.id ORDER BY a.id",
         artifact_ids,
     ).fetchall()
-    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    return [_fix(r) for r in rows]
 
 
 def fixes_of_operation(conn: Connection, op_id: str) -> list[FixRow]:
@@ -108,7 +122,7 @@ def fixes_of_operation(conn: Connection, op_id: str) -> list[FixRow]:
         "AND a.diff IS NOT NULL GROUP BY a.id ORDER BY a.id",
         (op_id,),
     ).fetchall()
-    return [FixRow(int(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    return [_fix(r) for r in rows]
 
 
 def set_fix_outcome(
@@ -166,6 +180,7 @@ class PatternRow:
     last_used_at: int | None
     last_success_at: int | None
     retired_at: int | None
+    redacted: bool = False  # name, description and template were redacted when stored
 
     @property
     def failures(self) -> int:
@@ -176,14 +191,14 @@ _PAT_COLS = (
     "p.id, p.project_id, p.name, p.description, p.trigger_key, p.approach, "
     "p.solution_template, p.use_count, p.success_count, "
     "(SELECT count(*) FROM pattern_usage u WHERE u.pattern_id = p.id), p.created_at, "
-    "p.updated_at, p.last_used_at, p.last_success_at, p.retired_at"
+    "p.updated_at, p.last_used_at, p.last_success_at, p.retired_at, p.redacted"
 )
 
 
 def _pat(r: Any) -> PatternRow:
     return PatternRow(
         int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], int(r[7]), int(r[8]), int(r[9]),
-        int(r[10]), int(r[11]), r[12], r[13], r[14],
+        int(r[10]), int(r[11]), r[12], r[13], r[14], bool(r[15]),
     )  # fmt: skip
 
 
@@ -218,11 +233,12 @@ def insert_pattern(
     steps: list[tuple[str, str, str | None]],
     now: int,
 ) -> int:
-    """A new pattern with its steps [(step_type, description, rationale)]."""
+    """A new pattern with its steps [(step_type, description, rationale)]; its texts are
+    stored as given, which must be redacted already (``redacted`` is set)."""
     cur = conn.execute(
         "INSERT INTO reasoning_patterns(project_id, name, description, trigger_type, "
         "trigger_key, approach, solution_template, applicable_contexts, created_at, "
-        "updated_at) VALUES (?, ?, ?, 'build_error', ?, ?, ?, ?, ?, ?)",
+        "updated_at, redacted) VALUES (?, ?, ?, 'build_error', ?, ?, ?, ?, ?, ?, 1)",
         (project_id, name, description, category, approach, template,
          json.dumps([category]), now, now),
     )  # fmt: skip
@@ -236,12 +252,138 @@ def insert_pattern(
 
 
 def steps(conn: Connection, pattern_id: int) -> list[dict[str, Any]]:
+    """The steps in order; a tool-call step also has ``tool`` and ``arguments``."""
     rows = conn.execute(
-        "SELECT step_number, step_type, description, rationale FROM reasoning_steps "
-        "WHERE pattern_id = ? ORDER BY step_number",
+        "SELECT step_number, step_type, description, rationale, tool_name, tool_arguments "
+        "FROM reasoning_steps WHERE pattern_id = ? ORDER BY step_number",
         (pattern_id,),
     ).fetchall()
-    return [{"step": r[0], "type": r[1], "description": r[2], "rationale": r[3]} for r in rows]
+    out = []
+    for r in rows:
+        step: dict[str, Any] = {"step": r[0], "type": r[1], "description": r[2],
+                                "rationale": r[3]}  # fmt: skip
+        if r[4]:
+            step["tool"] = r[4]
+            step["arguments"] = json.loads(r[5]) if r[5] else {}
+        out.append(step)
+    return out
+
+
+def set_tool_steps(
+    conn: Connection, pattern_id: int, calls: list[tuple[str, dict[str, Any]]], now: int
+) -> None:
+    """Replace the pattern's tool-call steps with ``calls`` [(tool, arguments)], placed
+    after its first gather step (the other steps keep their order and text)."""
+    kept = conn.execute(
+        "SELECT step_type, description, rationale, created_at FROM reasoning_steps "
+        "WHERE pattern_id = ? AND tool_name IS NULL ORDER BY step_number",
+        (pattern_id,),
+    ).fetchall()
+    at = next((i + 1 for i, r in enumerate(kept) if r[0] == "gather"), 0)
+    tools = [
+        ("gather", f"call {name}", "a tool call of the fix that worked", now, name,
+         json.dumps(args, ensure_ascii=False, sort_keys=True))
+        for name, args in calls
+    ]  # fmt: skip
+    rows = [(*r, None, None) for r in kept[:at]] + tools + [(*r, None, None) for r in kept[at:]]
+    conn.execute("DELETE FROM reasoning_steps WHERE pattern_id = ?", (pattern_id,))
+    conn.executemany(
+        "INSERT INTO reasoning_steps(pattern_id, step_number, step_type, description, "
+        "rationale, created_at, tool_name, tool_arguments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(pattern_id, i, *r) for i, r in enumerate(rows, 1)],
+    )
+
+
+def tool_calls_of(conn: Connection, op_id: str) -> list[dict[str, Any]]:
+    """The tool calls an operation's tool loop made, in order ('tool_call' events)."""
+    return [
+        json.loads(r[0] or "{}")
+        for r in conn.execute(
+            "SELECT data FROM operation_events WHERE operation_id = ? "
+            "AND event_type = 'tool_call' ORDER BY seq",
+            (op_id,),
+        )
+    ]
+
+
+# --- signatures (044) ----------------------------------------------------------------------
+
+SIGNATURE_KINDS = ("error_hash", "code", "language", "concept", "text")
+
+
+def add_signature(
+    conn: Connection, pattern_id: int, items: list[tuple[str, str]], now: int
+) -> None:
+    """One more problem the pattern solved: each (kind, value) of its signature."""
+    conn.executemany(
+        "INSERT INTO pattern_signatures(pattern_id, kind, value, seen, last_at) "
+        "VALUES (?, ?, ?, 1, ?) ON CONFLICT(pattern_id, kind, value) DO UPDATE SET "
+        "seen = seen + 1, last_at = excluded.last_at",
+        [(pattern_id, k, v, now) for k, v in dict.fromkeys(items) if v],
+    )
+
+
+def signatures_of(
+    conn: Connection,
+    pattern_ids: list[int],
+    wanted: list[tuple[str, str]] | None = None,
+) -> dict[int, dict[str, set[str]]]:
+    """Per pattern: kind -> the values its fixes had. ``wanted``: only these (kind, value)
+    pairs, and every concept (a Jaccard needs them all)."""
+    if not pattern_ids:
+        return {}
+    marks = ",".join("?" * len(pattern_ids))
+    only, args = "", []
+    if wanted is not None:
+        only = (
+            " AND (kind = 'concept'" + "".join(" OR (kind = ? AND value = ?)" for _ in wanted) + ")"
+        )
+        args = [x for kv in wanted for x in kv]
+    out: dict[int, dict[str, set[str]]] = {}
+    for pid, kind, value in conn.execute(
+        "SELECT pattern_id, kind, value FROM pattern_signatures "
+        f"WHERE pattern_id IN ({marks}){only}",
+        (*pattern_ids, *args),
+    ):
+        out.setdefault(pid, {}).setdefault(kind, set()).add(value)
+    return out
+
+
+def text_vectors(
+    conn: Connection, model: str, dimensions: int, pattern_ids: list[int]
+) -> dict[int, list[bytes]]:
+    """Per pattern, the stored vectors (in this embedding space) of the error texts its
+    fixes solved."""
+    if not pattern_ids:
+        return {}
+    marks = ",".join("?" * len(pattern_ids))
+    out: dict[int, list[bytes]] = {}
+    for pid, vec in conn.execute(
+        "SELECT s.pattern_id, e.vector FROM pattern_signatures s JOIN embeddings e "
+        "ON e.text_hash = s.value AND e.model = ? AND e.dimensions = ? "
+        f"WHERE s.kind = 'text' AND s.pattern_id IN ({marks})",
+        (model, dimensions, *pattern_ids),
+    ):
+        out.setdefault(int(pid), []).append(bytes(vec))
+    return out
+
+
+def concepts_at(conn: Connection, project_id: int, path: str, line: int) -> list[str]:
+    """The concepts (concept_index) of the definitions whose span holds the line."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT ci.concept FROM code_elements e JOIN concept_index ci "
+            "ON ci.symbol_id = e.id WHERE e.project_id = ? AND e.file_path = ? "
+            "AND e.start_line <= ? AND e.end_line >= ? ORDER BY 1 LIMIT 20",
+            (project_id, path, line, line),
+        )
+    ]
+
+
+def error_hash_of(conn: Connection, error_id: int) -> str | None:
+    r = conn.execute("SELECT error_hash FROM build_errors WHERE id = ?", (error_id,)).fetchone()
+    return r[0] if r else None
 
 
 def set_outcome(
@@ -270,14 +412,18 @@ def set_outcome(
             f"AND success_count * {RETIRE_BELOW_ONE_IN} < use_count",
             (now, pattern_id),
         )
+    # the reason, and what the use was seeded with ("helpful; seeded: get_symbol, callers")
     conn.execute(
-        "UPDATE pattern_usage SET success = ?, outcome_notes = ? "
+        "UPDATE pattern_usage SET success = ?, outcome_notes = ? || CASE WHEN "
+        f"instr(outcome_notes, '{SEEDED}') > 0 THEN '; ' || "
+        f"substr(outcome_notes, instr(outcome_notes, '{SEEDED}')) ELSE '' END "
         "WHERE pattern_id = ? AND operation_id = ?",
         (int(success), reason, pattern_id, op_id),
     )
 
 
 def set_template(conn: Connection, pattern_id: int, template: str) -> None:
+    """``template`` redacted already."""
     conn.execute(
         "UPDATE reasoning_patterns SET solution_template = ? WHERE id = ?", (template, pattern_id)
     )
@@ -292,40 +438,128 @@ def used_by(conn: Connection, op_id: str) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
+SEEDED = "seeded"  # outcome_notes of a use whose tool steps were given to the model
+
+
 def record_use(
     conn: Connection,
-    pattern_ids: list[int],
+    uses: list[tuple[int, float, str | None]],
     op_id: str,
     project_id: int | None,
-    match_score: float,
     now: int,
 ) -> None:
+    """Each (pattern, match score, note) went into the context of ``op_id``; the note
+    ("seeded: tool, tool") says the model's first turn was given its tool steps."""
     conn.executemany(
-        "INSERT INTO pattern_usage(pattern_id, operation_id, project_id, match_score, used_at) "
-        "VALUES (?, (SELECT id FROM operations WHERE id = ?), "
-        "(SELECT id FROM projects WHERE id = ?), ?, ?)",
-        [(p, op_id, project_id, match_score, now) for p in pattern_ids],
+        "INSERT INTO pattern_usage(pattern_id, operation_id, project_id, match_score, "
+        "outcome_notes, used_at) VALUES (?, (SELECT id FROM operations WHERE id = ?), "
+        "(SELECT id FROM projects WHERE id = ?), ?, ?, ?)",
+        [(p, op_id, project_id, min(1.0, max(0.0, m)), n, now) for p, m, n in uses],
     )
+    pattern_ids = [p for p, _, _ in uses]
     conn.executemany(
         "UPDATE reasoning_patterns SET last_used_at = ? WHERE id = ?",
         [(now, p) for p in pattern_ids],
     )
 
 
-def best_for(
-    conn: Connection, project_id: int | None, category: str, limit: int = 3
-) -> list[PatternRow]:
-    """The live patterns of a project and category with at least one success: best success
-    rate first, then more successes, then the most recent success."""
-    # idx_reasoning_patterns_live is in this order: the first rows are the best, no sort
+# What a candidate for matching needs: the row without its pattern_usage count (``uses`` 0).
+_CAND_COLS = _PAT_COLS.replace(
+    "(SELECT count(*) FROM pattern_usage u WHERE u.pattern_id = p.id)", "0"
+)
+_LIVE = "p.trigger_type = 'build_error' AND p.retired_at IS NULL AND p.success_count > 0"
+# idx_reasoning_patterns_live is in this order: the first rows are the best, no sort
+_BEST = "p.success_rate DESC, p.success_count DESC, p.last_success_at DESC, p.id"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A pattern that may fit a build error (its counts), what of its signature the error
+    shares, and its tool steps [(tool, arguments as JSON text)]."""
+
+    id: int
+    category: str | None
+    use_count: int
+    success_count: int
+    last_success_at: int | None
+    same_error: bool
+    same_code: bool
+    same_language: bool
+    concepts_shared: int
+    concepts: int  # concepts its fixes had
+    raw: tuple[Any, ...]  # the row (``_CAND_COLS``): ``row`` makes the PatternRow
+    tools_json: str | None
+
+    def row(self) -> PatternRow:
+        return _pat(self.raw)
+
+    def tool_steps(self) -> list[tuple[str, str]]:
+        got = json.loads(self.tools_json) if self.tools_json else []
+        return [(str(n), a or "{}") for n, a in got]
+
+
+def candidates(
+    conn: Connection,
+    project_id: int | None,
+    category: str,
+    error_hash: str | None,
+    code: str | None,
+    language: str | None,
+    concepts: tuple[str, ...],
+    *,
+    of_category: int,
+    per_signature: int,
+) -> list[Candidate]:
+    """The live patterns with a success that may fit a build error: the best
+    ``of_category`` of its category (success rate, successes, the latest success), and the
+    ``per_signature`` whose fixes most recently solved this very error (its hash), and
+    those for an error with this tool and code, whatever their category; each with the
+    parts of its signature the error shares and its tool steps. One statement: each part
+    is read in index order (no sort), and the signature facts are primary-key probes."""
+    # the limits are written into the text: a bound LIMIT makes SQLite plan these
+    # subqueries about twice as slow
+    parts = [
+        f"SELECT p.id FROM reasoning_patterns p WHERE {_LIVE} AND p.project_id = ? "
+        f"AND p.trigger_key = ? ORDER BY {_BEST} LIMIT {int(of_category)}"
+    ]
+    args: list[Any] = [project_id, category]
+    for kind, value in (("error_hash", error_hash), ("code", code)):
+        if value:
+            parts.append(
+                "SELECT s.pattern_id FROM pattern_signatures s JOIN reasoning_patterns p "
+                f"ON p.id = s.pattern_id WHERE s.kind = '{kind}' AND s.value = ? AND {_LIVE} "
+                f"AND p.project_id = ? ORDER BY s.last_at DESC LIMIT {int(per_signature)}"
+            )
+            args += [value, project_id]
+
+    def has(kind: str) -> str:
+        return (
+            "EXISTS (SELECT 1 FROM pattern_signatures s WHERE s.pattern_id = p.id "
+            f"AND s.kind = '{kind}' AND s.value = ?)"
+        )
+
+    marks = ",".join("?" * len(concepts)) or "NULL"
+    union = " UNION ".join(f"SELECT * FROM ({x})" for x in parts)
     rows = conn.execute(
-        f"SELECT {_PAT_COLS} FROM reasoning_patterns p WHERE p.trigger_type = 'build_error' "
-        "AND p.project_id = ? AND p.trigger_key = ? AND p.retired_at IS NULL "
-        "AND p.success_count > 0 ORDER BY p.success_rate DESC, p.success_count DESC, "
-        "p.last_success_at DESC, p.id LIMIT ?",
-        (project_id, category, limit),
+        f"WITH ids(id) AS ({union}) "
+        f"SELECT {_CAND_COLS}, {has('error_hash')}, {has('code')}, {has('language')}, "
+        "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
+        f"AND s.kind = 'concept' AND s.value IN ({marks})), "
+        "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
+        "AND s.kind = 'concept'), "
+        "(SELECT json_group_array(json_array(t.tool_name, t.tool_arguments)) FROM "
+        "(SELECT tool_name, tool_arguments FROM reasoning_steps r WHERE r.pattern_id = p.id "
+        "AND r.tool_name IS NOT NULL ORDER BY r.step_number) t) "
+        "FROM ids JOIN reasoning_patterns p ON p.id = ids.id",
+        (*args, error_hash or "", code or "", language or "", *concepts),
     ).fetchall()
-    return [_pat(r) for r in rows]
+    n = _CAND_COLS.count(",") + 1
+    return [
+        Candidate(int(r[0]), r[4], int(r[7]), int(r[8]), r[13], bool(r[n]), bool(r[n + 1]),
+                  bool(r[n + 2]), int(r[n + 3]), int(r[n + 4]), tuple(r[:n]),
+                  r[n + 5] if r[n + 5] != "[]" else None)
+        for r in rows
+    ]  # fmt: skip
 
 
 def listed(conn: Connection, project_id: int | None) -> list[PatternRow]:
@@ -347,14 +581,18 @@ def edit(
     template: str | None,
     retired: bool | None,
     now: int,
+    redacted: bool = False,
 ) -> None:
+    """``redacted``: name, description and template as they will be are all redacted
+    (the caller passed every one of them through redaction)."""
     conn.execute(
-        "UPDATE reasoning_patterns SET name = coalesce(?, name), "
+        "UPDATE reasoning_patterns SET redacted = CASE WHEN ? THEN 1 ELSE redacted END, "
+        "name = coalesce(?, name), "
         "description = coalesce(?, description), "
         "solution_template = coalesce(?, solution_template), "
         "retired_at = CASE WHEN ? IS NULL THEN retired_at WHEN ? THEN coalesce(retired_at, ?) "
         "ELSE NULL END, updated_at = ? WHERE id = ?",
-        (name, description, template, retired, retired, now, now, pattern_id),
+        (redacted, name, description, template, retired, retired, now, now, pattern_id),
     )
 
 

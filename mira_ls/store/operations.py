@@ -197,6 +197,20 @@ def get(conn: Connection, op_id: str) -> OperationRow | None:
     return op
 
 
+def by_answer_file(conn: Connection, id_prefix: str, path: str) -> OperationRow | None:
+    """The operation whose answer file is ``path``; ``id_prefix``: the start of its id
+    that the file's name carries (a primary-key range, not a scan of answer paths)."""
+    if not id_prefix:
+        return None
+    for r in conn.execute(
+        f"SELECT {_COLS} FROM operations WHERE id >= ? AND id < ? ORDER BY created_at DESC",
+        (id_prefix, id_prefix + "\U0010ffff"),
+    ).fetchall():
+        if r[15] == path:
+            return _row(r)
+    return None
+
+
 def events(conn: Connection, op_id: str) -> list[EventRow]:
     rows = conn.execute(
         "SELECT seq, event_type, data, created_at FROM operation_events "

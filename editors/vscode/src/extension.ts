@@ -68,6 +68,9 @@ const LANGUAGES = [
   "cpp",
 ];
 
+/** Answer files the server writes under its state dir (mira-ls/answers/...). */
+const ANSWER_FILES = "**/mira-ls/**/answers/**/*.md";
+
 class Mira implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly output = vscode.window.createOutputChannel("Mira");
@@ -138,7 +141,11 @@ class Mira implements vscode.Disposable {
       options: { env: serverEnv(apiKey, process.env), cwd: folder },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
+      documentSelector: [
+        ...LANGUAGES.map((language) => ({ scheme: "file", language })),
+        // answer files (outside the workspace): their code actions rate the answer
+        { scheme: "file", language: "markdown", pattern: ANSWER_FILES },
+      ],
       initializationOptions: () =>
         initializationOptions(
           this.properties,
