@@ -115,6 +115,12 @@ def test_a_chat_message_becomes_a_fact_with_its_source_message(world: World) -> 
     ]
     assert rows(world, "SELECT count(*) FROM memory_fact_vectors") == [(1,)]
     assert rows(world, "SELECT entry_id, status FROM message_fact_extraction") == [(msg, "done")]
+    # what is remembered names the message, so a wrong fact can be traced and corrected
+    mem = Memory.open(world.store, world.service(), world.project_id)
+    assert f"**deploy_platform**: fly.io (project, 0.70), from your message #{msg}" in (
+        mem.markdown()
+    )
+    assert mem.profile()["facts"]["project"][0]["source_message"] == msg
     assert run.facts is not None and (run.facts["extracted"], run.facts["added"]) == (1, 1)
     # through the budget, as its own operation
     assert rows(world, "SELECT count(*) FROM budget_tracking WHERE operation = 'memory_facts'") == [

@@ -468,12 +468,17 @@ class Memory:
         if old:
             lines += ["## No longer true", ""] + [f"- #{f.id} {f.key}: {f.value}" for f in old]
             lines.append("")
-        lines.append('Forget one with `mira.forget {"id": N}` or `mira-ls memory forget N`.')
+        lines.append(
+            'Forget one with `mira.forget {"id": N}` or `mira-ls memory forget N`; a '
+            'message with `mira.forget {"message": N}` (and the facts from it alone).'
+        )
         return "\n".join(lines) + "\n"
 
 
 def _md_line(f: FactRow, hist: list[q.HistoryRow]) -> str:
     line = f"- #{f.id} **{f.key}**: {f.value} ({f.category or 'other'}, {f.confidence:.2f})"
+    if f.source == "inferred" and f.source_entry_id is not None:
+        line += f", from your message #{f.source_entry_id}"
     if hist:
         was = ", ".join(f"{h.value} until {_day(h.valid_to)}" for h in hist)
         line += f" — was {was}"
@@ -488,4 +493,5 @@ def fact_json(f: FactRow) -> dict[str, Any]:
     return {"id": f.id, "key": f.key, "value": f.value, "category": f.category,
             "scope": "user" if f.project_id is None else "project",
             "confidence": round(f.confidence, 3), "source": f.source,
+            "source_message": f.source_entry_id,
             "deprecated": f.deprecated, "updated_at": f.updated_at}  # fmt: skip
