@@ -23,9 +23,12 @@ Then, apart: the message analysis of ``--analysis-messages`` chat messages (half
 of ~25 words, half answers of ~200 words) through the real Analyzer against a loopback
 OpenAI-format server on 127.0.0.1 whose answers are valid analyses and whose token counts
 are the o200k counts of the actual requests and answers: LLM calls, input and output tokens
-per 100 messages. And a ``--pdf-pages`` PDF (written here by hand, ~350 words a page, no
-PDF library needed to make it) added as a document without an endpoint: pypdf text
-extraction, chunking and storing, timed separately.
+per 100 messages; then the fact extraction that follows it (memory/message_facts.py) over
+the user messages the analysis marks as preferences (one question in five, each stating one
+new fact, so no decision call is needed): its calls and tokens per 100 messages. And a
+``--pdf-pages`` PDF (written here by hand, ~350 words a page, no PDF library needed to
+make it) added as a document without an endpoint: pypdf text extraction, chunking and
+storing, timed separately.
 """
 
 from __future__ import annotations
@@ -240,20 +243,33 @@ def prose(rng: np.random.Generator, words: int) -> str:
 
 
 def analysis_rows(a: argparse.Namespace, tmp: Path) -> dict[str, object]:
-    """The real Analyzer over ``--analysis-messages`` messages against a loopback server."""
+    """The real Analyzer over ``--analysis-messages`` messages against a loopback server,
+    then the fact extraction from the messages it marks as preferences."""
     import re
 
     from mira_ls.memory.analysis import Analyzer
     from mira_ls.memory.conversation import Conversations
+    from mira_ls.memory.message_facts import MessageFacts
     from tests.support.openai_server import Answer, OpenAIServer, Reply
 
     def reply(body: dict[str, object]) -> Reply:
         msgs = body["messages"]  # type: ignore[index]
         prompt = "\n".join(m["content"] for m in msgs)  # type: ignore[attr-defined]
-        ids = [int(i) for i in re.findall(r"Message id (\d+)", prompt)]
-        items = [{"id": i, "salience": 0.5, "intent": "question", "topics": ["parser", "cache"],
-                  "mood": "neutral"} for i in ids]  # fmt: skip
-        text = json.dumps({"messages": items})
+        found = re.findall(r"Message id (\d+)(?: \(\w+\))?:\n(\S*)", prompt)
+        name = body["response_format"]["json_schema"]["name"]  # type: ignore[index]
+        if name == "memory_message_facts":
+            data: dict[str, object] = {"messages": [
+                {"id": int(i), "facts": [{"key": f"tool_{w}", "value": f"tool {w} always",
+                 "category": "tooling", "scope": "user", "confidence": 0.8}]}
+                for i, w in found
+            ]}  # fmt: skip
+        else:
+            data = {"messages": [
+                {"id": int(i), "salience": 0.9 if w.startswith("pref") else 0.5,
+                 "intent": "preference" if w.startswith("pref") else "question",
+                 "topics": ["parser", "cache"], "mood": "neutral"} for i, w in found
+            ]}  # fmt: skip
+        text = json.dumps(data)
         return Answer(text=text, prompt_tokens=tokens.count(prompt) + 4 * len(msgs),  # type: ignore[arg-type]
                       completion_tokens=tokens.count(text))  # fmt: skip
 
@@ -266,7 +282,8 @@ def analysis_rows(a: argparse.Namespace, tmp: Path) -> dict[str, object]:
         conv = Conversations(store)
         sid = conv.session_for(None, new=True)
         for i in range(a.analysis_messages // 2):
-            conv.record(sid, f"q{i} " + prose(rng, 25) + "?", f"a{i} " + prose(rng, 200),
+            q = f"pref{i} we always use tool {i}; " if i % 5 == 0 else f"q{i} "
+            conv.record(sid, q + prose(rng, 25) + "?", f"a{i} " + prose(rng, 200),
                         model="gpt-5.1", cost_micro=0)  # fmt: skip
         svc = LlmService(store, settings, {"MIRA_OPENAI_API_KEY": KEY})
         an = Analyzer.open(store, svc)
@@ -274,16 +291,27 @@ def analysis_rows(a: argparse.Namespace, tmp: Path) -> dict[str, object]:
         t = time.perf_counter()
         run = an.run()
         secs = time.perf_counter() - t
+        mf = MessageFacts.open(store, svc)
+        mf.embedder = None
+        t = time.perf_counter()
+        fx = mf.run()
+        fact_secs = time.perf_counter() - t
         chat_calls = len(srv.chat_requests())
     store.close()
     per = 100 / max(1, run.analysed + run.reused)
+    facts = {"messages": fx.extracted + fx.reused, "added": fx.added, "calls": fx.calls,
+             "calls_per_100": round(fx.calls * per, 2),
+             "input_tokens_per_100": round(fx.input_tokens * per),
+             "output_tokens_per_100": round(fx.output_tokens * per),
+             "cost_usd_per_100": round(fx.cost_micro * per / 1e6, 5),
+             "reasoning_effort": fx.reasoning_effort, "seconds": round(fact_secs, 2)}  # fmt: skip
     return {"messages": run.analysed + run.reused, "calls": run.calls,
             "chat_requests": chat_calls, "calls_per_100": round(run.calls * per, 2),
             "input_tokens_per_100": round(run.input_tokens * per),
             "output_tokens_per_100": round(run.output_tokens * per),
             "cost_usd_per_100": round(run.cost_micro * per / 1e6, 5),
             "model": run.model, "reasoning_effort": run.reasoning_effort,
-            "seconds": round(secs, 2)}  # fmt: skip
+            "seconds": round(secs, 2), "facts_from_messages": facts}  # fmt: skip
 
 
 def write_pdf(path: Path, pages: int, rng: np.random.Generator) -> None:

@@ -164,6 +164,13 @@ class VectorSettings:
 @dataclass
 class MemorySettings:
     enabled: bool = _f(True, "Remember facts from what you tell mira-ls (off: nothing is written).")
+    fact_min_salience: float = _f(
+        0.7,
+        "After message analysis, your chat messages with at least this salience (and those "
+        "whose intent is a preference or a correction) go to fact extraction.",
+        min=0.0,
+        max=1.0,
+    )
 
 
 @dataclass

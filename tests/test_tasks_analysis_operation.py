@@ -18,7 +18,8 @@ pytest_plugins = ["tests.llm_fixtures"]
 
 
 def _ops(world: World) -> list[op_store.OperationRow]:
-    return op_store.listed(world.store.conn())
+    """The analysis runs (the fact extraction after one is its own operation, memory_facts)."""
+    return [o for o in op_store.listed(world.store.conn()) if o.command == "memory_analysis"]
 
 
 def _statuses(op: op_store.OperationRow) -> list[str]:
@@ -69,7 +70,11 @@ def test_an_analysis_run_is_one_operation_costing_its_budget_rows(world: World) 
         ("embed_memory", "settled"),
         ("memory_analysis", "settled"),
     ]
-    total = world.store.conn().execute("SELECT sum(cost_micro) FROM budget_tracking").fetchone()
+    total = (
+        world.store.conn()
+        .execute("SELECT sum(cost_micro) FROM budget_tracking WHERE operation != 'memory_facts'")
+        .fetchone()
+    )
     assert op.cost_micro == sum(r[2] for r in linked) == total[0] > 0
     assert op.cost_micro == op_store.budget_cost(world.store.conn(), op.id) == run.cost_micro
     # nothing left to analyse: no further operation
@@ -88,6 +93,7 @@ def test_memory_analyze_is_listed_by_ops_json(world: World) -> None:
     listed = run_cli("ops", "--json", env=env, cwd=world.root)
     assert listed.returncode == 0, listed.stderr
     data: list[dict[str, Any]] = json.loads(listed.stdout)
+    data = [d for d in data if d["kind"] == "memory_analysis"]
     assert len(data) == 1
     d = data[0]
     assert (d["kind"], d["status"], d["model"], d["effort"]) == (

@@ -206,8 +206,11 @@ def _forget_other(args: argparse.Namespace, mem: Any) -> tuple[Any, str]:
             raise CliError(f"There is no chat message #{args.message} of yours.")
         msg = gone.message
         data = {"kind": "message", "id": msg.id, "role": msg.role, "session": msg.session_id,
-                "summaries": gone.summaries}  # fmt: skip
+                "summaries": gone.summaries, "facts": gone.facts}  # fmt: skip
         text = f"forgot message #{msg.id} ({msg.role}): {msg.content[:80]}"
+        if gone.facts:
+            ids = ", ".join(f"#{i}" for i in gone.facts)
+            text += f"\nand the facts it alone was the source of: {ids}"
         if gone.summaries:
             n = len(gone.summaries)
             text += (f"\nand the {n} summar{'ies' if n != 1 else 'y'} made from it (what is left "
@@ -239,6 +242,16 @@ def _analyze(mem: Any) -> tuple[Any, str]:
     )
     if run.stopped:
         text += f"\n{run.stopped}"
+    f = run.facts
+    if f and (f["extracted"] or f["reused"] or f["failed"] or f["stopped"]):
+        n = f["extracted"] + f["reused"] + f["failed"]
+        text += (
+            f"\nfacts from {n} message{'s' * (n != 1)}: {f['added']} added, "
+            f"{f['updated']} updated, {f['deleted']} no longer true, {f['kept']} confirmed, "
+            f"{f['failed']} failed; {f['calls']} calls, {f['cost_micro'] / 1e6:.4f} USD"
+        )
+        if f["stopped"]:
+            text += f"\n{f['stopped']}"
     return run.as_json(), text
 
 

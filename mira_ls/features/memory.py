@@ -90,6 +90,9 @@ def _forget_other(session: Session, kind: str, value: Any) -> dict[str, Any]:
             raise MemoryInputError(f"There is no message #{value} of yours.")
         also = [{"kind": "summary", "id": i} for i in gone.summaries]
         tail = f" and {len(also)} summaries made from it" if also else ""
+        if gone.facts:
+            tail += f" and {len(gone.facts)} facts it alone was the source of"
+        also += [{"kind": "fact", "id": i} for i in gone.facts]
         return {"forgotten": [{"kind": kind, "id": value}, *also],
                 "session": gone.message.session_id,
                 "message": f"Forgot message #{value}{tail}."}  # fmt: skip
@@ -228,7 +231,11 @@ def analyse(session: Session, svc: LlmService, cancelled: Any = None) -> dict[st
 
     if session.store is None or not session.settings.memory.enabled:
         return {"analysed": 0}
+    from mira_ls.memory.message_facts import run_after_analysis
+
     run = Analyzer.open(session.store, svc, enabled=True).run(cancelled)
+    if run.model is not None or not run.stopped:
+        run.facts = run_after_analysis(session.store, svc, cancelled, enabled=True).as_json()
     return run.as_json()
 
 

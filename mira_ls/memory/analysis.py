@@ -112,6 +112,7 @@ class AnalysisRun:
     reasoning_effort: str | None = None
     stopped: str | None = None  # why it stopped early (budget, endpoint)
     errors: list[str] = field(default_factory=list)
+    facts: dict[str, Any] | None = None  # the fact extraction that followed (message_facts)
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -290,8 +291,13 @@ class Analyzer:
 
 
 def job(ctx: Any, store: Store, svc: LlmService) -> AnalysisRun:
-    """The runner's job (lane "llm", key ANALYSIS_KEY): every pending message analysed."""
+    """The runner's job (lane "llm", key ANALYSIS_KEY): every pending message analysed, then
+    the facts in the user's messages that may hold one (memory/message_facts.py)."""
+    from mira_ls.memory.message_facts import run_after_analysis
+
     run = Analyzer.open(store, svc).run(ctx.cancelled)
+    if run.model is not None or not run.stopped:
+        run.facts = run_after_analysis(store, svc, ctx.cancelled).as_json()
     if run.analysed or run.reused or run.failed:
         log.info("memory analysis: %s", run.as_json())
     return run

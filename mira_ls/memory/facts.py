@@ -26,6 +26,7 @@ from mira_ls.memory import owner
 from mira_ls.memory.profile import Profiles, pattern_json, profile_json
 from mira_ls.store import Store
 from mira_ls.store import memory_facts as q
+from mira_ls.store import message_facts as mq
 from mira_ls.store.connection import Connection
 from mira_ls.store.memory_facts import FactRow
 from mira_ls.vectors.embeddings import Embedder, from_blob
@@ -108,6 +109,10 @@ class Remembered:
     changes: list[Change] = field(default_factory=list)
     cost_micro: int = 0
     calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    model: str | None = None
+    reasoning_effort: str | None = None
 
     @property
     def message(self) -> str:
@@ -163,6 +168,19 @@ def _decision_check(n: int, allowed: dict[int, set[int]]) -> structured.Validato
     return check
 
 
+def parse_candidates(facts: list[dict[str, Any]]) -> list[Candidate]:
+    """Checked extraction items as candidates: keys normalized, values redacted, one per
+    (scope, key) (the last one said)."""
+    cands: dict[tuple[str, str], Candidate] = {}
+    for f in facts:
+        key = normalize_key(f["key"])
+        if key:
+            value = redact(" ".join(f["value"].split()))[:500]
+            c = Candidate(key, value, f["category"], f["scope"], float(f["confidence"]))
+            cands[(c.scope, key)] = c
+    return list(cands.values())
+
+
 def normalize_key(key: str) -> str:
     return "_".join("".join(ch if ch.isalnum() else " " for ch in key.lower()).split())[:80]
 
@@ -182,6 +200,9 @@ class Memory:
     embedder: Embedder | None = None
     enabled: bool = True
     clock: Callable[[], float] = time.time
+    operation: str = "memory"  # budget_tracking.operation of its calls
+    effort: str | None = None  # None: structured.STRUCTURED_EFFORT
+    on_request: Callable[[str], None] | None = None  # told each budget request id
 
     @classmethod
     def open(
@@ -245,23 +266,23 @@ class Memory:
 
     def _ask(self, name: str, schema: dict[str, Any], system: str, user: str,
              check: structured.Validator, out: Remembered) -> Any:  # fmt: skip
-        req = structured.StructuredRequest(name, schema, system, user, "memory", self.project_id)
-        ans = structured.ask(self.svc, req, check)
+        req = structured.StructuredRequest(
+            name, schema, system, user, self.operation, self.project_id,
+            reasoning_effort=self.effort,
+        )  # fmt: skip
+        ans = structured.ask(self.svc, req, check, None, self.on_request)
         out.cost_micro += ans.cost_micro
         out.calls += 0 if ans.cached else ans.attempts
+        if not ans.cached:
+            out.input_tokens += ans.input_tokens
+            out.output_tokens += ans.output_tokens
+        out.model, out.reasoning_effort = ans.model, ans.reasoning_effort
         return ans.data
 
     def _extract(self, text: str, out: Remembered) -> list[Candidate]:
         data = self._ask("memory_facts", EXTRACT_SCHEMA, EXTRACT_SYSTEM,
                          f"Statement:\n{text}", _check_candidates, out)  # fmt: skip
-        cands: dict[tuple[str, str], Candidate] = {}
-        for f in data["facts"]:
-            key = normalize_key(f["key"])
-            if key:
-                value = redact(" ".join(f["value"].split()))[:500]
-                c = Candidate(key, value, f["category"], f["scope"], float(f["confidence"]))
-                cands[(c.scope, key)] = c
-        return list(cands.values())
+        return parse_candidates(data["facts"])
 
     def _scope_project(self, c: Candidate) -> int | None:
         return self.project_id if c.scope == "project" else None
@@ -300,15 +321,27 @@ class Memory:
         return sorted(data["decisions"], key=lambda d: d["candidate"])
 
     def _apply(self, cands: list[Candidate], decisions: list[dict[str, Any]], source: str,
-               entry: int | None, out: Remembered) -> None:  # fmt: skip
+               entry: int | None, out: Remembered, *, entries: list[int] | None = None,
+               also: Callable[[Connection], None] | None = None) -> None:  # fmt: skip
+        """Write the decisions in one transaction. ``entries``: the chat message each
+        candidate came from (recorded as a source of the fact it changed); ``also`` writes
+        in the same transaction (the messages marked done)."""
         now = int(self.clock())
         touched: list[int] = []
         with self.store.write() as w:
             for d in decisions:
-                ch = self._apply_one(w, cands[d["candidate"]], d, source, entry, now)
+                i = d["candidate"]
+                e = entries[i] if entries is not None else entry
+                ch = self._apply_one(w, cands[i], d, source, e, now)
                 if ch is not None:
                     out.changes.append(ch)
                     touched.append(ch.fact.id)
+                    if e is not None:
+                        mq.add_source(w, ch.fact.id, e, ch.action, now)
+                    if source == "user" and ch.fact.source != "user":
+                        q.set_source(w, ch.fact.id, "user")  # told directly: it stays
+            if also is not None:
+                also(w)
         self._embed(touched)
         conn = self.store.conn()
         for ch in out.changes:
@@ -435,12 +468,17 @@ class Memory:
         if old:
             lines += ["## No longer true", ""] + [f"- #{f.id} {f.key}: {f.value}" for f in old]
             lines.append("")
-        lines.append('Forget one with `mira.forget {"id": N}` or `mira-ls memory forget N`.')
+        lines.append(
+            'Forget one with `mira.forget {"id": N}` or `mira-ls memory forget N`; a '
+            'message with `mira.forget {"message": N}` (and the facts from it alone).'
+        )
         return "\n".join(lines) + "\n"
 
 
 def _md_line(f: FactRow, hist: list[q.HistoryRow]) -> str:
     line = f"- #{f.id} **{f.key}**: {f.value} ({f.category or 'other'}, {f.confidence:.2f})"
+    if f.source == "inferred" and f.source_entry_id is not None:
+        line += f", from your message #{f.source_entry_id}"
     if hist:
         was = ", ".join(f"{h.value} until {_day(h.valid_to)}" for h in hist)
         line += f" — was {was}"
@@ -455,4 +493,5 @@ def fact_json(f: FactRow) -> dict[str, Any]:
     return {"id": f.id, "key": f.key, "value": f.value, "category": f.category,
             "scope": "user" if f.project_id is None else "project",
             "confidence": round(f.confidence, 3), "source": f.source,
+            "source_message": f.source_entry_id,
             "deprecated": f.deprecated, "updated_at": f.updated_at}  # fmt: skip

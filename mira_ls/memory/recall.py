@@ -592,7 +592,8 @@ def forget_message(store: Store, entry_id: int, *, fold: bool = True
                    ) -> q.ForgottenMessage | None:  # fmt: skip
     """Remove the local user's message ``entry_id`` with its analysis and vector, and the
     summaries made from it (the next summary run summarises what is left of the block
-    again); the learned patterns lose it as evidence (``fold``: memory is on)."""
+    again), and the facts inferred from it alone (``ForgottenMessage.facts``); the learned
+    patterns lose it as evidence (``fold``: memory is on)."""
     user = dq.user_id_of(store.conn(), owner.username())
     if user is None:
         return None

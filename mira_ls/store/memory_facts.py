@@ -122,6 +122,10 @@ def confirm(conn: Connection, fact_id: int, confidence: float, now: int) -> None
     )
 
 
+def set_source(conn: Connection, fact_id: int, source: str) -> None:
+    conn.execute("UPDATE memory_facts SET source = ? WHERE id = ?", (source, fact_id))
+
+
 def deprecate(conn: Connection, fact: FactRow, now: int) -> None:
     """No longer true: kept as history (when it was true), out of what is remembered."""
     add_history(conn, fact, "deleted", now)

@@ -11,11 +11,12 @@ changed (``embedding_vectors`` in store/documents.py).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mira_ls.store import memory_facts as fq
 from mira_ls.store import memory_summaries as sq
+from mira_ls.store import message_facts as mq
 from mira_ls.store.connection import Connection
 from mira_ls.store.memory_facts import FactRow, drop_unused_embeddings
 
@@ -126,13 +127,15 @@ def messages(conn: Connection, entry_ids: Sequence[int]) -> dict[int, MessageRow
 class ForgottenMessage:
     message: MessageRow
     summaries: list[int]  # the summaries made from it, dropped (summarised again later)
+    facts: list[int] = field(default_factory=list)  # facts whose only source it was, forgotten
 
 
 def forget_message(conn: Connection, user_id: int, entry_id: int) -> ForgottenMessage | None:
     """Remove one of the user's messages with its analysis and vectors (the embeddings no
     one else uses), and the rolling summaries made from it (of either level, with their
-    vectors: memory/summaries.py summarises what is left of the block again); None when
-    there is no such message of that user."""
+    vectors: memory/summaries.py summarises what is left of the block again), and the facts
+    inferred from it alone (with their history and vectors, as forgetting a fact removes
+    them); None when there is no such message of that user."""
     row = messages(conn, [entry_id]).get(entry_id)
     owner = conn.execute(
         "SELECT s.user_id FROM memory_entries e JOIN sessions s ON s.id = e.session_id"
@@ -149,6 +152,8 @@ def forget_message(conn: Connection, user_id: int, entry_id: int) -> ForgottenMe
             (entry_id,),
         )
     ]
+    facts = mq.only_from(conn, entry_id)
+    fq.delete(conn, facts)
     made = sq.covering(conn, row.session_id, entry_id)
     sq.delete(conn, [i for i, _ in made])
     emb += [int(e) for _, e in made if e is not None]
@@ -160,7 +165,7 @@ def forget_message(conn: Connection, user_id: int, entry_id: int) -> ForgottenMe
         (row.session_id,),
     )
     drop_unused_embeddings(conn, emb)
-    return ForgottenMessage(row, [i for i, _ in made])
+    return ForgottenMessage(row, [i for i, _ in made], facts)
 
 
 # -- summaries -----------------------------------------------------------------------------
