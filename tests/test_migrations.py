@@ -86,6 +86,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "039_learned_patterns.sql": set(),
     "040_semantic_graph.sql": set(),
     "044_pattern_signatures.sql": {"pattern_signatures"},
+    "047_kept_outcomes.sql": set(),
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order

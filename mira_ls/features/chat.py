@@ -28,7 +28,7 @@ from mira_ls.config import REASONING_EFFORTS
 from mira_ls.confined import is_inside
 from mira_ls.features.positions import LineMap
 from mira_ls.features.quality_diagnostics import SOURCE as QUALITY_SOURCE
-from mira_ls.features.session import NO_PROJECT, Located, Session
+from mira_ls.features.session import NO_PROJECT, Located, ProjectRoot, Session
 from mira_ls.index.symbols import symbol_at
 from mira_ls.llm import context as ctx
 from mira_ls.llm import patch, prompts, review
@@ -952,6 +952,21 @@ def file_saved(session: Session, loc: Located, text: str) -> list[int]:
 
         outcomes.reverted(session.store, loc.project.project_id, undone)
     return undone
+
+
+def applied_kept(session: Session, root: ProjectRoot, now: int | None = None) -> dict[str, Any]:
+    """With learning.enabled, the applied fixes of a root applied a day ago or more whose
+    change is still in the file are counted kept (a success), those whose change is gone not
+    kept (learning.outcomes.day_check); {} otherwise."""
+    if (
+        session.store is None
+        or root.project_id == NO_PROJECT
+        or not session.settings.learning.enabled
+    ):
+        return {}
+    from mira_ls.learning import outcomes
+
+    return outcomes.day_check(session.store, root.project_id, root.root, now=now)
 
 
 # -- budget and cache commands ---------------------------------------------------------------

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.artifacts import ARTIFACT_COLS, ArtifactRow
 from mira_ls.store.connection import Connection, inserted_id
 
 # --- feedback ------------------------------------------------------------------------------
@@ -133,6 +134,31 @@ def set_fix_outcome(
         "ON CONFLICT(artifact_id) DO UPDATE SET outcome = excluded.outcome, "
         "run_id = excluded.run_id, decided_at = excluded.decided_at",
         (artifact_id, outcome, run_id, now),
+    )
+
+
+def day_old_applied(conn: Connection, project_id: int, cutoff: int) -> list[ArtifactRow]:
+    """The artifacts of a project applied at ``cutoff`` or before and still applied whose
+    end is not judged yet (no outcome, or only 'stayed': not kept, reverted or returned);
+    oldest first."""
+    rows = conn.execute(
+        f"SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.project_id = ? AND a.status = 'applied' "
+        "AND a.applied_at <= ? AND a.diff IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        "fix_outcomes f WHERE f.artifact_id = a.id AND f.outcome <> 'stayed') "
+        "ORDER BY a.applied_at, a.id",
+        (project_id, cutoff),
+    ).fetchall()
+    return [ArtifactRow(*r) for r in rows]
+
+
+def set_day_outcome(conn: Connection, artifact_id: int, kept: bool, now: int) -> None:
+    """'kept' / 'not_kept' a day after the artifact was applied (migration 047); the build
+    run that saw it stay, if any, stays recorded."""
+    conn.execute(
+        "INSERT INTO fix_outcomes(artifact_id, outcome, run_id, decided_at) VALUES (?, ?, NULL, ?) "
+        "ON CONFLICT(artifact_id) DO UPDATE SET outcome = excluded.outcome, "
+        "decided_at = excluded.decided_at",
+        (artifact_id, "kept" if kept else "not_kept", now),
     )
 
 
