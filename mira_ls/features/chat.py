@@ -495,12 +495,11 @@ def _what_worked(
     """The patterns that fit the error (signature, and stored vectors when the embedding
     space has them) as a 'What worked before' section; their (id, match, note)."""
     from mira_ls.learning import matching, outcomes
-    from mira_ls.store import learning as learn_store
 
     assert session.store is not None
     conn = session.store.conn()
     problem = matching.problem_of(
-        conn, project_id, category=err.category, error_hash=learn_store.error_hash_of(conn, err.id),
+        conn, project_id, category=err.category, error_hash=err.error_hash,
         tool=err.tool, code=err.code, message=err.message, path=err.file_path, line=err.line,
     )  # fmt: skip
     llm = session.settings.llm
