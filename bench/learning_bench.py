@@ -1,12 +1,16 @@
-"""Learning benchmark (issue 20, first step): prints one JSON object.
+"""Learning benchmark (issue 20): prints one JSON object.
 
 Pattern lookup for a fixError ("What worked before": the live patterns that match the error
 best by signature, formatted, with the tool steps of the best one that has any) with 10,000
 reasoning patterns (each with a signature; a third with tool steps) and 20,000
 pattern_usage rows stored in one project (target p95 <= 10 ms); and the overhead of adding
-that section to the context
-assembly of a fixError (in mira-ls's own features/chat.py, or with --tiny a 15-line file),
-as a ratio of assembly with it to assembly without (target <= 1.1).
+that section to the context assembly of a fixError, as a ratio of assembly with it to
+assembly without (target <= 1.1). The assembly is mira.fixError's own: a repository of
+mira-ls's real sources (mira_ls/features and mira_ls/llm, 46 files) indexed, a build run
+whose checker reports an error in features/chat.py, and the context assembled as
+features/chat.py's _prepare_fix does (the diagnostic section, the error's text for the
+sections found by it; with the section, the lookup is chat._what_worked for that build
+error). With --tiny, a 15-line file and no error text.
 
 Usage: python bench/learning_bench.py [--rounds 200] [--tiny]
 """
@@ -24,13 +28,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mira_ls.config import Settings
+from mira_ls.build.model import BuildCommand
+from mira_ls.build.pipeline import run_build
+from mira_ls.config import BuildSettings, Settings
+from mira_ls.features import chat
 from mira_ls.features.session import ProjectRoot, Session
 from mira_ls.index import indexer
 from mira_ls.learning import approach, matching, outcomes
 from mira_ls.llm import context as ctx
 from mira_ls.store import Store
 from mira_ls.store import learning as q
+from mira_ls.store import llm_queries as lq
 from mira_ls.store import projects as project_store
 from tests.support.llm_world import APP
 from tests.support.repo import Repo
@@ -64,17 +72,34 @@ def main() -> None:
     ap.add_argument("--patterns", type=int, default=10_000)
     ap.add_argument(
         "--tiny", dest="real", action="store_false",
-        help="assemble the context of the 15-line test file instead of mira-ls's chat.py",
+        help="assemble the context of the 15-line test file instead of a fixError's in "
+        "mira-ls's own sources",
     )  # fmt: skip
     ap.add_argument("--budget", type=int, default=Settings().llm.context_tokens,
                     help="the context token budget (default: llm.contextTokens)")  # fmt: skip
-    ap.add_argument("--profile", action="store_true", help="cProfile the seeded assemblies")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile the lookups (between assemblies)")  # fmt: skip
     args = ap.parse_args()
     rnd = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "proj"
-        source = Path(__file__).resolve().parent.parent / "mira_ls" / "features" / "chat.py"
-        files = {"app.py": APP, "chat.py": source.read_text()} if args.real else {"app.py": APP}
+        here = Path(__file__).resolve().parent.parent
+        if args.real:  # mira-ls's own sources, as a workspace to fix an error in
+            files = {
+                str(f.relative_to(here)): f.read_text()
+                for d in ("mira_ls/features", "mira_ls/llm")
+                for f in sorted((here / d).glob("*.py"))
+            }
+            rel = "mira_ls/features/chat.py"
+            line = 10 + next(
+                i for i, x in enumerate(files[rel].splitlines(), 1) if "def _prepare_fix" in x
+            )
+            message = 'Argument "budget" to "assemble" has incompatible type "str"'
+            files["checker.py"] = (
+                f"print('{rel}:{line}:9: error: {message}  [arg-type]')\nraise SystemExit(1)\n"
+            )
+        else:
+            files, rel, line, message = {"app.py": APP}, "app.py", 6, ""
         Repo(root).commit("initial", files)
         settings = Settings()
         settings.llm.context_tokens = args.budget
@@ -83,13 +108,25 @@ def main() -> None:
         project = project_store.by_root(store.conn(), root)
         assert project is not None
         pid = project.id
+        err = None
+        if args.real:  # the build error a fixError is asked about, from a real build run
+            cmd = BuildCommand("check", (sys.executable, "checker.py"), "generic")
+            run_build(store, pid, root, [cmd], BuildSettings())
+            err = lq.build_error_at(store.conn(), pid, rel, line, message)
+            assert err is not None, "the checker's error was not stored"
+        categories = (
+            CATEGORIES if err is None or err.category in CATEGORIES else (*CATEGORIES, err.category)
+        )
         keys = list(approach.LABELS)
         now = int(time.time())
         hashes = [f"h{i:05d}" for i in range(HASHES)]
         codes = [f"tool:C{i:02d}" for i in range(CODES)]
+        if err is not None:  # some patterns fixed this very error, more one with its code
+            hashes[0] = q.error_hash_of(store.conn(), err.id) or hashes[0]
+            codes[0] = matching.code_of(err.tool, err.code) or codes[0]
         with store.write() as conn:
             for i in range(args.patterns):
-                cat, key = rnd.choice(CATEGORIES), rnd.choice(keys)
+                cat, key = rnd.choice(categories), rnd.choice(keys)
                 use = rnd.randint(0, 20)
                 p = q.insert_pattern(
                     conn, pid, name=f"p{i}", description=f"For a {cat} error, {key} {i}.",
@@ -126,34 +163,47 @@ def main() -> None:
             lookups_cpu.append((time.thread_time() - c0) * 1000)
             assert ids and body
         session = Session(store, settings, [ProjectRoot(pid, root)])
-        rel = "chat.py" if args.real else "app.py"
         text = (root / rel).read_text()
-        if args.real:
-            line = next(i for i, x in enumerate(text.splitlines(), 1) if "def _prepare_fix" in x)
-        where = ctx.Where(pid, root, rel, text, line + 10 if args.real else 6, 4)
+        where = ctx.Where(pid, root, rel, text, line, 4)
         fx = session.parse(rel, text)
-        plain, seeded = [], []
-        for _ in range(20):  # warm both paths
-            ctx.assemble(store, where, fx, budget=settings.llm.context_tokens)
+        budget = settings.llm.context_tokens
+
+        def diagnostic() -> list[ctx.Section]:  # as _prepare_fix makes it
+            ids = [(err.id, None)] if err else []
+            return [ctx.Section("diagnostic", f"The error ({rel}:{line})", message, 0,
+                                error_ids=ids)]  # fmt: skip
 
         def bare() -> ctx.ContextBundle:
-            return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens)
+            return ctx.assemble(
+                store, where, fx, budget=budget, extra=diagnostic(), error_text=message
+            )
+
+        def lookup(i: int, extra: list[ctx.Section]) -> None:
+            if err is not None:  # mira.fixError's own lookup for the build error
+                chat._what_worked(session, pid, err, extra)
+                return
+            body = outcomes.what_worked(store, pid, problem(i), space=space).body
+            extra.append(ctx.Section("what_worked", "What worked before", body, 3, redacted=True))
 
         def seeded_(i: int) -> ctx.ContextBundle:
-            body = outcomes.what_worked(store, pid, problem(i), space=space).body
-            extra = [ctx.Section("what_worked", "What worked before", body, 3, redacted=True)]
-            return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens, extra=extra)
+            extra = diagnostic()
+            lookup(i, extra)
+            return ctx.assemble(store, where, fx, budget=budget, extra=extra, error_text=message)
 
-        bodies = {
-            i % 64: outcomes.what_worked(store, pid, problem(i), space=space).body
-            for i in range(64)
-        }
+        found: dict[int, list[ctx.Section]] = {}
+        for i in range(64):
+            found[i] = []
+            lookup(i, found[i])
+        assert all(found.values()), "no pattern was found"
 
         def section_only(i: int) -> ctx.ContextBundle:  # the section found beforehand
-            extra = [
-                ctx.Section("what_worked", "What worked before", bodies[i % 64], 3, redacted=True)
-            ]
-            return ctx.assemble(store, where, fx, budget=settings.llm.context_tokens, extra=extra)
+            w = found[i % 64][0]
+            extra = [*diagnostic(), ctx.Section(w.kind, w.title, w.body, 3, redacted=True)]
+            return ctx.assemble(store, where, fx, budget=budget, extra=extra, error_text=message)
+
+        plain, seeded = [], []
+        for i in range(20):  # warm all three
+            bare(), seeded_(i), section_only(i)
 
         # interleaved, the order alternating, so the machine's load falls on both alike
         # (the thread's CPU time too: on a shared machine wall time also counts other
@@ -175,13 +225,18 @@ def main() -> None:
                 else:
                     section_only(i)
                     section_cpu.append(time.thread_time() - c0)
-        if args.profile:
+        if args.profile:  # the lookup alone, between assemblies as in the rounds
             import cProfile
             import pstats
 
-            prof = str(Path(tmp) / "seeded.prof")
-            cProfile.runctx("for i in range(200): seeded_(i)", globals(), locals(), prof)
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(20)
+            prof = cProfile.Profile()
+            for i in range(args.rounds):
+                bare()
+                extra = diagnostic()
+                prof.enable()
+                lookup(i, extra)
+                prof.disable()
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
         store.close()
     plain_med = sorted(plain)[len(plain) // 2]
     seeded_med = sorted(seeded)[len(seeded) // 2]
@@ -203,7 +258,10 @@ def main() -> None:
         "budget_tokens": args.budget,
         "sections_with": [x.kind for x in with_bundle.sections],
         "sections_without": [x.kind for x in plain_bundle.sections],
-        "file": "mira_ls/features/chat.py" if args.real else "a 15-line file",
+        "file": f"{rel}:{line} of mira_ls/features + mira_ls/llm ({len(files) - 1} files)"
+        if args.real
+        else "a 15-line file",
+        "error": f"{err.category} {err.tool}:{err.code}" if err else None,
         "python": platform.python_version(),
     }, indent=2))  # fmt: skip
 

@@ -28,7 +28,7 @@ from mira_ls.config import REASONING_EFFORTS
 from mira_ls.confined import is_inside
 from mira_ls.features.positions import LineMap
 from mira_ls.features.quality_diagnostics import SOURCE as QUALITY_SOURCE
-from mira_ls.features.session import NO_PROJECT, Located, Session
+from mira_ls.features.session import NO_PROJECT, Located, ProjectRoot, Session
 from mira_ls.index.symbols import symbol_at
 from mira_ls.llm import context as ctx
 from mira_ls.llm import patch, prompts, review
@@ -495,12 +495,11 @@ def _what_worked(
     """The patterns that fit the error (signature, and stored vectors when the embedding
     space has them) as a 'What worked before' section; their (id, match, note)."""
     from mira_ls.learning import matching, outcomes
-    from mira_ls.store import learning as learn_store
 
     assert session.store is not None
     conn = session.store.conn()
     problem = matching.problem_of(
-        conn, project_id, category=err.category, error_hash=learn_store.error_hash_of(conn, err.id),
+        conn, project_id, category=err.category, error_hash=err.error_hash,
         tool=err.tool, code=err.code, message=err.message, path=err.file_path, line=err.line,
     )  # fmt: skip
     llm = session.settings.llm
@@ -952,6 +951,21 @@ def file_saved(session: Session, loc: Located, text: str) -> list[int]:
 
         outcomes.reverted(session.store, loc.project.project_id, undone)
     return undone
+
+
+def applied_kept(session: Session, root: ProjectRoot, now: int | None = None) -> dict[str, Any]:
+    """With learning.enabled, the applied fixes of a root applied a day ago or more whose
+    change is still in the file are counted kept (a success), those whose change is gone not
+    kept (learning.outcomes.day_check); {} otherwise."""
+    if (
+        session.store is None
+        or root.project_id == NO_PROJECT
+        or not session.settings.learning.enabled
+    ):
+        return {}
+    from mira_ls.learning import outcomes
+
+    return outcomes.day_check(session.store, root.project_id, root.root, now=now)
 
 
 # -- budget and cache commands ---------------------------------------------------------------

@@ -176,6 +176,6 @@ def best(
         recency = (365 - min(max(days, 0.0), 365)) / 365
         scored.append((W_MATCH * score + W_RATE * rate + W_RECENCY * recency, score, c))
     scored.sort(key=lambda x: (-x[0], -x[2].success_count, x[2].id))
-    return [
-        Match(c.row(), round(score, 3), rank, c.tool_steps()) for rank, score, c in scored[:limit]
-    ]
+    top = scored[:limit]
+    steps = q.tool_steps_of(conn, [c.id for _, _, c in top])  # for the shown ones only
+    return [Match(c.row(), round(score, 3), rank, steps.get(c.id, [])) for rank, score, c in top]

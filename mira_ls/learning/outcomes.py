@@ -3,9 +3,11 @@
 Outcomes of an operation: its applied fix *stayed* (the first complete build run after it was
 applied no longer reports its error) is a success; the fix *reverted* (the file saved back to
 its original) or its error *returned* in a later run is a failure; the user's feedback
-(``mira.feedback`` / ``mira-ls feedback``) is a success when helpful, a failure when not. The
-latest outcome of an operation is what counts (a fix that stayed and is then reverted is a
-failure).
+(``mira.feedback`` / ``mira-ls feedback``) is a success when helpful, a failure when not; an
+applied artifact whose change is still in its file a day after it was applied was *kept* (a
+success), one whose change is gone *not kept* (a failure), checked at the server's start and
+after each index run (day_check). The latest outcome of an operation is what counts (a fix
+that stayed and is then reverted is a failure).
 
 A reasoning pattern is one approach (the kind of change, see approach.py) that fixed errors
 of one category in a project. Each outcome of a ``fix_error`` operation counts for the pattern
@@ -23,6 +25,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mira_ls.learning import approach as ap
@@ -214,6 +217,51 @@ def reverted(store: Store, project_id: int, artifact_ids: list[int]) -> None:
                     _judge(conn, fix.operation_id, project_id, False, "reverted", now)
     except StoreError as exc:
         log.warning("could not learn from the reverted fixes %s: %s", artifact_ids, exc)
+
+
+DAY = 86400  # an applied artifact whose change is still in its file this long after was kept
+
+
+def day_check(
+    store: Store, project_id: int, root: Path, *, now: int | None = None
+) -> dict[str, list[int]]:
+    """The applied artifacts of a project applied a day ago or more whose end is not judged
+    yet: each one whose change is still in its file (tasks.artifacts.still_in, the file read
+    under ``root``) was *kept*, a success of its operation; one whose change is gone was
+    *not kept*, a failure (the file saved back to its original was recorded as reverted at
+    the save). Each counts for the operation's patterns as the other outcomes do. Run at a
+    natural moment (the server's start, after an index run); ``now`` is the clock (tests).
+    Never raises: a database error is logged, {"kept": [], "not_kept": []} returned."""
+    from mira_ls import confined
+    from mira_ls.tasks import artifacts as tasks_art
+
+    now = int(time.time()) if now is None else now
+    out: dict[str, list[int]] = {"kept": [], "not_kept": []}
+    try:
+        due = q.day_old_applied(store.conn(), project_id, now - DAY)
+        if not due:
+            return out
+        verdict: list[tuple[art_store.ArtifactRow, bool]] = []
+        for a in due:
+            try:
+                path = confined.resolve_inside(root, a.file_path or "")
+                text: str | None = path.read_text(encoding="utf-8", errors="surrogateescape")
+            except (OSError, ValueError):
+                text = None  # gone, unreadable or outside the workspace: the change is not there
+            verdict.append((a, tasks_art.still_in(a, text)))
+        with store.write() as conn:
+            judged: dict[str, bool] = {}
+            for a, kept in verdict:
+                q.set_day_outcome(conn, a.id, kept, now)
+                out["kept" if kept else "not_kept"].append(a.id)
+                if a.operation_id:  # one artifact not kept makes the operation's change not kept
+                    judged[a.operation_id] = judged.get(a.operation_id, True) and kept
+            for op_id, kept in judged.items():
+                _judge(conn, op_id, project_id, kept, "kept" if kept else "not_kept", now)
+    except StoreError as exc:
+        log.warning("could not check the applied artifacts of project %s: %s", project_id, exc)
+        return {"kept": [], "not_kept": []}
+    return out
 
 
 def pattern_json(conn: Connection, p: q.PatternRow, *, with_steps: bool = True) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from lsprotocol import types
 
 from mira_ls.features import (
     call_hierarchy,
+    chat,
     code_lens,
     hover,
     symbols,
@@ -63,6 +64,18 @@ def schedule_index(ls: MiraServer, root: Path) -> None:
     )
 
 
+def schedule_day_check(ls: MiraServer, root: Path) -> None:
+    """What became of the fixes applied a day ago or more (kept or not): at the server's
+    start and after each index run, in the background."""
+    ls.submit("mine", f"the applied fixes of {root}", _day_check, ls, root, key=("day_check", root))
+
+
+def _day_check(ctx: JobContext, ls: MiraServer, root: Path) -> None:
+    for r in list(ls.session.roots):
+        if r.root == root:
+            chat.applied_kept(ls.session, r)
+
+
 def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
     store = ls.session.store
     if store is None:
@@ -94,6 +107,7 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
     )
     if not ctx.cancelled():
         schedule_mining(ls, root)
+        schedule_day_check(ls, root)
         project = ls.session.locate(root)
         if project is not None:
             pid = project.project.project_id

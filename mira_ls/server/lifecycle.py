@@ -15,7 +15,7 @@ from mira_ls.features import tasks as task_feature
 from mira_ls.jobs import JobContext
 from mira_ls.server.base import Handlers, MiraServer, uri_to_path
 from mira_ls.server.build import restore_diagnostics
-from mira_ls.server.code import schedule_index
+from mira_ls.server.code import schedule_day_check, schedule_index
 from mira_ls.server.understand import schedule_quality_open
 from mira_ls.store import StoreError, open_store
 from mira_ls.vectors import stores as vector_stores
@@ -67,6 +67,7 @@ async def on_initialized(ls: MiraServer, params: types.InitializedParams) -> Non
         for root in list(ls.session.roots):
             what = f"restoring build errors of {root.root}"
             ls.submit("build", what, restore_diagnostics, ls, root)
+            schedule_day_check(ls, root.root)
         ls.submit("mine", "what changed for the current task", _task_on_start, ls)
         ls.submit("embed", "reading the vector index into memory", _warm_vectors, ls)
     if ls.session.settings.index.on_start and ls.session.store is not None:
@@ -180,3 +181,4 @@ def on_folders(ls: MiraServer, params: types.DidChangeWorkspaceFoldersParams) ->
             schedule_index(ls, root.root)
             what = f"restoring build errors of {root.root}"
             ls.submit("build", what, restore_diagnostics, ls, root)
+            schedule_day_check(ls, root.root)

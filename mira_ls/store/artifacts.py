@@ -37,6 +37,8 @@ _COLS = (
     "original_hash, diff, lines_added, lines_removed, status, applied_at, title"
 )
 
+ARTIFACT_COLS = ", ".join(f"a.{c}" for c in _COLS.split(", "))  # the same, of ``artifacts a``
+
 
 def _row(r: Any) -> ArtifactRow:
     return ArtifactRow(*r)

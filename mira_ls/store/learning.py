@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from mira_ls.store.artifacts import ARTIFACT_COLS, ArtifactRow
 from mira_ls.store.connection import Connection, inserted_id
 
 # --- feedback ------------------------------------------------------------------------------
@@ -133,6 +134,31 @@ def set_fix_outcome(
         "ON CONFLICT(artifact_id) DO UPDATE SET outcome = excluded.outcome, "
         "run_id = excluded.run_id, decided_at = excluded.decided_at",
         (artifact_id, outcome, run_id, now),
+    )
+
+
+def day_old_applied(conn: Connection, project_id: int, cutoff: int) -> list[ArtifactRow]:
+    """The artifacts of a project applied at ``cutoff`` or before and still applied whose
+    end is not judged yet (no outcome, or only 'stayed': not kept, reverted or returned);
+    oldest first."""
+    rows = conn.execute(
+        f"SELECT {ARTIFACT_COLS} FROM artifacts a WHERE a.project_id = ? AND a.status = 'applied' "
+        "AND a.applied_at <= ? AND a.diff IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        "fix_outcomes f WHERE f.artifact_id = a.id AND f.outcome <> 'stayed') "
+        "ORDER BY a.applied_at, a.id",
+        (project_id, cutoff),
+    ).fetchall()
+    return [ArtifactRow(*r) for r in rows]
+
+
+def set_day_outcome(conn: Connection, artifact_id: int, kept: bool, now: int) -> None:
+    """'kept' / 'not_kept' a day after the artifact was applied (migration 047); the build
+    run that saw it stay, if any, stays recorded."""
+    conn.execute(
+        "INSERT INTO fix_outcomes(artifact_id, outcome, run_id, decided_at) VALUES (?, ?, NULL, ?) "
+        "ON CONFLICT(artifact_id) DO UPDATE SET outcome = excluded.outcome, "
+        "decided_at = excluded.decided_at",
+        (artifact_id, "kept" if kept else "not_kept", now),
     )
 
 
@@ -373,8 +399,11 @@ def concepts_at(conn: Connection, project_id: int, path: str, line: int) -> list
     return [
         r[0]
         for r in conn.execute(
-            "SELECT DISTINCT ci.concept FROM code_elements e JOIN concept_index ci "
-            "ON ci.symbol_id = e.id WHERE e.project_id = ? AND e.file_path = ? "
+            # through the file's row: the file's elements (code_elements' UNIQUE on file_id
+            # first), not a scan of every element of the project
+            "SELECT DISTINCT ci.concept FROM repository_files f JOIN code_elements e "
+            "ON e.file_id = f.id JOIN concept_index ci ON ci.symbol_id = e.id "
+            "WHERE f.project_id = ? AND f.file_path = ? "
             "AND e.start_line <= ? AND e.end_line >= ? ORDER BY 1 LIMIT 20",
             (project_id, path, line, line),
         )
@@ -474,8 +503,8 @@ _BEST = "p.success_rate DESC, p.success_count DESC, p.last_success_at DESC, p.id
 
 @dataclass(frozen=True)
 class Candidate:
-    """A pattern that may fit a build error (its counts), what of its signature the error
-    shares, and its tool steps [(tool, arguments as JSON text)]."""
+    """A pattern that may fit a build error (its counts) and what of its signature the error
+    shares (its tool steps: ``tool_steps_of``, read for the ones shown only)."""
 
     id: int
     category: str | None
@@ -488,14 +517,25 @@ class Candidate:
     concepts_shared: int
     concepts: int  # concepts its fixes had
     raw: tuple[Any, ...]  # the row (``_CAND_COLS``): ``row`` makes the PatternRow
-    tools_json: str | None
 
     def row(self) -> PatternRow:
         return _pat(self.raw)
 
-    def tool_steps(self) -> list[tuple[str, str]]:
-        got = json.loads(self.tools_json) if self.tools_json else []
-        return [(str(n), a or "{}") for n, a in got]
+
+def tool_steps_of(conn: Connection, pattern_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """Per pattern (of these, the few a context shows): its tool steps in order, [(tool,
+    arguments as JSON text)]; a pattern with none is left out."""
+    if not pattern_ids:
+        return {}
+    out: dict[int, list[tuple[str, str]]] = {}
+    for pid, name, args in conn.execute(
+        "SELECT pattern_id, tool_name, tool_arguments FROM reasoning_steps WHERE pattern_id "
+        f"IN ({','.join('?' * len(pattern_ids))}) AND tool_name IS NOT NULL "
+        "ORDER BY pattern_id, step_number",
+        pattern_ids,
+    ):
+        out.setdefault(int(pid), []).append((str(name), args or "{}"))
+    return out
 
 
 def candidates(
@@ -514,8 +554,8 @@ def candidates(
     ``of_category`` of its category (success rate, successes, the latest success), and the
     ``per_signature`` whose fixes most recently solved this very error (its hash), and
     those for an error with this tool and code, whatever their category; each with the
-    parts of its signature the error shares and its tool steps. One statement: each part
-    is read in index order (no sort), and the signature facts are primary-key probes."""
+    parts of its signature the error shares. One statement: each part is read in index
+    order (no sort), and the signature facts are primary-key probes."""
     # the limits are written into the text: a bound LIMIT makes SQLite plan these
     # subqueries about twice as slow
     parts = [
@@ -546,18 +586,14 @@ def candidates(
         "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
         f"AND s.kind = 'concept' AND s.value IN ({marks})), "
         "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
-        "AND s.kind = 'concept'), "
-        "(SELECT json_group_array(json_array(t.tool_name, t.tool_arguments)) FROM "
-        "(SELECT tool_name, tool_arguments FROM reasoning_steps r WHERE r.pattern_id = p.id "
-        "AND r.tool_name IS NOT NULL ORDER BY r.step_number) t) "
+        "AND s.kind = 'concept') "
         "FROM ids JOIN reasoning_patterns p ON p.id = ids.id",
         (*args, error_hash or "", code or "", language or "", *concepts),
     ).fetchall()
     n = _CAND_COLS.count(",") + 1
     return [
         Candidate(int(r[0]), r[4], int(r[7]), int(r[8]), r[13], bool(r[n]), bool(r[n + 1]),
-                  bool(r[n + 2]), int(r[n + 3]), int(r[n + 4]), tuple(r[:n]),
-                  r[n + 5] if r[n + 5] != "[]" else None)
+                  bool(r[n + 2]), int(r[n + 3]), int(r[n + 4]), tuple(r[:n]))
         for r in rows
     ]  # fmt: skip
 

@@ -78,17 +78,30 @@ class BuildError:
     occurrences: int
     status: str
     last_seen_at: int
+    error_hash: str | None = None  # what reasoning patterns match it by (no second read)
 
 
 _ERR_COLS = (
     "id, tool, code, category, severity, message, file_path, line, col, "
-    "occurrence_count, status, last_seen_at"
+    "occurrence_count, status, last_seen_at, error_hash"
 )
 
 
 def _err(r: Any) -> BuildError:
     return BuildError(
-        int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], int(r[9]), r[10], int(r[11])
+        int(r[0]),
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7],
+        r[8],
+        int(r[9]),
+        r[10],
+        int(r[11]),
+        r[12],
     )
 
 

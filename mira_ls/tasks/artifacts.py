@@ -172,3 +172,31 @@ def saved(store: Store, project_id: int, rel_path: str, text: str) -> list[int]:
             )  # fmt: skip
             q.set_status(w, a.id, "reverted", now)
     return [a.id for a in hits]
+
+
+def still_in(a: q.ArtifactRow, text: str | None) -> bool:
+    """Whether an applied artifact's change is still in its file's text now (None: the file
+    is gone): the file is the applied text, or it is not back at the original and every line
+    the change added is there and no line it took out (one the applied text no longer has)
+    came back. Other edits of the file around the change do not matter."""
+    if text is None:
+        return False
+    h = sha(text)
+    if h == a.content_hash:
+        return True
+    if h == a.original_hash:
+        return False
+    lines = {x.strip() for x in text.splitlines()}
+    applied = {x.strip() for x in a.content.splitlines()}
+    added, removed = set(), set()
+    for d in (a.diff or "").splitlines():
+        if d.startswith(("+++", "---")):
+            continue
+        body = d[1:].strip()
+        if not body:
+            continue
+        if d.startswith("+"):
+            added.add(body)
+        elif d.startswith("-") and body not in applied:
+            removed.add(body)
+    return added <= lines and not (removed & lines)

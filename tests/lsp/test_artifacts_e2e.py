@@ -103,3 +103,52 @@ async def test_apply_asks_when_changed_records_the_modification_and_the_revert(
     assert await eventually(reverted)
     last = db.execute("SELECT source, new_hash FROM file_modifications ORDER BY id DESC").fetchone()
     assert last == ("user", art[1])
+
+
+@pytest.mark.timeout(120)
+async def test_a_fix_applied_a_day_ago_and_still_in_the_file_is_kept_at_the_next_start(
+    start_server: StartServer, tmp_path: Path, llm: OpenAIServer
+) -> None:
+    root = tmp_path / "proj"
+    make_repo(root)
+    client = await start_server(root, env=env_for(tmp_path, llm))
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def on_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        return None
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    await ready(client)
+    uri = (root / "app.py").as_uri()
+    llm.script(Answer(text=FIX_ANSWER))
+    line = APP.splitlines().index("    return x * 2")
+    diag = {
+        "range": {"start": {"line": line, "character": 4}, "end": {"line": line, "character": 16}},
+        "message": "expected 63, got 42",
+    }
+    fixed = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="mira.fixError", arguments=[{"uri": uri, "diagnostic": diag}]
+        )
+    )
+    applied = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="mira.applyFix", arguments=[{"id": fixed["id"], "uri": uri}]
+        )
+    )
+    assert applied == {"applied": True}
+    db = connect(tmp_path / "db" / "mira.db")
+    (content,) = db.execute("SELECT content FROM artifacts").fetchone()
+    (root / "app.py").write_text(content)  # the editor wrote the edit, the user saved it
+    with db:  # applied two days ago (the server's clock is real)
+        db.execute("UPDATE artifacts SET applied_at = applied_at - 2 * 86400")
+    # the next start checks it (or an index run of the first server ending after this)
+    await start_server(root, env=env_for(tmp_path, llm))
+
+    async def kept() -> Any:
+        return db.execute("SELECT outcome FROM fix_outcomes").fetchone()
+
+    assert await eventually(kept) == ("kept",)
