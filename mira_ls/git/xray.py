@@ -301,6 +301,9 @@ class _Span(NamedTuple):
     indent: int
 
 
+_new_span = tuple.__new__  # _Span(...) without the generated __new__ (the walk makes many)
+
+
 def _spans(tree: Any, language: str, lines: tuple[int, int] | None = None) -> list[_Span]:
     return [
         _Span(d.start_line, d.end_line, d.name, d.kind, d.indent)
@@ -438,36 +441,55 @@ def _shift(v: _Version, hunks: list[_Hunk]) -> _Version:
     for h in hunks:
         pre.append(pre[-1] + h.d - h.b)
     m = len(hunks)
-    out: list[_Span] = []
     if not m:
         return _Version(list(v.defs), list(v.starts))
     # A definition ending before ``free`` is untouched; one starting after ``done`` moves
-    # by the whole delta.
+    # by the whole delta. Definitions are sorted by start: those starting before ``free``
+    # are a prefix (kept unless they reach into the hunks), those starting after ``done``
+    # a suffix (moved without looking at the hunks).
     free = hunks[0].a if hunks[0].b > 0 else hunks[0].a + 1
     done, total = lasts[-1], pre[-1]
-    for d in v.defs:
+    defs, starts = v.defs, v.starts
+    i0 = bisect_left(starts, free)
+    i1 = bisect_right(starts, done, i0)
+    out = defs[:i0]
+    for j in [j for j in range(i0) if defs[j][1] >= free]:  # ends in or after the hunks
+        d = out[j]
+        ne = max(d[1] + _end_delta(hunks, lasts, pre, d[1]), d[0])
+        out[j] = _new_span(_Span, (d[0], ne, d[2], d[3], d[4]))
+    for j in range(i0, i1):
+        d = defs[j]
         start, end = d.start_line, d.end_line
-        if end < free:
-            out.append(d)
-            continue
-        if start > done:
-            out.append(_Span(start + total, end + total, d.name, d.kind, d.indent))
-            continue
         k = bisect_left(lasts, start)
         if k < m and hunks[k].b > 0 and hunks[k].a <= start:
             continue  # its first line was removed
         ns = start + pre[k]
-        k = bisect_left(lasts, end)
-        de = pre[k]
-        if k < m:
-            h = hunks[k]
-            if h.b > 0 and h.a <= end and h.d > 0:
-                de += h.d - h.b + (lasts[k] - end)  # ends on the last added line
-        out.append(_Span(ns, max(end + de, ns), d.name, d.kind, d.indent))
-    shifted = _Version(out, [d.start_line for d in out])
+        ne = max(end + _end_delta(hunks, lasts, pre, end), ns)
+        out.append(_new_span(_Span, (ns, ne, d.name, d.kind, d.indent)))
+    mid = [d.start_line for d in out[i0:]]
+    if total:
+        out.extend(
+            [_new_span(_Span, (d[0] + total, d[1] + total, d[2], d[3], d[4])) for d in defs[i1:]]
+        )
+        tail = [x + total for x in starts[i1:]]
+    else:
+        out.extend(defs[i1:])
+        tail = starts[i1:]
+    shifted = _Version(out, starts[:i0] + mid + tail)
     if len(out) == len(v.defs):  # the same definitions in the same order: the same nesting
         shifted.parents, shifted.children = v.parents, v.children
     return shifted
+
+
+def _end_delta(hunks: list[_Hunk], lasts: list[int], pre: list[int], end: int) -> int:
+    """How far a definition's last line ``end`` moves (``_shift``'s hunks)."""
+    k = bisect_left(lasts, end)
+    de = pre[k]
+    if k < len(hunks):
+        h = hunks[k]
+        if h.b > 0 and h.a <= end and h.d > 0:
+            de += h.d - h.b + (lasts[k] - end)  # ends on the last added line
+    return de
 
 
 def _shift_each(v: _Version, hunks: list[_Hunk]) -> _Version:
@@ -686,22 +708,32 @@ class _Parser:
         if sum(b - a + 1 for a, b in bounds) > MAX_WINDOW_SHARE * len(lines):
             return None, False
         parents, _ = base.nesting()
-        own = {r.parent for r in merged if r.top and r.parent >= 0}
-        if len(merged) == 1:
-            lo, hi = merged[0].first, merged[0].last
-            rest = [d for i, d in enumerate(base.defs) if not lo <= d.start_line <= hi or i in own]
-        else:
-            rest = [
-                d
-                for i, d in enumerate(base.defs)
-                if i in own or not any(r.first <= d.start_line <= r.last for r in merged)
-            ]
-        out = _shift(_Version(rest, [d.start_line for d in rest]), hunks).defs
+        found_runs: list[_Span] = []
         for r, (first, last) in zip(merged, bounds, strict=True):
             found = self._run(lines, hunks, base, parents, r, first, last)
             if found is None:
                 return None, True
-            out.extend(found)
+            found_runs.extend(found)
+        # The definitions starting outside the runs (and the parents a run starts in) are
+        # shifted; the runs are sorted and disjoint, so each is a slice of the old ones.
+        own = {r.parent for r in merged if r.top and r.parent >= 0}
+        defs, starts = base.defs, base.starts
+        rest: list[_Span] = []
+        rest_starts: list[int] = []
+        pos = 0
+        for r in merged:
+            a = bisect_left(starts, r.first, pos)
+            b = bisect_right(starts, r.last, a)
+            rest += defs[pos:a]
+            rest_starts += starts[pos:a]
+            for i in sorted(i for i in own if a <= i < b):
+                rest.append(defs[i])
+                rest_starts.append(starts[i])
+            pos = b
+        rest += defs[pos:]
+        rest_starts += starts[pos:]
+        out = _shift(_Version(rest, rest_starts), hunks).defs
+        out.extend(found_runs)
         self.count += 1
         return _version(out), False
 
