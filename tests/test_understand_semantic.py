@@ -79,3 +79,102 @@ def test_invalid_answer_retried_once_then_nothing_written(world: World) -> None:
     for table in ("semantic_analysis_cache", "semantic_nodes", "concept_index"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
     assert len(semantic.plan(svc, world.root, world.project_id).pending) == 5
+
+
+# A module whose first SOURCE_MAX_TOKENS tokens (what its summary is made from) end inside
+# the long first function: ``tail`` lies outside what the module's summary sees. The class
+# likewise: its summary sees only the start of ``Store.first``, not ``Store.last``.
+_WORDS = " ".join(f"word{i}" for i in range(400))
+BIG = f'''"""Big module."""
+
+
+def head():
+    """{_WORDS}"""
+    return 1
+
+
+def tail():
+    return 2
+
+
+class Store:
+    def first(self):
+        """{_WORDS}"""
+        return 3
+
+    def last(self):
+        return 4
+'''
+
+
+def _analyse_big(world: World) -> None:
+    (world.root / "big.py").write_text(BIG, encoding="utf-8")
+    world.reindex("big.py")
+    svc = world.service()
+    plan = semantic.plan(svc, world.root, world.project_id, "big.py")
+    assert len(plan.pending) == 6 and plan.carried == 0
+    world.srv.script(_answer(plan.pending))
+    semantic.run(world.store, svc, world.project_id, plan)
+
+
+def _pending_after(world: World, old: str, new: str) -> semantic.Plan:
+    path = world.root / "big.py"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    world.reindex("big.py")
+    return semantic.plan(world.service(), world.root, world.project_id, "big.py")
+
+
+def test_an_edit_outside_what_the_summaries_see_asks_only_for_the_edited_function(
+    world: World,
+) -> None:
+    _analyse_big(world)
+    calls = _chat_calls(world)
+    conn = world.store.conn()
+    module = conn.execute(
+        "SELECT id FROM code_elements WHERE qualified_name = 'big' AND kind = 'module'"
+    ).fetchone()[0]
+    kept = conn.execute(
+        "SELECT json_extract(result, '$.input_hash') FROM semantic_analysis_cache WHERE "
+        "symbol_id = ?",
+        (module,),
+    ).fetchone()[0]
+    assert kept is not None and len(kept) == 64
+
+    edited = _pending_after(world, "return 2", "return 2 + 0")
+    assert [p.qualified_name for p in edited.pending] == ["big.tail"]
+    assert edited.carried == 1  # the module: its first 600 tokens did not change
+    world.srv.script(_answer(edited.pending))
+    svc = world.service()
+    assert semantic.run(world.store, svc, world.project_id, edited).calls == 1
+    assert _chat_calls(world) == calls + 1
+    prompt = world.srv.chat_requests()[-1].body["messages"][-1]["content"]
+    assert prompt.count("## id ") == 1 and "return 2 + 0" in prompt and "word1" not in prompt
+    # the module's analysis now holds at its new content (the hover shows it), and nothing
+    # is left to ask
+    now = conn.execute("SELECT content_hash FROM code_elements WHERE id = ?", (module,))
+    assert us.node_of(conn, module, now.fetchone()[0]) is not None
+    again = semantic.plan(svc, world.root, world.project_id, "big.py")
+    assert (again.pending, again.carried, again.analysed) == ([], 0, 6)
+
+    method = _pending_after(world, "return 4", "return 4 + 0")
+    assert [p.qualified_name for p in method.pending] == ["big.Store.last"]
+    assert method.carried == 2  # the module and the class
+
+
+def test_an_edit_inside_what_a_summary_sees_asks_for_it_again(world: World) -> None:
+    _analyse_big(world)
+    edited = _pending_after(world, '"""Big module."""', '"""Big module, edited."""')
+    assert [p.qualified_name for p in edited.pending] == ["big"] and edited.carried == 0
+    world.srv.script(_answer(edited.pending))
+    assert semantic.run(world.store, world.service(), world.project_id, edited).calls == 1
+    assert semantic.plan(world.service(), world.root, world.project_id, "big.py").pending == []
+
+    head = _pending_after(world, "return 1", "return 1 + 0")  # after 400 words: unseen
+    assert [p.qualified_name for p in head.pending] == ["big.head"] and head.carried == 1
+    world.srv.script(_answer(head.pending))
+    semantic.run(world.store, world.service(), world.project_id, head)
+    # the class's summary sees the start of its first method: a new parameter is in it
+    first = _pending_after(world, "def first(self):", "def first(self, x=0):")
+    assert sorted(p.qualified_name for p in first.pending) == ["big.Store", "big.Store.first"]

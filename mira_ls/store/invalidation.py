@@ -9,11 +9,14 @@ from __future__ import annotations
 from mira_ls.store import llm_cache
 from mira_ls.store.connection import Connection
 
-# (table, column holding a symbol id, column holding a content hash)
+# (table, column holding a symbol id, column holding a content hash, which rows: a module's
+# or class's semantic analysis records what the model was shown of it, ``input_hash``, and
+# is kept: understand/semantic.py asks again only when that changed)
 _CACHES = (
-    ("semantic_analysis_cache", "symbol_id", "content_hash"),
-    ("pattern_validation_cache", "symbol_id", "content_hash"),
-)
+    ("semantic_analysis_cache", "symbol_id", "content_hash",
+     "json_extract(result, '$.input_hash') IS NULL"),
+    ("pattern_validation_cache", "symbol_id", "content_hash", "1"),
+)  # fmt: skip
 _CHUNK = 500
 
 
@@ -23,7 +26,7 @@ def _existing_tables(conn: Connection) -> set[str]:
         for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
             f"({','.join('?' * len(_CACHES))})",
-            [t for t, _, _ in _CACHES],
+            [t for t, _, _, _ in _CACHES],
         )
     }
 
@@ -36,19 +39,22 @@ def invalidate_symbols(conn: Connection, symbol_ids: list[int], content_hashes: 
     if not ids and not hashes:
         return 0
     deleted = 0
-    for table, id_col, hash_col in _CACHES:
+    for table, id_col, hash_col, which in _CACHES:
         if table not in _existing_tables(conn):
             continue
         for i in range(0, len(ids), _CHUNK):
             id_chunk = ids[i : i + _CHUNK]
             deleted += conn.execute(
-                f"DELETE FROM {table} WHERE {id_col} IN ({','.join('?' * len(id_chunk))})",
+                f"DELETE FROM {table} WHERE {id_col} IN ({','.join('?' * len(id_chunk))}) "
+                f"AND {which}",
                 id_chunk,
             ).rowcount
         for i in range(0, len(hashes), _CHUNK):
             chunk = hashes[i : i + _CHUNK]
             deleted += conn.execute(
-                f"DELETE FROM {table} WHERE {hash_col} IN ({','.join('?' * len(chunk))})", chunk
+                f"DELETE FROM {table} WHERE {hash_col} IN ({','.join('?' * len(chunk))}) "
+                f"AND {which}",
+                chunk,
             ).rowcount
     # LLM answers whose context held one of these symbol versions (migration 008).
     if (

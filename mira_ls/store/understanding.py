@@ -1,4 +1,10 @@
-"""Queries over semantic_analysis_cache, semantic_nodes and concept_index (002, 021)."""
+"""Queries over semantic_analysis_cache, semantic_nodes and concept_index (002, 021).
+
+A module's or a class's analysis also records, in its ``result``, ``input_hash``: the hash
+of what the model was shown of it (understand/semantic.py). The index keeps such rows when
+the definition's content changes (store/invalidation.py) and the analysis is carried over
+to the new content when what the model would be shown is the same, so an edit to a
+function further down a file does not ask for its file's summary again."""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from typing import Any
 from mira_ls.store.connection import Connection
 
 ANALYSED_KINDS = ("module", "class", "function", "method", "constructor")
+# kinds whose analysis is keyed on what the model is shown (their content also changes with
+# every edit of a member the model may not see); the others on their content hash
+INPUT_KEYED_KINDS = ("module", "class")
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,9 @@ class Pending:
     start_line: int
     end_line: int
     content_hash: str
+    # the input hash of its analysis made at another content, when it has one (a module's
+    # or class's): the analysis holds if what the model would be shown is the same
+    input_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,20 +48,38 @@ class Node:
 def pending_analysis(
     conn: Connection, project_id: int, prefix: str, kind: str
 ) -> tuple[list[Pending], int]:
-    """Symbols under ``prefix`` with no analysis at their current content hash, and how
-    many have one."""
+    """Symbols under ``prefix`` with no analysis at their current content hash (with the
+    input hash of one made at another content, when kept), and how many have one."""
     like = prefix.rstrip("/")
     rows = conn.execute(
         "SELECT e.id, e.file_path, e.kind, e.qualified_name, e.start_line, e.end_line, "
-        "e.content_hash, c.id IS NOT NULL FROM code_elements e LEFT JOIN "
-        "semantic_analysis_cache c ON c.symbol_id = e.id AND c.content_hash = e.content_hash "
-        f"AND c.analysis_kind = ? WHERE e.project_id = ? AND e.kind IN "
-        f"({','.join('?' * len(ANALYSED_KINDS))}) AND (? = '' OR e.file_path = ? OR "
-        "e.file_path LIKE ?) ORDER BY e.file_path, e.start_line",
-        (kind, project_id, *ANALYSED_KINDS, like, like, like + "/%"),
+        "e.content_hash, EXISTS (SELECT 1 FROM semantic_analysis_cache c WHERE c.symbol_id "
+        "= e.id AND c.analysis_kind = ? AND c.content_hash = e.content_hash), (SELECT "
+        "json_extract(c.result, '$.input_hash') FROM semantic_analysis_cache c WHERE "
+        "c.symbol_id = e.id AND c.analysis_kind = ? AND json_extract(c.result, "
+        "'$.input_hash') IS NOT NULL LIMIT 1) FROM code_elements e WHERE e.project_id = ? "
+        f"AND e.kind IN ({','.join('?' * len(ANALYSED_KINDS))}) AND (? = '' OR "
+        "e.file_path = ? OR e.file_path LIKE ?) ORDER BY e.file_path, e.start_line",
+        (kind, kind, project_id, *ANALYSED_KINDS, like, like, like + "/%"),
     ).fetchall()
-    todo = [Pending(*r[:7]) for r in rows if not r[7]]
+    todo = [Pending(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[8]) for r in rows if not r[7]]
     return todo, len(rows) - len(todo)
+
+
+def carry_analyses(conn: Connection, kind: str, symbols: list[tuple[int, str]]) -> None:
+    """(symbol id, current content hash): their analyses hold at this content too (what
+    the model would be shown of them is unchanged), so they are now made at it."""
+    now = int(time.time())
+    conn.executemany(
+        "UPDATE OR REPLACE semantic_analysis_cache SET content_hash = ?, last_used_at = ? WHERE "
+        "symbol_id = ? AND analysis_kind = ?",
+        [(h, now, sid, kind) for sid, h in symbols],
+    )
+    conn.executemany(
+        "UPDATE semantic_nodes SET content_hash = ?, updated_at = ? WHERE symbol_id = ? AND "
+        "analyzed_at IS NOT NULL",
+        [(h, now, sid) for sid, h in symbols],
+    )
 
 
 def _clean(items: list[str], limit: int = 8) -> list[str]:
@@ -69,16 +99,24 @@ def store_analysis(
     kind: str,
     item: dict[str, Any],
     model: str,
+    input_hash: str | None = None,
 ) -> None:
-    """The cache row, the semantic node and the symbol's concepts, replacing older ones."""
+    """The cache row, the semantic node and the symbol's concepts, replacing older ones;
+    ``input_hash`` (a module's or class's): the hash of what the model was shown."""
     now = int(time.time())
     concepts = _clean(item["concepts"])
     effects = _clean(item["side_effects"])
     domain = " ".join(item["domain"].split())[:80]
     purpose = " ".join(item["purpose"].split())[:300]
-    result = json.dumps(
-        {"purpose": purpose, "concepts": concepts, "domain": domain, "side_effects": effects}
-    )
+    data: dict[str, Any] = {
+        "purpose": purpose,
+        "concepts": concepts,
+        "domain": domain,
+        "side_effects": effects,
+    }
+    if input_hash is not None:
+        data["input_hash"] = input_hash
+    result = json.dumps(data)
     conn.execute(
         "DELETE FROM semantic_analysis_cache WHERE symbol_id = ? AND analysis_kind = ?",
         (symbol_id, kind),

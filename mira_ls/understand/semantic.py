@@ -3,14 +3,19 @@
 One structured (schema-checked) answer covers several symbols: purpose (one line),
 concepts, domain and side effects. Results are stored per (symbol, content_hash) in
 ``semantic_analysis_cache``, mirrored in ``semantic_nodes`` and ``concept_index``; the index
-deletes a symbol's cache rows when its content changes, so a re-run over an unchanged
-workspace asks nothing and an edit re-asks only the edited symbol (and its file, whose
-module symbol's content changed too). A batch's rows are written in one transaction after
-its answer validated, so a failed answer leaves nothing half-written.
+deletes a function's cache rows when its content changes, so a re-run over an unchanged
+workspace asks nothing and an edit re-asks the edited function. A module's or class's
+content changes with every edit of a member, but the model is shown only its first
+``SOURCE_MAX_TOKENS`` tokens: its analysis is keyed on the SHA-256 of what it was shown
+(``input_hash``) and kept by the index, and the plan carries it over to the new content
+when that is unchanged, so the file summary is asked again only when an edit is in what
+it is made from. A batch's rows are written in one transaction after its answer
+validated, so a failed answer leaves nothing half-written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,12 +97,22 @@ def _source(root: Path, p: Pending, cache: dict[str, list[str]]) -> str:
     return tokens.truncate(body, SOURCE_MAX_TOKENS)
 
 
-def _prompt(root: Path, batch: list[Pending], cache: dict[str, list[str]]) -> str:
+def input_hash(p: Pending, source: str) -> str:
+    """SHA-256 of what the model is shown of a definition (the instructions, its kind,
+    name, file and source as sent), not of where it sits: its id and line are left out."""
+    h = hashlib.sha256()
+    for part in (SYSTEM, p.kind, p.qualified_name, p.file_path, source):
+        h.update(part.encode("utf-8", errors="replace"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _prompt(batch: list[Pending], sources: dict[int, str]) -> str:
     parts = []
     for p in batch:
         parts.append(
             f"## id {p.id}: {p.kind} {p.qualified_name} ({p.file_path}:{p.start_line})\n"
-            f"```\n{_source(root, p, cache)}\n```"
+            f"```\n{sources[p.id]}\n```"
         )
     return "\n\n".join(parts)
 
@@ -105,22 +120,43 @@ def _prompt(root: Path, batch: list[Pending], cache: dict[str, list[str]]) -> st
 @dataclass
 class Plan:
     pending: list[Pending]
-    analysed: int  # symbols already analysed at their current content
+    analysed: int  # symbols already analysed at their current content (carried ones too)
     prompts: list[tuple[list[Pending], str]] = field(default_factory=list)
+    carried: int = 0  # modules and classes whose analysis holds: what they show is unchanged
+    input_hashes: dict[int, str] = field(default_factory=dict)  # of the pending containers
     input_tokens: int = 0
     output_tokens: int = 0
     cost_micro: int = 0
 
 
 def plan(svc: LlmService, root: Path, project_id: int, prefix: str = "") -> Plan:
-    """What an analysis would ask and what it would cost at most (worst case output)."""
+    """What an analysis would ask and what it would cost at most (worst case output).
+
+    A module or class analysed at other content whose prompt part is unchanged is carried
+    over to its current content here (written, without a call) rather than asked."""
     conn = svc.store.conn()
-    pending, done = q.pending_analysis(conn, project_id, prefix, KIND)
-    out = Plan(pending, done)
+    candidates, done = q.pending_analysis(conn, project_id, prefix, KIND)
     cache: dict[str, list[str]] = {}
+    sources: dict[int, str] = {}
+    hashes: dict[int, str] = {}
+    pending: list[Pending] = []
+    carried: list[tuple[int, str]] = []
+    for p in candidates:
+        sources[p.id] = _source(root, p, cache)
+        if p.kind in q.INPUT_KEYED_KINDS:
+            hashes[p.id] = input_hash(p, sources[p.id])
+            if p.input_hash == hashes[p.id]:
+                carried.append((p.id, p.content_hash))
+                continue
+        pending.append(p)
+    if carried:
+        with svc.store.write() as w:
+            q.carry_analyses(w, KIND, carried)
+    out = Plan(pending, done + len(carried), carried=len(carried))
+    out.input_hashes = {p.id: hashes[p.id] for p in pending if p.id in hashes}
     for i in range(0, len(pending), BATCH):
         batch = pending[i : i + BATCH]
-        text = _prompt(root, batch, cache)
+        text = _prompt(batch, sources)
         out.prompts.append((batch, text))
         out.input_tokens += tokens.count(SYSTEM) + tokens.count(text) + 20
         out.output_tokens += OUTPUT_TOKENS_PER_SYMBOL * len(batch)
@@ -177,7 +213,10 @@ def run(
         with store.write() as w:
             for it in ans.data["symbols"]:
                 sym = by_id[it["id"]]
-                q.store_analysis(w, project_id, sym.id, sym.content_hash, KIND, it, ans.model)
+                q.store_analysis(
+                    w, project_id, sym.id, sym.content_hash, KIND, it, ans.model,
+                    p.input_hashes.get(sym.id),
+                )  # fmt: skip
             # the semantic graph's uses_concept edges of these symbols, with the answer
             semantic_graph.replace_concepts(w, project_id, list(by_id))
         out.symbols += len(batch)
