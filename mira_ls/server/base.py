@@ -60,6 +60,9 @@ def lanes() -> list[Lane]:
         Lane("embed"),  # a workspace's embedding run: apart from chat, which it would delay
         Lane("analysis"),  # mira.analyze: apart from chat too
         Lane("jedi", workers=2, executor=ProcessExecutor(nice=BACKGROUND_NICE)),
+        # the semantic graph's builds: Python and SQLite for most of a second on a large
+        # project, which in a thread would hold the GIL while requests wait
+        Lane("graph", executor=ProcessExecutor(nice=BACKGROUND_NICE)),
     ]
 
 

@@ -38,7 +38,7 @@ from mira_ls.server.understand import (
 from mira_ls.store import code as code_store
 from mira_ls.store import locks
 from mira_ls.store import semantic_graph as graph_store
-from mira_ls.understand import graph
+from mira_ls.understand import graph, graph_process
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -113,8 +113,8 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
             pid = project.project.project_id
             changed = bool(stats.parsed or stats.removed)
             ls.submit(
-                "index", f"the semantic graph of {root}", _graph_after_index, ls, pid, changed,
-                started, key=("graph", pid),
+                "graph", f"the semantic graph of {root}", graph_process.after_index_job,
+                str(store.path), pid, changed, started, key=("graph", pid),
             )  # fmt: skip
             schedule_jedi(ls, pid, root)
             schedule_quality_open(ls, pid)
@@ -125,24 +125,21 @@ def full_index(ctx: JobContext, ls: MiraServer, root: Path) -> None:
             code_store.hold_symbol_names(store.conn(), pid)
 
 
-def _graph_after_index(
-    ctx: JobContext, ls: MiraServer, project_id: int, changed: bool, since: float
-) -> None:
-    if ls.session.store is not None:
-        graph.after_index(ls.session.store, project_id, changed, since)
-
-
-def _graph_calls(ctx: JobContext, ls: MiraServer, project_id: int) -> None:
-    """After jedi placed more calls: the graph's calls edges of the whole project."""
-    if ls.session.store is not None and graph_store.built(ls.session.store.conn(), project_id):
-        graph.refresh(ls.session.store, project_id, parts=("calls",))
-
-
 def _graph_files(ls: MiraServer, project_id: int, files: list[str]) -> None:
-    """After an update of some files: their part of the graph (when it was built)."""
+    """After an update of some files: their part of the graph (when it was built), in the
+    graph lane's child process; files saved while one is queued join it."""
     store = ls.session.store
     if store is not None and graph_store.built(store.conn(), project_id):
-        graph.refresh(store, project_id, files)
+        ls.submit(
+            "graph", "the semantic graph of the saved files", graph_process.refresh_job,
+            str(store.path), project_id, files, graph.PARTS, key=("graph-files", project_id),
+            merge=_more_graph_files,
+        )  # fmt: skip
+
+
+def _more_graph_files(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
+    db, pid, files, parts = old
+    return db, pid, files + [f for f in new[2] if f not in files], parts
 
 
 def schedule_jedi(ls: MiraServer, project_id: int, root: Path) -> None:
@@ -169,10 +166,12 @@ def schedule_jedi(ls: MiraServer, project_id: int, root: Path) -> None:
 def _jedi_done(ls: MiraServer, project_id: int, fut: Future[Any]) -> None:
     if fut.cancelled() or fut.exception() is not None:
         return
-    ls.submit(
-        "index", "the semantic graph's calls", _graph_calls, ls, project_id,
-        key=("graph-calls", project_id),
-    )  # fmt: skip
+    store = ls.session.store
+    if store is not None:
+        ls.submit(
+            "graph", "the semantic graph's calls", graph_process.refresh_job, str(store.path),
+            project_id, None, ("calls",), key=("graph-calls", project_id),
+        )  # fmt: skip
     lens = ls.client_capabilities.workspace and ls.client_capabilities.workspace.code_lens
     if lens and lens.refresh_support:
         ls.send_soon(ls.workspace_code_lens_refresh, None)
