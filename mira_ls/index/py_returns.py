@@ -6,8 +6,9 @@ expression (``return CliRunner()`` -> ``CliRunner()``; ``r = Runner(x); return r
 Used for pytest fixtures, whose values reach test parameters by name and are rarely
 annotated, and for unannotated factories (``s = fixture_session()`` where the function
 ends in ``return Session(...)``). A plain function is read stricter: a generator, an
-``async def`` (a coroutine) or a returned parameter gives nothing. Anything else (two different values, a literal, an operator, a bare name with
-no single call assigned to it) is unknown: a wrong type would make a wrong edge."""
+``async def`` (a coroutine) or a returned parameter gives nothing. Anything else (two
+different values, a literal, an operator, a bare name with no single call assigned to it)
+is unknown: a wrong type would make a wrong edge."""
 
 from __future__ import annotations
 
