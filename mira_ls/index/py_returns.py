@@ -67,7 +67,7 @@ def returned_expression(source: str, *, fixture: bool = True) -> str | None:
         None,
     )
     body = fn.child_by_field_name("body") if fn is not None else None
-    if body is None:
+    if fn is None or body is None:
         return None
     found: list[Node] = []
     _walk(body, found)
