@@ -519,3 +519,111 @@ def test_calls_through_a_base_typed_receiver_reach_the_override(tmp_path: Path) 
         "SELECT id FROM code_elements WHERE qualified_name = 'pkg.shapes.Base.run'"
     ).fetchone()[0]
     assert dispatched_callers(conn, run) == []
+
+
+FACTORIES = """\
+from pkg.client import Client
+from pkg.app import Unrelated
+
+
+def make(app=None):
+    c = Client(app)
+    c.app = app
+    return c
+
+
+def make_again():
+    return make()
+
+
+class Holder:
+    def client(self):
+        return make_again()
+
+
+def either(flag):
+    if flag:
+        return Client(None)
+    return Unrelated()
+
+
+def passed(c):
+    return c
+
+
+def many():
+    yield Client(None)
+
+
+async def later():
+    return Client(None)
+
+
+def ping():
+    return pong()
+
+
+def pong():
+    return ping()
+"""
+
+FACTORY_USES = """\
+from pkg.factories import Holder, either, later, make, make_again, many, passed, ping
+
+
+def use():
+    a = make()
+    a.get("/make")
+    b = make_again()
+    b.get("/again")
+    h = Holder().client()
+    h.get("/holder")
+    e = either(True)
+    e.get("/either")
+    p = passed(None)
+    p.get("/passed")
+    g = many()
+    g.get("/many")
+    w = later()
+    w.get("/later")
+    q = ping()
+    q.get("/cycle")
+"""
+
+
+def test_unannotated_factories_are_typed_by_the_call_they_return(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write_files(
+        root,
+        {
+            "pkg/__init__.py": "",
+            "pkg/app.py": APP,
+            "pkg/client.py": CLIENT,
+            "pkg/factories.py": FACTORIES,
+            "pkg/use.py": FACTORY_USES,
+        },
+    )
+    store = new_store(tmp_path)
+    index(store, root, jedi=False)
+    got = _sites(store, "pkg.client.Client.get")
+    unrelated = _sites(store, "pkg.app.Unrelated.get")
+    # a constructor assigned then returned; a factory of a factory; a method returning one
+    for needle in ('"/make"', '"/again"', '"/holder"'):
+        assert ("pkg/use.py", _line(FACTORY_USES, needle)) in got, needle
+    # two kinds of value, a parameter, a generator, a coroutine, a cycle: no type, and a
+    # same-named method of the other class is no caller either
+    for needle in ('"/either"', '"/passed"', '"/many"', '"/later"', '"/cycle"'):
+        site = ("pkg/use.py", _line(FACTORY_USES, needle))
+        assert site not in got and site not in unrelated, needle
+
+
+def test_returned_expression_of_plain_functions() -> None:
+    from mira_ls.index.py_returns import returned_expression
+
+    assert returned_expression("def f(**kw):\n    s = S(**kw)\n    return s\n", fixture=False) == (
+        "S()"
+    )
+    assert returned_expression("def f():\n    yield X()\n", fixture=False) is None
+    assert returned_expression("def f():\n    yield X()\n") == "X()"
+    assert returned_expression("async def f():\n    return X()\n", fixture=False) is None
+    assert returned_expression("def f(s=None):\n    s = X()\n    return s\n", fixture=False) is None

@@ -3,7 +3,8 @@
 The parser process writes what a receiver holds as a type expression (``py_types``); this
 pass names the class it denotes and finds the method in the class's method resolution
 order (C3 over the project's classes, bases read from the stored class signature). What a
-function returns comes from its stored return annotation. A method is only ever looked up
+function returns comes from its stored return annotation, else (``py_returns``) from the
+one call all its ``return`` statements give. A method is only ever looked up
 on a known class: a same-named method of an unrelated class is never a candidate, which is
 what keeps the call graph's precision.
 
@@ -43,6 +44,7 @@ class Ty:
     path: str = ""
 
 
+_MAX_DEPTH = 4  # unannotated factories followed one into another (f -> g -> h -> X())
 _GUARD = Ty("guard")  # memo placeholder while an evaluation is under way (cycles)
 
 
@@ -57,7 +59,8 @@ class TypeEval:
         self._mro: dict[int, tuple[list[int], str | None]] = {}
         self._member: dict[tuple[int, str, int], int | str | None] = {}
         self._fixtures: dict[str, dict[str, cs.SymbolRef]] = {}
-        self._values: dict[int, Ty | None] = {}
+        self._values: dict[tuple[int, bool], Ty | None] = {}
+        self._depth = 0  # unannotated functions being read, one inside another
         self._targets: dict[tuple[int, int, str, str], int | str | None] = {}
         self._file_names: dict[int, set[str]] = {}
         self._shared: dict[tuple[int, int, str], bool] = {}
@@ -283,6 +286,8 @@ class TypeEval:
             }
             seen.discard(None)
             res = seen.pop() if len(seen) == 1 else None
+        if res is None and fn.language == "python":
+            res = self._returned_value(fn, fixture=False)
         self._returns[fn.id] = res
         return res
 
@@ -314,7 +319,7 @@ class TypeEval:
         for place in places:
             r = defined.get(place)
             if r is not None:
-                return self.returns(r) or self._returned_value(r)
+                return self.returns(r) or self._returned_value(r, fixture=True)
         return None
 
     def _fixtures_named(self, name: str) -> dict[str, cs.SymbolRef]:
@@ -334,22 +339,32 @@ class TypeEval:
             self._fixtures[name] = hit
         return hit
 
-    def _returned_value(self, fn: cs.SymbolRef) -> Ty | None:
-        """An unannotated fixture's value: the one call its returns (or yields) give, read
-        from the file as stored (a file changed since it was indexed is not read)."""
-        if fn.id in self._values:
-            hit = self._values[fn.id]
+    def _returned_value(self, fn: cs.SymbolRef, *, fixture: bool) -> Ty | None:
+        """An unannotated function's value: the one call its returns (or, for a fixture,
+        yields) give, read from the file as stored (a file changed since it was indexed is
+        not read), then evaluated where the function is (``return fixture_session()`` ->
+        that function's value, ``return orm.Session(bind)`` -> a ``Session``). Memoized
+        per function; cycles stop at the guard, chains of factories at ``_MAX_DEPTH``."""
+        key = (fn.id, fixture)
+        if key in self._values:
+            hit = self._values[key]
             return None if hit is _GUARD else hit
-        self._values[fn.id] = _GUARD
+        if self._depth >= _MAX_DEPTH:
+            return None  # not memoized: a shallower caller may still read it
+        self._values[key] = _GUARD
         from mira_ls.index.py_returns import returned_expression
 
-        source = self.r.stored_source(fn)
-        expr = returned_expression(source) if source is not None else None
-        res = None
-        if expr is not None:
-            fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
-            res = self.evaluate(fctx, fn.id, expr)
-        self._values[fn.id] = res
+        self._depth += 1
+        try:
+            source = self.r.stored_source(fn)
+            expr = returned_expression(source, fixture=fixture) if source is not None else None
+            res = None
+            if expr is not None:
+                fctx = self.r.ctx_of(fn.file_id, fn.file_path, fn.language)
+                res = self.evaluate(fctx, fn.id, expr)
+        finally:
+            self._depth -= 1
+        self._values[key] = res
         return res
 
     # --- classes ----------------------------------------------------------------------------
