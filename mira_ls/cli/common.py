@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,22 @@ class CliError(Exception):
 
 class UsageError(CliError):
     """The command line itself is wrong (a malformed argument): one line, exit code 2."""
+
+
+def action_adder(actions: Any, func: Any) -> Callable[..., argparse.ArgumentParser]:
+    """An ``add(name, help, with_id=True)`` for the subcommands of one command group
+    (``tools``, ``patterns``): each takes an ID unless told not to, the common flags and
+    ``--json``, and runs ``func`` with ``args.action`` set to its name."""
+
+    def add(name: str, help_: str, *, with_id: bool = True) -> argparse.ArgumentParser:
+        a = actions.add_parser(name, help=help_)
+        if with_id:
+            a.add_argument("id", type=int, metavar="ID")
+        add_common(a, json_flag=True)
+        a.set_defaults(func=func, action=name)
+        return a
+
+    return add
 
 
 def add_common(p: argparse.ArgumentParser, *, json_flag: bool = False) -> None:

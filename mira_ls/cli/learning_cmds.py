@@ -23,13 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("patterns", help="reasoning patterns learned from fixes that worked")
     psub = p.add_subparsers(dest="patterns_command", metavar="ACTION", required=True)
 
-    def action(name: str, help_: str, *, with_id: bool = True) -> argparse.ArgumentParser:
-        a = psub.add_parser(name, help=help_)
-        if with_id:
-            a.add_argument("id", type=int, metavar="ID")
-        common.add_common(a, json_flag=True)
-        a.set_defaults(func=cmd_patterns, action=name)
-        return a
+    action = common.action_adder(psub, cmd_patterns)
 
     a = action("list", "the patterns with their successes and failures", with_id=False)
     a.add_argument("--root", help="only this workspace's (default: every project)")

@@ -14,13 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tools", help="synthesized tools: proposals, approval, runs")
     tsub = p.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
 
-    def action(name: str, help_: str, *, with_id: bool = True) -> argparse.ArgumentParser:
-        a = tsub.add_parser(name, help=help_)
-        if with_id:
-            a.add_argument("id", type=int, metavar="ID")
-        common.add_common(a, json_flag=True)
-        a.set_defaults(func=cmd_tools, action=name)
-        return a
+    action = common.action_adder(tsub, cmd_tools)
 
     a = action("list", "proposed, approved, rejected and withdrawn tools", with_id=False)
     a.add_argument("--root", help="only this workspace's (default: every project)")
