@@ -8,6 +8,7 @@ not thread-safe, so each caller gets its own.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from importlib import resources
 from pathlib import PurePath
@@ -55,7 +56,7 @@ _CPP_HEADER = re.compile(
 
 def language_for_path(path: str | PurePath, head: bytes | None = None) -> str | None:
     """The language of a source file by extension (``head``: first bytes, for ``.h``)."""
-    suffix = PurePath(path).suffix.lower()
+    suffix = os.path.splitext(path)[1].lower()  # PurePath's suffix: ten times the cost
     lang = _EXTENSIONS.get(suffix)
     if lang == "c" and suffix == ".h" and head is not None and _CPP_HEADER.search(head):
         return "cpp"

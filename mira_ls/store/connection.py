@@ -247,6 +247,9 @@ def _enter_wal(conn: Connection, path: Path, memory: bool, busy_timeout_ms: int)
             pause = min(pause * 2, 0.1)
 
 
+STATEMENT_CACHE = 1024  # prepared statements kept per connection
+
+
 def connect(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, foreign keys on."""
     path = Path(path)
@@ -261,6 +264,10 @@ def connect(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Conn
             timeout=busy_timeout_ms / 1000,
             isolation_level=None,
             check_same_thread=False,
+            # the server's features prepare a few hundred distinct statements: with the
+            # default 128, one fixError's context assembly evicted the statements of the
+            # next lookup, and re-preparing them was half its time
+            cached_statements=STATEMENT_CACHE,
         )
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         conn.execute("PRAGMA foreign_keys=ON")

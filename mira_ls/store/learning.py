@@ -555,7 +555,7 @@ def candidates(
     ``per_signature`` whose fixes most recently solved this very error (its hash), and
     those for an error with this tool and code, whatever their category; each with the
     parts of its signature the error shares. One statement: each part is read in index
-    order (no sort), and the signature facts are primary-key probes."""
+    order (no sort), and the signature facts one range read of each candidate's rows."""
     # the limits are written into the text: a bound LIMIT makes SQLite plan these
     # subqueries about twice as slow
     parts = [
@@ -572,30 +572,29 @@ def candidates(
             )
             args += [value, project_id]
 
-    def has(kind: str) -> str:
-        return (
-            "EXISTS (SELECT 1 FROM pattern_signatures s WHERE s.pattern_id = p.id "
-            f"AND s.kind = '{kind}' AND s.value = ?)"
-        )
-
-    marks = ",".join("?" * len(concepts)) or "NULL"
+    # what of its signature the error shares, in one pass over the pattern's signature rows
+    # (one probe, not one per part): a sum of flags (error 1, code 2, language 4; the
+    # primary key makes each at most one row), 8 per concept, 2**20 per concept shared
+    shared = f"8 + 1048576 * (s.value IN ({','.join('?' * len(concepts))}))" if concepts else "8"
     union = " UNION ".join(f"SELECT * FROM ({x})" for x in parts)
     rows = conn.execute(
-        f"WITH ids(id) AS ({union}) "
-        f"SELECT {_CAND_COLS}, {has('error_hash')}, {has('code')}, {has('language')}, "
-        "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
-        f"AND s.kind = 'concept' AND s.value IN ({marks})), "
-        "(SELECT count(*) FROM pattern_signatures s WHERE s.pattern_id = p.id "
-        "AND s.kind = 'concept') "
+        f"WITH ids(id) AS ({union}) SELECT {_CAND_COLS}, "
+        "(SELECT total(CASE s.kind WHEN 'error_hash' THEN s.value = ? "
+        "WHEN 'code' THEN 2 * (s.value = ?) WHEN 'language' THEN 4 * (s.value = ?) "
+        f"WHEN 'concept' THEN {shared} ELSE 0 END) "
+        "FROM pattern_signatures s WHERE s.pattern_id = p.id) "
         "FROM ids JOIN reasoning_patterns p ON p.id = ids.id",
         (*args, error_hash or "", code or "", language or "", *concepts),
     ).fetchall()
     n = _CAND_COLS.count(",") + 1
-    return [
-        Candidate(int(r[0]), r[4], int(r[7]), int(r[8]), r[13], bool(r[n]), bool(r[n + 1]),
-                  bool(r[n + 2]), int(r[n + 3]), int(r[n + 4]), tuple(r[:n]))
-        for r in rows
-    ]  # fmt: skip
+    out = []
+    for r in rows:
+        m = int(r[n])
+        out.append(Candidate(
+            int(r[0]), r[4], int(r[7]), int(r[8]), r[13], bool(m & 1), bool(m & 2),
+            bool(m & 4), m >> 20, (m >> 3) & 0x1FFFF, tuple(r[:n]),
+        ))  # fmt: skip
+    return out
 
 
 def listed(conn: Connection, project_id: int | None) -> list[PatternRow]:
