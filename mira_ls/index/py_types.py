@@ -23,7 +23,7 @@ import re
 
 from tree_sitter import Node, Query, QueryCursor
 
-from mira_ls.index.languages import get_language, pattern_roles, query_source
+from mira_ls.index.languages import get_language, is_python_test_file, pattern_roles, query_source
 from mira_ls.index.symbols import CLASS_KINDS, FileExtract, _innermost
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -157,11 +157,6 @@ def _record(env: dict[str, object], var: str, expr: str | None, *, annotated: bo
         env[var] = expr
 
 
-def _is_test_file(path: str) -> bool:
-    base = path.rsplit("/", 1)[-1]
-    return base == "conftest.py" or base.startswith("test_") or base.endswith("_test.py")
-
-
 class _Types:
     """The environments of one file: per symbol index, name -> expression."""
 
@@ -169,7 +164,7 @@ class _Types:
         self.fx = fx
         self.env: dict[int, dict[str, object]] = {}
         self.attrs: dict[int, dict[str, object]] = {}
-        self.tests = _is_test_file(rel)
+        self.tests = is_python_test_file(rel)
 
     def collect(self, root: Node, names: set[str], attrs: set[str]) -> None:
         """Record what the file says about ``names`` (and ``self.<attrs>``), then about

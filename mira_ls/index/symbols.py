@@ -29,6 +29,7 @@ from mira_ls.index import metrics
 from mira_ls.index.languages import (
     get_language,
     get_query,
+    is_python_test_file,
     new_parser,
     pattern_roles,
     query_source,
@@ -590,7 +591,8 @@ def extract(
     tree = parse(src, language, previous)
     root = tree.root_node
     ascii_only = src.isascii()
-    cursor = QueryCursor(get_query(language))
+    fixtures = language != "python" or is_python_test_file(rel_path)
+    cursor = QueryCursor(get_query(language, fixtures))
     cursor.set_max_start_depth(MAX_QUERY_DEPTH)
     matches = cursor.matches(root)
     partial = _depth_note(src, root)
