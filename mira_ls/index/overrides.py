@@ -33,12 +33,15 @@ def overridden(resolver: Resolver, method: cs.SymbolRef) -> list[cs.SymbolRef]:
     own in its class's method resolution order."""
     if method.language != "python" or method.kind != "method" or method.parent_id is None:
         return []
-    mro, _ = resolver.types.mro(method.parent_id)
-    by_class = {
-        r.parent_id: r
+    others = [
+        r
         for r in resolver.by_name(method.name)
-        if r.kind == "method" and r.name == method.name and r.parent_id in mro[1:]
-    }
+        if r.kind == "method" and r.name == method.name and r.parent_id != method.parent_id
+    ]
+    if not others:
+        return []  # no other class has the name: nothing to override, no MRO to evaluate
+    mro, _ = resolver.types.mro(method.parent_id)
+    by_class = {r.parent_id: r for r in others if r.parent_id in mro[1:]}
     return [by_class[c] for c in mro[1:] if c in by_class]
 
 
