@@ -521,6 +521,38 @@ def test_calls_through_a_base_typed_receiver_reach_the_override(tmp_path: Path) 
     assert dispatched_callers(conn, run) == []
 
 
+def test_a_held_resolver_sees_a_class_lose_its_base_after_a_save(tmp_path: Path) -> None:
+    """The server keeps one resolver across requests; a re-indexed file moves the project's
+    code generation, so the hierarchy it evaluated before the save is not served after."""
+    from mira_ls.index.held_resolver import HeldResolvers
+    from mira_ls.index.overrides import dispatched_callers
+    from mira_ls.store import code as cs
+
+    root = tmp_path / "proj"
+    write_files(root, {"pkg/__init__.py": "", "pkg/shapes.py": SHAPES})
+    store = new_store(tmp_path)
+    index(store, root, jedi=False)
+    conn = store.conn()
+    pid = conn.execute("SELECT id FROM projects").fetchone()[0]
+    held = HeldResolvers()
+
+    def app_setup() -> int:
+        return int(
+            conn.execute(
+                "SELECT id FROM code_elements WHERE qualified_name = 'pkg.shapes.App.setup'"
+            ).fetchone()[0]
+        )
+
+    assert len(dispatched_callers(conn, app_setup(), held)) == 2
+    before = cs.code_generation(conn, pid)
+    assert len(dispatched_callers(conn, app_setup(), held)) == 2  # served by the held one
+    (root / "pkg/shapes.py").write_text(SHAPES.replace("class App(Base):", "class App:"))
+    indexer.update_file(store, pid, root, "pkg/shapes.py")
+    assert cs.code_generation(conn, pid) > before
+    # App no longer subclasses Base: no call through Base.setup reaches App.setup
+    assert dispatched_callers(conn, app_setup(), held) == []
+
+
 FACTORIES = """\
 from pkg.client import Client
 from pkg.app import Unrelated

@@ -91,6 +91,7 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "045_function_shape.sql": set(),
     "046_message_facts.sql": {"message_fact_extraction", "memory_fact_sources"},
     "047_kept_outcomes.sql": set(),
+    "048_code_generation.sql": {"code_generation"},
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order

@@ -63,7 +63,7 @@ def incoming(
     grouped: OrderedDict[tuple[int, str], tuple[SymbolRow, list[types.Range]]] = OrderedDict()
     # its own callers, then the calls that reach it through a method it overrides
     sites = [(site, "") for site in code_store.callers(conn, sid)]
-    sites += [(d.site, d.through.qualified_name) for d in dispatched_callers(conn, sid)]
+    sites += [(d.site, d.through.qualified_name) for d in dispatched_callers(conn, sid, session.resolvers)]
     for site, through in sites:
         if site.symbol is None:
             continue

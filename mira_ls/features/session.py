@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mira_ls.config import Settings
+from mira_ls.index.held_resolver import HeldResolvers
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.symbols import FileExtract, extract
 from mira_ls.store import Store
@@ -99,6 +100,7 @@ class Session:
     # (project id, stored path) -> (path, URI) of files answers name (workspace/symbol): the
     # pathlib work per file cost more than the rest of building 200 answers
     places: dict[tuple[int, str], tuple[Path, str]] = field(default_factory=dict)
+    resolvers: HeldResolvers = field(default_factory=HeldResolvers)
 
     def add_root(self, root: Path) -> ProjectRoot:
         root = root.resolve()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mira_ls.index.held_resolver import HeldResolvers
 from mira_ls.index.resolve_project import Resolver
 from mira_ls.index.resolve_scope import enclosing_class
 from mira_ls.store import code as cs
@@ -45,14 +46,24 @@ def overridden(resolver: Resolver, method: cs.SymbolRef) -> list[cs.SymbolRef]:
     return [by_class[c] for c in mro[1:] if c in by_class]
 
 
-def dispatched_callers(conn: Connection, method_id: int) -> list[DispatchedCall]:
+def dispatched_callers(
+    conn: Connection, method_id: int, held: HeldResolvers | None = None
+) -> list[DispatchedCall]:
     """Calls stored against the methods ``method_id`` overrides that reach it when the
-    object is of its class (see the module docstring)."""
+    object is of its class (see the module docstring). ``held``: a resolver kept across
+    calls while the code stands still (the server's), else one for this call."""
     ref = cs.ref_by_id(conn, method_id)
     row = cs.get_symbol(conn, method_id)
     if ref is None or row is None or ref.parent_id is None:
         return []
-    resolver = Resolver(conn, row.project_id)
+    if held is None:
+        return _dispatched(Resolver(conn, row.project_id), ref)
+    with held.hold(conn, row.project_id) as resolver:
+        return _dispatched(resolver, ref)
+
+
+def _dispatched(resolver: Resolver, ref: cs.SymbolRef) -> list[DispatchedCall]:
+    conn = resolver.conn
     bases = overridden(resolver, ref)
     if not bases:
         return []

@@ -227,6 +227,14 @@ def touch_files(conn: Connection, rows: list[tuple[int, int | None, int]]) -> No
     conn.executemany("UPDATE repository_files SET size_bytes = ?, mtime_ns = ? WHERE id = ?", rows)
 
 
+def code_generation(conn: Connection, project_id: int) -> int:
+    """Moves whenever one of the project's file rows is written (migration 048)."""
+    row = conn.execute(
+        "SELECT generation FROM code_generation WHERE project_id = ?", (project_id,)
+    ).fetchone()
+    return int(row[0]) if row is not None else 0
+
+
 def delete_file(conn: Connection, file_id: int) -> None:
     """Remove a file row; its symbols, their edges and its imports go with it (cascade)."""
     conn.execute(
