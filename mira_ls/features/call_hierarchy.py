@@ -12,18 +12,18 @@ from mira_ls.features.locate import target_at
 from mira_ls.features.positions import Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.features.symbol_kinds import lsp_kind
-from mira_ls.features.symbols import name_range, path_for
+from mira_ls.features.symbols import name_range, place_for, seed_lines
 from mira_ls.index.overrides import dispatched_callers
 from mira_ls.store import code as code_store
 from mira_ls.store.code import SymbolRow
 
 
 def item_for(session: Session, row: SymbolRow, lines: Lines) -> types.CallHierarchyItem:
-    path = path_for(session, row)
+    path, uri = place_for(session, row)
     return types.CallHierarchyItem(
         name=row.name,
         kind=lsp_kind(row.kind),
-        uri=path.as_uri(),
+        uri=uri,
         range=lines.range(path, row.start_line, row.start_col, row.end_line, row.end_col),
         selection_range=name_range(lines, path, row),
         detail=row.qualified_name,
@@ -63,13 +63,16 @@ def incoming(
     grouped: OrderedDict[tuple[int, str], tuple[SymbolRow, list[types.Range]]] = OrderedDict()
     # its own callers, then the calls that reach it through a method it overrides
     sites = [(site, "") for site in code_store.callers(conn, sid)]
-    sites += [(d.site, d.through.qualified_name) for d in dispatched_callers(conn, sid, session.resolvers)]
+    sites += [
+        (d.site, d.through.qualified_name) for d in dispatched_callers(conn, sid, session.resolvers)
+    ]
+    seed_lines(session, lines, [site.symbol for site, _ in sites if site.symbol is not None])
     for site, through in sites:
         if site.symbol is None:
             continue
         entry = grouped.setdefault((site.symbol.id, through), (site.symbol, []))
         # Call sites lie in the caller's file.
-        caller_path = path_for(session, site.symbol)
+        caller_path = place_for(session, site.symbol)[0]
         entry[1].append(_site_range(lines, caller_path, site.line, site.col, site.callee_name))
     out = []
     for (_, through), (row, ranges) in grouped.items():
@@ -91,9 +94,11 @@ def outgoing(
     caller = code_store.get_symbol(conn, sid)
     if caller is None:
         return []
-    own_path = path_for(session, caller)
+    own_path = place_for(session, caller)[0]
     grouped: OrderedDict[int, tuple[SymbolRow, list[types.Range]]] = OrderedDict()
-    for site in code_store.callees(conn, sid):
+    sites = code_store.callees(conn, sid)
+    seed_lines(session, lines, [caller, *(s.symbol for s in sites if s.symbol is not None)])
+    for site in sites:
         if site.symbol is None:
             continue  # unresolved: no place to go to
         entry = grouped.setdefault(site.symbol.id, (site.symbol, []))

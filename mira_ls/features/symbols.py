@@ -63,7 +63,34 @@ def path_for(session: Session, row: SymbolRow) -> Path:
 
 
 def uri_for(session: Session, row: SymbolRow) -> str:
-    return path_for(session, row).as_uri()
+    return place_for(session, row)[1]
+
+
+def place_for(session: Session, row: SymbolRow) -> tuple[Path, str]:
+    """The row's file and its URI, once per session: pathlib per row cost more than the
+    rest of building a list of answers (workspace/symbol, incoming calls)."""
+    key = (row.project_id, row.file_path)
+    hit = session.places.get(key)
+    if hit is None:
+        if len(session.places) > 100_000:
+            session.places.clear()
+        path = path_for(session, row)
+        hit = session.places[key] = (path, path.as_uri())
+    return hit
+
+
+def seed_lines(session: Session, lines: Lines, rows: list[SymbolRow]) -> None:
+    """Which lines of the rows' files are not ASCII, in one query per project, so that
+    converting their columns reads no file whose lines are all ASCII."""
+    if session.store is None:
+        return
+    by_project: dict[int, dict[str, Path]] = {}
+    for row in rows:
+        by_project.setdefault(row.project_id, {})[row.file_path] = place_for(session, row)[0]
+    conn = session.store.conn()
+    for pid, paths in by_project.items():
+        known = code_store.non_ascii_lines_many(conn, pid, list(paths))
+        lines.seed({paths[fp]: lines_of for fp, lines_of in known.items()})
 
 
 def name_range(lines: Lines, path: Path, row: SymbolRow) -> types.Range:
@@ -92,24 +119,9 @@ def workspace_symbols(
         rows = [row for row in rows[:limit] if not (row.kind == "module" and query)]
     rows = rows[:limit]
     out: list[types.WorkspaceSymbol] = []
-    # Each file's path and URI once per session: pathlib per row cost more than reading
-    # the files.
-    places = session.places
+    seed_lines(session, lines, rows)
     for row in rows:
-        if (row.project_id, row.file_path) not in places:
-            if len(places) > 100_000:
-                places.clear()
-            path = path_for(session, row)
-            places[(row.project_id, row.file_path)] = (path, path.as_uri())
-    # Which lines are not ASCII, for all the files in one query per project.
-    by_project: dict[int, list[str]] = {}
-    for pid, file_path in {(row.project_id, row.file_path) for row in rows}:
-        by_project.setdefault(pid, []).append(file_path)
-    for pid, paths in by_project.items():
-        known = code_store.non_ascii_lines_many(conn, pid, paths)
-        lines.seed({places[(pid, fp)][0]: lines_of for fp, lines_of in known.items()})
-    for row in rows:
-        path, uri = places[(row.project_id, row.file_path)]
+        path, uri = place_for(session, row)
         out.append(
             types.WorkspaceSymbol(
                 name=row.name,
