@@ -65,7 +65,7 @@ def dispatched_callers(
 def _dispatched(resolver: Resolver, ref: cs.SymbolRef) -> list[DispatchedCall]:
     conn = resolver.conn
     bases = overridden(resolver, ref)
-    if not bases:
+    if not bases or ref.parent_id is None:
         return []
     mro = set(resolver.types.mro(ref.parent_id)[0])
     out: list[DispatchedCall] = []
