@@ -102,6 +102,24 @@ def test_every_version_matches_a_parse_and_runs_were_parsed_not_files(repo: Repo
     assert runs > 0  # the new definitions came from parses of runs of statements
 
 
+def test_indented_lines_before_the_first_definition_are_shifted_not_parsed(repo: Repo) -> None:
+    """``if TYPE_CHECKING:`` imports added above every definition open none: the
+    definitions below are shifted (no parse), and come out as a parse gives them."""
+    body = "class A:\n    def f(self):\n        return 1\n\n\ndef g():\n    return 2\n"
+    texts = [
+        "import os\n\n" + body,
+        "import os\nif TYPE_CHECKING:\n    from x import Y\n    from z import W\n\n" + body,
+        "import os\nif TYPE_CHECKING:\n    from x import Y\n\n" + body,
+    ]
+    for i, t in enumerate(texts):
+        repo.commit(f"v{i}", {"m.py": t})
+    w, commits = walk(repo.root, "m.py")
+    for c in commits:
+        assert c.new is not None
+        assert sorted(tuple(d) for d in w.versions[c.new].defs) == spans(w.source(c.new))
+    assert w.parser is not None and w.parser.count == 1  # the first version only
+
+
 def test_texts_rebuilt_from_the_hunks_equal_the_blobs(repo: Repo) -> None:
     texts = [
         b"a = 1\nb = 2\n",

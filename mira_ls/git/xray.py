@@ -405,6 +405,10 @@ def _certain(v: _Version, h: _Hunk) -> bool:
     i = bisect_right(v.starts, lo)
     if i < len(v.starts) and v.starts[i] <= hi:
         return False
+    if i == 0:
+        # before the first definition (``if TYPE_CHECKING:`` imports): what it adds,
+        # however indented, opens no definition (no header line) and none lies above it
+        return True
     return all(x is None or x == 0 for x in h.indents)
 
 
