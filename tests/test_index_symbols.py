@@ -335,3 +335,41 @@ def test_wrapped_headers_display_on_one_line_as_written_by_hand() -> None:
     one = b"def f(a: int, b: list[str] = [],) -> dict[str, int]:\n    pass\n"
     (f1,) = [s for s in extract(one, "w.py", "python").symbols if s.name == "f"]
     assert f1.signature_hash == f.signature_hash
+
+
+def test_a_reparse_takes_unchanged_definitions_as_known_and_changed_ones_afresh() -> None:
+    """What a save keeps from the last extract (signatures, docstrings, shapes of the
+    definitions whose text it did not change) gives what a full extract gives."""
+    first = PY.encode()
+    edits = [
+        # a body made deeper, a parameter added, a docstring changed
+        PY.replace(
+            "    if a and b:\n        return a + b",
+            "    if a:\n        if b:\n            return a + b",
+        )
+        .replace("def size(self, value):", "def size(self, value, notify=True):")
+        .replace('"""A box."""', '"""A bigger box."""'),
+        # a function appended, another with the same text as one above
+        PY
+        + "\n\ndef appended(x, y=lambda: 1):\n    for i in x:\n"
+        + "        while i:\n            i -= 1\n"
+        + '\n\n@decorator\ndef compute(a, b=1) -> int:\n    """Add things."""\n    if a and b:\n'
+        + "        return a + b\n    return helper(a)\n",
+        # a definition removed, the file back to its start
+        PY.replace("@decorator\ndef compute", "@decorator\ndef computed"),
+        PY,
+    ]
+    previous = extract(first, "pkg/mod.py", "python").parsed
+    assert previous is not None and previous.known
+    for text in edits:
+        src = text.encode()
+        again = extract(src, "pkg/mod.py", "python", previous)
+        full = extract(src, "pkg/mod.py", "python")
+        assert again.symbols == full.symbols
+        assert again.calls == full.calls
+        previous = again.parsed
+    changed = extract(edits[0].encode(), "pkg/mod.py", "python", previous)
+    setter = [s for s in changed.symbols if s.name == "size"][-1]
+    assert setter.signature == "def size(self, value, notify=True)"
+    assert [s.nesting for s in changed.symbols if s.name == "compute"] == [2]
+    assert [s.docstring for s in changed.symbols if s.name == "Box"] == ["A bigger box."]

@@ -112,16 +112,22 @@ def _is_else_if(node: Node) -> bool:
     return parent.type in _IFS and parent.child_by_field_name("alternative") == node
 
 
-def shapes(root: Node, language: str) -> dict[int, FunctionShape]:
+def shapes(
+    root: Node, language: str, span: tuple[int, int] | None = None
+) -> dict[int, FunctionShape]:
     """Shape of every function of a parsed file, keyed by the 1-based line of its name (the
-    line of the node's start when it has no name: a lambda)."""
+    line of the node's start when it has no name: a lambda). ``span``: only the functions
+    within these bytes are wanted (the caller knows the others)."""
     if language not in FUNCTIONS:
         return {}
     funcs = frozenset(FUNCTIONS[language])
     nest = frozenset(NESTING[language])
     depth: dict[int, int] = {}  # function node id -> deepest nesting
     fnodes: dict[int, Node] = {}
-    for node in QueryCursor(_query(language)).captures(root).get("node", []):
+    cursor = QueryCursor(_query(language))
+    if span is not None:
+        cursor.set_byte_range(span[0], span[1])
+    for node in cursor.captures(root).get("node", []):
         if node.type in funcs:
             fnodes.setdefault(node.id, node)
             continue

@@ -107,6 +107,11 @@ class Import:
     line: int
 
 
+# per definition (kind, SHA-256 of its text): (display signature, signature hash, docstring,
+# nesting, parameters)
+Known = dict[tuple[str, str], tuple[str, str, str | None, int | None, int | None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Parsed:
     """A parse to start the next one from (tree-sitter reuses what did not change)."""
@@ -114,6 +119,10 @@ class Parsed:
     language: str
     source: bytes  # the bytes that were parsed (after invalid UTF-8 was replaced)
     tree: Tree
+    # Python: per definition (kind, SHA-256 of its text), what its text alone decides:
+    # (display signature, signature hash, docstring, nesting, parameters); the next save
+    # works these out again only for the definitions it changed
+    known: Known | None = None
 
 
 @dataclass(slots=True)
@@ -654,6 +663,8 @@ def extract(
             signature_hash=sha256(f"module {mod_qn}".encode()),
         )
     ]
+    known = _known(previous, language, partial)
+    reused: set[int] = set()  # symbols whose signature and shape came from ``known``
     spans: list[tuple[int, int]] = [(0, max(len(src), root.end_byte))]
     ordinals: dict[tuple[str, str], int] = {}
     children: dict[tuple[int, str], list[int]] = {}
@@ -678,7 +689,15 @@ def extract(
         sp, ep = d.prelude[0].start_point if d.prelude else d.outer.start_point, d.outer.end_point
         nn = d.name_node if d.name_node is not None else d.node
         np_ = nn.start_point
-        display, norm = _signature(d, language, spec, src)
+        content_hash = _sha(src[d.start : d.end]).hexdigest()
+        hit = known.get((d.kind, content_hash)) if known is not None else None
+        if hit is not None:
+            display, signature_hash, doc = hit[0], hit[1], hit[2]
+            reused.add(len(symbols))
+        else:
+            display, norm = _signature(d, language, spec, src)
+            signature_hash = _sha(norm.encode("utf-8")).hexdigest()
+            doc = _docstring(d, language, spec)
         end_line, end_col = _end(src, ascii_only, d.end, ep, sp[0])
         idx = len(symbols)
         symbols.append(
@@ -695,18 +714,20 @@ def extract(
                 np_[0] + 1,
                 np_[1] if ascii_only else _col(src, False, nn.start_byte, np_[1]),
                 display,
-                _docstring(d, language, spec),
-                _sha(src[d.start : d.end]).hexdigest(),
-                _sha(norm.encode("utf-8")).hexdigest(),
+                doc,
+                content_hash,
+                signature_hash,
             )
         )
+        if hit is not None:
+            symbols[-1].nesting, symbols[-1].params = hit[3], hit[4]
         spans.append((d.start, d.end))
         children.setdefault((parent, d.name), []).append(idx)
         stack.append(idx)
 
     calls = _assign_calls(raw_calls, spans, src, ascii_only)
     _count_branches(branches, spans, symbols)
-    _shape_functions(root, language, symbols)
+    _shape_functions(root, language, symbols, spans, reused)
     imports = _imports(language, import_nodes)
     parse_errors = _count_errors(root) if root.has_error else 0
     return FileExtract(
@@ -718,7 +739,7 @@ def extract(
         line_count=line_count,
         decoded_with_replacement=replaced,
         children=children,
-        parsed=Parsed(language, src, tree),
+        parsed=Parsed(language, src, tree, _remember(defs, symbols, language, partial)),
         spans=spans,
         partial=partial,
         type_matches=type_matches if language == "python" else None,
@@ -827,16 +848,51 @@ def _count_branches(
         symbols[owner].complexity += 1
 
 
-def _shape_functions(root: Node, language: str, symbols: list[Symbol]) -> None:
+def _shape_functions(
+    root: Node,
+    language: str,
+    symbols: list[Symbol],
+    spans: list[tuple[int, int]],
+    reused: set[int],
+) -> None:
     """Nesting depth and parameters of the functions, from the tree parsed for the index
-    (what quality measuring would otherwise parse the file again for)."""
-    if not any(s.kind in SHAPED_KINDS for s in symbols):
+    (what quality measuring would otherwise parse the file again for). Those in ``reused``
+    have theirs already; the others are measured over the bytes they span."""
+    todo = [i for i, s in enumerate(symbols) if s.kind in SHAPED_KINDS and i not in reused]
+    if not todo:
         return
-    found = metrics.shapes(root, language)
-    for s in symbols:
-        if s.kind in SHAPED_KINDS:
-            shape = found.get(s.name_line)
-            s.nesting, s.params = (shape.nesting, shape.params) if shape else (0, 0)
+    span = (min(spans[i][0] for i in todo), max(spans[i][1] for i in todo)) if reused else None
+    found = metrics.shapes(root, language, span)
+    for i in todo:
+        s = symbols[i]
+        shape = found.get(s.name_line)
+        s.nesting, s.params = (shape.nesting, shape.params) if shape else (0, 0)
+
+
+def _known(previous: Parsed | None, language: str, partial: str | None) -> Known | None:
+    """What the last extract of this file worked out per definition, where it can be taken
+    as is: Python (a definition's text alone decides it; one definition starts a line) and
+    the whole file indexed."""
+    if previous is None or previous.language != language or partial is not None:
+        return None
+    return previous.known
+
+
+def _remember(
+    defs: list[_Def], symbols: list[Symbol], language: str, partial: str | None
+) -> Known | None:
+    if language != "python" or partial is not None:
+        return None
+    return {
+        (d.kind, s.content_hash): (
+            s.signature or "",
+            s.signature_hash,
+            s.docstring,
+            s.nesting,
+            s.params,
+        )
+        for d, s in zip(defs, symbols[1:], strict=True)
+    }
 
 
 def symbol_at(fx: FileExtract, line: int, col: int) -> int | None:
