@@ -119,9 +119,8 @@ class Parsed:
     language: str
     source: bytes  # the bytes that were parsed (after invalid UTF-8 was replaced)
     tree: Tree
-    # Python: per definition (kind, SHA-256 of its text), what its text alone decides:
-    # (display signature, signature hash, docstring, nesting, parameters); the next save
-    # works these out again only for the definitions it changed
+    # Python: what each definition's text alone decides; the next extract of the file works
+    # it out again only for the definitions whose text changed
     known: Known | None = None
 
 
