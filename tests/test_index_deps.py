@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mira_ls.store import dependencies as dep_store
 from mira_ls.store.dependencies import dependencies
 from tests.index_helpers import index, new_store, write_files
 
@@ -78,3 +79,46 @@ def test_dependencies_from_imports_and_manifests(tmp_path: Path) -> None:
     stats = index(store, root)
     names = {(d.name, d.source) for d in dependencies(store.conn(), stats.project_id)}
     assert ("yaml", "import") not in names and ("numpy", "import") in names
+
+
+def test_an_index_that_changed_nothing_keeps_the_dependencies_and_a_change_recomputes_them(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "ws"
+    write_files(
+        root,
+        {
+            "requirements.txt": "requests>=2\n",
+            "app/main.py": "import numpy\n\n\ndef run():\n    return 1\n",
+        },
+    )
+    store = new_store(tmp_path)
+    pid = index(store, root).project_id
+    conn = store.conn()
+
+    def rows() -> set[tuple[str, str]]:
+        return {(d.name, d.source) for d in dependencies(conn, pid)}
+
+    assert rows() == {("requests", "manifest"), ("numpy", "import")}
+    basis = dep_store.basis(conn, pid)
+    assert basis is not None
+    # nothing changed: the rows stay, computed from the same basis (not recomputed: a row
+    # planted by hand would be gone after a recompute)
+    conn.execute(
+        "INSERT INTO external_dependencies(project_id, name, ecosystem, source, file_path)"
+        " VALUES (?, 'planted', 'python', 'import', 'app/main.py')",
+        (pid,),
+    )
+    conn.commit()
+    index(store, root)
+    assert ("planted", "import") in rows()
+    assert dep_store.basis(conn, pid) == basis
+    # a manifest edited (no source changed) recomputes them
+    (root / "requirements.txt").write_text("requests>=2\nrich\n")
+    index(store, root)
+    assert rows() == {("requests", "manifest"), ("rich", "manifest"), ("numpy", "import")}
+    # so does a source file's import
+    (root / "app/main.py").write_text("import yaml\n\n\ndef run():\n    return 1\n")
+    index(store, root)
+    assert ("yaml", "import") in rows() and ("numpy", "import") not in rows()
+    assert dep_store.basis(conn, pid) != basis

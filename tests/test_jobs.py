@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import CancelledError
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,6 +331,33 @@ def test_a_process_job_that_ignores_the_cancel_is_killed(proc_runner: Any) -> No
     assert isinstance(h.future.exception(WAIT), Cancelled)
     after = proc_runner.submit("jedi", jobs_worker.square_with_progress, 2)
     assert after.future.result(WAIT)[0] == 4
+
+
+def test_killing_a_process_job_kills_the_programs_it_started(
+    proc_runner: Any, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "pid"
+    h = proc_runner.submit(
+        "jedi", jobs_worker.start_a_program_and_ignore_cancel, str(pid_file), progress="git"
+    )
+    wait_for_report(proc_runner.sinks)
+    program = int(pid_file.read_text())
+    h.token.cancel()
+    assert isinstance(h.future.exception(WAIT), Cancelled)
+    for _ in range(int(WAIT / 0.05)):  # killed; reaped by init once its parent is gone
+        if not _running(program):
+            break
+        threading.Event().wait(0.05)
+    assert not _running(program)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed child its parent has not waited for yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_a_process_job_runs_at_the_executors_lower_priority() -> None:

@@ -10,6 +10,7 @@ logged and skipped; it never stops indexing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import posixpath
@@ -24,6 +25,7 @@ from typing import Any
 from mira_ls.index.resolve import python_absolute
 from mira_ls.index.walk import skipped_dir
 from mira_ls.store import code as cs
+from mira_ls.store import dependencies as dep_store
 from mira_ls.store.connection import Connection
 from mira_ls.store.dependencies import Dependency, replace_dependencies
 
@@ -370,12 +372,31 @@ def collect(conn: Connection, project_id: int, root: Path) -> list[Dependency]:
     return out
 
 
-def refresh(conn: Connection, project_id: int, root: Path) -> int:
-    """Recompute a project's external_dependencies; returns the row count (0 when the
-    schema has no such table yet)."""
-    return save(conn, project_id, collect(conn, project_id, root))
+def save(
+    conn: Connection, project_id: int, deps: list[Dependency], computed_from: tuple[int, str]
+) -> int:
+    """Store what ``collect`` found (in a write transaction), with ``basis`` as it was
+    before ``collect`` read the index."""
+    if not replace_dependencies(conn, project_id, deps):
+        return 0
+    dep_store.set_basis(conn, project_id, *computed_from)
+    return len(deps)
 
 
-def save(conn: Connection, project_id: int, deps: list[Dependency]) -> int:
-    """Store what ``collect`` found (in a write transaction)."""
-    return len(deps) if replace_dependencies(conn, project_id, deps) else 0
+def basis(conn: Connection, project_id: int, root: Path) -> tuple[int, str]:
+    """What the dependencies are computed from, cheaply: the code generation (any file row
+    written moves it) and a fingerprint of the manifests' paths, sizes and mtimes."""
+    paths = [p for p, _ in cs.indexed_paths(conn, project_id)]
+    h = hashlib.sha256()
+    for m in find_manifests(root, paths):
+        try:
+            st = (root / m).stat()
+        except OSError:
+            continue
+        h.update(f"{m}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return cs.code_generation(conn, project_id), h.hexdigest()
+
+
+def is_current(conn: Connection, project_id: int, now: tuple[int, str]) -> bool:
+    """The stored rows were computed from ``now``: recomputing them would give the same."""
+    return dep_store.basis(conn, project_id) == now

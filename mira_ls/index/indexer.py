@@ -433,6 +433,7 @@ class _IndexRun:
         total = stats.parsed
         self.report(total, total, "resolving calls")
         found: cf.Future[list[Any]] | None = None
+        basis = deps.basis(store.conn(), pid, self.root)  # before anything reads the index
         if pool is not None:
             found = pool.submit(collect_dependencies, str(store.path), pid, str(self.root))
         if not _resolve_staged(store, pid, self.staged, pool, workers, self.settings, self.cancel):
@@ -455,9 +456,9 @@ class _IndexRun:
         pause_point("index:resolve:done")
         with store.write() as c:
             if found is not None:
-                deps.save(c, pid, found.result())
-            else:
-                deps.refresh(c, pid, self.root)
+                deps.save(c, pid, found.result(), basis)
+            elif not deps.is_current(c, pid, basis):
+                deps.save(c, pid, deps.collect(c, pid, self.root), basis)
             projects.set_indexed(c, pid, int(time.time()))
             self._phase_done(c, "dependencies")
         if search_store.needs_backfill(store.conn(), pid):

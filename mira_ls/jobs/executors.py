@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import traceback
 from collections.abc import Callable
@@ -76,6 +77,10 @@ class ChildContext:
 def _child_main(
     fn: Callable[..., Any], args: tuple[Any, ...], conn: Any, cancel: Any, nice: int = 0
 ) -> None:
+    try:  # a group of its own: killing the job kills the programs it started (git) too
+        os.setpgid(0, 0)
+    except OSError as exc:
+        log.debug("the worker keeps its parent's process group: %s", exc)
     if nice:
         try:
             os.nice(nice)
@@ -140,7 +145,7 @@ class ProcessExecutor:
                 cancel.set()
                 kill_at = waited + self._grace_s
             if kill_at is not None and waited >= kill_at:
-                proc.kill()
+                _kill(proc)
                 raise Cancelled
             try:
                 ready = recv.poll(POLL_S)
@@ -180,7 +185,20 @@ class ProcessExecutor:
         with self._lock:
             procs = list(self._procs)
         for p in procs:
-            try:
-                p.kill()  # no join: exit must not wait for a child
-            except (OSError, ValueError, AttributeError):  # not started or already reaped
-                pass
+            _kill(p)  # no join: exit must not wait for a child
+
+
+def _kill(proc: Any) -> None:
+    """Kill a job's process and whatever it started (its process group, see _child_main):
+    a blame's git left running would go on for seconds after the server has exited."""
+    try:
+        pid = proc.pid
+        if pid is not None and hasattr(os, "killpg") and os.getpgid(pid) == pid:
+            os.killpg(pid, signal.SIGKILL)
+            return
+    except OSError:  # already gone, or not yet its own group: the process alone
+        pass
+    try:
+        proc.kill()
+    except (OSError, ValueError, AttributeError):  # not started or already reaped
+        pass

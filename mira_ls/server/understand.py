@@ -150,6 +150,10 @@ def _background_job(
     store = ls.session.store
     if store is None:
         return
+    skipped = background.why_not_before(ls.session.settings)
+    if skipped is not None:
+        log.debug("background analysis of %s skipped: %s", ", ".join(paths), skipped)
+        return
     try:
         svc = ls.chat.service(ls.session)
     except NeedInput as exc:

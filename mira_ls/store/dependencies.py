@@ -48,6 +48,24 @@ def replace_dependencies(conn: Connection, project_id: int, deps: list[Dependenc
     return True
 
 
+def basis(conn: Connection, project_id: int) -> tuple[int, str] | None:
+    """(code generation, manifests fingerprint) the stored rows were computed from."""
+    row = conn.execute(
+        "SELECT generation, manifests FROM dependencies_basis WHERE project_id = ?",
+        (project_id,),
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
+def set_basis(conn: Connection, project_id: int, generation: int, manifests: str) -> None:
+    conn.execute(
+        "INSERT INTO dependencies_basis(project_id, generation, manifests) VALUES (?, ?, ?)"
+        " ON CONFLICT(project_id) DO UPDATE SET generation = excluded.generation,"
+        " manifests = excluded.manifests",
+        (project_id, generation, manifests),
+    )
+
+
 def dependencies(conn: Connection, project_id: int) -> list[Dependency]:
     if not table_exists(conn):
         return []

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mira_ls.config import Settings
 from mira_ls.llm.budget import periods
 from mira_ls.llm.errors import LlmError
 from mira_ls.llm.pricing import usd
+from mira_ls.llm.provider import endpoint_from
 from mira_ls.llm.service import LlmService
 from mira_ls.store import Store
 from mira_ls.store import understanding as q
@@ -48,9 +50,15 @@ class BackgroundRun:
 
 def why_not(svc: LlmService) -> str | None:
     """Why background analysis may not run at all (None: it may)."""
-    if not svc.settings.analysis.background:
+    return why_not_before(svc.settings, svc.env)
+
+
+def why_not_before(settings: Settings, env: Mapping[str, str] | None = None) -> str | None:
+    """``why_not`` before the LLM service is built: with no key it never is, as building
+    it imports the SDK (about a second holding the server's GIL, while requests wait)."""
+    if not settings.analysis.background:
         return "analysis.background is off"
-    if not svc.endpoint.api_key:
+    if not endpoint_from(settings.llm, env).api_key:
         return "no API key is configured"
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from typing import Any
 
@@ -33,3 +34,13 @@ def ignore_cancel(ctx: Any) -> None:
 def niceness(ctx: Any) -> int:
     """The child's CPU priority (os.nice(0) reads it)."""
     return os.nice(0)
+
+
+def start_a_program_and_ignore_cancel(ctx: Any, pid_file: str) -> None:
+    """Starts a long-running program (as blame starts git), then never looks at the cancel."""
+    proc = subprocess.Popen(["sleep", "60"])
+    with open(pid_file, "w") as fh:
+        fh.write(str(proc.pid))
+    ctx.report(0, 0, "started")
+    while True:
+        time.sleep(0.05)
