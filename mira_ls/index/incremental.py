@@ -18,8 +18,8 @@ from mira_ls.confined import is_inside
 from mira_ls.index import walk
 from mira_ls.index.languages import language_for_path
 from mira_ls.index.resolve import resolve_pending
-from mira_ls.index.symbols import Parsed, module_name
-from mira_ls.index.worker import FileResult, process_bytes, read_source
+from mira_ls.index.symbols import Parsed, extract, module_name
+from mira_ls.index.worker import FileResult, is_binary, process_bytes, read_source
 from mira_ls.index.writer import (
     FileUpdate,
     WorkspaceError,
@@ -27,6 +27,7 @@ from mira_ls.index.writer import (
     remove_file_rows,
     store_result,
 )
+from mira_ls.paths import text_path
 from mira_ls.search.terms import expand
 from mira_ls.store import Store, projects
 from mira_ls.store import code as cs
@@ -140,6 +141,21 @@ def update_file(
         with store.write() as c:
             resolve_pending(c, project_id, jedi_next=settings.jedi, file_ids=sorted(pending))
     return upd
+
+
+def prime_parse(
+    cache: ParseCache, project_id: int, root: Path, rel_path: str, settings: IndexSettings
+) -> None:
+    """Parse a file as it is on disk into ``cache`` (nothing is stored): its first update
+    then re-parses only the edit."""
+    rel = _norm_rel(rel_path)
+    language = language_for_path(rel)
+    path = Path(root) / rel
+    if language is None or cache.get(project_id, rel) is not None or not is_inside(root, path):
+        return
+    status, data, _, _, _ = read_source(path, settings.max_file_bytes)
+    if status == "ok" and data is not None and not is_binary(data):
+        cache.put(project_id, rel, extract(data, text_path(rel), language).parsed)
 
 
 def _record_unindexable(

@@ -28,6 +28,7 @@ from mira_ls.features import (
 from mira_ls.features.positions import LineMap, Lines
 from mira_ls.features.session import Located, Session
 from mira_ls.index import indexer
+from mira_ls.index.save_process import SaveProcess
 from mira_ls.jobs import Handle, Job, Lane, ProcessExecutor, ProgressSink, Runner
 from mira_ls.jobs.runner import Merge
 from mira_ls.server.progress import ThreadSafeProgress
@@ -78,6 +79,8 @@ class MiraServer(LanguageServer):
         # lane's thread only waits on a pipe, so requests never wait on their GIL.
         self.workers = ProcessExecutor(nice=BACKGROUND_NICE)
         self.parse_cache = indexer.ParseCache()  # a save re-parses only the edited region
+        self._saves: SaveProcess | None = None  # see save_process()
+        self._saves_lock = threading.Lock()
         self.chat = chat.ChatState()
         # Diagnostics per document and source: publishDiagnostics replaces a document's whole
         # list, so each source (co-change, the build) updates its part and all are sent.
@@ -279,11 +282,28 @@ class MiraServer(LanguageServer):
             what = job.title or f"a {job.lane} job"
             self.show(f"mira-ls: {what} failed: {exc}. Details are in the server log.")
 
+    def save_process(self) -> SaveProcess | None:
+        """The child process that re-indexes saved files (index/save_process.py), for the
+        session's database."""
+        store = self.session.store
+        if store is None or self.shutting_down:
+            return None
+        with self._saves_lock:
+            saves = self._saves
+            if saves is None or saves.db_path != store.path:
+                if saves is not None:
+                    saves.stop()
+                saves = self._saves = SaveProcess(store.path)
+            return saves
+
     def stop_background(self) -> None:
         """Shutdown: cancel every job and kill worker processes, waiting for none."""
         self.shutting_down = True
         self.jobs.stop()
         self.workers.stop()
+        with self._saves_lock:
+            if self._saves is not None:
+                self._saves.stop()
 
 
 class Handlers:

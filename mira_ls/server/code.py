@@ -191,14 +191,13 @@ def update_file(ls: MiraServer, loc: Located) -> None:
         return
     pid, root = loc.project.project_id, loc.project.root
     if loc.abs_path.is_file():
-        result = indexer.update_file(
-            store,
-            pid,
-            root,
-            loc.rel_path,
-            settings=ls.session.settings.index,
-            cache=ls.parse_cache,
-        )
+        settings = ls.session.settings.index
+        saves = ls.save_process()
+        result = saves.update(pid, root, loc.rel_path, settings) if saves is not None else None
+        if result is None:  # no child (or it failed): in this process
+            result = indexer.update_file(
+                store, pid, root, loc.rel_path, settings=settings, cache=ls.parse_cache
+            )
         if result.status == "indexed" and code_store.file_has_pending(
             store.conn(), pid, loc.rel_path, JEDI_PENDING
         ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -28,6 +29,12 @@ def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
     path = uri_to_path(params.text_document.uri)
     loc = ls.session.locate(path) if path else None
     if loc is not None:
+        saves = ls.save_process() if language_for_path(loc.rel_path) is not None else None
+        if saves is not None:  # its start and the file's parse paid now, not by a save
+            args = (loc.project.project_id, loc.project.root, loc.rel_path)
+            threading.Thread(
+                target=saves.opened, args=(*args, ls.session.settings.index), daemon=True
+            ).start()
         schedule_blame(ls, loc)
         schedule_quality(ls, [(unquote(params.text_document.uri), loc)])
         if language_for_path(loc.rel_path) is not None:
