@@ -4,6 +4,7 @@ unrelated class is never a caller)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mira_ls.index import indexer
@@ -546,6 +547,9 @@ def test_a_held_resolver_sees_a_class_lose_its_base_after_a_save(tmp_path: Path)
     assert len(dispatched_callers(conn, app_setup(), held)) == 2
     before = cs.code_generation(conn, pid)
     assert len(dispatched_callers(conn, app_setup(), held)) == 2  # served by the held one
+    os.utime(root / "pkg/shapes.py", ns=(1_000_000_000, 1_000_000_000))  # a touch, same bytes
+    indexer.update_file(store, pid, root, "pkg/shapes.py")
+    assert cs.code_generation(conn, pid) == before  # the stored stat moved, not the code
     (root / "pkg/shapes.py").write_text(SHAPES.replace("class App(Base):", "class App:"))
     indexer.update_file(store, pid, root, "pkg/shapes.py")
     assert cs.code_generation(conn, pid) > before

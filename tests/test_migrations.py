@@ -92,6 +92,8 @@ EXPECTED_TABLES: dict[str, set[str]] = {
     "046_message_facts.sql": {"message_fact_extraction", "memory_fact_sources"},
     "047_kept_outcomes.sql": set(),
     "048_code_generation.sql": {"code_generation"},
+    "049_dependencies_basis.sql": {"dependencies_basis"},
+    "050_code_generation_not_on_stat.sql": set(),
 }  # fmt: skip
 MINIMUM_ONLY = {"003_git_intelligence.sql"}
 SHIPPED = [m.version for m in load_migrations()]  # the versions in migrations/, in order
