@@ -28,7 +28,7 @@ def test_a_save_is_indexed_in_the_child_and_a_dead_child_is_replaced(tmp_path: P
     saves = SaveProcess(store.path)
     settings = IndexSettings()
     try:
-        saves.opened(pid, root, "app.py", settings)  # starts it and parses ahead
+        saves.edited(pid, root, "app.py", settings)  # starts it and parses ahead
         (root / "app.py").write_text("def one():\n    return 1\n\n\ndef two():\n    return one()\n")
         upd = saves.update(pid, root, "app.py", settings)
         assert upd is not None and upd.status == "indexed" and upd.added == 1

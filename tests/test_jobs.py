@@ -367,3 +367,12 @@ def test_a_process_job_runs_at_the_executors_lower_priority() -> None:
     finally:
         r.stop()
     assert got == min(os.nice(0) + 5, 19)
+
+
+def test_a_background_process_job_gets_the_idle_policy() -> None:
+    r = Runner([Lane("bg", executor=ProcessExecutor(nice=10, idle=True))])
+    try:
+        nice, policy = r.submit("bg", jobs_worker.scheduling).future.result(WAIT)
+    finally:
+        r.stop()
+    assert policy == os.SCHED_IDLE and nice == min(os.nice(0) + 10, 19)

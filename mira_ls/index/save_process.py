@@ -67,9 +67,19 @@ class SaveProcess:
         self._conn: Any = None
         self._lock = threading.Lock()  # one save at a time: the child serves one
 
-    def opened(self, project_id: int, root: Path, rel: str, settings: IndexSettings) -> None:
-        """A client opened a file it may save: the child starts now and parses the file,
-        so the first save re-parses only what was edited (no answer is waited for)."""
+    def start(self) -> None:
+        """Start the child now (a client opened a file): its start-up (imports, the
+        database) is not paid by the first save."""
+        with self._lock:
+            try:
+                self._ensure()
+            except OSError as exc:
+                log.info("the save indexer process could not start: %s", exc)
+                self._close()
+
+    def edited(self, project_id: int, root: Path, rel: str, settings: IndexSettings) -> None:
+        """A client began editing a file: the child starts (if it has not) and parses the
+        file as saved, so its save re-parses only what was edited (no answer waited for)."""
         with self._lock:
             try:
                 self._ensure().send(("prime", project_id, str(root), rel, settings))
@@ -100,6 +110,10 @@ class SaveProcess:
         """Kill the child without waiting (exit must not wait for it)."""
         with self._lock:
             self._close()
+
+    @property
+    def started(self) -> bool:
+        return self._proc is not None
 
     def _ensure(self) -> Any:
         if self._proc is not None and self._proc.is_alive() and self._conn is not None:

@@ -60,10 +60,10 @@ def lanes() -> list[Lane]:
         Lane("llm", workers=2),
         Lane("embed"),  # a workspace's embedding run: apart from chat, which it would delay
         Lane("analysis"),  # mira.analyze: apart from chat too
-        Lane("jedi", workers=2, executor=ProcessExecutor(nice=BACKGROUND_NICE)),
+        Lane("jedi", workers=2, executor=ProcessExecutor(nice=BACKGROUND_NICE, idle=True)),
         # the semantic graph's builds: Python and SQLite for most of a second on a large
         # project, which in a thread would hold the GIL while requests wait
-        Lane("graph", executor=ProcessExecutor(nice=BACKGROUND_NICE)),
+        Lane("graph", executor=ProcessExecutor(nice=BACKGROUND_NICE, idle=True)),
     ]
 
 
@@ -77,9 +77,10 @@ class MiraServer(LanguageServer):
         self.jobs = Runner(lanes(), progress=self._progress_for, on_error=self._job_failed)
         # Mining and blame run in child processes that write the database themselves; the
         # lane's thread only waits on a pipe, so requests never wait on their GIL.
-        self.workers = ProcessExecutor(nice=BACKGROUND_NICE)
+        self.workers = ProcessExecutor(nice=BACKGROUND_NICE, idle=True)
         self.parse_cache = indexer.ParseCache()  # a save re-parses only the edited region
         self._saves: SaveProcess | None = None  # see save_process()
+        self._edited: set[str] = set()  # URIs edited since they were opened (first_edit)
         self._saves_lock = threading.Lock()
         self.chat = chat.ChatState()
         # Diagnostics per document and source: publishDiagnostics replaces a document's whole
@@ -295,6 +296,18 @@ class MiraServer(LanguageServer):
                     saves.stop()
                 saves = self._saves = SaveProcess(store.path)
             return saves
+
+    def first_edit(self, uri: str) -> bool:
+        """True the first time a document is edited (since it was opened)."""
+        with self._saves_lock:
+            if uri in self._edited:
+                return False
+            self._edited.add(uri)
+            return True
+
+    def forget_edits(self, uri: str) -> None:
+        with self._saves_lock:
+            self._edited.discard(uri)
 
     def stop_background(self) -> None:
         """Shutdown: cancel every job and kill worker processes, waiting for none."""

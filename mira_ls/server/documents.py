@@ -30,20 +30,36 @@ def on_open(ls: MiraServer, params: types.DidOpenTextDocumentParams) -> None:
     loc = ls.session.locate(path) if path else None
     if loc is not None:
         saves = ls.save_process() if language_for_path(loc.rel_path) is not None else None
-        if saves is not None:  # its start and the file's parse paid now, not by a save
-            args = (loc.project.project_id, loc.project.root, loc.rel_path)
-            threading.Thread(
-                target=saves.opened, args=(*args, ls.session.settings.index), daemon=True
-            ).start()
+        if saves is not None and not saves.started:
+            threading.Thread(target=saves.start, name="mira-save-start", daemon=True).start()
         schedule_blame(ls, loc)
         schedule_quality(ls, [(unquote(params.text_document.uri), loc)])
         if language_for_path(loc.rel_path) is not None:
             schedule_background_analysis(ls, loc.project, [loc.rel_path])
 
 
+@handlers.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def on_change(ls: MiraServer, params: types.DidChangeTextDocumentParams) -> None:
+    """The first edit of a file: the save indexer parses it as it is on disk now, so its
+    save re-parses only the edit. Not at didOpen: a dozen files opened at once would be a
+    second of parsing beside the first requests, for files most of which are only read."""
+    uri = params.text_document.uri
+    if not ls.first_edit(uri):
+        return
+    path = uri_to_path(uri)
+    loc = ls.session.locate(path) if path else None
+    saves = ls.save_process() if loc is not None and language_for_path(loc.rel_path) else None
+    if loc is not None and saves is not None:
+        args = (loc.project.project_id, loc.project.root, loc.rel_path)
+        threading.Thread(
+            target=saves.edited, args=(*args, ls.session.settings.index), daemon=True
+        ).start()
+
+
 @handlers.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def on_close(ls: MiraServer, params: types.DidCloseTextDocumentParams) -> None:
     """Quality diagnostics are for open documents only."""
+    ls.forget_edits(params.text_document.uri)
     ls.publish_diagnostics(unquote(params.text_document.uri), QUALITY, [])
 
 

@@ -44,3 +44,8 @@ def start_a_program_and_ignore_cancel(ctx: Any, pid_file: str) -> None:
     ctx.report(0, 0, "started")
     while True:
         time.sleep(0.05)
+
+
+def scheduling(ctx: Any) -> tuple[int, int]:
+    """(niceness, scheduling policy) of the child."""
+    return os.nice(0), os.sched_getscheduler(0)
