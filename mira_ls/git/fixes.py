@@ -419,8 +419,10 @@ def _diff_args(attrs: Path, relative: bool) -> list[str]:
 
 
 class FixDiffs:
-    """Diffs of fix commits, fetched by a background thread in batches while mining goes on,
-    so the extra git work overlaps the main log instead of following it."""
+    """Diffs of fix commits, fetched and parsed by a background thread in batches while
+    mining goes on, so the extra git work and its parsing (seconds of Python on a large
+    history) overlap the main log, whose reader mostly waits for git, instead of
+    following it."""
 
     def __init__(
         self, root: Path | str, relative: bool, batch: int = 100, *, trusted: bool = False
@@ -434,7 +436,7 @@ class FixDiffs:
         self._tmp = tempfile.TemporaryDirectory(prefix="mira-attr-")
         self._attrs = _attributes_file(Path(self._tmp.name))
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fix-diffs")
-        self._futures: list[concurrent.futures.Future[bytes]] = []
+        self._futures: list[concurrent.futures.Future[dict[str, dict[str, set[str]]]]] = []
 
     def add(self, commit_hash: str) -> None:
         self.requested.add(commit_hash)
@@ -448,7 +450,7 @@ class FixDiffs:
         hashes, self._pending = self._pending, []
         self._futures.append(self._pool.submit(self._run, hashes))
 
-    def _run(self, hashes: list[str]) -> bytes:
+    def _run(self, hashes: list[str]) -> dict[str, dict[str, set[str]]]:
         proc = run_git(
             self.root,
             *_diff_args(self._attrs, self.relative),
@@ -456,7 +458,7 @@ class FixDiffs:
             timeout=600,
             trusted=self.trusted,
         )
-        return proc.stdout
+        return parse_fix_diffs(proc.stdout)
 
     def start(self) -> None:
         """Send what is pending to git now (the results are collected by finish())."""
@@ -468,7 +470,7 @@ class FixDiffs:
         out: dict[str, dict[str, set[str]]] = {}
         try:
             for f in self._futures:
-                out.update(parse_fix_diffs(f.result()))
+                out.update(f.result())
         except GitError as exc:
             log.info("could not read the diffs of fix commits: %s", exc)
             return None
