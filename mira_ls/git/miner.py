@@ -227,9 +227,9 @@ class _Batch:
 
 
 class _Writer:
-    """Writes batches from a thread of its own, so SQLite works while the log is parsed
-    (the sqlite3 module releases the GIL while a statement runs). It has its own
-    connection, closed when the run ends."""
+    """Writes batches (and their commits' keyword rows) from a thread of its own, so SQLite
+    works while the log is parsed (the sqlite3 module releases the GIL while a statement
+    runs). It has its own connection, closed when the run ends."""
 
     def __init__(self, store: Store, project_id: int) -> None:
         self._path = store.path
@@ -250,6 +250,9 @@ class _Writer:
                 if self._error is None:
                     with store.write() as c:
                         batch.write(c, self._project_id)
+                        # their keyword rows too, while the log is still read (at the end,
+                        # in the transaction that finishes the run, they were a second)
+                        keyword.index_commits(c, self._project_id)
         except BaseException as exc:  # re-raised in the miner's thread
             self._error = exc
             while self._q.get() is not None:  # keep draining so put() never blocks
